@@ -1,0 +1,236 @@
+# aivenauth - one plain, non-recursive Makefile.
+#
+#   make            build library, network module, PAM module, aivenctl
+#   make check      install missing Debian packages (as root), build, run
+#                   every test (unit, CLI against the simulator, PAM, real
+#                   services end to end)
+#   make demo       the main job end to end on the bundled API simulator
+#   make asan       the unit and PAM suites under ASan+UBSan (build-asan/)
+#   make valgrind   the unit suites under valgrind memcheck
+#   make bench      benchmarks (bench/), figures for docs/PERFORMANCE.md
+#   make fuzz       libFuzzer targets, bounded time (clang)
+#   make install    DESTDIR= PREFIX= LIBDIR= PAMDIR= SYSCONFDIR=
+#
+# V=1 shows commands; WERROR=0 drops -Werror (for packagers);
+# BUILD=dir builds elsewhere (the sanitizer builds use build-asan).
+
+VERSION     := 0.1.0
+SOVERSION   := 1
+
+CC          ?= cc
+PKG_CONFIG  ?= pkg-config
+BUILD       ?= build
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+SBINDIR     ?= $(PREFIX)/sbin
+LIBDIR      ?= $(PREFIX)/lib
+INCLUDEDIR  ?= $(PREFIX)/include
+MANDIR      ?= $(PREFIX)/share/man
+PAMDIR      ?= $(LIBDIR)/security
+SYSCONFDIR  ?= /etc
+NETDIR      ?= $(LIBDIR)/aivenauth
+WERROR      ?= 1
+
+OPT         ?= -O2 -g
+WARN        := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
+               -Wmissing-prototypes -Wmissing-declarations -Wpointer-arith \
+               -Wvla -Wundef
+ifeq ($(WERROR),1)
+WARN        += -Werror
+endif
+HARDEN      := -fPIC -fstack-protector-strong -D_FORTIFY_SOURCE=2
+SAN         ?=
+CPPFLAGS    += -std=c11 -D_GNU_SOURCE -Ilibaivenauth/include -Ilibaivenauth \
+               -DAIVENAUTH_NET_DEFAULT='"$(NETDIR)/aivenauth-net.so"' \
+               -DAIVENAUTH_SYSCONFDIR='"$(SYSCONFDIR)"'
+CFLAGS      ?=
+ALL_CFLAGS   = $(OPT) $(WARN) $(HARDEN) $(SAN) $(CFLAGS) -MMD -MP
+LDHARDEN    := -Wl,-z,relro,-z,now -Wl,--no-undefined
+LDFLAGS     ?=
+ALL_LDFLAGS  = $(LDHARDEN) $(SAN) $(LDFLAGS)
+# Binaries in the build tree find libaivenauth.so.1 next to them.
+RPATH       ?= -Wl,-rpath,'$$ORIGIN'
+
+ifneq ($(V),1)
+Q := @
+msg = @printf '  %-8s %s\n' $(1) $(2);
+endif
+
+# Dependencies resolved lazily: `make deps` must work before they exist.
+pc = $(shell $(PKG_CONFIG) $(1) $(2) 2>/dev/null)
+CORE_LIBS    = $(call pc,--libs,libsodium) -llmdb
+NET_CFLAGS   = $(call pc,--cflags,libcurl jansson)
+NET_LIBS     = $(call pc,--libs,libcurl jansson)
+CHECK_CFLAGS = $(call pc,--cflags,check)
+CHECK_LIBS   = $(call pc,--libs,check)
+JANSSON_LIBS = $(call pc,--libs,jansson)
+
+CORE_SRCS := $(sort $(wildcard libaivenauth/*.c))
+NET_SRCS  := $(sort $(wildcard libaivenauth/net/*.c))
+# Helpers the network module compiles in (it links nothing of the core).
+NET_SHARED_SRCS := libaivenauth/record.c libaivenauth/timeparse.c \
+                   libaivenauth/buf.c
+PAM_SRCS  := $(sort $(wildcard pam_aiven/*.c))
+CTL_SRCS  := $(sort $(wildcard aivenctl/*.c))
+TEST_SRCS := $(sort $(wildcard tests/check_*.c))
+TEST_HELPER_SRCS := $(sort $(wildcard tests/helpers/*.c))
+BENCH_SRCS := $(sort $(wildcard bench/*.c))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+CORE_OBJS := $(call obj,$(CORE_SRCS))
+NET_OBJS  := $(call obj,$(NET_SRCS))
+NET_SHARED_OBJS := $(call obj,$(NET_SHARED_SRCS))
+PAM_OBJS  := $(call obj,$(PAM_SRCS))
+CTL_OBJS  := $(call obj,$(CTL_SRCS))
+TEST_HELPER_OBJS := $(call obj,$(TEST_HELPER_SRCS))
+TEST_BINS := $(patsubst tests/%.c,$(BUILD)/%,$(TEST_SRCS))
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench_%,$(BENCH_SRCS))
+
+LIB_SO     := $(BUILD)/libaivenauth.so.$(SOVERSION)
+LIB_DEVSO  := $(BUILD)/libaivenauth.so
+LIB_A      := $(BUILD)/libaivenauth.a
+NET_A      := $(BUILD)/libaivenauth-net.a
+NET_SO     := $(BUILD)/aivenauth/aivenauth-net.so
+PAM_SO     := $(BUILD)/pam_aiven.so
+CTL        := $(BUILD)/aivenctl
+PC         := $(BUILD)/aivenauth.pc
+
+.PHONY: all
+all: $(LIB_SO) $(LIB_DEVSO) $(NET_SO) $(PAM_SO) $(CTL) $(PC)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$<)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+# The network module and the CLI see libcurl/jansson headers; nothing else.
+$(NET_OBJS) $(CTL_OBJS) $(TEST_HELPER_OBJS): CPPFLAGS += $(NET_CFLAGS)
+$(call obj,$(TEST_SRCS)): CPPFLAGS += $(CHECK_CFLAGS) $(NET_CFLAGS) -DAIVENAUTH_TESTING
+
+$(LIB_SO): $(CORE_OBJS) libaivenauth/libaivenauth.map
+	$(call msg,LD,$@)$(CC) -shared -Wl,-soname,libaivenauth.so.$(SOVERSION) \
+	    -Wl,--version-script=libaivenauth/libaivenauth.map \
+	    -o $@ $(CORE_OBJS) $(ALL_LDFLAGS) $(CORE_LIBS) -ldl
+
+$(LIB_DEVSO): $(LIB_SO)
+	$(Q)ln -sf libaivenauth.so.$(SOVERSION) $@
+
+$(LIB_A): $(CORE_OBJS)
+	$(call msg,AR,$@)rm -f $@; ar rcs $@ $^
+
+$(NET_A): $(NET_OBJS)
+	$(call msg,AR,$@)rm -f $@; ar rcs $@ $^
+
+$(NET_SO): $(NET_OBJS) $(NET_SHARED_OBJS) libaivenauth/net/net.map
+	@mkdir -p $(dir $@)
+	$(call msg,LD,$@)$(CC) -shared -Wl,--version-script=libaivenauth/net/net.map \
+	    -o $@ $(NET_OBJS) $(NET_SHARED_OBJS) $(ALL_LDFLAGS) $(NET_LIBS) \
+	    $(call pc,--libs,libsodium)
+
+# The PAM module carries the core compiled in: one object fewer for
+# libpam to dlopen and relocate on every login (see docs/PERFORMANCE.md).
+$(PAM_SO): $(PAM_OBJS) $(CORE_OBJS) pam_aiven/pam_aiven.map
+	$(call msg,LD,$@)$(CC) -shared -Wl,--version-script=pam_aiven/pam_aiven.map \
+	    -o $@ $(PAM_OBJS) $(CORE_OBJS) $(ALL_LDFLAGS) $(PAM_LDFLAGS) \
+	    $(CORE_LIBS) -lpam -ldl
+
+$(CTL): $(CTL_OBJS) $(LIB_SO) $(LIB_DEVSO)
+	$(call msg,LD,$@)$(CC) -o $@ $(CTL_OBJS) $(ALL_LDFLAGS) $(RPATH) \
+	    -L$(BUILD) -laivenauth $(JANSSON_LIBS)
+
+$(PC): libaivenauth/aivenauth.pc.in Makefile
+	$(call msg,GEN,$@)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+# Unit tests link the core statically (internals are testable) plus the
+# network objects (the JSON layer is tested in-process).
+$(BUILD)/check_%: $(BUILD)/obj/tests/check_%.o $(TEST_HELPER_OBJS) $(LIB_A) $(NET_A) $(NET_SO)
+	$(call msg,LD,$@)$(CC) -o $@ $< $(TEST_HELPER_OBJS) $(LIB_A) $(NET_A) \
+	    $(ALL_LDFLAGS) $(CHECK_LIBS) $(NET_LIBS) $(CORE_LIBS) -lpam -ldl
+
+$(BUILD)/bench_%: $(BUILD)/obj/bench/%.o $(LIB_A) $(NET_A)
+	$(call msg,LD,$@)$(CC) -o $@ $< $(LIB_A) $(NET_A) $(ALL_LDFLAGS) \
+	    $(NET_LIBS) $(CORE_LIBS) -lpam -ldl -lm
+
+# ---------------------------------------------------------------- tests
+
+DEB_BUILD := build-essential pkg-config libpam0g-dev libsodium-dev liblmdb-dev \
+             libcurl4-openssl-dev libjansson-dev check libsubunit-dev
+DEB_TEST  := python3 pamtester libpam-wrapper libpamtest0-dev db-util \
+             lmdb-utils sasl2-bin nginx libnginx-mod-http-auth-pam curl \
+             postgresql openssh-server openssh-client sshpass valgrind \
+             ca-certificates procps iproute2
+DEB_EXTRA := clang
+
+.PHONY: deps
+deps:
+	@tools/install-deps $(DEB_BUILD) $(DEB_TEST)
+
+.PHONY: unit
+unit: all $(TEST_BINS)
+	@tools/run-unit $(TEST_BINS)
+
+.PHONY: check
+check: deps
+	@$(MAKE) --no-print-directory all $(TEST_BINS)
+	@tools/run-tests $(BUILD)
+
+# The whole unit and PAM suites, built with ASan+UBSan in their own tree.
+.PHONY: asan
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \
+	    SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' \
+	    PAM_LDFLAGS='-Wl,-z,nodelete' all $(patsubst $(BUILD)/%,build-asan/%,$(TEST_BINS))
+	@ASAN_OPTIONS=detect_leaks=1:exitcode=86:abort_on_error=0 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  tools/run-unit $(patsubst $(BUILD)/%,build-asan/%,$(TEST_BINS))
+
+.PHONY: valgrind
+valgrind: all $(TEST_BINS)
+	@VALGRIND=1 tools/run-unit $(TEST_BINS)
+
+.PHONY: demo
+demo: deps all
+	@tools/demo $(BUILD)
+
+.PHONY: bench
+bench: deps all $(BENCH_BINS)
+	@tools/run-bench $(BUILD)
+
+.PHONY: fuzz
+fuzz: deps
+	@tools/run-fuzz
+
+# ---------------------------------------------------------------- install
+
+.PHONY: install
+install: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(NETDIR) $(DESTDIR)$(PAMDIR) \
+	    $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(SBINDIR) \
+	    $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libaivenauth.so.$(VERSION)
+	ln -sf libaivenauth.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libaivenauth.so.$(SOVERSION)
+	ln -sf libaivenauth.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libaivenauth.so
+	install -m 0644 $(NET_SO) $(DESTDIR)$(NETDIR)/aivenauth-net.so
+	install -m 0644 $(PAM_SO) $(DESTDIR)$(PAMDIR)/pam_aiven.so
+	install -m 0644 libaivenauth/include/aivenauth.h $(DESTDIR)$(INCLUDEDIR)/aivenauth.h
+	install -m 0644 $(PC) $(DESTDIR)$(LIBDIR)/pkgconfig/aivenauth.pc
+	install -m 0755 $(CTL) $(DESTDIR)$(SBINDIR)/aivenctl
+	for m in docs/*.3 docs/*.5 docs/*.8; do [ -f "$$m" ] || continue; \
+	    s=$${m##*.}; install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+
+.PHONY: uninstall
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libaivenauth.so.$(VERSION) \
+	    $(DESTDIR)$(LIBDIR)/libaivenauth.so.$(SOVERSION) \
+	    $(DESTDIR)$(LIBDIR)/libaivenauth.so $(DESTDIR)$(NETDIR)/aivenauth-net.so \
+	    $(DESTDIR)$(PAMDIR)/pam_aiven.so $(DESTDIR)$(INCLUDEDIR)/aivenauth.h \
+	    $(DESTDIR)$(LIBDIR)/pkgconfig/aivenauth.pc $(DESTDIR)$(SBINDIR)/aivenctl
+	-rmdir $(DESTDIR)$(NETDIR) 2>/dev/null
+	for m in docs/*.3 docs/*.5 docs/*.8; do [ -f "$$m" ] || continue; \
+	    s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
+
+.PHONY: clean
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

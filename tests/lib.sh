@@ -1,0 +1,88 @@
+# tests/lib.sh - shared helpers for the integration scripts tests/it_*.sh.
+# Source it; it makes a private work dir $W, an EXIT trap that stops every
+# process started through it (by pid, never by name) and removes $W.
+#
+#   ok MSG / bad MSG / skip MSG   record a result (PASS:/FAIL:/SKIP: lines)
+#   start_sim [ARGS...]           start the simulator on 127.0.0.1, port 0;
+#                                 sets SIM_PID SIM_URL ORG_ID ADMIN_TOKEN
+#                                 ADMIN_USER_ID and writes $W/api-token (0600)
+#                                 and $W/aivenauth.conf (cache in $W/cache)
+#   sim_ctl METHOD PATH [JSON]    call the simulator's /_sim control API
+#   ctl ARGS...                   run the built aivenctl with $W's config
+#   finish                        print the tally; exit 1 on any failure
+set -u
+AB=${AIVENAUTH_BUILD:?run through make check (AIVENAUTH_BUILD unset)}
+TOP=${AIVENAUTH_TOP:?}
+SIM="$TOP/sim/aiven-sim"
+W=$(mktemp -d /tmp/aivtest.XXXXXX)
+chmod 755 "$W"      # service users (nginx worker, postgres) must traverse it
+PIDS=()
+T_PASS=0; T_FAIL=0
+
+ok()   { T_PASS=$((T_PASS + 1)); echo "PASS: $*"; }
+bad()  { T_FAIL=$((T_FAIL + 1)); echo "FAIL: $*"; }
+skip() { echo "SKIP: $*"; }
+# check DESC CMD...: PASS if the command succeeds
+check() { local d=$1; shift; if "$@"; then ok "$d"; else bad "$d"; fi; }
+
+stop_pid() {  # TERM, wait up to 5 s, then KILL; reap if it is our child
+	local p=$1 i
+	[[ $p =~ ^[1-9][0-9]*$ ]] || return 0
+	kill -TERM "$p" 2>/dev/null || return 0
+	for i in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
+	wait "$p" 2>/dev/null || true
+}
+
+lib_cleanup() {
+	local p d
+	for p in "${PIDS[@]}"; do stop_pid "$p"; done
+	for d in /tmp/pam.?; do   # pam_wrapper copies left by killed daemons
+		[ -f "$d/pid" ] || continue
+		p=$(cat "$d/pid"); kill -0 "$p" 2>/dev/null || rm -rf "$d"
+	done
+	[ -n "${KEEP:-}" ] && echo "kept $W" || rm -rf "$W"
+}
+trap lib_cleanup EXIT
+
+start_sim() {
+	local i
+	rm -f "$W/sim.port" "$W/sim.boot"
+	python3 "$SIM" --port 0 --port-file "$W/sim.port" \
+	    --bootstrap-file "$W/sim.boot" "$@" >"$W/sim.log" 2>&1 &
+	SIM_PID=$!; PIDS+=("$SIM_PID")
+	for i in $(seq 100); do [ -s "$W/sim.boot" ] && break; sleep 0.1; done
+	if [ ! -s "$W/sim.boot" ]; then
+		echo "simulator did not start:"; cat "$W/sim.log"; return 1
+	fi
+	SIM_URL=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["api_url"])' "$W/sim.boot")
+	ORG_ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["organization_id"])' "$W/sim.boot")
+	ADMIN_USER_ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["admin_user_id"])' "$W/sim.boot")
+	ADMIN_TOKEN=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["admin_token"])' "$W/sim.boot")
+	( umask 077; printf '%s\n' "$ADMIN_TOKEN" > "$W/api-token" )
+	cat > "$W/aivenauth.conf" <<EOC
+# written by tests/lib.sh
+api_url = $SIM_URL
+organization_id = $ORG_ID
+api_token_file = $W/api-token
+cache_dir = $W/cache
+timeout = 5
+EOC
+	chmod 0644 "$W/aivenauth.conf"
+}
+
+sim_ctl() {
+	local m=$1 p=$2 body=${3:-}
+	if [ -n "$body" ]; then
+		curl -sS -X "$m" -H 'Content-Type: application/json' --data "$body" "$SIM_URL$p"
+	else
+		curl -sS -X "$m" "$SIM_URL$p"
+	fi
+}
+
+ctl() { "$AB/aivenctl" -c "$W/aivenauth.conf" "$@"; }
+
+finish() {
+	echo "$T_PASS passed, $T_FAIL failed"
+	[ "$T_FAIL" = 0 ]
+}
