@@ -1,0 +1,281 @@
+/*
+ * opts.c - table-driven parser of pam_aiven's module arguments.
+ *
+ * As pam_faillock's args_parse: config=FILE is found first and loaded, then
+ * every argument is applied in order so that arguments override the file.
+ * Unlike the stock modules, an unknown or malformed argument is fatal
+ * (PAM_SERVICE_ERR): a typo in a security policy must not silently widen
+ * it (design.md section 2, fail closed).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include "aivenauth.h"
+#include "opts.h"
+
+/* Library messages go to pam_syslog: the library never logs a secret. */
+static void
+pa_log_cb(void *arg, int level, const char *msg)
+{
+	pam_syslog((pam_handle_t *)arg, level, "%s", msg);
+}
+
+enum opt_kind {
+	OPT_FLAG,   /* "name" alone */
+	OPT_VALUE,  /* "name=value", value not empty */
+};
+
+struct opt_def {
+	const char *name;
+	enum opt_kind kind;
+	/* Returns false if the value is malformed. */
+	bool (*apply)(struct pa_opts *o, const char *value);
+};
+
+static bool
+set_debug(struct pa_opts *o, const char *v)
+{
+	(void)v;
+	o->debug = true;
+	return true;
+}
+
+static bool
+set_use_first_pass(struct pa_opts *o, const char *v)
+{
+	(void)v;
+	o->use_first_pass = true;
+	return true;
+}
+
+static bool
+set_try_first_pass(struct pa_opts *o, const char *v)
+{
+	(void)v;
+	o->try_first_pass = true;
+	return true;
+}
+
+static const struct {
+	const char *name;
+	enum aivenauth_user_match m;
+} user_matches[] = {
+	{ "name", AIVENAUTH_MATCH_NAME },
+	{ "id", AIVENAUTH_MATCH_ID },
+	{ "email", AIVENAUTH_MATCH_EMAIL },
+	{ "any", AIVENAUTH_MATCH_ANY },
+};
+
+const char *
+pa_user_match_name(enum aivenauth_user_match m)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(user_matches) / sizeof(user_matches[0]); i++)
+		if (user_matches[i].m == m)
+			return user_matches[i].name;
+	return "?";
+}
+
+static bool
+set_user_match(struct pa_opts *o, const char *v)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(user_matches) / sizeof(user_matches[0]); i++) {
+		if (strcmp(v, user_matches[i].name) == 0) {
+			o->user_match = user_matches[i].m;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool
+set_scope(struct pa_opts *o, const char *v)
+{
+	o->scope = v;
+	return true;
+}
+
+static bool
+set_non_token(struct pa_opts *o, const char *v)
+{
+	if (strcmp(v, "fail") == 0)
+		o->non_token_ignore = false;
+	else if (strcmp(v, "ignore") == 0)
+		o->non_token_ignore = true;
+	else
+		return false;
+	return true;
+}
+
+/* config= was handled in the first pass. */
+static bool
+set_nothing(struct pa_opts *o, const char *v)
+{
+	(void)o;
+	(void)v;
+	return true;
+}
+
+static const struct opt_def opt_table[] = {
+	{ "config", OPT_VALUE, set_nothing },
+	{ "debug", OPT_FLAG, set_debug },
+	{ "use_first_pass", OPT_FLAG, set_use_first_pass },
+	{ "try_first_pass", OPT_FLAG, set_try_first_pass },
+	{ "user_match", OPT_VALUE, set_user_match },
+	{ "scope", OPT_VALUE, set_scope },
+	{ "non_token", OPT_VALUE, set_non_token },
+	/* max_stale=N and every other config key: aivenauth_config_set(). */
+};
+
+/* Split "name=value" without copying: *nlen = length of name, *value =
+ * after '=' or NULL. */
+static void
+split_arg(const char *arg, size_t *nlen, const char **value)
+{
+	const char *eq = strchr(arg, '=');
+
+	if (eq == NULL) {
+		*nlen = strlen(arg);
+		*value = NULL;
+	} else {
+		*nlen = (size_t)(eq - arg);
+		*value = eq + 1;
+	}
+}
+
+static const struct opt_def *
+find_opt(const char *name, size_t nlen)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(opt_table) / sizeof(opt_table[0]); i++)
+		if (strlen(opt_table[i].name) == nlen &&
+		    strncmp(opt_table[i].name, name, nlen) == 0)
+			return &opt_table[i];
+	return NULL;
+}
+
+static int
+apply_config_key(pam_handle_t *pamh, struct aivenauth_ctx *ctx,
+    const char *arg, size_t nlen, const char *value)
+{
+	char key[64];
+	enum aivenauth_status st;
+
+	if (nlen == 0 || nlen >= sizeof(key))
+		return -1;
+	memcpy(key, arg, nlen);
+	key[nlen] = '\0';
+	if (!aivenauth_config_is_key(key))
+		return -1;
+	if (value == NULL || *value == '\0') {
+		pam_syslog(pamh, LOG_ERR, "module argument \"%s\" needs a value "
+		    "(%s=VALUE)", key, key);
+		return PAM_SERVICE_ERR;
+	}
+	st = aivenauth_config_set(ctx, key, value);
+	if (st == AIVENAUTH_ERR_NOMEM)
+		return PAM_BUF_ERR;
+	if (st != AIVENAUTH_OK) {
+		pam_syslog(pamh, LOG_ERR, "module argument %s: invalid value "
+		    "(%s)", key, aivenauth_strerror(st));
+		return PAM_SERVICE_ERR;
+	}
+	return PAM_SUCCESS;
+}
+
+int
+pa_opts_parse(pam_handle_t *pamh, int flags, int argc, const char **argv,
+    struct aivenauth_ctx *ctx, struct pa_opts *o)
+{
+	enum aivenauth_status st;
+	size_t nlen;
+	const char *value;
+	int i, rc;
+
+	memset(o, 0, sizeof(*o));
+	o->user_match = AIVENAUTH_MATCH_NAME;
+	o->silent = (flags & PAM_SILENT) != 0;
+
+	/* First pass: config= and debug (which decides the log level of
+	 * what loading the file says). */
+	for (i = 0; i < argc; i++) {
+		if (argv[i] == NULL)
+			continue;
+		if (strcmp(argv[i], "debug") == 0)
+			o->debug = true;
+		if (strncmp(argv[i], "config=", 7) == 0) {
+			if (o->config_file != NULL) {
+				pam_syslog(pamh, LOG_ERR,
+				    "module argument config= given twice");
+				return PAM_SERVICE_ERR;
+			}
+			o->config_file = argv[i] + 7;
+			if (*o->config_file == '\0') {
+				pam_syslog(pamh, LOG_ERR,
+				    "module argument config= needs a file name");
+				return PAM_SERVICE_ERR;
+			}
+		}
+	}
+	aivenauth_set_log(ctx, pa_log_cb, pamh, o->debug ? LOG_DEBUG : LOG_INFO);
+
+	st = aivenauth_config_load(ctx, o->config_file, o->config_file != NULL);
+	if (st == AIVENAUTH_ERR_NOMEM)
+		return PAM_BUF_ERR;
+	if (st != AIVENAUTH_OK) {
+		pam_syslog(pamh, LOG_ERR, "cannot load config %s: %s",
+		    o->config_file != NULL ? o->config_file : "(default)",
+		    aivenauth_strerror(st));
+		return PAM_SERVICE_ERR;
+	}
+
+	/* Second pass: everything, in order. */
+	for (i = 0; i < argc; i++) {
+		const struct opt_def *d;
+
+		if (argv[i] == NULL || argv[i][0] == '\0') {
+			pam_syslog(pamh, LOG_ERR, "empty module argument");
+			return PAM_SERVICE_ERR;
+		}
+		split_arg(argv[i], &nlen, &value);
+		d = find_opt(argv[i], nlen);
+		if (d == NULL) {
+			rc = apply_config_key(pamh, ctx, argv[i], nlen, value);
+			if (rc == PAM_SUCCESS)
+				continue;
+			if (rc == -1) {
+				/* The name only: the argument may be
+				 * something pasted by mistake. */
+				pam_syslog(pamh, LOG_ERR,
+				    "unknown module argument \"%.*s\"",
+				    (int)(nlen > 40 ? 40 : nlen), argv[i]);
+				return PAM_SERVICE_ERR;
+			}
+			return rc;
+		}
+		if (d->kind == OPT_FLAG && value != NULL) {
+			pam_syslog(pamh, LOG_ERR, "module argument \"%s\" takes "
+			    "no value", d->name);
+			return PAM_SERVICE_ERR;
+		}
+		if (d->kind == OPT_VALUE && (value == NULL || *value == '\0')) {
+			pam_syslog(pamh, LOG_ERR, "module argument \"%s\" needs "
+			    "a value (%s=VALUE)", d->name, d->name);
+			return PAM_SERVICE_ERR;
+		}
+		if (!d->apply(o, value)) {
+			pam_syslog(pamh, LOG_ERR, "module argument %s: invalid "
+			    "value \"%.64s\"", d->name, value);
+			return PAM_SERVICE_ERR;
+		}
+	}
+	return PAM_SUCCESS;
+}

@@ -1,0 +1,433 @@
+/*
+ * pam_aiven.c - PAM entry points: accept an Aiven application-user token as
+ * the password, verified against the local aivenauth cache.
+ *
+ * Thin on purpose: arguments are parsed in opts.c, outcomes become PAM
+ * codes in decision.c, and the decision itself is aivenauth_verify().
+ * Every call makes its own context and frees it before returning: nothing
+ * survives between calls (libpam dlcloses the module at pam_end anyway),
+ * nothing is shared across fork().
+ *
+ * Secrets: the token is the PAM_AUTHTOK item, owned (and wiped at pam_end)
+ * by libpam; this file never copies it and never logs it or its hash.  A
+ * password that is not token-shaped may be a mistyped real password: no
+ * part of it is logged.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#define PAM_SM_AUTH
+#define PAM_SM_ACCOUNT
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include "aivenauth.h"
+#include "decision.h"
+#include "opts.h"
+
+/* pam_set_data() name of what authentication leaves for the account phase. */
+#define PA_DATA "pam_aiven_auth"
+/* Longest user or host name shown in a log line. */
+#define PA_LOG_FIELD 64
+
+/* What a successful authentication leaves for pam_sm_acct_mgmt(). */
+struct pa_auth_data {
+	enum aivenauth_user_match user_match;
+	char prefix[AIVENAUTH_PREFIX_MAX + 1];
+	char user_id[AIVENAUTH_ID_MAX + 1];
+	char *user;     /* PAM user at authentication */
+	char *scope;    /* required scope, or NULL */
+};
+
+static void
+pa_auth_data_cleanup(pam_handle_t *pamh, void *data, int error_status)
+{
+	struct pa_auth_data *d = data;
+
+	(void)pamh;
+	(void)error_status;
+	if (d == NULL)
+		return;
+	free(d->user);
+	free(d->scope);
+	free(d);
+}
+
+/*
+ * Copy a caller-controlled string (user, rhost) for a log line: printable
+ * ASCII only, no quotes or spaces, bounded.  "-" for NULL.
+ */
+static const char *
+log_field(const char *s, char *buf, size_t size)
+{
+	size_t i;
+
+	if (s == NULL || *s == '\0')
+		return "-";
+	for (i = 0; s[i] != '\0' && i + 1 < size; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		buf[i] = (c > 0x20 && c < 0x7f && c != '"' && c != '\\') ?
+		    (char)c : '?';
+	}
+	if (s[i] != '\0' && i >= 3)
+		memcpy(buf + i - 3, "...", 3);
+	buf[i] = '\0';
+	return buf;
+}
+
+static const char *
+decision_word(int rc)
+{
+	switch (rc) {
+	case PAM_SUCCESS:
+		return "accepted";
+	case PAM_IGNORE:
+		return "ignored";
+	case PAM_AUTH_ERR:
+	case PAM_ACCT_EXPIRED:
+	case PAM_PERM_DENIED:
+		return "denied";
+	case PAM_AUTHINFO_UNAVAIL:
+		return "unavailable";
+	default:
+		return "error";
+	}
+}
+
+/* Online learning and sliding expiry, as the library reports them. */
+static const char *
+flags_note(unsigned flags)
+{
+	if (flags & AIVENAUTH_DECISION_NOT_STORED)
+		return " online=learned-not-stored (hash learned online but the "
+		    "cache is not writable by this process)";
+	if ((flags & AIVENAUTH_DECISION_LEARNED) &&
+	    (flags & AIVENAUTH_DECISION_EXTENDED))
+		return " online=learned expiry=extended";
+	if (flags & AIVENAUTH_DECISION_LEARNED)
+		return " online=learned";
+	if (flags & AIVENAUTH_DECISION_EXTENDED)
+		return " expiry=extended";
+	return "";
+}
+
+/*
+ * The one log line of a decision.  LOG_INFO for success, LOG_NOTICE for a
+ * refusal, LOG_ERR when no decision could be made.
+ */
+static void
+log_decision(pam_handle_t *pamh, const char *phase, const char *user,
+    const char *rhost, const struct aivenauth_decision *d,
+    enum aivenauth_status st, int rc)
+{
+	const char *service = NULL;
+	char ubuf[PA_LOG_FIELD], hbuf[PA_LOG_FIELD], sbuf[PA_LOG_FIELD];
+	char stbuf[96] = "";
+	int level;
+
+	(void)pam_get_item(pamh, PAM_SERVICE, (const void **)&service);
+	if (rc == PAM_SUCCESS)
+		level = LOG_INFO;
+	else if (rc == PAM_AUTH_ERR || rc == PAM_ACCT_EXPIRED ||
+	    rc == PAM_PERM_DENIED || rc == PAM_IGNORE)
+		level = LOG_NOTICE;
+	else
+		level = LOG_ERR;
+	if (st != AIVENAUTH_OK)
+		snprintf(stbuf, sizeof(stbuf), " error=\"%s\"",
+		    aivenauth_strerror(st));
+	pam_syslog(pamh, level, "%sservice=%s user=%s rhost=%s%s%s "
+	    "decision=%s reason=%s%s%s",
+	    phase,
+	    log_field(service, sbuf, sizeof(sbuf)),
+	    log_field(user, ubuf, sizeof(ubuf)),
+	    log_field(rhost, hbuf, sizeof(hbuf)),
+	    d->prefix[0] != '\0' ? " prefix=" : "",
+	    d->prefix,
+	    decision_word(rc), aivenauth_reason_name(d->reason),
+	    stbuf, flags_note(d->flags));
+}
+
+/* Context with arguments and config applied; *ctxp NULL on failure. */
+static int
+pa_setup(pam_handle_t *pamh, int flags, int argc, const char **argv,
+    struct aivenauth_ctx **ctxp, struct pa_opts *o)
+{
+	enum aivenauth_status st;
+	int rc;
+
+	*ctxp = NULL;
+	st = aivenauth_ctx_new(ctxp);
+	if (st != AIVENAUTH_OK) {
+		pam_syslog(pamh, LOG_CRIT, "cannot make a context: %s",
+		    aivenauth_strerror(st));
+		return st == AIVENAUTH_ERR_NOMEM ? PAM_BUF_ERR : PAM_SERVICE_ERR;
+	}
+	rc = pa_opts_parse(pamh, flags, argc, argv, *ctxp, o);
+	if (rc != PAM_SUCCESS) {
+		aivenauth_ctx_free(*ctxp);
+		*ctxp = NULL;
+	}
+	return rc;
+}
+
+/* Set AIVEN_* in the PAM environment and keep what the account phase
+ * needs.  Any failure here fails the authentication. */
+static int
+pa_on_success(pam_handle_t *pamh, const struct pa_opts *o, const char *user,
+    const struct aivenauth_decision *d)
+{
+	static const char *const names[] = {
+		"AIVEN_USER_ID", "AIVEN_USER_NAME", "AIVEN_TOKEN_PREFIX"
+	};
+	const char *values[] = { d->user_id, d->user_name, d->prefix };
+	char env[AIVENAUTH_NAME_MAX + 32];
+	struct pa_auth_data *ad;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(env, sizeof(env), "%s=%s", names[i], values[i]);
+		rc = pam_putenv(pamh, env);
+		if (rc != PAM_SUCCESS) {
+			pam_syslog(pamh, LOG_ERR, "pam_putenv(%s): %s", names[i],
+			    pam_strerror(pamh, rc));
+			return rc == PAM_BUF_ERR ? PAM_BUF_ERR : PAM_SYSTEM_ERR;
+		}
+	}
+
+	ad = calloc(1, sizeof(*ad));
+	if (ad == NULL)
+		return PAM_BUF_ERR;
+	ad->user_match = o->user_match;
+	snprintf(ad->prefix, sizeof(ad->prefix), "%s", d->prefix);
+	snprintf(ad->user_id, sizeof(ad->user_id), "%s", d->user_id);
+	ad->user = user != NULL ? strdup(user) : NULL;
+	ad->scope = o->scope != NULL ? strdup(o->scope) : NULL;
+	if ((user != NULL && ad->user == NULL) ||
+	    (o->scope != NULL && ad->scope == NULL)) {
+		pa_auth_data_cleanup(pamh, ad, 0);
+		return PAM_BUF_ERR;
+	}
+	rc = pam_set_data(pamh, PA_DATA, ad, pa_auth_data_cleanup);
+	if (rc != PAM_SUCCESS) {
+		pa_auth_data_cleanup(pamh, ad, 0);
+		return PAM_BUF_ERR;
+	}
+	return PAM_SUCCESS;
+}
+
+int
+pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct aivenauth_ctx *ctx = NULL;
+	struct aivenauth_decision d;
+	struct aivenauth_request req;
+	enum aivenauth_status st;
+	struct pa_opts o;
+	const char *user = NULL, *token = NULL, *rhost = NULL, *service = NULL;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	d.reason = AIVENAUTH_REASON_ERROR;
+	/* Forget an earlier success on this handle whatever happens now. */
+	(void)pam_set_data(pamh, PA_DATA, NULL, NULL);
+	/* libpam applies the delay only if the stack fails. */
+	(void)pam_fail_delay(pamh, 2000000);
+
+	rc = pa_setup(pamh, flags, argc, argv, &ctx, &o);
+	if (rc != PAM_SUCCESS)
+		return rc;   /* already logged */
+
+	rc = pam_get_user(pamh, &user, NULL);
+	if (rc != PAM_SUCCESS || user == NULL || *user == '\0') {
+		if (rc == PAM_SUCCESS)
+			rc = PAM_USER_UNKNOWN;
+		else
+			rc = pa_pam_error_code(rc);
+		pam_syslog(pamh, LOG_NOTICE, "cannot get the user name: %s",
+		    pam_strerror(pamh, rc));
+		goto out;
+	}
+	/* Honours use_first_pass / try_first_pass from our own argv. */
+	rc = pam_get_authtok(pamh, PAM_AUTHTOK, &token, NULL);
+	if (rc != PAM_SUCCESS) {
+		char ubuf[PA_LOG_FIELD];
+
+		rc = pa_pam_error_code(rc);
+		pam_syslog(pamh, rc == PAM_INCOMPLETE ? LOG_INFO : LOG_NOTICE,
+		    "user=%s: cannot get the token: %s",
+		    log_field(user, ubuf, sizeof(ubuf)), pam_strerror(pamh, rc));
+		goto out;
+	}
+	(void)pam_get_item(pamh, PAM_RHOST, (const void **)&rhost);
+	(void)pam_get_item(pamh, PAM_SERVICE, (const void **)&service);
+
+	memset(&req, 0, sizeof(req));
+	req.user = user;
+	req.user_match = o.user_match;
+	req.rhost = (rhost != NULL && *rhost != '\0') ? rhost : NULL;
+	req.service = service;
+	req.scope = o.scope;
+	req.now = 0;
+	if (token == NULL)
+		token = "";
+	st = aivenauth_verify(ctx, token, strlen(token), &req, &d);
+	token = NULL;   /* libpam owns and wipes it */
+
+	rc = pa_auth_code(st, d.reason, o.non_token_ignore);
+	if (rc == PAM_SUCCESS)
+		rc = pa_on_success(pamh, &o, user, &d);
+	log_decision(pamh, "", user, rhost, &d, st, rc);
+out:
+	aivenauth_ctx_free(ctx);
+	return rc;
+}
+
+int
+pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)pamh;
+	(void)flags;
+	(void)argc;
+	(void)argv;
+	return PAM_SUCCESS;
+}
+
+/* Is the cache fresher than max_stale? */
+static enum aivenauth_reason
+cache_freshness(struct aivenauth_ctx *ctx, int64_t now, enum aivenauth_status *st)
+{
+	struct aivenauth_cache_info info;
+	const char *ms = aivenauth_config_get(ctx, "max_stale");
+	long long max_stale = ms != NULL ? strtoll(ms, NULL, 10) : 0;
+
+	memset(&info, 0, sizeof(info));
+	*st = aivenauth_cache_info(ctx, &info);
+	if (*st != AIVENAUTH_OK)
+		return AIVENAUTH_REASON_CACHE_UNAVAILABLE;
+	if (max_stale > 0 && (info.sync_time == 0 ||
+	    now - info.sync_time > (int64_t)max_stale))
+		return AIVENAUTH_REASON_CACHE_STALE;
+	return AIVENAUTH_ACCEPTED;
+}
+
+/*
+ * Account phase without the token (the application dropped PAM_AUTHTOK):
+ * look the token up by the prefix kept at authentication.
+ */
+static enum aivenauth_status
+acct_by_prefix(struct aivenauth_ctx *ctx, const struct pa_auth_data *ad,
+    struct aivenauth_decision *d)
+{
+	struct aivenauth_token t;
+	enum aivenauth_status st;
+	int64_t now = (int64_t)time(NULL), exp;
+
+	st = aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDONLY);
+	if (st != AIVENAUTH_OK) {
+		d->reason = AIVENAUTH_REASON_CACHE_UNAVAILABLE;
+		return st;
+	}
+	d->reason = cache_freshness(ctx, now, &st);
+	if (st != AIVENAUTH_OK || d->reason != AIVENAUTH_ACCEPTED)
+		return st;
+
+	memset(&t, 0, sizeof(t));
+	st = aivenauth_cache_token(ctx, ad->prefix, &t);
+	if (st == AIVENAUTH_ERR_NOT_FOUND) {
+		d->reason = AIVENAUTH_REASON_REVOKED;   /* forgotten */
+		return AIVENAUTH_OK;
+	}
+	if (st != AIVENAUTH_OK) {
+		d->reason = st == AIVENAUTH_ERR_NOMEM ? AIVENAUTH_REASON_ERROR :
+		    AIVENAUTH_REASON_CACHE_UNAVAILABLE;
+		return st;
+	}
+	exp = aivenauth_token_expiry(&t);
+	d->expiry = exp;
+	if (t.revoked || t.removed_time != 0 ||
+	    (t.revoke_at != 0 && t.revoke_at <= now))
+		d->reason = AIVENAUTH_REASON_REVOKED;
+	else if (!t.enrolled)
+		d->reason = AIVENAUTH_REASON_NOT_ENROLLED;
+	else if (exp != 0 && exp <= now)
+		d->reason = AIVENAUTH_REASON_EXPIRED;
+	else if (t.user_id == NULL || strcmp(t.user_id, ad->user_id) != 0)
+		d->reason = AIVENAUTH_REASON_USER_MISMATCH;
+	else
+		d->reason = AIVENAUTH_ACCEPTED;
+	aivenauth_token_clear(&t);
+	return AIVENAUTH_OK;
+}
+
+int
+pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	const struct pa_auth_data *ad = NULL;
+	struct aivenauth_ctx *ctx = NULL;
+	struct aivenauth_decision d;
+	struct aivenauth_request req;
+	enum aivenauth_status st;
+	struct pa_opts o;
+	const char *user = NULL, *token = NULL, *rhost = NULL, *service = NULL;
+	int rc;
+
+	/* Not authenticated by us: not ours to judge. */
+	if (pam_get_data(pamh, PA_DATA, (const void **)&ad) != PAM_SUCCESS ||
+	    ad == NULL)
+		return PAM_IGNORE;
+
+	rc = pa_setup(pamh, flags, argc, argv, &ctx, &o);
+	if (rc != PAM_SUCCESS)
+		return rc;
+
+	memset(&d, 0, sizeof(d));
+	d.reason = AIVENAUTH_REASON_ERROR;
+	snprintf(d.prefix, sizeof(d.prefix), "%s", ad->prefix);
+	(void)pam_get_item(pamh, PAM_RHOST, (const void **)&rhost);
+	(void)pam_get_item(pamh, PAM_SERVICE, (const void **)&service);
+	if (pam_get_item(pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS)
+		user = NULL;
+
+	/* The user changed since authentication: the token proved nothing
+	 * about the new one. */
+	if (ad->user_match != AIVENAUTH_MATCH_ANY &&
+	    (user == NULL || ad->user == NULL || strcmp(user, ad->user) != 0)) {
+		d.reason = AIVENAUTH_REASON_USER_MISMATCH;
+		st = AIVENAUTH_OK;
+		goto decide;
+	}
+
+	if (pam_get_item(pamh, PAM_AUTHTOK, (const void **)&token) ==
+	    PAM_SUCCESS && token != NULL && *token != '\0') {
+		memset(&req, 0, sizeof(req));
+		req.user = user;
+		req.user_match = ad->user_match;
+		req.rhost = (rhost != NULL && *rhost != '\0') ? rhost : NULL;
+		req.service = service;
+		req.scope = ad->scope;
+		st = aivenauth_verify(ctx, token, strlen(token), &req, &d);
+		token = NULL;
+		if (st == AIVENAUTH_OK && d.reason == AIVENAUTH_ACCEPTED &&
+		    strcmp(d.prefix, ad->prefix) != 0) {
+			/* PAM_AUTHTOK now holds another token. */
+			d.reason = AIVENAUTH_REASON_USER_MISMATCH;
+		}
+	} else {
+		st = acct_by_prefix(ctx, ad, &d);
+	}
+
+decide:
+	rc = pa_acct_code(st, d.reason);
+	log_decision(pamh, "account: ", user, rhost, &d, st, rc);
+	if (rc == PAM_ACCT_EXPIRED && !(flags & PAM_SILENT))
+		(void)pam_error(pamh, "Your Aiven token has been revoked or has "
+		    "expired.");
+	aivenauth_ctx_free(ctx);
+	return rc;
+}
