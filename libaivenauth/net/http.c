@@ -1,0 +1,768 @@
+/*
+ * http.c - the libcurl side of the network module: one engine (a multi
+ * handle, a bounded pool of easy handles, a retry queue) for single calls
+ * and for the sync fan-out alike.
+ *
+ * Why one engine: a sync lists every user's tokens, and an organization
+ * can have 10,000 users.  Reusing connections (the multi handle's cache)
+ * and keeping max_parallel transfers in flight is what makes that take
+ * seconds, not minutes; a retry waiting out a Retry-After must not hold up
+ * the other transfers, so waiting requests sit in a queue, not in a sleep.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <sodium.h>
+
+#include "http.h"
+#include "json.h"
+
+#define USER_AGENT "aivenauth/" AIVENAUTH_VERSION_STRING
+#define BACKOFF_BASE_MS 200
+#define MAX_SLOTS 256               /* sanity bound on max_parallel */
+#define URL_MAX 8192
+#define DEFAULT_MAX_BODY (64UL << 20)
+#define POLL_MAX_MS 1000
+
+struct http_slot {
+	CURL *easy;
+	struct http_req *req;       /* in flight, or NULL */
+	struct buf url;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+enum outcome {
+	OUTCOME_DONE,
+	OUTCOME_RETRY,
+	OUTCOME_FAIL,
+};
+
+/*
+ * libcurl 7.88's curl_global_init() is not thread-safe, and the module may
+ * be entered from several threads (each with its own context) at once.
+ */
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc = CURLE_FAILED_INIT;
+
+static void
+global_init(void)
+{
+	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+void
+net_log(const struct net_params *p, int level, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (p == NULL || p->log == NULL || level > p->log_max_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	p->log(p->log_arg, level, msg);
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts;
+
+	if (ms <= 0)
+		return;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+enum aivenauth_status
+http_path_add(struct buf *b, const char *seg)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	enum aivenauth_status st;
+	unsigned char c;
+	char esc[3];
+
+	if (seg == NULL || seg[0] == '\0')
+		return AIVENAUTH_ERR_INVALID;
+	if ((st = buf_addc(b, '/')) != AIVENAUTH_OK)
+		return st;
+	for (; *seg != '\0'; seg++) {
+		c = (unsigned char)*seg;
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+		    c == '~') {
+			st = buf_addc(b, (char)c);
+		} else {
+			esc[0] = '%';
+			esc[1] = hex[c >> 4];
+			esc[2] = hex[c & 0xf];
+			st = buf_add(b, esc, sizeof(esc));
+		}
+		if (st != AIVENAUTH_OK)
+			return st;
+	}
+	return AIVENAUTH_OK;
+}
+
+void
+http_req_init(struct http_req *r, const struct net_params *p,
+    const char *method, char *path)
+{
+	memset(r, 0, sizeof(*r));
+	r->method = method;
+	r->path = path;
+	r->max_retries = p->max_retries;
+	r->retry_status = true;
+	r->retry_lost = true;
+	r->retry_conn_timeout = true;
+	r->st = AIVENAUTH_ERR_INTERNAL;
+	buf_init(&r->resp, p->max_body != 0 ? p->max_body : DEFAULT_MAX_BODY,
+	    false);
+}
+
+void
+http_req_free(struct http_req *r)
+{
+	if (r == NULL)
+		return;
+	free(r->path);
+	r->path = NULL;
+	buf_free(&r->resp);
+}
+
+/* Only loopback may be spoken to in clear: the test simulator. */
+static enum aivenauth_status
+pick_protocol(struct http_client *c, const char *url)
+{
+	enum aivenauth_status st = AIVENAUTH_ERR_INVALID;
+	CURLU *u = NULL;
+	char *host = NULL;
+
+	if (strncasecmp(url, "https://", 8) == 0) {
+		c->protocols = "https";
+		return AIVENAUTH_OK;
+	}
+	if (strncasecmp(url, "http://", 7) != 0)
+		goto out;
+	if ((u = curl_url()) == NULL) {
+		st = AIVENAUTH_ERR_NOMEM;
+		goto out;
+	}
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+		goto out;
+	if (strcmp(host, "127.0.0.1") == 0 ||
+	    strcasecmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 ||
+	    strcmp(host, "::1") == 0) {
+		c->protocols = "http";
+		st = AIVENAUTH_OK;
+	}
+out:
+	if (st == AIVENAUTH_ERR_INVALID)
+		net_log(c->p, LOG_ERR, "api_url %s: must be https:// (plain "
+		    "http:// only to 127.0.0.1, localhost or ::1)", url);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return st;
+}
+
+static void
+slist_wipe_free(struct curl_slist *l)
+{
+	struct curl_slist *s;
+
+	for (s = l; s != NULL; s = s->next)
+		if (s->data != NULL)
+			sodium_memzero(s->data, strlen(s->data));
+	curl_slist_free_all(l);
+}
+
+/* Append a header, wiping curl's copy later (it may hold the token). */
+static enum aivenauth_status
+hdr_add(struct curl_slist **l, const char *h)
+{
+	struct curl_slist *n;
+
+	if ((n = curl_slist_append(*l, h)) == NULL)
+		return AIVENAUTH_ERR_NOMEM;
+	*l = n;
+	return AIVENAUTH_OK;
+}
+
+static enum aivenauth_status
+build_headers(struct http_client *c)
+{
+	enum aivenauth_status st = AIVENAUTH_ERR_INTERNAL;
+	const struct net_params *p = c->p;
+	struct buf auth;
+	size_t i;
+
+	buf_init(&auth, 64 + AIVENAUTH_TOKEN_MAX_LEN, true);
+	if (p->token == NULL || p->token_len == 0 ||
+	    p->token_len > AIVENAUTH_TOKEN_MAX_LEN) {
+		net_log(p, LOG_ERR, "API token missing or longer than %d bytes",
+		    AIVENAUTH_TOKEN_MAX_LEN);
+		st = AIVENAUTH_ERR_INVALID;
+		goto out;
+	}
+	/* A control character would let the token end the header early. */
+	for (i = 0; i < p->token_len; i++) {
+		if ((unsigned char)p->token[i] < 0x21 ||
+		    (unsigned char)p->token[i] == 0x7f) {
+			net_log(p, LOG_ERR, "API token contains a space or a "
+			    "control character");
+			st = AIVENAUTH_ERR_INVALID;
+			goto out;
+		}
+	}
+	if ((st = buf_add(&auth, "Authorization: aivenv1 ", 23)) !=
+	    AIVENAUTH_OK ||
+	    (st = buf_add(&auth, p->token, p->token_len)) != AIVENAUTH_OK)
+		goto out;
+	if ((st = hdr_add(&c->hdrs, buf_cstr(&auth))) != AIVENAUTH_OK ||
+	    (st = hdr_add(&c->hdrs, "Accept: application/json")) !=
+	    AIVENAUTH_OK ||
+	    (st = hdr_add(&c->hdrs_json, buf_cstr(&auth))) != AIVENAUTH_OK ||
+	    (st = hdr_add(&c->hdrs_json, "Accept: application/json")) !=
+	    AIVENAUTH_OK ||
+	    (st = hdr_add(&c->hdrs_json, "Content-Type: application/json")) !=
+	    AIVENAUTH_OK ||
+	    (st = hdr_add(&c->hdrs_json, "Expect:")) != AIVENAUTH_OK)
+		goto out;
+	st = AIVENAUTH_OK;
+out:
+	buf_free(&auth);
+	return st;
+}
+
+enum aivenauth_status
+http_client_init(struct http_client *c, const struct net_params *p)
+{
+	enum aivenauth_status st = AIVENAUTH_ERR_INTERNAL;
+	unsigned n;
+
+	memset(c, 0, sizeof(*c));
+	c->p = p;
+	buf_init(&c->base, URL_MAX, false);
+	pthread_once(&global_once, global_init);
+	if (global_rc != CURLE_OK) {
+		net_log(p, LOG_ERR, "curl_global_init: %s",
+		    curl_easy_strerror(global_rc));
+		return AIVENAUTH_ERR_NET;
+	}
+	if (p->api_url == NULL || p->api_url[0] == '\0') {
+		net_log(p, LOG_ERR, "api_url is not set");
+		return AIVENAUTH_ERR_INVALID;
+	}
+	if ((st = buf_add(&c->base, p->api_url, strlen(p->api_url))) !=
+	    AIVENAUTH_OK)
+		goto out;
+	/* Tolerate a trailing '/' (aiven-api.md §10.11). */
+	while (c->base.len > 0 && c->base.data[c->base.len - 1] == '/')
+		c->base.data[--c->base.len] = '\0';
+	if ((st = pick_protocol(c, buf_cstr(&c->base))) != AIVENAUTH_OK)
+		goto out;
+	if ((st = build_headers(c)) != AIVENAUTH_OK)
+		goto out;
+	n = p->max_parallel;
+	if (n == 0)
+		n = 1;
+	if (n > MAX_SLOTS)
+		n = MAX_SLOTS;
+	if ((c->slots = calloc(n, sizeof(*c->slots))) == NULL) {
+		st = AIVENAUTH_ERR_NOMEM;
+		goto out;
+	}
+	c->n_slots = n;
+	if ((c->multi = curl_multi_init()) == NULL) {
+		st = AIVENAUTH_ERR_NOMEM;
+		goto out;
+	}
+	curl_multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)n);
+	curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)n);
+	curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)n);
+	c->rng = (uint64_t)mono_ms() * 6364136223846793005ULL ^
+	    (uint64_t)(uintptr_t)c;
+	st = AIVENAUTH_OK;
+out:
+	if (st != AIVENAUTH_OK)
+		http_client_free(c);
+	return st;
+}
+
+void
+http_client_free(struct http_client *c)
+{
+	unsigned i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->n_slots; i++) {
+		if (c->slots[i].easy != NULL) {
+			if (c->slots[i].req != NULL && c->multi != NULL)
+				curl_multi_remove_handle(c->multi,
+				    c->slots[i].easy);
+			curl_easy_cleanup(c->slots[i].easy);
+		}
+		buf_free(&c->slots[i].url);
+	}
+	free(c->slots);
+	c->slots = NULL;
+	c->n_slots = 0;
+	if (c->multi != NULL)
+		curl_multi_cleanup(c->multi);
+	c->multi = NULL;
+	slist_wipe_free(c->hdrs);
+	slist_wipe_free(c->hdrs_json);
+	c->hdrs = c->hdrs_json = NULL;
+	buf_free(&c->base);
+}
+
+static size_t
+write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct http_req *r = arg;
+	enum aivenauth_status st;
+	size_t n = size * nmemb;
+
+	st = buf_add(&r->resp, ptr, n);
+	if (st == AIVENAUTH_ERR_TOO_LARGE)
+		r->too_large = true;
+	else if (st != AIVENAUTH_OK)
+		r->nomem = true;
+	return st == AIVENAUTH_OK ? n : 0;
+}
+
+#define SET(opt, val) \
+	do { \
+		if (curl_easy_setopt(e, opt, val) != CURLE_OK) \
+			goto out; \
+	} while (0)
+
+static enum aivenauth_status
+start(struct http_client *c, struct http_slot *s, struct http_req *r)
+{
+	enum aivenauth_status st = AIVENAUTH_ERR_INTERNAL;
+	const struct net_params *p = c->p;
+	size_t max = r->resp.max;
+	CURL *e;
+
+	if (s->easy == NULL) {
+		if ((s->easy = curl_easy_init()) == NULL)
+			return AIVENAUTH_ERR_NOMEM;
+		buf_init(&s->url, URL_MAX, false);
+	} else {
+		curl_easy_reset(s->easy);
+	}
+	e = s->easy;
+	s->url.len = 0;
+	if ((st = buf_add(&s->url, c->base.data, c->base.len)) !=
+	    AIVENAUTH_OK ||
+	    (st = buf_add(&s->url, r->path, strlen(r->path))) != AIVENAUTH_OK)
+		return st;
+	st = AIVENAUTH_ERR_INTERNAL;
+	buf_free(&r->resp);
+	buf_init(&r->resp, max, r->secret_resp);
+	r->too_large = r->nomem = false;
+	r->http = 0;
+	r->json_ctype = false;
+	s->errbuf[0] = '\0';
+
+	SET(CURLOPT_URL, buf_cstr(&s->url));
+	SET(CURLOPT_PROTOCOLS_STR, c->protocols);
+	SET(CURLOPT_REDIR_PROTOCOLS_STR, c->protocols);
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_TIMEOUT_MS, p->timeout_ms);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, p->connect_timeout_ms);
+	if (p->ca_file != NULL)
+		SET(CURLOPT_CAINFO, p->ca_file);
+	SET(CURLOPT_USERAGENT, USER_AGENT);
+	SET(CURLOPT_HTTPHEADER, r->body != NULL ? c->hdrs_json : c->hdrs);
+	SET(CURLOPT_ERRORBUFFER, s->errbuf);
+	SET(CURLOPT_WRITEFUNCTION, write_cb);
+	SET(CURLOPT_WRITEDATA, r);
+	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
+	SET(CURLOPT_TCP_KEEPALIVE, 1L);
+	SET(CURLOPT_PRIVATE, s);
+	if (strcmp(r->method, "POST") == 0) {
+		SET(CURLOPT_POST, 1L);
+		SET(CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)(r->body != NULL ? r->body->len : 0));
+		SET(CURLOPT_POSTFIELDS, r->body != NULL && r->body->data != NULL ?
+		    r->body->data : "");
+	} else if (strcmp(r->method, "GET") != 0) {
+		SET(CURLOPT_CUSTOMREQUEST, r->method);
+	}
+	if (curl_multi_add_handle(c->multi, e) != CURLM_OK)
+		goto out;
+	s->req = r;
+	st = AIVENAUTH_OK;
+out:
+	if (st != AIVENAUTH_OK)
+		net_log(p, LOG_ERR, "%s %s: cannot set up the request",
+		    r->method, r->path);
+	return st;
+}
+
+#undef SET
+
+static enum aivenauth_status
+map_status(long code)
+{
+	if (code == 401)
+		return AIVENAUTH_ERR_UNAUTHORIZED;
+	if (code == 403)
+		return AIVENAUTH_ERR_FORBIDDEN;
+	if (code == 404)
+		return AIVENAUTH_ERR_API_NOT_FOUND;
+	if (code == 429)
+		return AIVENAUTH_ERR_RATE_LIMITED;
+	if (code >= 500 && code <= 599)
+		return AIVENAUTH_ERR_SERVER;
+	if (code >= 400 && code <= 499)
+		return AIVENAUTH_ERR_API_REJECTED;
+	return AIVENAUTH_ERR_BAD_RESPONSE;   /* 1xx, 3xx (not followed) */
+}
+
+/* Retry-After in ms (seconds or an HTTP date), capped; -1 if none. */
+static long
+retry_after_ms(const struct http_client *c, CURL *e)
+{
+	struct curl_header *h;
+	const char *v;
+	char *end;
+	long long secs;
+	time_t t, now;
+	long cap = c->p->retry_cap_ms > 0 ? c->p->retry_cap_ms : 0;
+
+	if (curl_easy_header(e, "Retry-After", 0, CURLH_HEADER, -1, &h) !=
+	    CURLHE_OK || h->value == NULL)
+		return -1;
+	v = h->value;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	if (*v >= '0' && *v <= '9') {
+		errno = 0;
+		secs = strtoll(v, &end, 10);
+		while (*end == ' ' || *end == '\t')
+			end++;
+		if (*end != '\0')
+			return -1;
+		if (errno != 0 || secs > cap / 1000 + 1)
+			return cap;
+		return secs * 1000 > cap ? cap : (long)secs * 1000;
+	}
+	t = curl_getdate(v, NULL);
+	if (t == -1)
+		return -1;
+	now = time(NULL);
+	if (t <= now)
+		return 0;
+	if (t - now > cap / 1000 + 1)
+		return cap;
+	return (long)(t - now) * 1000 > cap ? cap : (long)(t - now) * 1000;
+}
+
+/* 200 ms x 2^(attempt-1) plus up to a quarter of jitter, capped. */
+static long
+backoff_ms(struct http_client *c, unsigned attempt)
+{
+	long cap = c->p->retry_cap_ms > 0 ? c->p->retry_cap_ms : 0;
+	long d = BACKOFF_BASE_MS;
+	unsigned i;
+
+	for (i = 1; i < attempt && d < cap; i++)
+		d *= 2;
+	c->rng = c->rng * 6364136223846793005ULL + 1442695040888963407ULL;
+	d += (long)((c->rng >> 33) % (uint64_t)(d / 4 + 1));
+	return d > cap ? cap : d;
+}
+
+/* Failures after which the request may have reached the API. */
+static bool
+lost_answer_error(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Failures before anything was sent: always safe to retry. */
+static bool
+connect_error(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_SSL_CONNECT_ERROR:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Judge one finished attempt: done, retry later, or failed for good. */
+static enum outcome
+finish(struct http_client *c, struct http_slot *s, struct http_req *r,
+    CURLcode rc)
+{
+	const struct net_params *p = c->p;
+	char detail[JSON_MSG_MAX + 64], msg[JSON_MSG_MAX + 1];
+	bool retryable = false;
+	long code = 0, after = -1, delay;
+	curl_off_t total = 0;
+	char *ct = NULL;
+
+	r->attempts++;
+	curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
+	r->http = code;
+	if (p->last_http != NULL)
+		*p->last_http = (int)code;
+	if (rc == CURLE_OK) {
+		curl_easy_getinfo(s->easy, CURLINFO_CONTENT_TYPE, &ct);
+		r->json_ctype = ct == NULL || strcasestr(ct, "json") != NULL;
+		if (code >= 200 && code <= 299) {
+			r->st = AIVENAUTH_OK;
+			return OUTCOME_DONE;
+		}
+		if (code == 404 && r->delete_404_ok && r->lost_answer) {
+			net_log(p, LOG_INFO, "%s %s: HTTP 404 after an earlier "
+			    "attempt got no answer: counted as done", r->method,
+			    r->path);
+			r->st = AIVENAUTH_OK;
+			return OUTCOME_DONE;
+		}
+		r->st = map_status(code);
+		/* A 5xx may come after the API acted (e.g. a proxy timeout). */
+		if (code >= 500)
+			r->lost_answer = true;
+		if (r->retry_status && (code == 429 || code == 502 ||
+		    code == 503 || code == 504)) {
+			retryable = true;
+			after = retry_after_ms(c, s->easy);
+		}
+		json_error_message(r->resp.data, r->resp.len, msg, sizeof(msg));
+		if (msg[0] != '\0')
+			snprintf(detail, sizeof(detail), "HTTP %ld: %s", code, msg);
+		else
+			snprintf(detail, sizeof(detail), "HTTP %ld (empty body)",
+			    code);
+	} else if (r->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
+		r->st = AIVENAUTH_ERR_TOO_LARGE;
+		snprintf(detail, sizeof(detail), "response larger than %zu bytes",
+		    r->resp.max);
+	} else if (r->nomem || rc == CURLE_OUT_OF_MEMORY) {
+		r->st = AIVENAUTH_ERR_NOMEM;
+		snprintf(detail, sizeof(detail), "out of memory");
+	} else {
+		if (rc == CURLE_OPERATION_TIMEDOUT) {
+			r->st = AIVENAUTH_ERR_TIMEOUT;
+			/*
+			 * The total timeout is final (retrying would multiply
+			 * the caller's wait); a connect timeout fires earlier
+			 * and nothing was sent, so it may be retried.
+			 */
+			curl_easy_getinfo(s->easy, CURLINFO_TOTAL_TIME_T, &total);
+			if (p->connect_timeout_ms < p->timeout_ms &&
+			    total < (curl_off_t)p->timeout_ms * 1000 - 50000)
+				retryable = r->retry_conn_timeout;
+			else
+				r->lost_answer = true;
+		} else if (connect_error(rc)) {
+			r->st = AIVENAUTH_ERR_NET;
+			retryable = true;
+		} else if (lost_answer_error(rc)) {
+			r->st = AIVENAUTH_ERR_NET;
+			r->lost_answer = true;
+			retryable = r->retry_lost;
+		} else {
+			r->st = AIVENAUTH_ERR_NET;
+		}
+		snprintf(detail, sizeof(detail), "%s", s->errbuf[0] != '\0' ?
+		    s->errbuf : curl_easy_strerror(rc));
+	}
+	if (retryable && r->attempts <= r->max_retries) {
+		delay = after >= 0 ? after : backoff_ms(c, r->attempts);
+		r->due_ms = mono_ms() + delay;
+		net_log(p, LOG_WARNING, "%s %s: %s; retry %u of %u in %ld ms",
+		    r->method, r->path, detail, r->attempts, r->max_retries,
+		    delay);
+		return OUTCOME_RETRY;
+	}
+	if (r->attempts > 1)
+		net_log(p, LOG_ERR, "%s %s: %s (after %u attempts)", r->method,
+		    r->path, detail, r->attempts);
+	else
+		net_log(p, LOG_ERR, "%s %s: %s", r->method, r->path, detail);
+	return OUTCOME_FAIL;
+}
+
+/* Take a waiting retry that is due, if any. */
+static struct http_req *
+take_due(struct http_req **wait, size_t *nwait, int64_t now)
+{
+	struct http_req *r;
+	size_t i;
+
+	for (i = 0; i < *nwait; i++) {
+		if (wait[i]->due_ms <= now) {
+			r = wait[i];
+			wait[i] = wait[--*nwait];
+			return r;
+		}
+	}
+	return NULL;
+}
+
+static void
+stop_all(struct http_client *c)
+{
+	unsigned i;
+
+	for (i = 0; i < c->n_slots; i++) {
+		if (c->slots[i].req != NULL) {
+			curl_multi_remove_handle(c->multi, c->slots[i].easy);
+			c->slots[i].req = NULL;
+		}
+	}
+}
+
+enum aivenauth_status
+http_run(struct http_client *c, struct http_req **reqs, size_t n)
+{
+	enum aivenauth_status st = AIVENAUTH_ERR_INTERNAL;
+	struct http_req **wait = NULL, *r;
+	struct http_slot *s;
+	size_t next = 0, nwait = 0, i;
+	unsigned running = 0, k;
+	int64_t now, soonest;
+	CURLMsg *msg;
+	CURLMcode mc;
+	CURLcode rc;
+	bool finished;
+	int still, left;
+	long tmo;
+
+	if (n == 0)
+		return AIVENAUTH_OK;
+	if ((wait = calloc(n, sizeof(*wait))) == NULL)
+		return AIVENAUTH_ERR_NOMEM;
+	for (i = 0; i < n; i++) {
+		reqs[i]->st = AIVENAUTH_ERR_INTERNAL;
+		reqs[i]->attempts = 0;
+		reqs[i]->lost_answer = false;
+	}
+	for (;;) {
+		now = mono_ms();
+		for (k = 0; k < c->n_slots; k++) {
+			if (c->slots[k].req != NULL)
+				continue;
+			r = take_due(wait, &nwait, now);
+			if (r == NULL && next < n)
+				r = reqs[next++];
+			if (r == NULL)
+				break;
+			if ((st = start(c, &c->slots[k], r)) != AIVENAUTH_OK) {
+				r->st = st;
+				goto out;
+			}
+			running++;
+		}
+		if (running == 0 && nwait == 0 && next == n)
+			break;
+		if ((mc = curl_multi_perform(c->multi, &still)) != CURLM_OK) {
+			net_log(c->p, LOG_ERR, "curl_multi_perform: %s",
+			    curl_multi_strerror(mc));
+			st = AIVENAUTH_ERR_INTERNAL;
+			goto out;
+		}
+		finished = false;
+		while ((msg = curl_multi_info_read(c->multi, &left)) != NULL) {
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			rc = msg->data.result;
+			s = NULL;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
+			    (char **)&s);
+			if (s == NULL || s->req == NULL)
+				continue;
+			r = s->req;
+			curl_multi_remove_handle(c->multi, s->easy);
+			s->req = NULL;
+			running--;
+			finished = true;
+			switch (finish(c, s, r, rc)) {
+			case OUTCOME_DONE:
+				if (r->done != NULL &&
+				    (st = r->done(r, r->done_arg)) != AIVENAUTH_OK) {
+					r->st = st;
+					goto out;
+				}
+				break;
+			case OUTCOME_RETRY:
+				wait[nwait++] = r;
+				break;
+			case OUTCOME_FAIL:
+				st = r->st;
+				goto out;
+			}
+		}
+		if (finished)
+			continue;
+		tmo = POLL_MAX_MS;
+		if (nwait > 0 && running < c->n_slots) {
+			soonest = wait[0]->due_ms;
+			for (i = 1; i < nwait; i++)
+				if (wait[i]->due_ms < soonest)
+					soonest = wait[i]->due_ms;
+			soonest -= mono_ms();
+			tmo = soonest < 0 ? 0 : soonest < tmo ? (long)soonest : tmo;
+		}
+		if (running == 0) {
+			sleep_ms(tmo);
+			continue;
+		}
+		if ((mc = curl_multi_poll(c->multi, NULL, 0, (int)tmo, NULL)) !=
+		    CURLM_OK) {
+			net_log(c->p, LOG_ERR, "curl_multi_poll: %s",
+			    curl_multi_strerror(mc));
+			st = AIVENAUTH_ERR_INTERNAL;
+			goto out;
+		}
+	}
+	st = AIVENAUTH_OK;
+out:
+	stop_all(c);
+	free(wait);
+	return st;
+}
