@@ -33,17 +33,20 @@ ip_parse_n(const char *s, size_t n, unsigned char addr[16], bool *v4)
 {
 	char text[IP_TEXT_MAX + 1];
 	unsigned char a4[4];
+	bool bracketed = false;
 	char *pct;
 
+	/* "[::1]" as in URLs and ssh's PAM_RHOST; brackets are IPv6 only. */
 	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
 		s++;
 		n -= 2;
+		bracketed = true;
 	}
 	if (n == 0 || n > IP_TEXT_MAX || memchr(s, '\0', n) != NULL)
 		return false;
 	memcpy(text, s, n);
 	text[n] = '\0';
-	if (inet_pton(AF_INET, text, a4) == 1) {
+	if (!bracketed && inet_pton(AF_INET, text, a4) == 1) {
 		memcpy(addr, v4_mapped, sizeof(v4_mapped));
 		memcpy(addr + 12, a4, 4);
 		*v4 = true;
