@@ -1,0 +1,129 @@
+/*
+ * cmd_token_rotate.c - aivenctl token rotate USER_ID PREFIX [--grace S]:
+ * create a replacement with the old token's settings (description, max
+ * age, extend_when_used, ip_allowlist, scopes, as cached), store its hash,
+ * print it once, then revoke the old token: at once with --grace 0 (the
+ * default; locally, then at the API), else scheduled at now + S: verify
+ * refuses the old token from then on and `aivenctl sync` deletes it at the
+ * API once due.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "aivenctl.h"
+
+int
+cmd_token_rotate(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		GLOBAL_LONGOPTS,
+		{ "grace", required_argument, NULL, 'g' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct aivenauth_token_spec spec = { 0 };
+	struct aivenauth_token old = { 0 };
+	struct aivenauth_ctx *ctx = NULL;
+	const char *user_id, *prefix;
+	enum aivenauth_status st;
+	char *store = NULL, *newp = NULL, tb[32];
+	int64_t grace = 0, at = 0;
+	bool created, local, api;
+	json_t *extra;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, GLOBAL_SHORTOPTS "g:h", longopts,
+	    NULL)) != -1) {
+		if (global_opt(c, optarg))
+			continue;
+		switch (c) {
+		case 'g':
+			if (!parse_i64(optarg, 0, INT64_C(315360000), &grace)) {
+				ctl_err("--grace: not a number of seconds: %s",
+				    optarg);
+				return EX_USAGE;
+			}
+			break;
+		case 'h':
+			usage_of("token rotate");
+			return 0;
+		default:
+			return opt_error("token rotate", argv);
+		}
+	}
+	if (argc - optind < 1 || argc - optind > 2)
+		return usage_of("token rotate");
+	if ((rc = ctl_ctx_new(&ctx)) != 0)
+		return rc;
+	rc = parse_token_id(ctx, argc - optind, argv + optind, &store,
+	    &user_id, &prefix);
+	if (rc != 0) {
+		if (rc == EX_USAGE)
+			usage_of("token rotate");
+		goto out;
+	}
+	if ((rc = ctl_cache_open(ctx, AIVENAUTH_OPEN_RDWR)) != 0)
+		goto out;
+	st = aivenauth_cache_token(ctx, prefix, &old);
+	if (st != AIVENAUTH_OK) {
+		ctl_err("token %s: %s%s", prefix, aivenauth_strerror(st),
+		    st == AIVENAUTH_ERR_NOT_FOUND ? " (run `aivenctl sync` "
+		    "if it is new)" : "");
+		rc = exit_code(st);
+		goto out;
+	}
+	if (old.user_id == NULL || strcmp(old.user_id, user_id) != 0) {
+		ctl_err("token %s belongs to user %s, not %s", prefix,
+		    nn(old.user_id), user_id);
+		rc = EX_DATAERR;
+		goto out;
+	}
+	if (old.removed_time != 0 || old.revoked || old.revoke_at != 0) {
+		ctl_err("token %s is already revoked or being revoked; use "
+		    "`aivenctl token create` for a new one", prefix);
+		rc = EX_DATAERR;
+		goto out;
+	}
+	spec.description = old.description;
+	spec.max_age_seconds = old.max_age_seconds;
+	spec.extend_when_used = old.extend_when_used;
+	spec.ip_allowlist = (const char *const *)old.ip_allowlist;
+	spec.n_ip_allowlist = old.n_ip_allowlist;
+	spec.scopes = (const char *const *)old.scopes;
+	spec.n_scopes = old.n_scopes;
+
+	if (grace > 0)
+		at = (int64_t)time(NULL) + grace;
+	extra = json_pack("{s:s, s:I, s:o}", "old_token_prefix", prefix,
+	    "grace_seconds", (json_int_t)grace, "old_revoke_at",
+	    at != 0 ? json_time(at) : json_time((int64_t)time(NULL)));
+	rc = token_mint(ctx, user_id, &spec, extra, &created, &newp);
+	if (rc != 0) {
+		if (created)
+			ctl_err("the old token %s was NOT revoked", prefix);
+		goto out;
+	}
+	if (grace == 0) {
+		rc = token_revoke_now(ctx, user_id, prefix, &local, &api);
+		if (rc == 0)
+			ctl_warn("old token %s revoked", prefix);
+		goto out;
+	}
+	st = aivenauth_cache_revoke(ctx, prefix, at);
+	if (st != AIVENAUTH_OK) {
+		ctl_err("cannot schedule the revocation of token %s: %s; "
+		    "revoke it with `aivenctl token revoke %s %s`", prefix,
+		    aivenauth_strerror(st), user_id, prefix);
+		rc = exit_code(st);
+		goto out;
+	}
+	ctl_warn("old token %s is refused from %s; `aivenctl sync` deletes "
+	    "it at the API once due", prefix, fmt_time(at, tb));
+out:
+	free(newp);
+	aivenauth_token_clear(&old);
+	free(store);
+	aivenauth_ctx_free(ctx);
+	return rc;
+}

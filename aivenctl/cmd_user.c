@@ -1,0 +1,237 @@
+/*
+ * cmd_user.c - aivenctl user list | create | delete: application users
+ * through the API (`user list --cached` reads the cache instead).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "aivenctl.h"
+
+const struct command user_commands[] = {
+	{ "list", cmd_user_list, "[--cached]",
+	  "list application users (API, or the cache with --cached)" },
+	{ "create", cmd_user_create, "NAME",
+	  "create an application user" },
+	{ "delete", cmd_user_delete, "USER_ID",
+	  "delete an application user (its tokens are revoked locally "
+	  "first)" },
+	{ NULL, NULL, NULL, NULL },
+};
+
+int
+cmd_user(int argc, char *argv[])
+{
+	return dispatch(user_commands, "user", argc - 1, argv + 1);
+}
+
+static int
+print_users(const struct aivenauth_user *u, size_t n, bool one)
+{
+	static const char *const hdr[] = {
+		"NAME", "USER_EMAIL", "USER_ID", "CREATE_TIME",
+	};
+	struct table *t;
+	size_t i;
+	int rc;
+
+	if (g.json) {
+		json_t *v;
+
+		if (one) {
+			v = json_user(&u[0]);
+		} else {
+			v = json_array();
+			for (i = 0; v != NULL && i < n; i++)
+				if (json_array_append_new(v,
+				    json_user(&u[i])) != 0) {
+					json_decref(v);
+					v = NULL;
+				}
+		}
+		rc = json_print(v);
+		json_decref(v);
+		return rc;
+	}
+	if ((t = table_new(4, hdr)) == NULL)
+		goto nomem;
+	for (i = 0; i < n; i++) {
+		char b[32];
+		const char *row[] = {
+			u[i].name, u[i].email, u[i].user_id,
+			fmt_time(u[i].create_time, b),
+		};
+
+		if (!table_add(t, row)) {
+			table_free(t);
+			goto nomem;
+		}
+	}
+	table_print(t, stdout);
+	table_free(t);
+	return 0;
+nomem:
+	ctl_err("out of memory");
+	return EX_OSERR;
+}
+
+int
+cmd_user_list(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		GLOBAL_LONGOPTS,
+		{ "cached", no_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct aivenauth_user *users = NULL;
+	struct aivenauth_ctx *ctx;
+	enum aivenauth_status st;
+	bool cached = false;
+	size_t n = 0;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, GLOBAL_SHORTOPTS "h", longopts,
+	    NULL)) != -1) {
+		if (global_opt(c, optarg))
+			continue;
+		switch (c) {
+		case 'C':
+			cached = true;
+			break;
+		case 'h':
+			usage_of("user list");
+			return 0;
+		default:
+			return opt_error("user list", argv);
+		}
+	}
+	if (optind != argc)
+		return usage_of("user list");
+	if ((rc = ctl_ctx_new(&ctx)) != 0)
+		return rc;
+	if (cached) {
+		if ((rc = ctl_cache_open(ctx, AIVENAUTH_OPEN_RDONLY)) != 0)
+			goto out;
+		st = aivenauth_cache_users(ctx, &users, &n);
+	} else {
+		st = aivenauth_api_users(ctx, &users, &n);
+	}
+	if (st != AIVENAUTH_OK) {
+		ctl_err("cannot list application users%s: %s",
+		    cached ? " in the cache" : "", aivenauth_strerror(st));
+		rc = exit_code(st);
+		goto out;
+	}
+	rc = print_users(users, n, false);
+	aivenauth_users_free(users, n);
+out:
+	aivenauth_ctx_free(ctx);
+	return rc;
+}
+
+int
+cmd_user_create(int argc, char *argv[])
+{
+	struct aivenauth_user u = { 0 };
+	struct aivenauth_ctx *ctx;
+	enum aivenauth_status st;
+	int rc;
+
+	if ((rc = parse_no_opts("user create", argc, argv)) >= 0)
+		return rc;
+	if (argc - optind != 1 || argv[optind][0] == '\0')
+		return usage_of("user create");
+	if ((rc = ctl_ctx_new(&ctx)) != 0)
+		return rc;
+	st = aivenauth_api_user_create(ctx, argv[optind], &u);
+	if (st != AIVENAUTH_OK) {
+		ctl_err("cannot create application user '%s': %s",
+		    argv[optind], aivenauth_strerror(st));
+		rc = exit_code(st);
+	} else {
+		rc = print_users(&u, 1, true);
+		aivenauth_user_clear(&u);
+	}
+	aivenauth_ctx_free(ctx);
+	return rc;
+}
+
+/*
+ * Revocation beats availability: the user's tokens are tombstoned in the
+ * local cache before the API is asked to delete the user (and with it its
+ * tokens).  A missing cache is not an error here.
+ */
+static int
+revoke_user_tokens(struct aivenauth_ctx *ctx, const char *user_id,
+    size_t *count)
+{
+	struct aivenauth_token *t = NULL;
+	enum aivenauth_status st;
+	size_t n = 0, i;
+
+	*count = 0;
+	st = aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDWR);
+	if (st == AIVENAUTH_ERR_CACHE_MISSING)
+		return 0;
+	if (st == AIVENAUTH_OK)
+		st = aivenauth_cache_tokens(ctx, user_id, &t, &n);
+	for (i = 0; st == AIVENAUTH_OK && i < n; i++) {
+		if (t[i].removed_time != 0 || (t[i].revoked &&
+		    t[i].revoke_at == 0))
+			continue;
+		st = aivenauth_cache_revoke(ctx, t[i].prefix, 0);
+		if (st == AIVENAUTH_OK)
+			(*count)++;
+	}
+	aivenauth_tokens_free(t, n);
+	if (st != AIVENAUTH_OK) {
+		ctl_err("cannot revoke the tokens of %s in the local cache: "
+		    "%s", user_id, aivenauth_strerror(st));
+		return exit_code(st);
+	}
+	return 0;
+}
+
+int
+cmd_user_delete(int argc, char *argv[])
+{
+	struct aivenauth_ctx *ctx;
+	enum aivenauth_status st;
+	const char *user_id;
+	size_t revoked = 0;
+	int rc, lrc;
+
+	if ((rc = parse_no_opts("user delete", argc, argv)) >= 0)
+		return rc;
+	if (argc - optind != 1 || argv[optind][0] == '\0')
+		return usage_of("user delete");
+	user_id = argv[optind];
+	if ((rc = ctl_ctx_new(&ctx)) != 0)
+		return rc;
+	lrc = revoke_user_tokens(ctx, user_id, &revoked);
+	st = aivenauth_api_user_delete(ctx, user_id);
+	if (st != AIVENAUTH_OK) {
+		ctl_err("%s%zu token(s) of %s revoked locally; the API call "
+		    "failed: %s; run again or delete the user in the console",
+		    lrc != 0 ? "not all " : "", revoked, user_id,
+		    aivenauth_strerror(st));
+		rc = exit_code(st);
+		goto out;
+	}
+	if (g.json) {
+		json_t *o = json_pack("{s:s, s:b, s:I}", "user_id", user_id,
+		    "deleted", 1, "tokens_revoked_locally",
+		    (json_int_t)revoked);
+
+		rc = json_print(o);
+		json_decref(o);
+	} else {
+		printf("Application user %s deleted.\n", user_id);
+	}
+	if (rc == 0)
+		rc = lrc;
+out:
+	aivenauth_ctx_free(ctx);
+	return rc;
+}
