@@ -284,7 +284,9 @@ struct aivenauth_apply_stats {
 	size_t users_added, users_updated, users_removed;
 	size_t tokens_added, tokens_updated, tokens_removed;
 	size_t tombstones_expired;      /* removed tokens forgotten for good */
-	size_t revocations_sent;        /* by aivenauth_sync(): due rotations */
+	size_t revocations_sent;        /* by aivenauth_sync(): local revocations
+	                                   and due rotations sent to the API */
+	size_t revocations_failed;      /* ... that failed (retried next sync) */
 	uint64_t generation;            /* after the apply */
 };
 

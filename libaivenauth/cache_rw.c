@@ -1,0 +1,539 @@
+/*
+ * cache_rw.c - reading records out of the cache (info, lists, one token)
+ * and the small writes: enroll a hash, store a created token, revoke,
+ * remove.  The snapshot apply lives in apply.c, verification in verify.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cache.h"
+#include "rec.h"
+
+static enum aivenauth_status
+need_open(struct aivenauth_ctx *ctx)
+{
+	if (ctx == NULL)
+		return AIVENAUTH_ERR_INVALID;
+	if (ctx->cache != NULL && ctx->cache->pid == getpid())
+		return AIVENAUTH_OK;
+	return aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDONLY);
+}
+
+static enum aivenauth_status
+corrupt(struct aivenauth_ctx *ctx, const char *what, const MDB_val *k)
+{
+	ctx_log(ctx, LOG_ERR, "cache %s: damaged %s record (key of %zu bytes)",
+	    ctx->cache->path, what, k->mv_size);
+	return AIVENAUTH_ERR_CACHE_CORRUPT;
+}
+
+enum aivenauth_status
+aivenauth_cache_info(struct aivenauth_ctx *ctx, struct aivenauth_cache_info *info)
+{
+	enum aivenauth_status st;
+	struct cache_state s;
+	struct tok_view v;
+	MDB_cursor *cur = NULL;
+	MDB_envinfo ei;
+	MDB_stat ms;
+	MDB_txn *txn;
+	MDB_val k, d;
+	struct stat fst;
+	int64_t now = (int64_t)time(NULL);
+	int rc;
+
+	if (info == NULL)
+		return AIVENAUTH_ERR_INVALID;
+	memset(info, 0, sizeof(*info));
+	if ((st = need_open(ctx)) != AIVENAUTH_OK)
+		return st;
+	info->path = ctx->cache->path;
+	info->schema_version = 1;
+	if (mdb_env_info(ctx->cache->env, &ei) == 0)
+		info->map_size = ei.me_mapsize;
+	if (stat(ctx->cache->data_path, &fst) == 0)
+		info->file_size = (uint64_t)fst.st_size;
+	if ((st = cache_read_begin(ctx, &txn)) != AIVENAUTH_OK)
+		return st;
+	if ((st = state_get(ctx, txn, &s)) != AIVENAUTH_OK)
+		goto out;
+	info->generation = s.generation;
+	info->sync_time = s.sync_time;
+	k.mv_data = "created";
+	k.mv_size = 7;
+	if (mdb_get(txn, ctx->cache->meta, &k, &d) == 0 && d.mv_size == 8)
+		memcpy(&info->created, d.mv_data, 8);
+	k.mv_data = "org_id";
+	k.mv_size = 6;
+	if (mdb_get(txn, ctx->cache->meta, &k, &d) == 0 &&
+	    d.mv_size <= AIVENAUTH_ID_MAX) {
+		memcpy(info->organization_id, d.mv_data, d.mv_size);
+		info->organization_id[d.mv_size] = '\0';
+	}
+	if (mdb_stat(txn, ctx->cache->users, &ms) == 0)
+		info->users = ms.ms_entries;
+	if ((rc = mdb_cursor_open(txn, ctx->cache->tokens, &cur)) != 0) {
+		st = cache_err(ctx, rc, "opening a cursor");
+		goto out;
+	}
+	while ((rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) == 0) {
+		if (!tok_decode(d.mv_data, d.mv_size, &v)) {
+			st = corrupt(ctx, "token", &k);
+			goto out;
+		}
+		if (v.removed_time != 0 || (v.flags & TOK_F_REVOKED) != 0) {
+			info->revoked++;
+			continue;
+		}
+		info->tokens++;
+		if (v.flags & TOK_F_HASH)
+			info->enrolled++;
+		if (v.revoke_at != 0) {
+			if (v.revoke_at > now)
+				info->pending_revocations++;
+			else
+				info->revoked++;
+		}
+	}
+	if (rc != MDB_NOTFOUND)
+		st = cache_err(ctx, rc, "reading tokens");
+out:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	cache_read_end(ctx);
+	return st;
+}
+
+enum aivenauth_status
+aivenauth_cache_users(struct aivenauth_ctx *ctx, struct aivenauth_user **users,
+    size_t *n)
+{
+	struct aivenauth_user *out = NULL, *tmp;
+	enum aivenauth_status st;
+	MDB_cursor *cur = NULL;
+	size_t cnt = 0, cap = 0;
+	struct sv name, email;
+	MDB_txn *txn;
+	MDB_val k, d;
+	int rc;
+
+	if (users == NULL || n == NULL)
+		return AIVENAUTH_ERR_INVALID;
+	*users = NULL;
+	*n = 0;
+	if ((st = need_open(ctx)) != AIVENAUTH_OK ||
+	    (st = cache_read_begin(ctx, &txn)) != AIVENAUTH_OK)
+		return st;
+	if ((rc = mdb_cursor_open(txn, ctx->cache->users, &cur)) != 0) {
+		st = cache_err(ctx, rc, "opening a cursor");
+		goto out;
+	}
+	while ((rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) == 0) {
+		struct aivenauth_user u;
+
+		if (!user_decode(d.mv_data, d.mv_size, &u, &name, &email)) {
+			st = corrupt(ctx, "user", &k);
+			goto out;
+		}
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((tmp = realloc(out, cap * sizeof(*out))) == NULL) {
+				st = AIVENAUTH_ERR_NOMEM;
+				goto out;
+			}
+			out = tmp;
+		}
+		u.user_id = sv_dup((struct sv){ k.mv_data, (uint32_t)k.mv_size });
+		u.name = sv_dup(name);
+		u.email = email.n ? sv_dup(email) : NULL;
+		out[cnt++] = u;
+		if (u.user_id == NULL || u.name == NULL ||
+		    (email.n && u.email == NULL)) {
+			st = AIVENAUTH_ERR_NOMEM;
+			goto out;
+		}
+	}
+	if (rc != MDB_NOTFOUND)
+		st = cache_err(ctx, rc, "reading users");
+out:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	cache_read_end(ctx);
+	if (st != AIVENAUTH_OK) {
+		aivenauth_users_free(out, cnt);
+		return st;
+	}
+	*users = out;
+	*n = cnt;
+	return AIVENAUTH_OK;
+}
+
+enum aivenauth_status
+aivenauth_cache_tokens(struct aivenauth_ctx *ctx, const char *user_id,
+    struct aivenauth_token **tokens, size_t *n)
+{
+	struct aivenauth_token *out = NULL, *tmp;
+	enum aivenauth_status st;
+	MDB_cursor *cur = NULL;
+	size_t cnt = 0, cap = 0;
+	struct tok_view v;
+	MDB_txn *txn;
+	MDB_val k, d;
+	int rc;
+
+	if (tokens == NULL || n == NULL)
+		return AIVENAUTH_ERR_INVALID;
+	*tokens = NULL;
+	*n = 0;
+	if ((st = need_open(ctx)) != AIVENAUTH_OK ||
+	    (st = cache_read_begin(ctx, &txn)) != AIVENAUTH_OK)
+		return st;
+	if ((rc = mdb_cursor_open(txn, ctx->cache->tokens, &cur)) != 0) {
+		st = cache_err(ctx, rc, "opening a cursor");
+		goto out;
+	}
+	while ((rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) == 0) {
+		if (!tok_decode(d.mv_data, d.mv_size, &v)) {
+			st = corrupt(ctx, "token", &k);
+			goto out;
+		}
+		if (user_id != NULL && !sv_eq(v.user_id, user_id))
+			continue;
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((tmp = realloc(out, cap * sizeof(*out))) == NULL) {
+				st = AIVENAUTH_ERR_NOMEM;
+				goto out;
+			}
+			out = tmp;
+		}
+		if ((st = tok_to_public(&v, k.mv_data, k.mv_size, &out[cnt])) !=
+		    AIVENAUTH_OK)
+			goto out;
+		cnt++;
+	}
+	if (rc != MDB_NOTFOUND)
+		st = cache_err(ctx, rc, "reading tokens");
+out:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	cache_read_end(ctx);
+	if (st != AIVENAUTH_OK) {
+		aivenauth_tokens_free(out, cnt);
+		return st;
+	}
+	*tokens = out;
+	*n = cnt;
+	return AIVENAUTH_OK;
+}
+
+enum aivenauth_status
+aivenauth_cache_token(struct aivenauth_ctx *ctx, const char *prefix,
+    struct aivenauth_token *out)
+{
+	enum aivenauth_status st;
+	struct tok_view v;
+	MDB_txn *txn;
+	MDB_val k, d;
+	int rc;
+
+	if (prefix == NULL || out == NULL || *prefix == '\0')
+		return AIVENAUTH_ERR_INVALID;
+	memset(out, 0, sizeof(*out));
+	if ((st = need_open(ctx)) != AIVENAUTH_OK ||
+	    (st = cache_read_begin(ctx, &txn)) != AIVENAUTH_OK)
+		return st;
+	k.mv_data = (void *)prefix;
+	k.mv_size = strlen(prefix);
+	rc = mdb_get(txn, ctx->cache->tokens, &k, &d);
+	if (rc == MDB_NOTFOUND)
+		st = AIVENAUTH_ERR_NOT_FOUND;
+	else if (rc != 0)
+		st = cache_err(ctx, rc, "reading a token");
+	else if (!tok_decode(d.mv_data, d.mv_size, &v))
+		st = corrupt(ctx, "token", &k);
+	else
+		st = tok_to_public(&v, prefix, k.mv_size, out);
+	cache_read_end(ctx);
+	return st;
+}
+
+/* ------------------------------------------------------------ writes */
+
+static enum aivenauth_status
+need_rdwr(struct aivenauth_ctx *ctx)
+{
+	if (ctx == NULL)
+		return AIVENAUTH_ERR_INVALID;
+	if (ctx->cache != NULL && ctx->cache->pid == getpid() && ctx->cache->rdwr)
+		return AIVENAUTH_OK;
+	return aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDWR);
+}
+
+/* Re-encode a token record from its view with changed local fields. */
+static enum aivenauth_status
+rewrite(struct aivenauth_ctx *ctx, MDB_txn *txn, MDB_val *k,
+    const struct tok_view *v, const struct aivenauth_token *changes,
+    const unsigned char *hash)
+{
+	struct aivenauth_token t;
+	enum aivenauth_status st;
+	struct buf b;
+	MDB_val d;
+
+	if ((st = tok_to_public(v, k->mv_data, k->mv_size, &t)) != AIVENAUTH_OK)
+		return st;
+	t.revoked = changes->revoked;
+	t.revoke_at = changes->revoke_at;
+	t.local_expiry = changes->local_expiry;
+	buf_init(&b, 1 << 20, false);
+	st = tok_encode(&t, hash, &b);
+	aivenauth_token_clear(&t);
+	if (st != AIVENAUTH_OK)
+		return st;
+	d.mv_data = b.data;
+	d.mv_size = b.len;
+	st = cache_err(ctx, mdb_put(txn, ctx->cache->tokens, k, &d, 0),
+	    "writing a token");
+	buf_free(&b);
+	return st;
+}
+
+struct enroll_arg {
+	const char *user_id;
+	const char *token;
+	size_t len;
+	char *prefix_out;
+};
+
+static enum aivenauth_status
+do_enroll(struct aivenauth_ctx *ctx, MDB_txn *txn, void *arg)
+{
+	struct enroll_arg *a = arg;
+	unsigned char h[HASH_BYTES];
+	struct aivenauth_token ch;
+	enum aivenauth_status st;
+	struct cache_state s;
+	struct tok_view v;
+	MDB_val k, d;
+	int rc;
+
+	if ((st = state_get(ctx, txn, &s)) != AIVENAUTH_OK)
+		return st;
+	rc = token_lookup(ctx->cache, txn, s.prefix_lens, a->token, a->len, &k, &d);
+	if (rc == MDB_NOTFOUND) {
+		ctx_log(ctx, LOG_ERR, "no synced token has this token's prefix "
+		    "(run 'aivenctl sync' first, or check the token)");
+		return AIVENAUTH_ERR_NOT_FOUND;
+	}
+	if (rc != 0)
+		return cache_err(ctx, rc, "looking up a token");
+	if (!tok_decode(d.mv_data, d.mv_size, &v))
+		return corrupt(ctx, "token", &k);
+	if (a->prefix_out != NULL && k.mv_size <= AIVENAUTH_PREFIX_MAX) {
+		memcpy(a->prefix_out, k.mv_data, k.mv_size);
+		a->prefix_out[k.mv_size] = '\0';
+	}
+	if (a->user_id != NULL && !sv_eq(v.user_id, a->user_id)) {
+		ctx_log(ctx, LOG_ERR, "token %.*s belongs to application user %.*s, "
+		    "not %s", (int)k.mv_size, (const char *)k.mv_data,
+		    (int)v.user_id.n, v.user_id.p, a->user_id);
+		return AIVENAUTH_ERR_MISMATCH;
+	}
+	if (v.removed_time != 0) {
+		ctx_log(ctx, LOG_ERR, "token %.*s is no longer listed by the API "
+		    "(revoked)", (int)k.mv_size, (const char *)k.mv_data);
+		return AIVENAUTH_ERR_NOT_FOUND;
+	}
+	token_hash(ctx->cache->key, a->token, a->len, h);
+	memset(&ch, 0, sizeof(ch));
+	ch.revoked = (v.flags & TOK_F_REVOKED) != 0;
+	ch.revoke_at = v.revoke_at;
+	ch.local_expiry = v.local_expiry;
+	st = rewrite(ctx, txn, &k, &v, &ch, h);
+	sodium_memzero(h, sizeof(h));
+	return st;
+}
+
+enum aivenauth_status
+aivenauth_cache_enroll(struct aivenauth_ctx *ctx, const char *user_id,
+    const char *token, size_t len, char *prefix_out)
+{
+	struct enroll_arg a = { user_id, token, len, prefix_out };
+	enum aivenauth_status st;
+
+	if (token == NULL || user_id == NULL)
+		return AIVENAUTH_ERR_INVALID;
+	if (prefix_out != NULL)
+		prefix_out[0] = '\0';
+	if (!aivenauth_token_shaped(token, len)) {
+		ctx_log(ctx, LOG_ERR, "input is not shaped like an Aiven token");
+		return AIVENAUTH_ERR_INVALID;
+	}
+	if ((st = need_rdwr(ctx)) != AIVENAUTH_OK)
+		return st;
+	return cache_write(ctx, do_enroll, &a);
+}
+
+/* Set bit len in the prefix-length bitmap. */
+static enum aivenauth_status
+note_prefix_len(struct aivenauth_ctx *ctx, MDB_txn *txn, size_t len)
+{
+	enum aivenauth_status st;
+	struct cache_state s;
+
+	if ((st = state_get(ctx, txn, &s)) != AIVENAUTH_OK)
+		return st;
+	if (len == 0 || len > 63)
+		return AIVENAUTH_ERR_INVALID;
+	if (s.prefix_lens & ((uint64_t)1 << len))
+		return AIVENAUTH_OK;
+	s.prefix_lens |= (uint64_t)1 << len;
+	return state_put(ctx, txn, &s);
+}
+
+struct put_arg {
+	const struct aivenauth_token *meta;
+	const char *token;
+	size_t len;
+};
+
+static enum aivenauth_status
+do_put(struct aivenauth_ctx *ctx, MDB_txn *txn, void *arg)
+{
+	struct put_arg *a = arg;
+	unsigned char h[HASH_BYTES];
+	struct aivenauth_token t;
+	enum aivenauth_status st;
+	size_t plen = strlen(a->meta->prefix);
+	struct buf b;
+	MDB_val k, d;
+
+	if (plen >= a->len || memcmp(a->meta->prefix, a->token, plen) != 0) {
+		ctx_log(ctx, LOG_ERR, "token does not start with its prefix %s",
+		    a->meta->prefix);
+		return AIVENAUTH_ERR_INVALID;
+	}
+	t = *a->meta;
+	t.revoked = false;
+	t.revoke_at = 0;
+	t.removed_time = 0;
+	t.local_expiry = 0;
+	t.currently_active = false;
+	token_hash(ctx->cache->key, a->token, a->len, h);
+	buf_init(&b, 1 << 20, false);
+	st = tok_encode(&t, h, &b);
+	sodium_memzero(h, sizeof(h));
+	if (st != AIVENAUTH_OK)
+		goto out;
+	k.mv_data = (void *)a->meta->prefix;
+	k.mv_size = plen;
+	d.mv_data = b.data;
+	d.mv_size = b.len;
+	if ((st = cache_err(ctx, mdb_put(txn, ctx->cache->tokens, &k, &d, 0),
+	    "storing a token")) != AIVENAUTH_OK)
+		goto out;
+	st = note_prefix_len(ctx, txn, plen);
+out:
+	buf_free(&b);
+	return st;
+}
+
+enum aivenauth_status
+aivenauth_cache_put_token(struct aivenauth_ctx *ctx,
+    const struct aivenauth_token *meta, const char *token, size_t len)
+{
+	struct put_arg a = { meta, token, len };
+	enum aivenauth_status st;
+
+	if (meta == NULL || meta->prefix == NULL || meta->user_id == NULL ||
+	    token == NULL || strlen(meta->prefix) > AIVENAUTH_PREFIX_MAX ||
+	    *meta->prefix == '\0')
+		return AIVENAUTH_ERR_INVALID;
+	if (!aivenauth_token_shaped(token, len)) {
+		ctx_log(ctx, LOG_ERR, "refusing to store a token that is not "
+		    "token-shaped");
+		return AIVENAUTH_ERR_INVALID;
+	}
+	if ((st = need_rdwr(ctx)) != AIVENAUTH_OK)
+		return st;
+	return cache_write(ctx, do_put, &a);
+}
+
+struct revoke_arg {
+	const char *prefix;
+	int64_t at;
+	bool remove;
+};
+
+static enum aivenauth_status
+do_revoke(struct aivenauth_ctx *ctx, MDB_txn *txn, void *arg)
+{
+	struct revoke_arg *a = arg;
+	struct aivenauth_token ch;
+	struct tok_view v;
+	MDB_val k, d;
+	int64_t now = (int64_t)time(NULL);
+	int rc;
+
+	k.mv_data = (void *)a->prefix;
+	k.mv_size = strlen(a->prefix);
+	rc = mdb_get(txn, ctx->cache->tokens, &k, &d);
+	if (rc == MDB_NOTFOUND) {
+		ctx_log(ctx, LOG_ERR, "no token with prefix %s in the cache",
+		    a->prefix);
+		return AIVENAUTH_ERR_NOT_FOUND;
+	}
+	if (rc != 0)
+		return cache_err(ctx, rc, "looking up a token");
+	if (a->remove)
+		return cache_err(ctx, mdb_del(txn, ctx->cache->tokens, &k, NULL),
+		    "removing a token");
+	if (!tok_decode(d.mv_data, d.mv_size, &v))
+		return corrupt(ctx, "token", &k);
+	memset(&ch, 0, sizeof(ch));
+	ch.local_expiry = v.local_expiry;
+	if (a->at <= now) {
+		ch.revoked = true;
+		ch.revoke_at = now;
+	} else {
+		ch.revoked = (v.flags & TOK_F_REVOKED) != 0;
+		ch.revoke_at = ch.revoked ? v.revoke_at : a->at;
+	}
+	/* Keep the hash: verify then says "revoked" for the right token and
+	 * "secret mismatch" for a forged one with the same prefix. */
+	return rewrite(ctx, txn, &k, &v, &ch,
+	    (v.flags & TOK_F_HASH) ? v.hash : NULL);
+}
+
+enum aivenauth_status
+aivenauth_cache_revoke(struct aivenauth_ctx *ctx, const char *prefix, int64_t at)
+{
+	struct revoke_arg a = { prefix, at, false };
+	enum aivenauth_status st;
+
+	if (prefix == NULL || *prefix == '\0')
+		return AIVENAUTH_ERR_INVALID;
+	if ((st = need_rdwr(ctx)) != AIVENAUTH_OK)
+		return st;
+	return cache_write(ctx, do_revoke, &a);
+}
+
+enum aivenauth_status
+aivenauth_cache_remove(struct aivenauth_ctx *ctx, const char *prefix)
+{
+	struct revoke_arg a = { prefix, 0, true };
+	enum aivenauth_status st;
+
+	if (prefix == NULL || *prefix == '\0')
+		return AIVENAUTH_ERR_INVALID;
+	if ((st = need_rdwr(ctx)) != AIVENAUTH_OK)
+		return st;
+	return cache_write(ctx, do_revoke, &a);
+}

@@ -1,0 +1,372 @@
+/*
+ * verify.c - the decision: is this token acceptable, and why (not).
+ *
+ * The hot path (PAM on every nginx request) is: shape check, one read of
+ * the packed state, one B-tree lookup per known prefix length (one in
+ * practice), a keyed BLAKE2b and a constant-time compare, then policy on
+ * fields read in place from the memory map.  No allocation, no copy of the
+ * token.
+ */
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cache.h"
+#include "netload.h"
+#include "rec.h"
+
+static const unsigned char b64[256] = {
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+	['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
+	['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+	['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+	['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1,
+	['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1,
+	['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
+	['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1,
+	['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1, ['0'] = 1, ['1'] = 1,
+	['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+	['8'] = 1, ['9'] = 1, ['+'] = 1, ['/'] = 1,
+};
+
+bool
+aivenauth_token_shaped(const char *token, size_t len)
+{
+	size_t i, pad = 0;
+
+	if (token == NULL || len < AIVENAUTH_TOKEN_MIN_LEN ||
+	    len > AIVENAUTH_TOKEN_MAX_LEN)
+		return false;
+	/* Padding: at most two '=' and only at the end. */
+	while (pad < 2 && pad < len && token[len - 1 - pad] == '=')
+		pad++;
+	for (i = 0; i < len - pad; i++)
+		if (!b64[(unsigned char)token[i]])
+			return false;
+	return true;
+}
+
+static void
+sv_copy(char *dst, size_t size, struct sv s)
+{
+	size_t n = s.n < size - 1 ? s.n : size - 1;
+
+	memcpy(dst, s.p, n);
+	dst[n] = '\0';
+}
+
+static bool
+addr_allowed(const struct tok_view *v, const char *rhost)
+{
+	unsigned char addr[16];
+	struct cidr c;
+	struct sv s;
+	size_t pos = 0;
+
+	if (v->n_ips == 0)
+		return true;    /* no allowlist: unrestricted */
+	/* An allowlist and no usable address (none, a hostname): refuse. */
+	if (rhost == NULL || !ip_parse(rhost, addr))
+		return false;
+	while (sv_list_next(v->ips, v->ips_len, &pos, &s))
+		if (cidr_parse(s.p, s.n, &c) && cidr_contains(&c, addr))
+			return true;
+	return false;
+}
+
+/* Token scope T covers required S when T == S, T is "all", or S is below
+ * T ("user" covers "user:read"). */
+static bool
+scope_ok(const struct tok_view *v, const char *need)
+{
+	size_t pos = 0, nl;
+	struct sv s;
+
+	if (need == NULL || *need == '\0' || v->n_scopes == 0)
+		return true;    /* no scopes on the token: unrestricted */
+	nl = strlen(need);
+	while (sv_list_next(v->scopes, v->scopes_len, &pos, &s)) {
+		if (sv_eq(s, need) || sv_eq(s, "all"))
+			return true;
+		if (s.n < nl && need[s.n] == ':' && memcmp(s.p, need, s.n) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool
+user_ok(const struct tok_view *v, const struct aivenauth_request *req)
+{
+	if (req->user_match == AIVENAUTH_MATCH_ANY)
+		return true;
+	if (req->user == NULL)
+		return false;
+	switch (req->user_match) {
+	case AIVENAUTH_MATCH_NAME:
+		return v->user_name.n > 0 && sv_eq(v->user_name, req->user);
+	case AIVENAUTH_MATCH_ID:
+		return v->user_id.n > 0 && sv_eq(v->user_id, req->user);
+	case AIVENAUTH_MATCH_EMAIL:
+		return v->user_email.n > 0 && sv_eq(v->user_email, req->user);
+	case AIVENAUTH_MATCH_ANY:
+		return true;
+	}
+	return false;
+}
+
+static int64_t
+effective_expiry(const struct tok_view *v)
+{
+	return v->expiry_time > v->local_expiry ? v->expiry_time : v->local_expiry;
+}
+
+/* Everything after the secret matched. */
+static enum aivenauth_reason
+policy(const struct tok_view *v, const struct aivenauth_request *req,
+    int64_t now)
+{
+	int64_t exp = effective_expiry(v);
+
+	if ((v->flags & TOK_F_REVOKED) || (v->revoke_at != 0 && now >= v->revoke_at))
+		return AIVENAUTH_REASON_REVOKED;
+	if (exp != 0 && now >= exp)
+		return AIVENAUTH_REASON_EXPIRED;
+	if (!user_ok(v, req))
+		return AIVENAUTH_REASON_USER_MISMATCH;
+	if (!addr_allowed(v, req->rhost))
+		return AIVENAUTH_REASON_ADDRESS;
+	if (!scope_ok(v, req->scope))
+		return AIVENAUTH_REASON_SCOPE;
+	return AIVENAUTH_ACCEPTED;
+}
+
+/* What a cache-side follow-up (learning, keep-alive) needs once the read
+ * transaction is over. */
+struct followup {
+	bool learn;            /* not enrolled: ask the API */
+	bool keepalive;        /* sliding expiry past half its window */
+	int64_t max_age;
+};
+
+static enum aivenauth_status
+decide(struct aivenauth_ctx *ctx, const char *token, size_t len,
+    const struct aivenauth_request *req, int64_t now,
+    struct aivenauth_decision *d, struct followup *f)
+{
+	unsigned char h[HASH_BYTES];
+	enum aivenauth_status st;
+	struct cache_state s;
+	struct tok_view v;
+	MDB_txn *txn;
+	MDB_val k, val;
+	int64_t exp;
+	int rc;
+
+	if ((st = cache_read_begin(ctx, &txn)) != AIVENAUTH_OK)
+		return st;
+	if ((st = state_get(ctx, txn, &s)) != AIVENAUTH_OK)
+		goto out;
+	d->sync_age = s.sync_time != 0 ? now - s.sync_time : -1;
+	if (ctx->cfg.max_stale > 0 &&
+	    (s.sync_time == 0 || now - s.sync_time > ctx->cfg.max_stale)) {
+		d->reason = AIVENAUTH_REASON_CACHE_STALE;
+		goto out;
+	}
+	rc = token_lookup(ctx->cache, txn, s.prefix_lens, token, len, &k, &val);
+	if (rc == MDB_NOTFOUND) {
+		d->reason = AIVENAUTH_REASON_UNKNOWN_PREFIX;
+		goto out;
+	}
+	if (rc != 0) {
+		st = cache_err(ctx, rc, "looking up a token");
+		goto out;
+	}
+	sv_copy(d->prefix, sizeof(d->prefix), (struct sv){ k.mv_data,
+	    (uint32_t)k.mv_size });
+	if (!tok_decode(val.mv_data, val.mv_size, &v)) {
+		ctx_log(ctx, LOG_ERR, "cache %s: damaged record for token %s",
+		    ctx->cache->path, d->prefix);
+		st = AIVENAUTH_ERR_CACHE_CORRUPT;
+		goto out;
+	}
+	sv_copy(d->user_id, sizeof(d->user_id), v.user_id);
+	sv_copy(d->user_name, sizeof(d->user_name), v.user_name);
+	sv_copy(d->user_email, sizeof(d->user_email), v.user_email);
+	d->expiry = exp = effective_expiry(&v);
+	if (v.removed_time != 0) {
+		d->reason = AIVENAUTH_REASON_REVOKED;
+		goto out;
+	}
+	if (!(v.flags & TOK_F_HASH)) {
+		d->reason = AIVENAUTH_REASON_NOT_ENROLLED;
+		if (ctx->cfg.online == ONLINE_LEARN) {
+			/* Policy first: a token refused anyway (revoked, wrong
+			 * user, address) costs no API call. */
+			enum aivenauth_reason r = policy(&v, req, now);
+
+			if (r != AIVENAUTH_ACCEPTED)
+				d->reason = r;
+			else
+				f->learn = true;
+		}
+		goto out;
+	}
+	token_hash(ctx->cache->key, token, len, h);
+	if (!hash_equal(h, v.hash)) {
+		d->reason = AIVENAUTH_REASON_SECRET_MISMATCH;
+		goto out;
+	}
+	d->reason = policy(&v, req, now);
+	if (d->reason == AIVENAUTH_ACCEPTED && (v.flags & TOK_F_EXTEND) &&
+	    v.max_age > 0 && exp != 0 && exp - now < v.max_age / 2 &&
+	    ctx->cfg.online == ONLINE_LEARN) {
+		f->keepalive = true;
+		f->max_age = v.max_age;
+	}
+out:
+	sodium_memzero(h, sizeof(h));
+	cache_read_end(ctx);
+	return st;
+}
+
+/* The write side of learning and keep-alive: needs a writable cache.
+ * LMDB forbids opening one environment twice in a process, so the context
+ * is re-opened read-write when this process may write. */
+static bool
+reopen_rdwr(struct aivenauth_ctx *ctx)
+{
+	if (ctx->cache != NULL && ctx->cache->rdwr)
+		return true;
+	if (access(ctx->cfg.cache_dir, W_OK) != 0)
+		return false;
+	aivenauth_cache_close(ctx);
+	if (aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDWR) == AIVENAUTH_OK)
+		return true;
+	/* Fall back to reading, so the decision can still be made. */
+	return false;
+}
+
+static enum aivenauth_status
+store_extension(struct aivenauth_ctx *ctx, MDB_txn *txn, void *arg)
+{
+	const struct aivenauth_decision *d = arg;
+	struct aivenauth_token t;
+	enum aivenauth_status st;
+	struct tok_view v;
+	struct buf b;
+	MDB_val k = { strlen(d->prefix), (void *)d->prefix }, val;
+	int rc;
+
+	if ((rc = mdb_get(txn, ctx->cache->tokens, &k, &val)) != 0)
+		return cache_err(ctx, rc, "reading a token");
+	if (!tok_decode(val.mv_data, val.mv_size, &v))
+		return AIVENAUTH_ERR_CACHE_CORRUPT;
+	if ((st = tok_to_public(&v, d->prefix, k.mv_size, &t)) != AIVENAUTH_OK)
+		return st;
+	t.local_expiry = d->expiry;
+	buf_init(&b, 1 << 20, false);
+	st = tok_encode(&t, (v.flags & TOK_F_HASH) ? v.hash : NULL, &b);
+	aivenauth_token_clear(&t);
+	if (st == AIVENAUTH_OK) {
+		val.mv_data = b.data;
+		val.mv_size = b.len;
+		st = cache_err(ctx, mdb_put(txn, ctx->cache->tokens, &k, &val, 0),
+		    "writing a token");
+	}
+	buf_free(&b);
+	return st;
+}
+
+enum aivenauth_status
+aivenauth_verify(struct aivenauth_ctx *ctx, const char *token, size_t len,
+    const struct aivenauth_request *req, struct aivenauth_decision *d)
+{
+	struct aivenauth_request none = { NULL, AIVENAUTH_MATCH_NAME, NULL, NULL,
+	    NULL, 0 };
+	struct followup f = { false, false, 0 };
+	enum aivenauth_status st;
+	int64_t now;
+
+	if (d == NULL)
+		return AIVENAUTH_ERR_INVALID;
+	memset(d, 0, sizeof(*d));
+	d->sync_age = -1;
+	d->reason = AIVENAUTH_REASON_ERROR;
+	if (ctx == NULL)
+		return AIVENAUTH_ERR_INVALID;
+	if (req == NULL)
+		req = &none;
+	if (!aivenauth_token_shaped(token, len)) {
+		d->reason = AIVENAUTH_REASON_NOT_TOKEN;
+		return AIVENAUTH_OK;
+	}
+	now = req->now != 0 ? req->now : (int64_t)time(NULL);
+	if (ctx->cache == NULL || ctx->cache->pid != getpid()) {
+		st = aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDONLY);
+		if (st != AIVENAUTH_OK) {
+			d->reason = AIVENAUTH_REASON_CACHE_UNAVAILABLE;
+			return st;
+		}
+	}
+	if ((st = decide(ctx, token, len, req, now, d, &f)) != AIVENAUTH_OK) {
+		d->reason = AIVENAUTH_REASON_CACHE_UNAVAILABLE;
+		return st;
+	}
+	if (f.learn) {
+		/* Online learning: the API judges the token by itself. */
+		st = aivenauth_api_me(ctx, token, len);
+		if (st == AIVENAUTH_ERR_UNAUTHORIZED) {
+			d->reason = AIVENAUTH_REASON_ONLINE_REJECTED;
+			return AIVENAUTH_OK;
+		}
+		if (st != AIVENAUTH_OK) {
+			ctx_log(ctx, LOG_ERR, "online check of token %s failed: %s",
+			    d->prefix, aivenauth_strerror(st));
+			d->reason = AIVENAUTH_REASON_ONLINE_UNAVAILABLE;
+			return st;
+		}
+		d->flags |= AIVENAUTH_DECISION_LEARNED;
+		if (reopen_rdwr(ctx) &&
+		    aivenauth_cache_enroll(ctx, d->user_id, token, len, NULL) ==
+		    AIVENAUTH_OK) {
+			ctx_log(ctx, LOG_NOTICE, "learned the hash of token %s online",
+			    d->prefix);
+		} else {
+			d->flags |= AIVENAUTH_DECISION_NOT_STORED;
+			ctx_log(ctx, LOG_WARNING, "token %s checked online, but its "
+			    "hash could not be stored (cache not writable by uid %u)",
+			    d->prefix, (unsigned)geteuid());
+		}
+		if (ctx->cache == NULL &&
+		    aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDONLY) != AIVENAUTH_OK) {
+			d->reason = AIVENAUTH_REASON_CACHE_UNAVAILABLE;
+			return AIVENAUTH_ERR_CACHE_MISSING;
+		}
+		d->reason = AIVENAUTH_ACCEPTED;
+		return AIVENAUTH_OK;
+	}
+	if (f.keepalive) {
+		/* Sliding expiry: using the token only against the cache never
+		 * reaches the API, which would expire it while in daily use.
+		 * One bounded call with the token itself slides it there; a
+		 * failure is logged, and the decision stands (the token is
+		 * still valid for at least another max_age / 2... or less). */
+		if (aivenauth_api_me(ctx, token, len) == AIVENAUTH_OK) {
+			d->flags |= AIVENAUTH_DECISION_EXTENDED;
+			d->expiry = now + f.max_age;
+			if (reopen_rdwr(ctx))
+				(void)cache_write(ctx, store_extension, d);
+			/* A failed reopen is reported by the next verify. */
+			if (ctx->cache == NULL &&
+			    aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDONLY) != AIVENAUTH_OK)
+				ctx_log(ctx, LOG_DEBUG, "cache not reopened");
+		} else {
+			ctx_log(ctx, LOG_WARNING, "could not refresh the sliding "
+			    "expiry of token %s at the API", d->prefix);
+		}
+	}
+	return AIVENAUTH_OK;
+}
