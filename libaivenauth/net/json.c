@@ -723,11 +723,18 @@ clean_copy(char *out, size_t outsz, const char *s, size_t n, size_t max)
 		out[o++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
 	}
 	if (o == max && i < n) {
-		/* Truncated: back off to a UTF-8 boundary. */
-		while (o > 0 && ((unsigned char)out[o - 1] & 0xc0) == 0x80)
-			o--;
-		if (o > 0 && ((unsigned char)out[o - 1] & 0x80) != 0)
-			o--;
+		/* Truncated: drop a trailing incomplete UTF-8 sequence. */
+		size_t j = o, need;
+		unsigned char lead;
+
+		while (j > 0 && ((unsigned char)out[j - 1] & 0xc0) == 0x80)
+			j--;
+		if (j > 0 && ((unsigned char)out[j - 1] & 0x80) != 0) {
+			lead = (unsigned char)out[j - 1];
+			need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+			if (o - (j - 1) < need)
+				o = j - 1;
+		}
 	}
 	while (o > 0 && out[o - 1] == ' ')
 		o--;
