@@ -1,0 +1,670 @@
+/*
+ * check_pamtest.c - pam_aiven.so under pam_wrapper + libpamtest.
+ *
+ * pam_wrapper needs PAM_WRAPPER=1, PAM_WRAPPER_SERVICE_DIR and
+ * LD_PRELOAD=libpam_wrapper.so before the process starts, so when run
+ * plainly (as tools/run-tests does) this program makes its private
+ * directory and re-executes itself (/proc/self/exe) with that environment.
+ * A guard test proves the wrapper is active: without it libpam would fall
+ * back to /etc/pam.d/other and the suite would test the wrong thing.
+ *
+ * libpamtest is loaded with dlopen() (the Makefile links every check_*
+ * with the same libraries, libpamtest not among them); its functions are
+ * called as _pamtest_conv(), since the run_pamtest_conv() macro of 1.1.4
+ * does not compile.  The module's pam_syslog() lines, which pam_wrapper
+ * prints on stderr with PAM_WRAPPER_DEBUGLEVEL=2, are captured to check
+ * that no token ever reaches a log.
+ */
+#include <check.h>
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpamtest.h>
+#include <security/pam_appl.h>
+
+#include "aivenauth.h"
+
+#define TOKEN_LEN 372
+#define PREFIX_LEN 12
+#define SEC "/usr/lib/x86_64-linux-gnu/security"
+#define PAM_SET_ITEMS "/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_set_items.so"
+#define DIR_ENV "AIVTEST_PAMTEST_DIR"
+
+static char topdir[PATH_MAX];
+static char svcdir[PATH_MAX];
+static char cachedir[PATH_MAX];
+static char conf[PATH_MAX];
+static char module[PATH_MAX];
+
+enum tok { T_GOOD, T_NET, T_SCOPE, T_EXPIRED, T_REVOKED, T_ACCT, T_BOB,
+	T_UNENROLLED, T_UNKNOWN, T_WRONG, T_COUNT };
+static char tokens[T_COUNT][TOKEN_LEN + 1];
+
+typedef enum pamtest_err pamtest_conv_fn(const char *, const char *,
+    pam_conv_fn, void *, struct pam_testcase[], size_t, pam_handle_t *);
+static pamtest_conv_fn *p_pamtest_conv;
+static const char *(*p_pamtest_strerror)(enum pamtest_err);
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "check_pamtest: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+	exit(2);
+}
+
+static void xsnprintf(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void
+xsnprintf(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= size)
+		die("path or text too long");
+}
+
+static void write_file(const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void
+write_file(const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL)
+		die("%s: %s", path, strerror(errno));
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	if (fclose(f) != 0)
+		die("%s: %s", path, strerror(errno));
+	chmod(path, 0644);
+}
+
+static void
+make_token(char *out)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned char raw[TOKEN_LEN];
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	size_t i;
+
+	if (fd < 0 || read(fd, raw, sizeof(raw)) != (ssize_t)sizeof(raw))
+		die("/dev/urandom: %s", strerror(errno));
+	close(fd);
+	for (i = 0; i < TOKEN_LEN; i++)
+		out[i] = b64[raw[i] & 63];
+	out[TOKEN_LEN] = '\0';
+}
+
+static char *
+prefix_of(enum tok t, char *buf)
+{
+	memcpy(buf, tokens[t], PREFIX_LEN);
+	buf[PREFIX_LEN] = '\0';
+	return buf;
+}
+
+/* ------------------------------------------------------------ fixture */
+
+static void
+cache_build(void)
+{
+	struct aivenauth_ctx *ctx = NULL;
+	struct aivenauth_user users[2];
+	struct aivenauth_token toks[T_COUNT];
+	struct aivenauth_snapshot snap;
+	struct aivenauth_apply_stats stats;
+	char prefixes[T_COUNT][PREFIX_LEN + 1], p[PREFIX_LEN + 1];
+	char *allow[] = { "127.0.0.0/8", "::1/128" };
+	char *scopes[] = { "pam:sshd" };
+	int64_t now = (int64_t)time(NULL);
+	enum aivenauth_status st;
+	size_t n = 0;
+	int i;
+
+	if (aivenauth_ctx_new(&ctx) != AIVENAUTH_OK ||
+	    aivenauth_config_set(ctx, "cache_dir", cachedir) != AIVENAUTH_OK)
+		die("context");
+	st = aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDWR | AIVENAUTH_OPEN_CREATE);
+	if (st != AIVENAUTH_OK)
+		die("cache_open: %s", aivenauth_strerror(st));
+	users[0] = (struct aivenauth_user){ "u-alice", "alice",
+	    "alice@example.com", now - 86400 };
+	users[1] = (struct aivenauth_user){ "u-bob", "bob", "bob@example.com",
+	    now - 86400 };
+	memset(toks, 0, sizeof(toks));
+	for (i = 0; i < T_COUNT; i++) {
+		struct aivenauth_token *t;
+
+		if (i == T_UNKNOWN || i == T_WRONG)
+			continue;
+		t = &toks[n++];
+		t->prefix = prefix_of((enum tok)i, prefixes[i]);
+		t->user_id = i == T_BOB ? "u-bob" : "u-alice";
+		t->create_time = now - 7200;
+		t->currently_active = true;
+		if (i == T_NET) {
+			t->ip_allowlist = allow;
+			t->n_ip_allowlist = 2;
+		}
+		if (i == T_SCOPE) {
+			t->scopes = scopes;
+			t->n_scopes = 1;
+		}
+		if (i == T_EXPIRED) {
+			t->expiry_time = now - 3600;
+			t->max_age_seconds = 3600;
+		}
+	}
+	memset(&snap, 0, sizeof(snap));
+	snap.organization_id = "org-pamtest";
+	snap.users = users;
+	snap.n_users = 2;
+	snap.tokens = toks;
+	snap.n_tokens = n;
+	st = aivenauth_cache_apply(ctx, &snap, now, &stats);
+	if (st != AIVENAUTH_OK)
+		die("cache_apply: %s", aivenauth_strerror(st));
+	for (i = 0; i < T_COUNT; i++) {
+		if (i == T_UNKNOWN || i == T_WRONG || i == T_UNENROLLED)
+			continue;
+		st = aivenauth_cache_enroll(ctx, i == T_BOB ? "u-bob" : "u-alice",
+		    tokens[i], TOKEN_LEN, NULL);
+		if (st != AIVENAUTH_OK)
+			die("cache_enroll: %s", aivenauth_strerror(st));
+	}
+	st = aivenauth_cache_revoke(ctx, prefix_of(T_REVOKED, p), 0);
+	if (st != AIVENAUTH_OK)
+		die("cache_revoke: %s", aivenauth_strerror(st));
+	aivenauth_ctx_free(ctx);
+}
+
+/* Service name -> "auth" line arguments (beyond config=). */
+static const struct {
+	const char *name;
+	const char *args;
+} services[] = {
+	{ "aivtest", "" },
+	{ "aivtest-scope", "scope=pam:sshd" },
+	{ "aivtest-scope2", "scope=pam:nginx" },
+	{ "aivtest-nocache", "cache_dir=/nonexistent/aivenauth" },
+	{ "aivtest-badarg", "frobnicate" },
+	{ "aivtest-any", "user_match=any" },
+};
+
+static void
+fixture_setup(void)
+{
+	const char *b = getenv("AIVENAUTH_BUILD");
+	char rb[PATH_MAX], path[PATH_MAX];
+	size_t i;
+
+	if (b == NULL || *b == '\0')
+		b = "./build";
+	if (realpath(b, rb) == NULL)
+		die("AIVENAUTH_BUILD %s: %s", b, strerror(errno));
+	xsnprintf(module, sizeof(module), "%s/pam_aiven.so", rb);
+	if (access(module, R_OK) != 0)
+		die("%s: %s", module, strerror(errno));
+	xsnprintf(svcdir, sizeof(svcdir), "%s/services", topdir);
+	xsnprintf(cachedir, sizeof(cachedir), "%s/cache", topdir);
+	xsnprintf(conf, sizeof(conf), "%s/aivenauth.conf", topdir);
+	for (i = 0; i < T_COUNT; i++)
+		make_token(tokens[i]);
+	memcpy(tokens[T_WRONG], tokens[T_GOOD], PREFIX_LEN);
+	cache_build();
+	write_file(conf, "cache_dir = %s\n", cachedir);
+
+	for (i = 0; i < sizeof(services) / sizeof(services[0]); i++) {
+		xsnprintf(path, sizeof(path), "%s/%s", svcdir, services[i].name);
+		write_file(path,
+		    "auth     required  %s config=%s %s\n"
+		    "account  required  %s config=%s\n"
+		    "session  required  " SEC "/pam_permit.so\n"
+		    "password required  " SEC "/pam_deny.so\n",
+		    module, conf, services[i].args, module, conf);
+	}
+	xsnprintf(path, sizeof(path), "%s/aivtest-nt-ignore", svcdir);
+	write_file(path,
+	    "auth [success=done ignore=ignore default=die] %s config=%s non_token=ignore\n"
+	    "auth required " SEC "/pam_permit.so\n", module, conf);
+	xsnprintf(path, sizeof(path), "%s/aivtest-nt-fail", svcdir);
+	write_file(path,
+	    "auth [success=done ignore=ignore default=die] %s config=%s non_token=fail\n"
+	    "auth required " SEC "/pam_permit.so\n", module, conf);
+	xsnprintf(path, sizeof(path), "%s/aivtest-ufp", svcdir);
+	write_file(path,
+	    "auth required " PAM_SET_ITEMS "\n"
+	    "auth required %s config=%s use_first_pass\n", module, conf);
+	xsnprintf(path, sizeof(path), "%s/aivtest-permit", svcdir);
+	write_file(path, "auth required " SEC "/pam_permit.so\n");
+	xsnprintf(path, sizeof(path), "%s/other", svcdir);
+	write_file(path, "auth required " SEC "/pam_deny.so\n"
+	    "account required " SEC "/pam_deny.so\n"
+	    "password required " SEC "/pam_deny.so\n"
+	    "session required " SEC "/pam_deny.so\n");
+}
+
+static void
+rm_rf(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	char sub[PATH_MAX];
+
+	if (d == NULL) {
+		unlink(path);
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		xsnprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+		rm_rf(sub);
+	}
+	closedir(d);
+	rmdir(path);
+}
+
+/* ------------------------------------------------------------ running */
+
+struct conv_state {
+	const char *answer;
+	int prompts;
+	int errors;
+};
+
+static int
+conv_fn(int n, const struct pam_message **msg, struct pam_response **resp,
+    void *appdata)
+{
+	struct conv_state *cs = appdata;
+	struct pam_response *r;
+	int i;
+
+	if (n <= 0 || (r = calloc((size_t)n, sizeof(*r))) == NULL)
+		return PAM_CONV_ERR;
+	for (i = 0; i < n; i++) {
+		if (msg[i]->msg_style == PAM_ERROR_MSG)
+			cs->errors++;
+		if (msg[i]->msg_style != PAM_PROMPT_ECHO_OFF &&
+		    msg[i]->msg_style != PAM_PROMPT_ECHO_ON)
+			continue;
+		cs->prompts++;
+		if (cs->answer == NULL || (r[i].resp = strdup(cs->answer)) == NULL) {
+			while (i-- > 0)
+				free(r[i].resp);
+			free(r);
+			return PAM_CONV_ERR;
+		}
+	}
+	*resp = r;
+	return PAM_SUCCESS;
+}
+
+static void
+no_delay(int retval, unsigned usec, void *appdata)
+{
+	(void)retval;
+	(void)usec;
+	(void)appdata;
+}
+
+/*
+ * Run the cases on a handle made here (so that PAM_RHOST and a no-op fail
+ * delay can be set), through libpamtest.  The handle is kept
+ * (PAMTEST_KEEPHANDLE) and ended here.  Returns the libpamtest result.
+ */
+static enum pamtest_err
+run(const char *svc, const char *user, const char *token, const char *rhost,
+    struct pam_testcase *tc, size_t n)
+{
+	struct conv_state cs = { token, 0, 0 };
+	struct pam_conv conv = { conv_fn, &cs };
+	struct pam_testcase all[8];
+	pam_handle_t *pamh = NULL;
+	enum pamtest_err perr;
+	size_t i;
+
+	ck_assert_uint_lt(n, 8);
+	ck_assert_int_eq(pam_start(svc, user, &conv, &pamh), PAM_SUCCESS);
+	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
+	if (rhost != NULL)
+		ck_assert_int_eq(pam_set_item(pamh, PAM_RHOST, rhost), PAM_SUCCESS);
+	for (i = 0; i < n; i++)
+		all[i] = tc[i];
+	all[n] = (struct pam_testcase)pam_test(PAMTEST_KEEPHANDLE, 0);
+	perr = p_pamtest_conv(svc, user, conv_fn, &cs, all, n + 1, pamh);
+	for (i = 0; i < n; i++)
+		tc[i] = all[i];
+	if (perr != PAMTEST_ERR_OK) {
+		for (i = 0; i < n; i++)
+			if (tc[i].op_rv != tc[i].expected_rv)
+				fprintf(stderr, "%s case %zu: expected %d got %d (%s)\n",
+				    svc, i, tc[i].expected_rv, tc[i].op_rv,
+				    pam_strerror(pamh, tc[i].op_rv));
+	}
+	pam_end(pamh, PAM_SUCCESS);
+	return perr;
+}
+
+/* One authentication expecting `expected`. */
+static void
+expect_auth(const char *svc, const char *user, const char *token,
+    const char *rhost, int expected)
+{
+	struct pam_testcase t[] = { pam_test(PAMTEST_AUTHENTICATE, expected) };
+	enum pamtest_err perr = run(svc, user, token, rhost, t, 1);
+
+	ck_assert_msg(perr == PAMTEST_ERR_OK, "%s user %s rhost %s: expected %d, "
+	    "got %d: %s", svc, user, rhost ? rhost : "-", expected, t[0].op_rv,
+	    p_pamtest_strerror(perr));
+}
+
+/* ------------------------------------------------------------ tests */
+
+START_TEST(wrapper_active)
+{
+	const char *v = getenv("PAM_WRAPPER"), *pre = getenv("LD_PRELOAD");
+
+	ck_assert_str_eq(v != NULL ? v : "", "1");
+	ck_assert_ptr_nonnull(pre);
+	ck_assert_ptr_nonnull(strstr(pre, "libpam_wrapper"));
+	/* The private directory is what libpam reads. */
+	expect_auth("aivtest-permit", "alice", "x", NULL, PAM_SUCCESS);
+	expect_auth("no-such-service", "alice", "x", NULL, PAM_AUTH_ERR);
+}
+END_TEST
+
+START_TEST(good_token_env)
+{
+	struct pam_testcase t[] = {
+		pam_test(PAMTEST_AUTHENTICATE, PAM_SUCCESS),
+		pam_test(PAMTEST_ACCOUNT, PAM_SUCCESS),
+		pam_test(PAMTEST_SETCRED, PAM_SUCCESS),
+		pam_test(PAMTEST_GETENVLIST, 0),
+	};
+	char want[64], p[PREFIX_LEN + 1];
+	bool id = false, name = false, prefix = false;
+	char **env;
+	size_t i;
+
+	ck_assert_int_eq(run("aivtest", "alice", tokens[T_GOOD], NULL, t, 4),
+	    PAMTEST_ERR_OK);
+	env = t[3].case_out.envlist;
+	ck_assert_ptr_nonnull(env);
+	xsnprintf(want, sizeof(want), "AIVEN_TOKEN_PREFIX=%s", prefix_of(T_GOOD, p));
+	for (i = 0; env[i] != NULL; i++) {
+		id |= strcmp(env[i], "AIVEN_USER_ID=u-alice") == 0;
+		name |= strcmp(env[i], "AIVEN_USER_NAME=alice") == 0;
+		prefix |= strcmp(env[i], want) == 0;
+		ck_assert_ptr_null(strstr(env[i], tokens[T_GOOD] + PREFIX_LEN));
+	}
+	for (i = 0; env[i] != NULL; i++)
+		free(env[i]);
+	free(env);
+	ck_assert(id && name && prefix);
+}
+END_TEST
+
+START_TEST(refusals)
+{
+	expect_auth("aivtest", "alice", tokens[T_WRONG], NULL, PAM_AUTH_ERR);
+	expect_auth("aivtest", "alice", tokens[T_UNKNOWN], NULL, PAM_AUTH_ERR);
+	expect_auth("aivtest", "alice", tokens[T_REVOKED], NULL, PAM_AUTH_ERR);
+	expect_auth("aivtest", "alice", tokens[T_EXPIRED], NULL, PAM_AUTH_ERR);
+	expect_auth("aivtest", "alice", tokens[T_UNENROLLED], NULL, PAM_AUTH_ERR);
+	expect_auth("aivtest", "alice", "wrong", NULL, PAM_AUTH_ERR);
+	expect_auth("aivtest", "alice", "", NULL, PAM_AUTH_ERR);
+	expect_auth("aivtest", "alice", NULL, NULL, PAM_AUTH_ERR);
+}
+END_TEST
+
+START_TEST(user_match)
+{
+	expect_auth("aivtest", "bob", tokens[T_GOOD], NULL, PAM_AUTH_ERR);
+	expect_auth("aivtest", "bob", tokens[T_BOB], NULL, PAM_SUCCESS);
+	expect_auth("aivtest", "alice", tokens[T_BOB], NULL, PAM_AUTH_ERR);
+	expect_auth("aivtest-any", "someone", tokens[T_GOOD], NULL, PAM_SUCCESS);
+}
+END_TEST
+
+START_TEST(ip_allowlist)
+{
+	expect_auth("aivtest", "alice", tokens[T_NET], "127.0.0.1", PAM_SUCCESS);
+	expect_auth("aivtest", "alice", tokens[T_NET], "::1", PAM_SUCCESS);
+	expect_auth("aivtest", "alice", tokens[T_NET], "192.0.2.7", PAM_AUTH_ERR);
+	expect_auth("aivtest", "alice", tokens[T_NET], "2001:db8::7", PAM_AUTH_ERR);
+	expect_auth("aivtest", "alice", tokens[T_NET], "localhost", PAM_AUTH_ERR);
+}
+END_TEST
+
+START_TEST(scopes)
+{
+	expect_auth("aivtest-scope", "alice", tokens[T_SCOPE], NULL, PAM_SUCCESS);
+	expect_auth("aivtest-scope2", "alice", tokens[T_SCOPE], NULL, PAM_AUTH_ERR);
+	expect_auth("aivtest-scope2", "alice", tokens[T_GOOD], NULL, PAM_SUCCESS);
+}
+END_TEST
+
+START_TEST(unavailable_and_config)
+{
+	expect_auth("aivtest-nocache", "alice", tokens[T_GOOD], NULL,
+	    PAM_AUTHINFO_UNAVAIL);
+	expect_auth("aivtest-badarg", "alice", tokens[T_GOOD], NULL,
+	    PAM_SERVICE_ERR);
+}
+END_TEST
+
+START_TEST(non_token)
+{
+	expect_auth("aivtest-nt-ignore", "alice", "my-unix-password", NULL,
+	    PAM_SUCCESS);
+	expect_auth("aivtest-nt-fail", "alice", "my-unix-password", NULL,
+	    PAM_AUTH_ERR);
+	expect_auth("aivtest-nt-ignore", "alice", tokens[T_WRONG], NULL,
+	    PAM_AUTH_ERR);
+}
+END_TEST
+
+START_TEST(use_first_pass)
+{
+	setenv("PAM_AUTHTOK", tokens[T_GOOD], 1);
+	/* No answer in the conversation: only the stacked item can work. */
+	expect_auth("aivtest-ufp", "alice", NULL, NULL, PAM_SUCCESS);
+	setenv("PAM_AUTHTOK", tokens[T_WRONG], 1);
+	expect_auth("aivtest-ufp", "alice", tokens[T_GOOD], NULL, PAM_AUTH_ERR);
+	unsetenv("PAM_AUTHTOK");
+	expect_auth("aivtest-ufp", "alice", tokens[T_GOOD], NULL, PAM_AUTH_ERR);
+}
+END_TEST
+
+START_TEST(account_after_revoke)
+{
+	struct conv_state cs = { tokens[T_ACCT], 0, 0 };
+	struct pam_conv conv = { conv_fn, &cs };
+	struct pam_testcase t[] = {
+		pam_test(PAMTEST_AUTHENTICATE, PAM_SUCCESS),
+		pam_test(PAMTEST_ACCOUNT, PAM_SUCCESS),
+		pam_test(PAMTEST_KEEPHANDLE, 0),
+	};
+	struct aivenauth_ctx *ctx = NULL;
+	pam_handle_t *pamh = NULL;
+	char p[PREFIX_LEN + 1];
+
+	ck_assert_int_eq(pam_start("aivtest", "alice", &conv, &pamh), PAM_SUCCESS);
+	ck_assert_int_eq(p_pamtest_conv("aivtest", "alice", conv_fn, &cs, t, 3,
+	    pamh), PAMTEST_ERR_OK);
+
+	ck_assert_int_eq(aivenauth_ctx_new(&ctx), AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_config_set(ctx, "cache_dir", cachedir),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDWR),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_cache_revoke(ctx, prefix_of(T_ACCT, p), 0),
+	    AIVENAUTH_OK);
+	aivenauth_ctx_free(ctx);
+
+	ck_assert_int_eq(pam_acct_mgmt(pamh, 0), PAM_ACCT_EXPIRED);
+	pam_end(pamh, PAM_SUCCESS);
+}
+END_TEST
+
+/* Everything the module logged (pam_wrapper: stderr) for a good, a wrong
+ * and a not-token-shaped password: prefixes and reasons, no secret. */
+START_TEST(logs_have_no_secret)
+{
+	char path[PATH_MAX], p[PREFIX_LEN + 1], *log;
+	static const char password[] = "Correct-Horse-Battery-Staple";
+	FILE *f;
+	long sz;
+	int fd, saved;
+
+	xsnprintf(path, sizeof(path), "%s/log.%d", topdir, (int)getpid());
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	saved = dup(2);
+	dup2(fd, 2);
+	expect_auth("aivtest", "alice", tokens[T_GOOD], "127.0.0.1", PAM_SUCCESS);
+	expect_auth("aivtest", "alice", tokens[T_WRONG], "127.0.0.1", PAM_AUTH_ERR);
+	expect_auth("aivtest", "alice", tokens[T_REVOKED], NULL, PAM_AUTH_ERR);
+	expect_auth("aivtest", "alice", password, NULL, PAM_AUTH_ERR);
+	expect_auth("aivtest-nt-ignore", "alice", password, NULL, PAM_SUCCESS);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	fseek(f, 0, SEEK_END);
+	sz = ftell(f);
+	rewind(f);
+	log = calloc(1, (size_t)sz + 1);
+	ck_assert_ptr_nonnull(log);
+	ck_assert_int_eq(fread(log, 1, (size_t)sz, f), (size_t)sz);
+	fclose(f);
+	unlink(path);
+
+	ck_assert_msg(strstr(log, "decision=accepted") != NULL,
+	    "no success line in: %s", log);
+	ck_assert_ptr_nonnull(strstr(log, "decision=denied"));
+	ck_assert_ptr_nonnull(strstr(log, prefix_of(T_GOOD, p)));
+	ck_assert_ptr_nonnull(strstr(log, "rhost=127.0.0.1"));
+	/* No token, no secret part of one, no part of a password. */
+	ck_assert_ptr_null(strstr(log, tokens[T_GOOD] + PREFIX_LEN));
+	ck_assert_ptr_null(strstr(log, tokens[T_WRONG] + PREFIX_LEN));
+	ck_assert_ptr_null(strstr(log, tokens[T_REVOKED] + PREFIX_LEN));
+	ck_assert_ptr_null(strstr(log, password));
+	ck_assert_ptr_null(strstr(log, "Correct-Horse"));
+	free(log);
+}
+END_TEST
+
+/* ------------------------------------------------------------ main */
+
+/* Not under the wrapper yet: make the directory, set the environment and
+ * run again. */
+static void
+reexec(char **argv)
+{
+	const char *pre = getenv("LD_PRELOAD");
+	char preload[PATH_MAX * 2], svc[PATH_MAX];
+
+	xsnprintf(topdir, sizeof(topdir), "/tmp/check_pamtest.XXXXXX");
+	if (mkdtemp(topdir) == NULL)
+		die("mkdtemp: %s", strerror(errno));
+	chmod(topdir, 0755);
+	xsnprintf(svc, sizeof(svc), "%s/services", topdir);
+	if (mkdir(svc, 0755) != 0)
+		die("mkdir %s: %s", svc, strerror(errno));
+	/* Keep an existing preload (libasan must stay first). */
+	if (pre != NULL && *pre != '\0')
+		xsnprintf(preload, sizeof(preload), "%s libpam_wrapper.so", pre);
+	else
+		xsnprintf(preload, sizeof(preload), "libpam_wrapper.so");
+	if (setenv(DIR_ENV, topdir, 1) != 0 ||
+	    setenv("PAM_WRAPPER", "1", 1) != 0 ||
+	    setenv("PAM_WRAPPER_SERVICE_DIR", svc, 1) != 0 ||
+	    setenv("PAM_WRAPPER_DEBUGLEVEL", "2", 1) != 0 ||
+	    setenv("LD_PRELOAD", preload, 1) != 0)
+		die("setenv: %s", strerror(errno));
+	execv("/proc/self/exe", argv);
+	die("execv /proc/self/exe: %s", strerror(errno));
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *d = getenv(DIR_ENV);
+	void *lib;
+	Suite *s;
+	TCase *tc;
+	SRunner *sr;
+	int nf;
+
+	(void)argc;
+	setvbuf(stdout, NULL, _IONBF, 0);
+	if (d == NULL || *d == '\0')
+		reexec(argv);
+	xsnprintf(topdir, sizeof(topdir), "%s", d);
+
+	lib = dlopen("libpamtest.so.SOVERSION", RTLD_NOW);
+	if (lib == NULL)
+		lib = dlopen("libpamtest.so.0", RTLD_NOW);
+	if (lib == NULL)
+		lib = dlopen("libpamtest.so", RTLD_NOW);
+	if (lib == NULL)
+		die("libpamtest: %s (package libpamtest0-dev)", dlerror());
+	p_pamtest_conv = (pamtest_conv_fn *)dlsym(lib, "_pamtest_conv");
+	*(void **)&p_pamtest_strerror = dlsym(lib, "pamtest_strerror");
+	if (p_pamtest_conv == NULL || p_pamtest_strerror == NULL)
+		die("libpamtest: %s", dlerror());
+
+	fixture_setup();
+	s = suite_create("pam_aiven (pam_wrapper + libpamtest)");
+	tc = tcase_create("pamtest");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, wrapper_active);
+	tcase_add_test(tc, good_token_env);
+	tcase_add_test(tc, refusals);
+	tcase_add_test(tc, user_match);
+	tcase_add_test(tc, ip_allowlist);
+	tcase_add_test(tc, scopes);
+	tcase_add_test(tc, unavailable_and_config);
+	tcase_add_test(tc, non_token);
+	tcase_add_test(tc, use_first_pass);
+	tcase_add_test(tc, account_after_revoke);
+	tcase_add_test(tc, logs_have_no_secret);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	nf = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	if (getenv("KEEP") == NULL)
+		rm_rf(topdir);
+	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
