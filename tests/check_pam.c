@@ -263,6 +263,10 @@ cache_build(const char *dir, int64_t now, bool full)
 	size_t n = 0;
 	int i;
 
+	/* now == 0: apply stamps the sync with time(NULL); the records'
+	 * times are relative to the same instant. */
+	if (now == 0)
+		now = (int64_t)time(NULL);
 	if (aivenauth_ctx_new(&ctx) != AIVENAUTH_OK)
 		die("aivenauth_ctx_new");
 	if (aivenauth_config_set(ctx, "cache_dir", dir) != AIVENAUTH_OK)
