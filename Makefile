@@ -104,7 +104,7 @@ $(BUILD)/obj/%.o: %.c
 
 # The network module and the CLI see libcurl/jansson headers; nothing else.
 $(NET_OBJS) $(CTL_OBJS) $(TEST_HELPER_OBJS): CPPFLAGS += $(NET_CFLAGS)
-$(call obj,$(TEST_SRCS)): CPPFLAGS += $(CHECK_CFLAGS) $(NET_CFLAGS) -DAIVENAUTH_TESTING
+$(call obj,$(TEST_SRCS)) $(TEST_HELPER_OBJS): CPPFLAGS += $(CHECK_CFLAGS) $(NET_CFLAGS) -DAIVENAUTH_TESTING -Itests
 
 $(LIB_SO): $(CORE_OBJS) libaivenauth/libaivenauth.map
 	$(call msg,LD,$@)$(CC) -shared -Wl,-soname,libaivenauth.so.$(SOVERSION) \

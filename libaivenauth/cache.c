@@ -172,11 +172,16 @@ cache_free(struct cache *c)
 {
 	if (c == NULL)
 		return;
-	if (c->rtxn != NULL)
+	/*
+	 * After fork() the child shares the parent's reader table (it lives in
+	 * the mapped lock file): aborting the inherited read transaction would
+	 * clear the *parent's* reader slot, so a child leaves it alone (its
+	 * small struct is leaked once).  mdb_env_close() only clears slots of
+	 * getpid() and drops no lock the child holds, so closing is safe and
+	 * returns the child's descriptors and mapping.
+	 */
+	if (c->rtxn != NULL && c->pid == getpid())
 		mdb_txn_abort(c->rtxn);
-	/* After fork() the child must not release the parent's reader slots
-	 * or locks; LMDB's close only clears slots of getpid(), so closing in
-	 * the child is safe, and it frees the child's copy of the mapping. */
 	if (c->env != NULL)
 		mdb_env_close(c->env);
 	sodium_memzero(c->key, sizeof(c->key));
