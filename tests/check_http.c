@@ -1038,6 +1038,37 @@ START_TEST(snapshot_1000_users_fast)
 }
 END_TEST
 
+/* Scale: 10,000 users, no added latency.  Slow to seed in the Python
+ * simulator, so only with NET_TEST_SCALE=1. */
+START_TEST(snapshot_10000_users)
+{
+	struct aivenauth_snapshot s = { 0 };
+	int64_t t0, el;
+	json_t *st;
+	long have;
+
+	if (getenv("NET_TEST_SCALE") == NULL)
+		return;
+	ck_assert_int_eq(ctl("GET", "/_sim/stats", NULL, &st), 200);
+	have = (long)json_integer_value(json_object_get(st, "users"));
+	json_decref(st);
+	if (have < 10000)
+		seed((unsigned)(10000 - have), 1);
+	P.max_parallel = 16;
+	P.max_body = 32 << 20;
+	ck_assert_int_eq(ctl("POST", "/_sim/stats/reset", "{}", NULL), 200);
+	t0 = now_ms();
+	ck_assert_int_eq(OPS->fetch_snapshot(&P, &s), AIVENAUTH_OK);
+	el = now_ms() - t0;
+	ck_assert_uint_ge(s.n_users, 10000);
+	check_snapshot(&s);
+	fprintf(stderr, "fetch_snapshot: %zu users, %zu tokens, max_parallel "
+	    "16: %lld ms, %ld requests\n", s.n_users, s.n_tokens, (long long)el,
+	    stat_count(K_TOKENS) + stat_count(K_USERS));
+	snapshot_free(&s);
+}
+END_TEST
+
 START_TEST(snapshot_body_cap)
 {
 	struct aivenauth_snapshot s = { 0 };
@@ -1061,7 +1092,7 @@ http_suite(void)
 	tcase_add_checked_fixture(ts, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_set_timeout(tf, 60);
-	tcase_set_timeout(ts, 120);
+	tcase_set_timeout(ts, 600);
 
 	tcase_add_test(tc, users_list_ok);
 	tcase_add_test(tc, user_token_round_trip);
@@ -1098,6 +1129,7 @@ http_suite(void)
 	tcase_add_test(ts, snapshot_retries_in_flight);
 	tcase_add_test(ts, snapshot_1000_users_fast);
 	tcase_add_test(ts, snapshot_body_cap);
+	tcase_add_test(ts, snapshot_10000_users);
 
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, tf);
