@@ -94,7 +94,9 @@ void ctl_err(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void ctl_warn(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void ctl_note(const char *fmt, ...) PRINTF_LIKE(1, 2);   /* with -v */
 void ctl_log(void *arg, int level, const char *msg);
-int ctl_log_level(void);    /* LOG_WARNING, LOG_INFO (-v), LOG_DEBUG (-vv) */
+int ctl_log_level(void);
+/* Number of LOG_ERR (or worse) messages the library has logged so far. */
+unsigned ctl_log_errors(void);    /* LOG_WARNING, LOG_INFO (-v), LOG_DEBUG (-vv) */
 
 /* exitcode.c: the one mapping of library status to exit code. */
 int exit_code(enum aivenauth_status st);

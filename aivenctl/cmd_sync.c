@@ -14,6 +14,7 @@ cmd_sync(int argc, char *argv[])
 	struct aivenauth_apply_stats s = { 0 };
 	struct aivenauth_ctx *ctx;
 	enum aivenauth_status st;
+	unsigned errs;
 	int rc;
 
 	if ((rc = parse_no_opts("sync", argc, argv)) >= 0)
@@ -27,14 +28,13 @@ cmd_sync(int argc, char *argv[])
 	if ((rc = ctl_cache_open(ctx, AIVENAUTH_OPEN_RDWR |
 	    AIVENAUTH_OPEN_CREATE)) != 0)
 		goto out;
+	errs = ctl_log_errors();
 	st = aivenauth_sync(ctx, &s);
 	if (st != AIVENAUTH_OK) {
-		int http = aivenauth_api_last_http(ctx);
-
-		if (http != 0)
-			ctl_err("sync failed: %s (HTTP %d); the cache is "
-			    "unchanged", aivenauth_strerror(st), http);
-		else
+		/* The library logs the request, the HTTP status and the API
+		 * message, and usually "sync failed" itself: say it only if
+		 * it did not. */
+		if (ctl_log_errors() == errs)
 			ctl_err("sync failed: %s; the cache is unchanged",
 			    aivenauth_strerror(st));
 		rc = exit_code(st);
@@ -42,7 +42,7 @@ cmd_sync(int argc, char *argv[])
 	}
 	if (g.json) {
 		json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-		    "s:I, s:I}",
+		    "s:I, s:I, s:I}",
 		    "users_added", (json_int_t)s.users_added,
 		    "users_updated", (json_int_t)s.users_updated,
 		    "users_removed", (json_int_t)s.users_removed,
@@ -51,6 +51,7 @@ cmd_sync(int argc, char *argv[])
 		    "tokens_removed", (json_int_t)s.tokens_removed,
 		    "tombstones_expired", (json_int_t)s.tombstones_expired,
 		    "revocations_sent", (json_int_t)s.revocations_sent,
+		    "revocations_failed", (json_int_t)s.revocations_failed,
 		    "generation", (json_int_t)s.generation);
 
 		rc = json_print(o);
@@ -61,9 +62,12 @@ cmd_sync(int argc, char *argv[])
 		    s.users_removed, s.tokens_added, s.tokens_updated,
 		    s.tokens_removed, (unsigned long long)s.generation);
 		if (s.revocations_sent != 0)
-			printf("scheduled revocations sent: %zu\n",
+			printf("revocations sent to the API: %zu\n",
 			    s.revocations_sent);
 	}
+	if (s.revocations_failed != 0)
+		ctl_warn("%zu revocation(s) could not be sent to the API; "
+		    "they are retried at the next sync", s.revocations_failed);
 out:
 	aivenauth_ctx_free(ctx);
 	return rc;

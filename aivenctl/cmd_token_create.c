@@ -19,6 +19,8 @@ token_mint(struct aivenauth_ctx *ctx, const char *user_id,
     char **prefix_out)
 {
 	struct aivenauth_token meta = { 0 };
+	struct aivenauth_user *users = NULL;
+	size_t n_users = 0;
 	enum aivenauth_status st, pst;
 	char *full = NULL, *prefix = NULL;
 	size_t flen = 0;
@@ -52,7 +54,26 @@ token_mint(struct aivenauth_ctx *ctx, const char *user_id,
 	meta.n_scopes = spec->n_scopes;
 	meta.ip_allowlist = (char **)spec->ip_allowlist;
 	meta.n_ip_allowlist = spec->n_ip_allowlist;
+	/*
+	 * aivenauth_cache_put_token() stores the name and email it is given
+	 * and does not look the user up itself; without them verify with
+	 * user_match=name refuses the token (user-mismatch) until the next
+	 * sync.  So pass them from the cached user record when there is one.
+	 */
+	if (aivenauth_cache_users(ctx, &users, &n_users) == AIVENAUTH_OK) {
+		size_t i;
+
+		for (i = 0; i < n_users; i++)
+			if (users[i].user_id != NULL &&
+			    strcmp(users[i].user_id, user_id) == 0) {
+				meta.user_name = users[i].name;
+				meta.user_email = users[i].email;
+				break;
+			}
+	}
 	pst = aivenauth_cache_put_token(ctx, &meta, full, flen);
+	aivenauth_users_free(users, n_users);
+	meta.user_name = meta.user_email = NULL;
 
 	if (g.json) {
 		json_t *o = json_pack("{s:s%, s:s, s:s, s:s, s:o, s:b, s:o, "

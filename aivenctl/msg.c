@@ -8,6 +8,14 @@
 
 #include "aivenctl.h"
 
+static unsigned log_errors;
+
+unsigned
+ctl_log_errors(void)
+{
+	return log_errors;
+}
+
 static void
 vmsg(const char *fmt, va_list ap)
 {
@@ -61,6 +69,8 @@ ctl_log(void *arg, int level, const char *msg)
 	const char *tag = "";
 
 	(void)arg;
+	if (level <= LOG_ERR)
+		log_errors++;
 	if (level > ctl_log_level())
 		return;
 	if (level == LOG_WARNING)
