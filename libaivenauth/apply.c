@@ -177,6 +177,27 @@ same(const MDB_val *d, const struct buf *b)
 	return d->mv_size == b->len && memcmp(d->mv_data, b->data, b->len) == 0;
 }
 
+/*
+ * mdb_cursor_put(MDB_CURRENT) with a value of another size deletes the node
+ * and adds it again, reading the key after the delete moved the page's
+ * contents: a key that points into the page (as mdb_cursor_get returns it)
+ * is then garbage, and the record is re-added under a wrong key.  Pass a
+ * copy of the key.
+ */
+static int
+put_current(MDB_cursor *cur, const MDB_val *k, MDB_val *nd)
+{
+	char kb[512];
+	MDB_val kc;
+
+	if (k->mv_size > sizeof(kb))
+		return MDB_BAD_VALSIZE;
+	memcpy(kb, k->mv_data, k->mv_size);
+	kc.mv_size = k->mv_size;
+	kc.mv_data = kb;
+	return mdb_cursor_put(cur, &kc, nd, MDB_CURRENT);
+}
+
 static enum aivenauth_status
 apply_users(struct aivenauth_ctx *ctx, MDB_txn *txn, struct apply *a)
 {
@@ -216,7 +237,7 @@ apply_users(struct aivenauth_ctx *ctx, MDB_txn *txn, struct apply *a)
 			if (!same(&d, &a->enc)) {
 				nd.mv_size = a->enc.len;
 				nd.mv_data = a->enc.data;
-				if ((rc = mdb_cursor_put(cur, &k, &nd, MDB_CURRENT)) != 0)
+				if ((rc = put_current(cur, &k, &nd)) != 0)
 					break;
 				a->stats.users_updated++;
 			}
@@ -278,7 +299,7 @@ tombstone(struct aivenauth_ctx *ctx, struct apply *a, MDB_cursor *cur,
 		return st;
 	nd.mv_size = a->enc.len;
 	nd.mv_data = a->enc.data;
-	if ((rc = mdb_cursor_put(cur, k, &nd, MDB_CURRENT)) != 0)
+	if ((rc = put_current(cur, k, &nd)) != 0)
 		return cache_err(ctx, rc, "writing a removed token");
 	a->stats.tokens_removed++;
 	*lens |= (uint64_t)1 << k->mv_size;
@@ -331,7 +352,7 @@ apply_tokens(struct aivenauth_ctx *ctx, MDB_txn *txn, struct apply *a,
 			if (!same(&d, &a->enc)) {
 				nd.mv_size = a->enc.len;
 				nd.mv_data = a->enc.data;
-				if ((rc = mdb_cursor_put(cur, &k, &nd, MDB_CURRENT)) != 0)
+				if ((rc = put_current(cur, &k, &nd)) != 0)
 					break;
 				if (v.removed_time != 0)
 					a->stats.tokens_added++;
