@@ -1,0 +1,378 @@
+#!/bin/bash
+# it_pam_e2e.sh - pam_aiven.so end to end with real clients and servers,
+# tokens made and revoked through aivenctl against the API simulator.
+#
+# Run: AIVENAUTH_BUILD=$PWD/build AIVENAUTH_TOP=$PWD bash tests/it_pam_e2e.sh
+# (as root in CI: sshd needs it, and the other servers are started as the
+# users they normally run as).
+#
+# Every server gets LD_PRELOAD=libpam_wrapper.so and a private PAM service
+# directory ($W/pam.d): /etc/pam.d is never read or written.  Servers listen
+# on 127.0.0.1 (or unix sockets in $W) on free ports and are stopped by pid.
+#
+# Per client: an accepted token, a wrong token (right prefix, other
+# secret), a token revoked with `aivenctl token revoke` + `aivenctl sync`,
+# a token expired at the simulator + `aivenctl sync`; the good token still
+# works after those syncs.
+#
+# Cache permissions (design.md: root:aivenauth 0750, data.mdb 0640,
+# lock.mdb 0660, services in group aivenauth).  Giving `postgres` a
+# supplementary group would mean editing /etc/group, so the group that
+# stands for `aivenauth` here is postgres's own primary group: the
+# PostgreSQL backends read the cache through their primary group, and the
+# nginx worker runs as `user nobody <that group>;`, so it too reads the
+# cache only through group membership (nobody is not the owner and "other"
+# has no access).  pamtester, saslauthd and sshd run PAM as root.
+#
+# Secrets: every token lives in $W/secrets (0700), excluded from the final
+# leak check, which greps every other file of the run (server logs with
+# pam_syslog output at PAM_WRAPPER_DEBUGLEVEL=2, client outputs, simulator
+# log) and the command lines of every server process for the tokens.
+# Clients get the token on stdin (pamtester), from a 0600 file (sshpass -f,
+# curl --netrc-file), or in the environment (psql: PGPASSWORD); only
+# testsaslauthd has no other way than `-p TOKEN` in its own argv, so client
+# processes are not part of the command-line check.
+. "$(dirname "$0")/lib.sh"
+
+MOD="$AB/pam_aiven.so"
+SEC=/usr/lib/x86_64-linux-gnu/security
+PW_LIB=libpam_wrapper.so
+ROOT=false; [ "$(id -u)" = 0 ] && ROOT=true
+
+need() { command -v "$1" >/dev/null 2>&1; }
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+wait_tcp() {
+	local i
+	for i in $(seq 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# Descendants of a pid (inclusive), for the command-line snapshot.
+tree_pids() {
+	local p=$1 c
+	echo "$p"
+	for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do tree_pids "$c"; done
+}
+urlenc() { python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
+jfield() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
+
+if [ ! -r "$MOD" ]; then bad "no module at $MOD"; finish; exit; fi
+if [ ! -x "$AB/aivenctl" ]; then bad "no aivenctl in $AB"; finish; exit; fi
+if ! [ -e /usr/lib/x86_64-linux-gnu/$PW_LIB ] && ! ldconfig -p | grep -q "$PW_LIB"; then
+	skip "all clients: libpam_wrapper.so missing (package libpam-wrapper)"
+	finish; exit
+fi
+
+# ---------------------------------------------------------------- API side
+start_sim || { bad "simulator did not start"; finish; exit; }
+S="$W/secrets"; mkdir -m 0700 "$S"
+
+mkuser() {   # NAME -> prints user_id
+	ctl --json user create "$1" > "$W/user-$1.json" 2>"$W/user-$1.err" || return 1
+	jfield "$W/user-$1.json" user_id
+}
+# mktoken USER_ID NAME: token in $S/NAME, prefix in $S/NAME.prefix
+mktoken() {
+	ctl --json token create "$1" --description "e2e $2" > "$S/$2.json" 2>"$W/token-$2.err" || return 1
+	python3 - "$S/$2.json" "$S/$2" <<'EOF'
+import json, os, sys
+d = json.load(open(sys.argv[1]))
+fd = os.open(sys.argv[2], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+os.write(fd, (d["full_token"] + "\n").encode()); os.close(fd)
+open(sys.argv[2] + ".prefix", "w").write(d["token_prefix"] + "\n")
+EOF
+}
+tok() { head -1 "$S/$1"; }
+pfx() { head -1 "$S/$1.prefix"; }
+
+ALICE_ID=$(mkuser alice) && [ -n "$ALICE_ID" ] || { bad "aivenctl user create alice: $(cat "$W/user-alice.err")"; finish; exit; }
+NOBODY_ID=$(mkuser nobody) && [ -n "$NOBODY_ID" ] || { bad "aivenctl user create nobody: $(cat "$W/user-nobody.err")"; finish; exit; }
+for t in a_good a_rev a_exp; do mktoken "$ALICE_ID" $t || bad "token create $t: $(cat "$W/token-$t.err")"; done
+for t in n_good n_rev n_exp; do mktoken "$NOBODY_ID" $t || bad "token create $t: $(cat "$W/token-$t.err")"; done
+# Same prefix, another secret: the hash compare must refuse it.
+wrong_of() {
+	local t; t=$(tok "$1")
+	printf '%s' "${t:0:100}"; printf '%s' "${t:100:16}" | tr 'A-Za-z0-9+/' 'B-Za-z0-9+/A'; printf '%s\n' "${t:116}"
+}
+wrong_of a_good > "$S/a_wrong"; wrong_of n_good > "$S/n_wrong"
+chmod 0600 "$S"/*
+if ctl sync > "$W/sync1.out" 2>&1; then ok "aivenctl sync"; else bad "aivenctl sync: $(cat "$W/sync1.out")"; fi
+
+# The cache group model (see the header).
+CG=$(id -gn postgres 2>/dev/null || echo nogroup)
+chgrp -R "$CG" "$W/cache" && chmod 0750 "$W/cache" &&
+    chmod 0640 "$W/cache/data.mdb" && chmod 0660 "$W/cache/lock.mdb" ||
+    bad "cache permissions"
+ls -ln "$W/cache" > "$W/cache-perms.txt"
+
+# ---------------------------------------------------------------- PAM side
+ARGS="config=$W/aivenauth.conf"
+mkdir -p "$W/pam.d"
+svc() {
+	cat > "$W/pam.d/$1" <<EOT
+auth     required  $MOD $ARGS
+account  required  $MOD $ARGS
+account  required  $SEC/pam_permit.so
+session  required  $SEC/pam_permit.so
+password required  $SEC/pam_deny.so
+EOT
+}
+svc aivtest; svc aivtest-sshd
+printf 'auth required %s/pam_deny.so\naccount required %s/pam_deny.so\npassword required %s/pam_deny.so\nsession required %s/pam_deny.so\n' \
+    $SEC $SEC $SEC $SEC > "$W/pam.d/other"
+chmod -R a+rX "$W/pam.d"
+export PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$W/pam.d" PAM_WRAPPER_DEBUGLEVEL=2
+SERVERS=()    # pids of servers, for the command-line snapshot
+
+# --- clients: try_<client> TOKEN-NAME USER -> 0 accepted, 1 refused, 2 broken
+try_pamtester() {
+	local out="$W/pamtester.out"
+	echo "== $1" >> "$out"
+	tok "$1" | LD_PRELOAD=$PW_LIB pamtester -I rhost=127.0.0.1 aivtest "$2" \
+	    authenticate acct_mgmt >> "$out" 2>&1 && return 0
+	tail -1 "$out" | grep -qE 'Authentication failure|Authentication token is no longer valid|User account has expired' && return 1
+	return 2
+}
+
+HAVE_SASL=false
+if need saslauthd && need testsaslauthd; then
+	mkdir -p "$W/sasl"
+	LD_PRELOAD=$PW_LIB setsid saslauthd -a pam -m "$W/sasl" -n 1 -d \
+	    > "$W/saslauthd.log" 2>&1 &
+	SASL_PID=$!; PIDS+=("$SASL_PID"); SERVERS+=("$SASL_PID")
+	for i in $(seq 50); do [ -S "$W/sasl/mux" ] && break; sleep 0.1; done
+	if [ -S "$W/sasl/mux" ]; then HAVE_SASL=true; else bad "saslauthd did not start: $(tail -3 "$W/saslauthd.log")"; fi
+else
+	skip "saslauthd: saslauthd/testsaslauthd missing (package sasl2-bin)"
+fi
+try_saslauthd() {
+	local r
+	# testsaslauthd takes the password only in its argv (see the header).
+	r=$(testsaslauthd -f "$W/sasl/mux" -s aivtest -u "$2" -p "$(tok "$1")" 2>&1)
+	echo "== $1: $r" >> "$W/testsaslauthd.out"
+	case $r in *'OK "Success."'*) return 0 ;; *'NO '*) return 1 ;; esac
+	return 2
+}
+
+HAVE_NGINX=false
+if need nginx && [ -f /usr/lib/nginx/modules/ngx_http_auth_pam_module.so ] && need curl; then
+	NGINX_PORT=$(free_port)
+	mkdir -p "$W/nginx/html"; echo protected > "$W/nginx/html/index.html"
+	chmod -R a+rX "$W/nginx"
+	cat > "$W/nginx/nginx.conf" <<EOT
+load_module /usr/lib/nginx/modules/ngx_http_auth_pam_module.so;
+daemon off; worker_processes 1; pid $W/nginx/nginx.pid;
+error_log $W/nginx/error.log info;
+user nobody $CG;
+events { worker_connections 64; }
+http {
+  access_log $W/nginx/access.log;
+  client_body_temp_path $W/nginx/body; proxy_temp_path $W/nginx/proxy;
+  fastcgi_temp_path $W/nginx/fcgi; uwsgi_temp_path $W/nginx/uwsgi;
+  scgi_temp_path $W/nginx/scgi;
+  server {
+    listen 127.0.0.1:$NGINX_PORT; root $W/nginx/html;
+    location / { auth_pam "Aiven"; auth_pam_service_name "aivtest"; }
+    location = /health { return 200 "ok\n"; }
+  }
+}
+EOT
+	$ROOT || sed -i '/^user /d' "$W/nginx/nginx.conf"
+	LD_PRELOAD=$PW_LIB nginx -p "$W/nginx" -c "$W/nginx/nginx.conf" \
+	    -e "$W/nginx/error.log" > "$W/nginx/out.log" 2>&1 &
+	NGINX_PID=$!; PIDS+=("$NGINX_PID"); SERVERS+=("$NGINX_PID")
+	if wait_tcp "$NGINX_PORT"; then HAVE_NGINX=true; else bad "nginx did not start: $(cat "$W/nginx/out.log" "$W/nginx/error.log" 2>/dev/null | tail -3)"; fi
+else
+	skip "nginx: nginx, libnginx-mod-http-auth-pam or curl missing"
+fi
+try_nginx() {
+	local c
+	( umask 077; printf 'machine 127.0.0.1 login %s password %s\n' "$2" "$(tok "$1")" > "$S/netrc" )
+	c=$(curl -s -o /dev/null -w '%{http_code}' --netrc-file "$S/netrc" "http://127.0.0.1:$NGINX_PORT/")
+	rm -f "$S/netrc"
+	echo "== $1: $c" >> "$W/curl.out"
+	case $c in 200) return 0 ;; 401) return 1 ;; esac
+	return 2
+}
+
+HAVE_PG=false
+PGB=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+if [ -n "$PGB" ] && [ -x "$PGB/initdb" ] && need psql; then
+	PG_PORT=$(free_port)
+	mkdir -p "$W/pg/sock"; AS=""
+	if $ROOT; then chown -R postgres: "$W/pg"; AS="runuser -u postgres --"; fi
+	if $AS "$PGB/initdb" -D "$W/pg/data" -U pgadmin --auth-local=trust \
+	    -E UTF8 --locale=C.UTF-8 > "$W/pg/initdb.log" 2>&1; then
+		cat > "$W/pg/hba.conf" <<EOT
+local all pgadmin              trust
+host  all all     127.0.0.1/32 pam pamservice=aivtest
+EOT
+		[ -n "$AS" ] && chown postgres: "$W/pg/hba.conf"
+		if $AS env LD_PRELOAD=$PW_LIB PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$W/pam.d" \
+		    PAM_WRAPPER_DEBUGLEVEL=2 "$PGB/pg_ctl" -D "$W/pg/data" -l "$W/pg/pg.log" -w -t 30 \
+		    -o "-p $PG_PORT -k $W/pg/sock -c listen_addresses=127.0.0.1 -c hba_file=$W/pg/hba.conf" \
+		    start > "$W/pg/pg_ctl.out" 2>&1; then
+			PG_PID=$(head -1 "$W/pg/data/postmaster.pid"); PIDS+=("$PG_PID"); SERVERS+=("$PG_PID")
+			$AS psql -h "$W/pg/sock" -p "$PG_PORT" -U pgadmin -d postgres -qAtc \
+			    'CREATE ROLE alice LOGIN' > "$W/pg/role.out" 2>&1 &&
+			    HAVE_PG=true || bad "CREATE ROLE alice: $(cat "$W/pg/role.out")"
+		else
+			bad "pg_ctl start: $(tail -5 "$W/pg/pg.log" 2>/dev/null)"
+		fi
+	else
+		bad "initdb: $(tail -3 "$W/pg/initdb.log")"
+	fi
+else
+	skip "postgres: PostgreSQL server binaries or psql missing"
+fi
+try_postgres() {
+	local r
+	r=$(PGPASSWORD=$(tok "$1") PGCONNECT_TIMEOUT=10 psql -w -h 127.0.0.1 -p "$PG_PORT" \
+	    -U "$2" -d postgres -Atc 'select current_user' 2>&1)
+	echo "== $1: $r" >> "$W/psql.out"
+	[ "$r" = "$2" ] && return 0
+	[[ $r == *"PAM authentication failed"* ]] && return 1
+	return 2
+}
+
+HAVE_SSH=false
+if ! $ROOT; then
+	skip "sshd: needs root"
+elif ! [ -x /usr/sbin/sshd ] || ! need ssh || ! need sshpass; then
+	skip "sshd: openssh-server, openssh-client or sshpass missing"
+else
+	SSH_PORT=$(free_port)
+	[ -d /run/sshd ] || install -d -m 0755 /run/sshd
+	mkdir -p "$W/ssh"; ssh-keygen -q -t ed25519 -N '' -f "$W/ssh/hostkey"
+	ln -s /usr/sbin/sshd "$W/ssh/aivtest-sshd"      # PAM service = basename
+	cat > "$W/ssh/sshd_config" <<EOT
+Port $SSH_PORT
+ListenAddress 127.0.0.1
+HostKey $W/ssh/hostkey
+PidFile $W/ssh/sshd.pid
+UsePAM yes
+KbdInteractiveAuthentication yes
+PasswordAuthentication no
+PubkeyAuthentication no
+AuthenticationMethods keyboard-interactive
+StrictModes no
+LogLevel VERBOSE
+EOT
+	LD_PRELOAD=$PW_LIB "$W/ssh/aivtest-sshd" -D -e -f "$W/ssh/sshd_config" \
+	    > "$W/ssh/sshd.log" 2>&1 &
+	SSH_PID=$!; PIDS+=("$SSH_PID"); SERVERS+=("$SSH_PID")
+	if wait_tcp "$SSH_PORT"; then HAVE_SSH=true; else bad "sshd did not start: $(tail -3 "$W/ssh/sshd.log")"; fi
+fi
+try_sshd() {
+	local before after_ok after_bad
+	before=$(grep -c "keyboard-interactive/pam for $2 " "$W/ssh/sshd.log")
+	sshpass -f "$S/$1" ssh -p "$SSH_PORT" -o StrictHostKeyChecking=no \
+	    -o UserKnownHostsFile=/dev/null -o PreferredAuthentications=keyboard-interactive \
+	    -o PubkeyAuthentication=no -o NumberOfPasswordPrompts=1 -o LogLevel=ERROR \
+	    -o ConnectTimeout=10 "$2@127.0.0.1" true >> "$W/ssh.out" 2>&1
+	sleep 0.3
+	after_ok=$(grep -c "Accepted keyboard-interactive/pam for $2 " "$W/ssh/sshd.log")
+	after_bad=$(grep -c "Failed keyboard-interactive/pam for $2 " "$W/ssh/sshd.log")
+	[ $((after_ok + after_bad)) -gt "$before" ] || return 2
+	tail -20 "$W/ssh/sshd.log" | grep -q "Accepted keyboard-interactive/pam for $2 " && return 0
+	return 1
+}
+
+# case CLIENT DESC TOKEN-NAME USER EXPECT(accept|refuse)
+CLIENTS=()
+$ROOT || true
+need pamtester && CLIENTS+=(pamtester) || skip "pamtester: not installed"
+$HAVE_SASL && CLIENTS+=(saslauthd)
+$HAVE_NGINX && CLIENTS+=(nginx)
+$HAVE_PG && CLIENTS+=(postgres)
+$HAVE_SSH && CLIENTS+=(sshd)
+
+expect() {
+	local c=$1 desc=$2 t=$3 u=$4 want=$5 rc
+	"try_$c" "$t" "$u"; rc=$?
+	case "$want:$rc" in
+	accept:0) ok "$c: $desc accepted" ;;
+	refuse:1) ok "$c: $desc refused" ;;
+	*) bad "$c: $desc: expected $want, got $([ $rc = 0 ] && echo accepted || { [ $rc = 1 ] && echo refused || echo 'no answer'; })" ;;
+	esac
+}
+user_of() { [ "$1" = sshd ] && echo nobody || echo alice; }
+tp() { [ "$1" = sshd ] && echo n || echo a; }
+
+# Phase 1: everything fresh.
+for c in "${CLIENTS[@]}"; do
+	u=$(user_of "$c"); p=$(tp "$c")
+	expect "$c" "good token" "${p}_good" "$u" accept
+	expect "$c" "wrong token (right prefix)" "${p}_wrong" "$u" refuse
+	expect "$c" "token to be revoked, before" "${p}_rev" "$u" accept
+	expect "$c" "token to be expired, before" "${p}_exp" "$u" accept
+done
+[ ${#CLIENTS[@]} -gt 0 ] && [ "${CLIENTS[0]}" = pamtester ] &&
+    expect pamtester "good token for another user" a_good bob refuse
+
+# Snapshot of the servers' command lines while they run.
+: > "$W/server-cmdlines.txt"
+for sp in "${SERVERS[@]}"; do
+	for p in $(tree_pids "$sp"); do
+		[ -r "/proc/$p/cmdline" ] || continue
+		printf '%s: ' "$p" >> "$W/server-cmdlines.txt"
+		tr '\0' ' ' < "/proc/$p/cmdline" >> "$W/server-cmdlines.txt"
+		echo >> "$W/server-cmdlines.txt"
+	done
+done
+
+# Phase 2: revoke and expire through the API, sync.
+for p in a n; do
+	uid=$ALICE_ID; [ $p = n ] && uid=$NOBODY_ID
+	ctl token revoke "$uid" "$(pfx ${p}_rev)" >> "$W/revoke.out" 2>&1 ||
+	    bad "aivenctl token revoke ${p}_rev: $(tail -2 "$W/revoke.out")"
+	sim_ctl POST "/_sim/tokens/$(urlenc "$(pfx ${p}_exp)")/expire" >> "$W/expire.out" 2>&1 ||
+	    bad "simulator expire ${p}_exp"
+done
+if ctl sync > "$W/sync2.out" 2>&1; then ok "aivenctl sync after revoke/expire"; else bad "aivenctl sync: $(cat "$W/sync2.out")"; fi
+ls -ln "$W/cache" >> "$W/cache-perms.txt"
+for c in "${CLIENTS[@]}"; do
+	u=$(user_of "$c"); p=$(tp "$c")
+	expect "$c" "revoked token (after sync)" "${p}_rev" "$u" refuse
+	expect "$c" "expired token (after sync)" "${p}_exp" "$u" refuse
+	expect "$c" "good token (after sync)" "${p}_good" "$u" accept
+done
+
+# What the module said, for the record (reasons, never tokens).
+grep -h -o 'service=aivtest[^"]*reason=[a-z-]*' "$W"/*.out "$W"/*.log "$W"/*/*.log 2>/dev/null |
+    sed -E 's/^/    /' | sort | uniq -c | sort -rn | head -20
+
+# ---------------------------------------------------------------- stop servers
+$HAVE_PG && $AS "$PGB/pg_ctl" -D "$W/pg/data" -m fast stop > /dev/null 2>&1
+for sp in "${SERVERS[@]}"; do stop_pid "$sp"; done
+
+# ---------------------------------------------------------------- leak check
+# Every file of the run but $S, and the servers' command lines: neither a
+# token nor a 40-character piece of its secret part may appear.
+leaks=0; files=0
+while IFS= read -r -d '' f; do
+	files=$((files + 1))
+	for t in a_good n_good a_rev a_exp a_wrong; do
+		[ -s "$S/$t" ] || continue
+		tv=$(tok "$t")
+		for piece in "$tv" "${tv:12:40}" "${tv:200:40}"; do
+			if grep -qF -- "$piece" "$f"; then
+				leaks=$((leaks + 1)); echo "    token $t found in ${f#$W/}"; break
+			fi
+		done
+	done
+done < <(find "$W" -path "$S" -prune -o -type f -size -20M -print0)
+if [ "$files" -gt 5 ] && [ "$leaks" = 0 ]; then
+	ok "no token in $files log/output files (server logs with pam_syslog at debug level 2, client outputs, simulator log, server command lines)"
+else
+	bad "token leak check: $leaks hit(s) in $files files"
+fi
+grep -q 'decision=accepted' "$W"/*.out "$W"/*.log "$W"/*/*.log 2>/dev/null &&
+    ok "module decisions were logged (pam_syslog captured)" ||
+    bad "no module decision line captured"
+
+finish
