@@ -67,6 +67,8 @@ void usage_line(FILE *fp, const char *prefix, const struct command *c);
 /* Print "usage: aivenctl PREFIX SYNOPSIS" of the named command and return
  * EX_USAGE. */
 int usage_of(const char *path);
+/* The same usage on fp, for -h. */
+void usage_print(FILE *fp, const char *path);
 /* Report a bad option (getopt '?') of command path; returns EX_USAGE. */
 int opt_error(const char *path, char *argv[]);
 /* Parse a command that has only the global options: -1 = go on with the

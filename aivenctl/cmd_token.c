@@ -6,7 +6,7 @@
 const struct command token_commands[] = {
 	{ "create", cmd_token_create,
 	  "USER_ID [--description D] [--max-age-seconds N]\n"
-	  "                [--extend-when-used] [--ip-allowlist CIDR]... "
+	  "[--extend-when-used] [--ip-allowlist CIDR]... "
 	  "[--scope S]...",
 	  "create a token, store its hash, print it once" },
 	{ "add", cmd_token_add, "USER_ID",

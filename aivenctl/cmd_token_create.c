@@ -160,7 +160,7 @@ cmd_token_create(int argc, char *argv[])
 			spec.extend_when_used = true;
 			break;
 		case 'h':
-			usage_of("token create");
+			usage_print(stdout, "token create");
 			rc = 0;
 			goto out;
 		case 'i':

@@ -46,7 +46,7 @@ cmd_token_rotate(int argc, char *argv[])
 			}
 			break;
 		case 'h':
-			usage_of("token rotate");
+			usage_print(stdout, "token rotate");
 			return 0;
 		default:
 			return opt_error("token rotate", argv);

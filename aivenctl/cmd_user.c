@@ -100,7 +100,7 @@ cmd_user_list(int argc, char *argv[])
 			cached = true;
 			break;
 		case 'h':
-			usage_of("user list");
+			usage_print(stdout, "user list");
 			return 0;
 		default:
 			return opt_error("user list", argv);

@@ -56,7 +56,7 @@ cmd_verify(int argc, char *argv[])
 			continue;
 		switch (c) {
 		case 'h':
-			usage_of("verify");
+			usage_print(stdout, "verify");
 			return 0;
 		case 'r':
 			req.rhost = optarg;

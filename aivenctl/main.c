@@ -29,7 +29,7 @@ static const struct command commands[] = {
 	  "show everything the cache knows about one token" },
 	{ "verify", cmd_verify,
 	  "USER [--rhost IP] [--service NAME] [--scope S]\n"
-	  "                [--user-match name|id|email|any]",
+	  "[--user-match name|id|email|any]",
 	  "decide on a token read from stdin" },
 	{ "version", cmd_version, "", "print the version" },
 	{ "help", cmd_help, "", "print this help" },
@@ -74,9 +74,22 @@ global_opt(int c, const char *arg)
 void
 usage_line(FILE *fp, const char *prefix, const struct command *c)
 {
-	fprintf(fp, "  %s [-c FILE] [--json] %s%s%s%s%s\n", PROG_NAME,
+	const char *p;
+	int indent;
+
+	/* A '\n' in the synopsis continues under the first argument. */
+	indent = fprintf(fp, "  %s %s%s%s%s", PROG_NAME,
 	    prefix != NULL ? prefix : "", prefix != NULL ? " " : "", c->name,
-	    c->synopsis[0] != '\0' ? " " : "", c->synopsis);
+	    c->synopsis[0] != '\0' ? " " : "");
+	if (indent < 0)
+		indent = 0;
+	for (p = c->synopsis; *p != '\0'; p++) {
+		if (*p == '\n')
+			fprintf(fp, "\n%*s", indent, "");
+		else
+			fputc(*p, fp);
+	}
+	fputc('\n', fp);
 }
 
 static void
@@ -88,7 +101,7 @@ usage(FILE *fp)
 	    "Commands:\n", PROG_NAME);
 	for (c = commands; c->name != NULL; c++) {
 		if (c->synopsis != NULL) {
-			fprintf(fp, "  %-8s %s\n", c->name, c->summary);
+			fprintf(fp, "  %-14s %s\n", c->name, c->summary);
 			continue;
 		}
 		for (s = strcmp(c->name, "user") == 0 ? user_commands :
@@ -125,6 +138,13 @@ usage(FILE *fp)
 int
 usage_of(const char *path)
 {
+	usage_print(stderr, path);
+	return EX_USAGE;
+}
+
+void
+usage_print(FILE *fp, const char *path)
+{
 	const struct command *c, *table = commands;
 	const char *prefix = NULL, *name = path, *sp = strchr(path, ' ');
 	char head[16];
@@ -139,11 +159,10 @@ usage_of(const char *path)
 	}
 	for (c = table; c->name != NULL; c++)
 		if (strcmp(c->name, name) == 0 && c->synopsis != NULL) {
-			fprintf(stderr, "usage:\n");
-			usage_line(stderr, prefix, c);
+			fprintf(fp, "usage:\n");
+			usage_line(fp, prefix, c);
 			break;
 		}
-	return EX_USAGE;
 }
 
 int
@@ -205,7 +224,7 @@ parse_no_opts(const char *path, int argc, char *argv[])
 		if (global_opt(c, optarg))
 			continue;
 		if (c == 'h') {
-			usage_of(path);
+			usage_print(stdout, path);
 			return 0;
 		}
 		return opt_error(path, argv);
