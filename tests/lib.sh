@@ -51,7 +51,12 @@ start_sim() {
 	python3 "$SIM" --port 0 --port-file "$W/sim.port" \
 	    --bootstrap-file "$W/sim.boot" "$@" >"$W/sim.log" 2>&1 &
 	SIM_PID=$!; PIDS+=("$SIM_PID")
-	for i in $(seq 100); do [ -s "$W/sim.boot" ] && break; sleep 0.1; done
+	# up to 60 s (large --seed-users); stop waiting if the simulator died
+	for i in $(seq 600); do
+		[ -s "$W/sim.boot" ] && break
+		kill -0 "$SIM_PID" 2>/dev/null || break
+		sleep 0.1
+	done
 	if [ ! -s "$W/sim.boot" ]; then
 		echo "simulator did not start:"; cat "$W/sim.log"; return 1
 	fi
