@@ -40,6 +40,8 @@ err_has() {
 	if grep -Eq -- "$2" "$O/$LAST.err"; then ok "$1"
 	else bad "$1 (no /$2/ in stderr: $(head -c 600 "$O/$LAST.err"))"; fi
 }
+# re STRING: STRING as an ERE matching itself (prefixes hold + / =).
+re() { printf '%s' "$1" | sed 's/[][\\.^$*+?(){}|]/\\&/g'; }
 # jcheck DESC PYEXPR: evaluate PYEXPR over d = the last stdout as JSON.
 jcheck() {
 	local r
@@ -244,7 +246,7 @@ run tlist4 ctl token list "$U2"
 if grep -q "$P1" "$O/tlist4.out"; then bad "token list USER_ID filters"; else ok "token list USER_ID filters"; fi
 run insp1 ctl inspect "$P1"
 rc "inspect" 0
-out_has "inspect: prefix" "^token_prefix: +$P1"
+out_has "inspect: prefix" "^token_prefix: +$(re "$P1")$"
 out_has "inspect: effective expiry" '^effective_expiry_time: +[0-9]{4}-'
 out_has "inspect: state" '^state: +active$'
 run insp2 ctl --json inspect "$P1"
@@ -256,7 +258,7 @@ rc "inspect an unknown prefix" 66
 runin ver1 "$T1" ctl verify ci-bot --rhost 127.0.0.1 --service it
 rc "verify accepted" 0
 out_has "verify: accepted" '^accepted$'
-out_has "verify: prefix" "^token_prefix: $P1$"
+out_has "verify: prefix" "^token_prefix: $(re "$P1")$"
 out_has "verify: user" "^user_id: $U$"
 runin ver2 "$(alter "$T1")" ctl verify ci-bot
 rc "verify wrong secret" 1
@@ -317,7 +319,7 @@ rc "token add: 70000 bytes on stdin" 65
 # ================================================================ revoke
 run rev1 ctl token revoke "$U" "$P1"
 rc "token revoke" 0
-out_has "revoke: message" "^Token $P1 \(application user $U\) revoked\.$"
+out_has "revoke: message" "^Token $(re "$P1") \\(application user $U\\) revoked\\.$"
 runin ver14 "$T1" ctl verify ci-bot
 rc "verify a revoked token" 1
 out_has "verify: revoked" '^denied: revoked: '
@@ -377,7 +379,7 @@ run sync11 ctl sync
 run rot1 ctl token rotate "$U" "$P6" --grace 0
 mv "$O/rot1.out" "$O/mint_rot1.out"; printf '%s\n' "$(head -n1 "$O/mint_rot1.out")" >> "$SECRETS"
 rc "rotate --grace 0" 0
-LAST=rot1; err_has "rotate 0: says the old token is revoked" "old token $P6 revoked"
+LAST=rot1; err_has "rotate 0: says the old token is revoked" "old token $(re "$P6") revoked"
 T7=$(head -n 1 "$O/mint_rot1.out"); P7=${T7:0:12}
 [[ $T7 =~ ^[A-Za-z0-9+/=]{100,}$ ]] && ok "rotate prints the new token alone" || bad "rotate stdout"
 runin ver18 "$T6" ctl verify ci-bot
