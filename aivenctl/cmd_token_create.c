@@ -13,6 +13,29 @@
 
 #include "aivenctl.h"
 
+static bool
+find_user(struct aivenauth_ctx *ctx, const char *user_id,
+    struct aivenauth_user **users, size_t *n, size_t *idx, bool api)
+{
+	enum aivenauth_status st;
+	size_t i;
+
+	aivenauth_users_free(*users, *n);
+	*users = NULL;
+	*n = 0;
+	st = api ? aivenauth_api_users(ctx, users, n) :
+	    aivenauth_cache_users(ctx, users, n);
+	if (st != AIVENAUTH_OK)
+		return false;
+	for (i = 0; i < *n; i++)
+		if ((*users)[i].user_id != NULL &&
+		    strcmp((*users)[i].user_id, user_id) == 0) {
+			*idx = i;
+			return true;
+		}
+	return false;
+}
+
 int
 token_mint(struct aivenauth_ctx *ctx, const char *user_id,
     const struct aivenauth_token_spec *spec, json_t *extra, bool *created,
@@ -20,7 +43,7 @@ token_mint(struct aivenauth_ctx *ctx, const char *user_id,
 {
 	struct aivenauth_token meta = { 0 };
 	struct aivenauth_user *users = NULL;
-	size_t n_users = 0;
+	size_t n_users = 0, u = 0;
 	enum aivenauth_status st, pst;
 	char *full = NULL, *prefix = NULL;
 	size_t flen = 0;
@@ -58,18 +81,13 @@ token_mint(struct aivenauth_ctx *ctx, const char *user_id,
 	 * aivenauth_cache_put_token() stores the name and email it is given
 	 * and does not look the user up itself; without them verify with
 	 * user_match=name refuses the token (user-mismatch) until the next
-	 * sync.  So pass them from the cached user record when there is one.
+	 * sync.  So pass them from the cached user, or from the API's list
+	 * when the user is newer than the last sync.
 	 */
-	if (aivenauth_cache_users(ctx, &users, &n_users) == AIVENAUTH_OK) {
-		size_t i;
-
-		for (i = 0; i < n_users; i++)
-			if (users[i].user_id != NULL &&
-			    strcmp(users[i].user_id, user_id) == 0) {
-				meta.user_name = users[i].name;
-				meta.user_email = users[i].email;
-				break;
-			}
+	if (find_user(ctx, user_id, &users, &n_users, &u, false) ||
+	    find_user(ctx, user_id, &users, &n_users, &u, true)) {
+		meta.user_name = users[u].name;
+		meta.user_email = users[u].email;
 	}
 	pst = aivenauth_cache_put_token(ctx, &meta, full, flen);
 	aivenauth_users_free(users, n_users);

@@ -137,6 +137,19 @@ jcheck "status --json says missing" "d['state'] == 'missing'"
 run list0 ctl token list
 rc "token list with no cache" 69
 err_has "no cache: hint to sync" 'aivenctl sync'
+runin ver0 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" ctl verify nobody
+rc "verify with no cache: no decision" 69
+out_has "verify with no cache: cache-unavailable" '^denied: cache-unavailable: '
+err_has "verify with no cache: says why" 'no decision could be made'
+mkdir -p "$W/junk"; head -c 65536 /dev/urandom > "$W/junk/data.mdb"
+JUNK=$(conf junk cache_dir="$W/junk")
+run corrupt1 "$AB/aivenctl" -c "$JUNK" status
+rc "status with a corrupt cache" 69
+err_has "corrupt cache: says so" 'corrupt'
+run corrupt2 "$AB/aivenctl" -c "$JUNK" sync
+rc "sync refuses a corrupt cache" 69
+runin corrupt3 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" "$AB/aivenctl" -c "$JUNK" verify nobody
+rc "verify with a corrupt cache" 69
 
 # ================================================================ sync
 run sync1 ctl sync
@@ -228,6 +241,50 @@ LAST=mint_t2j
 jcheck "token create --json keys" "set(d) >= {'full_token','token_prefix','user_id','description','max_age_seconds','extend_when_used','ip_allowlist','scopes','enrolled'}"
 jcheck "token create --json values" "d['full_token'].startswith(d['token_prefix']) and d['user_id']=='$U' and d['enrolled'] is True and d['max_age_seconds'] is None"
 P2=$(jget "$O/mint_t2j.out" "d['token_prefix']")
+
+# A user created after the last sync: its new token works at once.
+run ucreate4 ctl --json user create late-bot
+U4=$(jget "$O/ucreate4.out" "d['user_id']")
+mint t11 "$U4" --description "late"
+T11=$TOK
+rc "token create for a user not yet synced" 0
+runin ver24 "$T11" ctl verify late-bot
+rc "verify: token of a user not yet synced, by name" 0
+
+# On a terminal the token is read with echo off.
+cat > "$W/ttyrun.py" <<'EOP'
+import os, pty, select, sys, time
+tok, argv = sys.argv[1].encode(), sys.argv[2:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(argv[0], argv)
+out = b""
+def pump(t, until=None):
+    global out
+    end = time.time() + t
+    while time.time() < end and (until is None or until not in out):
+        r, _, _ = select.select([fd], [], [], 0.05)
+        if r:
+            try:
+                d = os.read(fd, 4096)
+            except OSError:
+                return
+            if not d:
+                return
+            out += d
+pump(5, b"Token: ")
+time.sleep(0.2)
+os.write(fd, tok + b"\n")
+pump(5)
+_, st = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace"))
+sys.exit(os.waitstatus_to_exitcode(st))
+EOP
+python3 "$W/ttyrun.py" "$T11" "$AB/aivenctl" -c "$W/aivenauth.conf" verify late-bot >"$O/pty.out" 2>"$O/pty.err"; RC=$?; LAST=pty
+rc "verify on a terminal" 0
+out_has "terminal: prompt" 'Token: '
+out_has "terminal: accepted" 'accepted'
+if grep -qF -- "${T11:12:40}" "$O/pty.out"; then bad "terminal: the token was echoed"; else ok "terminal: no echo"; fi
 
 mint t3 "$U2" --description "ops token"
 T3=$TOK; P3=${T3:0:12}
