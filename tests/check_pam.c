@@ -46,6 +46,7 @@ enum tok {
 	T_EXPIRED,    /* alice, expired an hour ago */
 	T_REVOKED,    /* alice, revoked locally */
 	T_ACCT,       /* alice, revoked by the account test */
+	T_ACCT2,      /* alice, revoked by the account-by-prefix test */
 	T_BOB,        /* bob */
 	T_UNENROLLED, /* alice, synced but hash never stored */
 	T_UNKNOWN,    /* not in the cache at all */
@@ -716,6 +717,45 @@ START_TEST(account_after_revoke)
 }
 END_TEST
 
+/* The application dropped PAM_AUTHTOK before the account phase (here
+ * pam_set_items.so sets it to "" from the environment): the module
+ * re-checks by the prefix kept at authentication. */
+START_TEST(account_by_prefix)
+{
+	struct conv_state cs = { tokens[T_ACCT2], 0, 0 };
+	struct aivenauth_ctx *ctx = NULL;
+	pam_handle_t *pamh;
+	char buf[PATH_MAX * 3], p[PREFIX_LEN + 1];
+	int rc;
+
+	if (access(PAM_SET_ITEMS, R_OK) != 0) {
+		fprintf(stderr, "SKIP: account_by_prefix: %s missing\n", PAM_SET_ITEMS);
+		return;
+	}
+	xsnprintf(buf, sizeof(buf),
+	    "auth required %s %s\n"
+	    "account required " PAM_SET_ITEMS "\n"
+	    "account required %s %s\n", module, args(NULL), module, args(NULL));
+	service_raw("t-acct-prefix", buf);
+	pamh = start("t-acct-prefix", "alice", &cs, NULL);
+	ck_assert_int_eq(pam_authenticate(pamh, 0), PAM_SUCCESS);
+	setenv("PAM_AUTHTOK", "", 1);
+	ck_assert_int_eq(pam_acct_mgmt(pamh, 0), PAM_SUCCESS);
+
+	ck_assert_int_eq(aivenauth_ctx_new(&ctx), AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_config_set(ctx, "cache_dir", cachedir), AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDWR), AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_cache_revoke(ctx, prefix_of(T_ACCT2, p), 0),
+	    AIVENAUTH_OK);
+	aivenauth_ctx_free(ctx);
+
+	rc = pam_acct_mgmt(pamh, PAM_SILENT);
+	ck_assert_int_eq(rc, PAM_ACCT_EXPIRED);
+	unsetenv("PAM_AUTHTOK");
+	pam_end(pamh, rc);
+}
+END_TEST
+
 START_TEST(account_not_ours)
 {
 	struct conv_state cs = { tokens[T_GOOD], 0, 0 };
@@ -825,6 +865,7 @@ pam_suite(void)
 	tcase_add_test(tc, non_token);
 	tcase_add_test(tc, non_token_ignore_code);
 	tcase_add_test(tc, account_after_revoke);
+	tcase_add_test(tc, account_by_prefix);
 	tcase_add_test(tc, account_not_ours);
 	tcase_add_test(tc, account_user_changed);
 	tcase_add_test(tc, many_conversations);

@@ -18,6 +18,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <dlfcn.h>
+#include <link.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -586,6 +587,21 @@ END_TEST
 
 /* ------------------------------------------------------------ main */
 
+#if defined(__SANITIZE_ADDRESS__)
+/* An ASan build must keep libasan first in LD_PRELOAD (before
+ * libpam_wrapper.so, which then drops RTLD_DEEPBIND by itself). */
+static int
+find_asan(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	if (info->dlpi_name != NULL && strstr(info->dlpi_name, "libasan.so") != NULL) {
+		xsnprintf(arg, PATH_MAX, "%s", info->dlpi_name);
+		return 1;
+	}
+	return 0;
+}
+#endif
+
 /* Not under the wrapper yet: make the directory, set the environment and
  * run again. */
 static void
@@ -602,6 +618,13 @@ reexec(char **argv)
 	if (mkdir(svc, 0755) != 0)
 		die("mkdir %s: %s", svc, strerror(errno));
 	/* Keep an existing preload (libasan must stay first). */
+#if defined(__SANITIZE_ADDRESS__)
+	char asan[PATH_MAX] = "";
+
+	if ((pre == NULL || strstr(pre, "libasan") == NULL) &&
+	    dl_iterate_phdr(find_asan, asan) != 0 && asan[0] != '\0')
+		pre = asan;
+#endif
 	if (pre != NULL && *pre != '\0')
 		xsnprintf(preload, sizeof(preload), "%s libpam_wrapper.so", pre);
 	else
