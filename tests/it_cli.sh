@@ -394,8 +394,9 @@ err_has "revoke: says whose" "belongs to user $U"
 
 # The API fails: the local revocation holds.
 sim_ctl POST /_sim/faults '{"kind":"status","status":503,"method":"DELETE"}' >/dev/null
-run rev3 ctl token revoke "$U" "$P2"
+run rev3 ctl --json token revoke "$U" "$P2"
 rc "revoke with the API failing (503)" 75
+jcheck "revoke --json with the API failing" "d['revoked_locally'] is True and d['revoked_at_api'] is False"
 err_has "revoke: clear message" 'revoked locally; the API call failed: .*run again or revoke in the console'
 runin ver16 "$T2" ctl verify ci-bot
 out_has "verify: locally revoked while the API failed" '^denied: revoked: '
@@ -410,8 +411,9 @@ out_has "verify: still revoked after sync" '^denied: revoked: '
 # Terraform's import id ORG_ID/USER_ID/PREFIX; prefixes may hold + / =.
 mint t5 "$U" --description tf
 T5=$TOK; P5=${T5:0:12}
-run rev4 ctl token revoke "$ORG_ID/$U/$P5"
+run rev4 ctl --json token revoke "$ORG_ID/$U/$P5"
 rc "revoke ORG_ID/USER_ID/PREFIX" 0
+jcheck "revoke --json" "d == {'token_prefix': '$P5', 'user_id': '$U', 'revoked_locally': True, 'revoked_at_api': True}"
 sim_has_token "$P5" && bad "terraform id: API still lists it" || ok "terraform id: deleted at the API"
 run rev5 ctl token revoke "orgnotmine/$U/$P5"
 rc "revoke with another organization's id" 64
@@ -472,6 +474,7 @@ rc "rotate 5: old token refused after the grace" 1
 out_has "rotate 5: reason revoked" '^denied: revoked: '
 run sync13 ctl sync
 rc "sync after the grace" 0
+out_has "sync reports the revocation it sent" '^revocations sent to the API: 1$'
 sim_has_token "$P7" && bad "rotate 5: sync did not delete the old token" || ok "rotate 5: sync deleted the old token at the API"
 run rot3 ctl token rotate "$U" "$P7"
 rc "rotate a revoked token" 65
@@ -486,13 +489,28 @@ T9=$TOK
 run sync14 ctl sync
 run udel ctl user delete "$U2"
 rc "user delete" 0
-out_has "user delete message" "^Application user $U2 deleted\.$"
+out_has "user delete message" "^Application user $U2 deleted\\.$"
 runin ver23 "$T9" ctl verify ops-bot
 rc "user delete: its tokens are refused at once" 1
 run ulist3 ctl user list
 if grep -q ops-bot "$O/ulist3.out"; then bad "deleted user still listed"; else ok "deleted user gone from the API"; fi
 run udel2 ctl user delete u-no-such-user
 rc "user delete of an unknown user" 66
+run ucreate5 ctl --json user create short-lived
+run udel3 ctl --json user delete "$(jget "$O/ucreate5.out" "d['user_id']")"
+rc "user delete --json" 0
+jcheck "user delete --json" "d['deleted'] is True and 'user_id' in d"
+
+# token create when the API fails: nothing printed, and no retry of the
+# POST (a retry could mint a duplicate token).
+sim_state; n0=$(python3 -c 'import json,sys; print(sum(len(u["tokens"]) for u in json.load(open(sys.argv[1]))["users"]))' "$W/state.json")
+sim_ctl POST /_sim/faults '{"kind":"status","status":503,"method":"POST","path":"access-tokens"}' >/dev/null
+mint fail503 "$U" --description "never"
+sim_ctl DELETE /_sim/faults >/dev/null
+rc "token create with the API failing (503)" 75
+[ -s "$O/mint_fail503.out" ] && bad "token create printed something on failure" || ok "token create failure: nothing on stdout"
+sim_state; n1=$(python3 -c 'import json,sys; print(sum(len(u["tokens"]) for u in json.load(open(sys.argv[1]))["users"]))' "$W/state.json")
+[ "$n0" = "$n1" ] && ok "token create failure: no token minted" || bad "token create failure: $n0 -> $n1 tokens"
 
 # ================================================================ credentials and permissions
 printf 'not-the-admin-token-%s\n' "$RANDOM" > "$W/bad-token"; chmod 600 "$W/bad-token"
@@ -513,6 +531,9 @@ rc "sync with a non-admin token (403)" 77
 err_has "403: says permission" '[Pp]ermission'
 run perm4 "$AB/aivenctl" -c "$PLAINC" user create nope
 rc "user create with a non-admin token (403)" 77
+run perm4b "$AB/aivenctl" -c "$PLAINC" token create "$U3"
+rc "token create with a non-admin token (403)" 77
+err_has "token create 403: says permission" '[Pp]ermission'
 
 ( umask 022; cp "$W/api-token" "$W/open-token"; chmod 0644 "$W/open-token" )
 OPENC=$(conf open api_token_file="$W/open-token")
