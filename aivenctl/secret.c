@@ -33,6 +33,41 @@ secret_free(char *buf, size_t len)
 	aivenauth_secret_free(buf, SECRET_READ_MAX + 1);
 }
 
+/*
+ * A signal while echo is off must not leave the terminal without echo:
+ * restore it, then die of the signal as usual.
+ */
+static struct termios saved_tio;
+static volatile sig_atomic_t tio_saved;
+static const int tty_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+#define N_TTY_SIGNALS (sizeof(tty_signals) / sizeof(tty_signals[0]))
+
+static void
+restore_tty(int sig)
+{
+	if (tio_saved)
+		(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tio);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void
+tty_signals_set(bool on, struct sigaction *old)
+{
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = restore_tty;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < N_TTY_SIGNALS; i++) {
+		if (on)
+			sigaction(tty_signals[i], &sa, &old[i]);
+		else
+			sigaction(tty_signals[i], &old[i], NULL);
+	}
+}
+
 static int
 read_all(int fd, char *buf, size_t *lenp, bool line)
 {
@@ -60,6 +95,7 @@ read_all(int fd, char *buf, size_t *lenp, bool line)
 int
 secret_read(char **bufp, size_t *lenp)
 {
+	struct sigaction oldsa[N_TTY_SIGNALS];
 	struct termios old, noecho;
 	bool tty = false;
 	size_t len = 0;
@@ -79,8 +115,13 @@ secret_read(char **bufp, size_t *lenp)
 		noecho.c_lflag |= ECHONL;
 		fputs("Token: ", stderr);
 		fflush(stderr);
+		saved_tio = old;
+		tio_saved = 1;
+		tty_signals_set(true, oldsa);
 		if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &noecho) != 0) {
 			saved = errno;
+			tty_signals_set(false, oldsa);
+			tio_saved = 0;
 			fputc('\n', stderr);
 			ctl_err("cannot turn off echo on the terminal: %s",
 			    strerror(saved));
@@ -90,8 +131,11 @@ secret_read(char **bufp, size_t *lenp)
 	}
 	r = read_all(STDIN_FILENO, buf, &len, tty);
 	saved = errno;
-	if (tty)
+	if (tty) {
 		(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		tty_signals_set(false, oldsa);
+		tio_saved = 0;
+	}
 	if (r != 0) {
 		ctl_err("cannot read the token from stdin: %s", strerror(saved));
 		aivenauth_secret_free(buf, SECRET_READ_MAX + 1);

@@ -285,6 +285,27 @@ rc "verify on a terminal" 0
 out_has "terminal: prompt" 'Token: '
 out_has "terminal: accepted" 'accepted'
 if grep -qF -- "${T11:12:40}" "$O/pty.out"; then bad "terminal: the token was echoed"; else ok "terminal: no echo"; fi
+# Ctrl-C at the prompt: the terminal gets its echo back.
+cat > "$W/ttyint.py" <<'EOP'
+import os, pty, select, signal, sys, termios, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+out = b""
+end = time.time() + 5
+while time.time() < end and b"Token: " not in out:
+    if select.select([fd], [], [], 0.05)[0]:
+        out += os.read(fd, 4096)
+time.sleep(0.2)
+echo_off = not (termios.tcgetattr(fd)[3] & termios.ECHO)
+os.write(fd, b"\x03")
+_, st = os.waitpid(pid, 0)
+echo_back = bool(termios.tcgetattr(fd)[3] & termios.ECHO)
+print("echo_off_while_reading=%s echo_restored=%s signaled=%s" % (
+    echo_off, echo_back, os.WIFSIGNALED(st) and os.WTERMSIG(st) == signal.SIGINT))
+EOP
+python3 "$W/ttyint.py" "$AB/aivenctl" -c "$W/aivenauth.conf" verify late-bot >"$O/ttyint.out" 2>"$O/ttyint.err"; LAST=ttyint
+out_has "terminal: echo off while reading, restored after Ctrl-C" 'echo_off_while_reading=True echo_restored=True signaled=True'
 
 mint t3 "$U2" --description "ops token"
 T3=$TOK; P3=${T3:0:12}
