@@ -216,12 +216,12 @@ static const struct {
 	{ "aivtest-any", "user_match=any" },
 };
 
+/* Paths under topdir and the module's path. */
 static void
-fixture_setup(void)
+fixture_paths(void)
 {
 	const char *b = getenv("AIVENAUTH_BUILD");
-	char rb[PATH_MAX], path[PATH_MAX];
-	size_t i;
+	char rb[PATH_MAX];
 
 	if (b == NULL || *b == '\0')
 		b = "./build";
@@ -233,12 +233,21 @@ fixture_setup(void)
 	xsnprintf(svcdir, sizeof(svcdir), "%s/services", topdir);
 	xsnprintf(cachedir, sizeof(cachedir), "%s/cache", topdir);
 	xsnprintf(conf, sizeof(conf), "%s/aivenauth.conf", topdir);
-	for (i = 0; i < T_COUNT; i++)
-		make_token(tokens[i]);
-	memcpy(tokens[T_WRONG], tokens[T_GOOD], PREFIX_LEN);
-	cache_build();
-	write_file(conf, "cache_dir = %s\n", cachedir);
+}
 
+/*
+ * The service files, written before the re-exec: pam_wrapper may copy the
+ * directory as soon as it is loaded (and does again in each forked test),
+ * so they must exist before the program runs under it.
+ */
+static void
+write_services(void)
+{
+	char path[PATH_MAX];
+	size_t i;
+
+	if (mkdir(svcdir, 0755) != 0)
+		die("mkdir %s: %s", svcdir, strerror(errno));
 	for (i = 0; i < sizeof(services) / sizeof(services[0]); i++) {
 		xsnprintf(path, sizeof(path), "%s/%s", svcdir, services[i].name);
 		write_file(path,
@@ -267,6 +276,20 @@ fixture_setup(void)
 	    "account required " SEC "/pam_deny.so\n"
 	    "password required " SEC "/pam_deny.so\n"
 	    "session required " SEC "/pam_deny.so\n");
+}
+
+/* Tokens, cache and config, made under the wrapper. */
+static void
+fixture_setup(void)
+{
+	size_t i;
+
+	fixture_paths();
+	for (i = 0; i < T_COUNT; i++)
+		make_token(tokens[i]);
+	memcpy(tokens[T_WRONG], tokens[T_GOOD], PREFIX_LEN);
+	cache_build();
+	write_file(conf, "cache_dir = %s\n", cachedir);
 }
 
 static void
@@ -617,15 +640,16 @@ static void
 reexec(char **argv)
 {
 	const char *pre = getenv("LD_PRELOAD");
-	char preload[PATH_MAX * 2], svc[PATH_MAX];
+	char preload[PATH_MAX * 2], svc[PATH_MAX], self[PATH_MAX];
+	ssize_t n;
 
 	xsnprintf(topdir, sizeof(topdir), "/tmp/check_pamtest.XXXXXX");
 	if (mkdtemp(topdir) == NULL)
 		die("mkdtemp: %s", strerror(errno));
 	chmod(topdir, 0755);
-	xsnprintf(svc, sizeof(svc), "%s/services", topdir);
-	if (mkdir(svc, 0755) != 0)
-		die("mkdir %s: %s", svc, strerror(errno));
+	fixture_paths();
+	write_services();
+	xsnprintf(svc, sizeof(svc), "%s", svcdir);
 	/* Keep an existing preload (libasan must stay first). */
 #if defined(__SANITIZE_ADDRESS__)
 	char asan[PATH_MAX] = "";
@@ -634,6 +658,9 @@ reexec(char **argv)
 	    dl_iterate_phdr(find_asan, asan) != 0 && asan[0] != '\0')
 		pre = asan;
 #endif
+	/* valgrind's own preloads would break the program run natively. */
+	if (pre != NULL && strstr(pre, "vgpreload") != NULL)
+		pre = NULL;
 	if (pre != NULL && *pre != '\0')
 		xsnprintf(preload, sizeof(preload), "%s libpam_wrapper.so", pre);
 	else
@@ -644,8 +671,15 @@ reexec(char **argv)
 	    setenv("PAM_WRAPPER_DEBUGLEVEL", "2", 1) != 0 ||
 	    setenv("LD_PRELOAD", preload, 1) != 0)
 		die("setenv: %s", strerror(errno));
-	execv("/proc/self/exe", argv);
-	die("execv /proc/self/exe: %s", strerror(errno));
+	/* The path, not /proc/self/exe itself: under valgrind that is the
+	 * tool.  (valgrind does not follow the exec without
+	 * --trace-children=yes: the suite then runs natively.) */
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		die("readlink /proc/self/exe: %s", strerror(errno));
+	self[n] = '\0';
+	execv(self, argv);
+	die("execv %s: %s", self, strerror(errno));
 }
 
 int
