@@ -51,7 +51,7 @@ write_stdout(const char *p, size_t len)
 int
 json_print(json_t *v)
 {
-	size_t flags = JSON_INDENT(4) | JSON_SORT_KEYS, need;
+	size_t flags = JSON_INDENT(4) | JSON_SORT_KEYS | JSON_ENSURE_ASCII, need;
 	char *buf;
 	int rc = 0;
 

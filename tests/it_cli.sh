@@ -201,6 +201,8 @@ rc "user list --cached" 0
 if grep -q 'ci-bot' "$O/ulistc.out"; then bad "user list --cached shows an unsynced user"; else ok "user list --cached is the cache"; fi
 run ulistj ctl --json user list
 jcheck "user list --json array" "isinstance(d, list) and any(u['name'] == 'ci-bot' for u in d)"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if open(sys.argv[1]).read() == json.dumps(d, indent=4, sort_keys=True) + "\n" else 1)' "$O/ulistj.out" && \
+	ok "--json is byte-identical to json.dumps(indent=4, sort_keys=True)" || bad "--json formatting differs from avn's"
 run ucreate2 ctl user create ops-bot
 rc "user create (table)" 0
 out_has "user create prints a table" '^ops-bot '
@@ -503,6 +505,19 @@ run rot4 ctl token rotate "$U2" "$P8"
 rc "rotate another user's token" 65
 run rot5 ctl token rotate "$U" NoSuchPrefix
 rc "rotate an unknown prefix" 66
+
+# ================================================================ expiry
+mint t12 "$U" --description "short" --max-age-seconds 600
+T12=$TOK; P12=${T12:0:12}
+runin ver25 "$T12" ctl verify ci-bot
+rc "short-lived token accepted before expiry" 0
+sim_ctl POST "/_sim/tokens/$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$P12")/expire" >/dev/null
+run sync15 ctl sync
+runin ver26 "$T12" ctl verify ci-bot
+rc "expired token refused" 1
+out_has "verify: expired" '^denied: expired: '
+run tlist8 ctl --json token list "$U"
+jcheck "token list: expired state" "[t['state'] for t in d if t['token_prefix']=='$P12'] == ['expired']"
 
 # ================================================================ user delete
 mint t9 "$U2" --description "doomed"
