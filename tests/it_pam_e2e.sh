@@ -369,8 +369,14 @@ for sp in "${SERVERS[@]}"; do stop_pid "$sp"; done
 # ---------------------------------------------------------------- leak check
 # Every file of the run but $S, and the servers' command lines: neither a
 # token nor a 40-character piece of its secret part may appear.
-leaks=0; files=0
+# A planted canary proves the search itself works.
+cv=$(tok a_good); cv=${cv:12:40}; printf 'canary %s\n' "$cv" > "$W/canary.txt"
+leaks=0; files=0; canary=0
 while IFS= read -r -d '' f; do
+	if [ "$f" = "$W/canary.txt" ]; then
+		grep -qF -- "$cv" "$f" && canary=1
+		continue
+	fi
 	files=$((files + 1))
 	for t in a_good n_good a_rev a_exp a_wrong; do
 		[ -s "$S/$t" ] || continue
@@ -382,7 +388,9 @@ while IFS= read -r -d '' f; do
 		done
 	done
 done < <(find "$W" -path "$S" -prune -o -type f -size -20M -print0)
-if [ "$files" -gt 5 ] && [ "$leaks" = 0 ]; then
+if [ "$canary" != 1 ]; then
+	bad "token leak check: the planted canary was not found (the check is broken)"
+elif [ "$files" -gt 5 ] && [ "$leaks" = 0 ]; then
 	ok "no token in $files log/output files (server logs with pam_syslog at debug level 2, client outputs, simulator log, server command lines)"
 else
 	bad "token leak check: $leaks hit(s) in $files files"
