@@ -252,11 +252,15 @@ pa_opts_parse(pam_handle_t *pamh, int flags, int argc, const char **argv,
 			if (rc == PAM_SUCCESS)
 				continue;
 			if (rc == -1) {
-				/* The name only: the argument may be
-				 * something pasted by mistake. */
-				pam_syslog(pamh, LOG_ERR,
-				    "unknown module argument \"%.*s\"",
-				    (int)(nlen > 40 ? 40 : nlen), argv[i]);
+				/* The name only, and not even that if it
+				 * looks like a token pasted by mistake. */
+				if (aivenauth_token_shaped(argv[i], nlen))
+					pam_syslog(pamh, LOG_ERR, "unknown module "
+					    "argument (token-shaped: not logged)");
+				else
+					pam_syslog(pamh, LOG_ERR,
+					    "unknown module argument \"%.*s\"",
+					    (int)(nlen > 40 ? 40 : nlen), argv[i]);
 				return PAM_SERVICE_ERR;
 			}
 			return rc;

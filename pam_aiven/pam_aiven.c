@@ -127,6 +127,10 @@ log_decision(pam_handle_t *pamh, const char *phase, const char *user,
 	const char *service = NULL;
 	char ubuf[PA_LOG_FIELD], hbuf[PA_LOG_FIELD], sbuf[PA_LOG_FIELD];
 	char stbuf[96] = "";
+	/* A password that is not token-shaped may be a real one: no part of
+	 * it, whatever the library put in the decision. */
+	const char *prefix = d->reason == AIVENAUTH_REASON_NOT_TOKEN ? "" :
+	    d->prefix;
 	int level;
 
 	(void)pam_get_item(pamh, PAM_SERVICE, (const void **)&service);
@@ -146,8 +150,8 @@ log_decision(pam_handle_t *pamh, const char *phase, const char *user,
 	    log_field(service, sbuf, sizeof(sbuf)),
 	    log_field(user, ubuf, sizeof(ubuf)),
 	    log_field(rhost, hbuf, sizeof(hbuf)),
-	    d->prefix[0] != '\0' ? " prefix=" : "",
-	    d->prefix,
+	    prefix[0] != '\0' ? " prefix=" : "",
+	    prefix,
 	    decision_word(rc), aivenauth_reason_name(d->reason),
 	    stbuf, flags_note(d->flags));
 }

@@ -40,6 +40,8 @@
 #define SEC "/usr/lib/x86_64-linux-gnu/security"
 #define PAM_SET_ITEMS "/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_set_items.so"
 #define DIR_ENV "AIVTEST_PAMTEST_DIR"
+/* Token-shaped, as if a token were pasted as a module argument. */
+#define PASTED "PastedTokenLookingArgument0123456789abcdefABCDEF+/xyz"
 
 static char topdir[PATH_MAX];
 static char svcdir[PATH_MAX];
@@ -214,6 +216,8 @@ static const struct {
 	{ "aivtest-nocache", "cache_dir=/nonexistent/aivenauth" },
 	{ "aivtest-badarg", "frobnicate" },
 	{ "aivtest-any", "user_match=any" },
+	/* A token pasted into the service file by mistake. */
+	{ "aivtest-pasted", PASTED },
 };
 
 /* Paths under topdir and the module's path. */
@@ -577,6 +581,7 @@ START_TEST(logs_have_no_secret)
 	expect_auth("aivtest", "alice", tokens[T_REVOKED], NULL, PAM_AUTH_ERR);
 	expect_auth("aivtest", "alice", password, NULL, PAM_AUTH_ERR);
 	expect_auth("aivtest-nt-ignore", "alice", password, NULL, PAM_SUCCESS);
+	expect_auth("aivtest-pasted", "alice", tokens[T_GOOD], NULL, PAM_SERVICE_ERR);
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
@@ -604,6 +609,8 @@ START_TEST(logs_have_no_secret)
 	ck_assert_ptr_null(strstr(log, tokens[T_REVOKED] + PREFIX_LEN));
 	ck_assert_ptr_null(strstr(log, password));
 	ck_assert_ptr_null(strstr(log, "Correct-Horse"));
+	ck_assert_ptr_null(strstr(log, "PastedToken"));
+	ck_assert_ptr_nonnull(strstr(log, "token-shaped: not logged"));
 	free(log);
 }
 END_TEST
