@@ -79,6 +79,16 @@ log_field(const char *s, char *buf, size_t size)
 	return buf;
 }
 
+/* The user name for a log line, unless it looks like a token (a client
+ * that sent the token as the user name, e.g. curl -u TOKEN:). */
+static const char *
+log_user(const char *user, char *buf, size_t size)
+{
+	if (user != NULL && aivenauth_token_shaped(user, strlen(user)))
+		return "(token-shaped,not-logged)";
+	return log_field(user, buf, size);
+}
+
 static const char *
 decision_word(int rc)
 {
@@ -148,7 +158,7 @@ log_decision(pam_handle_t *pamh, const char *phase, const char *user,
 	    "decision=%s reason=%s%s%s",
 	    phase,
 	    log_field(service, sbuf, sizeof(sbuf)),
-	    log_field(user, ubuf, sizeof(ubuf)),
+	    log_user(user, ubuf, sizeof(ubuf)),
 	    log_field(rhost, hbuf, sizeof(hbuf)),
 	    prefix[0] != '\0' ? " prefix=" : "",
 	    prefix,
@@ -265,7 +275,7 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		rc = pa_pam_error_code(rc);
 		pam_syslog(pamh, rc == PAM_INCOMPLETE ? LOG_INFO : LOG_NOTICE,
 		    "user=%s: cannot get the token: %s",
-		    log_field(user, ubuf, sizeof(ubuf)), pam_strerror(pamh, rc));
+		    log_user(user, ubuf, sizeof(ubuf)), pam_strerror(pamh, rc));
 		goto out;
 	}
 	(void)pam_get_item(pamh, PAM_RHOST, (const void **)&rhost);

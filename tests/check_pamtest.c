@@ -582,6 +582,8 @@ START_TEST(logs_have_no_secret)
 	expect_auth("aivtest", "alice", password, NULL, PAM_AUTH_ERR);
 	expect_auth("aivtest-nt-ignore", "alice", password, NULL, PAM_SUCCESS);
 	expect_auth("aivtest-pasted", "alice", tokens[T_GOOD], NULL, PAM_SERVICE_ERR);
+	/* The token typed as the user name. */
+	expect_auth("aivtest", tokens[T_BOB], tokens[T_BOB], NULL, PAM_AUTH_ERR);
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
@@ -610,6 +612,8 @@ START_TEST(logs_have_no_secret)
 	ck_assert_ptr_null(strstr(log, password));
 	ck_assert_ptr_null(strstr(log, "Correct-Horse"));
 	ck_assert_ptr_null(strstr(log, "PastedToken"));
+	ck_assert_ptr_null(strstr(log, tokens[T_BOB] + PREFIX_LEN));
+	ck_assert_ptr_nonnull(strstr(log, "user=(token-shaped,not-logged)"));
 	ck_assert_ptr_nonnull(strstr(log, "token-shaped: not logged"));
 	free(log);
 }
