@@ -93,6 +93,8 @@ cmd_verify(int argc, char *argv[])
 	secret_free(tok, len);
 	tok = NULL;
 
+	if (st != AIVENAUTH_OK && d.reason == AIVENAUTH_ACCEPTED)
+		d.reason = AIVENAUTH_REASON_ERROR;   /* never "accepted" then */
 	if (st != AIVENAUTH_OK) {
 		ctl_err("no decision could be made: %s",
 		    aivenauth_strerror(st));

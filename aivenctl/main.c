@@ -128,7 +128,7 @@ usage(FILE *fp)
 	    "  -c, --config FILE  config file (default $AIVENAUTH_CONFIG or\n"
 	    "                     " AIVENAUTH_SYSCONFDIR "/aivenauth/aivenauth.conf)\n"
 	    "  --json             JSON output (4-space indent, sorted keys)\n"
-	    "  -v, --verbose      more messages (-vv: debug)\n"
+	    "  -v, --verbose      also notices (-vv: info and debug)\n"
 	    "  -h, --help         this help;  --version  the version\n"
 	    "\nThe admin API token comes from $AIVEN_AUTH_TOKEN or the config's\n"
 	    "api_token_file, never from the command line.  Tokens to add or\n"

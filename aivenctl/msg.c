@@ -61,7 +61,7 @@ ctl_note(const char *fmt, ...)
  * The library never prints; its messages (file:line of a bad config, HTTP
  * status and API message, LMDB errors) come here.  The level filter is set
  * with aivenauth_set_log() in ctl_ctx_new(): warnings and errors always,
- * notices and info with -v, debug with -vv.
+ * notices with -v, info and debug with -vv.
  */
 void
 ctl_log(void *arg, int level, const char *msg)
@@ -87,6 +87,6 @@ ctl_log_level(void)
 	if (g.verbose >= 2)
 		return LOG_DEBUG;
 	if (g.verbose == 1)
-		return LOG_INFO;
+		return LOG_NOTICE;
 	return LOG_WARNING;
 }

@@ -162,14 +162,17 @@ run sync3 ctl --json sync
 rc "sync --json" 0
 jcheck "sync --json keys" "set(d) >= {'users_added','users_updated','users_removed','tokens_added','tokens_updated','tokens_removed','generation','revocations_sent'}"
 jcheck "sync --json numbers" "d['users_added'] == 0 and d['tokens_added'] == 0 and d['generation'] == 3"
+run syncv ctl -vv sync
+rc "sync -vv" 0
+err_has "sync -vv: the library's info/debug messages" '^aivenctl: (debug: )?.*sync'
 run sync4 ctl sync --json          # global option after the command
-jcheck "--json after the command" "d['generation'] == 4"
+jcheck "--json after the command" "d['generation'] == 5"
 
 # ================================================================ status
 run status1 ctl status
 rc "status fresh" 0
 out_has "status: state fresh" '^state: +fresh$'
-out_has "status: generation" '^generation: +4$'
+out_has "status: generation" '^generation: +5$'
 out_has "status: last sync time RFC 3339" '^last_sync_time: +[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$'
 run status2 ctl --json status
 rc "status --json" 0
