@@ -144,11 +144,11 @@ $(PC): libaivenauth/aivenauth.pc.in Makefile
 # Unit tests link the core statically (internals are testable) plus the
 # network objects (the JSON layer is tested in-process).
 $(BUILD)/check_%: $(BUILD)/obj/tests/check_%.o $(TEST_HELPER_OBJS) $(LIB_A) $(NET_A) $(NET_SO)
-	$(call msg,LD,$@)$(CC) -o $@ $< $(TEST_HELPER_OBJS) $(LIB_A) $(NET_A) \
+	$(call msg,LD,$@)$(CC) -o $@ $< $(TEST_HELPER_OBJS) $(NET_A) $(LIB_A) \
 	    $(ALL_LDFLAGS) $(CHECK_LIBS) $(NET_LIBS) $(CORE_LIBS) -lpam -ldl
 
-$(BUILD)/bench_%: $(BUILD)/obj/bench/%.o $(LIB_A) $(NET_A)
-	$(call msg,LD,$@)$(CC) -o $@ $< $(LIB_A) $(NET_A) $(ALL_LDFLAGS) \
+$(BUILD)/bench_%: $(BUILD)/obj/bench/%.o $(NET_A) $(LIB_A)
+	$(call msg,LD,$@)$(CC) -o $@ $< $(NET_A) $(LIB_A) $(ALL_LDFLAGS) \
 	    $(NET_LIBS) $(CORE_LIBS) -lpam -ldl -lm
 
 # ---------------------------------------------------------------- tests

@@ -71,7 +71,7 @@ config_init_defaults(struct config *c)
 	c->max_stale = 86400;
 	c->timeout = 10;
 	c->connect_timeout = 5;
-	c->max_parallel = 8;
+	c->max_parallel = 16;
 	c->online = ONLINE_OFF;
 }
 

@@ -119,7 +119,7 @@ START_TEST(test_defaults)
 	assert_get("max_stale", "86400");
 	assert_get("timeout", "10");
 	assert_get("connect_timeout", "5");
-	assert_get("max_parallel", "8");
+	assert_get("max_parallel", "16");
 	assert_get("online", "off");
 	assert_get("nosuchkey", NULL);
 	assert_get("source", NULL);

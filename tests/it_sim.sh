@@ -293,9 +293,9 @@ case $out in *kind*) ok "unknown fault kind rejected";; *) bad "bogus kind: $out
 sim_ctl POST /_sim/stats/reset >/dev/null
 sim_ctl POST /_sim/latency '{"ms": 300}' >/dev/null
 t0=$(date +%s.%N)
-cpids=()
-for i in $(seq 8); do curl -s -o /dev/null -H "$AH" "$SIM_URL$(ORGP /application-users)" & cpids+=($!); done
-wait "${cpids[@]}"   # not a bare wait: the simulator is our child too
+# In a subshell, so a bare wait covers exactly the curls (the simulator is
+# this script's child; waiting on a pid list raced with bash's reaping).
+( for i in $(seq 8); do curl -s -o /dev/null -H "$AH" "$SIM_URL$(ORGP /application-users)" & done; wait )
 t1=$(date +%s.%N)
 sim_ctl POST /_sim/latency '{"ms": 0}' >/dev/null
 sim_ctl GET /_sim/stats >"$W/body"; CODE=200
