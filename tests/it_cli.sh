@@ -632,10 +632,14 @@ rc "sync works again after the faults" 0
 
 # ================================================================ documentation examples
 # Each EXAMPLES entry of docs/aivenctl.8 is run here.
-TOKEN=$(ctl token create "$U" --description "example" --max-age-seconds 86400 2>/dev/null)
+U=$(ctl --json user create example-bot |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["user_id"])')
+ctl sync > "$O/ex0.out" 2>"$O/ex0.err"
+TOKEN=$(ctl token create "$U" --description "example" \
+        --max-age-seconds 86400 2>"$O/ex1c.err")
 printf '%s\n' "$TOKEN" >> "$SECRETS"
 [ -n "$TOKEN" ] && ok "man example: TOKEN=\$(aivenctl token create ...)" || bad "man example: token create"
-printf '%s\n' "$TOKEN" | ctl verify ci-bot > "$O/ex1.out" 2>"$O/ex1.err" && ok "man example: verify" || bad "man example: verify"
+printf '%s\n' "$TOKEN" | ctl verify example-bot > "$O/ex1.out" 2>"$O/ex1.err" && ok "man example: verify" || bad "man example: verify"
 ctl --json status > "$O/ex2.out" 2>"$O/ex2.err"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["stale"] is False else 1)' "$O/ex2.out" && \
 	ok "man example: status --json" || bad "man example: status --json"
