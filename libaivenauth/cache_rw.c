@@ -412,13 +412,34 @@ do_put(struct aivenauth_ctx *ctx, MDB_txn *txn, void *arg)
 	struct aivenauth_token t;
 	enum aivenauth_status st;
 	size_t plen = strlen(a->meta->prefix);
+	char *uname = NULL, *uemail = NULL;
 	struct buf b;
 	MDB_val k, d;
+	int rc;
 
 	if (plen >= a->len || memcmp(a->meta->prefix, a->token, plen) != 0) {
 		ctx_log(ctx, LOG_ERR, "token does not start with its prefix %s",
 		    a->meta->prefix);
 		return AIVENAUTH_ERR_INVALID;
+	}
+	k.mv_data = (void *)a->meta->prefix;
+	k.mv_size = plen;
+	rc = mdb_get(txn, ctx->cache->tokens, &k, &d);
+	if (rc == 0) {
+		struct tok_view v;
+
+		/* Revocation beats availability: never let a store undo a
+		 * local revocation or a removal on a reused prefix. */
+		if (!tok_decode(d.mv_data, d.mv_size, &v))
+			return corrupt(ctx, "token", &k);
+		if ((v.flags & TOK_F_REVOKED) || v.revoke_at != 0 ||
+		    v.removed_time != 0) {
+			ctx_log(ctx, LOG_ERR, "token %s is revoked on this host; "
+			    "refusing to store it again", a->meta->prefix);
+			return AIVENAUTH_ERR_EXISTS;
+		}
+	} else if (rc != MDB_NOTFOUND) {
+		return cache_err(ctx, rc, "looking up a token");
 	}
 	t = *a->meta;
 	t.revoked = false;
@@ -426,14 +447,33 @@ do_put(struct aivenauth_ctx *ctx, MDB_txn *txn, void *arg)
 	t.removed_time = 0;
 	t.local_expiry = 0;
 	t.currently_active = false;
+	/* Verify matches on the user's name and email, which the record
+	 * carries: take them from the synced user when the caller has not. */
+	if (t.user_name == NULL || t.user_email == NULL) {
+		struct aivenauth_user u;
+		struct sv name, email;
+		MDB_val uk = { strlen(t.user_id), (void *)t.user_id }, ud;
+
+		if (mdb_get(txn, ctx->cache->users, &uk, &ud) == 0 &&
+		    user_decode(ud.mv_data, ud.mv_size, &u, &name, &email)) {
+			if (t.user_name == NULL && (t.user_name = uname =
+			    sv_dup(name)) == NULL)
+				return AIVENAUTH_ERR_NOMEM;
+			if (t.user_email == NULL && email.n > 0 &&
+			    (t.user_email = uemail = sv_dup(email)) == NULL) {
+				free(uname);
+				return AIVENAUTH_ERR_NOMEM;
+			}
+		}
+	}
 	token_hash(ctx->cache->key, a->token, a->len, h);
 	buf_init(&b, 1 << 20, false);
 	st = tok_encode(&t, h, &b);
 	sodium_memzero(h, sizeof(h));
+	free(uname);
+	free(uemail);
 	if (st != AIVENAUTH_OK)
 		goto out;
-	k.mv_data = (void *)a->meta->prefix;
-	k.mv_size = plen;
 	d.mv_data = b.data;
 	d.mv_size = b.len;
 	if ((st = cache_err(ctx, mdb_put(txn, ctx->cache->tokens, &k, &d, 0),
@@ -486,7 +526,7 @@ do_revoke(struct aivenauth_ctx *ctx, MDB_txn *txn, void *arg)
 	k.mv_size = strlen(a->prefix);
 	rc = mdb_get(txn, ctx->cache->tokens, &k, &d);
 	if (rc == MDB_NOTFOUND) {
-		ctx_log(ctx, LOG_ERR, "no token with prefix %s in the cache",
+		ctx_log(ctx, LOG_NOTICE, "no token with prefix %s in the cache",
 		    a->prefix);
 		return AIVENAUTH_ERR_NOT_FOUND;
 	}

@@ -518,6 +518,45 @@ START_TEST(map_grows)
 }
 END_TEST
 
+START_TEST(put_token_fills_user_and_respects_revocation)
+{
+	struct aivenauth_token meta, t;
+	struct aivenauth_request req = { "alice", AIVENAUTH_MATCH_NAME, NULL,
+	    NULL, NULL, 0 };
+	struct aivenauth_decision d;
+	char fresh[FX_TOKEN_LEN + 1], prefix[FX_PREFIX_LEN + 1];
+
+	ck_assert_int_eq(aivenauth_cache_apply(ctx, &snap.s, 0, NULL), AIVENAUTH_OK);
+	/* a token created after the last sync: only prefix and user known */
+	fx_token(fresh, 'k');
+	memcpy(prefix, fresh, FX_PREFIX_LEN);
+	prefix[FX_PREFIX_LEN] = '\0';
+	memset(&meta, 0, sizeof(meta));
+	meta.prefix = prefix;
+	meta.user_id = "u1";
+	ck_assert_int_eq(aivenauth_cache_put_token(ctx, &meta, fresh, FX_TOKEN_LEN),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_cache_token(ctx, prefix, &t), AIVENAUTH_OK);
+	ck_assert_str_eq(t.user_name, "alice");
+	ck_assert(t.enrolled);
+	aivenauth_token_clear(&t);
+	ck_assert_int_eq(aivenauth_verify(ctx, fresh, FX_TOKEN_LEN, &req, &d),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(d.reason, AIVENAUTH_ACCEPTED);
+	/* a store never undoes a local revocation */
+	ck_assert_int_eq(aivenauth_cache_revoke(ctx, prefix, 0), AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_cache_put_token(ctx, &meta, fresh, FX_TOKEN_LEN),
+	    AIVENAUTH_ERR_EXISTS);
+	ck_assert_int_eq(aivenauth_verify(ctx, fresh, FX_TOKEN_LEN, &req, &d),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(d.reason, AIVENAUTH_REASON_REVOKED);
+	/* a token that does not start with its prefix is refused */
+	meta.prefix = "zzzzzzzzzzzz";
+	ck_assert_int_eq(aivenauth_cache_put_token(ctx, &meta, fresh, FX_TOKEN_LEN),
+	    AIVENAUTH_ERR_INVALID);
+}
+END_TEST
+
 static Suite *
 cache_suite(void)
 {
@@ -541,6 +580,7 @@ cache_suite(void)
 	tcase_add_test(tc, not_an_aivenauth_cache);
 	tcase_add_test(tc, reader_keeps_view_while_writer_commits);
 	tcase_add_test(tc, context_after_fork);
+	tcase_add_test(tc, put_token_fills_user_and_respects_revocation);
 	tcase_add_test(tc, map_grows);
 	suite_add_tcase(s, tc);
 	return s;
