@@ -40,6 +40,7 @@ struct pa_auth_data {
 	char user_id[AIVENAUTH_ID_MAX + 1];
 	char *user;     /* PAM user at authentication */
 	char *scope;    /* required scope, or NULL */
+	bool learned;   /* checked at the API during authentication */
 };
 
 static void
@@ -218,6 +219,7 @@ pa_on_success(pam_handle_t *pamh, const struct pa_opts *o, const char *user,
 	if (ad == NULL)
 		return PAM_BUF_ERR;
 	ad->user_match = o->user_match;
+	ad->learned = (d->flags & AIVENAUTH_DECISION_LEARNED) != 0;
 	snprintf(ad->prefix, sizeof(ad->prefix), "%s", d->prefix);
 	snprintf(ad->user_id, sizeof(ad->user_id), "%s", d->user_id);
 	ad->user = user != NULL ? strdup(user) : NULL;
@@ -331,8 +333,11 @@ cache_freshness(struct aivenauth_ctx *ctx, int64_t now, enum aivenauth_status *s
 }
 
 /*
- * Account phase without the token (the application dropped PAM_AUTHTOK):
- * look the token up by the prefix kept at authentication.
+ * Account phase by the prefix kept at authentication: the application
+ * dropped PAM_AUTHTOK, or the token was learned online (its hash may not
+ * be stored: the API vouched for it a moment ago).  Is the token still
+ * listed, not revoked, not expired, still the same user's?  Whether this
+ * host knows its hash is not the account's business.
  */
 static enum aivenauth_status
 acct_by_prefix(struct aivenauth_ctx *ctx, const struct pa_auth_data *ad,
@@ -367,8 +372,6 @@ acct_by_prefix(struct aivenauth_ctx *ctx, const struct pa_auth_data *ad,
 	if (t.revoked || t.removed_time != 0 ||
 	    (t.revoke_at != 0 && t.revoke_at <= now))
 		d->reason = AIVENAUTH_REASON_REVOKED;
-	else if (!t.enrolled)
-		d->reason = AIVENAUTH_REASON_NOT_ENROLLED;
 	else if (exp != 0 && exp <= now)
 		d->reason = AIVENAUTH_REASON_EXPIRED;
 	else if (t.user_id == NULL || strcmp(t.user_id, ad->user_id) != 0)
@@ -417,7 +420,10 @@ pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		goto decide;
 	}
 
-	if (pam_get_item(pamh, PAM_AUTHTOK, (const void **)&token) ==
+	/* A learned token is not re-checked at the API for every account
+	 * call: metadata only. */
+	if (!ad->learned &&
+	    pam_get_item(pamh, PAM_AUTHTOK, (const void **)&token) ==
 	    PAM_SUCCESS && token != NULL && *token != '\0') {
 		memset(&req, 0, sizeof(req));
 		req.user = user;
@@ -431,6 +437,14 @@ pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		    strcmp(d.prefix, ad->prefix) != 0) {
 			/* PAM_AUTHTOK now holds another token. */
 			d.reason = AIVENAUTH_REASON_USER_MISMATCH;
+		}
+		if (st == AIVENAUTH_OK &&
+		    d.reason == AIVENAUTH_REASON_NOT_ENROLLED) {
+			/* Valid at authentication without a stored hash
+			 * (learned by another process): judge by metadata. */
+			memset(&d, 0, sizeof(d));
+			snprintf(d.prefix, sizeof(d.prefix), "%s", ad->prefix);
+			st = acct_by_prefix(ctx, ad, &d);
 		}
 	} else {
 		st = acct_by_prefix(ctx, ad, &d);

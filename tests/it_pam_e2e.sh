@@ -99,6 +99,23 @@ wrong_of() {
 	printf '%s' "${t:0:100}"; printf '%s' "${t:100:16}" | tr 'A-Za-z0-9+/' 'B-Za-z0-9+/A'; printf '%s\n' "${t:116}"
 }
 wrong_of a_good > "$S/a_wrong"; wrong_of n_good > "$S/n_wrong"
+# Tokens made "elsewhere": straight through the API, so this host never
+# sees their hash (online learning below).  The admin token goes to curl in
+# a header file, not in its argv.
+( umask 077; printf 'Authorization: aivenv1 %s\n' "$ADMIN_TOKEN" > "$S/admin.hdr" )
+for t in l_nginx l_root; do
+	curl -sS -H @"$S/admin.hdr" -H 'Content-Type: application/json' \
+	    --data "{\"description\": \"e2e $t (made elsewhere)\"}" \
+	    "$SIM_URL/v1/organization/$ORG_ID/application-users/$ALICE_ID/access-tokens" \
+	    -o "$S/$t.json" || bad "API token create $t"
+	python3 - "$S/$t.json" "$S/$t" <<'EOF2'
+import json, os, sys
+d = json.load(open(sys.argv[1]))
+fd = os.open(sys.argv[2], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+os.write(fd, (d["full_token"] + "\n").encode()); os.close(fd)
+open(sys.argv[2] + ".prefix", "w").write(d["token_prefix"] + "\n")
+EOF2
+done
 chmod 0600 "$S"/*
 if ctl sync > "$W/sync1.out" 2>&1; then ok "aivenctl sync"; else bad "aivenctl sync: $(cat "$W/sync1.out")"; fi
 
@@ -112,7 +129,7 @@ ls -ln "$W/cache" > "$W/cache-perms.txt"
 # ---------------------------------------------------------------- PAM side
 ARGS="config=$W/aivenauth.conf"
 mkdir -p "$W/pam.d"
-svc() {
+svc() {   # NAME (module arguments: $ARGS)
 	cat > "$W/pam.d/$1" <<EOT
 auth     required  $MOD $ARGS
 account  required  $MOD $ARGS
@@ -122,6 +139,7 @@ password required  $SEC/pam_deny.so
 EOT
 }
 svc aivtest; svc aivtest-sshd
+ARGS="config=$W/aivenauth.conf online=learn" svc aivtest-learn
 printf 'auth required %s/pam_deny.so\naccount required %s/pam_deny.so\npassword required %s/pam_deny.so\nsession required %s/pam_deny.so\n' \
     $SEC $SEC $SEC $SEC > "$W/pam.d/other"
 chmod -R a+rX "$W/pam.d"
@@ -129,10 +147,10 @@ export PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$W/pam.d" PAM_WRAPPER_DEBUGLEVEL=2
 SERVERS=()    # pids of servers, for the command-line snapshot
 
 # --- clients: try_<client> TOKEN-NAME USER -> 0 accepted, 1 refused, 2 broken
-try_pamtester() {
+try_pamtester() {   # TOKEN-NAME USER [SERVICE]
 	local out="$W/pamtester.out"
 	echo "== $1" >> "$out"
-	tok "$1" | LD_PRELOAD=$PW_LIB pamtester -I rhost=127.0.0.1 aivtest "$2" \
+	tok "$1" | LD_PRELOAD=$PW_LIB pamtester -I rhost=127.0.0.1 "${3:-aivtest}" "$2" \
 	    authenticate acct_mgmt >> "$out" 2>&1 && return 0
 	tail -1 "$out" | grep -qE 'Authentication failure|Authentication token is no longer valid|User account has expired' && return 1
 	return 2
@@ -180,6 +198,8 @@ http {
   server {
     listen 127.0.0.1:$NGINX_PORT; root $W/nginx/html;
     location / { auth_pam "Aiven"; auth_pam_service_name "aivtest"; }
+    location /learn { auth_pam "Aiven"; auth_pam_service_name "aivtest-learn";
+                      alias $W/nginx/html/; }
     location = /health { return 200 "ok\n"; }
   }
 }
@@ -192,10 +212,10 @@ EOT
 else
 	skip "nginx: nginx, libnginx-mod-http-auth-pam or curl missing"
 fi
-try_nginx() {
+try_nginx() {   # TOKEN-NAME USER [PATH]
 	local c
 	( umask 077; printf 'machine 127.0.0.1 login %s password %s\n' "$2" "$(tok "$1")" > "$S/netrc" )
-	c=$(curl -s -o /dev/null -w '%{http_code}' --netrc-file "$S/netrc" "http://127.0.0.1:$NGINX_PORT/")
+	c=$(curl -s -o /dev/null -w '%{http_code}' --netrc-file "$S/netrc" "http://127.0.0.1:$NGINX_PORT${3:-/}")
 	rm -f "$S/netrc"
 	echo "== $1: $c" >> "$W/curl.out"
 	case $c in 200) return 0 ;; 401) return 1 ;; esac
@@ -358,6 +378,32 @@ for c in "${CLIENTS[@]}"; do
 	expect "$c" "good token (after sync)" "${p}_good" "$u" accept
 done
 
+# Online learning (online=learn): a synced token whose hash this host never
+# saw is checked at the API with itself as the credential.  The nginx
+# worker (group read-only cache) learns it but cannot store the hash; root
+# (pamtester) stores it, after which the plain service accepts it offline.
+if need pamtester; then
+	expect pamtester "token made elsewhere, no online learning" l_root alice refuse
+	if try_pamtester l_root alice aivtest-learn; then
+		ok "pamtester: token made elsewhere accepted with online=learn"
+	else bad "pamtester: token made elsewhere refused with online=learn"; fi
+	grep -q "prefix=$(pfx l_root) decision=accepted reason=accepted online=learned\$" "$W/pamtester.out" &&
+	    ok "pamtester: log says online=learned" || bad "pamtester: no online=learned line"
+	expect pamtester "learned token, offline service (hash stored)" l_root alice accept
+fi
+if $HAVE_NGINX; then
+	expect nginx "token made elsewhere, no online learning" l_nginx alice refuse
+	if try_nginx l_nginx alice /learn/; then
+		ok "nginx: token made elsewhere accepted with online=learn"
+	else bad "nginx: token made elsewhere refused with online=learn"; fi
+	grep -q "prefix=$(pfx l_nginx) decision=accepted reason=accepted online=learned-not-stored" "$W/nginx/error.log" &&
+	    ok "nginx: log says online=learned-not-stored (worker cannot write the cache)" ||
+	    bad "nginx: no online=learned-not-stored line"
+	expect nginx "token learned by a reader only, offline service" l_nginx alice refuse
+	expect nginx "good token after root wrote the cache" a_good alice accept
+fi
+ls -ln "$W/cache" >> "$W/cache-perms.txt"
+
 # What the module said, for the record (reasons, never tokens).
 grep -h -o 'service=aivtest[^"]*reason=[a-z-]*' "$W"/*.out "$W"/*.log "$W"/*/*.log 2>/dev/null |
     sed -E 's/^/    /' | sort | uniq -c | sort -rn | head -20
@@ -378,7 +424,7 @@ while IFS= read -r -d '' f; do
 		continue
 	fi
 	files=$((files + 1))
-	for t in a_good n_good a_rev a_exp a_wrong; do
+	for t in a_good n_good a_rev a_exp a_wrong l_nginx l_root; do
 		[ -s "$S/$t" ] || continue
 		tv=$(tok "$t")
 		for piece in "$tv" "${tv:12:40}" "${tv:200:40}"; do
