@@ -57,6 +57,7 @@ static char tokens[T_COUNT][TOKEN_LEN + 1];
 
 /* ------------------------------------------------------------ helpers */
 
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void
 die(const char *fmt, ...)
 {
@@ -114,6 +115,8 @@ prefix_of(enum tok t, char *buf)
 	return buf;
 }
 
+static void write_file(const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void
 write_file(const char *path, const char *fmt, ...)
 {
