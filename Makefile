@@ -201,22 +201,77 @@ fuzz: deps
 	@tools/run-fuzz
 
 # ---------------------------------------------------------------- install
+#
+#   make install [DESTDIR=] [PREFIX=/usr/local] [LIBDIR=] [PAMDIR=] [NETDIR=]
+#                [SYSCONFDIR=/etc] [SBINDIR=] [MANDIR=] [SYSTEMDUNITDIR=] ...
+#
+# Give the same path variables to `make` and `make install`: NETDIR and
+# SYSCONFDIR are compiled in (AIVENAUTH_NET_DEFAULT, AIVENAUTH_SYSCONFDIR),
+# and a stamp that changes with them rebuilds the objects when they change.
+# The installed aivenctl is linked again without the build tree's $ORIGIN
+# RPATH (INSTALL_RPATH, empty by default: the library is found in LIBDIR
+# through ld.so.conf, or set INSTALL_RPATH=-Wl,-rpath,/opt/x/lib).
+
+DATADIR        ?= $(PREFIX)/share
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR    ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR    ?= $(PREFIX)/lib/tmpfiles.d
+BASHCOMPDIR    ?= $(DATADIR)/bash-completion/completions
+PKGCONFIGDIR   ?= $(LIBDIR)/pkgconfig
+INSTALL_RPATH  ?=
+INSTALL        ?= install
+
+PATHS_STAMP := $(BUILD)/paths.stamp
+PATHS_VALUE := $(PREFIX)|$(LIBDIR)|$(INCLUDEDIR)|$(NETDIR)|$(SYSCONFDIR)|$(VERSION)
+$(PATHS_STAMP): FORCE
+	@mkdir -p $(BUILD)
+	@if [ "$$(cat $@ 2>/dev/null)" != '$(PATHS_VALUE)' ]; then \
+	    printf '%s\n' '$(PATHS_VALUE)' > $@; fi
+$(CORE_OBJS) $(NET_OBJS) $(PAM_OBJS) $(CTL_OBJS) $(PC): $(PATHS_STAMP)
+.PHONY: FORCE
+FORCE:
+
+CTL_INST := $(BUILD)/inst/aivenctl
+$(CTL_INST): $(CTL_OBJS) $(LIB_SO) $(LIB_DEVSO)
+	@mkdir -p $(dir $@)
+	$(call msg,LD,$@)$(CC) -o $@ $(CTL_OBJS) $(ALL_LDFLAGS) $(INSTALL_RPATH) \
+	    -L$(BUILD) -laivenauth $(JANSSON_LIBS)
+
+# Installed files (relative to DESTDIR), for install, uninstall and the
+# install test.
+MAN_PAGES := $(sort $(wildcard docs/*.3 docs/*.5 docs/*.8))
+SYSTEMD_UNITS := systemd/aivenauth-sync.service systemd/aivenauth-sync.timer
 
 .PHONY: install
-install: all
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(NETDIR) $(DESTDIR)$(PAMDIR) \
-	    $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(SBINDIR) \
-	    $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
-	install -m 0644 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libaivenauth.so.$(VERSION)
-	ln -sf libaivenauth.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libaivenauth.so.$(SOVERSION)
-	ln -sf libaivenauth.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libaivenauth.so
-	install -m 0644 $(NET_SO) $(DESTDIR)$(NETDIR)/aivenauth-net.so
-	install -m 0644 $(PAM_SO) $(DESTDIR)$(PAMDIR)/pam_aiven.so
-	install -m 0644 libaivenauth/include/aivenauth.h $(DESTDIR)$(INCLUDEDIR)/aivenauth.h
-	install -m 0644 $(PC) $(DESTDIR)$(LIBDIR)/pkgconfig/aivenauth.pc
-	install -m 0755 $(CTL) $(DESTDIR)$(SBINDIR)/aivenctl
-	for m in docs/*.3 docs/*.5 docs/*.8; do [ -f "$$m" ] || continue; \
-	    s=$${m##*.}; install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+install: all $(CTL_INST)
+	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(NETDIR) $(DESTDIR)$(PAMDIR) \
+	    $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(SBINDIR) \
+	    $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+	    $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(BASHCOMPDIR)
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/aivenauth
+	$(INSTALL) -m 0644 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libaivenauth.so.$(VERSION)
+	ln -sfn libaivenauth.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libaivenauth.so.$(SOVERSION)
+	ln -sfn libaivenauth.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libaivenauth.so
+	$(INSTALL) -m 0644 $(NET_SO) $(DESTDIR)$(NETDIR)/aivenauth-net.so
+	$(INSTALL) -m 0644 $(PAM_SO) $(DESTDIR)$(PAMDIR)/pam_aiven.so
+	$(INSTALL) -m 0644 libaivenauth/include/aivenauth.h $(DESTDIR)$(INCLUDEDIR)/aivenauth.h
+	$(INSTALL) -m 0644 $(PC) $(DESTDIR)$(PKGCONFIGDIR)/aivenauth.pc
+	$(INSTALL) -m 0755 $(CTL_INST) $(DESTDIR)$(SBINDIR)/aivenctl
+	for m in $(MAN_PAGES); do s=$${m##*.}; \
+	    $(INSTALL) -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
+	printf '.so man3/libaivenauth.3\n' > $(DESTDIR)$(MANDIR)/man3/aivenauth.3
+	chmod 0644 $(DESTDIR)$(MANDIR)/man3/aivenauth.3
+	for u in $(SYSTEMD_UNITS); do \
+	    sed -e 's|/usr/sbin/aivenctl|$(SBINDIR)/aivenctl|g' \
+	        -e 's|/etc/aivenauth/|$(SYSCONFDIR)/aivenauth/|g' $$u \
+	        > $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} && \
+	    chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} || exit 1; done
+	$(INSTALL) -m 0644 systemd/sysusers.d/aivenauth.conf $(DESTDIR)$(SYSUSERSDIR)/aivenauth.conf
+	$(INSTALL) -m 0644 systemd/tmpfiles.d/aivenauth.conf $(DESTDIR)$(TMPFILESDIR)/aivenauth.conf
+	$(INSTALL) -m 0644 completion/aivenctl.bash $(DESTDIR)$(BASHCOMPDIR)/aivenctl
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
+	    ldconfig; fi
 
 .PHONY: uninstall
 uninstall:
@@ -224,10 +279,19 @@ uninstall:
 	    $(DESTDIR)$(LIBDIR)/libaivenauth.so.$(SOVERSION) \
 	    $(DESTDIR)$(LIBDIR)/libaivenauth.so $(DESTDIR)$(NETDIR)/aivenauth-net.so \
 	    $(DESTDIR)$(PAMDIR)/pam_aiven.so $(DESTDIR)$(INCLUDEDIR)/aivenauth.h \
-	    $(DESTDIR)$(LIBDIR)/pkgconfig/aivenauth.pc $(DESTDIR)$(SBINDIR)/aivenctl
-	-rmdir $(DESTDIR)$(NETDIR) 2>/dev/null
-	for m in docs/*.3 docs/*.5 docs/*.8; do [ -f "$$m" ] || continue; \
-	    s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
+	    $(DESTDIR)$(PKGCONFIGDIR)/aivenauth.pc $(DESTDIR)$(SBINDIR)/aivenctl \
+	    $(DESTDIR)$(SYSUSERSDIR)/aivenauth.conf $(DESTDIR)$(TMPFILESDIR)/aivenauth.conf \
+	    $(DESTDIR)$(BASHCOMPDIR)/aivenctl
+	for u in $(SYSTEMD_UNITS); do rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/}; done
+	for m in $(MAN_PAGES); do s=$${m##*.}; \
+	    rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
+	rm -f $(DESTDIR)$(MANDIR)/man3/aivenauth.3
+	-rmdir $(DESTDIR)$(NETDIR) $(DESTDIR)$(SYSCONFDIR)/aivenauth 2>/dev/null
+
+# Debian packages (dpkg-buildpackage; slow, not part of make check).
+.PHONY: deb
+deb:
+	@tools/build-deb
 
 .PHONY: clean
 clean:
