@@ -557,6 +557,43 @@ START_TEST(put_token_fills_user_and_respects_revocation)
 }
 END_TEST
 
+/* Rewriting records with values of another size must keep their keys
+ * (mdb_cursor_put(MDB_CURRENT) re-adds the node: the key must not point
+ * into the page being rewritten). */
+START_TEST(resized_updates_keep_keys)
+{
+	struct aivenauth_cache_info info;
+	struct aivenauth_apply_stats s;
+	struct aivenauth_token t;
+	char tk[FX_TOKEN_LEN + 1], desc[64];
+	size_t i;
+
+	for (i = 0; i < 500; i++) {
+		fx_token(tk, 0);
+		fx_add_token(&snap, i % 2 ? "u1" : "u2", tk);
+	}
+	ck_assert_int_eq(aivenauth_cache_apply(ctx, &snap.s, 0, NULL), AIVENAUTH_OK);
+	for (i = 0; i < snap.s.n_tokens; i++) {
+		free(snap.s.tokens[i].description);
+		snprintf(desc, sizeof(desc), "%.*s", (int)(i % 50), "a longer "
+		    "description that changes the size of every record");
+		snap.s.tokens[i].description = strdup(desc);
+	}
+	ck_assert_int_eq(aivenauth_cache_apply(ctx, &snap.s, 0, &s), AIVENAUTH_OK);
+	ck_assert_uint_eq(s.tokens_added, 0);
+	ck_assert_uint_eq(s.tokens_removed, 0);
+	for (i = 0; i < snap.s.n_tokens; i++) {
+		ck_assert_int_eq(aivenauth_cache_token(ctx, snap.s.tokens[i].prefix,
+		    &t), AIVENAUTH_OK);
+		ck_assert_str_eq(t.description != NULL ? t.description : "",
+		    snap.s.tokens[i].description);
+		aivenauth_token_clear(&t);
+	}
+	ck_assert_int_eq(aivenauth_cache_info(ctx, &info), AIVENAUTH_OK);
+	ck_assert_uint_eq(info.tokens, snap.s.n_tokens);
+}
+END_TEST
+
 static Suite *
 cache_suite(void)
 {
@@ -581,6 +618,7 @@ cache_suite(void)
 	tcase_add_test(tc, reader_keeps_view_while_writer_commits);
 	tcase_add_test(tc, context_after_fork);
 	tcase_add_test(tc, put_token_fills_user_and_respects_revocation);
+	tcase_add_test(tc, resized_updates_keep_keys);
 	tcase_add_test(tc, map_grows);
 	suite_add_tcase(s, tc);
 	return s;
