@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "aivenctl.h"
+#include "ops.h"
 
 struct globals g;
 
@@ -17,9 +18,9 @@ static int cmd_help(int argc, char *argv[]);
 static int cmd_version(int argc, char *argv[]);
 
 static const struct command commands[] = {
-	{ "sync", cmd_sync, "",
+	{ "sync", cmd_sync, "[--prometheus FILE]",
 	  "fetch users and tokens from the API into the cache" },
-	{ "status", cmd_status, "",
+	{ "status", cmd_status, "[--prometheus [FILE]]",
 	  "show the cache and whether it is fresh" },
 	{ "user", cmd_user, NULL,
 	  "list, create or delete application users" },
@@ -31,6 +32,10 @@ static const struct command commands[] = {
 	  "USER [--rhost IP] [--service NAME] [--scope S]\n"
 	  "[--user-match name|id|email|any]",
 	  "decide on a token read from stdin" },
+	{ "audit", cmd_audit, "[--unused-days N] [--rotation-days N]",
+	  "check tokens and users against best practices" },
+	{ "doctor", cmd_doctor, "[--offline] [--root DIR]",
+	  "check this host's installation end to end" },
 	{ "version", cmd_version, "", "print the version" },
 	{ "help", cmd_help, "", "print this help" },
 	{ NULL, NULL, NULL, NULL },
@@ -39,7 +44,8 @@ static const struct command commands[] = {
 static const char exit_codes[] =
     "Exit codes:\n"
     "   0  success (verify: accepted; status: cache fresh)\n"
-    "   1  verify: the token was denied\n"
+    "   1  verify: the token was denied; audit: findings; doctor: a check\n"
+    "      failed\n"
     "  64  EX_USAGE        bad usage\n"
     "  65  EX_DATAERR      bad input (stdin is not a token, token of another\n"
     "                      user, request rejected by the API)\n"

@@ -1,0 +1,281 @@
+/*
+ * cmd_audit.c - aivenctl audit [--unused-days N] [--rotation-days N]:
+ * best practices, checked from the cache (the API's metadata as of the
+ * last sync), one line per finding with what to do about it.
+ *
+ *   unused           a token not used for N days (API last_used_time;
+ *                    never used and created N days ago) - revoke it
+ *   no-expiry        a token that never expires (no max_age_seconds)
+ *   no-ip-allowlist  a token usable from any address
+ *   old              a token older than the rotation age - rotate it
+ *   no-tokens        an application user without a live token
+ *   duplicate        more than one live token of a user with the same
+ *                    description (purpose): one token per purpose
+ *
+ * Only live tokens count: revoked, removed, expired and scheduled-for-
+ * revocation ones can no longer log in.  Exit 0: no findings; 1: findings;
+ * otherwise a sysexits code.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ops.h"
+
+#define DAY INT64_C(86400)
+
+struct audit {
+	int64_t now;
+	int64_t unused_days;
+	int64_t rotation_days;
+	size_t findings;
+	json_t *json;          /* array of findings with --json */
+	bool nomem;
+};
+
+static bool
+live(const struct aivenauth_token *t, int64_t now)
+{
+	int64_t exp = aivenauth_token_expiry(t);
+
+	return t->removed_time == 0 && !t->revoked && t->revoke_at == 0 &&
+	    (exp == 0 || exp > now);
+}
+
+static void finding(struct audit *a, const char *check,
+    const struct aivenauth_user *u, const struct aivenauth_token *t,
+    const char *fix, const char *fmt, ...) PRINTF_LIKE(6, 7);
+
+static void
+finding(struct audit *a, const char *check, const struct aivenauth_user *u,
+    const struct aivenauth_token *t, const char *fix, const char *fmt, ...)
+{
+	char msg[512];
+	const char *uid = u != NULL ? u->user_id : t->user_id;
+	const char *uname = u != NULL ? u->name : t->user_name;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	a->findings++;
+	if (a->json != NULL) {
+		json_t *o = json_pack("{s:s, s:o, s:o, s:o, s:s, s:s}",
+		    "check", check, "user_id", json_str(uid),
+		    "user_name", json_str(uname),
+		    "prefix", json_str(t != NULL ? t->prefix : NULL),
+		    "message", msg, "fix", fix);
+
+		if (o == NULL || json_array_append_new(a->json, o) != 0)
+			a->nomem = true;
+		return;
+	}
+	if (t != NULL)
+		printf("%-16s token %s of %s (%s): %s; fix: %s\n", check,
+		    t->prefix, nn(uname), nn(uid), msg, fix);
+	else
+		printf("%-16s user %s (%s): %s; fix: %s\n", check, nn(uname),
+		    nn(uid), msg, fix);
+}
+
+static void
+audit_token(struct audit *a, const struct aivenauth_token *t)
+{
+	char fix[512], tb[32];
+	int64_t days;
+
+	if (a->unused_days > 0) {
+		snprintf(fix, sizeof(fix), "revoke it if nothing needs it: "
+		    "aivenctl token revoke %s %s", t->user_id, t->prefix);
+		if (t->last_used_time != 0) {
+			days = (a->now - t->last_used_time) / DAY;
+			if (days >= a->unused_days)
+				finding(a, "unused", NULL, t, fix,
+				    "not used for %lld days (last used %s)",
+				    (long long)days,
+				    fmt_time(t->last_used_time, tb));
+		} else if (t->create_time != 0) {
+			days = (a->now - t->create_time) / DAY;
+			if (days >= a->unused_days)
+				finding(a, "unused", NULL, t, fix,
+				    "never used, created %lld days ago",
+				    (long long)days);
+		}
+	}
+	if (t->expiry_time == 0 && t->max_age_seconds == 0) {
+		snprintf(fix, sizeof(fix), "create a replacement with "
+		    "--max-age-seconds N [--extend-when-used], then aivenctl "
+		    "token revoke %s %s", t->user_id, t->prefix);
+		finding(a, "no-expiry", NULL, t, fix, "never expires");
+	}
+	if (t->n_ip_allowlist == 0) {
+		snprintf(fix, sizeof(fix), "create a replacement with "
+		    "--ip-allowlist CIDR for the addresses that use it, then "
+		    "aivenctl token revoke %s %s", t->user_id, t->prefix);
+		finding(a, "no-ip-allowlist", NULL, t, fix,
+		    "usable from any address");
+	}
+	if (a->rotation_days > 0 && t->create_time != 0) {
+		days = (a->now - t->create_time) / DAY;
+		if (days >= a->rotation_days) {
+			snprintf(fix, sizeof(fix), "aivenctl token rotate %s %s "
+			    "--grace 86400", t->user_id, t->prefix);
+			finding(a, "old", NULL, t, fix,
+			    "created %lld days ago (%s), rotation age is %lld "
+			    "days", (long long)days,
+			    fmt_time(t->create_time, tb),
+			    (long long)a->rotation_days);
+		}
+	}
+}
+
+/* Tokens of user u (t[] is sorted by prefix, not by user). */
+static void
+audit_user(struct audit *a, const struct aivenauth_user *u,
+    const struct aivenauth_token *t, size_t n)
+{
+	char fix[512];
+	size_t i, j, count = 0;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(t[i].user_id, u->user_id) == 0 && live(&t[i], a->now))
+			count++;
+	if (count == 0) {
+		snprintf(fix, sizeof(fix), "delete the user if nothing uses "
+		    "it: aivenctl user delete %s", u->user_id);
+		finding(a, "no-tokens", u, NULL, fix, "has no live token");
+		return;
+	}
+	/* One line per description shared by more than one live token,
+	 * at its first token; the others are listed in the message. */
+	for (i = 0; i < n; i++) {
+		const char *d = t[i].description != NULL ? t[i].description : "";
+		char others[320] = "";
+		size_t dup = 0, len = 0;
+		bool first = true;
+
+		if (strcmp(t[i].user_id, u->user_id) != 0 || !live(&t[i], a->now))
+			continue;
+		for (j = 0; j < n; j++) {
+			const char *e = t[j].description != NULL ?
+			    t[j].description : "";
+
+			if (j == i || strcmp(t[j].user_id, u->user_id) != 0 ||
+			    !live(&t[j], a->now) || strcmp(d, e) != 0)
+				continue;
+			if (j < i)
+				first = false;
+			dup++;
+			if (len < sizeof(others)) {
+				int w = snprintf(others + len,
+				    sizeof(others) - len, "%s%s",
+				    len != 0 ? " " : "", t[j].prefix);
+
+				len += w > 0 ? (size_t)w : 0;
+			}
+		}
+		if (dup == 0 || !first)
+			continue;
+		snprintf(fix, sizeof(fix), "one token per purpose: keep the "
+		    "newest, revoke the others (aivenctl token revoke %s "
+		    "PREFIX), or give each a description", u->user_id);
+		finding(a, "duplicate", u, &t[i], fix,
+		    "%zu live tokens share the description \"%s\" (also %s)",
+		    dup + 1, d, others);
+	}
+}
+
+int
+cmd_audit(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		GLOBAL_LONGOPTS,
+		{ "help", no_argument, NULL, 'h' },
+		{ "rotation-days", required_argument, NULL, 'r' },
+		{ "unused-days", required_argument, NULL, 'u' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct audit a = { .unused_days = 90, .rotation_days = 365 };
+	struct aivenauth_user *u = NULL;
+	struct aivenauth_token *t = NULL;
+	struct aivenauth_ctx *ctx = NULL;
+	enum aivenauth_status st;
+	size_t nu = 0, nt = 0, i, live_tokens = 0;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, GLOBAL_SHORTOPTS "h", longopts,
+	    NULL)) != -1) {
+		if (global_opt(c, optarg))
+			continue;
+		switch (c) {
+		case 'h':
+			usage_print(stdout, "audit");
+			return 0;
+		case 'r':
+		case 'u':
+			if (!parse_i64(optarg, 0, 36500, c == 'r' ?
+			    &a.rotation_days : &a.unused_days)) {
+				ctl_err("--%s: not a number of days (0-36500): "
+				    "%s", c == 'r' ? "rotation-days" :
+				    "unused-days", optarg);
+				return EX_USAGE;
+			}
+			break;
+		default:
+			return opt_error("audit", argv);
+		}
+	}
+	if (optind != argc) {
+		ctl_err("audit takes no arguments");
+		return usage_of("audit");
+	}
+	if ((rc = ctl_ctx_new(&ctx)) != 0)
+		return rc;
+	if ((rc = ctl_cache_open(ctx, AIVENAUTH_OPEN_RDONLY)) != 0)
+		goto out;
+	if ((st = aivenauth_cache_users(ctx, &u, &nu)) != AIVENAUTH_OK ||
+	    (st = aivenauth_cache_tokens(ctx, NULL, &t, &nt)) != AIVENAUTH_OK) {
+		ctl_err("cannot read the cache: %s", aivenauth_strerror(st));
+		rc = exit_code(st);
+		goto out;
+	}
+	a.now = (int64_t)time(NULL);
+	if (g.json && (a.json = json_array()) == NULL) {
+		rc = EX_OSERR;
+		goto out;
+	}
+	for (i = 0; i < nu; i++)
+		audit_user(&a, &u[i], t, nt);
+	for (i = 0; i < nt; i++)
+		if (live(&t[i], a.now)) {
+			live_tokens++;
+			audit_token(&a, &t[i]);
+		}
+	if (a.nomem) {
+		rc = EX_OSERR;
+		goto out;
+	}
+	if (g.json) {
+		json_t *o = json_pack("{s:O, s:I, s:I, s:I, s:I}",
+		    "findings", a.json, "users", (json_int_t)nu,
+		    "tokens", (json_int_t)live_tokens,
+		    "unused_days", (json_int_t)a.unused_days,
+		    "rotation_days", (json_int_t)a.rotation_days);
+
+		rc = json_print(o);
+		json_decref(o);
+		if (rc != 0)
+			goto out;
+	} else if (a.findings == 0) {
+		printf("no findings (%zu users, %zu live tokens)\n", nu,
+		    live_tokens);
+	}
+	rc = a.findings != 0 ? 1 : 0;
+out:
+	json_decref(a.json);
+	aivenauth_users_free(u, nu);
+	aivenauth_tokens_free(t, nt);
+	aivenauth_ctx_free(ctx);
+	return rc;
+}
