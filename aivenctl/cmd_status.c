@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "aivenctl.h"
+#include "ops.h"
 
 static void kv(const char *k, const char *fmt, ...) PRINTF_LIKE(2, 3);
 
@@ -34,9 +35,10 @@ cmd_status(int argc, char *argv[])
 	const char *state, *ms;
 	int64_t now, age = -1, max_stale = 0;
 	char b1[32], b2[32];
+	const char *prom;       /* --prometheus [FILE] (ops.h) */
 	int rc;
 
-	if ((rc = parse_no_opts("status", argc, argv)) >= 0)
+	if ((rc = prom_parse_opts("status", argc, argv, true, &prom)) >= 0)
 		return rc;
 	if (optind != argc) {
 		ctl_err("status takes no arguments");
@@ -44,6 +46,10 @@ cmd_status(int argc, char *argv[])
 	}
 	if ((rc = ctl_ctx_new(&ctx)) != 0)
 		return rc;
+	if (prom != NULL) {     /* metrics instead: exit 0 once written */
+		rc = metrics_write(ctx, prom);
+		goto out;
+	}
 	ms = aivenauth_config_get(ctx, "max_stale");
 	if (ms != NULL && !parse_i64(ms, 0, INT64_MAX, &max_stale))
 		max_stale = 0;

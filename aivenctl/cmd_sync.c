@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "aivenctl.h"
+#include "ops.h"
 
 int
 cmd_sync(int argc, char *argv[])
@@ -14,10 +15,12 @@ cmd_sync(int argc, char *argv[])
 	struct aivenauth_apply_stats s = { 0 };
 	struct aivenauth_ctx *ctx;
 	enum aivenauth_status st;
+	const char *prom;       /* --prometheus FILE (ops.h) */
+	int64_t t0 = now_ms();
 	unsigned errs;
-	int rc;
+	int rc, mr;
 
-	if ((rc = parse_no_opts("sync", argc, argv)) >= 0)
+	if ((rc = prom_parse_opts("sync", argc, argv, false, &prom)) >= 0)
 		return rc;
 	if (optind != argc) {
 		ctl_err("sync takes no arguments");
@@ -30,6 +33,7 @@ cmd_sync(int argc, char *argv[])
 		goto out;
 	errs = ctl_log_errors();
 	st = aivenauth_sync(ctx, &s);
+	sync_state_write(ctx, t0, st);  /* for status --prometheus */
 	if (st != AIVENAUTH_OK) {
 		/* The library logs the request, the HTTP status and the API
 		 * message, and usually "sync failed" itself: say it only if
@@ -69,6 +73,9 @@ cmd_sync(int argc, char *argv[])
 		ctl_warn("%zu revocation(s) could not be sent to the API; "
 		    "they are retried at the next sync", s.revocations_failed);
 out:
+	/* Metrics after every attempt, failed ones included. */
+	if (prom != NULL && (mr = metrics_write(ctx, prom)) != 0 && rc == 0)
+		rc = mr;
 	aivenauth_ctx_free(ctx);
 	return rc;
 }
