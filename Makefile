@@ -267,8 +267,8 @@ install: all $(CTL_INST)
 	        -e 's|/etc/aivenauth/|$(SYSCONFDIR)/aivenauth/|g' $$u \
 	        > $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} && \
 	    chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} || exit 1; done
-	$(INSTALL) -m 0644 systemd/sysusers.d/aivenauth.conf $(DESTDIR)$(SYSUSERSDIR)/aivenauth.conf
-	$(INSTALL) -m 0644 systemd/tmpfiles.d/aivenauth.conf $(DESTDIR)$(TMPFILESDIR)/aivenauth.conf
+	$(INSTALL) -m 0644 systemd/aivenauth.sysusers $(DESTDIR)$(SYSUSERSDIR)/aivenauth.conf
+	$(INSTALL) -m 0644 systemd/aivenauth.tmpfiles $(DESTDIR)$(TMPFILESDIR)/aivenauth.conf
 	$(INSTALL) -m 0644 completion/aivenctl.bash $(DESTDIR)$(BASHCOMPDIR)/aivenctl
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
 	    ldconfig; fi
