@@ -282,6 +282,7 @@ me(const struct net_params *p)
 {
 	enum aivenauth_status st;
 	struct http_req r;
+	char err[JSON_ERR_SIZE] = "";
 	char *path;
 
 	if ((path = strdup("/v1/me")) == NULL)
@@ -291,6 +292,14 @@ me(const struct net_params *p)
 	r.retry_status = false;
 	r.retry_conn_timeout = false;
 	st = run_one(p, &r);
+	/* A 200 vouches for the token (and makes this host store its hash)
+	 * only if it is the API's answer: a JSON object with a "user".  A
+	 * proxy or captive portal answering 200 to anything must not make
+	 * any secret with a synced prefix valid. */
+	if (st == AIVENAUTH_OK && (st = want_json(p, &r)) == AIVENAUTH_OK &&
+	    (st = json_me_check(r.resp.data, r.resp.len, err, sizeof(err))) !=
+	    AIVENAUTH_OK)
+		bad_body(p, &r, st, err);
 	/* 403: the API knows the token, it may just not read /me. */
 	if (st == AIVENAUTH_ERR_FORBIDDEN)
 		st = AIVENAUTH_OK;

@@ -471,6 +471,23 @@ out:
 }
 
 enum aivenauth_status
+json_me_check(const char *body, size_t len, char *err, size_t errsz)
+{
+	enum aivenauth_status st;
+	json_t *root = NULL;
+
+	if ((st = load(body, len, false, &root, err, errsz)) != AIVENAUTH_OK)
+		return st;
+	if (!json_is_object(field(root, "user"))) {
+		seterr(err, errsz, "/v1/me response: \"user\" missing or not "
+		    "an object");
+		st = AIVENAUTH_ERR_BAD_RESPONSE;
+	}
+	json_decref(root);
+	return st;
+}
+
+enum aivenauth_status
 json_created_parse(const char *body, size_t len, char **full,
     size_t *full_len, char **prefix, char *err, size_t errsz)
 {

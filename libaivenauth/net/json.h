@@ -54,6 +54,12 @@ enum aivenauth_status json_tokens_parse(const char *body, size_t len,
 enum aivenauth_status json_created_parse(const char *body, size_t len,
     char **full, size_t *full_len, char **prefix, char *err, size_t errsz);
 
+/* The 200 answer of GET /v1/me: an object whose "user" is an object.
+ * Anything else (a proxy's or captive portal's page) is not the API
+ * vouching for the token. */
+enum aivenauth_status json_me_check(const char *body, size_t len, char *err,
+    size_t errsz);
+
 /* Validate a token spec client-side and build the create request body. */
 enum aivenauth_status json_spec_build(const struct aivenauth_token_spec *spec,
     struct buf *out, char *err, size_t errsz);

@@ -37,7 +37,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(err, 'x', sizeof(err));
 	err[sizeof(err) - 1] = '\0';
 
-	switch (sel % 7) {
+	switch (sel % 8) {
 	case 0: {
 		struct aivenauth_user *u = NULL;
 		size_t n = 12345;
@@ -67,7 +67,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct aivenauth_token *t = NULL;
 		size_t n = 12345;
 
-		if (json_tokens_parse(body, len, sel % 7 == 2 ? "u0123456789a" : NULL,
+		if (json_tokens_parse(body, len, sel % 8 == 2 ? "u0123456789a" : NULL,
 		    &t, &n, err, sizeof(err)) != AIVENAUTH_OK) {
 			if (t != NULL || n != 0)
 				abort();
@@ -125,6 +125,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(name);
 		break;
 	}
+	case 7:
+		if (json_me_check(body, len, err, sizeof(err)) != AIVENAUTH_OK)
+			check_err(err, sizeof(err));
+		break;
 	}
 	return 0;
 }
