@@ -187,6 +187,12 @@ shown(const char *v, char *out, size_t size)
 {
 	size_t i;
 
+	/* A token pasted into the wrong line is still a secret: show only
+	 * what is logged of any token, its first 12 characters. */
+	if (aivenauth_token_shaped(v, strlen(v))) {
+		snprintf(out, size, "%.12s...(token-shaped, not shown)", v);
+		return out;
+	}
 	for (i = 0; v[i] != '\0' && i + 4 < size; i++)
 		out[i] = isprint((unsigned char)v[i]) ? v[i] : '?';
 	if (v[i] != '\0') {

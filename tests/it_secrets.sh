@@ -1,0 +1,280 @@
+#!/bin/bash
+# it_secrets.sh - no secret in any output, log, argv or cache file.
+#
+# Two secrets are followed: a known application token TK (minted by
+# `aivenctl token create`, whose stdout is the one place allowed to show
+# it), a second token TA enrolled with `token add`, and the admin token.
+# Every aivenctl command and error path runs with -vv (debug), PAM runs
+# through pamtester under pam_wrapper with `debug` and
+# PAM_WRAPPER_DEBUGLEVEL=2 (the module's pam_syslog lines on stderr), and a
+# poller snapshots /proc/*/cmdline of every aivenctl and pamtester while
+# they run.  Then every output, log line, cmdline snapshot, the simulator's
+# log and the cache files (data.mdb, lock.mdb) are searched for each secret
+# whole and for long substrings of it: zero hits.  The search is shown to
+# work on the one file that must hold TK (token create's stdout).
+#
+# Also: hash_equal is sodium_memcmp (disassembly), and no memcmp/strcmp/
+# strncmp in libaivenauth/ or pam_aiven/ outside a reviewed allowlist.
+. "$(dirname "$0")/lib.sh"
+
+command -v curl >/dev/null || { skip "curl not installed"; finish; exit; }
+[ -x "$AB/aivenctl" ] || { bad "aivenctl not built in $AB"; finish; exit; }
+O=$W/out; mkdir -p "$O"
+N=0
+# run CMD...: stdin from $IN (if set), outputs to $O/NNN.{out,err}
+run() {
+	N=$((N + 1)); local f
+	f=$(printf '%s/%03d' "$O" "$N")
+	printf '%s\n' "$*" > "$f.cmd"
+	if [ -n "${IN+x}" ]; then
+		( sleep 0.15; printf '%s\n' "$IN" ) | "$@" > "$f.out" 2> "$f.err"
+	else
+		"$@" > "$f.out" 2> "$f.err" < /dev/null
+	fi
+	RC=$?; LAST=$f
+}
+jget() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
+alter() { python3 -c 'import sys
+t=sys.argv[1]; s=t.rstrip("="); p=t[len(s):]
+print(s[:-2] + ("A" if s[-2] != "A" else "B") + s[-1] + p)' "$1"; }
+
+start_sim --log "$W/sim-access.log" || { bad "simulator did not start"; finish; exit; }
+( umask 077; printf 'Authorization: aivenv1 %s\n' "$ADMIN_TOKEN" > "$W/auth.hdr" )
+api() { curl -sS -X "$1" -H @"$W/auth.hdr" -H 'Content-Type: application/json' ${3:+--data "$3"} "$SIM_URL$2"; }
+
+# ---- the argv poller: every aivenctl / pamtester command line, deduplicated
+SNAP=$W/cmdlines
+: > "$SNAP"
+touch "$W/polling"
+(
+	while [ -e "$W/polling" ]; do
+		for c in /proc/[0-9]*/cmdline; do
+			l=$(tr '\0' ' ' 2>/dev/null < "$c") || continue
+			case $l in *aivenctl*|*pamtester*) printf '%s\n' "$l" >> "$SNAP" ;; esac
+		done
+	done
+) &
+POLLER=$!; PIDS+=("$POLLER")
+# 150 ms per API request: commands live long enough to be caught
+sim_ctl POST /_sim/latency '{"ms": 150}' > /dev/null
+V=-vv
+
+# ---- the happy paths
+run ctl $V sync;                    [ $RC = 0 ] || bad "sync: $(cat "$LAST.err")"
+run ctl $V user create alice
+run ctl $V --json user list
+UA=$(jget '[u["user_id"] for u in d if u["name"]=="alice"][0]' < "$LAST.out")
+run ctl $V token create "$UA" --description known
+MINT=$LAST.out
+TK=$(head -1 "$MINT")
+[[ ${#TK} -ge 300 ]] && ok "token create printed a token (${#TK} chars)" || { bad "token create: $(cat "$LAST.err")"; finish; exit; }
+TA=$(api POST "/v1/organization/$ORG_ID/application-users/$UA/access-tokens" '{"description":"added"}' | jget 'd["full_token"]')
+TL=$(api POST "/v1/organization/$ORG_ID/application-users/$UA/access-tokens" '{"description":"learned"}' | jget 'd["full_token"]')
+run ctl $V sync
+IN=$TA run ctl $V token add "$UA";              [ $RC = 0 ] && ok "token add" || bad "token add: $(cat "$LAST.err")"
+IN=$TK run ctl $V verify alice;                 [ $RC = 0 ] && ok "verify TK accepted" || bad "verify TK: $(cat "$LAST.out")"
+IN=$TA run ctl $V --json verify alice --rhost 192.0.2.1
+IN=$TK run ctl $V token list
+IN=$TK run ctl $V inspect "${TK:0:12}"
+run ctl $V status
+
+# ---- error paths, every one with a secret in play
+IN=$(alter "$TK") run ctl $V verify alice;      [ $RC = 1 ] && ok "wrong secret refused" || bad "wrong secret: rc $RC"
+IN=$TK run ctl $V verify bob;                   [ $RC = 1 ] && ok "other user refused" || bad "other user: rc $RC"
+IN="$TK!" run ctl $V verify alice;              [ $RC = 1 ] && ok "token+junk refused" || bad "token+junk: rc $RC"
+IN="${TK}${TK}${TK}" run ctl $V verify alice;   [ $RC = 1 ] && ok "token x3 (over 1024) refused" || bad "token x3: rc $RC"
+IN="${TK:0:200} ${TK:200}" run ctl $V verify alice
+IN=$TK run ctl $V verify alice --scope nope --rhost 'garbage host'
+IN=$TK run ctl $V token add "$UA"              # again: idempotent
+IN=$TK run ctl $V token add u000000000000;      [ $RC != 0 ] && ok "token add to another user: refused ($RC)" || bad "token add other user accepted"
+IN="not a token $TK" run ctl $V token add "$UA"
+IN=$(alter "$TA") run ctl $V token add "$UA"
+# online learning, with and without success
+sed 's/^cache_dir.*/&/' "$W/aivenauth.conf" > "$W/learn.conf"; echo 'online = learn' >> "$W/learn.conf"
+IN=$(alter "$TL") run "$AB/aivenctl" -c "$W/learn.conf" $V verify alice
+[ $RC = 1 ] && ok "online: wrong secret refused" || bad "online wrong secret rc $RC"
+IN=$TL run "$AB/aivenctl" -c "$W/learn.conf" $V verify alice
+[ $RC = 0 ] && ok "online: learned" || bad "online learn rc $RC: $(cat "$LAST.err")"
+# API faults while secrets are on the wire
+sim_ctl POST /_sim/faults '{"kind":"invalid_json","path":"access-tokens$","method":"POST","count":1}' > /dev/null
+run ctl $V token create "$UA"
+sim_ctl POST /_sim/faults '{"kind":"truncated","path":"access-tokens$","method":"POST","count":1}' > /dev/null
+run ctl $V token create "$UA"
+sim_ctl POST /_sim/faults '{"kind":"status","status":500,"path":"/v1/me","count":1}' > /dev/null
+IN=$(alter "$TL") run "$AB/aivenctl" -c "$W/learn.conf" $V verify alice
+sim_ctl DELETE /_sim/faults > /dev/null
+# a wrong admin token (401), from the file and from the environment
+sed "s|^api_token_file.*|api_token_file = $W/bad-token|" "$W/aivenauth.conf" > "$W/bad.conf"
+( umask 077; alter "$ADMIN_TOKEN" > "$W/bad-token" )
+run "$AB/aivenctl" -c "$W/bad.conf" $V sync;     [ $RC = 77 ] && ok "wrong admin token: 77" || bad "wrong admin token: rc $RC"
+AIVEN_AUTH_TOKEN=$(alter "$ADMIN_TOKEN") run "$AB/aivenctl" -c "$W/aivenauth.conf" $V user list
+AIVEN_AUTH_TOKEN=$ADMIN_TOKEN run "$AB/aivenctl" -c "$W/bad.conf" $V user list
+[ $RC = 0 ] && ok "AIVEN_AUTH_TOKEN overrides the file" || bad "AIVEN_AUTH_TOKEN: rc $RC"
+chmod 0644 "$W/bad-token"
+run "$AB/aivenctl" -c "$W/bad.conf" $V sync;     [ $RC = 77 ] && ok "readable token file refused: 77" || bad "readable token file: rc $RC"
+# the admin token file holding junk around the token
+( umask 077; printf 'x%s\n\n%s\n' "$ADMIN_TOKEN" "$ADMIN_TOKEN" > "$W/bad-token" ); chmod 600 "$W/bad-token"
+run "$AB/aivenctl" -c "$W/bad.conf" $V sync
+# a config that is not ours, a cache that is not there
+sed "s|^cache_dir.*|cache_dir = $W/nonexistent|" "$W/aivenauth.conf" > "$W/nocache.conf"
+IN=$TK run "$AB/aivenctl" -c "$W/nocache.conf" $V verify alice
+[ $RC = 69 ] && ok "no cache: 69" || bad "no cache: rc $RC"
+printf 'api_url = %s\n' "$TK" > "$W/tokconf.conf"; chmod 644 "$W/tokconf.conf"
+IN=$TK run "$AB/aivenctl" -c "$W/tokconf.conf" $V verify alice
+printf '%s = 1\n' "$TK" > "$W/tokconf2.conf"; chmod 644 "$W/tokconf2.conf"
+IN=$TK run "$AB/aivenctl" -c "$W/tokconf2.conf" $V verify alice
+# revoke and rotate
+run ctl $V token rotate "$UA" "${TA:0:12}" --grace 600
+run ctl $V token revoke "$UA" "${TL:0:12}"
+IN=$TL run ctl $V verify alice;                 [ $RC = 1 ] && ok "revoked refused" || bad "revoked: rc $RC"
+run ctl $V sync
+run ctl $V --json token list
+
+# ---- PAM: pamtester under pam_wrapper, module with debug
+PW=$(ls /usr/lib/x86_64-linux-gnu/libpam_wrapper.so 2>/dev/null)
+SEC=/usr/lib/x86_64-linux-gnu/security
+if [ -n "$PW" ] && command -v pamtester > /dev/null && [ -f "$AB/pam_aiven.so" ]; then
+	mkdir -p "$W/pam.d"
+	for s in aivtest:"" aivlearn:"online=learn"; do
+		printf 'auth required %s config=%s debug %s\naccount required %s config=%s debug\n' \
+		    "$AB/pam_aiven.so" "$W/aivenauth.conf" "${s#*:}" "$AB/pam_aiven.so" "$W/aivenauth.conf" \
+		    > "$W/pam.d/${s%%:*}"
+	done
+	pt() {  # pt SERVICE USER TOKEN
+		IN=$3 run env PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$W/pam.d" PAM_WRAPPER_DEBUGLEVEL=2 \
+		    LD_PRELOAD="$PW" pamtester -I rhost=192.0.2.7 "$1" "$2" authenticate acct_mgmt
+	}
+	pt aivtest alice "$TK";                      [ $RC = 0 ] && ok "PAM: TK accepted" || bad "PAM TK: $(tail -3 "$LAST.err")"
+	grep -q 'SYSLOG' "$LAST.err" && ok "PAM: module syslog lines captured" || bad "PAM: no syslog lines captured"
+	pt aivtest alice "$(alter "$TK")";           [ $RC != 0 ] && ok "PAM: wrong secret refused" || bad "PAM wrong secret accepted"
+	pt aivtest alice "$TK$TK"
+	pt aivtest alice "x$TK"
+	pt aivtest alice "${TK:0:40}"
+	pt aivtest "$TK" "$TK"
+	pt aivtest "${TK:0:100}" "password"
+	pt aivtest bob "$TK"
+	pt aivlearn alice "$(alter "$TL")"
+	sed -i 's/^cache_dir.*/cache_dir = \/nonexistent-aivenauth/' "$W/learn.conf"
+	printf 'auth required %s config=%s debug\n' "$AB/pam_aiven.so" "$W/learn.conf" > "$W/pam.d/aivnocache"
+	pt aivnocache alice "$TK";                   [ $RC != 0 ] && ok "PAM: no cache refused" || bad "PAM: no cache accepted"
+else
+	skip "PAM part: pamtester, libpam_wrapper or pam_aiven.so missing"
+fi
+
+rm -f "$W/polling"; wait "$POLLER" 2>/dev/null
+sort -u "$SNAP" > "$W/cmdlines.uniq"
+n=$(grep -c aivenctl "$W/cmdlines.uniq")
+[ "$n" -ge 10 ] && ok "argv poller caught $n distinct aivenctl command lines" ||
+	bad "argv poller caught only $n aivenctl command lines"
+grep -q pamtester "$W/cmdlines.uniq" && ok "argv poller caught pamtester" || skip "argv poller: no pamtester line"
+
+# ---- the search
+# substrings: whole, and 48-character windows at several offsets (past the
+# 12-character prefix, which is public)
+needles() {
+	local s=$1 i
+	printf '%s\n' "$s"
+	for i in 12 60 120 200 300; do
+		[ $((i + 48)) -le ${#s} ] && printf '%s\n' "${s:$i:48}"
+	done
+}
+NEEDLES=$W/needles; : > "$NEEDLES"
+for s in "$TK" "$TA" "$TL" "$ADMIN_TOKEN"; do needles "$s" >> "$NEEDLES"; done
+# the search works: the one file allowed to hold TK does
+if grep -aqF -f "$NEEDLES" "$MINT"; then ok "search finds TK in token create's stdout (the search works)"
+else bad "search does not find TK where it must be"; fi
+files=()
+grep aivenctl "$W/cmdlines" > "$W/cmdlines.aivenctl"
+for f in "$O"/*.out "$O"/*.err "$W/cmdlines.aivenctl" "$W/sim-access.log" "$W/sim.log" \
+         "$W/cache/data.mdb" "$W/cache/lock.mdb"; do
+	[ -f "$f" ] || continue
+	[ "$f" = "$MINT" ] && continue
+	# token create/rotate stdout is the token, by design
+	grep -q '^ctl.* token \(create\|rotate\)\|aivenctl.* token \(create\|rotate\)' "${f%.*}.cmd" 2>/dev/null &&
+	    [ "${f##*.}" = out ] && continue
+	files+=("$f")
+done
+hits=$(grep -laF -f "$NEEDLES" "${files[@]}")
+if [ -z "$hits" ]; then
+	ok "no secret (whole or 48-char substring) in ${#files[@]} files: outputs, PAM syslog, argv, sim log, data.mdb, lock.mdb"
+else
+	bad "secret found in: $(echo "$hits" | tr '\n' ' ')"
+fi
+# the argv snapshots specifically (shorter windows: 24 characters)
+if grep -aqF -f <(for s in "$TK" "$TA" "$TL" "$ADMIN_TOKEN"; do printf '%s\n' "${s:12:24}" "${s:100:24}"; done) "$W/cmdlines.aivenctl"; then
+	bad "a secret in some argv"
+else
+	ok "no secret in any aivenctl argv ($(wc -l < "$W/cmdlines.aivenctl") snapshots)"
+fi
+# the rotate's replacement, printed once, is not in the cache either
+RT=$(for f in "$O"/*.cmd; do grep -q 'token rotate' "$f" && head -1 "${f%.cmd}.out"; done | head -1)
+if [[ ${#RT} -ge 300 ]]; then
+	! grep -aqF "${RT:20:48}" "$W/cache/data.mdb" && ok "rotated token not in data.mdb" || bad "rotated token in data.mdb"
+fi
+
+# ---- constant-time compare
+HO=$AB/obj/libaivenauth/hash.o
+if command -v objdump > /dev/null && [ -f "$HO" ]; then
+	body=$(objdump -dr --no-show-raw-insn "$HO" | awk '/<hash_equal>:/{p=1; next} /^$/{p=0} p')
+	if printf '%s\n' "$body" | grep -q 'sodium_memcmp'; then ok "hash_equal calls sodium_memcmp (hash.o disassembly)"
+	else bad "hash_equal does not call sodium_memcmp: $body"; fi
+	if printf '%s\n' "$body" | grep -Eq '\b(memcmp|bcmp|strcmp)\b'; then bad "hash_equal calls a plain compare"; else ok "hash_equal calls no plain memcmp"; fi
+	body=$(objdump -d --no-show-raw-insn "$AB/pam_aiven.so" | awk '/<hash_equal>:/{p=1; next} /^$/{p=0} p')
+	printf '%s\n' "$body" | grep -q 'sodium_memcmp' && ok "pam_aiven.so: hash_equal calls sodium_memcmp" ||
+		bad "pam_aiven.so: hash_equal without sodium_memcmp"
+	objdump -dr "$AB/obj/libaivenauth/verify.o" | grep -q 'hash_equal' && ok "verify.o calls hash_equal" ||
+		bad "verify.o does not call hash_equal"
+else
+	skip "objdump or $HO missing"
+fi
+# Plain compares in the library and the module: each reviewed.  A hash or
+# a token must never be compared with them (timing); a new use fails this
+# test until added here with its reason.
+ALLOW=$(cat <<'EOA'
+libaivenauth/apply.c ### int c = memcmp(a, b, an < bn ? an : bn); ### LMDB key order of prefixes/ids (public)
+libaivenauth/apply.c ### return d->mv_size == b->len && memcmp(d->mv_data, b->data, b->len) == 0; ### unchanged-record check at sync: both sides are this host's data, no attacker timing
+libaivenauth/cache_rw.c ### if (plen >= a->len || memcmp(a->meta->prefix, a->token, plen) != 0) { ### token prefix (public) vs its metadata
+libaivenauth/cidr.c ### return memcmp(addr, v4_mapped, sizeof(v4_mapped)) == 0; ### IP address
+libaivenauth/cidr.c ### if (memcmp(c->addr, addr, full) != 0) ### IP address
+libaivenauth/config.c ### if (strcmp(key, key_names[i]) == 0) ### config key
+libaivenauth/config.c ### if (plain && !((hlen == 9 && strncmp(host, "127.0.0.1", 9) == 0) || ### URL host
+libaivenauth/config.c ### (hlen == 9 && strncmp(host, "localhost", 9) == 0) || ### URL host
+libaivenauth/config.c ### (hlen == 5 && strncmp(host, "[::1]", 5) == 0))) { ### URL host
+libaivenauth/config.c ### if (strcmp(v, "off") == 0) { ### config value
+libaivenauth/config.c ### } else if (strcmp(v, "learn") == 0) { ### config value
+libaivenauth/rec.c ### return n == a.n && memcmp(a.p, s, n) == 0; ### sv_eq: user names/ids/emails
+libaivenauth/sync.c ### return strcmp(x->prefix, y->prefix); ### sort by prefix (public)
+libaivenauth/verify.c ### if (s.n < nl && need[s.n] == ':' && memcmp(s.p, need, s.n) == 0) ### scope names
+libaivenauth/net/http.c ### if (strcmp(host, "127.0.0.1") == 0 || ### URL host
+libaivenauth/net/http.c ### strcasecmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 || ### URL host
+libaivenauth/net/http.c ### strcmp(host, "::1") == 0) { ### URL host
+libaivenauth/net/http.c ### if (strcmp(r->method, "POST") == 0) { ### HTTP method
+libaivenauth/net/http.c ### } else if (strcmp(r->method, "GET") != 0) { ### HTTP method
+pam_aiven/opts.c ### if (strcmp(v, user_matches[i].name) == 0) { ### module argument
+pam_aiven/opts.c ### if (strcmp(v, "fail") == 0) ### module argument
+pam_aiven/opts.c ### else if (strcmp(v, "ignore") == 0) ### module argument
+pam_aiven/opts.c ### strncmp(opt_table[i].name, name, nlen) == 0) ### module argument
+pam_aiven/opts.c ### if (strcmp(argv[i], "debug") == 0) ### module argument
+pam_aiven/opts.c ### if (strncmp(argv[i], "config=", 7) == 0) { ### module argument
+pam_aiven/pam_aiven.c ### else if (t.user_id == NULL || strcmp(t.user_id, ad->user_id) != 0) ### user id (public)
+pam_aiven/pam_aiven.c ### (user == NULL || ad->user == NULL || strcmp(user, ad->user) != 0)) { ### PAM user name
+pam_aiven/pam_aiven.c ### strcmp(d.prefix, ad->prefix) != 0) { ### token prefix (public)
+libaivenauth/config.c ### if (strncasecmp(v, "https://", 8) == 0) { ### URL scheme
+libaivenauth/config.c ### } else if (strncasecmp(v, "http://", 7) == 0) { ### URL scheme
+libaivenauth/net/http.c ### if (strncasecmp(url, "https://", 8) == 0) { ### URL scheme
+libaivenauth/net/http.c ### if (strncasecmp(url, "http://", 7) != 0) ### URL scheme
+libaivenauth/net/json.c ### if (strncasecmp(s + i, needle, k) == 0) ### HTML tag search in an error page
+EOA
+)
+unlisted=0
+while IFS= read -r hit; do
+	f=${hit%%:*}; rest=${hit#*:}; code=${rest#*:}
+	code=$(printf '%s' "$code" | sed 's/^[[:space:]]*//')
+	if ! printf '%s\n' "$ALLOW" | awk -F' ### ' -v f="$f" -v c="$code" \
+	    '$1 == f && $2 == c { found = 1 } END { exit !found }'; then
+		bad "unreviewed plain compare: $f: $code"; unlisted=$((unlisted + 1))
+	fi
+done < <(cd "$TOP" && grep -nE '\b(memcmp|strcmp|strncmp|strcasecmp|strncasecmp|bcmp)[[:space:]]*\(' \
+    libaivenauth/*.c libaivenauth/net/*.c pam_aiven/*.c | grep -vE '^[^:]*:[0-9]+:[[:space:]]*(/?\*|//)')
+[ $unlisted = 0 ] && ok "every memcmp/strcmp/strncmp in libaivenauth/ and pam_aiven/ is on the reviewed allowlist (none on a hash or token)"
+finish
