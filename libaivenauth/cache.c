@@ -9,6 +9,7 @@
  * truncated file and die of SIGBUS on the first read past its end.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -165,6 +166,35 @@ check_data_file(struct aivenauth_ctx *ctx, const char *path, bool *exists,
 	*exists = true;
 	*size = st.st_size;
 	return AIVENAUTH_OK;
+}
+
+/*
+ * Fork detection without a getpid() system call per verify: a child
+ * handler bumps a generation counter; a cache remembers the generation it
+ * was opened in.  If the handler cannot be registered, getpid() it is.
+ */
+static volatile unsigned long fork_gen;
+static bool fork_hooked;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void
+fork_child(void)
+{
+	fork_gen++;
+}
+
+static void
+fork_hook(void)
+{
+	fork_hooked = pthread_atfork(NULL, NULL, fork_child) == 0;
+}
+
+bool
+cache_is_ours(const struct cache *c)
+{
+	if (!fork_hooked)
+		return c->pid == getpid();
+	return c->fork_gen == fork_gen;
 }
 
 static void
@@ -400,6 +430,8 @@ aivenauth_cache_open(struct aivenauth_ctx *ctx, unsigned flags)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return AIVENAUTH_ERR_NOMEM;
 	ctx->cache = c;
+	(void)pthread_once(&fork_once, fork_hook);
+	c->fork_gen = fork_gen;
 	c->pid = getpid();
 	c->rdwr = rdwr;
 	c->path = strdup(ctx->cfg.cache_dir);
@@ -479,6 +511,10 @@ cache_read_begin(struct aivenauth_ctx *ctx, MDB_txn **txn)
 	struct cache *c = ctx->cache;
 	int rc, tries;
 
+	if (c->rtxn_live) {
+		mdb_txn_reset(c->rtxn);
+		c->rtxn_live = false;
+	}
 	for (tries = 0; tries < 2; tries++) {
 		if (c->rtxn != NULL)
 			rc = mdb_txn_renew(c->rtxn);
@@ -509,8 +545,39 @@ cache_read_begin(struct aivenauth_ctx *ctx, MDB_txn **txn)
 void
 cache_read_end(struct aivenauth_ctx *ctx)
 {
-	if (ctx->cache != NULL && ctx->cache->rtxn != NULL)
+	if (ctx->cache != NULL && ctx->cache->rtxn != NULL) {
 		mdb_txn_reset(ctx->cache->rtxn);
+		ctx->cache->rtxn_live = false;
+	}
+}
+
+enum aivenauth_status
+cache_read_current(struct aivenauth_ctx *ctx, MDB_txn **txn,
+    struct cache_state *s)
+{
+	struct cache *c = ctx->cache;
+	enum aivenauth_status st;
+	MDB_envinfo info;
+
+	if (c->rtxn_live) {
+		/* The meta page's txnid: nothing committed since our snapshot
+		 * means it is the latest one, as a renew would give. */
+		if (mdb_env_info(c->env, &info) == 0 &&
+		    info.me_last_txnid == mdb_txn_id(c->rtxn)) {
+			*txn = c->rtxn;
+			*s = c->rstate;
+			return AIVENAUTH_OK;
+		}
+	}
+	if ((st = cache_read_begin(ctx, txn)) != AIVENAUTH_OK)
+		return st;
+	if ((st = state_get(ctx, *txn, s)) != AIVENAUTH_OK) {
+		cache_read_end(ctx);
+		return st;
+	}
+	c->rstate = *s;
+	c->rtxn_live = true;
+	return AIVENAUTH_OK;
 }
 
 enum aivenauth_status

@@ -37,6 +37,10 @@ struct cache {
 	bool rdwr;
 	pid_t pid;
 	MDB_txn *rtxn;          /* reusable read txn (reset between uses) */
+	bool rtxn_live;         /* rtxn is active (kept by verify, see
+	                           cache_read_current) */
+	struct cache_state rstate;  /* "state" as of rtxn, when live */
+	unsigned long fork_gen; /* fork generation at open (cache_is_ours) */
 	unsigned char key[HASH_KEY_BYTES];
 	char *path;
 	char *data_path;
@@ -45,7 +49,22 @@ struct cache {
 
 /* Begin a read transaction (renewing the cached one). */
 enum aivenauth_status cache_read_begin(struct aivenauth_ctx *ctx, MDB_txn **txn);
+/* End it (reset the cached one); also ends a kept one. */
 void cache_read_end(struct aivenauth_ctx *ctx);
+/*
+ * The verify path: a read transaction on the latest committed snapshot and
+ * its "state".  The transaction is kept active after use and reused as
+ * long as no writer has committed since (same txnid as the environment's
+ * last one), which spares the renew, LMDB's re-lookup of the named
+ * databases in a renewed txn, and the state read.  End it with
+ * cache_read_end() on error; otherwise it stays until the next call sees a
+ * newer commit, or the cache is closed.
+ */
+enum aivenauth_status cache_read_current(struct aivenauth_ctx *ctx,
+    MDB_txn **txn, struct cache_state *s);
+
+/* Was c opened by this process (not inherited across fork())? */
+bool cache_is_ours(const struct cache *c);
 
 /* Run fn inside one write transaction, growing the map and retrying when
  * it fills.  fn returns AIVENAUTH_OK to commit; anything else aborts. */
