@@ -53,6 +53,7 @@ struct apply {
 	const struct aivenauth_token **tokens;  /* sorted by prefix */
 	int64_t now;
 	struct aivenauth_apply_stats stats;
+	uint64_t lens;                          /* prefix lengths present */
 	struct buf enc;
 };
 
@@ -198,98 +199,195 @@ put_current(MDB_cursor *cur, const MDB_val *k, MDB_val *nd)
 	return mdb_cursor_put(cur, &kc, nd, MDB_CURRENT);
 }
 
+/*
+ * The merge walk shared by users and tokens: the sorted snapshot against
+ * the stored records, in one cursor pass.  A record on both sides goes to
+ * both(), a stored one no longer listed to gone(); new ones are inserted
+ * by added() after the walk, so the cursor never sees its own inserts.
+ */
+struct merge_ops {
+	const char *what;
+	const char *(*key)(const struct apply *a, size_t i);
+	enum aivenauth_status (*both)(struct aivenauth_ctx *ctx, struct apply *a,
+	    MDB_cursor *cur, const MDB_val *k, const MDB_val *d, size_t i);
+	enum aivenauth_status (*gone)(struct aivenauth_ctx *ctx, struct apply *a,
+	    MDB_cursor *cur, const MDB_val *k, const MDB_val *d);
+	enum aivenauth_status (*added)(struct aivenauth_ctx *ctx, struct apply *a,
+	    MDB_txn *txn, size_t i);
+};
+
 static enum aivenauth_status
-apply_users(struct aivenauth_ctx *ctx, MDB_txn *txn, struct apply *a)
+merge(struct aivenauth_ctx *ctx, MDB_txn *txn, MDB_dbi dbi, size_t n,
+    struct apply *a, const struct merge_ops *ops)
 {
-	const struct aivenauth_snapshot *s = a->snap;
 	enum aivenauth_status st = AIVENAUTH_OK;
+	size_t i = 0, *ins, nins = 0, j;
 	MDB_cursor *cur;
-	MDB_val k, d, nd;
-	size_t i = 0, *ins = NULL, nins = 0, j;
+	const char *key;
+	MDB_val k, d;
 	int rc, c;
 
-	if ((ins = malloc((s->n_users + 1) * sizeof(*ins))) == NULL)
+	if ((ins = malloc((n + 1) * sizeof(*ins))) == NULL)
 		return AIVENAUTH_ERR_NOMEM;
-	if ((rc = mdb_cursor_open(txn, ctx->cache->users, &cur)) != 0) {
+	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0) {
 		free(ins);
 		return cache_err(ctx, rc, "opening a cursor");
 	}
 	rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
-	while (rc == 0 || i < s->n_users) {
-		const struct aivenauth_user *u = i < s->n_users ? a->users[i] : NULL;
-
-		if (rc == 0 && u != NULL)
-			c = keycmp(k.mv_data, k.mv_size, u->user_id,
-			    strlen(u->user_id));
+	while (rc == 0 || i < n) {
+		key = i < n ? ops->key(a, i) : NULL;
+		if (rc == 0 && key != NULL)
+			c = keycmp(k.mv_data, k.mv_size, key, strlen(key));
 		else
 			c = rc == 0 ? -1 : 1;
-		if (c < 0) {            /* no longer listed */
-			if ((rc = mdb_cursor_del(cur, 0)) != 0)
-				break;
-			a->stats.users_removed++;
-		} else if (c > 0) {     /* new: insert after the walk */
+		if (c > 0) {
 			ins[nins++] = i++;
 			continue;
-		} else {
-			a->enc.len = 0;
-			if ((st = user_encode(u, &a->enc)) != AIVENAUTH_OK)
-				goto out;
-			if (!same(&d, &a->enc)) {
-				nd.mv_size = a->enc.len;
-				nd.mv_data = a->enc.data;
-				if ((rc = put_current(cur, &k, &nd)) != 0)
-					break;
-				a->stats.users_updated++;
-			}
-			i++;
 		}
+		st = c < 0 ? ops->gone(ctx, a, cur, &k, &d) :
+		    ops->both(ctx, a, cur, &k, &d, i++);
+		if (st != AIVENAUTH_OK)
+			goto out;
 		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
 	}
 	if (rc != 0 && rc != MDB_NOTFOUND) {
-		st = cache_err(ctx, rc, "writing users");
+		st = cache_err(ctx, rc, ops->what);
 		goto out;
 	}
-	for (j = 0; j < nins; j++) {
-		const struct aivenauth_user *u = a->users[ins[j]];
-
-		a->enc.len = 0;
-		if ((st = user_encode(u, &a->enc)) != AIVENAUTH_OK)
-			goto out;
-		k.mv_data = u->user_id;
-		k.mv_size = strlen(u->user_id);
-		nd.mv_size = a->enc.len;
-		nd.mv_data = a->enc.data;
-		if ((st = cache_err(ctx, mdb_put(txn, ctx->cache->users, &k, &nd, 0),
-		    "writing a user")) != AIVENAUTH_OK)
-			goto out;
-		a->stats.users_added++;
-	}
+	for (j = 0; j < nins && st == AIVENAUTH_OK; j++)
+		st = ops->added(ctx, a, txn, ins[j]);
 out:
 	mdb_cursor_close(cur);
 	free(ins);
 	return st;
 }
 
-/* A token the API stopped listing: drop the hash, remember the removal. */
+/* Replace the record under the cursor with a->enc. */
 static enum aivenauth_status
-tombstone(struct aivenauth_ctx *ctx, struct apply *a, MDB_cursor *cur,
-    MDB_val *k, const struct tok_view *v, uint64_t *lens)
+replace(struct aivenauth_ctx *ctx, MDB_cursor *cur, const MDB_val *k,
+    struct apply *a, const char *what)
+{
+	MDB_val nd = { a->enc.len, a->enc.data };
+
+	return cache_err(ctx, put_current(cur, k, &nd), what);
+}
+
+/* Insert a->enc under key. */
+static enum aivenauth_status
+insert(struct aivenauth_ctx *ctx, MDB_txn *txn, MDB_dbi dbi, const char *key,
+    struct apply *a, const char *what)
+{
+	MDB_val k = { strlen(key), (void *)key }, nd = { a->enc.len, a->enc.data };
+
+	return cache_err(ctx, mdb_put(txn, dbi, &k, &nd, 0), what);
+}
+
+static const char *
+user_key(const struct apply *a, size_t i)
+{
+	return a->users[i]->user_id;
+}
+
+static enum aivenauth_status
+user_both(struct aivenauth_ctx *ctx, struct apply *a, MDB_cursor *cur,
+    const MDB_val *k, const MDB_val *d, size_t i)
+{
+	enum aivenauth_status st;
+
+	a->enc.len = 0;
+	if ((st = user_encode(a->users[i], &a->enc)) != AIVENAUTH_OK ||
+	    same(d, &a->enc))
+		return st;
+	a->stats.users_updated++;
+	return replace(ctx, cur, k, a, "writing a user");
+}
+
+static enum aivenauth_status
+user_gone(struct aivenauth_ctx *ctx, struct apply *a, MDB_cursor *cur,
+    const MDB_val *k UNUSED, const MDB_val *d UNUSED)
+{
+	a->stats.users_removed++;
+	return cache_err(ctx, mdb_cursor_del(cur, 0), "removing a user");
+}
+
+static enum aivenauth_status
+user_added(struct aivenauth_ctx *ctx, struct apply *a, MDB_txn *txn, size_t i)
+{
+	enum aivenauth_status st;
+
+	a->enc.len = 0;
+	if ((st = user_encode(a->users[i], &a->enc)) != AIVENAUTH_OK)
+		return st;
+	a->stats.users_added++;
+	return insert(ctx, txn, ctx->cache->users, a->users[i]->user_id, a,
+	    "writing a user");
+}
+
+static const struct merge_ops user_ops = {
+	"writing users", user_key, user_both, user_gone, user_added,
+};
+
+static enum aivenauth_status
+decode_stored(struct aivenauth_ctx *ctx, const MDB_val *k, const MDB_val *d,
+    struct tok_view *v)
+{
+	if (k->mv_size == 0 || k->mv_size > 63 ||
+	    !tok_decode(d->mv_data, d->mv_size, v)) {
+		ctx_log(ctx, LOG_ERR, "cache %s: damaged token record",
+		    ctx->cache->path);
+		return AIVENAUTH_ERR_CACHE_CORRUPT;
+	}
+	return AIVENAUTH_OK;
+}
+
+static const char *
+token_key(const struct apply *a, size_t i)
+{
+	return a->tokens[i]->prefix;
+}
+
+static enum aivenauth_status
+token_both(struct aivenauth_ctx *ctx, struct apply *a, MDB_cursor *cur,
+    const MDB_val *k, const MDB_val *d, size_t i)
+{
+	enum aivenauth_status st;
+	struct tok_view v;
+
+	if ((st = decode_stored(ctx, k, d, &v)) != AIVENAUTH_OK ||
+	    (st = encode_listed(a, a->tokens[i], &v)) != AIVENAUTH_OK)
+		return st;
+	a->lens |= (uint64_t)1 << k->mv_size;
+	if (same(d, &a->enc))
+		return AIVENAUTH_OK;
+	if (v.removed_time != 0)
+		a->stats.tokens_added++;    /* listed again */
+	else
+		a->stats.tokens_updated++;
+	return replace(ctx, cur, k, a, "writing a token");
+}
+
+/* A token the API stopped listing: drop the hash, remember the removal
+ * (for TOMBSTONE_RETENTION), then forget it. */
+static enum aivenauth_status
+token_gone(struct aivenauth_ctx *ctx, struct apply *a, MDB_cursor *cur,
+    const MDB_val *k, const MDB_val *d)
 {
 	struct aivenauth_token t;
 	enum aivenauth_status st;
-	MDB_val nd;
-	int rc;
+	struct tok_view v;
 
-	if (v->removed_time != 0) {
-		if (a->now - v->removed_time > TOMBSTONE_RETENTION) {
+	if ((st = decode_stored(ctx, k, d, &v)) != AIVENAUTH_OK)
+		return st;
+	if (v.removed_time != 0) {
+		if (a->now - v.removed_time > TOMBSTONE_RETENTION) {
 			a->stats.tombstones_expired++;
 			return cache_err(ctx, mdb_cursor_del(cur, 0),
 			    "forgetting a removed token");
 		}
-		*lens |= (uint64_t)1 << k->mv_size;
+		a->lens |= (uint64_t)1 << k->mv_size;
 		return AIVENAUTH_OK;
 	}
-	if ((st = tok_to_public(v, k->mv_data, k->mv_size, &t)) != AIVENAUTH_OK)
+	if ((st = tok_to_public(&v, k->mv_data, k->mv_size, &t)) != AIVENAUTH_OK)
 		return st;
 	t.removed_time = a->now;
 	a->enc.len = 0;
@@ -297,97 +395,27 @@ tombstone(struct aivenauth_ctx *ctx, struct apply *a, MDB_cursor *cur,
 	aivenauth_token_clear(&t);
 	if (st != AIVENAUTH_OK)
 		return st;
-	nd.mv_size = a->enc.len;
-	nd.mv_data = a->enc.data;
-	if ((rc = put_current(cur, k, &nd)) != 0)
-		return cache_err(ctx, rc, "writing a removed token");
 	a->stats.tokens_removed++;
-	*lens |= (uint64_t)1 << k->mv_size;
-	return AIVENAUTH_OK;
+	a->lens |= (uint64_t)1 << k->mv_size;
+	return replace(ctx, cur, k, a, "writing a removed token");
 }
 
 static enum aivenauth_status
-apply_tokens(struct aivenauth_ctx *ctx, MDB_txn *txn, struct apply *a,
-    uint64_t *lens)
+token_added(struct aivenauth_ctx *ctx, struct apply *a, MDB_txn *txn, size_t i)
 {
-	const struct aivenauth_snapshot *s = a->snap;
-	enum aivenauth_status st = AIVENAUTH_OK;
-	MDB_cursor *cur;
-	struct tok_view v;
-	MDB_val k, d, nd;
-	size_t i = 0, *ins = NULL, nins = 0, j;
-	int rc, c;
+	enum aivenauth_status st;
 
-	if ((ins = malloc((s->n_tokens + 1) * sizeof(*ins))) == NULL)
-		return AIVENAUTH_ERR_NOMEM;
-	if ((rc = mdb_cursor_open(txn, ctx->cache->tokens, &cur)) != 0) {
-		free(ins);
-		return cache_err(ctx, rc, "opening a cursor");
-	}
-	rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
-	while (rc == 0 || i < s->n_tokens) {
-		const struct aivenauth_token *t = i < s->n_tokens ? a->tokens[i] : NULL;
-
-		if (rc == 0 && t != NULL)
-			c = keycmp(k.mv_data, k.mv_size, t->prefix, strlen(t->prefix));
-		else
-			c = rc == 0 ? -1 : 1;
-		if (c > 0) {
-			ins[nins++] = i++;
-			continue;
-		}
-		if (k.mv_size == 0 || k.mv_size > 63 ||
-		    !tok_decode(d.mv_data, d.mv_size, &v)) {
-			ctx_log(ctx, LOG_ERR, "cache %s: damaged token record",
-			    ctx->cache->path);
-			st = AIVENAUTH_ERR_CACHE_CORRUPT;
-			goto out;
-		}
-		if (c < 0) {
-			if ((st = tombstone(ctx, a, cur, &k, &v, lens)) != AIVENAUTH_OK)
-				goto out;
-		} else {
-			if ((st = encode_listed(a, t, &v)) != AIVENAUTH_OK)
-				goto out;
-			if (!same(&d, &a->enc)) {
-				nd.mv_size = a->enc.len;
-				nd.mv_data = a->enc.data;
-				if ((rc = put_current(cur, &k, &nd)) != 0)
-					break;
-				if (v.removed_time != 0)
-					a->stats.tokens_added++;
-				else
-					a->stats.tokens_updated++;
-			}
-			*lens |= (uint64_t)1 << k.mv_size;
-			i++;
-		}
-		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
-	}
-	if (rc != 0 && rc != MDB_NOTFOUND) {
-		st = cache_err(ctx, rc, "writing tokens");
-		goto out;
-	}
-	for (j = 0; j < nins; j++) {
-		const struct aivenauth_token *t = a->tokens[ins[j]];
-
-		if ((st = encode_listed(a, t, NULL)) != AIVENAUTH_OK)
-			goto out;
-		k.mv_data = t->prefix;
-		k.mv_size = strlen(t->prefix);
-		nd.mv_size = a->enc.len;
-		nd.mv_data = a->enc.data;
-		if ((st = cache_err(ctx, mdb_put(txn, ctx->cache->tokens, &k, &nd, 0),
-		    "writing a token")) != AIVENAUTH_OK)
-			goto out;
-		*lens |= (uint64_t)1 << k.mv_size;
-		a->stats.tokens_added++;
-	}
-out:
-	mdb_cursor_close(cur);
-	free(ins);
-	return st;
+	if ((st = encode_listed(a, a->tokens[i], NULL)) != AIVENAUTH_OK)
+		return st;
+	a->stats.tokens_added++;
+	a->lens |= (uint64_t)1 << strlen(a->tokens[i]->prefix);
+	return insert(ctx, txn, ctx->cache->tokens, a->tokens[i]->prefix, a,
+	    "writing a token");
 }
+
+static const struct merge_ops token_ops = {
+	"writing tokens", token_key, token_both, token_gone, token_added,
+};
 
 static enum aivenauth_status
 do_apply(struct aivenauth_ctx *ctx, MDB_txn *txn, void *arg)
@@ -395,14 +423,16 @@ do_apply(struct aivenauth_ctx *ctx, MDB_txn *txn, void *arg)
 	struct apply *a = arg;
 	enum aivenauth_status st;
 	struct cache_state s;
-	uint64_t lens = 0;
 	MDB_val k, d;
 
 	/* A retry after the map grew starts from scratch. */
 	memset(&a->stats, 0, sizeof(a->stats));
+	a->lens = 0;
 	if ((st = state_get(ctx, txn, &s)) != AIVENAUTH_OK ||
-	    (st = apply_users(ctx, txn, a)) != AIVENAUTH_OK ||
-	    (st = apply_tokens(ctx, txn, a, &lens)) != AIVENAUTH_OK)
+	    (st = merge(ctx, txn, ctx->cache->users, a->snap->n_users, a,
+	    &user_ops)) != AIVENAUTH_OK ||
+	    (st = merge(ctx, txn, ctx->cache->tokens, a->snap->n_tokens, a,
+	    &token_ops)) != AIVENAUTH_OK)
 		return st;
 	if (a->snap->organization_id != NULL) {
 		k.mv_data = "org_id";
@@ -415,7 +445,7 @@ do_apply(struct aivenauth_ctx *ctx, MDB_txn *txn, void *arg)
 	}
 	s.sync_time = a->now;
 	s.generation++;
-	s.prefix_lens = lens;
+	s.prefix_lens = a->lens;
 	a->stats.generation = s.generation;
 	return state_put(ctx, txn, &s);
 }
