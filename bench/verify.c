@@ -11,6 +11,9 @@
  *       per-round ratios.  At the first size it also times what a PAM call
  *       pays around the verify: a fresh context per call (ctx_new +
  *       config_load + env open + verify + ctx_free) vs a reused one.
+ *   bench_verify build DIR N TPU [USERDB_TXT]
+ *       build a cache of N tokens, TPU per user; optionally write the same
+ *       accounts (user, token) as db_load -T input for pam_userdb
  *   bench_verify cold DIR N       one first verify in this fresh process
  *   bench_verify rss DIR N OPS    OPS verifies, then print peak RSS
  *   bench_verify ir DIR N OPS verify|floor
@@ -319,6 +322,30 @@ bench_ctx_cost(const char *dir, size_t n, unsigned rounds)
 }
 
 static int
+cmd_build(const char *dir, size_t n, size_t tpu, const char *txt)
+{
+	char tok[BENCH_TOKEN_LEN + 1];
+	double apply_s, enroll_s;
+	size_t i;
+	FILE *f;
+
+	mkdir(dir, 0750);
+	apply_s = bench_build_cache(dir, n, tpu, &enroll_s);
+	printf("FIGURE apply_s_%zu %.3f\nFIGURE enroll_s_%zu %.3f\n", n, apply_s,
+	    n, enroll_s);
+	if (txt == NULL)
+		return 0;
+	if ((f = fopen(txt, "w")) == NULL)
+		bench_die("writing userdb input", -1);
+	/* db_load -T: key line, value line; one account per user (tpu 1). */
+	for (i = 0; i < n; i += tpu) {
+		bench_token(i, tok);
+		fprintf(f, "user%07zu\n%s\n", i / tpu, tok);
+	}
+	return fclose(f) != 0;
+}
+
+static int
 cmd_cold(const char *dir, size_t n)
 {
 	struct aivenauth_request req;
@@ -425,6 +452,9 @@ main(int argc, char **argv)
 	if (sodium_init() < 0)
 		return 1;
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc >= 5 && strcmp(argv[1], "build") == 0)
+		return cmd_build(argv[2], strtoul(argv[3], NULL, 10),
+		    strtoul(argv[4], NULL, 10), argc > 5 ? argv[5] : NULL);
 	if (argc >= 4 && strcmp(argv[1], "cold") == 0)
 		return cmd_cold(argv[2], strtoul(argv[3], NULL, 10));
 	if (argc >= 5 && strcmp(argv[1], "rss") == 0)
