@@ -9,6 +9,7 @@
 #   make valgrind   the unit suites under valgrind memcheck
 #   make bench      benchmarks (bench/), figures for docs/PERFORMANCE.md
 #   make fuzz       libFuzzer targets, bounded time (clang)
+#   make stress     kill -9 during writes, concurrent readers (bounded)
 #   make install    DESTDIR= PREFIX= LIBDIR= PAMDIR= SYSCONFDIR=
 #
 # V=1 shows commands; WERROR=0 drops -Werror (for packagers);
@@ -199,6 +200,11 @@ bench: deps all $(BENCH_BINS)
 .PHONY: fuzz
 fuzz: deps
 	@tools/run-fuzz
+
+# Crash consistency, concurrency, dead readers, map growth (tools/run-stress).
+.PHONY: stress
+stress: all
+	@tools/run-stress $(BUILD)
 
 # ---------------------------------------------------------------- install
 #
