@@ -76,20 +76,6 @@ cache_err(struct aivenauth_ctx *ctx, int rc, const char *what)
 	return st;
 }
 
-/* Owner of a cache file or directory: root, us, or the dedicated sync user
- * "aivenauth" (the sync service runs as it and owns /var/lib/aivenauth). */
-static bool
-trusted_owner(uid_t uid)
-{
-	struct passwd pw, *res = NULL;
-	char buf[1024];
-
-	if (uid == 0 || uid == geteuid())
-		return true;
-	return getpwnam_r("aivenauth", &pw, buf, sizeof(buf), &res) == 0 &&
-	    res != NULL && res->pw_uid == uid;
-}
-
 static enum aivenauth_status
 check_dir(struct aivenauth_ctx *ctx, const char *dir, bool create)
 {
@@ -128,7 +114,7 @@ check_dir(struct aivenauth_ctx *ctx, const char *dir, bool create)
 		    "%04o); run: chmod o-w %s", dir, (unsigned)(st.st_mode & 07777), dir);
 		return AIVENAUTH_ERR_UNSAFE_FILE;
 	}
-	if (!trusted_owner(st.st_uid)) {
+	if (!owner_trusted(st.st_uid, true)) {
 		ctx_log(ctx, LOG_ERR, "cache directory %s is owned by uid %u; it must "
 		    "be owned by root or the aivenauth user; run: chown aivenauth %s",
 		    dir, (unsigned)st.st_uid, dir);
@@ -156,7 +142,7 @@ check_data_file(struct aivenauth_ctx *ctx, const char *path, bool *exists,
 		    S_ISLNK(st.st_mode) ? "a symlink" : "not a regular file");
 		return AIVENAUTH_ERR_UNSAFE_FILE;
 	}
-	if ((st.st_mode & S_IWOTH) != 0 || !trusted_owner(st.st_uid)) {
+	if ((st.st_mode & S_IWOTH) != 0 || !owner_trusted(st.st_uid, true)) {
 		ctx_log(ctx, LOG_ERR, "cache file %s is world-writable or has an "
 		    "untrusted owner (uid %u, mode %04o); run: chown aivenauth %s && "
 		    "chmod 0640 %s", path, (unsigned)st.st_uid,

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,19 @@ trust_name(enum trust trust)
 	return "file";
 }
 
+bool
+owner_trusted(uid_t uid, bool service_user)
+{
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+
+	if (uid == 0 || uid == geteuid())
+		return true;
+	return service_user &&
+	    getpwnam_r("aivenauth", &pw, buf, sizeof(buf), &res) == 0 &&
+	    res != NULL && res->pw_uid == uid;
+}
+
 /* Owner and mode rules shared by files and directories; what names the
  * object in messages ("config file /etc/x", "directory /etc"). */
 static enum aivenauth_status
@@ -43,10 +57,11 @@ check_stat(struct aivenauth_ctx *ctx, const struct stat *sb, const char *what,
 {
 	unsigned mode = (unsigned)(sb->st_mode & 07777);
 
-	if (sb->st_uid != 0 && sb->st_uid != geteuid()) {
+	if (!owner_trusted(sb->st_uid, trust == TRUST_SECRET)) {
 		ctx_log(ctx, LOG_ERR, "%s %s is owned by uid %u; it must be "
-		    "owned by root (or the user running this); run: chown root "
-		    "%s", what, path, (unsigned)sb->st_uid, path);
+		    "owned by root%s (or the user running this); run: chown root "
+		    "%s", what, path, (unsigned)sb->st_uid,
+		    trust == TRUST_SECRET ? " or the aivenauth user" : "", path);
 		return AIVENAUTH_ERR_UNSAFE_FILE;
 	}
 	if (mode & S_IWOTH) {

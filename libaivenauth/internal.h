@@ -84,6 +84,12 @@ enum trust {
  */
 enum aivenauth_status read_trusted(struct aivenauth_ctx *ctx, const char *path,
     enum trust trust, size_t max, char **buf, size_t *len);
+/*
+ * May a file owned by uid be trusted?  Root and the caller always; with
+ * service_user, also the dedicated "aivenauth" user, which runs the sync
+ * timer and owns the cache and the admin token file.
+ */
+bool owner_trusted(uid_t uid, bool service_user);
 /* Check (without opening) a path that will be dlopen()ed or used as a dir. */
 enum aivenauth_status check_trusted_path(struct aivenauth_ctx *ctx,
     const char *path, enum trust trust, bool want_dir);
