@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,6 +70,19 @@ cache_err(struct aivenauth_ctx *ctx, int rc, const char *what)
 	default:
 		st = AIVENAUTH_ERR_IO;
 		break;
+	}
+	if (rc == EIO) {
+		/* LMDB 0.9 reports a short write (what a full disk gives) as
+		 * EIO, losing ENOSPC: say so when the file system is full. */
+		struct statvfs sv;
+		const char *dir = ctx->cache != NULL && ctx->cache->path != NULL ?
+		    ctx->cache->path : ctx->cfg.cache_dir;
+
+		if (dir != NULL && statvfs(dir, &sv) == 0 && sv.f_bavail == 0) {
+			ctx_log(ctx, LOG_ERR, "cache %s: %s: no space left on the "
+			    "file system (short write)", dir, what);
+			return AIVENAUTH_ERR_CACHE_FULL;
+		}
 	}
 	ctx_log(ctx, LOG_ERR, "cache %s: %s: %s",
 	    ctx->cache != NULL && ctx->cache->path != NULL ? ctx->cache->path :
