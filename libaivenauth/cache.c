@@ -65,8 +65,13 @@ cache_err(struct aivenauth_ctx *ctx, int rc, const char *what)
 		st = AIVENAUTH_ERR_CACHE_CORRUPT;
 		break;
 	case MDB_READERS_FULL:
-		st = AIVENAUTH_ERR_CACHE_FULL;
-		break;
+		/* Not a disk problem: every reader slot is held by a live
+		 * process (dead ones are cleared by each writer open). */
+		ctx_log(ctx, LOG_ERR, "cache %s: %s: all %d LMDB reader slots "
+		    "are in use by running processes", ctx->cache != NULL &&
+		    ctx->cache->path != NULL ? ctx->cache->path : ctx->cfg.cache_dir,
+		    what, CACHE_MAX_READERS);
+		return AIVENAUTH_ERR_CACHE_ACCESS;
 	default:
 		st = AIVENAUTH_ERR_IO;
 		break;
@@ -99,9 +104,13 @@ check_dir(struct aivenauth_ctx *ctx, const char *dir, bool create)
 		if (errno == ENOENT && create) {
 			/* 0750: group aivenauth reads, nobody else. */
 			if (mkdir(dir, 0750) != 0) {
-				ctx_log(ctx, LOG_ERR, "cannot create cache directory %s: %s",
-				    dir, strerror(errno));
-				return errno == EACCES ? AIVENAUTH_ERR_CACHE_ACCESS :
+				int e = errno;
+
+				ctx_log(ctx, LOG_ERR, "cannot create cache directory %s: "
+				    "%s", dir, e == ENOENT ? "its parent directory does "
+				    "not exist" : strerror(e));
+				return e == EACCES ? AIVENAUTH_ERR_CACHE_ACCESS :
+				    e == ENOENT ? AIVENAUTH_ERR_CACHE_MISSING :
 				    AIVENAUTH_ERR_IO;
 			}
 			return AIVENAUTH_OK;
