@@ -8,6 +8,7 @@
  * token.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
@@ -394,5 +395,74 @@ aivenauth_verify(struct aivenauth_ctx *ctx, const char *token, size_t len,
 			    "expiry of token %s at the API", d->prefix);
 		}
 	}
+	return AIVENAUTH_OK;
+}
+
+enum aivenauth_status
+aivenauth_recheck(struct aivenauth_ctx *ctx, const char *prefix,
+    const char *user_id, int64_t now, struct aivenauth_decision *d)
+{
+	enum aivenauth_status st;
+	struct cache_state s;
+	struct tok_view v;
+	MDB_txn *txn;
+	MDB_val k, val;
+	int rc;
+
+	if (d == NULL)
+		return AIVENAUTH_ERR_INVALID;
+	memset(d, 0, sizeof(*d));
+	d->sync_age = -1;
+	d->reason = AIVENAUTH_REASON_ERROR;
+	if (ctx == NULL || prefix == NULL || *prefix == '\0' ||
+	    strlen(prefix) > AIVENAUTH_PREFIX_MAX)
+		return AIVENAUTH_ERR_INVALID;
+	if (now == 0)
+		now = (int64_t)time(NULL);
+	snprintf(d->prefix, sizeof(d->prefix), "%s", prefix);
+	if (ctx->cache == NULL || !cache_is_ours(ctx->cache)) {
+		st = aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDONLY);
+		if (st != AIVENAUTH_OK) {
+			d->reason = AIVENAUTH_REASON_CACHE_UNAVAILABLE;
+			return st;
+		}
+	}
+	if ((st = cache_read_current(ctx, &txn, &s)) != AIVENAUTH_OK) {
+		d->reason = AIVENAUTH_REASON_CACHE_UNAVAILABLE;
+		return st;
+	}
+	d->sync_age = s.sync_time != 0 ? now - s.sync_time : -1;
+	if (ctx->cfg.max_stale > 0 &&
+	    (s.sync_time == 0 || now - s.sync_time > ctx->cfg.max_stale)) {
+		d->reason = AIVENAUTH_REASON_CACHE_STALE;
+		return AIVENAUTH_OK;
+	}
+	k.mv_data = (void *)prefix;
+	k.mv_size = strlen(prefix);
+	rc = mdb_get(txn, ctx->cache->tokens, &k, &val);
+	if (rc == MDB_NOTFOUND) {
+		d->reason = AIVENAUTH_REASON_REVOKED;   /* forgotten since */
+		return AIVENAUTH_OK;
+	}
+	if (rc != 0 || !tok_decode(val.mv_data, val.mv_size, &v)) {
+		st = rc != 0 ? cache_err(ctx, rc, "looking up a token") :
+		    AIVENAUTH_ERR_CACHE_CORRUPT;
+		cache_read_end(ctx);
+		d->reason = AIVENAUTH_REASON_CACHE_UNAVAILABLE;
+		return st;
+	}
+	sv_copy(d->user_id, sizeof(d->user_id), v.user_id);
+	sv_copy(d->user_name, sizeof(d->user_name), v.user_name);
+	sv_copy(d->user_email, sizeof(d->user_email), v.user_email);
+	d->expiry = effective_expiry(&v);
+	if (v.removed_time != 0 || (v.flags & TOK_F_REVOKED) ||
+	    (v.revoke_at != 0 && now >= v.revoke_at))
+		d->reason = AIVENAUTH_REASON_REVOKED;
+	else if (d->expiry != 0 && now >= d->expiry)
+		d->reason = AIVENAUTH_REASON_EXPIRED;
+	else if (user_id != NULL && !sv_eq(v.user_id, user_id))
+		d->reason = AIVENAUTH_REASON_USER_MISMATCH;
+	else
+		d->reason = AIVENAUTH_ACCEPTED;
 	return AIVENAUTH_OK;
 }

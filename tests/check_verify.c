@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -204,13 +206,61 @@ writer(void)
 	return w;
 }
 
+/*
+ * Write from another process, as aivenctl does: LMDB forbids opening one
+ * environment twice in a process (the second open would reset the reader
+ * table under the first).  The child ends by exec so that valgrind runs no
+ * leak check on it.
+ */
+static void
+elsewhere(bool (*fn)(struct aivenauth_ctx *w, void *arg), void *arg)
+{
+	int status;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		bool ok = fn(writer(), arg);
+
+		execl(ok ? "/bin/true" : "/bin/false", "x", (char *)NULL);
+		_exit(2);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+struct revoke_arg {
+	const char *prefix;
+	int64_t at;
+};
+
+static bool
+do_revoke(struct aivenauth_ctx *w, void *arg)
+{
+	struct revoke_arg *r = arg;
+
+	return aivenauth_cache_revoke(w, r->prefix, r->at) == AIVENAUTH_OK;
+}
+
+static void
+revoke_elsewhere(const char *prefix, int64_t at)
+{
+	struct revoke_arg r = { prefix, at };
+
+	elsewhere(do_revoke, &r);
+}
+
+static bool
+do_apply(struct aivenauth_ctx *w, void *arg)
+{
+	return aivenauth_cache_apply(w, arg, 0, NULL) == AIVENAUTH_OK;
+}
+
 START_TEST(revoked_locally_then_removed)
 {
-	struct aivenauth_ctx *w = writer();
 	char forged[FX_TOKEN_LEN + 1];
 
-	ck_assert_int_eq(aivenauth_cache_revoke(w, snap.s.tokens[0].prefix, 0),
-	    AIVENAUTH_OK);
+	revoke_elsewhere(snap.s.tokens[0].prefix, 0);
 	ck_assert_int_eq(verify("alice", t[0]), AIVENAUTH_REASON_REVOKED);
 	/* a forged secret on a revoked prefix is still just a mismatch */
 	memcpy(forged, t[0], sizeof(forged));
@@ -225,24 +275,20 @@ START_TEST(revoked_locally_then_removed)
 		snap.s.tokens[0] = snap.s.tokens[last];
 		snap.s.tokens[last] = tmp;
 		snap.s.n_tokens--;
-		ck_assert_int_eq(aivenauth_cache_apply(w, &snap.s, 0, NULL),
-		    AIVENAUTH_OK);
+		elsewhere(do_apply, &snap.s);
 		snap.s.n_tokens++;
 	}
 	ck_assert_int_eq(verify("alice", t[0]), AIVENAUTH_REASON_REVOKED);
-	aivenauth_ctx_free(w);
 }
 END_TEST
 
 START_TEST(scheduled_revocation_grace)
 {
-	struct aivenauth_ctx *w = writer();
 	struct aivenauth_request req = { "alice", AIVENAUTH_MATCH_NAME, NULL,
 	    NULL, NULL, 0 };
 	struct aivenauth_decision d;
 
-	ck_assert_int_eq(aivenauth_cache_revoke(w, snap.s.tokens[0].prefix,
-	    now + 300), AIVENAUTH_OK);
+	revoke_elsewhere(snap.s.tokens[0].prefix, now + 300);
 	req.now = now + 299;
 	ck_assert_int_eq(aivenauth_verify(ctx, t[0], FX_TOKEN_LEN, &req, &d),
 	    AIVENAUTH_OK);
@@ -251,7 +297,6 @@ START_TEST(scheduled_revocation_grace)
 	ck_assert_int_eq(aivenauth_verify(ctx, t[0], FX_TOKEN_LEN, &req, &d),
 	    AIVENAUTH_OK);
 	ck_assert_int_eq(d.reason, AIVENAUTH_REASON_REVOKED);
-	aivenauth_ctx_free(w);
 }
 END_TEST
 
@@ -471,6 +516,34 @@ START_TEST(reason_names_are_stable)
 }
 END_TEST
 
+START_TEST(recheck_by_prefix)
+{
+	struct aivenauth_decision d;
+	char *p0 = snap.s.tokens[0].prefix, *p3 = snap.s.tokens[3].prefix;
+
+	ck_assert_int_eq(aivenauth_recheck(ctx, p0, "u1", 0, &d), AIVENAUTH_OK);
+	ck_assert_int_eq(d.reason, AIVENAUTH_ACCEPTED);
+	ck_assert_str_eq(d.user_name, "alice");
+	ck_assert_int_eq(aivenauth_recheck(ctx, p0, "u2", 0, &d), AIVENAUTH_OK);
+	ck_assert_int_eq(d.reason, AIVENAUTH_REASON_USER_MISMATCH);
+	ck_assert_int_eq(aivenauth_recheck(ctx, p3, "u1", 0, &d), AIVENAUTH_OK);
+	ck_assert_int_eq(d.reason, AIVENAUTH_REASON_EXPIRED);
+	ck_assert_int_eq(aivenauth_recheck(ctx, "nosuchprefix", "u1", 0, &d),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(d.reason, AIVENAUTH_REASON_REVOKED);
+	/* revoked by another process after the first check */
+	revoke_elsewhere(p0, 0);
+	ck_assert_int_eq(aivenauth_recheck(ctx, p0, "u1", 0, &d), AIVENAUTH_OK);
+	ck_assert_int_eq(d.reason, AIVENAUTH_REASON_REVOKED);
+	ck_assert_int_eq(aivenauth_config_set(ctx, "max_stale", "60"), AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_recheck(ctx, p0, "u1", now + 61, &d),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(d.reason, AIVENAUTH_REASON_CACHE_STALE);
+	ck_assert_int_eq(aivenauth_recheck(ctx, "", "u1", 0, &d),
+	    AIVENAUTH_ERR_INVALID);
+}
+END_TEST
+
 static Suite *
 verify_suite(void)
 {
@@ -495,6 +568,7 @@ verify_suite(void)
 	tcase_add_test(tc, never_synced_is_stale);
 	tcase_add_test(tc, cache_unavailable);
 	tcase_add_test(tc, online_learn_unreachable);
+	tcase_add_test(tc, recheck_by_prefix);
 	tcase_add_test(tc, hash_known_answers);
 	tcase_add_test(tc, constant_time_compare);
 	tcase_add_test(tc, reason_names_are_stable);

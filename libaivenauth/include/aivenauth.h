@@ -393,6 +393,18 @@ AIVENAUTH_EXPORT enum aivenauth_status aivenauth_verify(
     const struct aivenauth_request *req, struct aivenauth_decision *d) AIVENAUTH_WUR;
 
 /*
+ * Re-check, without its secret, a token that was accepted earlier: the
+ * PAM account phase (libpam wipes PAM_AUTHTOK after authentication) and
+ * long-lived sessions.  One lookup by prefix: the cache is still fresh
+ * (max_stale), the token still listed (else REVOKED), not revoked, not
+ * expired at `now` (0 = time(NULL)), and still user_id's (else
+ * USER_MISMATCH).  Return values as for aivenauth_verify().
+ */
+AIVENAUTH_EXPORT enum aivenauth_status aivenauth_recheck(
+    struct aivenauth_ctx *ctx, const char *prefix, const char *user_id,
+    int64_t now, struct aivenauth_decision *d) AIVENAUTH_WUR;
+
+/*
  * The Aiven API (loaded on first use from the network client module, so a
  * process that only verifies never loads libcurl, OpenSSL or jansson).
  * The admin token comes from $AIVEN_AUTH_TOKEN (not in setuid processes) or
