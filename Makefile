@@ -128,9 +128,12 @@ $(NET_SO): $(NET_OBJS) $(NET_SHARED_OBJS) libaivenauth/net/net.map
 	    $(call pc,--libs,libsodium)
 
 # The PAM module carries the core compiled in: one object fewer for
-# libpam to dlopen and relocate on every login (see docs/PERFORMANCE.md).
+# libpam to dlopen and relocate.  -z nodelete: libpam dlcloses modules at
+# pam_end; staying loaded keeps the context pool (pam_aiven/ctxpool.c) and
+# spares a load per login (see docs/PERFORMANCE.md).
 $(PAM_SO): $(PAM_OBJS) $(CORE_OBJS) pam_aiven/pam_aiven.map
 	$(call msg,LD,$@)$(CC) -shared -Wl,--version-script=pam_aiven/pam_aiven.map \
+	    -Wl,-z,nodelete \
 	    -o $@ $(PAM_OBJS) $(CORE_OBJS) $(ALL_LDFLAGS) $(PAM_LDFLAGS) \
 	    $(CORE_LIBS) -lpam -ldl
 

@@ -552,6 +552,13 @@ cache_read_begin(struct aivenauth_ctx *ctx, MDB_txn **txn)
 }
 
 void
+aivenauth_cache_idle(struct aivenauth_ctx *ctx)
+{
+	if (ctx != NULL && ctx->cache != NULL && cache_is_ours(ctx->cache))
+		cache_read_end(ctx);
+}
+
+void
 cache_read_end(struct aivenauth_ctx *ctx)
 {
 	if (ctx->cache != NULL && ctx->cache->rtxn != NULL) {

@@ -191,6 +191,29 @@ apply_config_key(pam_handle_t *pamh, struct aivenauth_ctx *ctx,
 	return PAM_SUCCESS;
 }
 
+/* Without a context (a pooled one already has the config): is it a
+ * config key with a value?  Same answers as apply_config_key's checks. */
+static int
+check_config_key(const char *arg, size_t nlen, const char *value)
+{
+	char key[64];
+
+	if (nlen == 0 || nlen >= sizeof(key))
+		return -1;
+	memcpy(key, arg, nlen);
+	key[nlen] = '\0';
+	if (!aivenauth_config_is_key(key))
+		return -1;
+	return value != NULL && *value != '\0' ? PAM_SUCCESS : PAM_SERVICE_ERR;
+}
+
+void
+pa_opts_set_log(pam_handle_t *pamh, struct aivenauth_ctx *ctx,
+    const struct pa_opts *o)
+{
+	aivenauth_set_log(ctx, pa_log_cb, pamh, o->debug ? LOG_DEBUG : LOG_INFO);
+}
+
 int
 pa_opts_parse(pam_handle_t *pamh, int flags, int argc, const char **argv,
     struct aivenauth_ctx *ctx, struct pa_opts *o)
@@ -225,9 +248,14 @@ pa_opts_parse(pam_handle_t *pamh, int flags, int argc, const char **argv,
 			}
 		}
 	}
-	aivenauth_set_log(ctx, pa_log_cb, pamh, o->debug ? LOG_DEBUG : LOG_INFO);
-
-	st = aivenauth_config_load(ctx, o->config_file, o->config_file != NULL);
+	if (ctx != NULL) {
+		aivenauth_set_log(ctx, pa_log_cb, pamh,
+		    o->debug ? LOG_DEBUG : LOG_INFO);
+		st = aivenauth_config_load(ctx, o->config_file,
+		    o->config_file != NULL);
+	} else {
+		st = AIVENAUTH_OK;
+	}
 	if (st == AIVENAUTH_ERR_NOMEM)
 		return PAM_BUF_ERR;
 	if (st != AIVENAUTH_OK) {
@@ -248,7 +276,9 @@ pa_opts_parse(pam_handle_t *pamh, int flags, int argc, const char **argv,
 		split_arg(argv[i], &nlen, &value);
 		d = find_opt(argv[i], nlen);
 		if (d == NULL) {
-			rc = apply_config_key(pamh, ctx, argv[i], nlen, value);
+			rc = ctx != NULL ?
+			    apply_config_key(pamh, ctx, argv[i], nlen, value) :
+			    check_config_key(argv[i], nlen, value);
 			if (rc == PAM_SUCCESS)
 				continue;
 			if (rc == -1) {

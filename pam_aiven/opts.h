@@ -27,10 +27,16 @@ struct pa_opts {
  * (may be absent), then every other argument in order so that they
  * override the file.  Installs the pam_syslog log callback on ctx.
  * Returns PAM_SUCCESS, PAM_SERVICE_ERR (unknown or malformed argument, bad
- * config: logged at LOG_ERR) or PAM_BUF_ERR.
+ * config: logged at LOG_ERR) or PAM_BUF_ERR.  With ctx NULL only the
+ * module options are parsed and checked (a pooled context already carries
+ * the config these arguments gave it).
  */
 int pa_opts_parse(pam_handle_t *pamh, int flags, int argc, const char **argv,
     struct aivenauth_ctx *ctx, struct pa_opts *o);
+
+/* Route the library's messages to pam_syslog on this handle. */
+void pa_opts_set_log(pam_handle_t *pamh, struct aivenauth_ctx *ctx,
+    const struct pa_opts *o);
 
 /* The user_match value as written in arguments ("name", "id"...). */
 const char *pa_user_match_name(enum aivenauth_user_match m);

@@ -3,10 +3,10 @@
  * the password, verified against the local aivenauth cache.
  *
  * Thin on purpose: arguments are parsed in opts.c, outcomes become PAM
- * codes in decision.c, and the decision itself is aivenauth_verify().
- * Every call makes its own context and frees it before returning: nothing
- * survives between calls (libpam dlcloses the module at pam_end anyway),
- * nothing is shared across fork().
+ * codes in decision.c, the decision itself is aivenauth_verify(), and
+ * ready contexts are kept across conversations by ctxpool.c (the module is
+ * linked -z nodelete so libpam's dlclose leaves it loaded); a context
+ * never crosses fork() and is rebuilt when its config or cache changes.
  *
  * Secrets: the token is the PAM_AUTHTOK item, owned (and wiped at pam_end)
  * by libpam; this file never copies it and never logs it or its hash.  A
@@ -25,6 +25,7 @@
 #include <security/pam_modules.h>
 
 #include "aivenauth.h"
+#include "ctxpool.h"
 #include "decision.h"
 #include "opts.h"
 
@@ -167,29 +168,6 @@ log_decision(pam_handle_t *pamh, const char *phase, const char *user,
 	    stbuf, flags_note(d->flags));
 }
 
-/* Context with arguments and config applied; *ctxp NULL on failure. */
-static int
-pa_setup(pam_handle_t *pamh, int flags, int argc, const char **argv,
-    struct aivenauth_ctx **ctxp, struct pa_opts *o)
-{
-	enum aivenauth_status st;
-	int rc;
-
-	*ctxp = NULL;
-	st = aivenauth_ctx_new(ctxp);
-	if (st != AIVENAUTH_OK) {
-		pam_syslog(pamh, LOG_CRIT, "cannot make a context: %s",
-		    aivenauth_strerror(st));
-		return st == AIVENAUTH_ERR_NOMEM ? PAM_BUF_ERR : PAM_SERVICE_ERR;
-	}
-	rc = pa_opts_parse(pamh, flags, argc, argv, *ctxp, o);
-	if (rc != PAM_SUCCESS) {
-		aivenauth_ctx_free(*ctxp);
-		*ctxp = NULL;
-	}
-	return rc;
-}
-
 /* Set AIVEN_* in the PAM environment and keep what the account phase
  * needs.  Any failure here fails the authentication. */
 static int
@@ -240,10 +218,10 @@ pa_on_success(pam_handle_t *pamh, const struct pa_opts *o, const char *user,
 int
 pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	struct aivenauth_ctx *ctx = NULL;
 	struct aivenauth_decision d;
 	struct aivenauth_request req;
 	enum aivenauth_status st;
+	struct pa_lease lease;
 	struct pa_opts o;
 	const char *user = NULL, *token = NULL, *rhost = NULL, *service = NULL;
 	int rc;
@@ -255,7 +233,7 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	/* libpam applies the delay only if the stack fails. */
 	(void)pam_fail_delay(pamh, 2000000);
 
-	rc = pa_setup(pamh, flags, argc, argv, &ctx, &o);
+	rc = pa_ctx_acquire(pamh, flags, argc, argv, &o, &lease);
 	if (rc != PAM_SUCCESS)
 		return rc;   /* already logged */
 
@@ -292,7 +270,7 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	req.now = 0;
 	if (token == NULL)
 		token = "";
-	st = aivenauth_verify(ctx, token, strlen(token), &req, &d);
+	st = aivenauth_verify(lease.ctx, token, strlen(token), &req, &d);
 	token = NULL;   /* libpam owns and wipes it */
 
 	rc = pa_auth_code(st, d.reason, o.non_token_ignore);
@@ -300,7 +278,7 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		rc = pa_on_success(pamh, &o, user, &d);
 	log_decision(pamh, "", user, rhost, &d, st, rc);
 out:
-	aivenauth_ctx_free(ctx);
+	pa_ctx_release(&lease);
 	return rc;
 }
 
@@ -314,80 +292,26 @@ pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	return PAM_SUCCESS;
 }
 
-/* Is the cache fresher than max_stale? */
-static enum aivenauth_reason
-cache_freshness(struct aivenauth_ctx *ctx, int64_t now, enum aivenauth_status *st)
-{
-	struct aivenauth_cache_info info;
-	const char *ms = aivenauth_config_get(ctx, "max_stale");
-	long long max_stale = ms != NULL ? strtoll(ms, NULL, 10) : 0;
-
-	memset(&info, 0, sizeof(info));
-	*st = aivenauth_cache_info(ctx, &info);
-	if (*st != AIVENAUTH_OK)
-		return AIVENAUTH_REASON_CACHE_UNAVAILABLE;
-	if (max_stale > 0 && (info.sync_time == 0 ||
-	    now - info.sync_time > (int64_t)max_stale))
-		return AIVENAUTH_REASON_CACHE_STALE;
-	return AIVENAUTH_ACCEPTED;
-}
-
 /*
- * Account phase by the prefix kept at authentication: the application
- * dropped PAM_AUTHTOK, or the token was learned online (its hash may not
- * be stored: the API vouched for it a moment ago).  Is the token still
- * listed, not revoked, not expired, still the same user's?  Whether this
- * host knows its hash is not the account's business.
+ * Account phase by the prefix kept at authentication (libpam wipes
+ * PAM_AUTHTOK once pam_authenticate returns, and a token learned online
+ * may have no stored hash): still fresh, still listed, not revoked, not
+ * expired, still the same user's.  One lookup (aivenauth_recheck).
  */
 static enum aivenauth_status
 acct_by_prefix(struct aivenauth_ctx *ctx, const struct pa_auth_data *ad,
     struct aivenauth_decision *d)
 {
-	struct aivenauth_token t;
-	enum aivenauth_status st;
-	int64_t now = (int64_t)time(NULL), exp;
-
-	st = aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDONLY);
-	if (st != AIVENAUTH_OK) {
-		d->reason = AIVENAUTH_REASON_CACHE_UNAVAILABLE;
-		return st;
-	}
-	d->reason = cache_freshness(ctx, now, &st);
-	if (st != AIVENAUTH_OK || d->reason != AIVENAUTH_ACCEPTED)
-		return st;
-
-	memset(&t, 0, sizeof(t));
-	st = aivenauth_cache_token(ctx, ad->prefix, &t);
-	if (st == AIVENAUTH_ERR_NOT_FOUND) {
-		d->reason = AIVENAUTH_REASON_REVOKED;   /* forgotten */
-		return AIVENAUTH_OK;
-	}
-	if (st != AIVENAUTH_OK) {
-		d->reason = st == AIVENAUTH_ERR_NOMEM ? AIVENAUTH_REASON_ERROR :
-		    AIVENAUTH_REASON_CACHE_UNAVAILABLE;
-		return st;
-	}
-	exp = aivenauth_token_expiry(&t);
-	d->expiry = exp;
-	if (t.revoked || t.removed_time != 0 ||
-	    (t.revoke_at != 0 && t.revoke_at <= now))
-		d->reason = AIVENAUTH_REASON_REVOKED;
-	else if (exp != 0 && exp <= now)
-		d->reason = AIVENAUTH_REASON_EXPIRED;
-	else if (t.user_id == NULL || strcmp(t.user_id, ad->user_id) != 0)
-		d->reason = AIVENAUTH_REASON_USER_MISMATCH;
-	else
-		d->reason = AIVENAUTH_ACCEPTED;
-	aivenauth_token_clear(&t);
-	return AIVENAUTH_OK;
+	return aivenauth_recheck(ctx, ad->prefix, ad->user_id, 0, d);
 }
 
 int
 pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	const struct pa_auth_data *ad = NULL;
-	struct aivenauth_ctx *ctx = NULL;
+	struct aivenauth_ctx *ctx;
 	struct aivenauth_decision d;
+	struct pa_lease lease;
 	struct aivenauth_request req;
 	enum aivenauth_status st;
 	struct pa_opts o;
@@ -399,9 +323,10 @@ pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	    ad == NULL)
 		return PAM_IGNORE;
 
-	rc = pa_setup(pamh, flags, argc, argv, &ctx, &o);
+	rc = pa_ctx_acquire(pamh, flags, argc, argv, &o, &lease);
 	if (rc != PAM_SUCCESS)
 		return rc;
+	ctx = lease.ctx;
 
 	memset(&d, 0, sizeof(d));
 	d.reason = AIVENAUTH_REASON_ERROR;
@@ -456,6 +381,6 @@ decide:
 	if (rc == PAM_ACCT_EXPIRED && !(flags & PAM_SILENT))
 		(void)pam_error(pamh, "Your Aiven token has been revoked or has "
 		    "expired.");
-	aivenauth_ctx_free(ctx);
+	pa_ctx_release(&lease);
 	return rc;
 }

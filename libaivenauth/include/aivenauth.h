@@ -189,6 +189,14 @@ AIVENAUTH_EXPORT const char *aivenauth_config_get(struct aivenauth_ctx *ctx,
 AIVENAUTH_EXPORT enum aivenauth_status aivenauth_cache_open(
     struct aivenauth_ctx *ctx, unsigned flags) AIVENAUTH_WUR;
 AIVENAUTH_EXPORT void aivenauth_cache_close(struct aivenauth_ctx *ctx);
+/*
+ * Verify keeps its read snapshot between calls while nothing new is
+ * committed (it saves a transaction renew per call).  A long-lived process
+ * about to go idle should let go of it, so that the writer can reuse the
+ * pages that later syncs free (a pinned snapshot makes data.mdb grow).
+ * Cheap; the next verify takes a fresh snapshot.
+ */
+AIVENAUTH_EXPORT void aivenauth_cache_idle(struct aivenauth_ctx *ctx);
 
 struct aivenauth_cache_info {
 	const char *path;           /* owned by ctx */
