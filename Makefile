@@ -160,7 +160,7 @@ $(BUILD)/bench_%: $(BUILD)/obj/bench/%.o $(NET_A) $(LIB_A)
 DEB_BUILD := build-essential pkg-config libpam0g-dev libsodium-dev liblmdb-dev \
              libcurl4-openssl-dev libjansson-dev check libsubunit-dev
 DEB_TEST  := python3 pamtester libpam-wrapper libpamtest0-dev db-util \
-             lmdb-utils sasl2-bin nginx libnginx-mod-http-auth-pam curl \
+             lmdb-utils sasl2-bin dovecot-core nginx libnginx-mod-http-auth-pam curl \
              postgresql openssh-server openssh-client sshpass valgrind \
              ca-certificates procps iproute2
 DEB_EXTRA := clang
