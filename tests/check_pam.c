@@ -26,12 +26,10 @@
 #include <security/pam_appl.h>
 
 #include "aivenauth.h"
+#include "helpers/pam_fixture.h"
 
-#define TOKEN_LEN 372
-#define PREFIX_LEN 12
-#define PAM_SET_ITEMS "/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_set_items.so"
-#define PAM_PERMIT "/usr/lib/x86_64-linux-gnu/security/pam_permit.so"
-#define PAM_DENY "/usr/lib/x86_64-linux-gnu/security/pam_deny.so"
+#define PAM_SET_ITEMS PF_PAM_SET_ITEMS
+#define PAM_PERMIT PF_PAM_PERMIT
 
 static char topdir[PATH_MAX];       /* mkdtemp: everything lives here */
 static char confdir[PATH_MAX];      /* PAM service files */
@@ -53,99 +51,21 @@ enum tok {
 	T_WRONG,      /* T_GOOD's prefix, another secret */
 	T_COUNT
 };
-static char tokens[T_COUNT][TOKEN_LEN + 1];
+static char tokens[T_COUNT][FX_TOKEN_LEN + 1];
 
 /* ------------------------------------------------------------ helpers */
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void
-die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, "check_pam: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-	exit(2);
-}
-
-/* snprintf that dies on truncation (and keeps gcc's truncation analysis
- * quiet: the result is checked). */
-static void xsnprintf(char *buf, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void
-xsnprintf(char *buf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, size, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= size)
-		die("path or text too long");
-}
-
-/* A token-shaped random string over the whole base64 alphabet, so that
- * prefixes contain '+' and '/' too. */
-static void
-make_token(char *out)
-{
-	static const char b64[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	unsigned char raw[TOKEN_LEN];
-	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	size_t i;
-
-	if (fd < 0 || read(fd, raw, sizeof(raw)) != (ssize_t)sizeof(raw))
-		die("/dev/urandom: %s", strerror(errno));
-	close(fd);
-	for (i = 0; i < TOKEN_LEN; i++)
-		out[i] = b64[raw[i] & 63];
-	out[TOKEN_LEN] = '\0';
-}
 
 static char *
 prefix_of(enum tok t, char *buf)
 {
-	memcpy(buf, tokens[t], PREFIX_LEN);
-	buf[PREFIX_LEN] = '\0';
-	return buf;
-}
-
-static void write_file(const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void
-write_file(const char *path, const char *fmt, ...)
-{
-	va_list ap;
-	FILE *f = fopen(path, "w");
-
-	if (f == NULL)
-		die("%s: %s", path, strerror(errno));
-	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
-	va_end(ap);
-	if (fclose(f) != 0)
-		die("%s: %s", path, strerror(errno));
-	chmod(path, 0644);
+	return pf_prefix(tokens[t], buf);
 }
 
 /* Service `name`: pam_aiven.so with `args` for auth and account. */
 static void
 service(const char *name, const char *args)
 {
-	char path[PATH_MAX];
-
-	xsnprintf(path, sizeof(path), "%s/%s", confdir, name);
-	write_file(path,
-	    "auth     required  %s %s\n"
-	    "account  required  %s %s\n"
-	    "session  required  " PAM_PERMIT "\n"
-	    "password required  " PAM_DENY "\n",
-	    module, args, module, args);
+	pf_service(confdir, name, module, args, args);
 }
 
 /* Service file with free-form content. */
@@ -154,75 +74,21 @@ service_raw(const char *name, const char *content)
 {
 	char path[PATH_MAX];
 
-	xsnprintf(path, sizeof(path), "%s/%s", confdir, name);
-	write_file(path, "%s", content);
-}
-
-struct conv_state {
-	const char *answer;     /* NULL: the conversation fails */
-	int prompts;            /* echo-off/on prompts seen */
-	int errors;             /* PAM_ERROR_MSG seen */
-};
-
-static int
-conv_fn(int n, const struct pam_message **msg, struct pam_response **resp,
-    void *appdata)
-{
-	struct conv_state *cs = appdata;
-	struct pam_response *r;
-	int i;
-
-	if (n <= 0)
-		return PAM_CONV_ERR;
-	r = calloc((size_t)n, sizeof(*r));
-	if (r == NULL)
-		return PAM_BUF_ERR;
-	for (i = 0; i < n; i++) {
-		switch (msg[i]->msg_style) {
-		case PAM_PROMPT_ECHO_OFF:
-		case PAM_PROMPT_ECHO_ON:
-			cs->prompts++;
-			if (cs->answer == NULL)
-				goto fail;
-			if ((r[i].resp = strdup(cs->answer)) == NULL)
-				goto fail;
-			break;
-		case PAM_ERROR_MSG:
-			cs->errors++;
-			break;
-		default:
-			break;
-		}
-	}
-	*resp = r;
-	return PAM_SUCCESS;
-fail:
-	while (i-- > 0)
-		free(r[i].resp);
-	free(r);
-	return PAM_CONV_ERR;
-}
-
-/* No 2 s pam_fail_delay() in tests. */
-static void
-no_delay(int retval, unsigned usec_delay, void *appdata)
-{
-	(void)retval;
-	(void)usec_delay;
-	(void)appdata;
+	pf_xsnprintf(path, sizeof(path), "%s/%s", confdir, name);
+	pf_write_file(path, "%s", content);
 }
 
 static pam_handle_t *
-start(const char *svc, const char *user, struct conv_state *cs,
+start(const char *svc, const char *user, struct pf_conv_state *cs,
     const char *rhost)
 {
-	struct pam_conv conv = { conv_fn, cs };
+	struct pam_conv conv = { pf_conv_fn, cs };
 	pam_handle_t *pamh = NULL;
 	int rc;
 
 	rc = pam_start_confdir(svc, user, &conv, confdir, &pamh);
 	ck_assert_int_eq(rc, PAM_SUCCESS);
-	rc = pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
+	rc = pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)pf_no_delay);
 	ck_assert_int_eq(rc, PAM_SUCCESS);
 	if (rhost != NULL)
 		ck_assert_int_eq(pam_set_item(pamh, PAM_RHOST, rhost),
@@ -236,7 +102,7 @@ static int
 auth_rhost(const char *svc, const char *user, const char *token,
     const char *rhost)
 {
-	struct conv_state cs = { token, 0, 0 };
+	struct pf_conv_state cs = { token, 0, 0 };
 	pam_handle_t *pamh = start(svc, user, &cs, rhost);
 	int rc = pam_authenticate(pamh, PAM_SILENT);
 
@@ -252,152 +118,57 @@ auth(const char *svc, const char *user, const char *token)
 
 /* ------------------------------------------------------------ fixture */
 
+/* The cache in `dir`: every token of enum tok (full) or only T_GOOD, a sync
+ * at `now` (0: now). */
 static void
 cache_build(const char *dir, int64_t now, bool full)
 {
-	struct aivenauth_ctx *ctx = NULL;
-	struct aivenauth_user users[3];
-	struct aivenauth_token toks[T_COUNT];
-	struct aivenauth_snapshot snap;
-	struct aivenauth_apply_stats stats;
-	char prefixes[T_COUNT][PREFIX_LEN + 1];
-	char *net_allow[] = { "10.0.0.0/8", "2001:db8::/32" };
-	char *scopes[] = { "pam:sshd" };
-	enum aivenauth_status st;
+	struct pf_tok t[T_COUNT];
 	size_t n = 0;
 	int i;
 
-	/* now == 0: apply stamps the sync with time(NULL); the records'
-	 * times are relative to the same instant. */
-	if (now == 0)
-		now = (int64_t)time(NULL);
-	if (aivenauth_ctx_new(&ctx) != AIVENAUTH_OK)
-		die("aivenauth_ctx_new");
-	if (aivenauth_config_set(ctx, "cache_dir", dir) != AIVENAUTH_OK)
-		die("config_set cache_dir");
-	st = aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDWR | AIVENAUTH_OPEN_CREATE);
-	if (st != AIVENAUTH_OK)
-		die("cache_open %s: %s", dir, aivenauth_strerror(st));
-
-	memset(users, 0, sizeof(users));
-	users[0] = (struct aivenauth_user){ "u-alice", "alice",
-	    "alice@example.com", now - 86400 };
-	users[1] = (struct aivenauth_user){ "u-bob", "bob", "bob@example.com",
-	    now - 86400 };
-	users[2] = (struct aivenauth_user){ "u-nobody", "nobody",
-	    "nobody@example.com", now - 86400 };
-
-	memset(toks, 0, sizeof(toks));
+	memset(t, 0, sizeof(t));
 	for (i = 0; i < T_COUNT; i++) {
-		struct aivenauth_token *t;
-
-		if (i == T_UNKNOWN || i == T_WRONG)
-			continue;
 		if (!full && i != T_GOOD)
 			continue;
-		t = &toks[n++];
-		t->prefix = prefix_of((enum tok)i, prefixes[i]);
-		t->user_id = i == T_BOB ? "u-bob" : "u-alice";
-		t->description = "check_pam";
-		t->create_time = now - 3600 * 2;
-		t->currently_active = true;
+		t[n].token = tokens[i];
+		t[n].user_id = i == T_UNKNOWN || i == T_WRONG ? NULL :
+		    i == T_BOB ? "u-bob" : "u-alice";
+		t[n].unenrolled = i == T_UNENROLLED;
+		t[n].revoked = i == T_REVOKED;
+		t[n].expired = i == T_EXPIRED;
 		if (i == T_NET) {
-			t->ip_allowlist = net_allow;
-			t->n_ip_allowlist = 2;
+			t[n].allow[0] = "10.0.0.0/8";
+			t[n].allow[1] = "2001:db8::/32";
 		}
-		if (i == T_SCOPE) {
-			t->scopes = scopes;
-			t->n_scopes = 1;
-		}
-		if (i == T_EXPIRED) {
-			t->expiry_time = now - 3600;
-			t->max_age_seconds = 3600;
-		}
+		if (i == T_SCOPE)
+			t[n].scope = "pam:sshd";
+		n++;
 	}
-	memset(&snap, 0, sizeof(snap));
-	snap.organization_id = "org-check";
-	snap.users = users;
-	snap.n_users = 3;
-	snap.tokens = toks;
-	snap.n_tokens = n;
-	st = aivenauth_cache_apply(ctx, &snap, now, &stats);
-	if (st != AIVENAUTH_OK)
-		die("cache_apply: %s", aivenauth_strerror(st));
-
-	for (i = 0; i < T_COUNT; i++) {
-		if (i == T_UNKNOWN || i == T_WRONG || i == T_UNENROLLED)
-			continue;
-		if (!full && i != T_GOOD)
-			continue;
-		st = aivenauth_cache_enroll(ctx, i == T_BOB ? "u-bob" : "u-alice",
-		    tokens[i], TOKEN_LEN, NULL);
-		if (st != AIVENAUTH_OK)
-			die("cache_enroll %d: %s", i, aivenauth_strerror(st));
-	}
-	if (full) {
-		st = aivenauth_cache_revoke(ctx, prefix_of(T_REVOKED, prefixes[0]), 0);
-		if (st != AIVENAUTH_OK)
-			die("cache_revoke: %s", aivenauth_strerror(st));
-	}
-	aivenauth_ctx_free(ctx);
+	pf_cache_build(&(struct pf_cache){ .dir = dir, .org_id = "org-check",
+	    .description = "check_pam", .n_users = 3, .now = now,
+	    .toks = t, .n_toks = n });
 }
 
 static void
 fixture_setup(void)
 {
-	const char *b = getenv("AIVENAUTH_BUILD");
-	char rb[PATH_MAX];
-	int i;
-
-	if (b == NULL || *b == '\0')
-		b = "./build";
-	if (realpath(b, rb) == NULL)
-		die("AIVENAUTH_BUILD %s: %s", b, strerror(errno));
-	xsnprintf(module, sizeof(module), "%s/pam_aiven.so", rb);
-	if (access(module, R_OK) != 0)
-		die("%s: %s", module, strerror(errno));
-
-	xsnprintf(topdir, sizeof(topdir), "/tmp/check_pam.XXXXXX");
-	if (mkdtemp(topdir) == NULL)
-		die("mkdtemp: %s", strerror(errno));
-	chmod(topdir, 0755);
-	xsnprintf(confdir, sizeof(confdir), "%s/pam.d", topdir);
-	xsnprintf(cachedir, sizeof(cachedir), "%s/cache", topdir);
-	xsnprintf(conf, sizeof(conf), "%s/aivenauth.conf", topdir);
+	pf_module_path(module, sizeof(module));
+	pf_mkdtemp(topdir, sizeof(topdir), "check_pam");
+	pf_xsnprintf(confdir, sizeof(confdir), "%s/pam.d", topdir);
+	pf_xsnprintf(cachedir, sizeof(cachedir), "%s/cache", topdir);
+	pf_xsnprintf(conf, sizeof(conf), "%s/aivenauth.conf", topdir);
 	if (mkdir(confdir, 0755) != 0)
-		die("mkdir %s: %s", confdir, strerror(errno));
+		pf_die("mkdir %s: %s", confdir, strerror(errno));
 
-	for (i = 0; i < T_COUNT; i++)
-		make_token(tokens[i]);
+	pf_tokens(tokens, T_COUNT);
 	/* Same prefix, different secret. */
-	memcpy(tokens[T_WRONG], tokens[T_GOOD], PREFIX_LEN);
+	memcpy(tokens[T_WRONG], tokens[T_GOOD], FX_PREFIX_LEN);
 	cache_build(cachedir, 0, true);
 
-	write_file(conf, "# check_pam\ncache_dir = %s\nmax_stale = 3600\n",
+	pf_write_file(conf, "# check_pam\ncache_dir = %s\nmax_stale = 3600\n",
 	    cachedir);
-	service_raw("other", "auth required " PAM_DENY "\n"
-	    "account required " PAM_DENY "\n"
-	    "password required " PAM_DENY "\n"
-	    "session required " PAM_DENY "\n");
-}
-
-static int
-rm_cb(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-	char sub[PATH_MAX];
-
-	if (d == NULL)
-		return unlink(path);
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		xsnprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-		rm_cb(sub);
-	}
-	closedir(d);
-	return rmdir(path);
+	pf_service_other(confdir);
 }
 
 /* "config=<conf> <extra>" */
@@ -406,7 +177,7 @@ args(const char *extra)
 {
 	static char buf[PATH_MAX * 2];
 
-	xsnprintf(buf, sizeof(buf), "config=%s %s", conf, extra ? extra : "");
+	pf_xsnprintf(buf, sizeof(buf), "config=%s %s", conf, extra ? extra : "");
 	return buf;
 }
 
@@ -414,10 +185,10 @@ args(const char *extra)
 
 START_TEST(good_token_sets_env)
 {
-	struct conv_state cs = { tokens[T_GOOD], 0, 0 };
+	struct pf_conv_state cs = { tokens[T_GOOD], 0, 0 };
 	pam_handle_t *pamh;
 	const char *v;
-	char p[PREFIX_LEN + 1];
+	char p[FX_PREFIX_LEN + 1];
 	int rc;
 
 	service("t-good", args(NULL));
@@ -540,19 +311,19 @@ START_TEST(stale_cache)
 {
 	char dir[PATH_MAX], cf[PATH_MAX], a[PATH_MAX * 2];
 
-	xsnprintf(dir, sizeof(dir), "%s/stale", topdir);
-	xsnprintf(cf, sizeof(cf), "%s/stale.conf", topdir);
+	pf_xsnprintf(dir, sizeof(dir), "%s/stale", topdir);
+	pf_xsnprintf(cf, sizeof(cf), "%s/stale.conf", topdir);
 	cache_build(dir, (int64_t)time(NULL) - 1000, false);
-	write_file(cf, "cache_dir = %s\nmax_stale = 1\n", dir);
-	xsnprintf(a, sizeof(a), "config=%s", cf);
+	pf_write_file(cf, "cache_dir = %s\nmax_stale = 1\n", dir);
+	pf_xsnprintf(a, sizeof(a), "config=%s", cf);
 	service("t-stale", a);
 	ck_assert_int_eq(auth("t-stale", "alice", tokens[T_GOOD]),
 	    PAM_AUTHINFO_UNAVAIL);
 	/* An argument overrides the file: max_stale=0 is never stale. */
-	xsnprintf(a, sizeof(a), "config=%s max_stale=0", cf);
+	pf_xsnprintf(a, sizeof(a), "config=%s max_stale=0", cf);
 	service("t-stale-off", a);
 	ck_assert_int_eq(auth("t-stale-off", "alice", tokens[T_GOOD]), PAM_SUCCESS);
-	xsnprintf(a, sizeof(a), "config=%s max_stale=100000", cf);
+	pf_xsnprintf(a, sizeof(a), "config=%s max_stale=100000", cf);
 	service("t-stale-long", a);
 	ck_assert_int_eq(auth("t-stale-long", "alice", tokens[T_GOOD]), PAM_SUCCESS);
 }
@@ -562,7 +333,7 @@ START_TEST(missing_cache)
 {
 	char a[PATH_MAX * 2];
 
-	xsnprintf(a, sizeof(a), "config=%s cache_dir=%s/no-such-dir", conf, topdir);
+	pf_xsnprintf(a, sizeof(a), "config=%s cache_dir=%s/no-such-dir", conf, topdir);
 	service("t-nocache", a);
 	ck_assert_int_eq(auth("t-nocache", "alice", tokens[T_GOOD]),
 	    PAM_AUTHINFO_UNAVAIL);
@@ -580,7 +351,7 @@ START_TEST(bad_arguments)
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		xsnprintf(name, sizeof(name), "t-badarg-%zu", i);
+		pf_xsnprintf(name, sizeof(name), "t-badarg-%zu", i);
 		service(name, args(bad[i]));
 		ck_assert_msg(auth(name, "alice", tokens[T_GOOD]) == PAM_SERVICE_ERR,
 		    "argument \"%s\" not refused", bad[i]);
@@ -596,23 +367,23 @@ START_TEST(bad_config)
 {
 	char cf[PATH_MAX], a[PATH_MAX * 2];
 
-	xsnprintf(cf, sizeof(cf), "%s/bad.conf", topdir);
-	write_file(cf, "cache_dir = %s\nno_such_key = 1\n", cachedir);
-	xsnprintf(a, sizeof(a), "config=%s", cf);
+	pf_xsnprintf(cf, sizeof(cf), "%s/bad.conf", topdir);
+	pf_write_file(cf, "cache_dir = %s\nno_such_key = 1\n", cachedir);
+	pf_xsnprintf(a, sizeof(a), "config=%s", cf);
 	service("t-badconf", a);
 	ck_assert_int_eq(auth("t-badconf", "alice", tokens[T_GOOD]), PAM_SERVICE_ERR);
 
-	write_file(cf, "this is not a config file\n");
+	pf_write_file(cf, "this is not a config file\n");
 	ck_assert_int_eq(auth("t-badconf", "alice", tokens[T_GOOD]), PAM_SERVICE_ERR);
 
-	xsnprintf(a, sizeof(a), "config=%s/missing.conf", topdir);
+	pf_xsnprintf(a, sizeof(a), "config=%s/missing.conf", topdir);
 	service("t-noconf", a);
 	ck_assert_int_eq(auth("t-noconf", "alice", tokens[T_GOOD]), PAM_SERVICE_ERR);
 
 	/* World-writable: refused as unsafe. */
-	write_file(cf, "cache_dir = %s\n", cachedir);
+	pf_write_file(cf, "cache_dir = %s\n", cachedir);
 	chmod(cf, 0666);
-	xsnprintf(a, sizeof(a), "config=%s", cf);
+	pf_xsnprintf(a, sizeof(a), "config=%s", cf);
 	service("t-wwconf", a);
 	ck_assert_int_eq(auth("t-wwconf", "alice", tokens[T_GOOD]), PAM_SERVICE_ERR);
 }
@@ -627,7 +398,7 @@ START_TEST(use_first_pass)
 		return;
 	}
 	/* pam_set_items.so sets PAM_AUTHTOK from the environment. */
-	xsnprintf(buf, sizeof(buf),
+	pf_xsnprintf(buf, sizeof(buf),
 	    "auth required " PAM_SET_ITEMS "\n"
 	    "auth required %s %s\n"
 	    "account required " PAM_PERMIT "\n",
@@ -643,7 +414,7 @@ START_TEST(use_first_pass)
 	ck_assert_int_eq(auth("t-ufp", "alice", tokens[T_GOOD]), PAM_AUTH_ERR);
 
 	/* try_first_pass with nothing earlier: prompts. */
-	xsnprintf(buf, sizeof(buf),
+	pf_xsnprintf(buf, sizeof(buf),
 	    "auth required " PAM_SET_ITEMS "\n"
 	    "auth required %s %s\n", module, args("try_first_pass"));
 	service_raw("t-tfp", buf);
@@ -656,15 +427,15 @@ START_TEST(non_token)
 	char buf[PATH_MAX * 3];
 
 	/* [ignore=ignore]: PAM_IGNORE falls through to pam_permit. */
-	xsnprintf(buf, sizeof(buf),
+	pf_xsnprintf(buf, sizeof(buf),
 	    "auth [success=done ignore=ignore default=die] %s %s\n"
 	    "auth required " PAM_PERMIT "\n", module, args("non_token=ignore"));
 	service_raw("t-nt-ignore", buf);
-	xsnprintf(buf, sizeof(buf),
+	pf_xsnprintf(buf, sizeof(buf),
 	    "auth [success=done ignore=ignore default=die] %s %s\n"
 	    "auth required " PAM_PERMIT "\n", module, args("non_token=fail"));
 	service_raw("t-nt-fail", buf);
-	xsnprintf(buf, sizeof(buf),
+	pf_xsnprintf(buf, sizeof(buf),
 	    "auth [success=done ignore=ignore default=die] %s %s\n"
 	    "auth required " PAM_PERMIT "\n", module, args(NULL));
 	service_raw("t-nt-default", buf);
@@ -690,10 +461,10 @@ END_TEST
 
 START_TEST(account_after_revoke)
 {
-	struct conv_state cs = { tokens[T_ACCT], 0, 0 };
+	struct pf_conv_state cs = { tokens[T_ACCT], 0, 0 };
 	struct aivenauth_ctx *ctx = NULL;
 	pam_handle_t *pamh;
-	char p[PREFIX_LEN + 1];
+	char p[FX_PREFIX_LEN + 1];
 	int rc;
 
 	service("t-acct", args(NULL));
@@ -725,17 +496,17 @@ END_TEST
  * re-checks by the prefix kept at authentication. */
 START_TEST(account_by_prefix)
 {
-	struct conv_state cs = { tokens[T_ACCT2], 0, 0 };
+	struct pf_conv_state cs = { tokens[T_ACCT2], 0, 0 };
 	struct aivenauth_ctx *ctx = NULL;
 	pam_handle_t *pamh;
-	char buf[PATH_MAX * 3], p[PREFIX_LEN + 1];
+	char buf[PATH_MAX * 3], p[FX_PREFIX_LEN + 1];
 	int rc;
 
 	if (access(PAM_SET_ITEMS, R_OK) != 0) {
 		fprintf(stderr, "SKIP: account_by_prefix: %s missing\n", PAM_SET_ITEMS);
 		return;
 	}
-	xsnprintf(buf, sizeof(buf),
+	pf_xsnprintf(buf, sizeof(buf),
 	    "auth required %s %s\n"
 	    "account required " PAM_SET_ITEMS "\n"
 	    "account required %s %s\n", module, args(NULL), module, args(NULL));
@@ -761,14 +532,14 @@ END_TEST
 
 START_TEST(account_not_ours)
 {
-	struct conv_state cs = { tokens[T_GOOD], 0, 0 };
+	struct pf_conv_state cs = { tokens[T_GOOD], 0, 0 };
 	pam_handle_t *pamh;
 	char buf[PATH_MAX * 3];
 	int rc;
 
 	/* Account without our authentication: PAM_IGNORE, so the stack
 	 * decides (here pam_permit after [ignore=ignore]). */
-	xsnprintf(buf, sizeof(buf),
+	pf_xsnprintf(buf, sizeof(buf),
 	    "auth required " PAM_PERMIT "\n"
 	    "account [success=done ignore=ignore default=die] %s %s\n"
 	    "account required " PAM_PERMIT "\n", module, args(NULL));
@@ -790,7 +561,7 @@ END_TEST
 
 START_TEST(account_user_changed)
 {
-	struct conv_state cs = { tokens[T_GOOD], 0, 0 };
+	struct pf_conv_state cs = { tokens[T_GOOD], 0, 0 };
 	pam_handle_t *pamh;
 	int rc;
 
@@ -889,6 +660,6 @@ main(void)
 	nf = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	if (getenv("KEEP") == NULL)
-		rm_cb(topdir);
+		pf_rm_rf(topdir);
 	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

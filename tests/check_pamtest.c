@@ -34,11 +34,10 @@
 #include <security/pam_appl.h>
 
 #include "aivenauth.h"
+#include "helpers/pam_fixture.h"
 
-#define TOKEN_LEN 372
-#define PREFIX_LEN 12
-#define SEC "/usr/lib/x86_64-linux-gnu/security"
-#define PAM_SET_ITEMS "/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_set_items.so"
+#define SEC PF_SEC
+#define PAM_SET_ITEMS PF_PAM_SET_ITEMS
 #define DIR_ENV "AIVTEST_PAMTEST_DIR"
 /* Token-shaped, as if a token were pasted as a module argument. */
 #define PASTED "PastedTokenLookingArgument0123456789abcdefABCDEF+/xyz"
@@ -51,83 +50,17 @@ static char module[PATH_MAX];
 
 enum tok { T_GOOD, T_NET, T_SCOPE, T_EXPIRED, T_REVOKED, T_ACCT, T_BOB,
 	T_UNENROLLED, T_UNKNOWN, T_WRONG, T_COUNT };
-static char tokens[T_COUNT][TOKEN_LEN + 1];
+static char tokens[T_COUNT][FX_TOKEN_LEN + 1];
 
 typedef enum pamtest_err pamtest_conv_fn(const char *, const char *,
     pam_conv_fn, void *, struct pam_testcase[], size_t, pam_handle_t *);
 static pamtest_conv_fn *p_pamtest_conv;
 static const char *(*p_pamtest_strerror)(enum pamtest_err);
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void
-die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, "check_pamtest: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-	exit(2);
-}
-
-static void xsnprintf(char *buf, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void
-xsnprintf(char *buf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, size, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= size)
-		die("path or text too long");
-}
-
-static void write_file(const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void
-write_file(const char *path, const char *fmt, ...)
-{
-	va_list ap;
-	FILE *f = fopen(path, "w");
-
-	if (f == NULL)
-		die("%s: %s", path, strerror(errno));
-	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
-	va_end(ap);
-	if (fclose(f) != 0)
-		die("%s: %s", path, strerror(errno));
-	chmod(path, 0644);
-}
-
-static void
-make_token(char *out)
-{
-	static const char b64[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	unsigned char raw[TOKEN_LEN];
-	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	size_t i;
-
-	if (fd < 0 || read(fd, raw, sizeof(raw)) != (ssize_t)sizeof(raw))
-		die("/dev/urandom: %s", strerror(errno));
-	close(fd);
-	for (i = 0; i < TOKEN_LEN; i++)
-		out[i] = b64[raw[i] & 63];
-	out[TOKEN_LEN] = '\0';
-}
-
 static char *
 prefix_of(enum tok t, char *buf)
 {
-	memcpy(buf, tokens[t], PREFIX_LEN);
-	buf[PREFIX_LEN] = '\0';
-	return buf;
+	return pf_prefix(tokens[t], buf);
 }
 
 /* ------------------------------------------------------------ fixture */
@@ -135,74 +68,26 @@ prefix_of(enum tok t, char *buf)
 static void
 cache_build(void)
 {
-	struct aivenauth_ctx *ctx = NULL;
-	struct aivenauth_user users[2];
-	struct aivenauth_token toks[T_COUNT];
-	struct aivenauth_snapshot snap;
-	struct aivenauth_apply_stats stats;
-	char prefixes[T_COUNT][PREFIX_LEN + 1], p[PREFIX_LEN + 1];
-	char *allow[] = { "127.0.0.0/8", "::1/128" };
-	char *scopes[] = { "pam:sshd" };
-	int64_t now = (int64_t)time(NULL);
-	enum aivenauth_status st;
-	size_t n = 0;
+	struct pf_tok t[T_COUNT];
 	int i;
 
-	if (aivenauth_ctx_new(&ctx) != AIVENAUTH_OK ||
-	    aivenauth_config_set(ctx, "cache_dir", cachedir) != AIVENAUTH_OK)
-		die("context");
-	st = aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDWR | AIVENAUTH_OPEN_CREATE);
-	if (st != AIVENAUTH_OK)
-		die("cache_open: %s", aivenauth_strerror(st));
-	users[0] = (struct aivenauth_user){ "u-alice", "alice",
-	    "alice@example.com", now - 86400 };
-	users[1] = (struct aivenauth_user){ "u-bob", "bob", "bob@example.com",
-	    now - 86400 };
-	memset(toks, 0, sizeof(toks));
+	memset(t, 0, sizeof(t));
 	for (i = 0; i < T_COUNT; i++) {
-		struct aivenauth_token *t;
-
-		if (i == T_UNKNOWN || i == T_WRONG)
-			continue;
-		t = &toks[n++];
-		t->prefix = prefix_of((enum tok)i, prefixes[i]);
-		t->user_id = i == T_BOB ? "u-bob" : "u-alice";
-		t->create_time = now - 7200;
-		t->currently_active = true;
+		t[i].token = tokens[i];
+		t[i].user_id = i == T_UNKNOWN || i == T_WRONG ? NULL :
+		    i == T_BOB ? "u-bob" : "u-alice";
+		t[i].unenrolled = i == T_UNENROLLED;
+		t[i].revoked = i == T_REVOKED;
+		t[i].expired = i == T_EXPIRED;
 		if (i == T_NET) {
-			t->ip_allowlist = allow;
-			t->n_ip_allowlist = 2;
+			t[i].allow[0] = "127.0.0.0/8";
+			t[i].allow[1] = "::1/128";
 		}
-		if (i == T_SCOPE) {
-			t->scopes = scopes;
-			t->n_scopes = 1;
-		}
-		if (i == T_EXPIRED) {
-			t->expiry_time = now - 3600;
-			t->max_age_seconds = 3600;
-		}
+		if (i == T_SCOPE)
+			t[i].scope = "pam:sshd";
 	}
-	memset(&snap, 0, sizeof(snap));
-	snap.organization_id = "org-pamtest";
-	snap.users = users;
-	snap.n_users = 2;
-	snap.tokens = toks;
-	snap.n_tokens = n;
-	st = aivenauth_cache_apply(ctx, &snap, now, &stats);
-	if (st != AIVENAUTH_OK)
-		die("cache_apply: %s", aivenauth_strerror(st));
-	for (i = 0; i < T_COUNT; i++) {
-		if (i == T_UNKNOWN || i == T_WRONG || i == T_UNENROLLED)
-			continue;
-		st = aivenauth_cache_enroll(ctx, i == T_BOB ? "u-bob" : "u-alice",
-		    tokens[i], TOKEN_LEN, NULL);
-		if (st != AIVENAUTH_OK)
-			die("cache_enroll: %s", aivenauth_strerror(st));
-	}
-	st = aivenauth_cache_revoke(ctx, prefix_of(T_REVOKED, p), 0);
-	if (st != AIVENAUTH_OK)
-		die("cache_revoke: %s", aivenauth_strerror(st));
-	aivenauth_ctx_free(ctx);
+	pf_cache_build(&(struct pf_cache){ .dir = cachedir,
+	    .org_id = "org-pamtest", .n_users = 2, .toks = t, .n_toks = T_COUNT });
 }
 
 /* Service name -> "auth" line arguments (beyond config=). */
@@ -224,19 +109,10 @@ static const struct {
 static void
 fixture_paths(void)
 {
-	const char *b = getenv("AIVENAUTH_BUILD");
-	char rb[PATH_MAX];
-
-	if (b == NULL || *b == '\0')
-		b = "./build";
-	if (realpath(b, rb) == NULL)
-		die("AIVENAUTH_BUILD %s: %s", b, strerror(errno));
-	xsnprintf(module, sizeof(module), "%s/pam_aiven.so", rb);
-	if (access(module, R_OK) != 0)
-		die("%s: %s", module, strerror(errno));
-	xsnprintf(svcdir, sizeof(svcdir), "%s/services", topdir);
-	xsnprintf(cachedir, sizeof(cachedir), "%s/cache", topdir);
-	xsnprintf(conf, sizeof(conf), "%s/aivenauth.conf", topdir);
+	pf_module_path(module, sizeof(module));
+	pf_xsnprintf(svcdir, sizeof(svcdir), "%s/services", topdir);
+	pf_xsnprintf(cachedir, sizeof(cachedir), "%s/cache", topdir);
+	pf_xsnprintf(conf, sizeof(conf), "%s/aivenauth.conf", topdir);
 }
 
 /*
@@ -251,115 +127,43 @@ write_services(void)
 	size_t i;
 
 	if (mkdir(svcdir, 0755) != 0)
-		die("mkdir %s: %s", svcdir, strerror(errno));
+		pf_die("mkdir %s: %s", svcdir, strerror(errno));
 	for (i = 0; i < sizeof(services) / sizeof(services[0]); i++) {
-		xsnprintf(path, sizeof(path), "%s/%s", svcdir, services[i].name);
-		write_file(path,
-		    "auth     required  %s config=%s %s\n"
-		    "account  required  %s config=%s\n"
-		    "session  required  " SEC "/pam_permit.so\n"
-		    "password required  " SEC "/pam_deny.so\n",
-		    module, conf, services[i].args, module, conf);
+		char a1[PATH_MAX * 2], a2[PATH_MAX];
+
+		pf_xsnprintf(a1, sizeof(a1), "config=%s %s", conf, services[i].args);
+		pf_xsnprintf(a2, sizeof(a2), "config=%s", conf);
+		pf_service(svcdir, services[i].name, module, a1, a2);
 	}
-	xsnprintf(path, sizeof(path), "%s/aivtest-nt-ignore", svcdir);
-	write_file(path,
+	pf_xsnprintf(path, sizeof(path), "%s/aivtest-nt-ignore", svcdir);
+	pf_write_file(path,
 	    "auth [success=done ignore=ignore default=die] %s config=%s non_token=ignore\n"
 	    "auth required " SEC "/pam_permit.so\n", module, conf);
-	xsnprintf(path, sizeof(path), "%s/aivtest-nt-fail", svcdir);
-	write_file(path,
+	pf_xsnprintf(path, sizeof(path), "%s/aivtest-nt-fail", svcdir);
+	pf_write_file(path,
 	    "auth [success=done ignore=ignore default=die] %s config=%s non_token=fail\n"
 	    "auth required " SEC "/pam_permit.so\n", module, conf);
-	xsnprintf(path, sizeof(path), "%s/aivtest-ufp", svcdir);
-	write_file(path,
+	pf_xsnprintf(path, sizeof(path), "%s/aivtest-ufp", svcdir);
+	pf_write_file(path,
 	    "auth required " PAM_SET_ITEMS "\n"
 	    "auth required %s config=%s use_first_pass\n", module, conf);
-	xsnprintf(path, sizeof(path), "%s/aivtest-permit", svcdir);
-	write_file(path, "auth required " SEC "/pam_permit.so\n");
-	xsnprintf(path, sizeof(path), "%s/other", svcdir);
-	write_file(path, "auth required " SEC "/pam_deny.so\n"
-	    "account required " SEC "/pam_deny.so\n"
-	    "password required " SEC "/pam_deny.so\n"
-	    "session required " SEC "/pam_deny.so\n");
+	pf_xsnprintf(path, sizeof(path), "%s/aivtest-permit", svcdir);
+	pf_write_file(path, "auth required " SEC "/pam_permit.so\n");
+	pf_service_other(svcdir);
 }
 
 /* Tokens, cache and config, made under the wrapper. */
 static void
 fixture_setup(void)
 {
-	size_t i;
-
 	fixture_paths();
-	for (i = 0; i < T_COUNT; i++)
-		make_token(tokens[i]);
-	memcpy(tokens[T_WRONG], tokens[T_GOOD], PREFIX_LEN);
+	pf_tokens(tokens, T_COUNT);
+	memcpy(tokens[T_WRONG], tokens[T_GOOD], FX_PREFIX_LEN);
 	cache_build();
-	write_file(conf, "cache_dir = %s\n", cachedir);
-}
-
-static void
-rm_rf(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-	char sub[PATH_MAX];
-
-	if (d == NULL) {
-		unlink(path);
-		return;
-	}
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		xsnprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-		rm_rf(sub);
-	}
-	closedir(d);
-	rmdir(path);
+	pf_write_file(conf, "cache_dir = %s\n", cachedir);
 }
 
 /* ------------------------------------------------------------ running */
-
-struct conv_state {
-	const char *answer;
-	int prompts;
-	int errors;
-};
-
-static int
-conv_fn(int n, const struct pam_message **msg, struct pam_response **resp,
-    void *appdata)
-{
-	struct conv_state *cs = appdata;
-	struct pam_response *r;
-	int i;
-
-	if (n <= 0 || (r = calloc((size_t)n, sizeof(*r))) == NULL)
-		return PAM_CONV_ERR;
-	for (i = 0; i < n; i++) {
-		if (msg[i]->msg_style == PAM_ERROR_MSG)
-			cs->errors++;
-		if (msg[i]->msg_style != PAM_PROMPT_ECHO_OFF &&
-		    msg[i]->msg_style != PAM_PROMPT_ECHO_ON)
-			continue;
-		cs->prompts++;
-		if (cs->answer == NULL || (r[i].resp = strdup(cs->answer)) == NULL) {
-			while (i-- > 0)
-				free(r[i].resp);
-			free(r);
-			return PAM_CONV_ERR;
-		}
-	}
-	*resp = r;
-	return PAM_SUCCESS;
-}
-
-static void
-no_delay(int retval, unsigned usec, void *appdata)
-{
-	(void)retval;
-	(void)usec;
-	(void)appdata;
-}
 
 /*
  * Run the cases on a handle made here (so that PAM_RHOST and a no-op fail
@@ -370,8 +174,8 @@ static enum pamtest_err
 run(const char *svc, const char *user, const char *token, const char *rhost,
     struct pam_testcase *tc, size_t n)
 {
-	struct conv_state cs = { token, 0, 0 };
-	struct pam_conv conv = { conv_fn, &cs };
+	struct pf_conv_state cs = { token, 0, 0 };
+	struct pam_conv conv = { pf_conv_fn, &cs };
 	struct pam_testcase all[8];
 	pam_handle_t *pamh = NULL;
 	enum pamtest_err perr;
@@ -379,13 +183,13 @@ run(const char *svc, const char *user, const char *token, const char *rhost,
 
 	ck_assert_uint_lt(n, 8);
 	ck_assert_int_eq(pam_start(svc, user, &conv, &pamh), PAM_SUCCESS);
-	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
+	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)pf_no_delay);
 	if (rhost != NULL)
 		ck_assert_int_eq(pam_set_item(pamh, PAM_RHOST, rhost), PAM_SUCCESS);
 	for (i = 0; i < n; i++)
 		all[i] = tc[i];
 	all[n] = (struct pam_testcase)pam_test(PAMTEST_KEEPHANDLE, 0);
-	perr = p_pamtest_conv(svc, user, conv_fn, &cs, all, n + 1, pamh);
+	perr = p_pamtest_conv(svc, user, pf_conv_fn, &cs, all, n + 1, pamh);
 	for (i = 0; i < n; i++)
 		tc[i] = all[i];
 	if (perr != PAMTEST_ERR_OK) {
@@ -435,7 +239,7 @@ START_TEST(good_token_env)
 		pam_test(PAMTEST_SETCRED, PAM_SUCCESS),
 		pam_test(PAMTEST_GETENVLIST, 0),
 	};
-	char want[64], p[PREFIX_LEN + 1];
+	char want[64], p[FX_PREFIX_LEN + 1];
 	bool id = false, name = false, prefix = false;
 	char **env;
 	size_t i;
@@ -444,12 +248,12 @@ START_TEST(good_token_env)
 	    PAMTEST_ERR_OK);
 	env = t[3].case_out.envlist;
 	ck_assert_ptr_nonnull(env);
-	xsnprintf(want, sizeof(want), "AIVEN_TOKEN_PREFIX=%s", prefix_of(T_GOOD, p));
+	pf_xsnprintf(want, sizeof(want), "AIVEN_TOKEN_PREFIX=%s", prefix_of(T_GOOD, p));
 	for (i = 0; env[i] != NULL; i++) {
 		id |= strcmp(env[i], "AIVEN_USER_ID=u-alice") == 0;
 		name |= strcmp(env[i], "AIVEN_USER_NAME=alice") == 0;
 		prefix |= strcmp(env[i], want) == 0;
-		ck_assert_ptr_null(strstr(env[i], tokens[T_GOOD] + PREFIX_LEN));
+		ck_assert_ptr_null(strstr(env[i], tokens[T_GOOD] + FX_PREFIX_LEN));
 	}
 	for (i = 0; env[i] != NULL; i++)
 		free(env[i]);
@@ -532,8 +336,8 @@ END_TEST
 
 START_TEST(account_after_revoke)
 {
-	struct conv_state cs = { tokens[T_ACCT], 0, 0 };
-	struct pam_conv conv = { conv_fn, &cs };
+	struct pf_conv_state cs = { tokens[T_ACCT], 0, 0 };
+	struct pam_conv conv = { pf_conv_fn, &cs };
 	struct pam_testcase t[] = {
 		pam_test(PAMTEST_AUTHENTICATE, PAM_SUCCESS),
 		pam_test(PAMTEST_ACCOUNT, PAM_SUCCESS),
@@ -541,10 +345,10 @@ START_TEST(account_after_revoke)
 	};
 	struct aivenauth_ctx *ctx = NULL;
 	pam_handle_t *pamh = NULL;
-	char p[PREFIX_LEN + 1];
+	char p[FX_PREFIX_LEN + 1];
 
 	ck_assert_int_eq(pam_start("aivtest", "alice", &conv, &pamh), PAM_SUCCESS);
-	ck_assert_int_eq(p_pamtest_conv("aivtest", "alice", conv_fn, &cs, t, 3,
+	ck_assert_int_eq(p_pamtest_conv("aivtest", "alice", pf_conv_fn, &cs, t, 3,
 	    pamh), PAMTEST_ERR_OK);
 
 	ck_assert_int_eq(aivenauth_ctx_new(&ctx), AIVENAUTH_OK);
@@ -565,13 +369,13 @@ END_TEST
  * and a not-token-shaped password: prefixes and reasons, no secret. */
 START_TEST(logs_have_no_secret)
 {
-	char path[PATH_MAX], p[PREFIX_LEN + 1], *log;
+	char path[PATH_MAX], p[FX_PREFIX_LEN + 1], *log;
 	static const char password[] = "Correct-Horse-Battery-Staple";
 	FILE *f;
 	long sz;
 	int fd, saved;
 
-	xsnprintf(path, sizeof(path), "%s/log.%d", topdir, (int)getpid());
+	pf_xsnprintf(path, sizeof(path), "%s/log.%d", topdir, (int)getpid());
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	ck_assert_int_ge(fd, 0);
 	saved = dup(2);
@@ -606,13 +410,13 @@ START_TEST(logs_have_no_secret)
 	ck_assert_ptr_nonnull(strstr(log, prefix_of(T_GOOD, p)));
 	ck_assert_ptr_nonnull(strstr(log, "rhost=127.0.0.1"));
 	/* No token, no secret part of one, no part of a password. */
-	ck_assert_ptr_null(strstr(log, tokens[T_GOOD] + PREFIX_LEN));
-	ck_assert_ptr_null(strstr(log, tokens[T_WRONG] + PREFIX_LEN));
-	ck_assert_ptr_null(strstr(log, tokens[T_REVOKED] + PREFIX_LEN));
+	ck_assert_ptr_null(strstr(log, tokens[T_GOOD] + FX_PREFIX_LEN));
+	ck_assert_ptr_null(strstr(log, tokens[T_WRONG] + FX_PREFIX_LEN));
+	ck_assert_ptr_null(strstr(log, tokens[T_REVOKED] + FX_PREFIX_LEN));
 	ck_assert_ptr_null(strstr(log, password));
 	ck_assert_ptr_null(strstr(log, "Correct-Horse"));
 	ck_assert_ptr_null(strstr(log, "PastedToken"));
-	ck_assert_ptr_null(strstr(log, tokens[T_BOB] + PREFIX_LEN));
+	ck_assert_ptr_null(strstr(log, tokens[T_BOB] + FX_PREFIX_LEN));
 	ck_assert_ptr_nonnull(strstr(log, "user=(token-shaped,not-logged)"));
 	ck_assert_ptr_nonnull(strstr(log, "token-shaped: not logged"));
 	free(log);
@@ -638,7 +442,7 @@ find_asan(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	(void)size;
 	if (info->dlpi_name != NULL && strstr(info->dlpi_name, "libasan.so") != NULL) {
-		xsnprintf(arg, PATH_MAX, "%s", info->dlpi_name);
+		pf_xsnprintf(arg, PATH_MAX, "%s", info->dlpi_name);
 		return 1;
 	}
 	return 0;
@@ -654,13 +458,10 @@ reexec(char **argv)
 	char preload[PATH_MAX * 2], svc[PATH_MAX], self[PATH_MAX];
 	ssize_t n;
 
-	xsnprintf(topdir, sizeof(topdir), "/tmp/check_pamtest.XXXXXX");
-	if (mkdtemp(topdir) == NULL)
-		die("mkdtemp: %s", strerror(errno));
-	chmod(topdir, 0755);
+	pf_mkdtemp(topdir, sizeof(topdir), "check_pamtest");
 	fixture_paths();
 	write_services();
-	xsnprintf(svc, sizeof(svc), "%s", svcdir);
+	pf_xsnprintf(svc, sizeof(svc), "%s", svcdir);
 	/* Keep an existing preload (libasan must stay first). */
 #if defined(__SANITIZE_ADDRESS__)
 	char asan[PATH_MAX] = "";
@@ -673,24 +474,24 @@ reexec(char **argv)
 	if (pre != NULL && strstr(pre, "vgpreload") != NULL)
 		pre = NULL;
 	if (pre != NULL && *pre != '\0')
-		xsnprintf(preload, sizeof(preload), "%s libpam_wrapper.so", pre);
+		pf_xsnprintf(preload, sizeof(preload), "%s libpam_wrapper.so", pre);
 	else
-		xsnprintf(preload, sizeof(preload), "libpam_wrapper.so");
+		pf_xsnprintf(preload, sizeof(preload), "libpam_wrapper.so");
 	if (setenv(DIR_ENV, topdir, 1) != 0 ||
 	    setenv("PAM_WRAPPER", "1", 1) != 0 ||
 	    setenv("PAM_WRAPPER_SERVICE_DIR", svc, 1) != 0 ||
 	    setenv("PAM_WRAPPER_DEBUGLEVEL", "2", 1) != 0 ||
 	    setenv("LD_PRELOAD", preload, 1) != 0)
-		die("setenv: %s", strerror(errno));
+		pf_die("setenv: %s", strerror(errno));
 	/* The path, not /proc/self/exe itself: under valgrind that is the
 	 * tool.  (valgrind does not follow the exec without
 	 * --trace-children=yes: the suite then runs natively.) */
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n <= 0)
-		die("readlink /proc/self/exe: %s", strerror(errno));
+		pf_die("readlink /proc/self/exe: %s", strerror(errno));
 	self[n] = '\0';
 	execv(self, argv);
-	die("execv %s: %s", self, strerror(errno));
+	pf_die("execv %s: %s", self, strerror(errno));
 }
 
 int
@@ -707,7 +508,7 @@ main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IONBF, 0);
 	if (d == NULL || *d == '\0')
 		reexec(argv);
-	xsnprintf(topdir, sizeof(topdir), "%s", d);
+	pf_xsnprintf(topdir, sizeof(topdir), "%s", d);
 
 	lib = dlopen("libpamtest.so.SOVERSION", RTLD_NOW);
 	if (lib == NULL)
@@ -715,11 +516,11 @@ main(int argc, char **argv)
 	if (lib == NULL)
 		lib = dlopen("libpamtest.so", RTLD_NOW);
 	if (lib == NULL)
-		die("libpamtest: %s (package libpamtest0-dev)", dlerror());
+		pf_die("libpamtest: %s (package libpamtest0-dev)", dlerror());
 	p_pamtest_conv = (pamtest_conv_fn *)dlsym(lib, "_pamtest_conv");
 	*(void **)&p_pamtest_strerror = dlsym(lib, "pamtest_strerror");
 	if (p_pamtest_conv == NULL || p_pamtest_strerror == NULL)
-		die("libpamtest: %s", dlerror());
+		pf_die("libpamtest: %s", dlerror());
 
 	fixture_setup();
 	s = suite_create("pam_aiven (pam_wrapper + libpamtest)");
@@ -742,6 +543,6 @@ main(int argc, char **argv)
 	nf = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	if (getenv("KEEP") == NULL)
-		rm_rf(topdir);
+		pf_rm_rf(topdir);
 	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
