@@ -13,10 +13,8 @@
 # PAM service `aivtest` from a private pam_wrapper service directory,
 # `auth_cache_size = 0` (a revoked token must not survive in dovecot's own
 # cache).  The PAM passdb runs in the auth-worker process, started here as
-# user dovecot with the cache's group only in `extra_groups`: dovecot sets
-# a service's groups itself (membership in /etc/group is not used), which
-# is what a deployment needs to know (`extra_groups = aivenauth`).  The
-# master clears its children's environment: pam_wrapper's variables are
+# user dovecot with the cache's group only in `extra_groups` (what a
+# deployment would set: `extra_groups = aivenauth`).  The master clears its children's environment: pam_wrapper's variables are
 # passed with `import_environment`.
 #
 # Cases: 372-character tokens made with aivenctl and synced: accepted, wrong
