@@ -192,10 +192,69 @@ fork_child(void)
 	fork_gen++;
 }
 
+/*
+ * One LMDB environment per cache directory per process, shared by every
+ * context that opens it.  LMDB forbids opening one environment twice in a
+ * process: closing the second would clear the first's reader slots (they
+ * carry the same pid) and drop its fcntl locks, after which a writer may
+ * reuse pages a live read transaction still uses.  Contexts on one cache
+ * in one process are common: the PAM module's pool keeps one per module
+ * argument set, and several services may point at the same cache.
+ */
+struct shared_env {
+	struct shared_env *next;
+	dev_t dev;
+	ino_t ino;
+	pid_t pid;
+	MDB_env *env;
+	MDB_dbi meta, users, tokens;
+	unsigned char key[HASH_KEY_BYTES];
+	bool rdwr;
+	unsigned refs;
+};
+
+static struct shared_env *envs;
+static pthread_mutex_t envs_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+envs_lock_prepare(void)
+{
+	pthread_mutex_lock(&envs_lock);
+}
+
+static void
+envs_lock_release(void)
+{
+	pthread_mutex_unlock(&envs_lock);
+}
+
 static void
 fork_hook(void)
 {
 	fork_hooked = pthread_atfork(NULL, NULL, fork_child) == 0;
+	/* Never inherit the registry lock held by another thread. */
+	(void)pthread_atfork(envs_lock_prepare, envs_lock_release,
+	    envs_lock_release);
+}
+
+/* Drop one reference (registry lock held); close on the last. */
+static void
+shared_env_put(struct shared_env *se)
+{
+	struct shared_env **pp;
+
+	if (--se->refs > 0)
+		return;
+	for (pp = &envs; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == se) {
+			*pp = se->next;
+			break;
+		}
+	}
+	/* Safe in a forked child too: it clears only getpid()'s slots. */
+	mdb_env_close(se->env);
+	sodium_memzero(se->key, sizeof(se->key));
+	free(se);
 }
 
 bool
@@ -221,8 +280,13 @@ cache_free(struct cache *c)
 	 */
 	if (c->rtxn != NULL && c->pid == getpid())
 		mdb_txn_abort(c->rtxn);
-	if (c->env != NULL)
+	if (c->se != NULL) {
+		pthread_mutex_lock(&envs_lock);
+		shared_env_put(c->se);
+		pthread_mutex_unlock(&envs_lock);
+	} else if (c->env != NULL) {
 		mdb_env_close(c->env);
+	}
 	sodium_memzero(c->key, sizeof(c->key));
 	free(c->path);
 	free(c->data_path);
@@ -421,6 +485,8 @@ aivenauth_cache_open(struct aivenauth_ctx *ctx, unsigned flags)
 	bool rdwr = (flags & AIVENAUTH_OPEN_RDWR) != 0;
 	bool create = rdwr && (flags & AIVENAUTH_OPEN_CREATE) != 0;
 	enum aivenauth_status st;
+	struct shared_env *se;
+	struct stat dst;
 	struct cache *c;
 	bool exists;
 	off_t size = 0;
@@ -436,21 +502,59 @@ aivenauth_cache_open(struct aivenauth_ctx *ctx, unsigned flags)
 	}
 	if ((st = check_dir(ctx, ctx->cfg.cache_dir, create)) != AIVENAUTH_OK)
 		return st;
+	if (stat(ctx->cfg.cache_dir, &dst) != 0)
+		return cache_err(ctx, errno, "stat");
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return AIVENAUTH_ERR_NOMEM;
 	ctx->cache = c;
 	(void)pthread_once(&fork_once, fork_hook);
 	c->fork_gen = fork_gen;
 	c->pid = getpid();
-	c->rdwr = rdwr;
 	c->path = strdup(ctx->cfg.cache_dir);
 	c->data_path = path_join(ctx->cfg.cache_dir, "data.mdb");
 	if (c->path == NULL || c->data_path == NULL) {
-		st = AIVENAUTH_ERR_NOMEM;
-		goto fail;
+		free(c->path);
+		free(c->data_path);
+		free(c);
+		ctx->cache = NULL;
+		return AIVENAUTH_ERR_NOMEM;
 	}
 	if ((st = check_data_file(ctx, c->data_path, &exists, &size)) != AIVENAUTH_OK)
-		goto fail;
+		goto fail_unlocked;
+	/* The registry lock is held while opening, so two threads never open
+	 * one cache twice. */
+	pthread_mutex_lock(&envs_lock);
+	for (se = envs; se != NULL; se = se->next)
+		if (se->dev == dst.st_dev && se->ino == dst.st_ino &&
+		    se->pid == c->pid)
+			break;
+	if (se != NULL) {
+		if (rdwr && !se->rdwr) {
+			pthread_mutex_unlock(&envs_lock);
+			ctx_log(ctx, LOG_ERR, "cache %s is open read-only in this "
+			    "process (not writable by uid %u)", c->path,
+			    (unsigned)geteuid());
+			st = AIVENAUTH_ERR_READONLY;
+			goto fail_unlocked;
+		}
+		se->refs++;
+		c->se = se;
+		c->env = se->env;
+		c->meta = se->meta;
+		c->users = se->users;
+		c->tokens = se->tokens;
+		c->rdwr = se->rdwr;
+		memcpy(c->key, se->key, sizeof(c->key));
+		pthread_mutex_unlock(&envs_lock);
+		return AIVENAUTH_OK;
+	}
+	/* A process that may write the cache gets a writable environment
+	 * even for reading: the environment is shared, and LMDB cannot turn
+	 * a read-only one into a writable one while it is in use (online
+	 * learning needs to write from a verifying process). */
+	c->rdwr = rdwr || (exists && access(c->data_path, W_OK) == 0 &&
+	    access(c->path, W_OK) == 0);
+	rdwr = c->rdwr;
 	if (!exists && !create) {
 		ctx_log(ctx, LOG_ERR, "cache %s has no data.mdb (run 'aivenctl sync' "
 		    "to create it)", c->path);
@@ -508,8 +612,28 @@ aivenauth_cache_open(struct aivenauth_ctx *ctx, unsigned flags)
 	}
 	if ((st = load_env(ctx)) != AIVENAUTH_OK)
 		goto fail;
+	if ((se = calloc(1, sizeof(*se))) == NULL) {
+		st = AIVENAUTH_ERR_NOMEM;
+		goto fail;
+	}
+	se->dev = dst.st_dev;
+	se->ino = dst.st_ino;
+	se->pid = c->pid;
+	se->env = c->env;
+	se->meta = c->meta;
+	se->users = c->users;
+	se->tokens = c->tokens;
+	se->rdwr = c->rdwr;
+	se->refs = 1;
+	memcpy(se->key, c->key, sizeof(se->key));
+	se->next = envs;
+	envs = se;
+	c->se = se;
+	pthread_mutex_unlock(&envs_lock);
 	return AIVENAUTH_OK;
 fail:
+	pthread_mutex_unlock(&envs_lock);
+fail_unlocked:
 	aivenauth_cache_close(ctx);
 	return st;
 }

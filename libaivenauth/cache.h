@@ -31,8 +31,11 @@ struct cache_state {
 	uint64_t prefix_lens;   /* bit n set: some prefix has length n (1..63) */
 };
 
+struct shared_env;
+
 struct cache {
-	MDB_env *env;
+	struct shared_env *se;  /* the process's one env for this cache dir */
+	MDB_env *env;           /* se->env (or our own while opening) */
 	MDB_dbi meta, users, tokens;
 	bool rdwr;
 	pid_t pid;

@@ -594,6 +594,44 @@ START_TEST(resized_updates_keep_keys)
 }
 END_TEST
 
+/* Several contexts on one cache in one process share one environment:
+ * closing one never disturbs another's read transaction (LMDB forbids
+ * two environments on the same files in a process). */
+START_TEST(contexts_share_one_environment)
+{
+	struct aivenauth_request req = { "alice", AIVENAUTH_MATCH_NAME, NULL,
+	    NULL, NULL, 0 };
+	struct aivenauth_decision d;
+	struct aivenauth_ctx *a, *b;
+	int i;
+
+	ck_assert_int_eq(aivenauth_cache_apply(ctx, &snap.s, 0, NULL), AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_cache_enroll(ctx, "u1", tok[0], FX_TOKEN_LEN,
+	    NULL), AIVENAUTH_OK);
+	a = reader();
+	ck_assert_int_eq(aivenauth_verify(a, tok[0], FX_TOKEN_LEN, &req, &d),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(d.reason, AIVENAUTH_ACCEPTED);
+	for (i = 0; i < 3; i++) {
+		/* another context opens and closes the same cache */
+		b = reader();
+		ck_assert_int_eq(aivenauth_verify(b, tok[0], FX_TOKEN_LEN, &req,
+		    &d), AIVENAUTH_OK);
+		aivenauth_ctx_free(b);
+		ck_assert_int_eq(aivenauth_verify(a, tok[0], FX_TOKEN_LEN, &req,
+		    &d), AIVENAUTH_OK);
+		ck_assert_int_eq(d.reason, AIVENAUTH_ACCEPTED);
+	}
+	/* a write through the (writable) context is seen by the reader */
+	ck_assert_int_eq(aivenauth_cache_revoke(ctx, snap.s.tokens[0].prefix, 0),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_verify(a, tok[0], FX_TOKEN_LEN, &req, &d),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(d.reason, AIVENAUTH_REASON_REVOKED);
+	aivenauth_ctx_free(a);
+}
+END_TEST
+
 static Suite *
 cache_suite(void)
 {
@@ -619,6 +657,7 @@ cache_suite(void)
 	tcase_add_test(tc, context_after_fork);
 	tcase_add_test(tc, put_token_fills_user_and_respects_revocation);
 	tcase_add_test(tc, resized_updates_keep_keys);
+	tcase_add_test(tc, contexts_share_one_environment);
 	tcase_add_test(tc, map_grows);
 	suite_add_tcase(s, tc);
 	return s;
