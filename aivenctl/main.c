@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "aivenctl.h"
 #include "ops.h"
@@ -276,8 +278,14 @@ main(int argc, char *argv[])
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct rlimit nocore = { 0, 0 };
 	int c, rc;
 
+	/* aivenctl holds the admin token and the tokens it creates or reads:
+	 * no core file, no ptrace or /proc/PID/mem by other processes of the
+	 * same user. */
+	(void)setrlimit(RLIMIT_CORE, &nocore);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	json_init_alloc();
 	opterr = 1;
 	/* '+': stop at the command; its options are its own. */

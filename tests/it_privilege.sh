@@ -77,7 +77,34 @@ else
 	skip "privilege: pamtester or pam_wrapper missing"
 fi
 
-# 5. refusals name the unsafe path and the fix.
+# 5. aivenctl holds secrets: no core file, not dumpable (checked while it
+#    waits for a token on stdin, started with core files allowed).  A
+#    dumpable process's /proc/PID belongs to its user; a non-dumpable one's
+#    to root: compared with a control process started the same way.
+mkfifo "$W/fifo"; chmod 0666 "$W/fifo"
+( ulimit -c unlimited; exec setpriv --reuid=65534 --regid=65534 --clear-groups \
+    "$AB/aivenctl" -c "$W/aivenauth.conf" token add "$uid" < "$W/fifo" > /dev/null 2>&1 ) &
+cpid=$!
+( ulimit -c unlimited; exec setpriv --reuid=65534 --regid=65534 --clear-groups sleep 30 ) &
+spid=$!
+exec 7> "$W/fifo"
+for i in $(seq 50); do [ "$(awk '/Max core/ {print $5}' /proc/$cpid/limits 2>/dev/null)" = 0 ] && break; sleep 0.1; done
+# it is blocked reading stdin by now (both calls come before any input)
+for i in $(seq 30); do [ "$(stat -c %U /proc/$cpid/environ 2>/dev/null)" = root ] && break; sleep 0.1; done
+core=$(awk '/Max core file size/ {print $5 "/" $6}' /proc/$cpid/limits 2>/dev/null)
+owner=$(stat -c %U /proc/$cpid/environ 2>/dev/null)
+control=$(stat -c %U /proc/$spid/environ 2>/dev/null)
+exec 7>&-
+wait $cpid 2>/dev/null
+kill $spid 2>/dev/null; wait $spid 2>/dev/null
+check "aivenctl turns core files off (soft/hard limit $core, started unlimited)" test "$core" = "0/0"
+if [ "$control" = nobody ]; then
+	check "aivenctl is not dumpable (/proc/PID/environ owned by $owner; a plain process: $control)" test "$owner" = root
+else
+	skip "dumpable check: a plain process here is not dumpable either (/proc/PID owned by $control)"
+fi
+
+# 6. refusals name the unsafe path and the fix.
 chmod 0666 "$W/aivenauth.conf"
 ctl status > "$W/ww.out" 2>&1; rc=$?
 check "world-writable config refused (exit $rc)" test $rc != 0
