@@ -592,8 +592,9 @@ aivenauth_cache_open(struct aivenauth_ctx *ctx, unsigned flags)
 	}
 	if (exists && (st = check_size(ctx)) != AIVENAUTH_OK)
 		goto fail;
-	if (rdwr) {
-		/* Clear reader slots left by processes that died mid-read. */
+	if (flags & AIVENAUTH_OPEN_RDWR) {
+		/* A writer clears reader slots left by processes that died
+		 * mid-read (not every reader that happens to be writable). */
 		int dead = 0;
 
 		mdb_reader_check(c->env, &dead);

@@ -256,7 +256,7 @@ pam_aiven/opts.c ### else if (strcmp(v, "ignore") == 0) ### module argument
 pam_aiven/opts.c ### strncmp(opt_table[i].name, name, nlen) == 0) ### module argument
 pam_aiven/opts.c ### if (strcmp(argv[i], "debug") == 0) ### module argument
 pam_aiven/opts.c ### if (strncmp(argv[i], "config=", 7) == 0) { ### module argument
-pam_aiven/pam_aiven.c ### else if (t.user_id == NULL || strcmp(t.user_id, ad->user_id) != 0) ### user id (public)
+pam_aiven/ctxpool.c ### if (s->busy || strcmp(s->key, key) != 0) ### pool key: the module arguments from the PAM service file
 pam_aiven/pam_aiven.c ### (user == NULL || ad->user == NULL || strcmp(user, ad->user) != 0)) { ### PAM user name
 pam_aiven/pam_aiven.c ### strcmp(d.prefix, ad->prefix) != 0) { ### token prefix (public)
 libaivenauth/config.c ### if (strncasecmp(v, "https://", 8) == 0) { ### URL scheme
