@@ -649,7 +649,7 @@ cache_read_begin(struct aivenauth_ctx *ctx, MDB_txn **txn)
 		mdb_txn_reset(c->rtxn);
 		c->rtxn_live = false;
 	}
-	for (tries = 0; tries < 2; tries++) {
+	for (tries = 0; tries < 3; tries++) {
 		if (c->rtxn != NULL)
 			rc = mdb_txn_renew(c->rtxn);
 		else
@@ -657,6 +657,18 @@ cache_read_begin(struct aivenauth_ctx *ctx, MDB_txn **txn)
 		if (rc == 0) {
 			*txn = c->rtxn;
 			return AIVENAUTH_OK;
+		}
+		if (rc == MDB_BAD_RSLOT && c->rtxn != NULL) {
+			/* Our reader slot was taken from us (another copy of
+			 * LMDB in this process closed an environment on these
+			 * files: e.g. a program that links libaivenauth and
+			 * also runs pam_aiven, which carries its own copy).
+			 * Aborting would write to a slot that may now be
+			 * someone else's: leave the old txn, take a new one. */
+			ctx_log(ctx, LOG_WARNING, "cache %s: reader slot lost; "
+			    "taking a new one", c->path);
+			c->rtxn = NULL;
+			continue;
 		}
 		if (rc != MDB_MAP_RESIZED)
 			break;

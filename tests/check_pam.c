@@ -590,6 +590,43 @@ count_fds(void)
 	return n;
 }
 
+/*
+ * The module keeps contexts across conversations (pam_aiven/ctxpool.c):
+ * an edited config file and a removed or re-created cache must be seen by
+ * the very next conversation in the same process, not after a restart.
+ */
+START_TEST(pool_sees_config_and_cache_changes)
+{
+	char cf[PATH_MAX], dir[PATH_MAX], a[PATH_MAX * 2];
+	int i;
+
+	pf_xsnprintf(cf, sizeof(cf), "%s/pool.conf", topdir);
+	pf_xsnprintf(dir, sizeof(dir), "%s/pool-cache", topdir);
+	cache_build(dir, 0, true);
+	pf_write_file(cf, "cache_dir = %s\nmax_stale = 3600\n", dir);
+	pf_xsnprintf(a, sizeof(a), "config=%s", cf);
+	service("t-pool", a);
+	for (i = 0; i < 3; i++)    /* the second and third reuse the context */
+		ck_assert_int_eq(auth("t-pool", "alice", tokens[T_GOOD]),
+		    PAM_SUCCESS);
+	/* config edited: now points at a missing cache */
+	pf_write_file(cf, "cache_dir = %s/nowhere\n", topdir);
+	ck_assert_int_eq(auth("t-pool", "alice", tokens[T_GOOD]),
+	    PAM_AUTHINFO_UNAVAIL);
+	pf_write_file(cf, "cache_dir = %s\nmax_stale = 3600\n", dir);
+	ck_assert_int_eq(auth("t-pool", "alice", tokens[T_GOOD]), PAM_SUCCESS);
+	/* cache removed: a pooled context must not answer from the old
+	 * mapping of deleted files */
+	pf_rm_rf(dir);
+	ck_assert_int_eq(auth("t-pool", "alice", tokens[T_GOOD]),
+	    PAM_AUTHINFO_UNAVAIL);
+	/* re-created (new files, new hash key): used at once */
+	cache_build(dir, 0, true);
+	ck_assert_int_eq(auth("t-pool", "alice", tokens[T_GOOD]), PAM_SUCCESS);
+	ck_assert_int_eq(auth("t-pool", "alice", tokens[T_WRONG]), PAM_AUTH_ERR);
+}
+END_TEST
+
 START_TEST(many_conversations)
 {
 	struct mallinfo2 m0, m1;
@@ -642,6 +679,7 @@ pam_suite(void)
 	tcase_add_test(tc, account_by_prefix);
 	tcase_add_test(tc, account_not_ours);
 	tcase_add_test(tc, account_user_changed);
+	tcase_add_test(tc, pool_sees_config_and_cache_changes);
 	tcase_add_test(tc, many_conversations);
 	suite_add_tcase(s, tc);
 	return s;
