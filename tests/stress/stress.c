@@ -33,6 +33,7 @@
  *   stress readerlist DIR       print the number of reader-table entries.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -592,6 +593,22 @@ cmd_grow(const char *dir, unsigned max)
 	return rc;
 }
 
+/* A whole number argument, 0..INT_MAX; anything else ends the run. */
+static int
+num(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > INT_MAX) {
+		fprintf(stderr, "stress: bad number \"%s\"\n", s);
+		exit(64);
+	}
+	return (int)v;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -599,15 +616,15 @@ main(int argc, char **argv)
 		return 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 4 && strcmp(argv[1], "writer") == 0)
-		return cmd_writer(argv[2], (unsigned)atoi(argv[3]));
+		return cmd_writer(argv[2], (unsigned)num(argv[3]));
 	if (argc == 4 && strcmp(argv[1], "check") == 0)
-		return cmd_check(argv[2], (unsigned)atoi(argv[3]));
+		return cmd_check(argv[2], (unsigned)num(argv[3]));
 	if (argc == 5 && strcmp(argv[1], "concurrency") == 0)
-		return cmd_concurrency(argv[2], atoi(argv[3]), atoi(argv[4]));
+		return cmd_concurrency(argv[2], num(argv[3]), num(argv[4]));
 	if (argc == 5 && strcmp(argv[1], "readers") == 0)
-		return cmd_readers(argv[2], atoi(argv[3]), atoi(argv[4]));
+		return cmd_readers(argv[2], num(argv[3]), num(argv[4]));
 	if (argc == 4 && strcmp(argv[1], "grow") == 0)
-		return cmd_grow(argv[2], (unsigned)atoi(argv[3]));
+		return cmd_grow(argv[2], (unsigned)num(argv[3]));
 	if (argc == 3 && strcmp(argv[1], "readerlist") == 0)
 		return printf("%d\n", reader_count_here(argv[2])) < 0;
 	fprintf(stderr, "usage: see stress.c\n");
