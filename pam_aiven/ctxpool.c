@@ -211,7 +211,9 @@ pa_ctx_acquire(pam_handle_t *pamh, int flags, int argc, const char **argv,
 		struct slot *s = &pool[i];
 
 		if (s->key == NULL) {
-			if (free_slot < 0)
+			/* busy without a key: reserved by a caller making its
+			 * context right now */
+			if (!s->busy && free_slot < 0)
 				free_slot = i;
 			continue;
 		}

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -627,6 +628,47 @@ START_TEST(pool_sees_config_and_cache_changes)
 }
 END_TEST
 
+/* Several threads in one host (a threaded server) share the context pool:
+ * a context is leased to one thread at a time, every answer is right. */
+struct thread_arg {
+	int ok, bad;
+};
+
+static void *
+conversations(void *p)
+{
+	struct thread_arg *t = p;
+	int i;
+
+	for (i = 0; i < 150; i++) {
+		if (auth("t-threads", "alice", tokens[i % 3 ? T_GOOD : T_WRONG]) ==
+		    (i % 3 ? PAM_SUCCESS : PAM_AUTH_ERR))
+			t->ok++;
+		else
+			t->bad++;
+	}
+	return NULL;
+}
+
+START_TEST(threads_share_the_pool)
+{
+	struct thread_arg ta[4];
+	pthread_t th[4];
+	int i;
+
+	service("t-threads", args(NULL));
+	memset(ta, 0, sizeof(ta));
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, conversations,
+		    &ta[i]), 0);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+		ck_assert_int_eq(ta[i].bad, 0);
+		ck_assert_int_eq(ta[i].ok, 150);
+	}
+}
+END_TEST
+
 START_TEST(many_conversations)
 {
 	struct mallinfo2 m0, m1;
@@ -680,6 +722,7 @@ pam_suite(void)
 	tcase_add_test(tc, account_not_ours);
 	tcase_add_test(tc, account_user_changed);
 	tcase_add_test(tc, pool_sees_config_and_cache_changes);
+	tcase_add_test(tc, threads_share_the_pool);
 	tcase_add_test(tc, many_conversations);
 	suite_add_tcase(s, tc);
 	return s;
