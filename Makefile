@@ -163,7 +163,7 @@ DEB_TEST  := python3 pamtester libpam-wrapper libpamtest0-dev db-util \
              lmdb-utils sasl2-bin dovecot-core nginx libnginx-mod-http-auth-pam curl \
              postgresql openssh-server openssh-client sshpass valgrind \
              ca-certificates procps iproute2
-DEB_EXTRA := clang
+DEB_EXTRA := clang libclang-rt-14-dev
 
 .PHONY: deps
 deps:
@@ -202,6 +202,7 @@ bench: deps all $(BENCH_BINS)
 
 .PHONY: fuzz
 fuzz: deps
+	@tools/install-deps $(DEB_EXTRA)
 	@tools/run-fuzz
 
 # Crash consistency, concurrency, dead readers, map growth (tools/run-stress).
