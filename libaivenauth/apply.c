@@ -465,7 +465,7 @@ aivenauth_cache_apply(struct aivenauth_ctx *ctx,
 		return AIVENAUTH_ERR_INVALID;
 	if (stats != NULL)
 		memset(stats, 0, sizeof(*stats));
-	if (ctx->cache == NULL || ctx->cache->pid != getpid() || !ctx->cache->rdwr) {
+	if (ctx->cache == NULL || !cache_is_ours(ctx->cache) || !ctx->cache->rdwr) {
 		st = aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDWR |
 		    AIVENAUTH_OPEN_CREATE);
 		if (st != AIVENAUTH_OK)

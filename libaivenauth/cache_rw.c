@@ -20,7 +20,7 @@ need_open(struct aivenauth_ctx *ctx)
 {
 	if (ctx == NULL)
 		return AIVENAUTH_ERR_INVALID;
-	if (ctx->cache != NULL && ctx->cache->pid == getpid())
+	if (ctx->cache != NULL && cache_is_ours(ctx->cache))
 		return AIVENAUTH_OK;
 	return aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDONLY);
 }
@@ -297,7 +297,7 @@ need_rdwr(struct aivenauth_ctx *ctx)
 {
 	if (ctx == NULL)
 		return AIVENAUTH_ERR_INVALID;
-	if (ctx->cache != NULL && ctx->cache->pid == getpid() && ctx->cache->rdwr)
+	if (ctx->cache != NULL && cache_is_ours(ctx->cache) && ctx->cache->rdwr)
 		return AIVENAUTH_OK;
 	return aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDWR);
 }

@@ -259,21 +259,13 @@ out:
 	return st;
 }
 
-/* The write side of learning and keep-alive: needs a writable cache.
- * LMDB forbids opening one environment twice in a process, so the context
- * is re-opened read-write when this process may write. */
+/* The write side of learning and keep-alive needs a writable cache.  The
+ * process's shared environment is opened writable whenever this process
+ * may write (cache.c), so that is already known: no re-open here. */
 static bool
-reopen_rdwr(struct aivenauth_ctx *ctx)
+cache_writable(const struct aivenauth_ctx *ctx)
 {
-	if (ctx->cache != NULL && ctx->cache->rdwr)
-		return true;
-	if (access(ctx->cfg.cache_dir, W_OK) != 0)
-		return false;
-	aivenauth_cache_close(ctx);
-	if (aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDWR) == AIVENAUTH_OK)
-		return true;
-	/* Fall back to reading, so the decision can still be made. */
-	return false;
+	return ctx->cache != NULL && ctx->cache->rdwr;
 }
 
 static enum aivenauth_status
@@ -356,7 +348,7 @@ aivenauth_verify(struct aivenauth_ctx *ctx, const char *token, size_t len,
 			return st;
 		}
 		d->flags |= AIVENAUTH_DECISION_LEARNED;
-		if (reopen_rdwr(ctx) &&
+		if (cache_writable(ctx) &&
 		    aivenauth_cache_enroll(ctx, d->user_id, token, len, NULL) ==
 		    AIVENAUTH_OK) {
 			ctx_log(ctx, LOG_NOTICE, "learned the hash of token %s online",
@@ -366,11 +358,6 @@ aivenauth_verify(struct aivenauth_ctx *ctx, const char *token, size_t len,
 			ctx_log(ctx, LOG_WARNING, "token %s checked online, but its "
 			    "hash could not be stored (cache not writable by uid %u)",
 			    d->prefix, (unsigned)geteuid());
-		}
-		if (ctx->cache == NULL &&
-		    aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDONLY) != AIVENAUTH_OK) {
-			d->reason = AIVENAUTH_REASON_CACHE_UNAVAILABLE;
-			return AIVENAUTH_ERR_CACHE_MISSING;
 		}
 		d->reason = AIVENAUTH_ACCEPTED;
 		return AIVENAUTH_OK;
@@ -384,12 +371,10 @@ aivenauth_verify(struct aivenauth_ctx *ctx, const char *token, size_t len,
 		if (aivenauth_api_me(ctx, token, len) == AIVENAUTH_OK) {
 			d->flags |= AIVENAUTH_DECISION_EXTENDED;
 			d->expiry = now + f.max_age;
-			if (reopen_rdwr(ctx))
+			/* Not writable here: the next sync brings the API's
+			 * new expiry_time instead. */
+			if (cache_writable(ctx))
 				(void)cache_write(ctx, store_extension, d);
-			/* A failed reopen is reported by the next verify. */
-			if (ctx->cache == NULL &&
-			    aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDONLY) != AIVENAUTH_OK)
-				ctx_log(ctx, LOG_DEBUG, "cache not reopened");
 		} else {
 			ctx_log(ctx, LOG_WARNING, "could not refresh the sliding "
 			    "expiry of token %s at the API", d->prefix);

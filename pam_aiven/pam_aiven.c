@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <time.h>
 
 #define PAM_SM_AUTH
 #define PAM_SM_ACCOUNT
@@ -292,19 +291,6 @@ pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	return PAM_SUCCESS;
 }
 
-/*
- * Account phase by the prefix kept at authentication (libpam wipes
- * PAM_AUTHTOK once pam_authenticate returns, and a token learned online
- * may have no stored hash): still fresh, still listed, not revoked, not
- * expired, still the same user's.  One lookup (aivenauth_recheck).
- */
-static enum aivenauth_status
-acct_by_prefix(struct aivenauth_ctx *ctx, const struct pa_auth_data *ad,
-    struct aivenauth_decision *d)
-{
-	return aivenauth_recheck(ctx, ad->prefix, ad->user_id, 0, d);
-}
-
 int
 pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
@@ -367,12 +353,13 @@ pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		    d.reason == AIVENAUTH_REASON_NOT_ENROLLED) {
 			/* Valid at authentication without a stored hash
 			 * (learned by another process): judge by metadata. */
-			memset(&d, 0, sizeof(d));
-			snprintf(d.prefix, sizeof(d.prefix), "%s", ad->prefix);
-			st = acct_by_prefix(ctx, ad, &d);
+			st = aivenauth_recheck(ctx, ad->prefix, ad->user_id, 0, &d);
 		}
 	} else {
-		st = acct_by_prefix(ctx, ad, &d);
+		/* The usual case: libpam wiped PAM_AUTHTOK when
+		 * pam_authenticate returned.  By the prefix kept then: still
+		 * fresh, listed, not revoked, not expired, same user's. */
+		st = aivenauth_recheck(ctx, ad->prefix, ad->user_id, 0, &d);
 	}
 
 decide:
