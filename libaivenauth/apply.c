@@ -54,6 +54,8 @@ struct apply {
 	int64_t now;
 	struct aivenauth_apply_stats stats;
 	uint64_t lens;                          /* prefix lengths present */
+	int64_t hash_retention;                 /* config hash_retention */
+	bool changed;                           /* a record was written */
 	struct buf enc;
 };
 
@@ -158,13 +160,17 @@ encode_listed(struct apply *a, const struct aivenauth_token *src,
 	t.revoke_at = 0;
 	t.removed_time = 0;
 	t.local_expiry = 0;
-	if (old != NULL && old->removed_time == 0) {
+	if (old != NULL) {
 		/* Local knowledge survives a sync: the hash, a local
-		 * revocation (until the API stops listing the token), a
-		 * scheduled one, an expiry extended by a keep-alive. */
+		 * revocation, a scheduled one, an expiry extended by a
+		 * keep-alive.  A tombstone listed again (one short or empty
+		 * listing) gets back its hash while it still has one (kept
+		 * for hash_retention), and stays revoked if it was revoked
+		 * here: revocation beats availability. */
 		t.revoked = (old->flags & TOK_F_REVOKED) != 0;
 		t.revoke_at = old->revoke_at;
-		t.local_expiry = old->local_expiry;
+		if (old->removed_time == 0)
+			t.local_expiry = old->local_expiry;
 		if (old->flags & TOK_F_HASH)
 			hash = old->hash;
 	}
@@ -269,6 +275,7 @@ replace(struct aivenauth_ctx *ctx, MDB_cursor *cur, const MDB_val *k,
 {
 	MDB_val nd = { a->enc.len, a->enc.data };
 
+	a->changed = true;
 	return cache_err(ctx, put_current(cur, k, &nd), what);
 }
 
@@ -279,6 +286,7 @@ insert(struct aivenauth_ctx *ctx, MDB_txn *txn, MDB_dbi dbi, const char *key,
 {
 	MDB_val k = { strlen(key), (void *)key }, nd = { a->enc.len, a->enc.data };
 
+	a->changed = true;
 	return cache_err(ctx, mdb_put(txn, dbi, &k, &nd, 0), what);
 }
 
@@ -307,6 +315,7 @@ user_gone(struct aivenauth_ctx *ctx, struct apply *a, MDB_cursor *cur,
     const MDB_val *k UNUSED, const MDB_val *d UNUSED)
 {
 	a->stats.users_removed++;
+	a->changed = true;
 	return cache_err(ctx, mdb_cursor_del(cur, 0), "removing a user");
 }
 
@@ -366,8 +375,13 @@ token_both(struct aivenauth_ctx *ctx, struct apply *a, MDB_cursor *cur,
 	return replace(ctx, cur, k, a, "writing a token");
 }
 
-/* A token the API stopped listing: drop the hash, remember the removal
- * (for TOMBSTONE_RETENTION), then forget it. */
+/*
+ * A token the API stopped listing is refused at once (a "removed"
+ * tombstone: verify says revoked), keeps its hash for hash_retention so
+ * that one short or empty listing loses nothing for good (a token made
+ * with `token create` was shown once), and is forgotten after
+ * TOMBSTONE_RETENTION.
+ */
 static enum aivenauth_status
 token_gone(struct aivenauth_ctx *ctx, struct apply *a, MDB_cursor *cur,
     const MDB_val *k, const MDB_val *d)
@@ -378,24 +392,31 @@ token_gone(struct aivenauth_ctx *ctx, struct apply *a, MDB_cursor *cur,
 
 	if ((st = decode_stored(ctx, k, d, &v)) != AIVENAUTH_OK)
 		return st;
+	bool keep_hash = (v.flags & TOK_F_HASH) != 0;
+
 	if (v.removed_time != 0) {
 		if (a->now - v.removed_time > TOMBSTONE_RETENTION) {
 			a->stats.tombstones_expired++;
+			a->changed = true;
 			return cache_err(ctx, mdb_cursor_del(cur, 0),
 			    "forgetting a removed token");
 		}
 		a->lens |= (uint64_t)1 << k->mv_size;
-		return AIVENAUTH_OK;
+		if (!keep_hash || a->now - v.removed_time <= a->hash_retention)
+			return AIVENAUTH_OK;
+		keep_hash = false;    /* retention over: drop the hash */
+	} else {
+		a->stats.tokens_removed++;
 	}
 	if ((st = tok_to_public(&v, k->mv_data, k->mv_size, &t)) != AIVENAUTH_OK)
 		return st;
-	t.removed_time = a->now;
+	if (t.removed_time == 0)
+		t.removed_time = a->now;
 	a->enc.len = 0;
-	st = tok_encode(&t, NULL, &a->enc);
+	st = tok_encode(&t, keep_hash ? v.hash : NULL, &a->enc);
 	aivenauth_token_clear(&t);
 	if (st != AIVENAUTH_OK)
 		return st;
-	a->stats.tokens_removed++;
 	a->lens |= (uint64_t)1 << k->mv_size;
 	return replace(ctx, cur, k, a, "writing a removed token");
 }
@@ -428,6 +449,7 @@ do_apply(struct aivenauth_ctx *ctx, MDB_txn *txn, void *arg)
 	/* A retry after the map grew starts from scratch. */
 	memset(&a->stats, 0, sizeof(a->stats));
 	a->lens = 0;
+	a->changed = false;
 	if ((st = state_get(ctx, txn, &s)) != AIVENAUTH_OK ||
 	    (st = merge(ctx, txn, ctx->cache->users, a->snap->n_users, a,
 	    &user_ops)) != AIVENAUTH_OK ||
@@ -435,18 +457,31 @@ do_apply(struct aivenauth_ctx *ctx, MDB_txn *txn, void *arg)
 	    &token_ops)) != AIVENAUTH_OK)
 		return st;
 	if (a->snap->organization_id != NULL) {
+		MDB_val old;
+		size_t n = strlen(a->snap->organization_id);
+
 		k.mv_data = "org_id";
 		k.mv_size = 6;
-		d.mv_data = (void *)a->snap->organization_id;
-		d.mv_size = strlen(a->snap->organization_id);
-		if ((st = cache_err(ctx, mdb_put(txn, ctx->cache->meta, &k, &d, 0),
-		    "writing meta")) != AIVENAUTH_OK)
-			return st;
+		if (mdb_get(txn, ctx->cache->meta, &k, &old) != 0 ||
+		    old.mv_size != n || memcmp(old.mv_data,
+		    a->snap->organization_id, n) != 0) {
+			d.mv_data = (void *)a->snap->organization_id;
+			d.mv_size = n;
+			a->changed = true;
+			if ((st = cache_err(ctx, mdb_put(txn, ctx->cache->meta,
+			    &k, &d, 0), "writing meta")) != AIVENAUTH_OK)
+				return st;
+		}
 	}
+	if (s.prefix_lens != a->lens)
+		a->changed = true;
 	s.sync_time = a->now;
 	s.generation++;
 	s.prefix_lens = a->lens;
 	a->stats.generation = s.generation;
+	/* Nothing a decision reads changed: readers get only the new time
+	 * and generation (the state record), not a new snapshot. */
+	ctx->cache->publish = a->changed;
 	return state_put(ctx, txn, &s);
 }
 
@@ -474,6 +509,7 @@ aivenauth_cache_apply(struct aivenauth_ctx *ctx,
 	memset(&a, 0, sizeof(a));
 	a.snap = snap;
 	a.now = now != 0 ? now : (int64_t)time(NULL);
+	a.hash_retention = ctx->cfg.hash_retention;
 	a.users = malloc((snap->n_users + 1) * sizeof(*a.users));
 	a.tokens = malloc((snap->n_tokens + 1) * sizeof(*a.tokens));
 	if (a.users == NULL || a.tokens == NULL) {

@@ -95,7 +95,7 @@ cache_err(struct aivenauth_ctx *ctx, int rc, const char *what)
 	return st;
 }
 
-static enum aivenauth_status
+enum aivenauth_status
 check_dir(struct aivenauth_ctx *ctx, const char *dir, bool create)
 {
 	struct stat st;
@@ -132,9 +132,12 @@ check_dir(struct aivenauth_ctx *ctx, const char *dir, bool create)
 		ctx_log(ctx, LOG_ERR, "cache directory %s is not a directory", dir);
 		return AIVENAUTH_ERR_UNSAFE_FILE;
 	}
-	if ((st.st_mode & S_IWOTH) != 0) {
-		ctx_log(ctx, LOG_ERR, "cache directory %s is world-writable (mode "
-		    "%04o); run: chmod o-w %s", dir, (unsigned)(st.st_mode & 07777), dir);
+	/* Group-writable too: whoever can write the directory can replace
+	 * the snapshot or the state record under the readers. */
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		ctx_log(ctx, LOG_ERR, "cache directory %s is %s-writable (mode "
+		    "%04o); run: chmod go-w %s", dir, (st.st_mode & S_IWOTH) ?
+		    "world" : "group", (unsigned)(st.st_mode & 07777), dir);
 		return AIVENAUTH_ERR_UNSAFE_FILE;
 	}
 	if (!owner_trusted(st.st_uid, true)) {
@@ -146,8 +149,9 @@ check_dir(struct aivenauth_ctx *ctx, const char *dir, bool create)
 	return AIVENAUTH_OK;
 }
 
-/* data.mdb: regular, not a symlink, not world-writable.  Sets *exists. */
-static enum aivenauth_status
+/* An LMDB file: regular, not a symlink, writable by its owner only, owner
+ * root or the writer.  Sets *exists. */
+enum aivenauth_status
 check_data_file(struct aivenauth_ctx *ctx, const char *path, bool *exists,
     off_t *size)
 {
@@ -165,16 +169,46 @@ check_data_file(struct aivenauth_ctx *ctx, const char *path, bool *exists,
 		    S_ISLNK(st.st_mode) ? "a symlink" : "not a regular file");
 		return AIVENAUTH_ERR_UNSAFE_FILE;
 	}
-	if ((st.st_mode & S_IWOTH) != 0 || !owner_trusted(st.st_uid, true)) {
-		ctx_log(ctx, LOG_ERR, "cache file %s is world-writable or has an "
-		    "untrusted owner (uid %u, mode %04o); run: chown aivenauth %s && "
-		    "chmod 0640 %s", path, (unsigned)st.st_uid,
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 ||
+	    !owner_trusted(st.st_uid, true)) {
+		ctx_log(ctx, LOG_ERR, "cache file %s is group- or world-writable or "
+		    "has an untrusted owner (uid %u, mode %04o); run: chown aivenauth "
+		    "%s && chmod 0640 %s", path, (unsigned)st.st_uid,
 		    (unsigned)(st.st_mode & 07777), path, path);
 		return AIVENAUTH_ERR_UNSAFE_FILE;
 	}
 	*exists = true;
 	*size = st.st_size;
 	return AIVENAUTH_OK;
+}
+
+enum aivenauth_status
+check_env_fd(struct aivenauth_ctx *ctx, MDB_env *env, dev_t dev, ino_t ino)
+{
+	struct stat st;
+	int fd;
+
+	/* LMDB opens by path and follows symlinks: make sure the file it
+	 * maps is the one checked above (no swap in between). */
+	if (mdb_env_get_fd(env, &fd) != 0 || fstat(fd, &st) != 0 ||
+	    st.st_dev != dev || st.st_ino != ino) {
+		ctx_log(ctx, LOG_ERR, "cache file %s changed while it was being "
+		    "opened; refusing it", ctx->cache->data_path);
+		return AIVENAUTH_ERR_UNSAFE_FILE;
+	}
+	return AIVENAUTH_OK;
+}
+
+void
+meta_snap_id(struct aivenauth_ctx *ctx, MDB_txn *txn,
+    unsigned char id[SNAP_ID_BYTES])
+{
+	MDB_val k = { 7, "snap_id" }, v;
+
+	memset(id, 0, SNAP_ID_BYTES);
+	if (mdb_get(txn, ctx->cache->meta, &k, &v) == 0 &&
+	    v.mv_size == SNAP_ID_BYTES)
+		memcpy(id, v.mv_data, SNAP_ID_BYTES);
 }
 
 /*
@@ -192,69 +226,17 @@ fork_child(void)
 	fork_gen++;
 }
 
-/*
- * One LMDB environment per cache directory per process, shared by every
- * context that opens it.  LMDB forbids opening one environment twice in a
- * process: closing the second would clear the first's reader slots (they
- * carry the same pid) and drop its fcntl locks, after which a writer may
- * reuse pages a live read transaction still uses.  Contexts on one cache
- * in one process are common: the PAM module's pool keeps one per module
- * argument set, and several services may point at the same cache.
- */
-struct shared_env {
-	struct shared_env *next;
-	dev_t dev;
-	ino_t ino;
-	pid_t pid;
-	MDB_env *env;
-	MDB_dbi meta, users, tokens;
-	unsigned char key[HASH_KEY_BYTES];
-	bool rdwr;
-	unsigned refs;
-};
-
-static struct shared_env *envs;
-static pthread_mutex_t envs_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void
-envs_lock_prepare(void)
-{
-	pthread_mutex_lock(&envs_lock);
-}
-
-static void
-envs_lock_release(void)
-{
-	pthread_mutex_unlock(&envs_lock);
-}
-
 static void
 fork_hook(void)
 {
 	fork_hooked = pthread_atfork(NULL, NULL, fork_child) == 0;
-	/* Never inherit the registry lock held by another thread. */
-	(void)pthread_atfork(envs_lock_prepare, envs_lock_release,
-	    envs_lock_release);
 }
 
-/* Drop one reference (registry lock held); close on the last. */
-static void
-shared_env_put(struct shared_env *se)
+unsigned long
+fork_generation(void)
 {
-	struct shared_env **pp;
-
-	if (--se->refs > 0)
-		return;
-	for (pp = &envs; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == se) {
-			*pp = se->next;
-			break;
-		}
-	}
-	/* Safe in a forked child too: it clears only getpid()'s slots. */
-	mdb_env_close(se->env);
-	sodium_memzero(se->key, sizeof(se->key));
-	free(se);
+	(void)pthread_once(&fork_once, fork_hook);
+	return fork_gen;
 }
 
 bool
@@ -265,28 +247,47 @@ cache_is_ours(const struct cache *c)
 	return c->fork_gen == fork_gen;
 }
 
-static void
+struct cache *
+cache_alloc(struct aivenauth_ctx *ctx, const char *data_name)
+{
+	struct cache *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->lockfd = -1;
+	c->fork_gen = fork_generation();
+	c->pid = getpid();
+	c->path = strdup(ctx->cfg.cache_dir);
+	c->data_path = path_join(ctx->cfg.cache_dir, data_name);
+	if (c->path == NULL || c->data_path == NULL) {
+		free(c->path);
+		free(c->data_path);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
 cache_free(struct cache *c)
 {
 	if (c == NULL)
 		return;
 	/*
-	 * After fork() the child shares the parent's reader table (it lives in
-	 * the mapped lock file): aborting the inherited read transaction would
-	 * clear the *parent's* reader slot, so a child leaves it alone (its
-	 * small struct is leaked once).  mdb_env_close() only clears slots of
-	 * getpid() and drops no lock the child holds, so closing is safe and
-	 * returns the child's descriptors and mapping.
+	 * After fork() a writer's child shares the parent's reader table (it
+	 * lives in the mapped lock file): aborting the inherited read
+	 * transaction would clear the *parent's* reader slot, so a child
+	 * leaves it alone (its small struct is leaked once).  Readers have no
+	 * lock file (MDB_NOLOCK), but the same rule costs them nothing.
 	 */
 	if (c->rtxn != NULL && c->pid == getpid())
 		mdb_txn_abort(c->rtxn);
-	if (c->se != NULL) {
-		pthread_mutex_lock(&envs_lock);
-		shared_env_put(c->se);
-		pthread_mutex_unlock(&envs_lock);
-	} else if (c->env != NULL) {
-		mdb_env_close(c->env);
-	}
+	c->rtxn = NULL;
+	if (c->rdwr)
+		writer_close(c);
+	else
+		reader_close(c);
+	pubstate_close(&c->ps);
 	sodium_memzero(c->key, sizeof(c->key));
 	free(c->path);
 	free(c->data_path);
@@ -300,6 +301,23 @@ aivenauth_cache_close(struct aivenauth_ctx *ctx)
 		return;
 	cache_free(ctx->cache);
 	ctx->cache = NULL;
+}
+
+enum aivenauth_status
+aivenauth_cache_open(struct aivenauth_ctx *ctx, unsigned flags)
+{
+	bool rdwr = (flags & AIVENAUTH_OPEN_RDWR) != 0;
+	bool create = rdwr && (flags & AIVENAUTH_OPEN_CREATE) != 0;
+
+	if (ctx == NULL)
+		return AIVENAUTH_ERR_INVALID;
+	if (ctx->cache != NULL) {
+		/* A writer context reads too; a reader never writes. */
+		if (cache_is_ours(ctx->cache) && (ctx->cache->rdwr || !rdwr))
+			return AIVENAUTH_OK;
+		aivenauth_cache_close(ctx);
+	}
+	return rdwr ? writer_open(ctx, create) : reader_open(ctx);
 }
 
 static enum aivenauth_status
@@ -317,7 +335,7 @@ get_meta(struct aivenauth_ctx *ctx, MDB_txn *txn, const char *name, MDB_val *v)
 	return cache_err(ctx, rc, "reading meta");
 }
 
-static enum aivenauth_status
+enum aivenauth_status
 put_meta(struct aivenauth_ctx *ctx, MDB_txn *txn, const char *name,
     const void *p, size_t n)
 {
@@ -350,37 +368,8 @@ state_put(struct aivenauth_ctx *ctx, MDB_txn *txn, const struct cache_state *s)
 	return put_meta(ctx, txn, "state", s, sizeof(*s));
 }
 
-/* A fresh environment: databases, schema, key, empty state. */
-static enum aivenauth_status
-init_env(struct aivenauth_ctx *ctx, MDB_txn *txn, void *arg UNUSED)
-{
-	struct cache *c = ctx->cache;
-	struct cache_state s = { 0, 0, 0 };
-	uint32_t schema = CACHE_SCHEMA;
-	int64_t now = (int64_t)time(NULL);
-	enum aivenauth_status st;
-	MDB_val v;
-	int rc;
-
-	if ((rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &c->meta)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "users", MDB_CREATE, &c->users)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "tokens", MDB_CREATE, &c->tokens)) != 0)
-		return cache_err(ctx, rc, "creating databases");
-	/* Another writer may have initialised it between our checks. */
-	if (mdb_get(txn, c->meta, &(MDB_val){ 6, "schema" }, &v) == 0)
-		return AIVENAUTH_OK;
-	randombytes_buf(c->key, sizeof(c->key));
-	if ((st = put_meta(ctx, txn, "schema", &schema, sizeof(schema))) != AIVENAUTH_OK ||
-	    (st = put_meta(ctx, txn, "hash_key", c->key, sizeof(c->key))) != AIVENAUTH_OK ||
-	    (st = put_meta(ctx, txn, "created", &now, sizeof(now))) != AIVENAUTH_OK ||
-	    (st = state_put(ctx, txn, &s)) != AIVENAUTH_OK)
-		return st;
-	ctx_log(ctx, LOG_NOTICE, "created cache %s", c->path);
-	return AIVENAUTH_OK;
-}
-
 /* Open the named databases, check the schema, load the hash key. */
-static enum aivenauth_status
+enum aivenauth_status
 load_env(struct aivenauth_ctx *ctx)
 {
 	struct cache *c = ctx->cache;
@@ -435,6 +424,8 @@ load_env(struct aivenauth_ctx *ctx)
 	memcpy(c->key, v.mv_data, sizeof(c->key));
 	if ((st = state_get(ctx, txn, &s)) != AIVENAUTH_OK)
 		goto fail;
+	c->snap_state = s;
+	meta_snap_id(ctx, txn, c->snap_id);
 	/* Committing a read txn keeps the dbi handles for the env. */
 	if ((rc = mdb_txn_commit(txn)) != 0)
 		return cache_err(ctx, rc, "opening databases");
@@ -446,7 +437,7 @@ fail:
 
 /* A data.mdb shorter than its own meta page says is truncated: mapping it
  * would end in SIGBUS inside the host process (sshd, nginx...). */
-static enum aivenauth_status
+enum aivenauth_status
 check_size(struct aivenauth_ctx *ctx)
 {
 	struct cache *c = ctx->cache;
@@ -468,7 +459,7 @@ check_size(struct aivenauth_ctx *ctx)
 	return AIVENAUTH_OK;
 }
 
-static char *
+char *
 path_join(const char *dir, const char *name)
 {
 	size_t n = strlen(dir) + strlen(name) + 2;
@@ -477,166 +468,6 @@ path_join(const char *dir, const char *name)
 	if (p != NULL)
 		snprintf(p, n, "%s/%s", dir, name);
 	return p;
-}
-
-enum aivenauth_status
-aivenauth_cache_open(struct aivenauth_ctx *ctx, unsigned flags)
-{
-	bool rdwr = (flags & AIVENAUTH_OPEN_RDWR) != 0;
-	bool create = rdwr && (flags & AIVENAUTH_OPEN_CREATE) != 0;
-	enum aivenauth_status st;
-	struct shared_env *se;
-	struct stat dst;
-	struct cache *c;
-	bool exists;
-	off_t size = 0;
-	char *lock;
-	int rc;
-
-	if (ctx == NULL)
-		return AIVENAUTH_ERR_INVALID;
-	if (ctx->cache != NULL) {
-		if (ctx->cache->pid == getpid() && (ctx->cache->rdwr || !rdwr))
-			return AIVENAUTH_OK;
-		aivenauth_cache_close(ctx);
-	}
-	if ((st = check_dir(ctx, ctx->cfg.cache_dir, create)) != AIVENAUTH_OK)
-		return st;
-	if (stat(ctx->cfg.cache_dir, &dst) != 0)
-		return cache_err(ctx, errno, "stat");
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return AIVENAUTH_ERR_NOMEM;
-	ctx->cache = c;
-	(void)pthread_once(&fork_once, fork_hook);
-	c->fork_gen = fork_gen;
-	c->pid = getpid();
-	c->path = strdup(ctx->cfg.cache_dir);
-	c->data_path = path_join(ctx->cfg.cache_dir, "data.mdb");
-	if (c->path == NULL || c->data_path == NULL) {
-		free(c->path);
-		free(c->data_path);
-		free(c);
-		ctx->cache = NULL;
-		return AIVENAUTH_ERR_NOMEM;
-	}
-	if ((st = check_data_file(ctx, c->data_path, &exists, &size)) != AIVENAUTH_OK)
-		goto fail_unlocked;
-	/* The registry lock is held while opening, so two threads never open
-	 * one cache twice. */
-	pthread_mutex_lock(&envs_lock);
-	for (se = envs; se != NULL; se = se->next)
-		if (se->dev == dst.st_dev && se->ino == dst.st_ino &&
-		    se->pid == c->pid)
-			break;
-	if (se != NULL) {
-		if (rdwr && !se->rdwr) {
-			pthread_mutex_unlock(&envs_lock);
-			ctx_log(ctx, LOG_ERR, "cache %s is open read-only in this "
-			    "process (not writable by uid %u)", c->path,
-			    (unsigned)geteuid());
-			st = AIVENAUTH_ERR_READONLY;
-			goto fail_unlocked;
-		}
-		se->refs++;
-		c->se = se;
-		c->env = se->env;
-		c->meta = se->meta;
-		c->users = se->users;
-		c->tokens = se->tokens;
-		c->rdwr = se->rdwr;
-		memcpy(c->key, se->key, sizeof(c->key));
-		pthread_mutex_unlock(&envs_lock);
-		return AIVENAUTH_OK;
-	}
-	/* A process that may write the cache gets a writable environment
-	 * even for reading: the environment is shared, and LMDB cannot turn
-	 * a read-only one into a writable one while it is in use (online
-	 * learning needs to write from a verifying process). */
-	c->rdwr = rdwr || (exists && access(c->data_path, W_OK) == 0 &&
-	    access(c->path, W_OK) == 0);
-	rdwr = c->rdwr;
-	if (!exists && !create) {
-		ctx_log(ctx, LOG_ERR, "cache %s has no data.mdb (run 'aivenctl sync' "
-		    "to create it)", c->path);
-		st = AIVENAUTH_ERR_CACHE_MISSING;
-		goto fail;
-	}
-	if ((rc = mdb_env_create(&c->env)) != 0 ||
-	    (rc = mdb_env_set_maxdbs(c->env, 4)) != 0 ||
-	    (rc = mdb_env_set_maxreaders(c->env, CACHE_MAX_READERS)) != 0) {
-		st = cache_err(ctx, rc, "creating environment");
-		goto fail;
-	}
-	if (rdwr) {
-		uint64_t map = (uint64_t)size * 2;
-
-		if (map < CACHE_MIN_MAP)
-			map = CACHE_MIN_MAP;
-		if ((rc = mdb_env_set_mapsize(c->env, (size_t)map)) != 0) {
-			st = cache_err(ctx, rc, "setting map size");
-			goto fail;
-		}
-	}
-	/* MDB_NOTLS: read transactions belong to the context, not the
-	 * thread, so several contexts can live in one thread (a PAM host). */
-	rc = mdb_env_open(c->env, c->path, MDB_NOTLS | (rdwr ? 0 : MDB_RDONLY),
-	    0640);
-	if (rc != 0) {
-		if (rc == EACCES && rdwr)
-			ctx_log(ctx, LOG_ERR, "cache %s is not writable by this "
-			    "process (uid %u)", c->path, (unsigned)geteuid());
-		st = cache_err(ctx, rc, "opening environment");
-		if (rc == EACCES && rdwr)
-			st = AIVENAUTH_ERR_READONLY;
-		goto fail;
-	}
-	if (exists && (st = check_size(ctx)) != AIVENAUTH_OK)
-		goto fail;
-	if (flags & AIVENAUTH_OPEN_RDWR) {
-		/* A writer clears reader slots left by processes that died
-		 * mid-read (not every reader that happens to be writable). */
-		int dead = 0;
-
-		mdb_reader_check(c->env, &dead);
-		if (dead > 0)
-			ctx_log(ctx, LOG_INFO, "cleared %d stale reader slot(s)", dead);
-	}
-	if (!exists) {
-		if ((st = cache_write(ctx, init_env, NULL)) != AIVENAUTH_OK)
-			goto fail;
-		/* Readers in group aivenauth need rw on lock.mdb, r on data.mdb. */
-		if ((lock = path_join(c->path, "lock.mdb")) != NULL) {
-			(void)chmod(lock, 0660);
-			free(lock);
-		}
-		(void)chmod(c->data_path, 0640);
-	}
-	if ((st = load_env(ctx)) != AIVENAUTH_OK)
-		goto fail;
-	if ((se = calloc(1, sizeof(*se))) == NULL) {
-		st = AIVENAUTH_ERR_NOMEM;
-		goto fail;
-	}
-	se->dev = dst.st_dev;
-	se->ino = dst.st_ino;
-	se->pid = c->pid;
-	se->env = c->env;
-	se->meta = c->meta;
-	se->users = c->users;
-	se->tokens = c->tokens;
-	se->rdwr = c->rdwr;
-	se->refs = 1;
-	memcpy(se->key, c->key, sizeof(se->key));
-	se->next = envs;
-	envs = se;
-	c->se = se;
-	pthread_mutex_unlock(&envs_lock);
-	return AIVENAUTH_OK;
-fail:
-	pthread_mutex_unlock(&envs_lock);
-fail_unlocked:
-	aivenauth_cache_close(ctx);
-	return st;
 }
 
 enum aivenauth_status
@@ -670,7 +501,8 @@ cache_read_begin(struct aivenauth_ctx *ctx, MDB_txn **txn)
 			c->rtxn = NULL;
 			continue;
 		}
-		if (rc != MDB_MAP_RESIZED)
+		/* A published snapshot never grows (readers never see this). */
+		if (rc != MDB_MAP_RESIZED || !c->rdwr)
 			break;
 		/* The writer grew the map: adopt the new size (no txn may be
 		 * live in this env while we do). */
@@ -712,6 +544,20 @@ cache_read_current(struct aivenauth_ctx *ctx, MDB_txn **txn,
 	enum aivenauth_status st;
 	MDB_envinfo info;
 
+	if (!c->rdwr) {
+		/* The snapshot is immutable: its transaction stays good until
+		 * the state record names another one (one load per call). */
+		if ((st = reader_refresh(ctx)) != AIVENAUTH_OK)
+			return st;
+		if (!c->rtxn_live) {
+			if ((st = cache_read_begin(ctx, txn)) != AIVENAUTH_OK)
+				return st;
+			c->rtxn_live = true;
+		}
+		*txn = c->rtxn;
+		*s = c->rstate;
+		return AIVENAUTH_OK;
+	}
 	if (c->rtxn_live) {
 		/* The meta page's txnid: nothing committed since our snapshot
 		 * means it is the latest one, as a renew would give. */
@@ -731,58 +577,6 @@ cache_read_current(struct aivenauth_ctx *ctx, MDB_txn **txn,
 	c->rstate = *s;
 	c->rtxn_live = true;
 	return AIVENAUTH_OK;
-}
-
-enum aivenauth_status
-cache_write(struct aivenauth_ctx *ctx, write_fn *fn, void *arg)
-{
-	struct cache *c = ctx->cache;
-	enum aivenauth_status st;
-	MDB_envinfo info;
-	MDB_txn *txn;
-	int rc, tries;
-
-	if (c == NULL || !c->rdwr) {
-		ctx_log(ctx, LOG_ERR, "cache is open read-only; this needs write "
-		    "access");
-		return AIVENAUTH_ERR_READONLY;
-	}
-	cache_read_end(ctx);
-	for (tries = 0; tries < 16; tries++) {
-		if ((rc = mdb_txn_begin(c->env, NULL, 0, &txn)) != 0) {
-			if (rc == MDB_MAP_RESIZED &&
-			    mdb_env_set_mapsize(c->env, 0) == 0)
-				continue;
-			return cache_err(ctx, rc, "beginning a write transaction");
-		}
-		c->map_full = false;
-		st = fn(ctx, txn, arg);
-		if (st != AIVENAUTH_OK) {
-			mdb_txn_abort(txn);
-			if (!c->map_full)
-				return st;
-			rc = MDB_MAP_FULL;
-		} else if ((rc = mdb_txn_commit(txn)) == 0) {
-			return AIVENAUTH_OK;
-		}
-		if (rc != MDB_MAP_FULL)
-			return cache_err(ctx, rc, "committing");
-		/* The map filled: double it and redo the whole transaction
-		 * (LMDB cannot grow the map inside one). */
-		if (c->rtxn != NULL) {
-			mdb_txn_abort(c->rtxn);
-			c->rtxn = NULL;
-		}
-		if (mdb_env_info(c->env, &info) != 0 ||
-		    info.me_mapsize > ((size_t)1 << 40) ||
-		    (rc = mdb_env_set_mapsize(c->env, info.me_mapsize * 2)) != 0) {
-			ctx_log(ctx, LOG_ERR, "cache map cannot grow further");
-			return AIVENAUTH_ERR_CACHE_FULL;
-		}
-		ctx_log(ctx, LOG_INFO, "cache map grown to %zu MiB",
-		    info.me_mapsize * 2 >> 20);
-	}
-	return AIVENAUTH_ERR_CACHE_FULL;
 }
 
 int

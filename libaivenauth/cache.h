@@ -1,9 +1,23 @@
 /*
- * cache.h - the LMDB environment behind a context (cache.c) and the
- * helpers the readers and writers in apply.c / verify.c / cache_rw.c share.
+ * cache.h - the LMDB environments behind a context and the helpers the
+ * readers and writers in apply.c / verify.c / cache_rw.c share.
  *
- * Layout: one environment (cache_dir/data.mdb + lock.mdb) with three named
- * databases:
+ * The trust boundary (design.md section 2, docs/DESIGN.md): readers can
+ * change nothing.
+ *   cache_dir/writer/      0700: the writer's private LMDB environment
+ *                          (data.mdb + lock.mdb); only the writer
+ *                          (root or the aivenauth user) can reach it.
+ *   cache_dir/snapshot.mdb 0640: the published, immutable snapshot; a
+ *                          complete LMDB file written aside, fsynced and
+ *                          renamed into place, never modified.  Readers
+ *                          open it MDB_RDONLY | MDB_NOLOCK (no lock file:
+ *                          nothing a reader shares with anyone).
+ *   cache_dir/state        0640: the writer's state record (pubstate.h).
+ * cache_writer.c owns the writer side (environment, write transactions),
+ * publish.c the publication, cache_reader.c the reader side; cache.c what
+ * both share.
+ *
+ * Both environments have the same three named databases:
  *   meta    "schema" u32, "hash_key" 32 bytes, "created" i64, "org_id",
  *           "state" = { sync_time i64, generation u64, prefix_lens u64 }
  *   users   user_id -> user record (rec.h)
@@ -18,11 +32,16 @@
 #include <lmdb.h>
 
 #include "internal.h"
+#include "pubstate.h"
+
+#define WRITER_DIR "writer"
+#define SNAPSHOT_FILE "snapshot.mdb"
 
 #define CACHE_SCHEMA 1
 #define CACHE_MIN_MAP (64ULL << 20)
 #define CACHE_MAX_READERS 4096
-/* How long a token the API stopped listing is remembered as revoked. */
+/* How long a token the API stopped listing is remembered as revoked.
+ * (Its hash is kept for the shorter config `hash_retention`.) */
 #define TOMBSTONE_RETENTION (30 * 86400)
 
 struct cache_state {
@@ -34,10 +53,11 @@ struct cache_state {
 struct shared_env;
 
 struct cache {
-	struct shared_env *se;  /* the process's one env for this cache dir */
-	MDB_env *env;           /* se->env (or our own while opening) */
+	struct shared_env *se;  /* writer: the process's one env for the dir */
+	MDB_env *env;           /* what this context reads: the writer's env
+	                           (rdwr) or the published snapshot */
 	MDB_dbi meta, users, tokens;
-	bool rdwr;
+	bool rdwr;              /* a writer context */
 	pid_t pid;
 	MDB_txn *rtxn;          /* reusable read txn (reset between uses) */
 	bool rtxn_live;         /* rtxn is active (kept by verify, see
@@ -45,10 +65,61 @@ struct cache {
 	struct cache_state rstate;  /* "state" as of rtxn, when live */
 	unsigned long fork_gen; /* fork generation at open (cache_is_ours) */
 	unsigned char key[HASH_KEY_BYTES];
-	char *path;
-	char *data_path;
+	char *path;              /* cache_dir */
+	char *data_path;         /* the LMDB file read: writer/data.mdb or
+	                            snapshot.mdb */
 	bool map_full;           /* last write hit MDB_MAP_FULL */
+	/* writer */
+	bool publish;            /* this write changed a record: publish */
+	int lockfd;              /* writer/publish.lock, serialises
+	                            commit + publish across processes */
+	/* both: the state record (reader: read-only map) */
+	struct pubstate_map ps;
+	/* reader */
+	unsigned char snap_id[SNAP_ID_BYTES];   /* of the open snapshot */
+	struct cache_state snap_state;          /* as the snapshot carries it */
+	dev_t snap_dev;
+	ino_t snap_ino;
 };
+
+/* cache.c: shared by both sides. */
+struct cache *cache_alloc(struct aivenauth_ctx *ctx, const char *data_name);
+void cache_free(struct cache *c);
+enum aivenauth_status check_dir(struct aivenauth_ctx *ctx, const char *dir,
+    bool create);
+/* lstat checks of an LMDB file before LMDB opens it; *exists set. */
+enum aivenauth_status check_data_file(struct aivenauth_ctx *ctx,
+    const char *path, bool *exists, off_t *size);
+/* After LMDB opened it: the file it uses is the one we checked. */
+enum aivenauth_status check_env_fd(struct aivenauth_ctx *ctx, MDB_env *env,
+    dev_t dev, ino_t ino);
+enum aivenauth_status load_env(struct aivenauth_ctx *ctx);
+enum aivenauth_status check_size(struct aivenauth_ctx *ctx);
+char *path_join(const char *dir, const char *name);
+unsigned long fork_generation(void);
+/* snapshot id from meta (all zero if none yet) */
+void meta_snap_id(struct aivenauth_ctx *ctx, MDB_txn *txn,
+    unsigned char id[SNAP_ID_BYTES]);
+enum aivenauth_status put_meta(struct aivenauth_ctx *ctx, MDB_txn *txn,
+    const char *name, const void *p, size_t n);
+
+/* cache_writer.c */
+/* Root creating a file in a directory the aivenauth user owns gives it to
+ * that user (fd, or path when fd < 0). */
+void cache_adopt(struct aivenauth_ctx *ctx, int fd, const char *path);
+enum aivenauth_status writer_open(struct aivenauth_ctx *ctx, bool create);
+void writer_close(struct cache *c);
+/* cache_reader.c */
+enum aivenauth_status reader_open(struct aivenauth_ctx *ctx);
+void reader_close(struct cache *c);
+/* Reader: take a newer snapshot or state if the writer published one. */
+enum aivenauth_status reader_refresh(struct aivenauth_ctx *ctx);
+/* publish.c: after a commit (publish lock held). */
+enum aivenauth_status publish_after_commit(struct aivenauth_ctx *ctx,
+    bool full);
+/* Is the published snapshot the writer's latest?  (after a crash between
+ * commit and publish it is not) */
+bool publish_current(struct aivenauth_ctx *ctx);
 
 /* Begin a read transaction (renewing the cached one). */
 enum aivenauth_status cache_read_begin(struct aivenauth_ctx *ctx, MDB_txn **txn);

@@ -124,10 +124,10 @@ aivenauth_cache_info(struct aivenauth_ctx *ctx, struct aivenauth_cache_info *inf
 		info->map_size = ei.me_mapsize;
 	if (stat(ctx->cache->data_path, &fst) == 0)
 		info->file_size = (uint64_t)fst.st_size;
-	if ((st = cache_read_begin(ctx, &txn)) != AIVENAUTH_OK)
+	/* The state verify decides on (a reader: the published record's
+	 * sync time and generation). */
+	if ((st = cache_read_current(ctx, &txn, &s)) != AIVENAUTH_OK)
 		return st;
-	if ((st = state_get(ctx, txn, &s)) != AIVENAUTH_OK)
-		goto out;
 	info->generation = s.generation;
 	info->sync_time = s.sync_time;
 	k.mv_data = "created";
@@ -144,7 +144,6 @@ aivenauth_cache_info(struct aivenauth_ctx *ctx, struct aivenauth_cache_info *inf
 	if (mdb_stat(txn, ctx->cache->users, &ms) == 0)
 		info->users = ms.ms_entries;
 	st = walk(ctx, txn, ctx->cache->tokens, "reading tokens", count_token, &a);
-out:
 	cache_read_end(ctx);
 	return st;
 }

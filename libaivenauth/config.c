@@ -44,6 +44,7 @@ enum key_id {
 	K_CONNECT_TIMEOUT,
 	K_MAX_PARALLEL,
 	K_ONLINE,
+	K_HASH_RETENTION,
 	K_COUNT,
 };
 
@@ -58,6 +59,7 @@ static const char *const key_names[K_COUNT] = {
 	[K_CONNECT_TIMEOUT] = "connect_timeout",
 	[K_MAX_PARALLEL] = "max_parallel",
 	[K_ONLINE] = "online",
+	[K_HASH_RETENTION] = "hash_retention",
 };
 
 void
@@ -73,6 +75,7 @@ config_init_defaults(struct config *c)
 	c->connect_timeout = 5;
 	c->max_parallel = 16;
 	c->online = ONLINE_OFF;
+	c->hash_retention = 7 * 86400;
 }
 
 void
@@ -483,6 +486,14 @@ set_value(struct config *c, enum key_id k, const char *v, char *why,
 		if (st == AIVENAUTH_OK)
 			c->max_stale = s;
 		break;
+	case K_HASH_RETENTION:
+		/* How long a token the API stops listing keeps its hash in
+		 * its tombstone: one empty or short listing must not lose
+		 * what was enrolled (a created token was shown once). */
+		st = parse_seconds(key_names[k], v, 0, 400 * 86400, &s, why, wn);
+		if (st == AIVENAUTH_OK)
+			c->hash_retention = s;
+		break;
 	case K_TIMEOUT:
 	case K_CONNECT_TIMEOUT:
 		st = parse_seconds(key_names[k], v, 1, TIMEOUT_MAX, &s, why,
@@ -720,6 +731,10 @@ aivenauth_config_get(struct aivenauth_ctx *ctx, const char *key)
 		return c->getbuf;
 	case K_ONLINE:
 		return c->online == ONLINE_LEARN ? "learn" : "off";
+	case K_HASH_RETENTION:
+		snprintf(c->getbuf, sizeof(c->getbuf), "%" PRId64,
+		    c->hash_retention);
+		return c->getbuf;
 	case K_COUNT:
 		break;
 	}

@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "internal.h"
+#include "learned.h"
 #include "cache.h"
 #include "netload.h"
 
@@ -50,6 +51,7 @@ aivenauth_ctx_free(struct aivenauth_ctx *ctx)
 	if (ctx == NULL)
 		return;
 	aivenauth_cache_close(ctx);
+	learned_free(ctx);
 	net_unload(ctx);
 	config_free(&ctx->cfg);
 	free(ctx);

@@ -39,6 +39,7 @@ struct config {
 	long connect_timeout;      /* seconds */
 	unsigned max_parallel;     /* sync fan-out */
 	enum online_mode online;
+	int64_t hash_retention;    /* seconds a removed token keeps its hash */
 	char *source;              /* file the config came from, or NULL */
 	char getbuf[32];           /* aivenauth_config_get() number text */
 };
@@ -56,6 +57,7 @@ struct aivenauth_ctx {
 	void *log_arg;
 	int log_max;
 	struct cache *cache;
+	struct learned *learned;                /* online learning's memory */
 	const struct aivenauth_net_ops *net;   /* loaded on first API use */
 	void *net_handle;                       /* dlopen handle */
 	int last_http;

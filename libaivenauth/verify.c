@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "cache.h"
+#include "learned.h"
 #include "netload.h"
 #include "rec.h"
 
@@ -175,7 +176,25 @@ struct followup {
 	bool learn;            /* not enrolled: ask the API */
 	bool keepalive;        /* sliding expiry past half its window */
 	int64_t max_age;
+	unsigned char h[HASH_BYTES];   /* the token's keyed hash */
 };
+
+/*
+ * Too old, never synced, or synced "in the future": a sync made while the
+ * clock ran ahead must not stay fresh for as long as the clock was off.
+ * A little skew between hosts (a fleet) is tolerated.
+ */
+#define CLOCK_SKEW 300
+
+static bool
+is_stale(const struct aivenauth_ctx *ctx, const struct cache_state *s,
+    int64_t now)
+{
+	if (ctx->cfg.max_stale <= 0)
+		return false;
+	return s->sync_time == 0 || now - s->sync_time > ctx->cfg.max_stale ||
+	    s->sync_time - now > CLOCK_SKEW;
+}
 
 static enum aivenauth_status
 decide(struct aivenauth_ctx *ctx, const char *token, size_t len,
@@ -194,8 +213,7 @@ decide(struct aivenauth_ctx *ctx, const char *token, size_t len,
 	if ((st = cache_read_current(ctx, &txn, &s)) != AIVENAUTH_OK)
 		return st;
 	d->sync_age = s.sync_time != 0 ? now - s.sync_time : -1;
-	if (ctx->cfg.max_stale > 0 &&
-	    (s.sync_time == 0 || now - s.sync_time > ctx->cfg.max_stale)) {
+	if (is_stale(ctx, &s, now)) {
 		d->reason = AIVENAUTH_REASON_CACHE_STALE;
 		goto out;
 	}
@@ -219,11 +237,21 @@ decide(struct aivenauth_ctx *ctx, const char *token, size_t len,
 	sv_copy(d->user_id, sizeof(d->user_id), v.user_id);
 	sv_copy(d->user_name, sizeof(d->user_name), v.user_name);
 	sv_copy(d->user_email, sizeof(d->user_email), v.user_email);
-	d->expiry = exp = effective_expiry(&v);
 	if (v.removed_time != 0) {
+		d->expiry = effective_expiry(&v);
 		d->reason = AIVENAUTH_REASON_REVOKED;
 		goto out;
 	}
+	if (ctx->learned != NULL) {
+		/* A keep-alive this process made (never written: readers
+		 * write nothing) counts until the next sync catches up. */
+		int64_t le = learned_expiry(ctx, d->prefix);
+
+		if (le > v.local_expiry)
+			v.local_expiry = le;
+	}
+	d->expiry = exp = effective_expiry(&v);
+	token_hash(ctx->cache->key, token, len, h);
 	if (!(v.flags & TOK_F_HASH)) {
 		d->reason = AIVENAUTH_REASON_NOT_ENROLLED;
 		if (ctx->cfg.online == ONLINE_LEARN) {
@@ -231,14 +259,19 @@ decide(struct aivenauth_ctx *ctx, const char *token, size_t len,
 			 * user, address) costs no API call. */
 			enum aivenauth_reason r = policy(&v, req, now);
 
-			if (r != AIVENAUTH_ACCEPTED)
+			if (r != AIVENAUTH_ACCEPTED) {
 				d->reason = r;
-			else
+			} else if (learned_match(ctx, d->prefix, h, now)) {
+				d->reason = AIVENAUTH_ACCEPTED;
+				d->flags |= AIVENAUTH_DECISION_LEARNED |
+				    AIVENAUTH_DECISION_NOT_STORED;
+			} else {
 				f->learn = true;
+				memcpy(f->h, h, sizeof(f->h));
+			}
 		}
 		goto out;
 	}
-	token_hash(ctx->cache->key, token, len, h);
 	if (!hash_equal(h, v.hash)) {
 		d->reason = AIVENAUTH_REASON_SECRET_MISMATCH;
 		goto out;
@@ -249,6 +282,7 @@ decide(struct aivenauth_ctx *ctx, const char *token, size_t len,
 	    ctx->cfg.online == ONLINE_LEARN) {
 		f->keepalive = true;
 		f->max_age = v.max_age;
+		memcpy(f->h, h, sizeof(f->h));
 	}
 out:
 	sodium_memzero(h, sizeof(h));
@@ -259,59 +293,20 @@ out:
 	return st;
 }
 
-/* The write side of learning and keep-alive needs a writable cache.  The
- * process's shared environment is opened writable whenever this process
- * may write (cache.c), so that is already known: no re-open here. */
-static bool
-cache_writable(const struct aivenauth_ctx *ctx)
-{
-	return ctx->cache != NULL && ctx->cache->rdwr;
-}
-
-static enum aivenauth_status
-store_extension(struct aivenauth_ctx *ctx, MDB_txn *txn, void *arg)
-{
-	const struct aivenauth_decision *d = arg;
-	struct aivenauth_token t;
-	enum aivenauth_status st;
-	struct tok_view v;
-	struct buf b;
-	MDB_val k = { strlen(d->prefix), (void *)d->prefix }, val;
-	int rc;
-
-	if ((rc = mdb_get(txn, ctx->cache->tokens, &k, &val)) != 0)
-		return cache_err(ctx, rc, "reading a token");
-	if (!tok_decode(val.mv_data, val.mv_size, &v))
-		return AIVENAUTH_ERR_CACHE_CORRUPT;
-	if ((st = tok_to_public(&v, d->prefix, k.mv_size, &t)) != AIVENAUTH_OK)
-		return st;
-	t.local_expiry = d->expiry;
-	buf_init(&b, 1 << 20, false);
-	st = tok_encode(&t, (v.flags & TOK_F_HASH) ? v.hash : NULL, &b);
-	aivenauth_token_clear(&t);
-	if (st == AIVENAUTH_OK) {
-		val.mv_data = b.data;
-		val.mv_size = b.len;
-		st = cache_err(ctx, mdb_put(txn, ctx->cache->tokens, &k, &val, 0),
-		    "writing a token");
-	}
-	buf_free(&b);
-	return st;
-}
-
 enum aivenauth_status
 aivenauth_verify(struct aivenauth_ctx *ctx, const char *token, size_t len,
     const struct aivenauth_request *req, struct aivenauth_decision *d)
 {
 	struct aivenauth_request none = { NULL, AIVENAUTH_MATCH_NAME, NULL, NULL,
 	    NULL, 0 };
-	struct followup f = { false, false, 0 };
+	struct followup f;
 	enum aivenauth_status st;
 	int64_t now;
 
 	if (d == NULL)
 		return AIVENAUTH_ERR_INVALID;
 	memset(d, 0, sizeof(*d));
+	memset(&f, 0, sizeof(f));
 	d->sync_age = -1;
 	d->reason = AIVENAUTH_REASON_ERROR;
 	if (ctx == NULL)
@@ -335,52 +330,68 @@ aivenauth_verify(struct aivenauth_ctx *ctx, const char *token, size_t len,
 		return st;
 	}
 	if (f.learn) {
-		/* Online learning: the API judges the token by itself. */
+		/* Online learning: the API judges the token by itself.  A
+		 * secret it refused lately is refused without a call, and the
+		 * process asks at a bounded rate (forged logins cost the API
+		 * nothing past it).  What it vouches for is kept in this
+		 * process's memory only (learned.h). */
+		switch (online_gate(f.h, now)) {
+		case GATE_REFUSED:
+			d->reason = AIVENAUTH_REASON_ONLINE_REJECTED;
+			goto done;
+		case GATE_LIMITED:
+			ctx_log(ctx, LOG_WARNING, "online check of token %s not "
+			    "made: over %d API calls a second in this process",
+			    d->prefix, RATE_PER_SEC);
+			d->reason = AIVENAUTH_REASON_ONLINE_UNAVAILABLE;
+			st = AIVENAUTH_ERR_RATE_LIMITED;
+			goto done;
+		case GATE_OPEN:
+			break;
+		}
 		st = aivenauth_api_me(ctx, token, len);
 		if (st == AIVENAUTH_ERR_UNAUTHORIZED) {
+			online_refused(f.h, now);
 			d->reason = AIVENAUTH_REASON_ONLINE_REJECTED;
-			return AIVENAUTH_OK;
+			st = AIVENAUTH_OK;
+			goto done;
 		}
 		if (st != AIVENAUTH_OK) {
 			ctx_log(ctx, LOG_ERR, "online check of token %s failed: %s",
 			    d->prefix, aivenauth_strerror(st));
 			d->reason = AIVENAUTH_REASON_ONLINE_UNAVAILABLE;
-			return st;
+			goto done;
 		}
-		d->flags |= AIVENAUTH_DECISION_LEARNED;
-		if (cache_writable(ctx) &&
-		    aivenauth_cache_enroll(ctx, d->user_id, token, len, NULL) ==
-		    AIVENAUTH_OK) {
-			ctx_log(ctx, LOG_NOTICE, "learned the hash of token %s online",
-			    d->prefix);
-		} else {
-			d->flags |= AIVENAUTH_DECISION_NOT_STORED;
-			ctx_log(ctx, LOG_WARNING, "token %s checked online, but its "
-			    "hash could not be stored (cache not writable by uid %u)",
-			    d->prefix, (unsigned)geteuid());
-		}
+		learned_put(ctx, d->prefix, f.h, now);
+		d->flags |= AIVENAUTH_DECISION_LEARNED | AIVENAUTH_DECISION_NOT_STORED;
+		ctx_log(ctx, LOG_NOTICE, "token %s checked online and accepted; "
+		    "kept in this process's memory only (enroll it for good with "
+		    "'aivenctl token add')", d->prefix);
 		d->reason = AIVENAUTH_ACCEPTED;
-		return AIVENAUTH_OK;
+		goto done;
 	}
 	if (f.keepalive) {
 		/* Sliding expiry: using the token only against the cache never
 		 * reaches the API, which would expire it while in daily use.
 		 * One bounded call with the token itself slides it there; a
 		 * failure is logged, and the decision stands (the token is
-		 * still valid for at least another max_age / 2... or less). */
-		if (aivenauth_api_me(ctx, token, len) == AIVENAUTH_OK) {
+		 * still valid for at least another max_age / 2). */
+		if (online_gate(f.h, now) == GATE_OPEN &&
+		    aivenauth_api_me(ctx, token, len) == AIVENAUTH_OK) {
 			d->flags |= AIVENAUTH_DECISION_EXTENDED;
 			d->expiry = now + f.max_age;
-			/* Not writable here: the next sync brings the API's
-			 * new expiry_time instead. */
-			if (cache_writable(ctx))
-				(void)cache_write(ctx, store_extension, d);
+			/* Memory only: the next sync brings the API's new
+			 * expiry_time. */
+			learned_extend(ctx, d->prefix, d->expiry, now);
 		} else {
 			ctx_log(ctx, LOG_WARNING, "could not refresh the sliding "
 			    "expiry of token %s at the API", d->prefix);
 		}
 	}
-	return AIVENAUTH_OK;
+	st = AIVENAUTH_OK;
+done:
+	sodium_memzero(f.h, sizeof(f.h));
+	return st;
 }
 
 enum aivenauth_status
@@ -417,8 +428,7 @@ aivenauth_recheck(struct aivenauth_ctx *ctx, const char *prefix,
 		return st;
 	}
 	d->sync_age = s.sync_time != 0 ? now - s.sync_time : -1;
-	if (ctx->cfg.max_stale > 0 &&
-	    (s.sync_time == 0 || now - s.sync_time > ctx->cfg.max_stale)) {
+	if (is_stale(ctx, &s, now)) {
 		d->reason = AIVENAUTH_REASON_CACHE_STALE;
 		return AIVENAUTH_OK;
 	}

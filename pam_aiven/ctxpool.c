@@ -11,9 +11,13 @@
  * Safety:
  *  - key = the exact module arguments (they may override config keys), so
  *    two services with different arguments never share a context;
- *  - the config file and the cache's data.mdb are stat()ed on every
- *    acquire: another inode, size, mtime or ctime means the context is
- *    rebuilt, so an edited config or a re-created cache is seen at once;
+ *  - the config file and the cache's state record are stat()ed on every
+ *    acquire: another config inode, size, mtime or ctime, or another
+ *    state file (a removed and re-created cache) means the context is
+ *    rebuilt, so an edited config or a re-created cache is seen at once.
+ *    New snapshots of the same cache need no rebuild: the context sees
+ *    them through the state record it maps (libaivenauth/pubstate.h),
+ *    and keeps what online learning taught it;
  *  - a context is leased to one caller at a time (threads get their own);
  *  - a context made before fork() is never used after it (the child makes
  *    its own; LMDB environments must not cross fork), and the pool lock is
@@ -51,7 +55,7 @@ struct slot {
 	pid_t pid;
 	bool busy;
 	char *config_path;
-	char *data_path;        /* cache_dir/data.mdb */
+	char *data_path;        /* cache_dir/state */
 	struct stamp config, data;
 };
 
@@ -91,6 +95,17 @@ stamp_of(const char *path, struct stamp *s)
 	s->size = st.st_size;
 	s->mtime = st.st_mtim;
 	s->ctime = st.st_ctim;
+}
+
+/* The state record is written in place on every sync: only another file
+ * (the cache removed and made again) calls for a new context. */
+static void
+identity_of(const char *path, struct stamp *s)
+{
+	stamp_of(path, s);
+	s->size = 0;
+	memset(&s->mtime, 0, sizeof(s->mtime));
+	memset(&s->ctime, 0, sizeof(s->ctime));
 }
 
 static bool
@@ -157,9 +172,9 @@ data_path_of(struct aivenauth_ctx *ctx)
 
 	if (dir == NULL)
 		return NULL;
-	n = strlen(dir) + sizeof("/data.mdb");
+	n = strlen(dir) + sizeof("/state");
 	if ((p = malloc(n)) != NULL)
-		snprintf(p, n, "%s/data.mdb", dir);
+		snprintf(p, n, "%s/state", dir);
 	return p;
 }
 
@@ -230,7 +245,7 @@ pa_ctx_acquire(pam_handle_t *pamh, int flags, int argc, const char **argv,
 		}
 		if (s->busy || strcmp(s->key, key) != 0)
 			continue;
-		stamp_of(s->data_path, &data_now);
+		identity_of(s->data_path, &data_now);
 		if (stamp_eq(&s->config, &cfg_now) && stamp_eq(&s->data, &data_now)) {
 			s->busy = true;
 			l->ctx = s->ctx;
@@ -281,7 +296,7 @@ pa_ctx_acquire(pam_handle_t *pamh, int flags, int argc, const char **argv,
 		s->config = cfg_now;
 		s->config_path = strdup(config_path(o));
 		s->data_path = data_path_of(l->ctx);
-		stamp_of(s->data_path, &s->data);
+		identity_of(s->data_path, &s->data);
 		if (s->config_path == NULL || s->data_path == NULL) {
 			/* Cannot watch it: do not keep it (freed at release). */
 			s->ctx = NULL;

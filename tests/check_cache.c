@@ -95,10 +95,20 @@ START_TEST(create_and_reopen)
 	ck_assert_uint_eq(info.generation, 0);
 	ck_assert_int_eq(info.sync_time, 0);
 	ck_assert_int_gt(info.created, 0);
-	ck_assert_int_eq(stat(path("cache/data.mdb"), &st), 0);
+	/* The trust boundary's layout: the writer's environment private,
+	 * readers' files read-only to the group, no shared lock file. */
+	ck_assert_int_eq(stat(path("cache/writer"), &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0700);
+	ck_assert_int_eq(stat(path("cache/writer/data.mdb"), &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(stat(path("cache/writer/lock.mdb"), &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(stat(path("cache/snapshot.mdb"), &st), 0);
 	ck_assert_uint_eq(st.st_mode & 0777, 0640);
-	ck_assert_int_eq(stat(path("cache/lock.mdb"), &st), 0);
-	ck_assert_uint_eq(st.st_mode & 0777, 0660);
+	ck_assert_int_eq(stat(path("cache/state"), &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0640);
+	ck_assert_int_ne(stat(path("cache/lock.mdb"), &st), 0);
+	ck_assert_int_ne(stat(path("cache/data.mdb"), &st), 0);
 	ck_assert_int_eq(stat(path("cache"), &st), 0);
 	ck_assert_uint_eq(st.st_mode & 0777, 0750);
 	ck_assert_int_eq(aivenauth_cache_apply(ctx, &snap.s, 0, NULL), AIVENAUTH_OK);
@@ -164,7 +174,20 @@ START_TEST(removed_token_becomes_tombstone_then_expires)
 	ck_assert_uint_eq(s.tokens_removed, 1);
 	ck_assert_int_eq(aivenauth_cache_token(ctx, prefix, &t), AIVENAUTH_OK);
 	ck_assert_int_eq(t.removed_time, t0 + 60);
-	ck_assert(!t.enrolled);            /* the hash went with it */
+	/* Refused at once, but the hash is kept for hash_retention (7 days)
+	 * so that one short listing loses nothing for good. */
+	ck_assert(t.enrolled);
+	aivenauth_token_clear(&t);
+	ck_assert_int_eq(aivenauth_cache_apply(ctx, &snap.s, t0 + 6 * 86400, &s),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_cache_token(ctx, prefix, &t), AIVENAUTH_OK);
+	ck_assert(t.enrolled);
+	aivenauth_token_clear(&t);
+	ck_assert_int_eq(aivenauth_cache_apply(ctx, &snap.s, t0 + 8 * 86400, &s),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_cache_token(ctx, prefix, &t), AIVENAUTH_OK);
+	ck_assert(!t.enrolled);            /* retention over: the hash went */
+	ck_assert_int_eq(t.removed_time, t0 + 60);
 	aivenauth_token_clear(&t);
 	/* Still remembered after 29 days, forgotten after 31. */
 	ck_assert_int_eq(aivenauth_cache_apply(ctx, &snap.s, t0 + 29 * 86400, &s),
@@ -310,9 +333,43 @@ START_TEST(unsafe_paths_refused)
 	ck_assert_int_eq(chmod(path("cache"), 0777), 0);
 	ck_assert_int_eq(aivenauth_cache_open(r, AIVENAUTH_OPEN_RDONLY),
 	    AIVENAUTH_ERR_UNSAFE_FILE);
+	/* Group-writable: a group member could swap the snapshot or the
+	 * state record under the readers (and, with the first layout, plant a
+	 * symlink where the writer opens its lock file). */
+	ck_assert_int_eq(chmod(path("cache"), 02770), 0);
+	ck_assert_int_eq(aivenauth_cache_open(r, AIVENAUTH_OPEN_RDONLY),
+	    AIVENAUTH_ERR_UNSAFE_FILE);
+	ck_assert_int_eq(aivenauth_cache_open(r, AIVENAUTH_OPEN_RDWR),
+	    AIVENAUTH_ERR_UNSAFE_FILE);
 	ck_assert_int_eq(chmod(path("cache"), 0750), 0);
-	ck_assert_int_eq(rename(path("cache/data.mdb"), path("real.mdb")), 0);
-	ck_assert_int_eq(symlink(path("real.mdb"), path("cache/data.mdb")), 0);
+	/* The writer's directory must be private. */
+	ck_assert_int_eq(chmod(path("cache/writer"), 0750), 0);
+	ck_assert_int_eq(aivenauth_cache_open(r, AIVENAUTH_OPEN_RDWR),
+	    AIVENAUTH_ERR_UNSAFE_FILE);
+	ck_assert_int_eq(chmod(path("cache/writer"), 0700), 0);
+	/* A symlinked lock file is never opened by the writer. */
+	ck_assert_int_eq(rename(path("cache/writer/lock.mdb"), path("victim")), 0);
+	ck_assert_int_eq(symlink(path("victim"), path("cache/writer/lock.mdb")), 0);
+	ck_assert_int_eq(aivenauth_cache_open(r, AIVENAUTH_OPEN_RDWR),
+	    AIVENAUTH_ERR_UNSAFE_FILE);
+	ck_assert_int_eq(unlink(path("cache/writer/lock.mdb")), 0);
+	ck_assert_int_eq(rename(path("victim"), path("cache/writer/lock.mdb")), 0);
+	/* A symlinked or group-writable snapshot is refused by readers. */
+	ck_assert_int_eq(chmod(path("cache/snapshot.mdb"), 0660), 0);
+	ck_assert_int_eq(aivenauth_cache_open(r, AIVENAUTH_OPEN_RDONLY),
+	    AIVENAUTH_ERR_UNSAFE_FILE);
+	ck_assert_int_eq(chmod(path("cache/snapshot.mdb"), 0640), 0);
+	ck_assert_int_eq(rename(path("cache/snapshot.mdb"), path("real.mdb")), 0);
+	ck_assert_int_eq(symlink(path("real.mdb"), path("cache/snapshot.mdb")), 0);
+	ck_assert_int_eq(aivenauth_cache_open(r, AIVENAUTH_OPEN_RDONLY),
+	    AIVENAUTH_ERR_UNSAFE_FILE);
+	/* A state record writable by the group is refused too. */
+	ck_assert_int_eq(unlink(path("cache/snapshot.mdb")), 0);
+	ck_assert_int_eq(rename(path("real.mdb"), path("cache/snapshot.mdb")), 0);
+	ck_assert_int_eq(aivenauth_cache_open(r, AIVENAUTH_OPEN_RDONLY),
+	    AIVENAUTH_OK);
+	aivenauth_cache_close(r);
+	ck_assert_int_eq(chmod(path("cache/state"), 0660), 0);
 	ck_assert_int_eq(aivenauth_cache_open(r, AIVENAUTH_OPEN_RDONLY),
 	    AIVENAUTH_ERR_UNSAFE_FILE);
 	aivenauth_ctx_free(r);
@@ -338,10 +395,11 @@ START_TEST(random_bytes_refused)
 	aivenauth_cache_close(ctx);
 	for (i = 0; i < sizeof(junk); i++)
 		junk[i] = (unsigned char)(i * 7919 + 13);
-	write_file(path("cache/data.mdb"), junk, sizeof(junk));
+	write_file(path("cache/snapshot.mdb"), junk, sizeof(junk));
 	r = reader();
 	ck_assert_int_eq(aivenauth_cache_open(r, AIVENAUTH_OPEN_RDONLY),
 	    AIVENAUTH_ERR_CACHE_CORRUPT);
+	write_file(path("cache/writer/data.mdb"), junk, sizeof(junk));
 	ck_assert_int_eq(aivenauth_cache_open(r, AIVENAUTH_OPEN_RDWR),
 	    AIVENAUTH_ERR_CACHE_CORRUPT);
 	aivenauth_ctx_free(r);
@@ -363,7 +421,7 @@ START_TEST(truncated_refused)
 	}
 	ck_assert_int_eq(aivenauth_cache_apply(ctx, &snap.s, 0, NULL), AIVENAUTH_OK);
 	aivenauth_cache_close(ctx);
-	ck_assert_int_eq(truncate(path("cache/data.mdb"), 3 * 4096), 0);
+	ck_assert_int_eq(truncate(path("cache/snapshot.mdb"), 3 * 4096), 0);
 	r = reader();
 	ck_assert_int_eq(aivenauth_cache_open(r, AIVENAUTH_OPEN_RDONLY),
 	    AIVENAUTH_ERR_CACHE_CORRUPT);
@@ -387,7 +445,9 @@ START_TEST(newer_schema_refused)
 	aivenauth_cache_close(ctx);
 	ck_assert_int_eq(mdb_env_create(&env), 0);
 	ck_assert_int_eq(mdb_env_set_maxdbs(env, 4), 0);
-	ck_assert_int_eq(mdb_env_open(env, path("cache"), 0, 0640), 0);
+	/* The published snapshot as readers find it. */
+	ck_assert_int_eq(mdb_env_open(env, path("cache/snapshot.mdb"),
+	    MDB_NOSUBDIR | MDB_NOLOCK, 0640), 0);
 	ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
 	ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
 	ck_assert_int_eq(mdb_put(txn, dbi, &k, &d, 0), 0);
@@ -407,7 +467,8 @@ START_TEST(not_an_aivenauth_cache)
 
 	ck_assert_int_eq(mkdir(path("plain"), 0750), 0);
 	ck_assert_int_eq(mdb_env_create(&env), 0);
-	ck_assert_int_eq(mdb_env_open(env, path("plain"), 0, 0640), 0);
+	ck_assert_int_eq(mdb_env_open(env, path("plain/snapshot.mdb"),
+	    MDB_NOSUBDIR | MDB_NOLOCK, 0640), 0);
 	mdb_env_close(env);
 	ck_assert_int_eq(aivenauth_ctx_new(&r), AIVENAUTH_OK);
 	ck_assert_int_eq(aivenauth_config_set(r, "cache_dir", path("plain")),
@@ -461,8 +522,13 @@ START_TEST(reader_keeps_view_while_writer_commits)
 	k.mv_size = strlen(snap.s.tokens[0].prefix);
 	ck_assert_int_eq(mdb_get(txn, r->cache->tokens, &k, &v), 0);
 	ck_assert(tok_removed_time_is_zero(v.mv_data, v.mv_size));
+	/* The next current read sees the writer's new snapshot. */
 	cache_read_end(r);
-	ck_assert_int_eq(cache_read_begin(r, &txn), AIVENAUTH_OK);
+	{
+		struct cache_state cs;
+
+		ck_assert_int_eq(cache_read_current(r, &txn, &cs), AIVENAUTH_OK);
+	}
 	ck_assert_int_eq(mdb_get(txn, r->cache->tokens, &k, &v), 0);
 	ck_assert(!tok_removed_time_is_zero(v.mv_data, v.mv_size));
 	cache_read_end(r);

@@ -1,0 +1,80 @@
+/*
+ * pubstate.h - the published state record: what the writer tells every
+ * reader without a system call per verify.
+ *
+ * cache_dir/state is a small file the writer owns (0640) and updates in
+ * place through a shared mapping; readers map it read-only.  It names the
+ * published snapshot (a random id that snapshot.mdb also carries in its
+ * meta), the generation of the last good sync and its time.  A reader
+ * compares one word (seq) with what it saw last: unchanged means nothing
+ * new, which costs a load, not a system call.
+ *
+ * Torn reads: a seqlock (seq odd while the writer is writing; readers
+ * retry when seq moved) plus a keyed checksum over the fields, so a
+ * half-written or damaged record is never taken for a good one.  A record
+ * that cannot be read is not trusted: readers fall back to the sync time
+ * the snapshot itself carries (older, so it can only make the cache look
+ * staler) and stat() the snapshot to notice a new one.
+ */
+#ifndef AIVENAUTH_PUBSTATE_H
+#define AIVENAUTH_PUBSTATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define PUBSTATE_MAGIC 0x31545341564941ULL   /* "AIVAST1" */
+#define SNAP_ID_BYTES 16
+
+struct pubstate_rec {
+	uint64_t magic;
+	uint64_t seq;                 /* odd while being written */
+	unsigned char snap_id[SNAP_ID_BYTES];
+	int64_t sync_time;            /* last good sync (or fleet heartbeat) */
+	uint64_t generation;
+	int64_t publish_time;         /* when snap_id was published */
+	unsigned char check[16];      /* BLAKE2b-128 of the fields above
+	                                 but seq, keyed by snap_id */
+};
+
+/* What a reader takes from the record. */
+struct pubstate {
+	unsigned char snap_id[SNAP_ID_BYTES];
+	int64_t sync_time;
+	uint64_t generation;
+	int64_t publish_time;
+};
+
+struct pubstate_map {
+	volatile struct pubstate_rec *rec;   /* NULL: not mapped */
+	size_t len;
+	bool writable;
+	uint64_t seen_seq;            /* reader: seq of the last good read */
+	struct pubstate last;         /* ... and what it said */
+};
+
+/* Map cache_dir/state: readers read-only (fd opened O_NOFOLLOW, regular,
+ * owner and mode checked by the caller's rules); the writer creates it
+ * (0640) if missing.  Returns 0 or an errno. */
+int pubstate_open(struct pubstate_map *m, int dirfd, bool writer);
+void pubstate_close(struct pubstate_map *m);
+
+/*
+ * Reader: has the record changed since the last good read?  One load.
+ * Returns true when m->last may be stale (seq moved), false when
+ * m->last is still current.
+ */
+static inline bool
+pubstate_moved(const struct pubstate_map *m)
+{
+	return m->rec == NULL ||
+	    __atomic_load_n(&m->rec->seq, __ATOMIC_ACQUIRE) != m->seen_seq;
+}
+
+/* Reader: a consistent copy into m->last.  false: torn for too long,
+ * damaged or missing (m->last untouched, seen_seq reset). */
+bool pubstate_read(struct pubstate_map *m);
+
+/* Writer: store s (seqlock, checksum, msync). */
+void pubstate_write(struct pubstate_map *m, const struct pubstate *s);
+
+#endif
