@@ -7,7 +7,8 @@
  *             writable by others, readable by services, valid
  *   token     api_token_file: present, owned by the sync user, 0600
  *   user      the aivenauth user and group exist
- *   cache     cache_dir and data.mdb/lock.mdb: owner, group, modes
+ *   cache     cache_dir, snapshot.mdb, state, writer/: owner, group,
+ *             modes; the first layout (a lock.mdb shared with readers)
  *   group     service users that exist (www-data, postgres, nginx) are
  *             in the cache's group, or they cannot verify
  *   fresh     the last good sync vs max_stale, and the last attempt
@@ -238,8 +239,6 @@ check_cache_file(struct doctor *d, const char *dir, const char *name,
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if (lstat(path, &sb) != 0) {
-		if (errno == ENOENT && strcmp(name, "lock.mdb") == 0)
-			return;       /* made by the first reader or writer */
 		report(d, FAIL, "cache", "runuser -u aivenauth -- aivenctl sync",
 		    "%s: %s", path, strerror(errno));
 		return;
@@ -248,10 +247,11 @@ check_cache_file(struct doctor *d, const char *dir, const char *name,
 	if (!S_ISREG(sb.st_mode)) {
 		report(d, FAIL, "cache", "remove it and sync again",
 		    "%s is not a regular file", path);
-	} else if ((sb.st_mode & 002) != 0) {
-		snprintf(fix, sizeof(fix), "chmod o-w %s", path);
-		report(d, FAIL, "cache", fix, "%s (%s) is world-writable",
-		    path, desc);
+	} else if ((sb.st_mode & 022) != 0) {
+		snprintf(fix, sizeof(fix), "chmod go-w %s", path);
+		report(d, FAIL, "cache", fix, "%s (%s) is writable by group or "
+		    "others: a reader could change decisions (readers refuse "
+		    "it)", path, desc);
 	} else if (gid != (gid_t)-1 && sb.st_gid != gid) {
 		snprintf(fix, sizeof(fix), "chgrp %s %s && chmod g+s %s",
 		    SYNC_USER, path, dir);
@@ -271,6 +271,68 @@ check_cache_file(struct doctor *d, const char *dir, const char *name,
 		    "others: token metadata is not public", path, desc);
 	} else {
 		report(d, OK, "cache", NULL, "%s (%s)", path, desc);
+	}
+}
+
+/*
+ * The first layout kept the writer's LMDB environment in cache_dir with
+ * lock.mdb 0660 for the readers' group: any member could map it, pin
+ * readers to an old snapshot (a revoked token accepted again) and hold the
+ * writer mutex.  A writer run converts it; until then it is a failure.
+ */
+static void
+check_old_layout(struct doctor *d, const char *dir)
+{
+	char path[4096], fix[FIX_MAX];
+	struct stat sb;
+	static const char *const old[] = { "lock.mdb", "data.mdb" };
+	size_t i;
+
+	for (i = 0; i < sizeof(old) / sizeof(old[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, old[i]);
+		if (lstat(path, &sb) != 0)
+			continue;
+		snprintf(fix, sizeof(fix), "runuser -u aivenauth -- aivenctl "
+		    "sync (converts it)%s", i == 0 ? "; then rm " : "");
+		if (i == 0)
+			snprintf(fix + strlen(fix), sizeof(fix) - strlen(fix),
+			    "%s", path);
+		report(d, FAIL, "cache", fix, "%s: the old layout, where readers "
+		    "share the writer's LMDB lock file and can change decisions",
+		    path);
+	}
+}
+
+/* writer/: the writer's private environment, 0700. */
+static void
+check_writer_dir(struct doctor *d, const char *dir)
+{
+	char path[4096], desc[96], fix[FIX_MAX];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/writer", dir);
+	if (lstat(path, &sb) != 0) {
+		report(d, FAIL, "cache", "runuser -u aivenauth -- aivenctl sync",
+		    "%s: %s", path, strerror(errno));
+		return;
+	}
+	describe(&sb, desc);
+	if (!S_ISDIR(sb.st_mode)) {
+		report(d, FAIL, "cache", "remove it and sync again",
+		    "%s is not a directory", path);
+	} else if ((sb.st_mode & 077) != 0) {
+		snprintf(fix, sizeof(fix), "chmod 0700 %s", path);
+		report(d, FAIL, "cache", fix, "%s (%s) is open to group or "
+		    "others: the writer's environment must be private (the "
+		    "writer refuses it)", path, desc);
+	} else if (d->sync_uid != (uid_t)-1 && sb.st_uid != d->sync_uid &&
+	    sb.st_uid != 0) {
+		snprintf(fix, sizeof(fix), "chown -R %s %s", SYNC_USER, path);
+		report(d, FAIL, "cache", fix, "%s (%s) is owned by neither %s "
+		    "nor root", path, desc, SYNC_USER);
+	} else {
+		report(d, OK, "cache", NULL, "%s (%s): private to the writer",
+		    path, desc);
 	}
 }
 
@@ -327,8 +389,10 @@ check_cache_dir(struct doctor *d, struct aivenauth_ctx *ctx)
 		report(d, OK, "cache", NULL, "cache_dir %s (%s)", dir, desc);
 	}
 	gid = d->sync_gid != (gid_t)-1 ? d->sync_gid : sb.st_gid;
-	check_cache_file(d, dir, "data.mdb", 0640, gid);
-	check_cache_file(d, dir, "lock.mdb", 0660, gid);
+	check_old_layout(d, dir);
+	check_writer_dir(d, dir);
+	check_cache_file(d, dir, "snapshot.mdb", 0640, gid);
+	check_cache_file(d, dir, "state", 0640, gid);
 }
 
 static void

@@ -6,7 +6,7 @@
  * The cache says when the last *good* sync was; whether the last attempt
  * failed is not in it (a failed sync changes nothing, by design).  So
  * `aivenctl sync` records each attempt in cache_dir/sync-state, a small
- * "key value" text file written atomically next to data.mdb, readable by
+ * "key value" text file written atomically in cache_dir, readable by
  * the cache's group.  LMDB ignores it.  (A schema field for it would need
  * a library API; this keeps the cache format untouched.)
  */
@@ -326,7 +326,7 @@ metrics_write(struct aivenauth_ctx *ctx, const char *file)
 		    "Scheduled revocations (rotate --grace) not yet sent.",
 		    (int64_t)in.pending_revocations);
 		metric(&t, "aivenauth_cache_file_size_bytes",
-		    "Size of data.mdb.", (int64_t)in.file_size);
+		    "Size of the published snapshot (snapshot.mdb).", (int64_t)in.file_size);
 	}
 	/* Without a record (no sync since install), the best answer is
 	 * whether a good sync ever happened. */

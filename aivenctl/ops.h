@@ -24,7 +24,7 @@ int prom_parse_opts(const char *path, int argc, char *argv[],
 
 /*
  * The result of the last `aivenctl sync`, kept in cache_dir/sync-state
- * (a small text file next to data.mdb, written atomically by the sync
+ * (a small text file in cache_dir, written atomically by the sync
  * user; the cache schema is left alone).
  */
 struct sync_state {

@@ -116,7 +116,7 @@ have_cache(const char *dir)
 	char p[4096];
 	struct stat st;
 
-	bench_path(p, sizeof(p), dir, "/data.mdb");
+	bench_path(p, sizeof(p), dir, "/snapshot.mdb");
 	return stat(p, &st) == 0;
 }
 
@@ -146,7 +146,7 @@ footprint(const char *dir, size_t n)
 
 	if ((rc = aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDONLY)) != 0)
 		bench_die("cache_open", rc);
-	bench_path(p, sizeof(p), dir, "/data.mdb");
+	bench_path(p, sizeof(p), dir, "/snapshot.mdb");
 	if (stat(p, &st) == 0)
 		printf("FIGURE file_bytes_per_token_%zu %.1f\n", n,
 		    (double)st.st_size / (double)n);

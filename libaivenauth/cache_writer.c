@@ -130,22 +130,33 @@ init_env(struct aivenauth_ctx *ctx, MDB_txn *txn, void *arg UNUSED)
 }
 
 /*
- * Root creating files in a cache directory that the aivenauth user owns
- * (the README's layout: the timer runs as aivenauth, an admin as root)
- * hands them to that owner, or the next timer run could not write.
+ * New files take the cache directory's group (the readers' group: the
+ * README's root:aivenauth 0750), whatever the writer's own group is, so a
+ * publication never locks the services out.  Root creating files in a
+ * directory the aivenauth user owns (the timer runs as aivenauth, an admin
+ * as root) also hands them to that owner, or the next timer run could not
+ * write.
  */
 void
 cache_adopt(struct aivenauth_ctx *ctx, int fd, const char *path)
 {
-	struct stat dst;
+	struct stat dst, fst;
+	uid_t uid = (uid_t)-1;
+	int rc;
 
-	if (geteuid() != 0 || stat(ctx->cfg.cache_dir, &dst) != 0 ||
-	    dst.st_uid == 0)
+	if (stat(ctx->cfg.cache_dir, &dst) != 0)
 		return;
-	if ((fd >= 0 && fchown(fd, dst.st_uid, dst.st_gid) != 0) ||
-	    (fd < 0 && path != NULL && lchown(path, dst.st_uid, dst.st_gid) != 0))
-		ctx_log(ctx, LOG_WARNING, "cache %s: cannot hand a new file to "
-		    "uid %u: %s", ctx->cfg.cache_dir, (unsigned)dst.st_uid,
+	if (geteuid() == 0 && dst.st_uid != 0)
+		uid = dst.st_uid;
+	rc = fd >= 0 ? fstat(fd, &fst) : path != NULL ? lstat(path, &fst) : -1;
+	if (rc != 0 || ((uid == (uid_t)-1 || fst.st_uid == uid) &&
+	    fst.st_gid == dst.st_gid))
+		return;
+	if ((fd >= 0 && fchown(fd, uid, dst.st_gid) != 0) ||
+	    (fd < 0 && lchown(path, uid, dst.st_gid) != 0))
+		ctx_log(ctx, LOG_WARNING, "cache %s: cannot give a new file the "
+		    "directory's owner and group (uid %d, gid %u): %s",
+		    ctx->cfg.cache_dir, (int)uid, (unsigned)dst.st_gid,
 		    strerror(errno));
 }
 
@@ -346,6 +357,13 @@ writer_open(struct aivenauth_ctx *ctx, bool create)
 		st = e == EPERM ? AIVENAUTH_ERR_UNSAFE_FILE :
 		    cache_err(ctx, e, "opening the state file");
 		goto fail;
+	}
+	{
+		char *sp = path_join(c->path, "state");
+
+		if (sp != NULL)
+			cache_adopt(ctx, -1, sp);
+		free(sp);
 	}
 	pthread_mutex_lock(&envs_lock);
 	for (se = envs; se != NULL; se = se->next)

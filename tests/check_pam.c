@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <sys/wait.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -669,6 +670,150 @@ START_TEST(threads_share_the_pool)
 }
 END_TEST
 
+/*
+ * Finding 3 of the security review: one process, two PAM services on the
+ * same config (different arguments: two pooled contexts).  The cache is
+ * removed and made again (as the error messages advise), the token
+ * enrolled again and then revoked: both services must refuse it.  The
+ * first design shared one LMDB environment per directory, keyed by the
+ * directory alone, and one of them kept deciding from the deleted files.
+ */
+START_TEST(two_services_see_a_recreated_cache)
+{
+	char cf[PATH_MAX], dir[PATH_MAX], a1[PATH_MAX * 2], a2[PATH_MAX * 2];
+	struct aivenauth_ctx *w;
+	char prefix[FX_PREFIX_LEN + 1];
+
+	pf_xsnprintf(cf, sizeof(cf), "%s/two.conf", topdir);
+	pf_xsnprintf(dir, sizeof(dir), "%s/two-cache", topdir);
+	cache_build(dir, 0, true);
+	pf_write_file(cf, "cache_dir = %s\nmax_stale = 3600\n", dir);
+	pf_xsnprintf(a1, sizeof(a1), "config=%s", cf);
+	pf_xsnprintf(a2, sizeof(a2), "config=%s scope=projects:read", cf);
+	service("t-two-a", a1);
+	service("t-two-b", a2);
+	ck_assert_int_eq(auth("t-two-a", "alice", tokens[T_GOOD]), PAM_SUCCESS);
+	ck_assert_int_eq(auth("t-two-b", "alice", tokens[T_GOOD]), PAM_SUCCESS);
+	/* The files go, the directory stays (rm cache_dir/..., sync). */
+	{
+		char cmd[PATH_MAX * 2];
+
+		pf_xsnprintf(cmd, sizeof(cmd), "rm -rf '%s'/*", dir);
+		ck_assert_int_eq(system(cmd), 0);
+	}
+	cache_build(dir, 0, true);
+	ck_assert_int_eq(auth("t-two-a", "alice", tokens[T_GOOD]), PAM_SUCCESS);
+	ck_assert_int_eq(auth("t-two-b", "alice", tokens[T_GOOD]), PAM_SUCCESS);
+	ck_assert_int_eq(aivenauth_ctx_new(&w), AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_config_set(w, "cache_dir", dir), AIVENAUTH_OK);
+	memcpy(prefix, tokens[T_GOOD], FX_PREFIX_LEN);
+	prefix[FX_PREFIX_LEN] = '\0';
+	ck_assert_int_eq(aivenauth_cache_revoke(w, prefix, 0), AIVENAUTH_OK);
+	aivenauth_ctx_free(w);
+	ck_assert_int_eq(auth("t-two-a", "alice", tokens[T_GOOD]), PAM_AUTH_ERR);
+	ck_assert_int_eq(auth("t-two-b", "alice", tokens[T_GOOD]), PAM_AUTH_ERR);
+}
+END_TEST
+
+/*
+ * Finding 4: threads running conversations while a writer (another
+ * process) grows the cache far past the map readers first saw (100 -> 60k
+ * -> 180k tokens, past LMDB's initial 64 MiB).  The first design resized
+ * a shared environment's map under other threads' feet (SIGSEGV in
+ * mdb_txn_begin).  Readers now map immutable snapshots: every answer
+ * right, no crash.
+ */
+static volatile int grower_done;
+
+static void *
+conversations_until_done(void *p)
+{
+	struct thread_arg *t = p;
+	int i = 0;
+
+	while (!__atomic_load_n(&grower_done, __ATOMIC_ACQUIRE) || i < 30) {
+		int want = i % 3 ? PAM_SUCCESS : PAM_AUTH_ERR;
+
+		if (auth("t-grow", "alice", tokens[i % 3 ? T_GOOD : T_WRONG]) == want)
+			t->ok++;
+		else
+			t->bad++;
+		i++;
+	}
+	return NULL;
+}
+
+static void
+grow_cache(const char *dir, size_t n)
+{
+	struct aivenauth_ctx *w;
+	struct fx_snap f;
+	char id[64], t[FX_TOKEN_LEN + 1];
+	size_t i;
+	static const char *const names[] = { "alice", "bob", "nobody" };
+
+	ck_assert_int_eq(aivenauth_ctx_new(&w), AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_config_set(w, "cache_dir", dir), AIVENAUTH_OK);
+	fx_snap_init(&f);
+	for (i = 0; i < 3; i++) {
+		struct aivenauth_user *u;
+
+		pf_xsnprintf(id, sizeof(id), "u-%s", names[i]);
+		u = fx_add_user(&f, id, names[i]);
+		free(u->email);
+		pf_xsnprintf(id, sizeof(id), "%s@example.com", names[i]);
+		u->email = strdup(id);
+		ck_assert_ptr_nonnull(u->email);
+	}
+	fx_add_token(&f, "u-alice", tokens[T_GOOD]);
+	for (i = 0; i < n; i++) {
+		fx_token(t, 'g');
+		fx_add_token(&f, "u-bob", t);
+	}
+	f.s.organization_id = "org-check";
+	ck_assert_int_eq(aivenauth_cache_apply(w, &f.s, 0, NULL), AIVENAUTH_OK);
+	fx_snap_free(&f);
+	aivenauth_ctx_free(w);
+}
+
+START_TEST(threads_while_the_cache_grows)
+{
+	char cf[PATH_MAX], dir[PATH_MAX], a[PATH_MAX * 2];
+	struct thread_arg ta[4];
+	pthread_t th[4];
+	int i, status;
+	pid_t pid;
+
+	pf_xsnprintf(cf, sizeof(cf), "%s/grow.conf", topdir);
+	pf_xsnprintf(dir, sizeof(dir), "%s/grow-cache", topdir);
+	cache_build(dir, 0, false);
+	pf_write_file(cf, "cache_dir = %s\nmax_stale = 3600\n", dir);
+	pf_xsnprintf(a, sizeof(a), "config=%s", cf);
+	service("t-grow", a);
+	ck_assert_int_eq(auth("t-grow", "alice", tokens[T_GOOD]), PAM_SUCCESS);
+	grower_done = 0;
+	memset(ta, 0, sizeof(ta));
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL,
+		    conversations_until_done, &ta[i]), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		grow_cache(dir, 60000);
+		grow_cache(dir, 180000);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	__atomic_store_n(&grower_done, 1, __ATOMIC_RELEASE);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+		ck_assert_int_eq(ta[i].bad, 0);
+		ck_assert_int_ge(ta[i].ok, 30);
+	}
+}
+END_TEST
+
 START_TEST(many_conversations)
 {
 	struct mallinfo2 m0, m1;
@@ -723,6 +868,8 @@ pam_suite(void)
 	tcase_add_test(tc, account_user_changed);
 	tcase_add_test(tc, pool_sees_config_and_cache_changes);
 	tcase_add_test(tc, threads_share_the_pool);
+	tcase_add_test(tc, two_services_see_a_recreated_cache);
+	tcase_add_test(tc, threads_while_the_cache_grows);
 	tcase_add_test(tc, many_conversations);
 	suite_add_tcase(s, tc);
 	return s;

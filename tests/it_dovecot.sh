@@ -87,7 +87,7 @@ if ctl sync > "$W/sync1.out" 2>&1; then ok "aivenctl sync"; else bad "aivenctl s
 CG=$(id -gn postgres 2>/dev/null || echo nogroup)
 id -Gn dovecot | tr ' ' '\n' | grep -qx "$CG" && CG=nogroup
 chgrp -R "$CG" "$W/cache" && chmod 0750 "$W/cache" &&
-    chmod 0640 "$W/cache/data.mdb" && chmod 0660 "$W/cache/lock.mdb" ||
+    chmod 0640 "$W/cache/snapshot.mdb" "$W/cache/state" ||
     bad "cache permissions"
 
 # ---------------------------------------------------------------- PAM side

@@ -137,10 +137,12 @@ expect() {
 		else
 			bad "$k: revoke: after the failed call: $(head -1 "$O/$k.$c.v1") / $(head -1 "$O/$k.$c.v2")"
 		fi
-	elif cmp -s "$W/pristine/data.mdb" "$d/cache/data.mdb"; then
-		ok "$k: $c: data.mdb byte-for-byte unchanged"
+	elif cmp -s "$W/pristine/writer/data.mdb" "$d/cache/writer/data.mdb" &&
+	    cmp -s "$W/pristine/snapshot.mdb" "$d/cache/snapshot.mdb" &&
+	    cmp -s "$W/pristine/state" "$d/cache/state"; then
+		ok "$k: $c: cache (writer, snapshot, state) byte-for-byte unchanged"
 	else
-		bad "$k: $c: data.mdb changed"
+		bad "$k: $c: cache changed"
 	fi
 	if [ "$c" = tcreate ] || [ "$c" = trotate ]; then
 		if grep -Eq '[A-Za-z0-9+/]{100,}' "$O/$k.$c.out"; then bad "$k: $c printed a token although it failed"

@@ -3,7 +3,9 @@
 # with extend_when_used that is used only against the cache would expire at
 # the API while in daily use.  With online = learn, a verify past half of
 # its window makes one call to the API with the token (which slides it
-# there) and records the new expiry locally; without online it does not.
+# there); the verifying process writes nothing (readers never write: the
+# extension lives in its memory), and the next sync brings the API's new
+# expiry to every reader.  Without online it makes no call.
 source "$(dirname "$0")/lib.sh"
 start_sim || { bad "simulator"; finish; exit 1; }
 
@@ -32,7 +34,7 @@ check "online=off: no API call ($n)" test "$n" = 0
 # online = learn: accepted, one call to /v1/me slides it at the API and
 # the cache records the extension.
 cp "$W/aivenauth.conf" "$W/learn.conf"; echo "online = learn" >> "$W/learn.conf"
-"$AB/aivenctl" -c "$W/learn.conf" -v verify slider < "$W/tok" > "$W/v1.out" 2>&1; rc=$?
+"$AB/aivenctl" -c "$W/learn.conf" --json verify slider < "$W/tok" > "$W/v1.out" 2>&1; rc=$?
 check "online=learn: accepted (exit $rc)" test $rc = 0
 n=$(sim_ctl GET /_sim/stats | jget "d['requests'].get('GET /v1/me', 0)")
 check "online=learn: exactly one API call with the token ($n)" test "$n" = 1
@@ -40,9 +42,13 @@ api_exp=$(sim_ctl GET /_sim/state | jget "[t for u in d['users'] for t in u.get(
 api_epoch=$(python3 -c "import sys,datetime; print(int(datetime.datetime.fromisoformat(sys.argv[1].replace('Z','+00:00')).timestamp()))" "$api_exp")
 check "the API slid the expiry to about now + max age ($api_exp)" test "$api_epoch" -ge $((now + 3500))
 loc=$(ctl --json inspect "$p" | jget "d.get('local_expiry') or ''")
-check "the cache records the extension (local_expiry $loc)" test -n "$loc"
+check "the verifying process wrote nothing to the cache (local_expiry '$loc')" test -z "$loc"
+check "the verify says it extended the token" grep -qE "\"extended\": *true" "$W/v1.out"
+# The next sync brings the API's slid expiry to every reader.
+ctl sync >/dev/null || bad "sync after the keep-alive"
 eff=$(ctl --json inspect "$p" | jget "d.get('effective_expiry_time') or ''")
-check "effective expiry is the extended one ($eff, API floor was $exp0)" test "$eff" = "$loc"
+eff_epoch=$(python3 -c "import sys,datetime; print(int(datetime.datetime.fromisoformat(sys.argv[1].replace('Z','+00:00')).timestamp()))" "$eff")
+check "after the sync the effective expiry is the API's slid one ($eff, floor was $exp0)" test "$eff_epoch" -ge $((now + 3500))
 # A second verify right after: more than half the window left, no call.
 "$AB/aivenctl" -c "$W/learn.conf" verify slider < "$W/tok" > /dev/null 2>&1
 n=$(sim_ctl GET /_sim/stats | jget "d['requests'].get('GET /v1/me', 0)")

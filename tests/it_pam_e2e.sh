@@ -26,8 +26,8 @@
 # and cache in $W/short, service aivtest-short.  Dovecot, the recommended
 # SASL server for Postfix, carries real-length tokens: tests/it_dovecot.sh.
 #
-# Cache permissions (design.md: root:aivenauth 0750, data.mdb 0640,
-# lock.mdb 0660, services in group aivenauth).  Giving `postgres` a
+# Cache permissions (design.md: root:aivenauth 0750, snapshot.mdb and
+# state 0640, writer/ 0700; services in group aivenauth, read-only).  Giving `postgres` a
 # supplementary group would mean editing /etc/group, so the group that
 # stands for `aivenauth` here is postgres's own primary group: the
 # PostgreSQL backends read the cache through their primary group, and the
@@ -190,7 +190,7 @@ fi
 # The cache group model (see the header).
 CG=$(id -gn postgres 2>/dev/null || echo nogroup)
 chgrp -R "$CG" "$W/cache" && chmod 0750 "$W/cache" &&
-    chmod 0640 "$W/cache/data.mdb" && chmod 0660 "$W/cache/lock.mdb" ||
+    chmod 0640 "$W/cache/snapshot.mdb" "$W/cache/state" ||
     bad "cache permissions"
 ls -ln "$W/cache" > "$W/cache-perms.txt"
 

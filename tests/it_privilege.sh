@@ -12,11 +12,13 @@ if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
 fi
 start_sim || { bad "simulator"; finish; exit 1; }
 
-# The group model: cache root:nogroup, dir 0750, data 0640, lock 0660.
+# The group model (README): cache root:nogroup 0750; the published
+# snapshot and the state record 0640; the writer's environment 0700, the
+# writer's alone.  nobody:nogroup plays the service (nginx, postgres).
 as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 share_cache() {
-	chgrp -R nogroup "$W/cache"
-	chmod 0750 "$W/cache"; chmod 0640 "$W/cache/data.mdb"; chmod 0660 "$W/cache/lock.mdb"
+	chgrp nogroup "$W/cache" "$W/cache/snapshot.mdb" "$W/cache/state"
+	chmod 0750 "$W/cache"; chmod 0640 "$W/cache/snapshot.mdb" "$W/cache/state"
 }
 
 ctl sync >/dev/null || bad "initial sync"
@@ -37,19 +39,53 @@ as_nobody "$AB/aivenctl" -c "$W/aivenauth.conf" verify alice < "$W/tok" > "$W/v1
 check "nobody (group member) verifies a token: accepted" test $? = 0
 
 # 2. ... but cannot write: token add refused, cache byte-for-byte unchanged.
-cp "$W/cache/data.mdb" "$W/before.mdb"
+cp "$W/cache/snapshot.mdb" "$W/before.mdb"
 as_nobody "$AB/aivenctl" -c "$W/aivenauth.conf" token add "$uid" < "$W/tok2" > "$W/add.out" 2>&1; rc=$?
 check "nobody cannot enroll a hash (exit $rc, not 0)" test $rc != 0
 check "refusal names the cache and the lack of write access" grep -qiE 'writable|permission|read-only' "$W/add.out"
-check "cache unchanged after the refused write" cmp -s "$W/before.mdb" "$W/cache/data.mdb"
+check "cache unchanged after the refused write" cmp -s "$W/before.mdb" "$W/cache/snapshot.mdb"
+
+# 2b. Readers can change nothing (design.md section 2).  The first layout
+#     gave the group lock.mdb 0660: a member could map it, take LMDB's
+#     writer mutex and rewrite the txnid readers pick a snapshot by (a
+#     revoked token accepted again, syncs hung).  Now nothing under the
+#     cache is writable by the group, and the writer's files cannot even
+#     be opened by it.
+ww=$(find "$W/cache" -perm /022 -printf '%P ' 2>/dev/null)
+check "no file or directory in the cache is group- or world-writable (${ww:-none})" test -z "$ww"
+cat > "$W/tamper.py" <<'PY'
+import os, sys
+opened = []
+for root, dirs, files in os.walk(sys.argv[1]):
+    for n in dirs + files:
+        p = os.path.join(root, n)
+        for flags in (os.O_RDWR, os.O_WRONLY | os.O_APPEND):
+            try:
+                fd = os.open(p, flags)
+                opened.append(p); os.close(fd)
+            except OSError:
+                pass
+for n in ("writer/lock.mdb", "writer/data.mdb", "writer/publish.lock"):
+    try:
+        os.close(os.open(os.path.join(sys.argv[1], n), os.O_RDONLY)); opened.append(n + " (read)")
+    except OSError:
+        pass
+try:
+    open(os.path.join(sys.argv[1], "planted"), "w"); opened.append("new file")
+except OSError:
+    pass
+print(" ".join(opened) or "none")
+PY
+tamper=$(as_nobody python3 "$W/tamper.py" "$W/cache")
+check "a group member opens nothing in the cache for writing, nor the writer's files at all ($tamper)" test "$tamper" = none
 
 # 3. online learning as nobody: the API vouches, the decision is made, the
 #    hash is not stored, and the log says so.
 cp "$W/aivenauth.conf" "$W/learn.conf"; echo "online = learn" >> "$W/learn.conf"
 as_nobody "$AB/aivenctl" -c "$W/learn.conf" -v verify alice < "$W/tok2" > "$W/learn.out" 2>&1; rc=$?
 check "nobody + online=learn: accepted by the API (exit $rc)" test $rc = 0
-check "nobody + online=learn: says the hash could not be stored" grep -qi 'not be stored\|not stored' "$W/learn.out"
-check "cache unchanged after learning as nobody" cmp -s "$W/before.mdb" "$W/cache/data.mdb"
+check "nobody + online=learn: says the hash is kept in memory only (readers never write)" grep -qi 'memory only' "$W/learn.out"
+check "cache unchanged after learning as nobody" cmp -s "$W/before.mdb" "$W/cache/snapshot.mdb"
 "$AB/aivenctl" -c "$W/aivenauth.conf" verify alice < "$W/tok2" > "$W/v2.out" 2>&1
 check "the token is still not enrolled for cache-only verification" grep -q 'not-enrolled' "$W/v2.out"
 
@@ -104,6 +140,19 @@ else
 	skip "dumpable check: a plain process here is not dumpable either (/proc/PID owned by $control)"
 fi
 
+# A group member holding the snapshot open (and locked, as far as it can)
+# delays no revocation: the writer shares no lock with readers.
+as_nobody python3 -c 'import fcntl,sys,time; f=open(sys.argv[1],"rb"); fcntl.flock(f, fcntl.LOCK_EX); print("held", flush=True); sys.stdin.read()' \
+    "$W/cache/snapshot.mdb" < <(sleep 120) > "$W/holder.out" 2>&1 &
+holder=$!
+for i in $(seq 100); do grep -q held "$W/holder.out" && break; sleep 0.1; done
+p2=$(head -c 12 "$W/tok2")
+timeout 60 "$AB/aivenctl" -c "$W/aivenauth.conf" token revoke "$uid" "$p2" > "$W/rv.out" 2>&1; rc=$?
+check "root revokes while a group member holds the snapshot locked (exit $rc)" test $rc = 0
+as_nobody "$AB/aivenctl" -c "$W/aivenauth.conf" verify alice < "$W/tok2" > "$W/rv2.out" 2>&1
+check "... and the group member's own verify sees the revocation at once" grep -q 'revoked' "$W/rv2.out"
+kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
+
 # 6. refusals name the unsafe path and the fix.
 chmod 0666 "$W/aivenauth.conf"
 ctl status > "$W/ww.out" 2>&1; rc=$?
@@ -113,7 +162,11 @@ chmod 0644 "$W/aivenauth.conf"
 chmod 0777 "$W/cache"
 ctl status > "$W/wd.out" 2>&1; rc=$?
 check "world-writable cache directory refused (exit $rc)" test $rc != 0
-check "... message names it and says chmod o-w" grep -q "cache.*chmod o-w" "$W/wd.out"
+check "... message names it and says chmod go-w" grep -q "cache.*chmod go-w" "$W/wd.out"
+chmod 02770 "$W/cache"
+ctl status > "$W/wg.out" 2>&1; rc=$?
+check "group-writable cache directory refused too (exit $rc)" test $rc != 0
+check "... message says group-writable and chmod go-w" grep -q "group-writable.*chmod go-w" "$W/wg.out"
 chmod 0750 "$W/cache"
 chmod 0644 "$W/api-token"
 ctl sync > "$W/wt.out" 2>&1; rc=$?

@@ -9,7 +9,7 @@
 # PAM_WRAPPER_DEBUGLEVEL=2 (the module's pam_syslog lines on stderr), and a
 # poller snapshots /proc/*/cmdline of every aivenctl and pamtester while
 # they run.  Then every output, log line, cmdline snapshot, the simulator's
-# log and the cache files (data.mdb, lock.mdb) are searched for each secret
+# log and the cache files (writer env, snapshot, state) are searched for each secret
 # whole and for long substrings of it: zero hits.  The search is shown to
 # work on the one file that must hold TK (token create's stdout).
 #
@@ -186,7 +186,7 @@ else bad "search does not find TK where it must be"; fi
 files=()
 grep aivenctl "$W/cmdlines" > "$W/cmdlines.aivenctl"
 for f in "$O"/*.out "$O"/*.err "$W/cmdlines.aivenctl" "$W/sim-access.log" "$W/sim.log" \
-         "$W/cache/data.mdb" "$W/cache/lock.mdb"; do
+         "$W/cache/writer/data.mdb" "$W/cache/writer/lock.mdb" "$W/cache/snapshot.mdb" "$W/cache/state"; do
 	[ -f "$f" ] || continue
 	[ "$f" = "$MINT" ] && continue
 	# token create/rotate stdout is the token, by design
@@ -196,7 +196,7 @@ for f in "$O"/*.out "$O"/*.err "$W/cmdlines.aivenctl" "$W/sim-access.log" "$W/si
 done
 hits=$(grep -laF -f "$NEEDLES" "${files[@]}")
 if [ -z "$hits" ]; then
-	ok "no secret (whole or 48-char substring) in ${#files[@]} files: outputs, PAM syslog, argv, sim log, data.mdb, lock.mdb"
+	ok "no secret (whole or 48-char substring) in ${#files[@]} files: outputs, PAM syslog, argv, sim log, writer env, snapshot, state"
 else
 	bad "secret found in: $(echo "$hits" | tr '\n' ' ')"
 fi
@@ -209,7 +209,7 @@ fi
 # the rotate's replacement, printed once, is not in the cache either
 RT=$(for f in "$O"/*.cmd; do grep -q 'token rotate' "$f" && head -1 "${f%.cmd}.out"; done | head -1)
 if [[ ${#RT} -ge 300 ]]; then
-	! grep -aqF "${RT:20:48}" "$W/cache/data.mdb" && ok "rotated token not in data.mdb" || bad "rotated token in data.mdb"
+	! grep -aqF "${RT:20:48}" "$W/cache/writer/data.mdb" "$W/cache/snapshot.mdb" && ok "rotated token not in the cache" || bad "rotated token in the cache"
 fi
 
 # ---- constant-time compare

@@ -178,9 +178,14 @@ AIVENAUTH_EXPORT const char *aivenauth_config_get(struct aivenauth_ctx *ctx,
 #define AIVENAUTH_OPEN_CREATE 0x2 /* with RDWR: create dir/env if missing */
 
 /*
- * Open the cache at config `cache_dir`.  Read-only opens never block on a
- * writer (LMDB MVCC).  The directory must not be a symlink, nor group- or
- * world-writable; data.mdb must be a regular file.  A file that is
+ * Open the cache at config `cache_dir`.  AIVENAUTH_OPEN_RDONLY opens the
+ * published snapshot (cache_dir/snapshot.mdb, immutable, MDB_NOLOCK) and
+ * the writer's state record (cache_dir/state): a reader shares nothing
+ * writable with anyone and never blocks.  AIVENAUTH_OPEN_RDWR opens the
+ * writer's private environment (cache_dir/writer/, 0700); every write
+ * publishes what it changed before it returns.  The directory must not be
+ * a symlink, nor group- or world-writable; the files must be regular,
+ * writable by their owner only, owned by root or the aivenauth user.  A file that is
  * truncated, not an LMDB environment or has the wrong schema is refused:
  * AIVENAUTH_ERR_CACHE_CORRUPT / _CACHE_VERSION; a missing one:
  * AIVENAUTH_ERR_CACHE_MISSING; EACCES: AIVENAUTH_ERR_CACHE_ACCESS.
@@ -190,11 +195,10 @@ AIVENAUTH_EXPORT enum aivenauth_status aivenauth_cache_open(
     struct aivenauth_ctx *ctx, unsigned flags) AIVENAUTH_WUR;
 AIVENAUTH_EXPORT void aivenauth_cache_close(struct aivenauth_ctx *ctx);
 /*
- * Verify keeps its read snapshot between calls while nothing new is
- * committed (it saves a transaction renew per call).  A long-lived process
- * about to go idle should let go of it, so that the writer can reuse the
- * pages that later syncs free (a pinned snapshot makes data.mdb grow).
- * Cheap; the next verify takes a fresh snapshot.
+ * Verify keeps its read transaction between calls while the state record
+ * names the same snapshot (one memory load per call, no system call).
+ * aivenauth_cache_idle() ends it (a long-lived process about to go idle);
+ * cheap, the next verify renews it.
  */
 AIVENAUTH_EXPORT void aivenauth_cache_idle(struct aivenauth_ctx *ctx);
 
@@ -210,7 +214,8 @@ struct aivenauth_cache_info {
 	size_t revoked;             /* local tombstones and removed tokens */
 	size_t pending_revocations; /* rotate grace not yet due at the API */
 	uint64_t map_size;          /* bytes reserved for the map */
-	uint64_t file_size;         /* bytes of data.mdb */
+	uint64_t file_size;         /* bytes of the LMDB file read (a reader:
+	                               snapshot.mdb; a writer: writer/data.mdb) */
 	char organization_id[AIVENAUTH_ID_MAX + 1];
 };
 AIVENAUTH_EXPORT enum aivenauth_status aivenauth_cache_info(

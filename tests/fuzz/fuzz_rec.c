@@ -1,6 +1,6 @@
 /*
  * fuzz_rec.c - libFuzzer target: the cache record decoders (rec.h) on
- * arbitrary bytes, as a damaged or hostile data.mdb would hand them to
+ * arbitrary bytes, as a damaged or hostile snapshot would hand them to
  * verify.  tok_decode must refuse or describe a record whose every field
  * lies inside the value; the lists must iterate inside it; conversion to
  * the public struct and re-encoding must not crash.
