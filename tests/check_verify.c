@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -416,6 +417,102 @@ START_TEST(never_synced_is_stale)
 }
 END_TEST
 
+/* A sync made while the clock ran a year ahead must not stay fresh for a
+ * year once the clock is right again (finding 6 of the review). */
+START_TEST(future_sync_is_stale)
+{
+	struct aivenauth_request req = { "alice", AIVENAUTH_MATCH_NAME, NULL,
+	    NULL, NULL, 0 };
+	struct aivenauth_decision d;
+	struct aivenauth_ctx *w = fx_ctx(dir);
+
+	ck_assert_ptr_nonnull(w);
+	ck_assert_int_eq(aivenauth_cache_apply(w, &snap.s, now + 365 * 86400,
+	    NULL), AIVENAUTH_OK);
+	aivenauth_ctx_free(w);
+	ck_assert_int_eq(aivenauth_config_set(ctx, "max_stale", "3600"),
+	    AIVENAUTH_OK);
+	req.now = now + 65 * 86400;     /* 300 days before that "sync" */
+	ck_assert_int_eq(aivenauth_verify(ctx, t[0], FX_TOKEN_LEN, &req, &d),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(d.reason, AIVENAUTH_REASON_CACHE_STALE);
+	req.now = now + 365 * 86400 + 60;   /* the clock caught up */
+	ck_assert_int_eq(aivenauth_verify(ctx, t[0], FX_TOKEN_LEN, &req, &d),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(d.reason, AIVENAUTH_ACCEPTED);
+}
+END_TEST
+
+/* One empty listing must not lose every enrolled hash for good (finding
+ * 5): the tokens are refused at once, and accepted again when listed. */
+START_TEST(empty_listing_loses_nothing)
+{
+	struct aivenauth_snapshot empty = { "org", NULL, 0, NULL, 0 };
+	struct aivenauth_ctx *w = fx_ctx(dir);
+
+	ck_assert_ptr_nonnull(w);
+	ck_assert_int_eq(verify("alice", t[0]), AIVENAUTH_ACCEPTED);
+	ck_assert_int_eq(aivenauth_cache_apply(w, &empty, now + 60, NULL),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(verify("alice", t[0]), AIVENAUTH_REASON_REVOKED);
+	ck_assert_int_eq(verify("bob", t[2]), AIVENAUTH_REASON_REVOKED);
+	ck_assert_int_eq(aivenauth_cache_apply(w, &snap.s, now + 120, NULL),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(verify("alice", t[0]), AIVENAUTH_ACCEPTED);
+	ck_assert_int_eq(verify("bob", t[2]), AIVENAUTH_ACCEPTED);
+	/* A forged secret on a restored prefix is still a mismatch. */
+	{
+		char forged[FX_TOKEN_LEN + 1];
+
+		memcpy(forged, t[0], sizeof(forged));
+		forged[40] = forged[40] == 'A' ? 'B' : 'A';
+		ck_assert_int_eq(verify("alice", forged),
+		    AIVENAUTH_REASON_SECRET_MISMATCH);
+	}
+	aivenauth_ctx_free(w);
+}
+END_TEST
+
+/* A reader sees what the writer publishes without re-opening: a
+ * revocation at once; a sync that changed nothing as a new sync time only
+ * (no new snapshot file). */
+START_TEST(reader_follows_publications)
+{
+	struct aivenauth_request req = { "alice", AIVENAUTH_MATCH_NAME, NULL,
+	    NULL, NULL, 0 };
+	struct aivenauth_decision d;
+	struct aivenauth_ctx *w = fx_ctx(dir);
+	char prefix[FX_PREFIX_LEN + 1], snapf[4096];
+	struct stat s0, s1;
+
+	ck_assert_ptr_nonnull(w);
+	snprintf(snapf, sizeof(snapf), "%s/cache/snapshot.mdb", dir);
+	req.now = now + 100;
+	ck_assert_int_eq(aivenauth_verify(ctx, t[0], FX_TOKEN_LEN, &req, &d),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(d.reason, AIVENAUTH_ACCEPTED);
+	ck_assert_int_eq(d.sync_age, 100);
+	ck_assert_int_eq(stat(snapf, &s0), 0);
+	ck_assert_int_eq(aivenauth_cache_apply(w, &snap.s, now + 90, NULL),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(stat(snapf, &s1), 0);
+	ck_assert_msg(s0.st_ino == s1.st_ino, "a sync that changed nothing "
+	    "published a new snapshot");
+	ck_assert_int_eq(aivenauth_verify(ctx, t[0], FX_TOKEN_LEN, &req, &d),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(d.sync_age, 10);     /* the state record's time */
+	memcpy(prefix, t[0], FX_PREFIX_LEN);
+	prefix[FX_PREFIX_LEN] = '\0';
+	ck_assert_int_eq(aivenauth_cache_revoke(w, prefix, 0), AIVENAUTH_OK);
+	ck_assert_int_eq(stat(snapf, &s1), 0);
+	ck_assert(s0.st_ino != s1.st_ino);
+	ck_assert_int_eq(aivenauth_verify(ctx, t[0], FX_TOKEN_LEN, &req, &d),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(d.reason, AIVENAUTH_REASON_REVOKED);
+	aivenauth_ctx_free(w);
+}
+END_TEST
+
 START_TEST(cache_unavailable)
 {
 	struct aivenauth_ctx *c;
@@ -566,6 +663,9 @@ verify_suite(void)
 	tcase_add_test(tc, scopes);
 	tcase_add_test(tc, stale_cache);
 	tcase_add_test(tc, never_synced_is_stale);
+	tcase_add_test(tc, future_sync_is_stale);
+	tcase_add_test(tc, empty_listing_loses_nothing);
+	tcase_add_test(tc, reader_follows_publications);
 	tcase_add_test(tc, cache_unavailable);
 	tcase_add_test(tc, online_learn_unreachable);
 	tcase_add_test(tc, recheck_by_prefix);
