@@ -113,14 +113,10 @@ decision_word(int rc)
 static const char *
 flags_note(unsigned flags)
 {
-	if (flags & AIVENAUTH_DECISION_NOT_STORED)
-		return " online=learned-not-stored (hash learned online but the "
-		    "cache is not writable by this process)";
-	if ((flags & AIVENAUTH_DECISION_LEARNED) &&
-	    (flags & AIVENAUTH_DECISION_EXTENDED))
-		return " online=learned expiry=extended";
+	/* Readers never write the cache: what the API vouched for stays in
+	 * this process's memory (libaivenauth/learned.h). */
 	if (flags & AIVENAUTH_DECISION_LEARNED)
-		return " online=learned";
+		return " online=learned-in-memory";
 	if (flags & AIVENAUTH_DECISION_EXTENDED)
 		return " expiry=extended";
 	return "";

@@ -478,26 +478,26 @@ for c in "${CLIENTS[@]}"; do
 done
 
 # Online learning (online=learn): a synced token whose hash this host never
-# saw is checked at the API with itself as the credential.  The nginx
-# worker (group read-only cache) learns it but cannot store the hash; root
-# (pamtester) stores it, after which the plain service accepts it offline.
+# saw is checked at the API with itself as the credential.  Readers never
+# write the cache, root (pamtester) included: the vouch lives in the
+# verifying process's memory, so a plain service still refuses the token.
 if need pamtester; then
 	expect pamtester "token made elsewhere, no online learning" l_root alice refuse
 	if try_pamtester l_root alice aivtest-learn; then
 		ok "pamtester: token made elsewhere accepted with online=learn"
 	else bad "pamtester: token made elsewhere refused with online=learn"; fi
-	grep -q "prefix=$(pfx l_root) decision=accepted reason=accepted online=learned\$" "$W/pamtester.out" &&
-	    ok "pamtester: log says online=learned" || bad "pamtester: no online=learned line"
-	expect pamtester "learned token, offline service (hash stored)" l_root alice accept
+	grep -q "prefix=$(pfx l_root) decision=accepted reason=accepted online=learned-in-memory\$" "$W/pamtester.out" &&
+	    ok "pamtester: log says online=learned-in-memory" || bad "pamtester: no online=learned-in-memory line"
+	expect pamtester "learned token, offline service (nothing stored, even as root)" l_root alice refuse
 fi
 if $HAVE_NGINX; then
 	expect nginx "token made elsewhere, no online learning" l_nginx alice refuse
 	if try_nginx l_nginx alice /learn/; then
 		ok "nginx: token made elsewhere accepted with online=learn"
 	else bad "nginx: token made elsewhere refused with online=learn"; fi
-	grep -q "prefix=$(pfx l_nginx) decision=accepted reason=accepted online=learned-not-stored" "$W/nginx/error.log" &&
-	    ok "nginx: log says online=learned-not-stored (worker cannot write the cache)" ||
-	    bad "nginx: no online=learned-not-stored line"
+	grep -q "prefix=$(pfx l_nginx) decision=accepted reason=accepted online=learned-in-memory" "$W/nginx/error.log" &&
+	    ok "nginx: log says online=learned-in-memory (readers never write the cache)" ||
+	    bad "nginx: no online=learned-in-memory line"
 	expect nginx "token learned by a reader only, offline service" l_nginx alice refuse
 	expect nginx "good token after root wrote the cache" a_good alice accept
 fi

@@ -366,8 +366,11 @@ struct aivenauth_request {
 	int64_t now;               /* 0 = time(NULL) */
 };
 
-#define AIVENAUTH_DECISION_LEARNED 0x1      /* hash learned online now */
-#define AIVENAUTH_DECISION_NOT_STORED 0x2   /* learned, cache not writable */
+#define AIVENAUTH_DECISION_LEARNED 0x1      /* vouched for online (now, or
+                                               earlier in this process) */
+#define AIVENAUTH_DECISION_NOT_STORED 0x2   /* always with LEARNED: kept in
+                                               this process's memory only;
+                                               verify never writes */
 #define AIVENAUTH_DECISION_EXTENDED 0x4     /* sliding expiry refreshed */
 
 struct aivenauth_decision {
