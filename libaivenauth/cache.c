@@ -444,10 +444,12 @@ check_size(struct aivenauth_ctx *ctx)
 	MDB_envinfo info;
 	MDB_stat mst;
 	struct stat st;
+	int fd;
 
 	if (mdb_env_info(c->env, &info) != 0 || mdb_env_stat(c->env, &mst) != 0)
 		return AIVENAUTH_ERR_CACHE_CORRUPT;
-	if (stat(c->data_path, &st) != 0)
+	/* The file LMDB maps, not whatever the path names now. */
+	if (mdb_env_get_fd(c->env, &fd) != 0 || fstat(fd, &st) != 0)
 		return cache_err(ctx, errno, "stat");
 	if ((uint64_t)st.st_size < ((uint64_t)info.me_last_pgno + 1) * mst.ms_psize) {
 		ctx_log(ctx, LOG_ERR, "cache file %s is truncated (%lld bytes, needs "

@@ -23,7 +23,7 @@
 #include "cache.h"
 
 static enum aivenauth_status
-open_snapshot(struct aivenauth_ctx *ctx)
+open_snapshot_once(struct aivenauth_ctx *ctx, bool *replaced)
 {
 	struct cache *c = ctx->cache;
 	enum aivenauth_status st;
@@ -62,6 +62,19 @@ open_snapshot(struct aivenauth_ctx *ctx)
 	    MDB_NOSUBDIR | MDB_NOTLS, 0);
 	if (rc != 0)
 		return cache_err(ctx, rc, "opening the published snapshot");
+	{
+		struct stat fst;
+		int fd;
+
+		/* The writer may have renamed a newer snapshot into place
+		 * between our lstat and LMDB's open: that is a retry, not an
+		 * unsafe file (the new one is checked the same way). */
+		if (mdb_env_get_fd(c->env, &fd) == 0 && fstat(fd, &fst) == 0 &&
+		    (fst.st_dev != lst.st_dev || fst.st_ino != lst.st_ino)) {
+			*replaced = true;
+			return AIVENAUTH_ERR_UNSAFE_FILE;
+		}
+	}
 	if ((st = check_env_fd(ctx, c->env, lst.st_dev, lst.st_ino)) !=
 	    AIVENAUTH_OK || (st = check_size(ctx)) != AIVENAUTH_OK ||
 	    (st = load_env(ctx)) != AIVENAUTH_OK)
@@ -69,6 +82,27 @@ open_snapshot(struct aivenauth_ctx *ctx)
 	c->snap_dev = lst.st_dev;
 	c->snap_ino = lst.st_ino;
 	return AIVENAUTH_OK;
+}
+
+static void close_snapshot(struct cache *c);
+
+static enum aivenauth_status
+open_snapshot(struct aivenauth_ctx *ctx)
+{
+	enum aivenauth_status st;
+	bool replaced;
+	int tries;
+
+	for (tries = 0; tries < 8; tries++) {
+		replaced = false;
+		st = open_snapshot_once(ctx, &replaced);
+		if (!replaced)
+			return st;
+		close_snapshot(ctx->cache);   /* a newer one: open that */
+	}
+	ctx_log(ctx, LOG_ERR, "cache %s: the snapshot kept changing while it "
+	    "was being opened", ctx->cache->path);
+	return AIVENAUTH_ERR_CACHE_ACCESS;
 }
 
 static void

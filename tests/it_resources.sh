@@ -29,15 +29,15 @@ fi
 if [ -n "$S" ]; then
 	if out=$("$S" concurrency "$W/conc" 5 4 2>&1); then ok "5 s concurrency: $out"
 	else bad "concurrency: $out"; fi
-	if out=$("$S" readers "$W/conc" 300 0 2>&1) && [[ $out =~ "most stale slots seen 301" ]]; then
-		ok "300 readers killed -9 while another process holds the cache: 300 stale slots ($out)"
+	# Readers open the published snapshot without a lock file: they take
+	# no slot in the writer's reader table, so readers killed -9 leave
+	# nothing behind (the first layout needed a writer open to clear
+	# them, and 4096 live ones filled it).
+	if out=$("$S" readers "$W/conc" 300 0 2>&1) && [[ $out =~ "most stale slots seen "[01]"," ]] &&
+	    [[ $out =~ "fresh reader: accepted" ]]; then
+		ok "300 readers killed -9 while another process holds the cache: no reader slot taken ($out)"
 	else
-		bad "dead readers did not leave stale slots: $out"
-	fi
-	if out=$("$S" readers "$W/conc" 300 100 2>&1) && [[ $out =~ "most stale slots seen 10"[0-2] ]]; then
-		ok "with a writer open every 100 kills, stale slots are cleared: $out"
-	else
-		bad "writer open does not clear dead readers: $out"
+		bad "readers killed -9 left slots behind or broke the cache: $out"
 	fi
 fi
 

@@ -233,6 +233,8 @@ fi
 ALLOW=$(cat <<'EOA'
 libaivenauth/apply.c ### int c = memcmp(a, b, an < bn ? an : bn); ### LMDB key order of prefixes/ids (public)
 libaivenauth/apply.c ### return d->mv_size == b->len && memcmp(d->mv_data, b->data, b->len) == 0; ### unchanged-record check at sync: both sides are this host's data, no attacker timing
+libaivenauth/apply.c ### old.mv_size != n || memcmp(old.mv_data, ### organization id stored vs listed (public)
+libaivenauth/learned.c ### strcmp(l->e[i].prefix, prefix) == 0) ### token prefix (public); the learned hash itself goes through hash_equal
 libaivenauth/cache_rw.c ### if (plen >= a->len || memcmp(a->meta->prefix, a->token, plen) != 0) { ### token prefix (public) vs its metadata
 libaivenauth/cidr.c ### return memcmp(addr, v4_mapped, sizeof(v4_mapped)) == 0; ### IP address
 libaivenauth/cidr.c ### if (memcmp(c->addr, addr, full) != 0) ### IP address

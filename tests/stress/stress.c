@@ -133,6 +133,15 @@ snap_ab(struct snap *sn, char set, unsigned n)
 		snap_add(sn, set, i);
 }
 
+/* Errors of the library reach stderr (a failing run says why). */
+static void
+log_err(void *arg, int level, const char *msg)
+{
+	(void)arg;
+	(void)level;
+	fprintf(stderr, "aivenauth: %s\n", msg);
+}
+
 static struct aivenauth_ctx *
 open_ctx(const char *dir, unsigned flags)
 {
@@ -142,6 +151,7 @@ open_ctx(const char *dir, unsigned flags)
 
 	if (aivenauth_ctx_new(&ctx) != AIVENAUTH_OK)
 		exit(2);
+	aivenauth_set_log(ctx, log_err, NULL, 3);   /* LOG_ERR */
 	snprintf(path, sizeof(path), "%s", dir);
 	if (aivenauth_config_set(ctx, "cache_dir", path) != AIVENAUTH_OK ||
 	    aivenauth_config_set(ctx, "max_stale", "0") != AIVENAUTH_OK)
@@ -299,7 +309,9 @@ reader(const char *dir, struct shared *sh, unsigned id)
 		if (w)
 			amax(&sh->max_ns_writing, dt);
 		if (st != AIVENAUTH_OK) {
-			atomic_fetch_add(&sh->errors, 1);
+			if (atomic_fetch_add(&sh->errors, 1) < 3)
+				fprintf(stderr, "reader %u: verify: %s\n", id,
+				    aivenauth_strerror(st));
 		} else if (untouched && r != AIVENAUTH_ACCEPTED) {
 			fprintf(stderr, "reader %u: untouched C%ld refused: %s\n",
 			    id, j, aivenauth_reason_name(r));
@@ -466,7 +478,8 @@ reader_count_here(const char *dir)
 		return -1;
 	mdb_env_set_maxdbs(env, 8);
 	mdb_env_set_maxreaders(env, 4096);
-	if ((rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS, 0)) != 0) {
+	snprintf(line, sizeof(line), "%s/writer", dir);
+	if ((rc = mdb_env_open(env, line, MDB_RDONLY | MDB_NOTLS, 0)) != 0) {
 		mdb_env_close(env);
 		return -1;
 	}
