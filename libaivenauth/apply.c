@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "cache.h"
 #include "rec.h"
 
@@ -56,6 +58,11 @@ struct apply {
 	uint64_t lens;                          /* prefix lengths present */
 	int64_t hash_retention;                 /* config hash_retention */
 	bool changed;                           /* a record was written */
+	bool decisive;                          /* ... that a decision reads */
+	bool decisive_before;                   /* (token_both's undo) */
+	write_fn *after;                        /* cache_apply_ext: more work
+	                                           in the same transaction */
+	void *after_arg;
 	struct buf enc;
 };
 
@@ -276,6 +283,8 @@ replace(struct aivenauth_ctx *ctx, MDB_cursor *cur, const MDB_val *k,
 	MDB_val nd = { a->enc.len, a->enc.data };
 
 	a->changed = true;
+	a->decisive_before = a->decisive;
+	a->decisive = true;
 	return cache_err(ctx, put_current(cur, k, &nd), what);
 }
 
@@ -287,6 +296,7 @@ insert(struct aivenauth_ctx *ctx, MDB_txn *txn, MDB_dbi dbi, const char *key,
 	MDB_val k = { strlen(key), (void *)key }, nd = { a->enc.len, a->enc.data };
 
 	a->changed = true;
+	a->decisive = true;
 	return cache_err(ctx, mdb_put(txn, dbi, &k, &nd, 0), what);
 }
 
@@ -316,6 +326,7 @@ user_gone(struct aivenauth_ctx *ctx, struct apply *a, MDB_cursor *cur,
 {
 	a->stats.users_removed++;
 	a->changed = true;
+	a->decisive = true;
 	return cache_err(ctx, mdb_cursor_del(cur, 0), "removing a user");
 }
 
@@ -349,6 +360,38 @@ decode_stored(struct aivenauth_ctx *ctx, const MDB_val *k, const MDB_val *d,
 	return AIVENAUTH_OK;
 }
 
+static bool
+sv_same(struct sv x, struct sv y)
+{
+	return x.n == y.n && (x.n == 0 || memcmp(x.p, y.p, x.n) == 0);
+}
+
+/* Does the new encoding differ from the stored view in anything verify
+ * reads?  (Not: description, create time, last-use time, IP, agent.) */
+static bool
+decisive_change(const struct tok_view *o, const struct buf *enc)
+{
+	struct tok_view n;
+
+	if (!tok_decode(enc->data, enc->len, &n))
+		return true;
+	if (n.flags != o->flags || n.expiry_time != o->expiry_time ||
+	    n.max_age != o->max_age || n.revoke_at != o->revoke_at ||
+	    n.removed_time != o->removed_time ||
+	    n.local_expiry != o->local_expiry ||
+	    !sv_same(n.user_id, o->user_id) || !sv_same(n.user_name, o->user_name) ||
+	    !sv_same(n.user_email, o->user_email) ||
+	    n.n_scopes != o->n_scopes || n.n_ips != o->n_ips ||
+	    n.scopes_len != o->scopes_len || n.ips_len != o->ips_len ||
+	    (n.scopes_len > 0 && memcmp(n.scopes, o->scopes, n.scopes_len) != 0) ||
+	    (n.ips_len > 0 && memcmp(n.ips, o->ips, n.ips_len) != 0))
+		return true;
+	if ((n.flags & TOK_F_HASH) &&
+	    sodium_memcmp(n.hash, o->hash, HASH_BYTES) != 0)
+		return true;
+	return false;
+}
+
 static const char *
 token_key(const struct apply *a, size_t i)
 {
@@ -372,7 +415,13 @@ token_both(struct aivenauth_ctx *ctx, struct apply *a, MDB_cursor *cur,
 		a->stats.tokens_added++;    /* listed again */
 	else
 		a->stats.tokens_updated++;
-	return replace(ctx, cur, k, a, "writing a token");
+	if ((st = replace(ctx, cur, k, a, "writing a token")) != AIVENAUTH_OK)
+		return st;
+	/* replace() counted it decisive; only last-use metadata moving (the
+	 * admin token's own use, every sync) is not. */
+	if (!decisive_change(&v, &a->enc))
+		a->decisive = a->decisive_before;
+	return AIVENAUTH_OK;
 }
 
 /*
@@ -398,6 +447,7 @@ token_gone(struct aivenauth_ctx *ctx, struct apply *a, MDB_cursor *cur,
 		if (a->now - v.removed_time > TOMBSTONE_RETENTION) {
 			a->stats.tombstones_expired++;
 			a->changed = true;
+			a->decisive = true;
 			return cache_err(ctx, mdb_cursor_del(cur, 0),
 			    "forgetting a removed token");
 		}
@@ -450,6 +500,7 @@ do_apply(struct aivenauth_ctx *ctx, MDB_txn *txn, void *arg)
 	memset(&a->stats, 0, sizeof(a->stats));
 	a->lens = 0;
 	a->changed = false;
+	a->decisive = false;
 	if ((st = state_get(ctx, txn, &s)) != AIVENAUTH_OK ||
 	    (st = merge(ctx, txn, ctx->cache->users, a->snap->n_users, a,
 	    &user_ops)) != AIVENAUTH_OK ||
@@ -467,28 +518,50 @@ do_apply(struct aivenauth_ctx *ctx, MDB_txn *txn, void *arg)
 		    a->snap->organization_id, n) != 0) {
 			d.mv_data = (void *)a->snap->organization_id;
 			d.mv_size = n;
-			a->changed = true;
+			a->changed = a->decisive = true;
 			if ((st = cache_err(ctx, mdb_put(txn, ctx->cache->meta,
 			    &k, &d, 0), "writing meta")) != AIVENAUTH_OK)
 				return st;
 		}
 	}
 	if (s.prefix_lens != a->lens)
-		a->changed = true;
+		a->changed = a->decisive = true;
 	s.sync_time = a->now;
 	s.generation++;
 	s.prefix_lens = a->lens;
 	a->stats.generation = s.generation;
+	if ((st = state_put(ctx, txn, &s)) != AIVENAUTH_OK)
+		return st;
 	/* Nothing a decision reads changed: readers get only the new time
-	 * and generation (the state record), not a new snapshot. */
-	ctx->cache->publish = a->changed;
-	return state_put(ctx, txn, &s);
+	 * and generation (the state record), not a new snapshot.  Last-use
+	 * metadata alone (which moves at every sync) is published at most
+	 * every COSMETIC_PUBLISH_AFTER seconds, so `token list` stays
+	 * roughly current without a full snapshot per sync. */
+	ctx->cache->publish = a->decisive || (a->changed &&
+	    (!pubstate_read(&ctx->cache->ps) || a->now -
+	    ctx->cache->ps.last.publish_time >= COSMETIC_PUBLISH_AFTER));
+	if (a->after != NULL) {
+		/* The follower's hashes and times (fleet): it sets publish
+		 * itself when it changes a record. */
+		if ((st = a->after(ctx, txn, a->after_arg)) != AIVENAUTH_OK)
+			return st;
+		ctx->cache->publish = ctx->cache->publish || a->decisive;
+	}
+	return AIVENAUTH_OK;
 }
 
 enum aivenauth_status
 aivenauth_cache_apply(struct aivenauth_ctx *ctx,
     const struct aivenauth_snapshot *snap, int64_t now,
     struct aivenauth_apply_stats *stats)
+{
+	return cache_apply_ext(ctx, snap, now, stats, NULL, NULL);
+}
+
+enum aivenauth_status
+cache_apply_ext(struct aivenauth_ctx *ctx,
+    const struct aivenauth_snapshot *snap, int64_t now,
+    struct aivenauth_apply_stats *stats, write_fn *after, void *after_arg)
 {
 	struct apply a;
 	enum aivenauth_status st;
@@ -509,6 +582,8 @@ aivenauth_cache_apply(struct aivenauth_ctx *ctx,
 	memset(&a, 0, sizeof(a));
 	a.snap = snap;
 	a.now = now != 0 ? now : (int64_t)time(NULL);
+	a.after = after;
+	a.after_arg = after_arg;
 	a.hash_retention = ctx->cfg.hash_retention;
 	a.users = malloc((snap->n_users + 1) * sizeof(*a.users));
 	a.tokens = malloc((snap->n_tokens + 1) * sizeof(*a.tokens));

@@ -34,6 +34,9 @@
 #include "internal.h"
 #include "pubstate.h"
 
+/* Last-use metadata alone republished at most this often (seconds). */
+#define COSMETIC_PUBLISH_AFTER 900
+
 #define WRITER_DIR "writer"
 #define SNAPSHOT_FILE "snapshot.mdb"
 
@@ -145,6 +148,18 @@ bool cache_is_ours(const struct cache *c);
 typedef enum aivenauth_status write_fn(struct aivenauth_ctx *ctx, MDB_txn *txn,
     void *arg);
 enum aivenauth_status cache_write(struct aivenauth_ctx *ctx, write_fn *fn, void *arg);
+
+/*
+ * aivenauth_cache_apply() with more work in the same write transaction:
+ * after(ctx, txn, arg) runs once the snapshot is merged and the state
+ * written (all or nothing: its failure aborts the whole apply).  For a
+ * fleet follower: the publisher's hash key and hashes, and its sync time
+ * and generation in "state".  after() sets ctx->cache->publish when it
+ * changes a record.
+ */
+enum aivenauth_status cache_apply_ext(struct aivenauth_ctx *ctx,
+    const struct aivenauth_snapshot *snap, int64_t now,
+    struct aivenauth_apply_stats *stats, write_fn *after, void *after_arg);
 
 /* Map an LMDB/errno code to a status, logging what failed. */
 enum aivenauth_status cache_err(struct aivenauth_ctx *ctx, int rc, const char *what);

@@ -501,6 +501,19 @@ START_TEST(reader_follows_publications)
 	ck_assert_int_eq(aivenauth_verify(ctx, t[0], FX_TOKEN_LEN, &req, &d),
 	    AIVENAUTH_OK);
 	ck_assert_int_eq(d.sync_age, 10);     /* the state record's time */
+	/* Last-use metadata and a description moving (every sync: the admin
+	 * token's own use) change no decision: no new snapshot either. */
+	snap.s.tokens[0].last_used_time = now + 80;
+	free(snap.s.tokens[0].description);
+	snap.s.tokens[0].description = strdup("renamed");
+	ck_assert_int_eq(aivenauth_cache_apply(w, &snap.s, now + 95, NULL),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(stat(snapf, &s1), 0);
+	ck_assert_msg(s0.st_ino == s1.st_ino, "last-use metadata alone "
+	    "published a new snapshot");
+	ck_assert_int_eq(aivenauth_verify(ctx, t[0], FX_TOKEN_LEN, &req, &d),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(d.sync_age, 5);
 	memcpy(prefix, t[0], FX_PREFIX_LEN);
 	prefix[FX_PREFIX_LEN] = '\0';
 	ck_assert_int_eq(aivenauth_cache_revoke(w, prefix, 0), AIVENAUTH_OK);

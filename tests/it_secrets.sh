@@ -233,6 +233,9 @@ fi
 ALLOW=$(cat <<'EOA'
 libaivenauth/apply.c ### int c = memcmp(a, b, an < bn ? an : bn); ### LMDB key order of prefixes/ids (public)
 libaivenauth/apply.c ### return d->mv_size == b->len && memcmp(d->mv_data, b->data, b->len) == 0; ### unchanged-record check at sync: both sides are this host's data, no attacker timing
+libaivenauth/apply.c ### return x.n == y.n && (x.n == 0 || memcmp(x.p, y.p, x.n) == 0); ### user ids/names/emails of two versions of one record (writer side)
+libaivenauth/apply.c ### (n.scopes_len > 0 && memcmp(n.scopes, o->scopes, n.scopes_len) != 0) || ### scopes of two versions of one record (writer side)
+libaivenauth/apply.c ### (n.ips_len > 0 && memcmp(n.ips, o->ips, n.ips_len) != 0)) ### ip_allowlist of two versions of one record (writer side)
 libaivenauth/apply.c ### old.mv_size != n || memcmp(old.mv_data, ### organization id stored vs listed (public)
 libaivenauth/learned.c ### strcmp(l->e[i].prefix, prefix) == 0) ### token prefix (public); the learned hash itself goes through hash_equal
 libaivenauth/cache_rw.c ### if (plen >= a->len || memcmp(a->meta->prefix, a->token, plen) != 0) { ### token prefix (public) vs its metadata
