@@ -141,7 +141,8 @@ START_TEST(test_other_types_round_trip)
 	r.org_id = ORG;
 	r.heartbeat.last_sync_time = 1000;
 	r.heartbeat.published_time = 1005;
-	snprintf(r.heartbeat.publisher_id, sizeof(r.heartbeat.publisher_id), "host-a");
+	snprintf(r.heartbeat.publisher_id,
+	    sizeof(r.heartbeat.publisher_id), "host-a");
 	encode(sk1, "k/hb", &r, &v);
 	ck_assert_int_eq(fleet_rec_decode(v.data, v.len, "k/hb", 4, &keys1,
 	    ORG, FLEET_T_HEARTBEAT, &d, NULL, NULL, 0), AIVENAUTH_OK);
