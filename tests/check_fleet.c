@@ -2,12 +2,17 @@
  * check_fleet.c - fleet records (fleet_rec.c) and generation assembly
  * (fleet_gen.c): round trips, and every way a record must be refused.
  */
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <string.h>
 
 #include <check.h>
 #include <sodium.h>
 
+#include "aivenauth_fleet.h"
+#include "fleet_key.h"
 #include "fleet_rec.h"
 
 #define ORG "org-1"
@@ -530,6 +535,63 @@ START_TEST(test_keys_layout)
 }
 END_TEST
 
+/* keygen -> load -> sign -> verify with the printed key; a key file that
+ * is group-readable or damaged is refused. */
+START_TEST(test_key_file)
+{
+	char dir[] = "/tmp/check_fleet.XXXXXX", path[64], b64[45];
+	unsigned char sk[FLEET_SK_BYTES], pk[FLEET_PK_BYTES];
+	struct aivenauth_ctx *ctx;
+	struct fleet_keys k;
+	struct fleet_rec r, d;
+	struct buf v;
+	char why[200];
+	FILE *fp;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/fleet.key", dir);
+	ck_assert_int_eq(aivenauth_ctx_new(&ctx), AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_fleet_keygen(ctx, path, b64), AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_fleet_keygen(ctx, path, b64),
+	    AIVENAUTH_ERR_EXISTS);
+	ck_assert_int_eq(fleet_key_load(ctx, path, sk, pk), AIVENAUTH_OK);
+	ck_assert(fleet_keys_parse(b64, &k, why, sizeof(why)));
+	ck_assert_mem_eq(k.pk[0], pk, FLEET_PK_BYTES);
+	sample_token(&r, 1);
+	encode(sk, "k", &r, &v);
+	ck_assert_int_eq(decode(&v, "k", &k, &d, NULL), AIVENAUTH_OK);
+	fleet_rec_clear(&d);
+	buf_free(&v);
+	{
+		char again[45];
+
+		ck_assert_int_eq(aivenauth_fleet_pubkey(ctx, path, again),
+		    AIVENAUTH_OK);
+		ck_assert_str_eq(again, b64);
+	}
+	ck_assert_int_eq(chmod(path, 0640), 0);
+	ck_assert_int_eq(fleet_key_load(ctx, path, sk, pk),
+	    AIVENAUTH_ERR_UNSAFE_FILE);
+	ck_assert_int_eq(chmod(path, 0600), 0);
+	/* The public half replaced by another key's: damaged. */
+	ck_assert_ptr_nonnull(fp = fopen(path, "w"));
+	memcpy(sk + 32, pk2, 32);
+	{
+		char line[100];
+
+		sodium_bin2base64(line, sizeof(line), sk, sizeof(sk),
+		    sodium_base64_VARIANT_ORIGINAL);
+		fprintf(fp, "%s\n", line);
+	}
+	fclose(fp);
+	ck_assert_int_eq(fleet_key_load(ctx, path, sk, pk),
+	    AIVENAUTH_ERR_CONFIG);
+	unlink(path);
+	rmdir(dir);
+	aivenauth_ctx_free(ctx);
+}
+END_TEST
+
 static Suite *
 fleet_suite(void)
 {
@@ -552,6 +614,7 @@ fleet_suite(void)
 	tcase_add_test(tc, test_gen_foreign_signer_refused);
 	tcase_add_test(tc, test_older_generation_detectable);
 	tcase_add_test(tc, test_keys_layout);
+	tcase_add_test(tc, test_key_file);
 	suite_add_tcase(s, tc);
 	return s;
 }
