@@ -23,9 +23,11 @@
 
 #include <check.h>
 #include <curl/curl.h>
+#include <sodium.h>
 
 #include "internal.h"
 #include "etcd.h"
+#include "fleet_etcd.h"
 #include "net/etcd_client.h"
 
 #define OPS (&etcd_ops)
@@ -704,12 +706,275 @@ START_TEST(test_tls_needs_ca)
 }
 END_TEST
 
+/* ------------------------------------------------------------ fleet */
+
+static unsigned char fpk[FLEET_PK_BYTES], fsk[FLEET_SK_BYTES];
+static unsigned char opk[FLEET_PK_BYTES], osk[FLEET_SK_BYTES];
+static struct fleet_keys fkeys;
+static struct aivenauth_ctx *fctx;
+static struct fleet_etcd fe;
+
+static void
+fleet_setup(void)
+{
+	logbuf[0] = '\0';
+	ck_assert_int_ge(sodium_init(), 0);
+	crypto_sign_keypair(fpk, fsk);
+	crypto_sign_keypair(opk, osk);
+	memset(&fkeys, 0, sizeof(fkeys));
+	fkeys.n = 1;
+	memcpy(fkeys.pk[0], fpk, FLEET_PK_BYTES);
+	ck_assert_int_eq(aivenauth_ctx_new(&fctx), AIVENAUTH_OK);
+	aivenauth_set_log(fctx, log_cb, NULL, LOG_DEBUG);
+	ck_assert_int_eq(aivenauth_config_set(fctx, "etcd_endpoints", e1_url),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_config_set(fctx, "etcd_prefix", "/fl/"),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(fleet_etcd_open(fctx, &fe), AIVENAUTH_OK);
+}
+
+static void
+fleet_teardown(void)
+{
+	fleet_etcd_close(&fe);
+	aivenauth_ctx_free(fctx);
+}
+
+static char *s_users[3] = { "u1", "u2", "u3" };
+static char *s_tok[4] = { "tokA0000", "tokB0000", "tokC0000", "tokD0000" };
+static char *s_scope[1] = { "user:read" };
+
+/* A generation as a sync would hand it: 3 users, 4 tokens, 2 hashes. */
+static void
+sample_gen(struct fleet_gen *g, size_t n_tokens)
+{
+	static struct aivenauth_user users[3];
+	static struct aivenauth_token tokens[4];
+	static bool has[4];
+	static unsigned char hashes[4][HASH_BYTES];
+	size_t i;
+
+	memset(g, 0, sizeof(*g));
+	memset(users, 0, sizeof(users));
+	memset(tokens, 0, sizeof(tokens));
+	for (i = 0; i < 3; i++) {
+		users[i].user_id = s_users[i];
+		users[i].name = s_users[i];
+		users[i].create_time = 1000 + (int64_t)i;
+	}
+	for (i = 0; i < 4; i++) {
+		tokens[i].prefix = s_tok[i];
+		tokens[i].user_id = s_users[i % 3];
+		tokens[i].description = "d";
+		tokens[i].scopes = s_scope;
+		tokens[i].n_scopes = 1;
+		has[i] = i % 2 == 0;
+		memset(hashes[i], 0x10 + (int)i, HASH_BYTES);
+	}
+	g->snap.organization_id = "org-f";
+	g->snap.users = users;
+	g->snap.n_users = 3;
+	g->snap.tokens = tokens;
+	g->snap.n_tokens = n_tokens;
+	g->has_hash = has;
+	g->hashes = hashes;
+}
+
+static struct fleet_heartbeat
+hb_at(int64_t t)
+{
+	struct fleet_heartbeat hb;
+
+	memset(&hb, 0, sizeof(hb));
+	hb.last_sync_time = t;
+	hb.published_time = t + 1;
+	snprintf(hb.publisher_id, sizeof(hb.publisher_id), "pub-a");
+	return hb;
+}
+
+START_TEST(test_fleet_publish_read)
+{
+	struct fleet_heartbeat hb = hb_at(5000);
+	struct fleet_gen g, got;
+	struct fleet_view v;
+	int64_t lease = 0, lease_b = 0;
+	bool leader = false;
+	size_t i;
+
+	ck_assert_int_eq(fleet_campaign(&fe, "pub-a", 5, &leader, &lease),
+	    AIVENAUTH_OK);
+	ck_assert(leader);
+	/* A second publisher does not get the key while the first holds it. */
+	ck_assert_int_eq(fleet_campaign(&fe, "pub-b", 5, &leader, &lease_b),
+	    AIVENAUTH_OK);
+	ck_assert(!leader);
+	sample_gen(&g, 4);
+	ck_assert_int_eq(fleet_publish_gen(&fe, fsk, lease, 1, &g, &hb),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(fleet_read_view(&fe, &fkeys, "org-f", &v),
+	    AIVENAUTH_OK);
+	ck_assert_uint_eq(v.current, 1);
+	ck_assert(v.has_leader);
+	ck_assert_str_eq(v.leader, "pub-a");
+	ck_assert_int_eq(v.leader_lease, lease);
+	ck_assert(v.has_heartbeat);
+	ck_assert_int_eq(v.hb_status, AIVENAUTH_OK);
+	ck_assert_uint_eq(v.hb_generation, 1);
+	ck_assert_int_eq(v.hb.last_sync_time, 5000);
+	ck_assert_str_eq(v.hb.publisher_id, "pub-a");
+	ck_assert_int_eq(fleet_read_gen(&fe, &fkeys, "org-f", 1, v.revision,
+	    &got, NULL, 0), AIVENAUTH_OK);
+	ck_assert_uint_eq(got.generation, 1);
+	ck_assert_uint_eq(got.snap.n_users, 3);
+	ck_assert_uint_eq(got.snap.n_tokens, 4);
+	for (i = 0; i < 4; i++) {
+		ck_assert_str_eq(got.snap.tokens[i].prefix, s_tok[i]);
+		ck_assert_str_eq(got.snap.tokens[i].user_id, s_users[i % 3]);
+		ck_assert(got.has_hash[i] == (i % 2 == 0));
+		if (got.has_hash[i])
+			ck_assert_mem_eq(got.hashes[i], g.hashes[i], HASH_BYTES);
+	}
+	fleet_gen_free(&got);
+	/* Generations 2 and 3: the oldest but one is dropped. */
+	hb = hb_at(6000);
+	ck_assert_int_eq(fleet_publish_gen(&fe, fsk, lease, 2, &g, &hb),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(fleet_read_gen(&fe, &fkeys, "org-f", 1, 0, &got,
+	    NULL, 0), AIVENAUTH_OK);
+	fleet_gen_free(&got);
+	sample_gen(&g, 3);      /* a token gone in generation 3 */
+	ck_assert_int_eq(fleet_publish_gen(&fe, fsk, lease, 3, &g, &hb),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(fleet_read_gen(&fe, &fkeys, "org-f", 1, 0, &got,
+	    NULL, 0), AIVENAUTH_ERR_BAD_RESPONSE);
+	ck_assert_int_eq(fleet_read_gen(&fe, &fkeys, "org-f", 3, 0, &got,
+	    NULL, 0), AIVENAUTH_OK);
+	ck_assert_uint_eq(got.snap.n_tokens, 3);
+	fleet_gen_free(&got);
+	/* The heartbeat alone. */
+	hb = hb_at(7000);
+	ck_assert_int_eq(fleet_publish_heartbeat(&fe, fsk, lease, "org-f", 3,
+	    &hb), AIVENAUTH_OK);
+	ck_assert_int_eq(fleet_read_view(&fe, &fkeys, "org-f", &v),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(v.hb.last_sync_time, 7000);
+	/* Signed by a key not pinned: the heartbeat is read but refused. */
+	ck_assert_int_eq(fleet_publish_heartbeat(&fe, osk, lease, "org-f", 3,
+	    &hb), AIVENAUTH_OK);
+	ck_assert_int_eq(fleet_read_view(&fe, &fkeys, "org-f", &v),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(v.hb_status, AIVENAUTH_ERR_BAD_RESPONSE);
+	ck_assert(strstr(v.hb_why, "signature") != NULL);
+	ck_assert_int_eq(etcd_ops.lease_revoke(fe.c, lease), AIVENAUTH_OK);
+}
+END_TEST
+
+/* The leader's lease lapses (revoked here, as a lapse would end it): its
+ * next write is refused by the guard, and a second publisher takes over. */
+START_TEST(test_fleet_leader_change)
+{
+	struct fleet_heartbeat hb = hb_at(8000);
+	struct fleet_gen g;
+	struct fleet_view v;
+	int64_t la = 0, lb = 0;
+	bool leader = false;
+
+	ck_assert_int_eq(fleet_campaign(&fe, "pub-a", 5, &leader, &la),
+	    AIVENAUTH_OK);
+	ck_assert(leader);
+	sample_gen(&g, 4);
+	ck_assert_int_eq(fleet_publish_gen(&fe, fsk, la, 10, &g, &hb),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(etcd_ops.lease_revoke(fe.c, la), AIVENAUTH_OK);
+	ck_assert_int_eq(fleet_publish_gen(&fe, fsk, la, 11, &g, &hb),
+	    AIVENAUTH_ERR_FORBIDDEN);
+	ck_assert(strstr(logbuf, "another publisher leads") != NULL);
+	ck_assert_int_eq(fleet_campaign(&fe, "pub-b", 5, &leader, &lb),
+	    AIVENAUTH_OK);
+	ck_assert(leader);
+	/* The old leader, even with a fresh idea of its lease, cannot. */
+	ck_assert_int_eq(fleet_publish_heartbeat(&fe, fsk, la, "org-f", 10,
+	    &hb), AIVENAUTH_ERR_FORBIDDEN);
+	ck_assert_int_eq(fleet_publish_gen(&fe, fsk, lb, 11, &g, &hb),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(fleet_read_view(&fe, &fkeys, "org-f", &v),
+	    AIVENAUTH_OK);
+	ck_assert_uint_eq(v.current, 11);
+	ck_assert_str_eq(v.leader, "pub-b");
+	ck_assert_int_eq(etcd_ops.lease_revoke(fe.c, lb), AIVENAUTH_OK);
+}
+END_TEST
+
+/* Whoever can write the prefix (here: no auth) cannot make a follower
+ * take a record: signed by another key, unsigned, or missing. */
+START_TEST(test_fleet_hostile_writes)
+{
+	struct fleet_heartbeat hb = hb_at(9000);
+	struct fleet_gen g, got;
+	struct fleet_rec r;
+	struct buf key, val;
+	int64_t lease = 0;
+	bool leader = false;
+	char why[256];
+
+	ck_assert_int_eq(fleet_campaign(&fe, "pub-a", 5, &leader, &lease),
+	    AIVENAUTH_OK);
+	ck_assert(leader);
+	sample_gen(&g, 4);
+	ck_assert_int_eq(fleet_publish_gen(&fe, fsk, lease, 20, &g, &hb),
+	    AIVENAUTH_OK);
+	/* A token record replaced by one signed with another key, carrying
+	 * a hash of the forger's choosing. */
+	buf_init(&key, 1024, false);
+	buf_init(&val, 65536, false);
+	ck_assert_int_eq(fleet_key_token("/fl/", 20, "tokA0000", &key),
+	    AIVENAUTH_OK);
+	memset(&r, 0, sizeof(r));
+	r.type = FLEET_T_TOKEN;
+	r.generation = 20;
+	r.org_id = "org-f";
+	r.token = g.snap.tokens[0];
+	r.has_hash = true;
+	memset(r.hash, 0x66, HASH_BYTES);
+	ck_assert_int_eq(fleet_rec_encode(osk, key.data, key.len, &r, &val),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(etcd_ops.put(fe.c, key.data, key.len, val.data,
+	    val.len, 0, NULL), AIVENAUTH_OK);
+	ck_assert_int_eq(fleet_read_gen(&fe, &fkeys, "org-f", 20, 0, &got, why,
+	    sizeof(why)), AIVENAUTH_ERR_BAD_RESPONSE);
+	ck_assert_msg(strstr(why, "signature") != NULL, "%s", why);
+	/* Unsigned bytes. */
+	ck_assert_int_eq(etcd_ops.put(fe.c, key.data, key.len, "hash=fff", 8,
+	    0, NULL), AIVENAUTH_OK);
+	ck_assert_int_eq(fleet_read_gen(&fe, &fkeys, "org-f", 20, 0, &got, why,
+	    sizeof(why)), AIVENAUTH_ERR_BAD_RESPONSE);
+	/* The record deleted: the manifest no longer matches. */
+	{
+		struct etcd_op del = { 0 };
+		bool ok;
+
+		del.type = ETCD_OP_DELETE;
+		del.key = key.data;
+		del.key_len = key.len;
+		ck_assert_int_eq(etcd_ops.txn(fe.c, NULL, 0, &del, 1, NULL, 0,
+		    &ok, NULL), AIVENAUTH_OK);
+	}
+	ck_assert_int_eq(fleet_read_gen(&fe, &fkeys, "org-f", 20, 0, &got, why,
+	    sizeof(why)), AIVENAUTH_ERR_BAD_RESPONSE);
+	ck_assert_msg(strstr(why, "manifest") != NULL, "%s", why);
+	buf_free(&key);
+	buf_free(&val);
+	ck_assert_int_eq(etcd_ops.lease_revoke(fe.c, lease), AIVENAUTH_OK);
+}
+END_TEST
+
 static Suite *
 etcd_suite(void)
 {
 	Suite *s = suite_create("etcd");
 	TCase *tk = tcase_create("kv");
 	TCase *ta = tcase_create("auth");
+	TCase *tf = tcase_create("fleet");
 
 	tcase_add_checked_fixture(tk, setup, NULL);
 	tcase_set_timeout(tk, 60);
@@ -727,6 +992,12 @@ etcd_suite(void)
 	tcase_add_test(ta, test_reauth);
 	tcase_add_test(ta, test_tls_needs_ca);
 	suite_add_tcase(s, ta);
+	tcase_add_checked_fixture(tf, fleet_setup, fleet_teardown);
+	tcase_set_timeout(tf, 60);
+	tcase_add_test(tf, test_fleet_publish_read);
+	tcase_add_test(tf, test_fleet_leader_change);
+	tcase_add_test(tf, test_fleet_hostile_writes);
+	suite_add_tcase(s, tf);
 	return s;
 }
 
