@@ -93,6 +93,7 @@ int cmd_inspect(int argc, char *argv[]);
 int cmd_verify(int argc, char *argv[]);
 int cmd_fleet(int argc, char *argv[]);
 int cmd_fleet_keygen(int argc, char *argv[]);
+int cmd_fleet_status(int argc, char *argv[]);
 
 /* msg.c: "aivenctl: ..." on stderr. */
 void ctl_err(const char *fmt, ...) PRINTF_LIKE(1, 2);

@@ -39,7 +39,7 @@ static const struct command commands[] = {
 	{ "doctor", cmd_doctor, "[--offline] [--root DIR]",
 	  "check this host's installation end to end" },
 	{ "fleet", cmd_fleet, NULL,
-	  "fleet mode: publisher key pair" },
+	  "fleet mode: key pair, status" },
 	{ "version", cmd_version, "", "print the version" },
 	{ "help", cmd_help, "", "print this help" },
 	{ NULL, NULL, NULL, NULL },

@@ -2,7 +2,10 @@
 # it_fleet.sh - fleet mode through aivenctl: `fleet keygen` (a new 0600 key
 # file, never over an existing file nor through a symlink; the public key
 # printed is the one the secret key makes, and the config accepts it as a
-# pinned key).
+# pinned key), and `fleet status` against a real etcd started here on
+# 127.0.0.1 (free ports, data in $W, stopped by pid) with a heartbeat
+# written and signed by this script from the format in docs/FLEET.md
+# (python3 + openssl, not the library: an independent check of the format).
 . "$(dirname "$0")/lib.sh"
 
 cat > "$W/aivenauth.conf" <<EOC
@@ -59,5 +62,110 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d["publi
 # Two keygens make two different keys.
 pk2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["public_key"])' "$W/j.json")
 [ "$pk2" != "$pk" ] && ok "fleet keygen: a fresh key each time" || bad "same key twice"
+
+# --------------------------------------------------------------- status
+if ! command -v etcd >/dev/null || ! command -v openssl >/dev/null; then
+	skip "fleet status: etcd or openssl not installed"
+	finish; exit
+fi
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+CP=$(port); PP=$(port)
+EURL=http://127.0.0.1:$CP
+etcd --name t --data-dir "$W/etcd" --listen-client-urls "$EURL" --advertise-client-urls "$EURL" \
+    --listen-peer-urls "http://127.0.0.1:$PP" --initial-advertise-peer-urls "http://127.0.0.1:$PP" \
+    --initial-cluster "t=http://127.0.0.1:$PP" >"$W/etcd.log" 2>&1 &
+ETCD_PID=$!; PIDS+=("$ETCD_PID")
+for i in $(seq 100); do
+	curl -s -m 1 -X POST "$EURL/v3/kv/range" -d '{"key":"AA=="}' 2>/dev/null | grep -q header && break
+	sleep 0.1
+done
+ORG=org-fleet-1
+cat > "$W/follower.conf" <<EOC
+cache_dir = $W/cache
+organization_id = $ORG
+fleet = follow
+etcd_endpoints = $EURL
+etcd_prefix = /fl/
+fleet_public_keys = $pk
+max_stale = 1h
+EOC
+chmod 0644 "$W/follower.conf"
+fctl() { "$AB/aivenctl" -c "$W/follower.conf" "$@"; }
+b64() { printf %s "$1" | base64 -w0; }
+eput() {  # eput KEY VALUE_FILE
+	curl -s -X POST "$EURL/v3/kv/put" \
+	    -d "{\"key\":\"$(b64 "$1")\",\"value\":\"$(base64 -w0 < "$2")\"}" >/dev/null
+}
+
+fctl fleet status >"$W/st" 2>&1; rc=$?
+[ $rc = 69 ] && grep -q 'state: *never-published' "$W/st" && grep -q 'leader: *none' "$W/st" &&
+	ok "fleet status, nothing published: never-published, exit 69" || bad "empty fleet: exit $rc: $(cat "$W/st")"
+
+# A heartbeat signed with the secret key of $W/fleet.key, for key
+# /fl/heartbeat, generation 7 (fleet_rec.h: "AVF1", version 1, type 4).
+# mk_hb KEYFILE ORG GEN LAST_SYNC OUT
+mk_hb() {
+	python3 - "$@" <<'PY'
+import base64, struct, subprocess, sys, tempfile, os
+keyfile, org, gen, last, out = sys.argv[1], sys.argv[2].encode(), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+sk = base64.b64decode(open(keyfile).read())
+seed = sk[:32]
+key = b"/fl/heartbeat"
+body = struct.pack("<qq", last, last + 1) + struct.pack("<I", 6) + b"pub-it"
+rec = b"AVF1" + bytes([1, 4]) + struct.pack("<H", 0) + struct.pack("<Q", gen) + \
+    struct.pack("<H", len(org)) + org + struct.pack("<I", len(body)) + body
+msg = b"aivenauth-fleet-v1\0" + struct.pack("<I", len(key)) + key + rec
+d = tempfile.mkdtemp()
+pem = os.path.join(d, "k.pem"); m = os.path.join(d, "m")
+der = bytes.fromhex("302e020100300506032b657004220420") + seed
+open(pem, "w").write("-----BEGIN PRIVATE KEY-----\n" + base64.b64encode(der).decode() + "\n-----END PRIVATE KEY-----\n")
+open(m, "wb").write(msg)
+sig = subprocess.run(["openssl", "pkeyutl", "-sign", "-inkey", pem, "-rawin", "-in", m],
+    check=True, capture_output=True).stdout
+assert len(sig) == 64
+open(out, "wb").write(rec + sig)
+for f in (pem, m): os.unlink(f)
+os.rmdir(d)
+PY
+}
+now=$(date +%s)
+mk_hb "$W/fleet.key" "$ORG" 7 "$now" "$W/hb" && eput /fl/heartbeat "$W/hb"
+printf 7 > "$W/cur"; eput /fl/current "$W/cur"
+printf pub-it > "$W/leader"; eput /fl/leader "$W/leader"
+fctl fleet status >"$W/st" 2>&1; rc=$?
+[ $rc = 0 ] && grep -q 'state: *fresh' "$W/st" && grep -q 'heartbeat: *verified, generation 7, publisher pub-it' "$W/st" &&
+	grep -q 'published generation: 7' "$W/st" && grep -q 'leader: *pub-it' "$W/st" &&
+	ok "fleet status: heartbeat signed outside the library verifies (fresh, exit 0)" ||
+	bad "fleet status with a good heartbeat: exit $rc: $(cat "$W/st")"
+fctl --json fleet status >"$W/st.json" 2>&1
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["heartbeat_valid"] and d["published_generation"]==7 and d["state"]=="fresh" and d["publisher_id"]=="pub-it"' "$W/st.json" &&
+	ok "fleet status --json" || bad "json: $(cat "$W/st.json")"
+
+# Stale: the publisher's last good sync is older than max_stale.
+mk_hb "$W/fleet.key" "$ORG" 7 $((now - 7200)) "$W/hb" && eput /fl/heartbeat "$W/hb"
+fctl fleet status >"$W/st" 2>&1; rc=$?
+[ $rc = 69 ] && grep -q 'state: *stale' "$W/st" && ok "fleet status: old last sync -> stale, exit 69" ||
+	bad "stale: exit $rc: $(cat "$W/st")"
+
+# Signed by another key (the one in $W/j.key): refused.
+mk_hb "$W/j.key" "$ORG" 7 "$now" "$W/hb" && eput /fl/heartbeat "$W/hb"
+fctl fleet status >"$W/st" 2>&1; rc=$?
+[ $rc = 69 ] && grep -q 'heartbeat: *REFUSED: signature' "$W/st" &&
+	ok "fleet status: heartbeat signed by an unpinned key refused, exit 69" ||
+	bad "foreign heartbeat: exit $rc: $(cat "$W/st")"
+# Another organization's heartbeat, signed with the right key: refused.
+mk_hb "$W/fleet.key" other-org 7 "$now" "$W/hb" && eput /fl/heartbeat "$W/hb"
+fctl fleet status >"$W/st" 2>&1; rc=$?
+[ $rc = 69 ] && grep -q 'REFUSED: record of another organization' "$W/st" &&
+	ok "fleet status: another organization's heartbeat refused" || bad "other org: exit $rc: $(cat "$W/st")"
+# Garbage.
+printf 'not a record' > "$W/hb"; eput /fl/heartbeat "$W/hb"
+fctl fleet status >"$W/st" 2>&1; rc=$?
+[ $rc = 69 ] && grep -q 'REFUSED' "$W/st" && ok "fleet status: unsigned bytes refused" || bad "garbage: exit $rc: $(cat "$W/st")"
+# etcd down: a clear error, EX_TEMPFAIL.
+stop_pid "$ETCD_PID"
+fctl fleet status >"$W/st" 2>&1; rc=$?
+[ $rc = 75 ] && grep -q 'aivenctl: fleet status' "$W/st" && ok "fleet status, etcd down: exit 75 with a message" ||
+	bad "etcd down: exit $rc: $(cat "$W/st")"
 
 finish

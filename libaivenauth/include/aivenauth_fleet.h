@@ -6,6 +6,7 @@
 #ifndef AIVENAUTH_FLEET_H
 #define AIVENAUTH_FLEET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,5 +32,31 @@ AIVENAUTH_EXPORT enum aivenauth_status aivenauth_fleet_keygen(
 AIVENAUTH_EXPORT enum aivenauth_status aivenauth_fleet_pubkey(
     struct aivenauth_ctx *ctx, const char *path,
     char pk_b64[AIVENAUTH_FLEET_PK_B64_SIZE]) AIVENAUTH_WUR;
+
+/* What the fleet's etcd says (aivenauth_fleet_status). */
+struct aivenauth_fleet_status {
+	int64_t revision;               /* etcd revision read at */
+	bool has_leader;
+	char leader[256];               /* the leading publisher's id */
+	uint64_t current;               /* published generation, 0 = none */
+	bool has_heartbeat;
+	bool heartbeat_valid;           /* signed by a pinned key, this org */
+	char heartbeat_error[160];      /* why not, if has_heartbeat */
+	uint64_t heartbeat_generation;
+	int64_t last_sync_time;         /* the publisher's last good sync */
+	int64_t published_time;
+	char publisher_id[256];
+};
+
+/*
+ * Read the leader key, the current generation and the heartbeat from the
+ * fleet's etcd (etcd_* config keys) and verify the heartbeat against
+ * fleet_public_keys (on a publisher without them: the public half of
+ * fleet_signing_key_file) and organization_id when set.  AIVENAUTH_OK
+ * when etcd answered, whatever the heartbeat; *out says the rest.
+ */
+AIVENAUTH_EXPORT enum aivenauth_status aivenauth_fleet_status(
+    struct aivenauth_ctx *ctx, struct aivenauth_fleet_status *out)
+    AIVENAUTH_WUR;
 
 #endif /* AIVENAUTH_FLEET_H */
