@@ -49,7 +49,7 @@ aivenauth_fleet_status(struct aivenauth_ctx *ctx,
 	struct fleet_keys keys;
 	struct fleet_etcd fe;
 	struct fleet_view v;
-	char why[160] = "";
+	char why[128] = "";
 	bool have_keys;
 
 	if (ctx == NULL || out == NULL)

@@ -162,7 +162,7 @@ authenticate(struct etcd_client *c)
 	enum aivenauth_status st;
 	struct http_req r;
 	struct buf body;
-	char err[ETCD_ERR_SIZE];
+	char err[ETCD_ERR_SIZE] = "";
 
 	token_drop(c);
 	http_reset(c);
@@ -286,7 +286,7 @@ range(struct etcd_client *c, const char *key, size_t key_len,
 	enum aivenauth_status st;
 	struct buf body, from, last;
 	struct http_req r;
-	char err[ETCD_ERR_SIZE];
+	char err[ETCD_ERR_SIZE] = "";
 	int64_t got = 0;
 	size_t n = 0;
 	bool more = true;
@@ -350,7 +350,7 @@ simple(struct etcd_client *c, const char *path, const struct buf *body,
 {
 	enum aivenauth_status st;
 	struct http_req r;
-	char err[ETCD_ERR_SIZE];
+	char err[ETCD_ERR_SIZE] = "";
 	int64_t rev = 0;
 
 	st = post(c, path, body, flags, &r, NULL, NULL, 0);
@@ -390,7 +390,7 @@ txn(struct etcd_client *c, const struct etcd_cmp *cmp, size_t n_cmp,
 	enum aivenauth_status st;
 	struct http_req r;
 	struct buf body;
-	char err[ETCD_ERR_SIZE];
+	char err[ETCD_ERR_SIZE] = "";
 	int64_t rev = 0;
 
 	if (c == NULL || succeeded == NULL || n_cmp > ETCD_TXN_MAX_OPS ||
@@ -421,7 +421,7 @@ lease_call(struct etcd_client *c, const char *path, const char *field,
 	enum aivenauth_status st;
 	struct http_req r;
 	struct buf body;
-	char err[ETCD_ERR_SIZE];
+	char err[ETCD_ERR_SIZE] = "";
 
 	buf_init(&body, 256, false);
 	if ((st = ej_lease_req(field, v, &body)) != AIVENAUTH_OK) {
