@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -968,6 +969,110 @@ START_TEST(test_fleet_hostile_writes)
 }
 END_TEST
 
+/* Through the config, as publisher and follower would run: etcd users
+ * with passwords from files (checked like the API token file), TLS with
+ * etcd_ca_file; the follower reads what the publisher wrote and cannot
+ * write anything itself (etcd refuses). */
+static struct aivenauth_ctx *
+rbac_ctx(const char *user, const char *pwfile)
+{
+	struct aivenauth_ctx *ctx;
+
+	ck_assert_int_eq(aivenauth_ctx_new(&ctx), AIVENAUTH_OK);
+	aivenauth_set_log(ctx, log_cb, NULL, LOG_DEBUG);
+	ck_assert_int_eq(aivenauth_config_set(ctx, "etcd_endpoints", e2_url),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_config_set(ctx, "etcd_ca_file", ca_path),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_config_set(ctx, "etcd_prefix", "/t/"),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_config_set(ctx, "etcd_user", user),
+	    AIVENAUTH_OK);
+	if (pwfile != NULL)
+		ck_assert_int_eq(aivenauth_config_set(ctx, "etcd_password_file",
+		    pwfile), AIVENAUTH_OK);
+	return ctx;
+}
+
+static void
+write_pw(const char *path, const char *pw, mode_t mode)
+{
+	FILE *fp;
+
+	unlink(path);
+	ck_assert_ptr_nonnull(fp = fopen(path, "w"));
+	fprintf(fp, "%s\n", pw);
+	fclose(fp);
+	ck_assert_int_eq(chmod(path, mode), 0);
+}
+
+START_TEST(test_fleet_rbac)
+{
+	char pub_pw[192], fol_pw[192];
+	struct aivenauth_ctx *pctx, *fctx2;
+	struct fleet_etcd pe, fe2;
+	struct fleet_heartbeat hb = hb_at(10000);
+	struct fleet_gen g, got;
+	struct fleet_view v;
+	int64_t lease = 0, fl = 0;
+	bool leader = false;
+
+	snprintf(pub_pw, sizeof(pub_pw), "%s/pub.pw", dir);
+	snprintf(fol_pw, sizeof(fol_pw), "%s/fol.pw", dir);
+	write_pw(pub_pw, "pubpw", 0600);
+	write_pw(fol_pw, "folpw", 0600);
+	pctx = rbac_ctx("pub", pub_pw);
+	fctx2 = rbac_ctx("fol", fol_pw);
+	ck_assert_int_eq(fleet_etcd_open(pctx, &pe), AIVENAUTH_OK);
+	ck_assert_int_eq(fleet_etcd_open(fctx2, &fe2), AIVENAUTH_OK);
+	ck_assert_int_eq(fleet_campaign(&pe, "pub-a", 5, &leader, &lease),
+	    AIVENAUTH_OK);
+	ck_assert(leader);
+	sample_gen(&g, 4);
+	ck_assert_int_eq(fleet_publish_gen(&pe, fsk, lease, 1, &g, &hb),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(fleet_read_view(&fe2, &fkeys, "org-f", &v),
+	    AIVENAUTH_OK);
+	ck_assert_uint_eq(v.current, 1);
+	ck_assert_int_eq(v.hb_status, AIVENAUTH_OK);
+	ck_assert_int_eq(fleet_read_gen(&fe2, &fkeys, "org-f", 1, v.revision,
+	    &got, NULL, 0), AIVENAUTH_OK);
+	ck_assert_uint_eq(got.snap.n_tokens, 4);
+	fleet_gen_free(&got);
+	/* The follower's credential cannot take the leader key nor write a
+	 * heartbeat, even one it signed with the publisher's key. */
+	logbuf[0] = '\0';
+	ck_assert_int_ne(fleet_campaign(&fe2, "evil", 5, &leader, &fl),
+	    AIVENAUTH_OK);
+	ck_assert(!leader);
+	ck_assert_int_eq(fleet_publish_heartbeat(&fe2, fsk, lease, "org-f", 1,
+	    &hb), AIVENAUTH_ERR_FORBIDDEN);
+	ck_assert(strstr(logbuf, "permission denied") != NULL);
+	ck_assert_int_eq(etcd_ops.lease_revoke(pe.c, lease), AIVENAUTH_OK);
+	fleet_etcd_close(&pe);
+	fleet_etcd_close(&fe2);
+	aivenauth_ctx_free(pctx);
+	/* A password file others may read is refused before any request. */
+	write_pw(fol_pw, "folpw", 0644);
+	logbuf[0] = '\0';
+	ck_assert_int_eq(fleet_etcd_open(fctx2, &fe2),
+	    AIVENAUTH_ERR_UNSAFE_FILE);
+	ck_assert(strstr(logbuf, "chmod") != NULL);
+	aivenauth_ctx_free(fctx2);
+	/* A user without a password file is a configuration error. */
+	fctx2 = rbac_ctx("fol", NULL);
+	ck_assert_int_eq(fleet_etcd_open(fctx2, &fe2), AIVENAUTH_ERR_CONFIG);
+	aivenauth_ctx_free(fctx2);
+	/* The wrong password (a file with another one): unauthorized. */
+	write_pw(fol_pw, "not-the-password", 0600);
+	fctx2 = rbac_ctx("fol", fol_pw);
+	ck_assert_int_eq(fleet_etcd_open(fctx2, &fe2),
+	    AIVENAUTH_ERR_UNAUTHORIZED);
+	ck_assert(strstr(logbuf, "not-the-password") == NULL);
+	aivenauth_ctx_free(fctx2);
+}
+END_TEST
+
 static Suite *
 etcd_suite(void)
 {
@@ -997,6 +1102,7 @@ etcd_suite(void)
 	tcase_add_test(tf, test_fleet_publish_read);
 	tcase_add_test(tf, test_fleet_leader_change);
 	tcase_add_test(tf, test_fleet_hostile_writes);
+	tcase_add_test(tf, test_fleet_rbac);
 	suite_add_tcase(s, tf);
 	return s;
 }
