@@ -65,14 +65,17 @@ struct etcd_event {
 
 /*
  * Called for each watch answer: its events (n may be 0: a progress
- * notification or the "created" answer) and the revision etcd vouches
- * the watcher is up to (header.revision).  Return false to stop.
+ * notification or the "created" answer) and the answer's header.revision
+ * (the store's revision then, NOT a resume point: etcd may still owe
+ * older events).  Return false to stop.
  */
 typedef bool etcd_watch_fn(void *arg, const struct etcd_event *ev, size_t n,
     int64_t revision);
 
 struct etcd_watch_end {
-	int64_t revision;           /* last header revision seen */
+	int64_t revision;           /* highest mod_revision of the events
+	                               delivered, 0 if none: watch again from
+	                               it + 1 (or from start_rev if 0) */
 	int64_t compact_revision;   /* > 0: start_revision was compacted:
 	                               re-read the prefix, then watch again
 	                               from the read's revision + 1 */
@@ -167,7 +170,8 @@ struct aivenauth_etcd_ops {
 
 	/*
 	 * Watch [key, range_end) from start_rev (0: from now) for at most
-	 * max_ms (then AIVENAUTH_OK: watch again from end->revision + 1),
+	 * max_ms (then AIVENAUTH_OK: watch again from end->revision + 1,
+	 * or start_rev if no event came),
 	 * calling fn for each answer, until fn returns false, or etcd
 	 * cancels the watch: then end->canceled, and after a compaction
 	 * end->compact_revision > 0 (AIVENAUTH_OK: the caller must re-read).

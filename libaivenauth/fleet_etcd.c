@@ -276,6 +276,102 @@ fleet_read_gen(struct fleet_etcd *fe, const struct fleet_keys *keys,
 	return st;
 }
 
+struct watch_arg {
+	struct buf current, heartbeat;
+	struct fleet_change *out;
+	bool bad;
+};
+
+static bool
+watch_ev(void *arg, const struct etcd_event *ev, size_t n, int64_t rev)
+{
+	struct watch_arg *w = arg;
+	bool hb = false;
+	size_t i;
+
+	(void)rev;      /* not a resume point (etcd.h) */
+	for (i = 0; i < n; i++) {
+		const struct etcd_kv *kv = &ev[i].kv;
+
+		if (ev[i].type == ETCD_EV_PUT && kv->key_len == w->current.len &&
+		    memcmp(kv->key, w->current.data, kv->key_len) == 0) {
+			if (!parse_gen((const char *)kv->value, kv->value_len,
+			    &w->out->current)) {
+				w->bad = true;
+				return false;
+			}
+			w->out->kind = FLEET_CH_CURRENT;
+			w->out->revision = kv->mod_revision;
+			return false;
+		}
+		if (ev[i].type == ETCD_EV_PUT &&
+		    kv->key_len == w->heartbeat.len &&
+		    memcmp(kv->key, w->heartbeat.data, kv->key_len) == 0) {
+			hb = true;
+			w->out->revision = kv->mod_revision;
+		}
+	}
+	if (hb) {
+		w->out->kind = FLEET_CH_HEARTBEAT;
+		return false;
+	}
+	return true;
+}
+
+enum aivenauth_status
+fleet_watch(struct fleet_etcd *fe, int64_t from_rev, long max_ms,
+    struct fleet_change *out)
+{
+	struct etcd_watch_end end;
+	enum aivenauth_status st;
+	struct watch_arg w;
+	struct buf endkey;
+
+	memset(out, 0, sizeof(*out));
+	memset(&w, 0, sizeof(w));
+	w.out = out;
+	buf_init(&w.current, FLEET_KEY_MAX, false);
+	buf_init(&w.heartbeat, FLEET_KEY_MAX, false);
+	buf_init(&endkey, FLEET_KEY_MAX + 1, false);
+	/* [current, heartbeat NUL): both keys and the gen/ records between
+	 * them ('c' < 'g' < 'h'); the leader key is not watched. */
+	if ((st = fleet_key_current(fe->prefix, &w.current)) != AIVENAUTH_OK ||
+	    (st = fleet_key_heartbeat(fe->prefix, &w.heartbeat)) !=
+	    AIVENAUTH_OK ||
+	    (st = buf_add(&endkey, w.heartbeat.data, w.heartbeat.len)) !=
+	    AIVENAUTH_OK || (st = buf_addc(&endkey, '\0')) != AIVENAUTH_OK)
+		goto out;
+	st = fe->ops->watch(fe->c, w.current.data, w.current.len, endkey.data,
+	    endkey.len, from_rev, max_ms, watch_ev, &w, &end);
+	if (st != AIVENAUTH_OK)
+		goto out;
+	if (w.bad) {
+		ctx_log(fe->ctx, LOG_ERR, "etcd %s: not a generation number",
+		    buf_cstr(&w.current));
+		st = AIVENAUTH_ERR_BAD_RESPONSE;
+	} else if (end.canceled && end.compact_revision > 0) {
+		ctx_log(fe->ctx, LOG_NOTICE, "fleet: etcd compacted revision "
+		    "%lld away (now %lld): reading everything again",
+		    (long long)from_rev, (long long)end.compact_revision);
+		out->kind = FLEET_CH_COMPACTED;
+		out->revision = end.compact_revision;
+	} else if (end.canceled) {
+		ctx_log(fe->ctx, LOG_ERR, "fleet: etcd canceled the watch: %s",
+		    end.reason);
+		st = strstr(end.reason, "permission") != NULL ?
+		    AIVENAUTH_ERR_FORBIDDEN : AIVENAUTH_ERR_API_REJECTED;
+	} else if (out->kind == FLEET_CH_TIMEOUT) {
+		/* Resume after the last event delivered, or where we began. */
+		out->revision = end.revision > 0 ? end.revision :
+		    from_rev > 0 ? from_rev - 1 : 0;
+	}
+out:
+	buf_free(&w.current);
+	buf_free(&w.heartbeat);
+	buf_free(&endkey);
+	return st;
+}
+
 /* ------------------------------------------------------------ publishing */
 
 enum aivenauth_status

@@ -64,6 +64,32 @@ enum aivenauth_status fleet_read_gen(struct fleet_etcd *fe,
     const struct fleet_keys *keys, const char *org, uint64_t gen,
     int64_t rev, struct fleet_gen *out, char *why, size_t wn);
 
+/* What woke a follower's watch (fleet_watch). */
+enum fleet_change_kind {
+	FLEET_CH_TIMEOUT = 0,       /* nothing within max_ms: watch again */
+	FLEET_CH_CURRENT,           /* current moved: read that generation */
+	FLEET_CH_HEARTBEAT,         /* a new heartbeat: verify, freshen */
+	FLEET_CH_COMPACTED,         /* from_rev was compacted: read the view
+	                               and the generation again */
+};
+
+struct fleet_change {
+	enum fleet_change_kind kind;
+	int64_t revision;           /* of the event (TIMEOUT: of the last
+	                               event delivered); watch again from
+	                               revision + 1 */
+	uint64_t current;           /* FLEET_CH_CURRENT: the new generation */
+};
+
+/*
+ * Watch current and heartbeat from from_rev for at most max_ms; return at
+ * the first change of either (current first when one txn moved both: the
+ * generation's heartbeat comes with it), on compaction, or at max_ms.
+ * Records of generations being written are skipped.
+ */
+enum aivenauth_status fleet_watch(struct fleet_etcd *fe, int64_t from_rev,
+    long max_ms, struct fleet_change *out);
+
 /* ------------------------------------------------------------ publishing */
 
 /*

@@ -526,7 +526,7 @@ START_TEST(test_watch_events)
 	ck_assert_str_eq(w.keys[2], "/w/a");
 	ck_assert_int_eq(w.types[2], ETCD_EV_DELETE);
 	ck_assert(!end.canceled);
-	ck_assert_int_ge(end.revision, r1);
+	ck_assert_int_eq(end.revision, r1);     /* the last event's */
 	/* Nothing new: the watch ends at max_ms with OK, having seen the
 	 * "created" answer. */
 	memset(&w, 0, sizeof(w));
@@ -1073,6 +1073,60 @@ START_TEST(test_fleet_rbac)
 }
 END_TEST
 
+/* The follower's wake-ups: current moved (with the generation), a lone
+ * heartbeat, nothing (timeout, resume point unchanged), compaction. */
+START_TEST(test_fleet_watch)
+{
+	struct fleet_heartbeat hb = hb_at(11000);
+	struct fleet_change ch;
+	struct fleet_view v;
+	struct fleet_gen g;
+	int64_t lease = 0, r0;
+	bool leader = false;
+
+	ck_assert_int_eq(aivenauth_config_set(fctx, "etcd_prefix", "/fw/"),
+	    AIVENAUTH_OK);
+	fleet_etcd_close(&fe);
+	ck_assert_int_eq(fleet_etcd_open(fctx, &fe), AIVENAUTH_OK);
+	ck_assert_int_eq(fleet_read_view(&fe, &fkeys, "org-f", &v),
+	    AIVENAUTH_OK);
+	r0 = v.revision;
+	ck_assert_int_eq(fleet_campaign(&fe, "pub-a", 5, &leader, &lease),
+	    AIVENAUTH_OK);
+	sample_gen(&g, 4);
+	ck_assert_int_eq(fleet_publish_gen(&fe, fsk, lease, 30, &g, &hb),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(fleet_publish_heartbeat(&fe, fsk, lease, "org-f", 30,
+	    &hb), AIVENAUTH_OK);
+	/* From before the publish: the records stream by, current wakes. */
+	ck_assert_int_eq(fleet_watch(&fe, r0 + 1, 20000, &ch), AIVENAUTH_OK);
+	ck_assert_int_eq(ch.kind, FLEET_CH_CURRENT);
+	ck_assert_uint_eq(ch.current, 30);
+	ck_assert_int_gt(ch.revision, r0);
+	/* Then the lone heartbeat. */
+	ck_assert_int_eq(fleet_watch(&fe, ch.revision + 1, 20000, &ch),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(ch.kind, FLEET_CH_HEARTBEAT);
+	/* Then nothing: a timeout that resumes where it was. */
+	r0 = ch.revision;
+	ck_assert_int_eq(fleet_watch(&fe, r0 + 1, 600, &ch), AIVENAUTH_OK);
+	ck_assert_int_eq(ch.kind, FLEET_CH_TIMEOUT);
+	ck_assert_int_eq(ch.revision, r0);
+	/* A compaction past our revision (etcd keeps the revision compacted
+	 * at, drops those before): read everything again. */
+	ck_assert_int_eq(fleet_publish_heartbeat(&fe, fsk, lease, "org-f", 30,
+	    &hb), AIVENAUTH_OK);
+	ck_assert_int_eq(fleet_read_view(&fe, &fkeys, "org-f", &v),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(sh("etcdctl --endpoints=%s compact %lld >/dev/null",
+	    e1_url, (long long)v.revision), 0);
+	ck_assert_int_eq(fleet_watch(&fe, r0, 20000, &ch), AIVENAUTH_OK);
+	ck_assert_int_eq(ch.kind, FLEET_CH_COMPACTED);
+	ck_assert_int_eq(ch.revision, v.revision);
+	ck_assert_int_eq(etcd_ops.lease_revoke(fe.c, lease), AIVENAUTH_OK);
+}
+END_TEST
+
 static Suite *
 etcd_suite(void)
 {
@@ -1103,6 +1157,7 @@ etcd_suite(void)
 	tcase_add_test(tf, test_fleet_leader_change);
 	tcase_add_test(tf, test_fleet_hostile_writes);
 	tcase_add_test(tf, test_fleet_rbac);
+	tcase_add_test(tf, test_fleet_watch);
 	suite_add_tcase(s, tf);
 	return s;
 }

@@ -593,8 +593,6 @@ ej_watch_line(const char *line, size_t len, etcd_watch_fn *fn, void *arg,
 		seterr(err, errsz, "watch answer without a header");
 		goto out;
 	}
-	if (rev > end->revision)
-		end->revision = rev;
 	if (json_is_true(json_object_get(res, "canceled"))) {
 		end->canceled = true;
 		if (!get_i64(res, "compact_revision", &end->compact_revision)) {
@@ -648,6 +646,9 @@ ej_watch_line(const char *line, size_t len, etcd_watch_fn *fn, void *arg,
 			goto out;
 		}
 	}
+	for (i = 0; i < n; i++)
+		if (ev[i].kv.mod_revision > end->revision)
+			end->revision = ev[i].kv.mod_revision;
 	*stop = !fn(arg, ev, n, rev);
 	st = AIVENAUTH_OK;
 out:
