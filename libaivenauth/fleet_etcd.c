@@ -276,6 +276,52 @@ fleet_read_gen(struct fleet_etcd *fe, const struct fleet_keys *keys,
 	return st;
 }
 
+enum aivenauth_status
+fleet_follow_step(struct fleet_etcd *fe, const struct fleet_keys *keys,
+    const char *org, uint64_t applied, struct fleet_update *u)
+{
+	struct fleet_view *v = &u->view;
+	enum aivenauth_status st;
+
+	memset(u, 0, sizeof(*u));
+	if ((st = fleet_read_view(fe, keys, org, v)) != AIVENAUTH_OK)
+		return st;
+	if (v->current == 0) {
+		u->result = FLEET_NONE_PUBLISHED;
+		return AIVENAUTH_OK;
+	}
+	if (!v->has_heartbeat || v->hb_status != AIVENAUTH_OK) {
+		ctx_log(fe->ctx, LOG_ERR, "fleet: heartbeat %s%s",
+		    v->has_heartbeat ? "refused: " : "missing",
+		    v->has_heartbeat ? v->hb_why : "");
+		return AIVENAUTH_ERR_BAD_RESPONSE;
+	}
+	if (v->current == applied) {
+		u->result = FLEET_NOTHING_NEW;
+		return AIVENAUTH_OK;
+	}
+	if (v->current < applied) {
+		ctx_log(fe->ctx, LOG_ERR, "fleet: etcd names generation %"
+		    PRIu64 " as current, older than the %" PRIu64 " applied "
+		    "here: refused (a replay, or a publisher that lost its "
+		    "state)", v->current, applied);
+		u->result = FLEET_REPLAY;
+		return AIVENAUTH_OK;
+	}
+	if ((st = fleet_read_gen(fe, keys, org, v->current, v->revision,
+	    &u->gen, NULL, 0)) != AIVENAUTH_OK)
+		return st;
+	u->result = FLEET_NEW_GEN;
+	return AIVENAUTH_OK;
+}
+
+void
+fleet_update_free(struct fleet_update *u)
+{
+	fleet_gen_free(&u->gen);
+	memset(u, 0, sizeof(*u));
+}
+
 struct watch_arg {
 	struct buf current, heartbeat;
 	struct fleet_change *out;

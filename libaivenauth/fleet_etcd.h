@@ -64,6 +64,36 @@ enum aivenauth_status fleet_read_gen(struct fleet_etcd *fe,
     const struct fleet_keys *keys, const char *org, uint64_t gen,
     int64_t rev, struct fleet_gen *out, char *why, size_t wn);
 
+/* One follower step (fleet_follow_step). */
+enum fleet_step_result {
+	FLEET_NOTHING_NEW = 0,      /* current is the generation applied */
+	FLEET_NEW_GEN,              /* gen holds the newer generation, verified */
+	FLEET_REPLAY,               /* current names an older generation than
+	                               the one applied: refused (logged) */
+	FLEET_NONE_PUBLISHED,       /* no current yet */
+};
+
+struct fleet_update {
+	enum fleet_step_result result;
+	struct fleet_view view;     /* as read; view.hb verified */
+	struct fleet_gen gen;       /* FLEET_NEW_GEN: for the cache writer */
+};
+
+/*
+ * What `aivenctl follow --once` does before writing: read the view at the
+ * latest revision, require a verified heartbeat (else
+ * AIVENAUTH_ERR_BAD_RESPONSE: freshness cannot be vouched for), and if
+ * current is newer than applied, read and verify that generation at the
+ * view's revision (AIVENAUTH_ERR_BAD_RESPONSE if refused: keep what is
+ * applied).  The caller applies u->gen (all or nothing) and records
+ * u->view.hb.last_sync_time as its sync time.  Release with
+ * fleet_update_free.
+ */
+enum aivenauth_status fleet_follow_step(struct fleet_etcd *fe,
+    const struct fleet_keys *keys, const char *org, uint64_t applied,
+    struct fleet_update *u);
+void fleet_update_free(struct fleet_update *u);
+
 /* What woke a follower's watch (fleet_watch). */
 enum fleet_change_kind {
 	FLEET_CH_TIMEOUT = 0,       /* nothing within max_ms: watch again */

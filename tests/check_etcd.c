@@ -1127,6 +1127,62 @@ START_TEST(test_fleet_watch)
 }
 END_TEST
 
+/* The follower's step: a new generation, nothing new, a replay of an
+ * older one refused, a forged heartbeat refusing the step. */
+START_TEST(test_fleet_follow_step)
+{
+	struct fleet_heartbeat hb = hb_at(12000);
+	struct fleet_update u;
+	struct fleet_gen g;
+	int64_t lease = 0;
+	bool leader = false;
+
+	ck_assert_int_eq(aivenauth_config_set(fctx, "etcd_prefix", "/fs/"),
+	    AIVENAUTH_OK);
+	fleet_etcd_close(&fe);
+	ck_assert_int_eq(fleet_etcd_open(fctx, &fe), AIVENAUTH_OK);
+	ck_assert_int_eq(fleet_follow_step(&fe, &fkeys, "org-f", 0, &u),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(u.result, FLEET_NONE_PUBLISHED);
+	fleet_update_free(&u);
+	ck_assert_int_eq(fleet_campaign(&fe, "pub-a", 5, &leader, &lease),
+	    AIVENAUTH_OK);
+	sample_gen(&g, 4);
+	ck_assert_int_eq(fleet_publish_gen(&fe, fsk, lease, 40, &g, &hb),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(fleet_follow_step(&fe, &fkeys, "org-f", 0, &u),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(u.result, FLEET_NEW_GEN);
+	ck_assert_uint_eq(u.gen.generation, 40);
+	ck_assert_uint_eq(u.gen.snap.n_tokens, 4);
+	ck_assert_int_eq(u.view.hb.last_sync_time, 12000);
+	fleet_update_free(&u);
+	ck_assert_int_eq(fleet_follow_step(&fe, &fkeys, "org-f", 40, &u),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(u.result, FLEET_NOTHING_NEW);
+	fleet_update_free(&u);
+	/* 41 published, then someone with write access points current back
+	 * at 40 (still there, signed and complete): a replay, refused. */
+	ck_assert_int_eq(fleet_publish_gen(&fe, fsk, lease, 41, &g, &hb),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(etcd_ops.put(fe.c, "/fs/current", 11, "40", 2, 0,
+	    NULL), AIVENAUTH_OK);
+	logbuf[0] = '\0';
+	ck_assert_int_eq(fleet_follow_step(&fe, &fkeys, "org-f", 41, &u),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(u.result, FLEET_REPLAY);
+	ck_assert(strstr(logbuf, "older than the 41 applied") != NULL);
+	fleet_update_free(&u);
+	/* A heartbeat signed by another key: no step at all. */
+	ck_assert_int_eq(fleet_publish_heartbeat(&fe, osk, lease, "org-f", 41,
+	    &hb), AIVENAUTH_OK);
+	ck_assert_int_eq(fleet_follow_step(&fe, &fkeys, "org-f", 0, &u),
+	    AIVENAUTH_ERR_BAD_RESPONSE);
+	fleet_update_free(&u);
+	ck_assert_int_eq(etcd_ops.lease_revoke(fe.c, lease), AIVENAUTH_OK);
+}
+END_TEST
+
 static Suite *
 etcd_suite(void)
 {
@@ -1158,6 +1214,7 @@ etcd_suite(void)
 	tcase_add_test(tf, test_fleet_hostile_writes);
 	tcase_add_test(tf, test_fleet_rbac);
 	tcase_add_test(tf, test_fleet_watch);
+	tcase_add_test(tf, test_fleet_follow_step);
 	suite_add_tcase(s, tf);
 	return s;
 }
