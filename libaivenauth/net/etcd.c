@@ -564,8 +564,10 @@ watch(struct etcd_client *c, const char *key, size_t key_len,
 	buf_init(&body, 4 * KEY_MAX, false);
 	if ((st = ej_watch_req(key, key_len, range_end, range_end_len,
 	    start_rev, &body)) == AIVENAUTH_OK)
-		st = post(c, "/v3/watch", &body, F_IDEMPOTENT, &r, watch_data,
-		    &w, max_ms);
+		/* Not resent after it started: the events already handed to
+		 * fn would come again.  The caller watches again from
+		 * end->revision + 1. */
+		st = post(c, "/v3/watch", &body, 0, &r, watch_data, &w, max_ms);
 	else
 		memset(&r, 0, sizeof(r));
 	if (st == AIVENAUTH_OK && w.st != AIVENAUTH_OK) {
