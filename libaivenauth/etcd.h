@@ -175,6 +175,9 @@ struct aivenauth_etcd_ops {
 	 * calling fn for each answer, until fn returns false, or etcd
 	 * cancels the watch: then end->canceled, and after a compaction
 	 * end->compact_revision > 0 (AIVENAUTH_OK: the caller must re-read).
+	 * A stream that breaks is not resent (its events would come twice):
+	 * the error is returned and end->revision still says how far the
+	 * events went.
 	 */
 	enum aivenauth_status (*watch)(struct etcd_client *c, const char *key,
 	    size_t key_len, const char *range_end, size_t range_end_len,
