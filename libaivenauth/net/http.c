@@ -292,8 +292,8 @@ client_init(struct http_client *c, const struct net_params *p,
 		c->base.data[--c->base.len] = '\0';
 	if ((st = pick_protocol(c, buf_cstr(&c->base), what)) != AIVENAUTH_OK)
 		goto out;
-	if ((st = build_headers(c, cred_required ? "API token" : what, scheme,
-	    cred, cred_len, cred_required)) != AIVENAUTH_OK)
+	if ((st = build_headers(c, cred_required ? "API token" : "auth token",
+	    scheme, cred, cred_len, cred_required)) != AIVENAUTH_OK)
 		goto out;
 	n = p->max_parallel;
 	if (n == 0)
