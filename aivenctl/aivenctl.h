@@ -60,6 +60,7 @@ struct command {
 };
 extern const struct command user_commands[];
 extern const struct command token_commands[];
+extern const struct command fleet_commands[];
 /* Run argv[0] from table; usage prefix e.g. "token". */
 int dispatch(const struct command *table, const char *prefix, int argc,
     char *argv[]);
@@ -90,6 +91,9 @@ int cmd_token_revoke(int argc, char *argv[]);
 int cmd_token_rotate(int argc, char *argv[]);
 int cmd_inspect(int argc, char *argv[]);
 int cmd_verify(int argc, char *argv[]);
+int cmd_fleet(int argc, char *argv[]);
+int cmd_fleet_keygen(int argc, char *argv[]);
+int cmd_fleet_status(int argc, char *argv[]);
 
 /* msg.c: "aivenctl: ..." on stderr. */
 void ctl_err(const char *fmt, ...) PRINTF_LIKE(1, 2);

@@ -38,6 +38,8 @@ static const struct command commands[] = {
 	  "check tokens and users against best practices" },
 	{ "doctor", cmd_doctor, "[--offline] [--root DIR]",
 	  "check this host's installation end to end" },
+	{ "fleet", cmd_fleet, NULL,
+	  "fleet mode: key pair, status" },
 	{ "version", cmd_version, "", "print the version" },
 	{ "help", cmd_help, "", "print this help" },
 	{ NULL, NULL, NULL, NULL },
@@ -100,6 +102,17 @@ usage_line(FILE *fp, const char *prefix, const struct command *c)
 	fputc('\n', fp);
 }
 
+/* The table of a command that has subcommands (synopsis NULL). */
+static const struct command *
+sub_table(const char *name)
+{
+	if (strcmp(name, "user") == 0)
+		return user_commands;
+	if (strcmp(name, "fleet") == 0)
+		return fleet_commands;
+	return token_commands;
+}
+
 static void
 usage(FILE *fp)
 {
@@ -112,8 +125,7 @@ usage(FILE *fp)
 			fprintf(fp, "  %-14s %s\n", c->name, c->summary);
 			continue;
 		}
-		for (s = strcmp(c->name, "user") == 0 ? user_commands :
-		    token_commands; s->name != NULL; s++) {
+		for (s = sub_table(c->name); s->name != NULL; s++) {
 			char name[32];
 
 			snprintf(name, sizeof(name), "%s %s", c->name, s->name);
@@ -128,8 +140,7 @@ usage(FILE *fp)
 				usage_line(fp, NULL, c);
 			continue;
 		}
-		for (s = strcmp(c->name, "user") == 0 ? user_commands :
-		    token_commands; s->name != NULL; s++)
+		for (s = sub_table(c->name); s->name != NULL; s++)
 			usage_line(fp, c->name, s);
 	}
 	fprintf(fp, "\nGlobal options (before or after the command):\n"
@@ -160,9 +171,9 @@ usage_print(FILE *fp, const char *path)
 	if (sp != NULL && (size_t)(sp - path) < sizeof(head)) {
 		memcpy(head, path, (size_t)(sp - path));
 		head[sp - path] = '\0';
-		prefix = strcmp(head, "user") == 0 ? "user" : "token";
-		table = strcmp(head, "user") == 0 ? user_commands :
-		    token_commands;
+		prefix = strcmp(head, "user") == 0 ? "user" :
+		    strcmp(head, "fleet") == 0 ? "fleet" : "token";
+		table = sub_table(head);
 		name = sp + 1;
 	}
 	for (c = table; c->name != NULL; c++)

@@ -26,7 +26,7 @@ _aivenctl()
 	fi
 
 	local global_opts="-c --config --json -v --verbose -h --help --version"
-	local commands="sync status user token inspect verify audit doctor version help"
+	local commands="sync status user token inspect verify audit doctor fleet version help"
 
 	# Find the command and subcommand, and a -c FILE given before them.
 	local i cmd="" sub="" cfg="" nargs=0
@@ -39,14 +39,14 @@ _aivenctl()
 		--config=*) cfg=${words[i]#--config=} ;;
 		--description | --max-age-seconds | --ip-allowlist | --scope | \
 		    --grace | --rhost | --service | --user-match | \
-		    --unused-days | --rotation-days | --root | --prometheus)
+		    --unused-days | --rotation-days | --root | --prometheus | --out)
 			[[ ${words[i]} == --prometheus ]] || ((i++))
 			;;
 		-*) ;;
 		*)
 			if [[ -z $cmd ]]; then
 				cmd=${words[i]}
-			elif [[ -z $sub && ($cmd == user || $cmd == token) ]]; then
+			elif [[ -z $sub && ($cmd == user || $cmd == token || $cmd == fleet) ]]; then
 				sub=${words[i]}
 			else
 				((nargs++))
@@ -56,7 +56,7 @@ _aivenctl()
 	done
 
 	case $prev in
-	-c | --config | --prometheus)
+	-c | --config | --prometheus | --out)
 		_aivenctl_files
 		return
 		;;
@@ -117,6 +117,13 @@ _aivenctl()
 			;;
 		add | list | revoke) ((nargs == 0)) && want_user=1 ;;
 		esac
+		;;
+	fleet)
+		if [[ -z $sub ]]; then
+			COMPREPLY=($(compgen -W "keygen status" -- "$cur"))
+			return
+		fi
+		[[ $sub == keygen ]] && opts="--out"
 		;;
 	*) return ;;
 	esac

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "config_fleet.h"
 #include "internal.h"
 
 #define LINE_MAX_BYTES 4096        /* longest line, newline excluded */
@@ -45,6 +46,14 @@ enum key_id {
 	K_MAX_PARALLEL,
 	K_ONLINE,
 	K_HASH_RETENTION,
+	K_FLEET,
+	K_ETCD_ENDPOINTS,
+	K_ETCD_PREFIX,
+	K_ETCD_CA_FILE,
+	K_ETCD_USER,
+	K_ETCD_PASSWORD_FILE,
+	K_FLEET_SIGNING_KEY_FILE,
+	K_FLEET_PUBLIC_KEYS,
 	K_COUNT,
 };
 
@@ -60,6 +69,14 @@ static const char *const key_names[K_COUNT] = {
 	[K_MAX_PARALLEL] = "max_parallel",
 	[K_ONLINE] = "online",
 	[K_HASH_RETENTION] = "hash_retention",
+	[K_FLEET] = "fleet",
+	[K_ETCD_ENDPOINTS] = "etcd_endpoints",
+	[K_ETCD_PREFIX] = "etcd_prefix",
+	[K_ETCD_CA_FILE] = "etcd_ca_file",
+	[K_ETCD_USER] = "etcd_user",
+	[K_ETCD_PASSWORD_FILE] = "etcd_password_file",
+	[K_FLEET_SIGNING_KEY_FILE] = "fleet_signing_key_file",
+	[K_FLEET_PUBLIC_KEYS] = "fleet_public_keys",
 };
 
 void
@@ -87,6 +104,7 @@ config_free(struct config *c)
 	free(c->cache_dir);
 	free(c->ca_file);
 	free(c->source);
+	fleet_config_free(&c->fleet);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -109,7 +127,8 @@ config_copy(struct config *dst, const struct config *src)
 	*dst = *src;
 	dst->api_url = dst->organization_id = dst->api_token_file = NULL;
 	dst->cache_dir = dst->ca_file = dst->source = NULL;
-	if (!dup_field(&dst->api_url, src->api_url) ||
+	if (!fleet_config_copy(&dst->fleet, &src->fleet) ||
+	    !dup_field(&dst->api_url, src->api_url) ||
 	    !dup_field(&dst->organization_id, src->organization_id) ||
 	    !dup_field(&dst->api_token_file, src->api_token_file) ||
 	    !dup_field(&dst->cache_dir, src->cache_dir) ||
@@ -256,8 +275,9 @@ url_host_ok(const char *h, size_t n)
  * clear.  Userinfo, queries and fragments are refused because the library
  * appends paths to this base and would silently produce nonsense.
  */
-static enum aivenauth_status
-set_api_url(struct config *c, const char *v, char *why, size_t wn)
+enum aivenauth_status
+config_set_url(char **field, const char *key, const char *v, char *why,
+    size_t wn)
 {
 	const char *host, *end, *port, *p;
 	size_t len = strlen(v), hlen, i;
@@ -268,15 +288,15 @@ set_api_url(struct config *c, const char *v, char *why, size_t wn)
 	enum aivenauth_status st;
 
 	if (len > URL_MAX_BYTES) {
-		snprintf(why, wn, "api_url is longer than %d bytes",
+		snprintf(why, wn, "%s is longer than %d bytes", key,
 		    URL_MAX_BYTES);
 		return AIVENAUTH_ERR_CONFIG;
 	}
 	for (i = 0; i < len; i++) {
 		if (v[i] <= ' ' || v[i] == 0x7f || strchr("@?#\\", v[i])) {
-			snprintf(why, wn, "bad value for api_url \"%s\": "
+			snprintf(why, wn, "bad value for %s \"%s\": "
 			    "whitespace, control characters, '@', '?', '#' "
-			    "and '\\' are not allowed",
+			    "and '\\' are not allowed", key,
 			    shown(v, buf, sizeof(buf)));
 			return AIVENAUTH_ERR_CONFIG;
 		}
@@ -288,8 +308,9 @@ set_api_url(struct config *c, const char *v, char *why, size_t wn)
 		plain = true;
 		host = v + 7;
 	} else {
-		snprintf(why, wn, "bad value for api_url \"%s\": expected "
-		    "https://host[:port][/path]", shown(v, buf, sizeof(buf)));
+		snprintf(why, wn, "bad value for %s \"%s\": expected "
+		    "https://host[:port][/path]", key,
+		    shown(v, buf, sizeof(buf)));
 		return AIVENAUTH_ERR_CONFIG;
 	}
 	end = host + strcspn(host, "/");
@@ -305,8 +326,8 @@ set_api_url(struct config *c, const char *v, char *why, size_t wn)
 	}
 	hlen = (size_t)((port != NULL ? port : end) - host);
 	if (!url_host_ok(host, hlen)) {
-		snprintf(why, wn, "bad value for api_url \"%s\": missing or "
-		    "invalid host name", shown(v, buf, sizeof(buf)));
+		snprintf(why, wn, "bad value for %s \"%s\": missing or "
+		    "invalid host name", key, shown(v, buf, sizeof(buf)));
 		return AIVENAUTH_ERR_CONFIG;
 	}
 	if (port != NULL) {
@@ -314,8 +335,8 @@ set_api_url(struct config *c, const char *v, char *why, size_t wn)
 		pn = port + 1 < end && isdigit((unsigned char)port[1]) ?
 		    strtol(port + 1, &pe, 10) : -1;
 		if (pn < 1 || pn > 65535 || errno != 0 || pe != end) {
-			snprintf(why, wn, "bad value for api_url \"%s\": "
-			    "invalid port (expected 1..65535)",
+			snprintf(why, wn, "bad value for %s \"%s\": "
+			    "invalid port (expected 1..65535)", key,
 			    shown(v, buf, sizeof(buf)));
 			return AIVENAUTH_ERR_CONFIG;
 		}
@@ -323,20 +344,26 @@ set_api_url(struct config *c, const char *v, char *why, size_t wn)
 	if (plain && !((hlen == 9 && strncmp(host, "127.0.0.1", 9) == 0) ||
 	    (hlen == 9 && strncmp(host, "localhost", 9) == 0) ||
 	    (hlen == 5 && strncmp(host, "[::1]", 5) == 0))) {
-		snprintf(why, wn, "bad value for api_url \"%s\": plain http:// "
+		snprintf(why, wn, "bad value for %s \"%s\": plain http:// "
 		    "is allowed only to 127.0.0.1, localhost or [::1]; "
-		    "use https://", shown(v, buf, sizeof(buf)));
+		    "use https://", key, shown(v, buf, sizeof(buf)));
 		return AIVENAUTH_ERR_CONFIG;
 	}
 	/* Callers append "/v1/..."; a trailing slash would double it. */
 	while (len > 0 && v[len - 1] == '/')
 		len--;
-	if ((st = replace_str(&c->api_url, v, len)) != AIVENAUTH_OK)
+	if ((st = replace_str(field, v, len)) != AIVENAUTH_OK)
 		return st;
 	/* The scheme in lower case, whatever case the file used. */
 	for (i = 0; i < (plain ? 4u : 5u); i++)
-		c->api_url[i] = (char)tolower((unsigned char)c->api_url[i]);
+		(*field)[i] = (char)tolower((unsigned char)(*field)[i]);
 	return AIVENAUTH_OK;
+}
+
+static enum aivenauth_status
+set_api_url(struct config *c, const char *v, char *why, size_t wn)
+{
+	return config_set_url(&c->api_url, "api_url", v, why, wn);
 }
 
 static enum aivenauth_status
@@ -521,6 +548,16 @@ set_value(struct config *c, enum key_id k, const char *v, char *why,
 			    "expected off or learn", shown(v, buf, sizeof(buf)));
 			st = AIVENAUTH_ERR_CONFIG;
 		}
+		break;
+	case K_FLEET:
+	case K_ETCD_ENDPOINTS:
+	case K_ETCD_PREFIX:
+	case K_ETCD_CA_FILE:
+	case K_ETCD_USER:
+	case K_ETCD_PASSWORD_FILE:
+	case K_FLEET_SIGNING_KEY_FILE:
+	case K_FLEET_PUBLIC_KEYS:
+		st = fleet_config_set(&c->fleet, key_names[k], v, why, wn);
 		break;
 	case K_COUNT:
 		break;
@@ -735,6 +772,15 @@ aivenauth_config_get(struct aivenauth_ctx *ctx, const char *key)
 		snprintf(c->getbuf, sizeof(c->getbuf), "%" PRId64,
 		    c->hash_retention);
 		return c->getbuf;
+	case K_FLEET:
+	case K_ETCD_ENDPOINTS:
+	case K_ETCD_PREFIX:
+	case K_ETCD_CA_FILE:
+	case K_ETCD_USER:
+	case K_ETCD_PASSWORD_FILE:
+	case K_FLEET_SIGNING_KEY_FILE:
+	case K_FLEET_PUBLIC_KEYS:
+		return fleet_config_get(&c->fleet, key_names[k]);
 	case K_COUNT:
 		break;
 	}

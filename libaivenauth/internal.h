@@ -24,6 +24,27 @@ enum online_mode {
 	ONLINE_LEARN = 1,
 };
 
+/* Fleet mode (docs/FLEET.md); validated by config_fleet.c. */
+enum fleet_mode {
+	FLEET_OFF = 0,
+	FLEET_PUBLISH = 1,
+	FLEET_FOLLOW = 2,
+};
+
+struct fleet_config {
+	enum fleet_mode mode;
+	char *etcd_endpoints;      /* comma-separated, each validated like
+	                              api_url, no trailing '/'; NULL unset */
+	char *etcd_prefix;         /* starts and ends with '/'; NULL = the
+	                              default, FLEET_DEFAULT_PREFIX */
+	char *etcd_ca_file;
+	char *etcd_user;
+	char *etcd_password_file;
+	char *signing_key_file;
+	char *public_keys;         /* "KEY[,KEY]" as validated */
+};
+#define FLEET_DEFAULT_PREFIX "/aivenauth/"
+
 #define CONFIG_DEFAULT_PATH AIVENAUTH_SYSCONFDIR "/aivenauth/aivenauth.conf"
 #define CONFIG_MAX_FILE 65536      /* bytes */
 #define TOKEN_FILE_MAX 4096        /* bytes of an admin token file */
@@ -40,6 +61,7 @@ struct config {
 	unsigned max_parallel;     /* sync fan-out */
 	enum online_mode online;
 	int64_t hash_retention;    /* seconds a removed token keeps its hash */
+	struct fleet_config fleet;
 	char *source;              /* file the config came from, or NULL */
 	char getbuf[32];           /* aivenauth_config_get() number text */
 };

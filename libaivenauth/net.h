@@ -17,8 +17,9 @@
 #define AIVENAUTH_NET_H
 
 #include "aivenauth.h"
+#include "etcd.h"
 
-#define AIVENAUTH_NET_ABI 1
+#define AIVENAUTH_NET_ABI 2      /* 2: the etcd table */
 #define AIVENAUTH_NET_SYMBOL "aivenauth_net_ops_v1"
 
 struct net_params {
@@ -66,6 +67,9 @@ struct aivenauth_net_ops {
 	/* GET /v1/me with p->token: OK on 200 or 403, UNAUTHORIZED on 401.
 	 * Never retried more than once: it sits on a login path. */
 	enum aivenauth_status (*me)(const struct net_params *p);
+
+	/* Fleet mode: the etcd v3 client (etcd.h). */
+	const struct aivenauth_etcd_ops *etcd;
 };
 
 #endif /* AIVENAUTH_NET_H */

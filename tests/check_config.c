@@ -827,6 +827,125 @@ START_TEST(test_check_path)
 }
 END_TEST
 
+/* ------------------------------------------------------------ fleet */
+
+/* Two real public keys (base64 of 32 bytes) and a 32-byte value that is
+ * not 44 characters once trimmed wrong. */
+#define PK1 "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
+#define PK2 "12qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
+
+static const struct {
+	const char *key, *value, *want;   /* want NULL: same as value */
+} fleet_good[] = {
+	{ "fleet", "off", NULL },
+	{ "fleet", "publish", NULL },
+	{ "fleet", "follow", NULL },
+	{ "etcd_endpoints", "https://etcd1:2379", NULL },
+	{ "etcd_endpoints", "https://etcd1:2379/, https://etcd2:2379",
+	  "https://etcd1:2379,https://etcd2:2379" },
+	{ "etcd_endpoints", "http://127.0.0.1:23790", NULL },
+	{ "etcd_endpoints", "HTTPS://E:1", "https://E:1" },
+	{ "etcd_prefix", "/aivenauth/", NULL },
+	{ "etcd_prefix", "/fleets/prod-1/", NULL },
+	{ "etcd_ca_file", "/etc/aivenauth/etcd-ca.pem", NULL },
+	{ "etcd_user", "follower", NULL },
+	{ "etcd_user", "pub.lisher-1@x_y", NULL },
+	{ "etcd_password_file", "/etc/aivenauth/etcd-password", NULL },
+	{ "fleet_signing_key_file", "/etc/aivenauth/fleet.key", NULL },
+	{ "fleet_public_keys", PK1, NULL },
+	{ "fleet_public_keys", " " PK1 " , " PK2 " ", PK1 "," PK2 },
+};
+
+START_TEST(test_fleet_good)
+{
+	const char *want = fleet_good[_i].want ? fleet_good[_i].want :
+	    fleet_good[_i].value;
+
+	ck_assert_int_eq(aivenauth_config_set(ctx, fleet_good[_i].key,
+	    fleet_good[_i].value), AIVENAUTH_OK);
+	assert_get(fleet_good[_i].key, want);
+	ck_assert_str_eq(logbuf, "");
+}
+END_TEST
+
+static const struct {
+	const char *key, *value, *log;
+} fleet_bad[] = {
+	{ "fleet", "on", "expected off, publish or follow" },
+	{ "fleet", "Follow", "expected off, publish or follow" },
+	{ "etcd_endpoints", "http://etcd1:2379", "bad value for etcd_endpoints \"http://etcd1:2379\": plain http:// is allowed only to" },
+	{ "etcd_endpoints", "https://a:1,http://b:2", "plain http://" },
+	{ "etcd_endpoints", "https://a:1,", "empty endpoint" },
+	{ "etcd_endpoints", ",https://a:1", "empty endpoint" },
+	{ "etcd_endpoints", "https://u:p@a:1", "'@'" },
+	{ "etcd_endpoints", "etcd1:2379", "expected https://" },
+	{ "etcd_endpoints", "https://a:99999", "invalid port" },
+	{ "etcd_endpoints", "https://a,https://a,https://a,https://a,https://a,https://a,https://a,https://a,https://a,https://a,https://a,https://a,https://a,https://a,https://a,https://a,https://a", "more than 16 endpoints" },
+	{ "etcd_prefix", "aivenauth/", "starts and ends with '/'" },
+	{ "etcd_prefix", "/aivenauth", "starts and ends with '/'" },
+	{ "etcd_prefix", "/", "starts and ends with '/'" },
+	{ "etcd_prefix", "/a b/", "without blanks" },
+	{ "etcd_ca_file", "ca.pem", "bad value for etcd_ca_file: expected an absolute path" },
+	{ "etcd_user", "a b", "bad value for etcd_user" },
+	{ "etcd_user", "root:pw", "bad value for etcd_user" },
+	{ "etcd_password_file", "pw", "bad value for etcd_password_file" },
+	{ "fleet_signing_key_file", "key", "bad value for fleet_signing_key_file" },
+	{ "fleet_public_keys", "abc", "key 1 is not a base64 Ed25519 public key" },
+	{ "fleet_public_keys", PK1 ",", "key 2 is not a base64" },
+	{ "fleet_public_keys", PK1 "," PK1, "key 2 repeats key 1" },
+	{ "fleet_public_keys", PK1 "," PK2 "," PK1, "more than 2 keys" },
+	{ "fleet_public_keys", "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHUR==", "not a base64" },
+	{ "fleet_public_keys", "11qYAYKxCrfVS-7TyWQHOg7hcvPapiMlrwIaaPcHURo=", "not a base64" },
+	{ "etcd_user", "", "empty value for etcd_user" },
+};
+
+START_TEST(test_fleet_bad)
+{
+	char before[4200];
+	const char *v = aivenauth_config_get(ctx, fleet_bad[_i].key);
+
+	snprintf(before, sizeof(before), "%s", v != NULL ? v : "(unset)");
+	ck_assert_int_eq(aivenauth_config_set(ctx, fleet_bad[_i].key,
+	    fleet_bad[_i].value), AIVENAUTH_ERR_CONFIG);
+	assert_get(fleet_bad[_i].key, strcmp(before, "(unset)") == 0 ?
+	    NULL : before);
+	assert_log(fleet_bad[_i].log);
+}
+END_TEST
+
+/* Defaults, a whole file, and a file with one bad fleet line changing
+ * nothing (the fleet settings go through the same all-or-nothing copy). */
+START_TEST(test_fleet_file)
+{
+	const char *p;
+
+	assert_get("fleet", "off");
+	assert_get("etcd_prefix", "/aivenauth/");
+	assert_get("etcd_endpoints", NULL);
+	assert_get("fleet_public_keys", NULL);
+	p = write_file("f.conf", "fleet = follow\n"
+	    "etcd_endpoints = https://e1:2379,https://e2:2379\n"
+	    "etcd_prefix = /p/\netcd_user = follower\n"
+	    "etcd_password_file = /etc/aivenauth/etcd-pw\n"
+	    "fleet_public_keys = " PK1 "\n", 0644);
+	ck_assert_int_eq(aivenauth_config_load(ctx, p, true), AIVENAUTH_OK);
+	assert_get("fleet", "follow");
+	assert_get("etcd_prefix", "/p/");
+	assert_get("etcd_user", "follower");
+	assert_get("fleet_public_keys", PK1);
+	ck_assert_int_eq(ctx->cfg.fleet.mode, FLEET_FOLLOW);
+	p = write_file("g.conf", "fleet = publish\netcd_prefix = /q/\n"
+	    "fleet_public_keys = nope\n", 0644);
+	ck_assert_int_eq(aivenauth_config_load(ctx, p, true),
+	    AIVENAUTH_ERR_CONFIG);
+	assert_get("fleet", "follow");
+	assert_get("etcd_prefix", "/p/");
+	assert_get("etcd_endpoints", "https://e1:2379,https://e2:2379");
+	ck_assert(aivenauth_config_is_key("fleet_public_keys"));
+	ck_assert(aivenauth_config_is_key("etcd_password_file"));
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -834,6 +953,7 @@ config_suite(void)
 	TCase *tc = tcase_create("keys");
 	TCase *tp = tcase_create("parser");
 	TCase *tf = tcase_create("files");
+	TCase *tfl = tcase_create("fleet");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_defaults);
@@ -871,6 +991,12 @@ config_suite(void)
 	tcase_add_test(tf, test_secret_parent);
 	tcase_add_test(tf, test_check_path);
 	suite_add_tcase(s, tf);
+
+	tcase_add_checked_fixture(tfl, setup, teardown);
+	tcase_add_loop_test(tfl, test_fleet_good, 0, (int)ARRAY_SIZE(fleet_good));
+	tcase_add_loop_test(tfl, test_fleet_bad, 0, (int)ARRAY_SIZE(fleet_bad));
+	tcase_add_test(tfl, test_fleet_file);
+	suite_add_tcase(s, tfl);
 	return s;
 }
 

@@ -269,6 +269,32 @@ libaivenauth/config.c ### } else if (strncasecmp(v, "http://", 7) == 0) { ### UR
 libaivenauth/net/http.c ### if (strncasecmp(url, "https://", 8) == 0) { ### URL scheme
 libaivenauth/net/http.c ### if (strncasecmp(url, "http://", 7) != 0) ### URL scheme
 libaivenauth/net/json.c ### if (strncasecmp(s + i, needle, k) == 0) ### HTML tag search in an error page
+libaivenauth/config_fleet.c ### if (strcmp(key, "fleet") == 0) { ### config key / fleet mode name
+libaivenauth/config_fleet.c ### if (strcmp(v, "off") == 0) ### config key / fleet mode name
+libaivenauth/config_fleet.c ### else if (strcmp(v, "publish") == 0) ### config key / fleet mode name
+libaivenauth/config_fleet.c ### else if (strcmp(v, "follow") == 0) ### config key / fleet mode name
+libaivenauth/config_fleet.c ### if (strcmp(key, "etcd_endpoints") == 0) ### config key / fleet mode name
+libaivenauth/config_fleet.c ### if (strcmp(key, "etcd_prefix") == 0) ### config key / fleet mode name
+libaivenauth/config_fleet.c ### if (strcmp(key, "etcd_ca_file") == 0) ### config key / fleet mode name
+libaivenauth/config_fleet.c ### if (strcmp(key, "etcd_user") == 0) ### config key / fleet mode name
+libaivenauth/config_fleet.c ### if (strcmp(key, "etcd_password_file") == 0) ### config key / fleet mode name
+libaivenauth/config_fleet.c ### if (strcmp(key, "fleet_signing_key_file") == 0) ### config key / fleet mode name
+libaivenauth/config_fleet.c ### if (strcmp(key, "fleet_public_keys") == 0) ### config key / fleet mode name
+libaivenauth/config_fleet.c ### if (strcmp(key, "fleet") == 0) ### config key / fleet mode name
+libaivenauth/fleet_etcd.c ### memcmp(kv->key, w->current.data, kv->key_len) == 0) { ### etcd key names (public)
+libaivenauth/fleet_etcd.c ### memcmp(kv->key, w->heartbeat.data, kv->key_len) == 0) { ### etcd key names (public)
+libaivenauth/fleet_etcd.c ### int c = memcmp(x->key.data, y->key.data, n); ### etcd key names (public)
+libaivenauth/fleet_gen.c ### if (key_len <= blen + 2 || memcmp(key, base.data, blen) != 0) { ### etcd key layout (public)
+libaivenauth/fleet_gen.c ### if (key_len - blen == 8 && memcmp(leaf, "manifest", 8) == 0) ### etcd key layout (public)
+libaivenauth/fleet_gen.c ### else if (memcmp(leaf, "u/", 2) == 0) ### etcd key layout (public)
+libaivenauth/fleet_gen.c ### else if (memcmp(leaf, "t/", 2) == 0) ### etcd key layout (public)
+libaivenauth/fleet_gen.c ### exp.len != key_len || memcmp(exp.data, key, key_len) != 0) { ### etcd key layout (public)
+libaivenauth/fleet_rec.c ### if (memcmp(hdr, MAGIC, sizeof(MAGIC)) != 0 || hdr[4] != FLEET_VERSION) ### record magic
+libaivenauth/fleet_rec.c ### memcmp(expect_org, org, org_len) != 0)) ### organization id (public, inside a verified signature)
+libaivenauth/fleet_rec.c ### if (memcmp(out->pk[i], pk, FLEET_PK_BYTES) == 0) { ### pinned public keys (public)
+libaivenauth/fleet_rec.c ### int c = memcmp(a, b, an < bn ? an : bn); ### etcd key order (public)
+libaivenauth/net/etcd_json.c ### strcmp(json_string_value(t), "PUT") == 0)) ### watch event type
+libaivenauth/net/etcd_json.c ### strcmp(json_string_value(t), "DELETE") == 0) ### watch event type
 EOA
 )
 unlisted=0

@@ -16,6 +16,7 @@
 #include <syslog.h>
 #include <time.h>
 
+#include "etcd_client.h"
 #include "http.h"
 #include "json.h"
 #include "net.h"
@@ -455,4 +456,5 @@ const struct aivenauth_net_ops aivenauth_net_ops_v1 = {
 	.token_create = token_create,
 	.token_delete = token_delete,
 	.me = me,
+	.etcd = &etcd_ops,
 };

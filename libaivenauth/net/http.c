@@ -152,7 +152,7 @@ http_req_free(struct http_req *r)
 
 /* Only loopback may be spoken to in clear: the test simulator. */
 static enum aivenauth_status
-pick_protocol(struct http_client *c, const char *url)
+pick_protocol(struct http_client *c, const char *url, const char *what)
 {
 	enum aivenauth_status st = AIVENAUTH_ERR_INVALID;
 	CURLU *u = NULL;
@@ -179,8 +179,8 @@ pick_protocol(struct http_client *c, const char *url)
 	}
 out:
 	if (st == AIVENAUTH_ERR_INVALID)
-		net_log(c->p, LOG_ERR, "api_url %s: must be https:// (plain "
-		    "http:// only to 127.0.0.1, localhost or ::1)", url);
+		net_log(c->p, LOG_ERR, "%s %s: must be https:// (plain "
+		    "http:// only to 127.0.0.1, localhost or ::1)", what, url);
 	curl_free(host);
 	curl_url_cleanup(u);
 	return st;
@@ -209,8 +209,11 @@ hdr_add(struct curl_slist **l, const char *h)
 	return AIVENAUTH_OK;
 }
 
+/* scheme: "aivenv1 " for the Aiven API, "" for etcd; cred NULL: no
+ * Authorization header. */
 static enum aivenauth_status
-build_headers(struct http_client *c)
+build_headers(struct http_client *c, const char *what, const char *scheme,
+    const char *cred, size_t cred_len, bool required)
 {
 	enum aivenauth_status st = AIVENAUTH_ERR_INTERNAL;
 	const struct net_params *p = c->p;
@@ -218,31 +221,36 @@ build_headers(struct http_client *c)
 	size_t i;
 
 	buf_init(&auth, 64 + AIVENAUTH_TOKEN_MAX_LEN, true);
-	if (p->token == NULL || p->token_len == 0 ||
-	    p->token_len > AIVENAUTH_TOKEN_MAX_LEN) {
-		net_log(p, LOG_ERR, "API token missing or longer than %d bytes",
+	if ((required || cred != NULL) && (cred == NULL || cred_len == 0 ||
+	    cred_len > AIVENAUTH_TOKEN_MAX_LEN)) {
+		net_log(p, LOG_ERR, "%s missing or longer than %d bytes", what,
 		    AIVENAUTH_TOKEN_MAX_LEN);
 		st = AIVENAUTH_ERR_INVALID;
 		goto out;
 	}
 	/* A control character would let the token end the header early. */
-	for (i = 0; i < p->token_len; i++) {
-		if ((unsigned char)p->token[i] < 0x21 ||
-		    (unsigned char)p->token[i] == 0x7f) {
-			net_log(p, LOG_ERR, "API token contains a space or a "
-			    "control character");
+	for (i = 0; cred != NULL && i < cred_len; i++) {
+		if ((unsigned char)cred[i] < 0x21 ||
+		    (unsigned char)cred[i] == 0x7f) {
+			net_log(p, LOG_ERR, "%s contains a space or a "
+			    "control character", what);
 			st = AIVENAUTH_ERR_INVALID;
 			goto out;
 		}
 	}
-	if ((st = buf_add(&auth, "Authorization: aivenv1 ", 23)) !=
+	if (cred != NULL) {
+		if ((st = buf_add(&auth, "Authorization: ", 15)) !=
+		    AIVENAUTH_OK ||
+		    (st = buf_add(&auth, scheme, strlen(scheme))) !=
+		    AIVENAUTH_OK ||
+		    (st = buf_add(&auth, cred, cred_len)) != AIVENAUTH_OK ||
+		    (st = hdr_add(&c->hdrs, buf_cstr(&auth))) != AIVENAUTH_OK ||
+		    (st = hdr_add(&c->hdrs_json, buf_cstr(&auth))) !=
+		    AIVENAUTH_OK)
+			goto out;
+	}
+	if ((st = hdr_add(&c->hdrs, "Accept: application/json")) !=
 	    AIVENAUTH_OK ||
-	    (st = buf_add(&auth, p->token, p->token_len)) != AIVENAUTH_OK)
-		goto out;
-	if ((st = hdr_add(&c->hdrs, buf_cstr(&auth))) != AIVENAUTH_OK ||
-	    (st = hdr_add(&c->hdrs, "Accept: application/json")) !=
-	    AIVENAUTH_OK ||
-	    (st = hdr_add(&c->hdrs_json, buf_cstr(&auth))) != AIVENAUTH_OK ||
 	    (st = hdr_add(&c->hdrs_json, "Accept: application/json")) !=
 	    AIVENAUTH_OK ||
 	    (st = hdr_add(&c->hdrs_json, "Content-Type: application/json")) !=
@@ -255,8 +263,10 @@ out:
 	return st;
 }
 
-enum aivenauth_status
-http_client_init(struct http_client *c, const struct net_params *p)
+static enum aivenauth_status
+client_init(struct http_client *c, const struct net_params *p,
+    const char *base, const char *what, const char *scheme, const char *cred,
+    size_t cred_len, bool cred_required)
 {
 	enum aivenauth_status st = AIVENAUTH_ERR_INTERNAL;
 	unsigned n;
@@ -270,19 +280,20 @@ http_client_init(struct http_client *c, const struct net_params *p)
 		    curl_easy_strerror(global_rc));
 		return AIVENAUTH_ERR_NET;
 	}
-	if (p->api_url == NULL || p->api_url[0] == '\0') {
-		net_log(p, LOG_ERR, "api_url is not set");
+	if (base == NULL || base[0] == '\0') {
+		net_log(p, LOG_ERR, "%s is not set", what);
 		return AIVENAUTH_ERR_INVALID;
 	}
-	if ((st = buf_add(&c->base, p->api_url, strlen(p->api_url))) !=
+	if ((st = buf_add(&c->base, base, strlen(base))) !=
 	    AIVENAUTH_OK)
 		goto out;
 	/* Tolerate a trailing '/' (aiven-api.md §10.11). */
 	while (c->base.len > 0 && c->base.data[c->base.len - 1] == '/')
 		c->base.data[--c->base.len] = '\0';
-	if ((st = pick_protocol(c, buf_cstr(&c->base))) != AIVENAUTH_OK)
+	if ((st = pick_protocol(c, buf_cstr(&c->base), what)) != AIVENAUTH_OK)
 		goto out;
-	if ((st = build_headers(c)) != AIVENAUTH_OK)
+	if ((st = build_headers(c, cred_required ? "API token" : "auth token",
+	    scheme, cred, cred_len, cred_required)) != AIVENAUTH_OK)
 		goto out;
 	n = p->max_parallel;
 	if (n == 0)
@@ -308,6 +319,20 @@ out:
 	if (st != AIVENAUTH_OK)
 		http_client_free(c);
 	return st;
+}
+
+enum aivenauth_status
+http_client_init(struct http_client *c, const struct net_params *p)
+{
+	return client_init(c, p, p->api_url, "api_url", "aivenv1 ", p->token,
+	    p->token_len, true);
+}
+
+enum aivenauth_status
+http_client_init_raw(struct http_client *c, const struct net_params *p,
+    const char *base, const char *what, const char *auth, size_t auth_len)
+{
+	return client_init(c, p, base, what, "", auth, auth_len, false);
 }
 
 void
@@ -344,7 +369,17 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	struct http_req *r = arg;
 	enum aivenauth_status st;
 	size_t n = size * nmemb;
+	long code = 0;
 
+	if (r->stream != NULL && r->easy != NULL) {
+		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
+		if (code >= 200 && code <= 299) {
+			if (r->stream(r, ptr, n, r->stream_arg))
+				return n;
+			r->stream_stopped = true;
+			return 0;
+		}
+	}
 	st = buf_add(&r->resp, ptr, n);
 	if (st == AIVENAUTH_ERR_TOO_LARGE)
 		r->too_large = true;
@@ -383,7 +418,8 @@ start(struct http_client *c, struct http_slot *s, struct http_req *r)
 	st = AIVENAUTH_ERR_INTERNAL;
 	buf_free(&r->resp);
 	buf_init(&r->resp, max, r->secret_resp);
-	r->too_large = r->nomem = false;
+	r->too_large = r->nomem = r->stream_stopped = false;
+	r->easy = e;
 	r->http = 0;
 	r->json_ctype = false;
 	s->errbuf[0] = '\0';
@@ -393,7 +429,8 @@ start(struct http_client *c, struct http_slot *s, struct http_req *r)
 	SET(CURLOPT_REDIR_PROTOCOLS_STR, c->protocols);
 	SET(CURLOPT_FOLLOWLOCATION, 0L);
 	SET(CURLOPT_NOSIGNAL, 1L);
-	SET(CURLOPT_TIMEOUT_MS, p->timeout_ms);
+	SET(CURLOPT_TIMEOUT_MS, r->timeout_ms > 0 ? r->timeout_ms :
+	    p->timeout_ms);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, p->connect_timeout_ms);
 	if (p->ca_file != NULL)
 		SET(CURLOPT_CAINFO, p->ca_file);
@@ -402,7 +439,8 @@ start(struct http_client *c, struct http_slot *s, struct http_req *r)
 	SET(CURLOPT_ERRORBUFFER, s->errbuf);
 	SET(CURLOPT_WRITEFUNCTION, write_cb);
 	SET(CURLOPT_WRITEDATA, r);
-	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
+	if (r->stream == NULL)
+		SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
 	SET(CURLOPT_TCP_KEEPALIVE, 1L);
 	SET(CURLOPT_PRIVATE, s);
 	if (strcmp(r->method, "POST") == 0) {
@@ -548,6 +586,13 @@ finish(struct http_client *c, struct http_slot *s, struct http_req *r,
 	r->http = code;
 	if (p->last_http != NULL)
 		*p->last_http = (int)code;
+	/* A stream ends when its reader has had enough, or at its time. */
+	if (r->stream != NULL && code >= 200 && code <= 299 &&
+	    ((rc == CURLE_WRITE_ERROR && r->stream_stopped) ||
+	    rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_OK)) {
+		r->st = AIVENAUTH_OK;
+		return OUTCOME_DONE;
+	}
 	if (rc == CURLE_OK) {
 		curl_easy_getinfo(s->easy, CURLINFO_CONTENT_TYPE, &ct);
 		r->json_ctype = ct == NULL || strcasestr(ct, "json") != NULL;
@@ -623,7 +668,9 @@ finish(struct http_client *c, struct http_slot *s, struct http_req *r,
 		net_log(p, LOG_ERR, "%s %s: %s (after %u attempts)", r->method,
 		    r->path, detail, r->attempts);
 	else
-		net_log(p, LOG_ERR, "%s %s: %s", r->method, r->path, detail);
+		net_log(p, r->quiet_http != 0 && code == r->quiet_http ?
+		    LOG_DEBUG : LOG_ERR, "%s %s: %s", r->method, r->path,
+		    detail);
 	return OUTCOME_FAIL;
 }
 

@@ -21,6 +21,10 @@ struct http_req;
 /* Called when a request has succeeded (2xx, or a DELETE counted done);
  * anything but AIVENAUTH_OK aborts the batch with that status. */
 typedef enum aivenauth_status http_done_fn(struct http_req *r, void *arg);
+/* Called with each piece of a 2xx body as it arrives (instead of keeping
+ * it in resp); false stops the transfer, which then counts as done. */
+typedef bool http_stream_fn(struct http_req *r, const char *data, size_t n,
+    void *arg);
 
 struct http_req {
 	/* Set by the caller (http_req_init() gives the defaults). */
@@ -36,6 +40,13 @@ struct http_req {
 	bool secret_resp;           /* the response holds a secret */
 	http_done_fn *done;
 	void *done_arg;
+	http_stream_fn *stream;     /* a streamed answer (etcd watch), or NULL;
+	                               reaching timeout_ms after a 2xx is then
+	                               the normal end, not an error */
+	void *stream_arg;
+	long timeout_ms;            /* 0 = p->timeout_ms */
+	long quiet_http;            /* this HTTP status is the caller's to
+	                               handle: logged at debug level only */
 
 	/* Results. */
 	enum aivenauth_status st;
@@ -48,6 +59,8 @@ struct http_req {
 	bool lost_answer;           /* an attempt may have reached the API */
 	bool too_large;
 	bool nomem;
+	bool stream_stopped;        /* the stream callback said stop */
+	void *easy;                 /* CURL * while in flight */
 	int64_t due_ms;             /* monotonic time a retry may start */
 };
 
@@ -68,6 +81,14 @@ struct http_client {
 /* Prepare a client for p (checks the URL scheme, builds the headers). */
 enum aivenauth_status http_client_init(struct http_client *c,
     const struct net_params *p);
+/*
+ * The same for a service other than the Aiven API (etcd): base is its URL
+ * (the same https-or-loopback rule), what names it in messages, and auth
+ * is the whole value of the Authorization header (NULL: none).
+ */
+enum aivenauth_status http_client_init_raw(struct http_client *c,
+    const struct net_params *p, const char *base, const char *what,
+    const char *auth, size_t auth_len);
 void http_client_free(struct http_client *c);
 
 /* A GET with the default retry policy; path is taken over (freed by

@@ -1,7 +1,7 @@
 /*
- * json.h - the Aiven API's JSON bodies to and from records.  json.c is the
- * only file of the network module that knows the JSON library (jansson), so
- * the choice stays local.
+ * json.h - the Aiven API's JSON bodies to and from records.  json.c (and
+ * etcd_json.c, for etcd's gateway) are the only files of the network module
+ * that know the JSON library (jansson), so the choice stays local.
  *
  * Every parser takes the raw body (not necessarily NUL-terminated) and, on
  * failure, writes a one-line explanation into err (errsz bytes, always

@@ -1,0 +1,765 @@
+/*
+ * fleet_etcd.c - the fleet's protocols on etcd (fleet_etcd.h; the key
+ * layout is in fleet_rec.h, the whole story in docs/FLEET.md).
+ *
+ * Every write of a publisher is a txn guarded by "the leader key is bound
+ * to my lease": a publisher whose lease lapsed (paused, partitioned) and
+ * that a second publisher replaced cannot write one more record, so two
+ * publishers never publish at once.  A generation becomes visible only
+ * when `current` moves to it, in the txn that also writes its heartbeat,
+ * after all its records and its manifest are in: a publisher killed
+ * midway leaves an orphan generation no follower reads as current (and
+ * if one did, the manifest would not match).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <sodium.h>
+
+#include "fleet_etcd.h"
+#include "netload.h"
+
+#define PASSWORD_FILE_MAX 4096
+#define BATCH_BYTES (1024 * 1024)   /* under etcd's 1.5 MiB request cap */
+#define BATCH_OPS (ETCD_TXN_MAX_OPS - 1)
+#define GEN_TEXT_MAX 24
+
+static void
+etcd_log(void *arg, int level, const char *msg)
+{
+	ctx_log(arg, level, "%s", msg);
+}
+
+/* The etcd password: one line, blanks around it dropped. */
+static enum aivenauth_status
+read_password(struct aivenauth_ctx *ctx, const char *path, struct buf *out)
+{
+	enum aivenauth_status st;
+	char *data = NULL;
+	size_t len = 0, s, e;
+
+	if ((st = read_trusted(ctx, path, TRUST_SECRET, PASSWORD_FILE_MAX,
+	    &data, &len)) != AIVENAUTH_OK)
+		return st;
+	for (s = 0; s < len && strchr(" \t\r\n", data[s]) != NULL; s++)
+		;
+	for (e = len; e > s && strchr(" \t\r\n", data[e - 1]) != NULL; e--)
+		;
+	buf_init(out, PASSWORD_FILE_MAX, true);
+	if (e == s || memchr(data + s, '\n', e - s) != NULL) {
+		ctx_log(ctx, LOG_ERR, "etcd_password_file %s: expected one "
+		    "line holding the password", path);
+		st = AIVENAUTH_ERR_CONFIG;
+	} else {
+		st = buf_add(out, data + s, e - s);
+	}
+	aivenauth_secret_free(data, len + 1);
+	if (st != AIVENAUTH_OK)
+		buf_free(out);
+	return st;
+}
+
+enum aivenauth_status
+fleet_etcd_open(struct aivenauth_ctx *ctx, struct fleet_etcd *fe)
+{
+	const struct config *c = &ctx->cfg;
+	const struct fleet_config *f = &c->fleet;
+	struct etcd_params p;
+	enum aivenauth_status st;
+	struct buf pw;
+
+	memset(fe, 0, sizeof(*fe));
+	fe->ctx = ctx;
+	fe->prefix = f->etcd_prefix != NULL ? f->etcd_prefix :
+	    FLEET_DEFAULT_PREFIX;
+	buf_init(&pw, 0, true);
+	if (f->etcd_endpoints == NULL) {
+		ctx_log(ctx, LOG_ERR, "etcd_endpoints is not set in %s",
+		    c->source != NULL ? c->source : "the configuration");
+		return AIVENAUTH_ERR_CONFIG;
+	}
+	if (f->etcd_user != NULL && f->etcd_password_file == NULL) {
+		ctx_log(ctx, LOG_ERR, "etcd_user is set but "
+		    "etcd_password_file is not");
+		return AIVENAUTH_ERR_CONFIG;
+	}
+	if ((st = net_load(ctx)) != AIVENAUTH_OK)
+		return st;
+	if (ctx->net->etcd == NULL) {
+		ctx_log(ctx, LOG_ERR, "the network client module has no etcd "
+		    "client");
+		return AIVENAUTH_ERR_NET_UNAVAILABLE;
+	}
+	fe->ops = ctx->net->etcd;
+	if (f->etcd_user != NULL &&
+	    (st = read_password(ctx, f->etcd_password_file, &pw)) !=
+	    AIVENAUTH_OK)
+		return st;
+	memset(&p, 0, sizeof(p));
+	p.endpoints = f->etcd_endpoints;
+	p.ca_file = f->etcd_ca_file;
+	p.user = f->etcd_user;
+	p.password = pw.data;
+	p.password_len = pw.len;
+	p.timeout_ms = c->timeout * 1000;
+	p.connect_timeout_ms = (c->connect_timeout < c->timeout ?
+	    c->connect_timeout : c->timeout) * 1000;
+	p.max_retries = 2;
+	p.log = etcd_log;
+	p.log_arg = ctx;
+	p.log_max_level = ctx->log_fn != NULL ? ctx->log_max : -1;
+	st = fe->ops->open(&p, &fe->c);
+	buf_free(&pw);
+	return st;
+}
+
+void
+fleet_etcd_close(struct fleet_etcd *fe)
+{
+	if (fe->ops != NULL && fe->c != NULL)
+		fe->ops->close(fe->c);
+	fe->c = NULL;
+}
+
+/* ------------------------------------------------------------ reading */
+
+struct one {
+	struct buf val;
+	bool found;
+	int64_t lease;
+};
+
+static enum aivenauth_status
+one_kv(void *arg, const struct etcd_kv *kv)
+{
+	struct one *o = arg;
+
+	o->found = true;
+	o->lease = kv->lease;
+	o->val.len = 0;
+	return buf_add(&o->val, kv->value, kv->value_len);
+}
+
+static enum aivenauth_status
+get_one(struct fleet_etcd *fe, enum aivenauth_status (*keyfn)(const char *,
+    struct buf *), int64_t rev, struct one *o, struct buf *key,
+    int64_t *rev_out)
+{
+	enum aivenauth_status st;
+
+	key->len = 0;
+	o->found = false;
+	o->lease = 0;
+	o->val.len = 0;
+	if ((st = keyfn(fe->prefix, key)) != AIVENAUTH_OK)
+		return st;
+	return fe->ops->range(fe->c, key->data, key->len, NULL, 0, rev, 0,
+	    one_kv, o, rev_out);
+}
+
+static bool
+parse_gen(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (n == 0 || n > 20)
+		return false;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9' ||
+		    v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+enum aivenauth_status
+fleet_read_view(struct fleet_etcd *fe, const struct fleet_keys *keys,
+    const char *org, struct fleet_view *v)
+{
+	enum aivenauth_status st;
+	struct fleet_rec r;
+	struct buf key;
+	struct one o;
+	size_t n;
+
+	memset(v, 0, sizeof(*v));
+	buf_init(&key, FLEET_KEY_MAX, false);
+	buf_init(&o.val, FLEET_VALUE_MAX, false);
+	if ((st = get_one(fe, fleet_key_current, 0, &o, &key,
+	    &v->revision)) != AIVENAUTH_OK)
+		goto out;
+	if (o.found && !parse_gen(o.val.data, o.val.len, &v->current)) {
+		ctx_log(fe->ctx, LOG_ERR, "etcd %s: not a generation number",
+		    buf_cstr(&key));
+		st = AIVENAUTH_ERR_BAD_RESPONSE;
+		goto out;
+	}
+	if ((st = get_one(fe, fleet_key_leader, v->revision, &o, &key,
+	    NULL)) != AIVENAUTH_OK)
+		goto out;
+	if (o.found) {
+		v->has_leader = true;
+		v->leader_lease = o.lease;
+		n = o.val.len < FLEET_LEADER_MAX ? o.val.len : FLEET_LEADER_MAX;
+		memcpy(v->leader, o.val.data, n);
+		v->leader[n] = '\0';
+	}
+	if ((st = get_one(fe, fleet_key_heartbeat, v->revision, &o, &key,
+	    NULL)) != AIVENAUTH_OK)
+		goto out;
+	if (o.found) {
+		v->has_heartbeat = true;
+		v->hb_status = fleet_rec_decode(o.val.data, o.val.len, key.data,
+		    key.len, keys, org, FLEET_T_HEARTBEAT, &r, NULL, v->hb_why,
+		    sizeof(v->hb_why));
+		if (v->hb_status == AIVENAUTH_OK) {
+			v->hb = r.heartbeat;
+			v->hb_generation = r.generation;
+			fleet_rec_clear(&r);
+		}
+	}
+	st = AIVENAUTH_OK;
+out:
+	buf_free(&key);
+	buf_free(&o.val);
+	return st;
+}
+
+static enum aivenauth_status
+gen_kv(void *arg, const struct etcd_kv *kv)
+{
+	return fleet_gen_add(arg, kv->key, kv->key_len, kv->value,
+	    kv->value_len);
+}
+
+enum aivenauth_status
+fleet_read_gen(struct fleet_etcd *fe, const struct fleet_keys *keys,
+    const char *org, uint64_t gen, int64_t rev, struct fleet_gen *out,
+    char *why, size_t wn)
+{
+	struct fleet_gen_builder b;
+	enum aivenauth_status st;
+	char end[FLEET_KEY_MAX];
+	struct buf key;
+	size_t el;
+
+	memset(out, 0, sizeof(*out));
+	if (why != NULL && wn > 0)
+		why[0] = '\0';
+	buf_init(&key, FLEET_KEY_MAX, false);
+	if ((st = fleet_key_gen(fe->prefix, gen, &key)) != AIVENAUTH_OK ||
+	    (st = fleet_gen_begin(&b, fe->prefix, gen, keys, org)) !=
+	    AIVENAUTH_OK) {
+		buf_free(&key);
+		return st;
+	}
+	el = etcd_prefix_end(key.data, key.len, end);
+	st = fe->ops->range(fe->c, key.data, key.len, end, el, rev, 0, gen_kv,
+	    &b, NULL);
+	if (st == AIVENAUTH_OK)
+		st = fleet_gen_finish(&b, out);
+	else
+		fleet_gen_abort(&b);
+	if (st == AIVENAUTH_ERR_BAD_RESPONSE && b.why[0] != '\0') {
+		ctx_log(fe->ctx, LOG_ERR, "fleet generation %" PRIu64 " refused: "
+		    "%s", gen, b.why);
+		if (why != NULL)
+			snprintf(why, wn, "%s", b.why);
+	}
+	buf_free(&key);
+	return st;
+}
+
+enum aivenauth_status
+fleet_follow_step(struct fleet_etcd *fe, const struct fleet_keys *keys,
+    const char *org, uint64_t applied, struct fleet_update *u)
+{
+	struct fleet_view *v = &u->view;
+	enum aivenauth_status st;
+
+	memset(u, 0, sizeof(*u));
+	if ((st = fleet_read_view(fe, keys, org, v)) != AIVENAUTH_OK)
+		return st;
+	if (v->current == 0) {
+		u->result = FLEET_NONE_PUBLISHED;
+		return AIVENAUTH_OK;
+	}
+	if (!v->has_heartbeat || v->hb_status != AIVENAUTH_OK) {
+		ctx_log(fe->ctx, LOG_ERR, "fleet: heartbeat %s%s",
+		    v->has_heartbeat ? "refused: " : "missing",
+		    v->has_heartbeat ? v->hb_why : "");
+		return AIVENAUTH_ERR_BAD_RESPONSE;
+	}
+	if (v->current == applied) {
+		u->result = FLEET_NOTHING_NEW;
+		return AIVENAUTH_OK;
+	}
+	if (v->current < applied) {
+		ctx_log(fe->ctx, LOG_ERR, "fleet: etcd names generation %"
+		    PRIu64 " as current, older than the %" PRIu64 " applied "
+		    "here: refused (a replay, or a publisher that lost its "
+		    "state)", v->current, applied);
+		u->result = FLEET_REPLAY;
+		return AIVENAUTH_OK;
+	}
+	if ((st = fleet_read_gen(fe, keys, org, v->current, v->revision,
+	    &u->gen, NULL, 0)) != AIVENAUTH_OK)
+		return st;
+	u->result = FLEET_NEW_GEN;
+	return AIVENAUTH_OK;
+}
+
+void
+fleet_update_free(struct fleet_update *u)
+{
+	fleet_gen_free(&u->gen);
+	memset(u, 0, sizeof(*u));
+}
+
+struct watch_arg {
+	struct buf current, heartbeat;
+	struct fleet_change *out;
+	bool bad;
+};
+
+static bool
+watch_ev(void *arg, const struct etcd_event *ev, size_t n, int64_t rev)
+{
+	struct watch_arg *w = arg;
+	bool hb = false;
+	size_t i;
+
+	(void)rev;      /* not a resume point (etcd.h) */
+	for (i = 0; i < n; i++) {
+		const struct etcd_kv *kv = &ev[i].kv;
+
+		if (ev[i].type == ETCD_EV_PUT && kv->key_len == w->current.len &&
+		    memcmp(kv->key, w->current.data, kv->key_len) == 0) {
+			if (!parse_gen((const char *)kv->value, kv->value_len,
+			    &w->out->current)) {
+				w->bad = true;
+				return false;
+			}
+			w->out->kind = FLEET_CH_CURRENT;
+			w->out->revision = kv->mod_revision;
+			return false;
+		}
+		if (ev[i].type == ETCD_EV_PUT &&
+		    kv->key_len == w->heartbeat.len &&
+		    memcmp(kv->key, w->heartbeat.data, kv->key_len) == 0) {
+			hb = true;
+			w->out->revision = kv->mod_revision;
+		}
+	}
+	if (hb) {
+		w->out->kind = FLEET_CH_HEARTBEAT;
+		return false;
+	}
+	return true;
+}
+
+enum aivenauth_status
+fleet_watch(struct fleet_etcd *fe, int64_t from_rev, long max_ms,
+    struct fleet_change *out)
+{
+	struct etcd_watch_end end;
+	enum aivenauth_status st;
+	struct watch_arg w;
+	struct buf endkey;
+
+	memset(out, 0, sizeof(*out));
+	memset(&w, 0, sizeof(w));
+	w.out = out;
+	buf_init(&w.current, FLEET_KEY_MAX, false);
+	buf_init(&w.heartbeat, FLEET_KEY_MAX, false);
+	buf_init(&endkey, FLEET_KEY_MAX + 1, false);
+	/* [current, heartbeat NUL): both keys and the gen/ records between
+	 * them ('c' < 'g' < 'h'); the leader key is not watched. */
+	if ((st = fleet_key_current(fe->prefix, &w.current)) != AIVENAUTH_OK ||
+	    (st = fleet_key_heartbeat(fe->prefix, &w.heartbeat)) !=
+	    AIVENAUTH_OK ||
+	    (st = buf_add(&endkey, w.heartbeat.data, w.heartbeat.len)) !=
+	    AIVENAUTH_OK || (st = buf_addc(&endkey, '\0')) != AIVENAUTH_OK)
+		goto out;
+	st = fe->ops->watch(fe->c, w.current.data, w.current.len, endkey.data,
+	    endkey.len, from_rev, max_ms, watch_ev, &w, &end);
+	if (st != AIVENAUTH_OK)
+		goto out;
+	if (w.bad) {
+		ctx_log(fe->ctx, LOG_ERR, "etcd %s: not a generation number",
+		    buf_cstr(&w.current));
+		st = AIVENAUTH_ERR_BAD_RESPONSE;
+	} else if (end.canceled && end.compact_revision > 0) {
+		ctx_log(fe->ctx, LOG_NOTICE, "fleet: etcd compacted revision "
+		    "%lld away (now %lld): reading everything again",
+		    (long long)from_rev, (long long)end.compact_revision);
+		out->kind = FLEET_CH_COMPACTED;
+		out->revision = end.compact_revision;
+	} else if (end.canceled) {
+		ctx_log(fe->ctx, LOG_ERR, "fleet: etcd canceled the watch: %s",
+		    end.reason);
+		st = strstr(end.reason, "permission") != NULL ?
+		    AIVENAUTH_ERR_FORBIDDEN : AIVENAUTH_ERR_API_REJECTED;
+	} else if (out->kind == FLEET_CH_TIMEOUT) {
+		/* Resume after the last event delivered, or where we began. */
+		out->revision = end.revision > 0 ? end.revision :
+		    from_rev > 0 ? from_rev - 1 : 0;
+	}
+out:
+	buf_free(&w.current);
+	buf_free(&w.heartbeat);
+	buf_free(&endkey);
+	return st;
+}
+
+/* ------------------------------------------------------------ publishing */
+
+enum aivenauth_status
+fleet_campaign(struct fleet_etcd *fe, const char *id, int64_t ttl,
+    bool *leader, int64_t *lease)
+{
+	enum aivenauth_status st;
+	struct etcd_cmp cmp;
+	struct etcd_op put;
+	struct buf key;
+	int64_t l = 0;
+	bool ok = false;
+
+	*leader = false;
+	*lease = 0;
+	if (id == NULL || id[0] == '\0' || strlen(id) > FLEET_LEADER_MAX)
+		return AIVENAUTH_ERR_INVALID;
+	buf_init(&key, FLEET_KEY_MAX, false);
+	if ((st = fleet_key_leader(fe->prefix, &key)) != AIVENAUTH_OK ||
+	    (st = fe->ops->lease_grant(fe->c, ttl, &l, NULL)) != AIVENAUTH_OK)
+		goto out;
+	memset(&cmp, 0, sizeof(cmp));
+	cmp.key = key.data;
+	cmp.key_len = key.len;
+	cmp.target = ETCD_CMP_CREATE;
+	cmp.result = ETCD_CMP_EQUAL;
+	memset(&put, 0, sizeof(put));
+	put.type = ETCD_OP_PUT;
+	put.key = key.data;
+	put.key_len = key.len;
+	put.value = id;
+	put.value_len = strlen(id);
+	put.lease = l;
+	st = fe->ops->txn(fe->c, &cmp, 1, &put, 1, NULL, 0, &ok, NULL);
+	if (st == AIVENAUTH_OK && ok) {
+		*leader = true;
+		*lease = l;
+	} else {
+		/* Not ours: let the lease go now rather than at its TTL. */
+		(void)fe->ops->lease_revoke(fe->c, l);
+	}
+out:
+	buf_free(&key);
+	return st;
+}
+
+/* A batch of puts, all or none, only while the leader key is ours. */
+struct batch {
+	struct fleet_etcd *fe;
+	struct etcd_cmp guard;
+	struct etcd_op ops[ETCD_TXN_MAX_OPS];
+	size_t n, bytes;
+};
+
+static enum aivenauth_status
+batch_flush(struct batch *b)
+{
+	enum aivenauth_status st;
+	bool ok = false;
+
+	if (b->n == 0)
+		return AIVENAUTH_OK;
+	st = b->fe->ops->txn(b->fe->c, &b->guard, 1, b->ops, b->n, NULL, 0,
+	    &ok, NULL);
+	b->n = 0;
+	b->bytes = 0;
+	if (st == AIVENAUTH_OK && !ok) {
+		ctx_log(b->fe->ctx, LOG_ERR, "fleet: the leader key is no "
+		    "longer bound to our lease: another publisher leads; "
+		    "publish stopped");
+		return AIVENAUTH_ERR_FORBIDDEN;
+	}
+	return st;
+}
+
+struct rec_kv {
+	struct buf key, val;
+};
+
+static int
+rec_kv_cmp(const void *a, const void *b)
+{
+	const struct rec_kv *x = a, *y = b;
+	size_t n = x->key.len < y->key.len ? x->key.len : y->key.len;
+	int c = memcmp(x->key.data, y->key.data, n);
+
+	if (c != 0)
+		return c;
+	return x->key.len < y->key.len ? -1 : x->key.len > y->key.len;
+}
+
+static void
+rec_kvs_free(struct rec_kv *r, size_t n)
+{
+	size_t i;
+
+	for (i = 0; r != NULL && i < n; i++) {
+		buf_free(&r[i].key);
+		buf_free(&r[i].val);
+	}
+	free(r);
+}
+
+static enum aivenauth_status
+encode_all(struct fleet_etcd *fe, const unsigned char *sk, uint64_t gen,
+    const struct fleet_gen *g, struct rec_kv **out, size_t *n_out)
+{
+	const struct aivenauth_snapshot *s = &g->snap;
+	size_t n = s->n_users + s->n_tokens, i, k = 0;
+	enum aivenauth_status st = AIVENAUTH_OK;
+	struct fleet_rec r;
+	struct rec_kv *kv;
+
+	*out = NULL;
+	*n_out = 0;
+	if ((kv = calloc(n > 0 ? n : 1, sizeof(*kv))) == NULL)
+		return AIVENAUTH_ERR_NOMEM;
+	for (i = 0; i < n && st == AIVENAUTH_OK; i++, k++) {
+		memset(&r, 0, sizeof(r));
+		r.generation = gen;
+		r.org_id = (char *)s->organization_id;
+		buf_init(&kv[k].key, FLEET_KEY_MAX, false);
+		buf_init(&kv[k].val, FLEET_VALUE_MAX, true);
+		if (i < s->n_users) {
+			r.type = FLEET_T_USER;
+			r.user = s->users[i];
+			st = fleet_key_user(fe->prefix, gen, r.user.user_id,
+			    &kv[k].key);
+		} else {
+			size_t t = i - s->n_users;
+
+			r.type = FLEET_T_TOKEN;
+			r.token = s->tokens[t];
+			r.has_hash = g->has_hash != NULL && g->has_hash[t];
+			if (r.has_hash)
+				memcpy(r.hash, g->hashes[t], HASH_BYTES);
+			st = fleet_key_token(fe->prefix, gen, r.token.prefix,
+			    &kv[k].key);
+		}
+		if (st == AIVENAUTH_OK)
+			st = fleet_rec_encode(sk, kv[k].key.data, kv[k].key.len,
+			    &r, &kv[k].val);
+		sodium_memzero(r.hash, sizeof(r.hash));
+	}
+	if (st != AIVENAUTH_OK) {
+		ctx_log(fe->ctx, LOG_ERR, "fleet: cannot encode record %zu of "
+		    "generation %" PRIu64 ": %s", i, gen,
+		    aivenauth_strerror(st));
+		rec_kvs_free(kv, k);
+		return st;
+	}
+	qsort(kv, n, sizeof(*kv), rec_kv_cmp);
+	for (i = 1; i < n; i++) {
+		if (rec_kv_cmp(&kv[i - 1], &kv[i]) == 0) {
+			ctx_log(fe->ctx, LOG_ERR, "fleet: two records for key "
+			    "%s", buf_cstr(&kv[i].key));
+			rec_kvs_free(kv, n);
+			return AIVENAUTH_ERR_INVALID;
+		}
+	}
+	*out = kv;
+	*n_out = n;
+	return AIVENAUTH_OK;
+}
+
+static void
+guard_init(struct batch *b, struct fleet_etcd *fe, const struct buf *leader,
+    int64_t lease)
+{
+	memset(b, 0, sizeof(*b));
+	b->fe = fe;
+	b->guard.key = leader->data;
+	b->guard.key_len = leader->len;
+	b->guard.target = ETCD_CMP_LEASE;
+	b->guard.result = ETCD_CMP_EQUAL;
+	b->guard.number = lease;
+}
+
+static void
+op_put(struct etcd_op *op, const struct buf *k, const struct buf *v)
+{
+	memset(op, 0, sizeof(*op));
+	op->type = ETCD_OP_PUT;
+	op->key = k->data;
+	op->key_len = k->len;
+	op->value = v->data;
+	op->value_len = v->len;
+}
+
+static enum aivenauth_status
+encode_hb(struct fleet_etcd *fe, const unsigned char *sk, const char *org,
+    uint64_t gen, const struct fleet_heartbeat *hb, struct buf *key,
+    struct buf *val)
+{
+	enum aivenauth_status st;
+	struct fleet_rec r;
+
+	memset(&r, 0, sizeof(r));
+	r.type = FLEET_T_HEARTBEAT;
+	r.generation = gen;
+	r.org_id = (char *)org;
+	r.heartbeat = *hb;
+	if ((st = fleet_key_heartbeat(fe->prefix, key)) != AIVENAUTH_OK)
+		return st;
+	return fleet_rec_encode(sk, key->data, key->len, &r, val);
+}
+
+enum aivenauth_status
+fleet_publish_gen(struct fleet_etcd *fe, const unsigned char sk[FLEET_SK_BYTES],
+    int64_t lease, uint64_t gen, const struct fleet_gen *g,
+    const struct fleet_heartbeat *hb)
+{
+	const char *org = g->snap.organization_id;
+	struct buf leader, mkey, mval, ckey, cval, hkey, hval, dfrom, dto;
+	struct rec_kv *kv = NULL;
+	struct fleet_digest dg;
+	struct fleet_rec m;
+	enum aivenauth_status st;
+	struct batch *b;
+	size_t n = 0, i;
+
+	if (org == NULL || gen == 0 || lease == 0 || hb == NULL)
+		return AIVENAUTH_ERR_INVALID;
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return AIVENAUTH_ERR_NOMEM;
+	buf_init(&leader, FLEET_KEY_MAX, false);
+	buf_init(&mkey, FLEET_KEY_MAX, false);
+	buf_init(&mval, FLEET_VALUE_MAX, false);
+	buf_init(&ckey, FLEET_KEY_MAX, false);
+	buf_init(&cval, GEN_TEXT_MAX, false);
+	buf_init(&hkey, FLEET_KEY_MAX, false);
+	buf_init(&hval, FLEET_VALUE_MAX, false);
+	buf_init(&dfrom, FLEET_KEY_MAX, false);
+	buf_init(&dto, FLEET_KEY_MAX, false);
+	if ((st = fleet_key_leader(fe->prefix, &leader)) != AIVENAUTH_OK ||
+	    (st = encode_all(fe, sk, gen, g, &kv, &n)) != AIVENAUTH_OK)
+		goto out;
+	guard_init(b, fe, &leader, lease);
+
+	/* 1. The records, in key order (the digest's order). */
+	fleet_digest_init(&dg);
+	for (i = 0; i < n; i++) {
+		if (!fleet_digest_add(&dg, kv[i].key.data, kv[i].key.len,
+		    kv[i].val.data, kv[i].val.len)) {
+			st = AIVENAUTH_ERR_INVALID;
+			goto out;
+		}
+		if (b->n == BATCH_OPS || (b->n > 0 && b->bytes +
+		    kv[i].val.len + kv[i].key.len > BATCH_BYTES)) {
+			if ((st = batch_flush(b)) != AIVENAUTH_OK)
+				goto out;
+		}
+		op_put(&b->ops[b->n++], &kv[i].key, &kv[i].val);
+		b->bytes += kv[i].key.len + kv[i].val.len;
+	}
+	if ((st = batch_flush(b)) != AIVENAUTH_OK)
+		goto out;
+
+	/* 2. The manifest: count and digest of exactly those records. */
+	memset(&m, 0, sizeof(m));
+	m.type = FLEET_T_MANIFEST;
+	m.generation = gen;
+	m.org_id = (char *)org;
+	m.manifest.n_users = g->snap.n_users;
+	m.manifest.n_tokens = g->snap.n_tokens;
+	m.manifest.published_time = hb->published_time;
+	fleet_digest_final(&dg, m.manifest.digest);
+	if ((st = fleet_key_manifest(fe->prefix, gen, &mkey)) != AIVENAUTH_OK ||
+	    (st = fleet_rec_encode(sk, mkey.data, mkey.len, &m, &mval)) !=
+	    AIVENAUTH_OK)
+		goto out;
+	op_put(&b->ops[b->n++], &mkey, &mval);
+	if ((st = batch_flush(b)) != AIVENAUTH_OK)
+		goto out;
+
+	/* 3. current and the heartbeat in one txn, and generations older
+	 *    than the previous one dropped (a follower may still be reading
+	 *    the previous one at its revision). */
+	if ((st = fleet_key_current(fe->prefix, &ckey)) != AIVENAUTH_OK ||
+	    (st = buf_addf(&cval, "%" PRIu64, gen)) != AIVENAUTH_OK ||
+	    (st = encode_hb(fe, sk, org, gen, hb, &hkey, &hval)) !=
+	    AIVENAUTH_OK)
+		goto out;
+	op_put(&b->ops[b->n++], &ckey, &cval);
+	op_put(&b->ops[b->n++], &hkey, &hval);
+	if (gen > 1) {
+		if ((st = buf_add(&dfrom, fe->prefix, strlen(fe->prefix))) !=
+		    AIVENAUTH_OK || (st = buf_add(&dfrom, "gen/", 4)) !=
+		    AIVENAUTH_OK ||
+		    (st = fleet_key_gen(fe->prefix, gen - 1, &dto)) !=
+		    AIVENAUTH_OK)
+			goto out;
+		memset(&b->ops[b->n], 0, sizeof(b->ops[b->n]));
+		b->ops[b->n].type = ETCD_OP_DELETE;
+		b->ops[b->n].key = dfrom.data;
+		b->ops[b->n].key_len = dfrom.len;
+		b->ops[b->n].range_end = dto.data;
+		b->ops[b->n].range_end_len = dto.len;
+		b->n++;
+	}
+	st = batch_flush(b);
+out:
+	rec_kvs_free(kv, n);
+	buf_free(&leader);
+	buf_free(&mkey);
+	buf_free(&mval);
+	buf_free(&ckey);
+	buf_free(&cval);
+	buf_free(&hkey);
+	buf_free(&hval);
+	buf_free(&dfrom);
+	buf_free(&dto);
+	free(b);
+	return st;
+}
+
+enum aivenauth_status
+fleet_publish_heartbeat(struct fleet_etcd *fe,
+    const unsigned char sk[FLEET_SK_BYTES], int64_t lease, const char *org,
+    uint64_t gen, const struct fleet_heartbeat *hb)
+{
+	struct buf leader, hkey, hval;
+	enum aivenauth_status st;
+	struct batch *b;
+
+	if (org == NULL || lease == 0 || hb == NULL)
+		return AIVENAUTH_ERR_INVALID;
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return AIVENAUTH_ERR_NOMEM;
+	buf_init(&leader, FLEET_KEY_MAX, false);
+	buf_init(&hkey, FLEET_KEY_MAX, false);
+	buf_init(&hval, FLEET_VALUE_MAX, false);
+	if ((st = fleet_key_leader(fe->prefix, &leader)) == AIVENAUTH_OK &&
+	    (st = encode_hb(fe, sk, org, gen, hb, &hkey, &hval)) ==
+	    AIVENAUTH_OK) {
+		guard_init(b, fe, &leader, lease);
+		op_put(&b->ops[b->n++], &hkey, &hval);
+		st = batch_flush(b);
+	}
+	buf_free(&leader);
+	buf_free(&hkey);
+	buf_free(&hval);
+	free(b);
+	return st;
+}

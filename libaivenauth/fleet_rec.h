@@ -1,0 +1,224 @@
+/*
+ * fleet_rec.h - the records a fleet publisher writes to etcd and a
+ * follower verifies: users, tokens (with the enrolled hash), the manifest
+ * of a generation and the heartbeat, each signed with the publisher's
+ * Ed25519 key (docs/FLEET.md).
+ *
+ * Why signatures on top of etcd's RBAC and TLS: whoever can write the
+ * prefix could otherwise publish a hash of a secret of their choosing and
+ * log in on every follower.  A follower trusts a record only if it
+ * verifies against a pinned public key, over a byte string that names the
+ * etcd key it was read from (a record moved to another key fails), the
+ * organization and the generation.
+ *
+ * Encoding (all integers little-endian, canonical: one byte string per
+ * record, so a re-encoding of a decoded record is byte-identical):
+ *
+ *   "AVF1"  u8 version(1)  u8 type  u16 zero  u64 generation
+ *   u16 org_len  org  u32 body_len  body  sig[64]
+ *
+ * The signature is crypto_sign_detached over
+ *   "aivenauth-fleet-v1" NUL  u32 key_len  key  (every byte before sig)
+ * Strings are u32 length + bytes, no NUL inside; lists are u32 count +
+ * strings.  Decoders check every length against the value and refuse
+ * trailing bytes.
+ */
+#ifndef AIVENAUTH_FLEET_REC_H
+#define AIVENAUTH_FLEET_REC_H
+
+#include <sodium.h>
+
+#include "internal.h"
+
+#define FLEET_VERSION 1
+#define FLEET_PK_BYTES 32
+#define FLEET_SK_BYTES 64
+#define FLEET_SIG_BYTES 64
+#define FLEET_DIGEST_BYTES 32
+#define FLEET_MAX_KEYS 2            /* pinned keys: two during a rotation */
+#define FLEET_KEY_MAX 1024          /* longest etcd key a record may name */
+#define FLEET_ORG_MAX 64
+#define FLEET_STR_MAX 4096
+#define FLEET_LIST_MAX 100
+#define FLEET_VALUE_MAX (64 * 1024) /* one record, encoded */
+/* Base64 (original alphabet, padded) of a public key, NUL included. */
+#define FLEET_PK_B64_SIZE 45
+
+enum fleet_type {
+	FLEET_T_USER = 1,
+	FLEET_T_TOKEN = 2,
+	FLEET_T_MANIFEST = 3,
+	FLEET_T_HEARTBEAT = 4,
+};
+
+/* Why a record was refused (the status is AIVENAUTH_ERR_BAD_RESPONSE). */
+enum fleet_err {
+	FLEET_E_NONE = 0,
+	FLEET_E_FORMAT,             /* malformed, truncated, trailing bytes */
+	FLEET_E_VERSION,            /* unknown magic, version or type */
+	FLEET_E_SIGNATURE,          /* no pinned key verifies it */
+	FLEET_E_ORG,                /* another organization's record */
+	FLEET_E_TYPE,               /* not the type the caller expected */
+};
+
+struct fleet_keys {
+	unsigned n;
+	unsigned char pk[FLEET_MAX_KEYS][FLEET_PK_BYTES];
+};
+
+struct fleet_manifest {
+	uint64_t n_users, n_tokens;
+	unsigned char digest[FLEET_DIGEST_BYTES];   /* see fleet_digest_* */
+	int64_t published_time;
+};
+
+#define FLEET_PUBLISHER_MAX 255
+struct fleet_heartbeat {
+	int64_t last_sync_time;     /* last good Aiven sync of the publisher */
+	int64_t published_time;     /* when this heartbeat was written */
+	char publisher_id[FLEET_PUBLISHER_MAX + 1];
+};
+
+/*
+ * One record, decoded (owns its strings) or to encode.  token.user_name
+ * and token.user_email, the local state fields other than revoke_at and
+ * local_expiry, and currently_active are not part of the format.
+ */
+struct fleet_rec {
+	enum fleet_type type;
+	uint64_t generation;
+	char *org_id;
+	struct aivenauth_user user;            /* FLEET_T_USER */
+	struct aivenauth_token token;          /* FLEET_T_TOKEN */
+	bool has_hash;                         /* FLEET_T_TOKEN */
+	unsigned char hash[HASH_BYTES];
+	struct fleet_manifest manifest;        /* FLEET_T_MANIFEST */
+	struct fleet_heartbeat heartbeat;      /* FLEET_T_HEARTBEAT */
+};
+
+/* Release what a decode allocated; wipes the hash. */
+void fleet_rec_clear(struct fleet_rec *r);
+
+/*
+ * Encode r and sign it for etcd key `key` with sk (crypto_sign secret key,
+ * 64 bytes).  r->org_id must be set.  out is appended to.
+ * AIVENAUTH_ERR_INVALID for a field out of bounds.
+ */
+enum aivenauth_status fleet_rec_encode(const unsigned char sk[FLEET_SK_BYTES],
+    const char *key, size_t key_len, const struct fleet_rec *r,
+    struct buf *out);
+
+/*
+ * Decode the value read from etcd key `key`: check the format, then the
+ * signature against every pinned key, then (if expect_org is not NULL)
+ * the organization, then (if expect_type != 0) the type.  On success *out
+ * owns what it holds (fleet_rec_clear); on failure *out is cleared, *err
+ * (may be NULL) says why and why (may be NULL) a line for humans.
+ */
+enum aivenauth_status fleet_rec_decode(const void *val, size_t len,
+    const char *key, size_t key_len, const struct fleet_keys *keys,
+    const char *expect_org, enum fleet_type expect_type,
+    struct fleet_rec *out, enum fleet_err *err, char *why, size_t wn);
+
+/* Parse "KEY[,KEY]": base64 (original alphabet, padded) Ed25519 public
+ * keys, blanks around commas ignored.  false (why set) on anything else,
+ * on more than FLEET_MAX_KEYS, and on a repeated key. */
+bool fleet_keys_parse(const char *text, struct fleet_keys *out, char *why,
+    size_t wn);
+void fleet_pk_b64(const unsigned char pk[FLEET_PK_BYTES],
+    char out[FLEET_PK_B64_SIZE]);
+
+/*
+ * The manifest digest of a generation: BLAKE2b-256 over, for each user and
+ * token record of the generation in strictly increasing etcd key order,
+ * u32 key_len, key, u32 value_len, value.  The manifest itself is not
+ * part of it.  fleet_digest_add refuses a key not after the previous one.
+ */
+struct fleet_digest {
+	crypto_generichash_state state;
+	char last_key[FLEET_KEY_MAX];
+	size_t last_len;
+	bool any;
+	uint64_t count;
+};
+void fleet_digest_init(struct fleet_digest *d);
+bool fleet_digest_add(struct fleet_digest *d, const char *key, size_t key_len,
+    const void *val, size_t val_len);
+void fleet_digest_final(struct fleet_digest *d,
+    unsigned char out[FLEET_DIGEST_BYTES]);
+
+/* ------------------------------------------------------------ keys */
+
+/*
+ * The etcd key layout under prefix (which ends in '/'), see docs/FLEET.md:
+ *   PREFIX leader                         lease-bound, the publisher's id
+ *   PREFIX current                        decimal generation (a pointer)
+ *   PREFIX heartbeat                      signed heartbeat
+ *   PREFIX gen/GGGGGGGGGGGGGGGGGGGG/       one generation (20 digits, so
+ *   PREFIX gen/G.../manifest               keys sort by number)
+ *   PREFIX gen/G.../t/TOKEN_PREFIX
+ *   PREFIX gen/G.../u/USER_ID
+ * The manifest sorts before "t/" and "u/" ('m' < 't' < 'u').
+ */
+enum aivenauth_status fleet_key_leader(const char *prefix, struct buf *out);
+enum aivenauth_status fleet_key_current(const char *prefix, struct buf *out);
+enum aivenauth_status fleet_key_heartbeat(const char *prefix, struct buf *out);
+enum aivenauth_status fleet_key_gen(const char *prefix, uint64_t gen,
+    struct buf *out);
+enum aivenauth_status fleet_key_manifest(const char *prefix, uint64_t gen,
+    struct buf *out);
+enum aivenauth_status fleet_key_user(const char *prefix, uint64_t gen,
+    const char *user_id, struct buf *out);
+enum aivenauth_status fleet_key_token(const char *prefix, uint64_t gen,
+    const char *token_prefix, struct buf *out);
+
+/* ------------------------------------------------------------ generations */
+
+/*
+ * What a follower hands to the cache writer for one generation: the
+ * snapshot (users, tokens; organization_id points into org) and, parallel
+ * to snap.tokens, whether the publisher knew each token's hash and the
+ * hash.  Everything in it has been verified.
+ */
+struct fleet_gen {
+	uint64_t generation;
+	char *org;
+	struct aivenauth_snapshot snap;
+	bool *has_hash;                         /* n_tokens */
+	unsigned char (*hashes)[HASH_BYTES];    /* n_tokens */
+	struct fleet_manifest manifest;
+};
+void fleet_gen_free(struct fleet_gen *g);
+
+/*
+ * Assemble a generation from the (key, value) pairs of its prefix, given
+ * in etcd key order (as a range returns them): fleet_gen_begin, then
+ * fleet_gen_add for each pair, then fleet_gen_finish, which checks that
+ * the manifest was there and that its counts and digest match exactly
+ * what was added; anything else (a record of another generation, a
+ * signature failing, a key outside the layout, a missing or extra record)
+ * refuses the whole generation.
+ */
+struct fleet_gen_builder {
+	const struct fleet_keys *keys;
+	const char *org;
+	const char *prefix;
+	uint64_t generation;
+	struct fleet_digest digest;
+	bool have_manifest;
+	struct fleet_gen g;
+	size_t cap_users, cap_tokens;
+	char why[256];
+};
+enum aivenauth_status fleet_gen_begin(struct fleet_gen_builder *b,
+    const char *prefix, uint64_t gen, const struct fleet_keys *keys,
+    const char *org);
+enum aivenauth_status fleet_gen_add(struct fleet_gen_builder *b,
+    const char *key, size_t key_len, const void *val, size_t val_len);
+/* On success *out owns the generation (fleet_gen_free); the builder is
+ * emptied either way.  b->why says what was wrong. */
+enum aivenauth_status fleet_gen_finish(struct fleet_gen_builder *b,
+    struct fleet_gen *out);
+void fleet_gen_abort(struct fleet_gen_builder *b);
+
+#endif /* AIVENAUTH_FLEET_REC_H */
