@@ -336,16 +336,13 @@ aivenauth_verify(struct aivenauth_ctx *ctx, const char *token, size_t len,
 	}
 	if (f.learn) {
 		/* Online learning: the API judges the token by itself. */
-		st = aivenauth_api_me(ctx, token, len);
-		if (st == AIVENAUTH_ERR_UNAUTHORIZED) {
-			d->reason = AIVENAUTH_REASON_ONLINE_REJECTED;
-			return AIVENAUTH_OK;
-		}
+		st = aivenauth_api_me(ctx, token, len, d->user_id,
+		    d->user_email);
 		if (st != AIVENAUTH_OK) {
-			ctx_log(ctx, LOG_ERR, "online check of token %s failed: %s",
-			    d->prefix, aivenauth_strerror(st));
-			d->reason = AIVENAUTH_REASON_ONLINE_UNAVAILABLE;
-			return st;
+			/* Only a positive answer vouches (api.c). */
+			d->reason = online_refusal(ctx, st, d->prefix);
+			return d->reason == AIVENAUTH_REASON_ONLINE_UNAVAILABLE ?
+			    st : AIVENAUTH_OK;
 		}
 		d->flags |= AIVENAUTH_DECISION_LEARNED;
 		if (cache_writable(ctx) &&
@@ -368,7 +365,9 @@ aivenauth_verify(struct aivenauth_ctx *ctx, const char *token, size_t len,
 		 * One bounded call with the token itself slides it there; a
 		 * failure is logged, and the decision stands (the token is
 		 * still valid for at least another max_age / 2... or less). */
-		if (aivenauth_api_me(ctx, token, len) == AIVENAUTH_OK) {
+		st = aivenauth_api_me(ctx, token, len, d->user_id,
+		    d->user_email);
+		if (st == AIVENAUTH_OK) {
 			d->flags |= AIVENAUTH_DECISION_EXTENDED;
 			d->expiry = now + f.max_age;
 			/* Not writable here: the next sync brings the API's
@@ -377,7 +376,8 @@ aivenauth_verify(struct aivenauth_ctx *ctx, const char *token, size_t len,
 				(void)cache_write(ctx, store_extension, d);
 		} else {
 			ctx_log(ctx, LOG_WARNING, "could not refresh the sliding "
-			    "expiry of token %s at the API", d->prefix);
+			    "expiry of token %s at the API (%s); not extended",
+			    d->prefix, aivenauth_strerror(st));
 		}
 	}
 	return AIVENAUTH_OK;

@@ -378,7 +378,9 @@ start(struct http_client *c, struct http_slot *s, struct http_req *r)
 	s->url.len = 0;
 	if ((st = buf_add(&s->url, c->base.data, c->base.len)) !=
 	    AIVENAUTH_OK ||
-	    (st = buf_add(&s->url, r->path, strlen(r->path))) != AIVENAUTH_OK)
+	    (st = buf_add(&s->url, r->path, strlen(r->path))) != AIVENAUTH_OK ||
+	    (r->query != NULL && (st = buf_add(&s->url, r->query,
+	    strlen(r->query))) != AIVENAUTH_OK))
 		return st;
 	st = AIVENAUTH_ERR_INTERNAL;
 	buf_free(&r->resp);
@@ -563,6 +565,14 @@ finish(struct http_client *c, struct http_slot *s, struct http_req *r,
 			return OUTCOME_DONE;
 		}
 		r->st = map_status(code);
+		/* A 403 for the caller's address is not a verdict on the
+		 * token (or a missing permission): name it, so the log and
+		 * the decision say why.  Codes from the API's catalogue. */
+		if (code == 403 && (json_error_has_code(r->resp.data,
+		    r->resp.len, "client_ip_address_policy_violation") ||
+		    json_error_has_code(r->resp.data, r->resp.len,
+		    "api_client_ip_allowlist_blocks_caller")))
+			r->st = AIVENAUTH_ERR_IP_POLICY;
 		/* A 5xx may come after the API acted (e.g. a proxy timeout). */
 		if (code >= 500)
 			r->lost_answer = true;
