@@ -264,6 +264,9 @@ libaivenauth/config.c ### } else if (strncasecmp(v, "http://", 7) == 0) { ### UR
 libaivenauth/net/http.c ### if (strncasecmp(url, "https://", 8) == 0) { ### URL scheme
 libaivenauth/net/http.c ### if (strncasecmp(url, "http://", 7) != 0) ### URL scheme
 libaivenauth/net/json.c ### if (strncasecmp(s + i, needle, k) == 0) ### HTML tag search in an error page
+libaivenauth/net/json.c ### strcmp(json_string_value(id), user_id) != 0) || ### /v1/me user id vs the synced owner (public ids)
+libaivenauth/net/json.c ### hit = json_is_string(v) && strcmp(json_string_value(v), code) == 0; ### API error_code
+libaivenauth/net/json.c ### strcmp(json_string_value(c), code) == 0) ### API error_code
 EOA
 )
 unlisted=0
