@@ -130,7 +130,7 @@ cmd_token_revoke(int argc, char *argv[])
 			rc = jr;
 	} else if (gone) {
 		printf("Token %s (application user %s) already revoked at the "
-		    "API%s.\n", prefix, user_id, local ? "; revoked locally" : "");
+		    "API.\n", prefix, user_id);
 	} else if (api) {
 		printf("Token %s (application user %s) revoked.\n", prefix,
 		    user_id);

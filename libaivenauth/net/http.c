@@ -542,6 +542,7 @@ finish(struct http_client *c, struct http_slot *s, struct http_req *r,
 	char detail[JSON_MSG_MAX + 64], msg[JSON_MSG_MAX + 1];
 	bool retryable = false;
 	long code = 0, after = -1, delay;
+	int lvl;
 	curl_off_t total = 0;
 	char *ct = NULL;
 
@@ -629,11 +630,15 @@ finish(struct http_client *c, struct http_slot *s, struct http_req *r,
 		    delay);
 		return OUTCOME_RETRY;
 	}
+	/* A DELETE's 404 is the caller's to judge (already gone, or a
+	 * typo): a notice here, not an error. */
+	lvl = r->delete_404_ok && r->st == AIVENAUTH_ERR_API_NOT_FOUND ?
+	    LOG_NOTICE : LOG_ERR;
 	if (r->attempts > 1)
-		net_log(p, LOG_ERR, "%s %s: %s (after %u attempts)", r->method,
+		net_log(p, lvl, "%s %s: %s (after %u attempts)", r->method,
 		    r->path, detail, r->attempts);
 	else
-		net_log(p, LOG_ERR, "%s %s: %s", r->method, r->path, detail);
+		net_log(p, lvl, "%s %s: %s", r->method, r->path, detail);
 	return OUTCOME_FAIL;
 }
 
