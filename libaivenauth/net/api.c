@@ -28,7 +28,9 @@
 #define PATH_MAX_BYTES 4096
 #define REQ_BODY_MAX (256UL << 10)
 #define LIST_LIMIT 999
-#define LIST_QUERY "?limit=999"
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define LIST_QUERY "?limit=" STR(LIST_LIMIT)
 
 static int64_t
 now_ms(void)
@@ -116,8 +118,9 @@ bad_body(const struct net_params *p, const struct http_req *r,
 	if (st == AIVENAUTH_ERR_NOMEM)
 		net_log(p, LOG_ERR, "%s %s: out of memory", r->method, r->path);
 	else
-		net_log(p, LOG_ERR, "%s %s: HTTP %ld: bad response: %s",
-		    r->method, r->path, r->http, err);
+		net_log(p, LOG_ERR, "%s %s: HTTP %ld: %s: %s",
+		    r->method, r->path, r->http, st == AIVENAUTH_ERR_MISMATCH ?
+		    "no vouching answer" : "bad response", err);
 }
 
 /*
