@@ -133,6 +133,15 @@ ctl --json user list --cached 2>/dev/null | jget "any(u['user_id']=='$UE' for u 
 run u3b user delete "$UE"
 rc_is u3b 0 "user delete again after a sync (known from its token's tombstone)"
 has u3b out "already deleted at the API" "after a sync: already deleted"
+# ---------------------------------------------------------------- token create
+# The API requires a description; without --description aivenctl sends
+# one that says where and when the token was made.
+ctl token create "$UB" > /dev/null 2>&1 < /dev/null
+desc=$(api GET "/v1/organization/$ORG_ID/application-users/$UB/access-tokens" |
+    jget "sorted(d['tokens'], key=lambda t: t['create_time'])[-1]['description']")
+[[ $desc == "created by aivenctl on $(hostname) at 20"*Z ]] &&
+    ok "token create without --description sends '$desc'" || bad "default description: '$desc'"
+
 run u4 user delete u-no-such-user
 rc_is u4 66 "user delete of a user neither the cache nor the API knows"
 has u4 err "^aivenctl: .*known neither to this host's cache nor to the API.*typo" \
