@@ -176,8 +176,10 @@ int token_mint(struct aivenauth_ctx *ctx, const char *user_id,
     const struct aivenauth_token_spec *spec, json_t *extra, bool *created,
     char **prefix_out);
 /* cmd_token_revoke.c: revoke locally now, then at the API; prints what
- * failed.  *local / *api say what was done.  Returns 0 or an exit code. */
+ * failed.  *local / *api say what was done; *gone that the API no longer
+ * had a token this host knows (404: already revoked there, success).
+ * Returns 0 or an exit code. */
 int token_revoke_now(struct aivenauth_ctx *ctx, const char *user_id,
-    const char *prefix, bool *local, bool *api);
+    const char *prefix, bool *local, bool *api, bool *gone);
 
 #endif /* AIVENCTL_H */

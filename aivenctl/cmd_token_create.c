@@ -7,9 +7,11 @@
  * on stderr; with --json an object with full_token.  This is the only
  * place aivenctl ever prints a full token.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "aivenctl.h"
 
@@ -137,6 +139,28 @@ token_mint(struct aivenauth_ctx *ctx, const char *user_id,
 	return rc;
 }
 
+/*
+ * The API requires a description (a string of at most 1000 characters).
+ * Without --description, say where and when the token was made: more use
+ * to whoever reads the token list later than "", and distinct per token
+ * (aivenctl audit flags tokens of one user sharing a description).
+ */
+static void
+default_description(char *out, size_t size)
+{
+	char host[256] = "";
+	char when[32] = "";
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0')
+		snprintf(host, sizeof(host), "%s", "unknown host");
+	host[sizeof(host) - 1] = '\0';
+	if (gmtime_r(&now, &tm) != NULL)
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(out, size, "created by aivenctl on %s at %s", host, when);
+}
+
 int
 cmd_token_create(int argc, char *argv[])
 {
@@ -154,6 +178,7 @@ cmd_token_create(int argc, char *argv[])
 	struct aivenauth_token_spec spec = { 0 };
 	struct aivenauth_ctx *ctx = NULL;
 	const char **ips, **scopes;
+	char defdesc[320];
 	bool created;
 	int c, rc;
 
@@ -210,6 +235,10 @@ cmd_token_create(int argc, char *argv[])
 		    "is specified");
 		rc = EX_USAGE;
 		goto out;
+	}
+	if (spec.description == NULL) {
+		default_description(defdesc, sizeof(defdesc));
+		spec.description = defdesc;
 	}
 	if ((rc = ctl_ctx_new(&ctx)) != 0)
 		goto out;

@@ -5,6 +5,12 @@
  * Revocation beats availability: the local tombstone is written first, so
  * verify refuses the token on this host even if the API call then fails;
  * the tombstone stays until the API stops listing the token.
+ *
+ * Deletes are idempotent: a token this host knows (in the cache, removed
+ * ones included: their tombstones are kept 30 days) that the API answers
+ * 404 for is already revoked there -- a second run, a revocation the last
+ * sync sent, one revoked in the console.  That is success.  A token
+ * neither the cache nor the API knows is an error: most likely a typo.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,16 +23,18 @@
  */
 int
 token_revoke_now(struct aivenauth_ctx *ctx, const char *user_id,
-    const char *prefix, bool *local, bool *api)
+    const char *prefix, bool *local, bool *api, bool *gone)
 {
 	struct aivenauth_token t = { 0 };
 	enum aivenauth_status st;
+	bool known = false;
 	int lrc = 0;
 
-	*local = *api = false;
+	*local = *api = *gone = false;
 	st = aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDWR);
 	if (st == AIVENAUTH_OK) {
 		st = aivenauth_cache_token(ctx, prefix, &t);
+		known = st == AIVENAUTH_OK;
 		if (st == AIVENAUTH_OK && t.user_id != NULL &&
 		    strcmp(t.user_id, user_id) != 0) {
 			ctl_err("token %s belongs to user %s, not %s; nothing "
@@ -57,6 +65,16 @@ token_revoke_now(struct aivenauth_ctx *ctx, const char *user_id,
 	}
 
 	st = aivenauth_api_token_delete(ctx, user_id, prefix);
+	if (st == AIVENAUTH_ERR_API_NOT_FOUND && known) {
+		*gone = true;
+		return lrc;
+	}
+	if (st == AIVENAUTH_ERR_API_NOT_FOUND) {
+		ctl_err("token %s of user %s is known neither to this host's "
+		    "cache nor to the API (404): nothing revoked; check the "
+		    "user id and the prefix (a typo?)", prefix, user_id);
+		return exit_code(st);
+	}
 	if (st != AIVENAUTH_OK) {
 		if (*local)
 			ctl_err("token %s revoked locally; the API call failed: "
@@ -77,7 +95,7 @@ cmd_token_revoke(int argc, char *argv[])
 {
 	struct aivenauth_ctx *ctx;
 	const char *user_id, *prefix;
-	bool local, api;
+	bool local, api, gone;
 	char *store = NULL;
 	int rc;
 
@@ -94,16 +112,25 @@ cmd_token_revoke(int argc, char *argv[])
 			usage_of("token revoke");
 		goto out;
 	}
-	rc = token_revoke_now(ctx, user_id, prefix, &local, &api);
-	if (g.json && (local || api)) {
+	rc = token_revoke_now(ctx, user_id, prefix, &local, &api, &gone);
+	if (g.json && (local || api || gone)) {
+		/* revoked_at_api: the API no longer has it, by this call or
+		 * before it (already_revoked_at_api, only then). */
 		json_t *o = json_pack("{s:s, s:s, s:b, s:b}", "token_prefix",
 		    prefix, "user_id", user_id, "revoked_locally", local,
-		    "revoked_at_api", api);
-		int jr = json_print(o);
+		    "revoked_at_api", api || gone);
+		int jr;
 
+		if (o != NULL && gone)
+			json_object_set_new(o, "already_revoked_at_api",
+			    json_true());
+		jr = json_print(o);
 		json_decref(o);
 		if (rc == 0)
 			rc = jr;
+	} else if (gone) {
+		printf("Token %s (application user %s) already revoked at the "
+		    "API.\n", prefix, user_id);
 	} else if (api) {
 		printf("Token %s (application user %s) revoked.\n", prefix,
 		    user_id);

@@ -29,7 +29,7 @@ cmd_token_rotate(int argc, char *argv[])
 	enum aivenauth_status st;
 	char *store = NULL, *newp = NULL, tb[32];
 	int64_t grace = 0, at = 0;
-	bool created, local, api;
+	bool created, local, api, gone;
 	json_t *extra;
 	int c, rc;
 
@@ -105,7 +105,8 @@ cmd_token_rotate(int argc, char *argv[])
 		goto out;
 	}
 	if (grace == 0) {
-		rc = token_revoke_now(ctx, user_id, prefix, &local, &api);
+		rc = token_revoke_now(ctx, user_id, prefix, &local, &api,
+		    &gone);
 		if (rc == 0)
 			ctl_warn("old token %s revoked", prefix);
 		goto out;

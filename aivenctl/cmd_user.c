@@ -157,25 +157,47 @@ cmd_user_create(int argc, char *argv[])
 	return rc;
 }
 
+/* Does the cache know this user (listed at the last sync)? */
+static bool
+user_cached(struct aivenauth_ctx *ctx, const char *user_id)
+{
+	struct aivenauth_user *u = NULL;
+	size_t n = 0, i;
+	bool hit = false;
+
+	if (aivenauth_cache_users(ctx, &u, &n) != AIVENAUTH_OK)
+		return false;
+	for (i = 0; i < n && !hit; i++)
+		hit = u[i].user_id != NULL && strcmp(u[i].user_id, user_id) == 0;
+	aivenauth_users_free(u, n);
+	return hit;
+}
+
 /*
  * Revocation beats availability: the user's tokens are tombstoned in the
  * local cache before the API is asked to delete the user (and with it its
- * tokens).  A missing cache is not an error here.
+ * tokens).  A missing cache is not an error here.  *known: the cache knows
+ * the user, or holds a token of it (removed tokens' tombstones included,
+ * kept 30 days) -- what makes a 404 from the API "already deleted" rather
+ * than a typo.
  */
 static int
 revoke_user_tokens(struct aivenauth_ctx *ctx, const char *user_id,
-    size_t *count)
+    size_t *count, bool *known)
 {
 	struct aivenauth_token *t = NULL;
 	enum aivenauth_status st;
 	size_t n = 0, i;
 
 	*count = 0;
+	*known = false;
 	st = aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDWR);
 	if (st == AIVENAUTH_ERR_CACHE_MISSING)
 		return 0;
 	if (st == AIVENAUTH_OK)
 		st = aivenauth_cache_tokens(ctx, user_id, &t, &n);
+	if (st == AIVENAUTH_OK)
+		*known = n > 0 || user_cached(ctx, user_id);
 	for (i = 0; st == AIVENAUTH_OK && i < n; i++) {
 		if (t[i].removed_time != 0 || (t[i].revoked &&
 		    t[i].revoke_at == 0))
@@ -200,6 +222,7 @@ cmd_user_delete(int argc, char *argv[])
 	enum aivenauth_status st;
 	const char *user_id;
 	size_t revoked = 0;
+	bool known, gone = false;
 	int rc, lrc;
 
 	if ((rc = parse_no_opts("user delete", argc, argv)) >= 0)
@@ -209,9 +232,17 @@ cmd_user_delete(int argc, char *argv[])
 	user_id = argv[optind];
 	if ((rc = ctl_ctx_new(&ctx)) != 0)
 		return rc;
-	lrc = revoke_user_tokens(ctx, user_id, &revoked);
+	lrc = revoke_user_tokens(ctx, user_id, &revoked, &known);
 	st = aivenauth_api_user_delete(ctx, user_id);
-	if (st != AIVENAUTH_OK) {
+	if (st == AIVENAUTH_ERR_API_NOT_FOUND && known) {
+		gone = true;    /* idempotent: deleted before (or elsewhere) */
+	} else if (st == AIVENAUTH_ERR_API_NOT_FOUND) {
+		ctl_err("application user %s is known neither to this host's "
+		    "cache nor to the API (404): nothing deleted; check the "
+		    "user id (a typo?)", user_id);
+		rc = exit_code(st);
+		goto out;
+	} else if (st != AIVENAUTH_OK) {
 		ctl_err("%s%zu token(s) of %s revoked locally; the API call "
 		    "failed: %s; run again or delete the user in the console",
 		    lrc != 0 ? "not all " : "", revoked, user_id,
@@ -224,8 +255,14 @@ cmd_user_delete(int argc, char *argv[])
 		    "deleted", 1, "tokens_revoked_locally",
 		    (json_int_t)revoked);
 
+		if (o != NULL && gone)
+			json_object_set_new(o, "already_deleted_at_api",
+			    json_true());
 		rc = json_print(o);
 		json_decref(o);
+	} else if (gone) {
+		printf("Application user %s already deleted at the API.\n",
+		    user_id);
 	} else {
 		printf("Application user %s deleted.\n", user_id);
 	}

@@ -19,7 +19,10 @@
 #include "aivenauth.h"
 #include "etcd.h"
 
-#define AIVENAUTH_NET_ABI 2      /* 2: the etcd table */
+/* 2: me() takes the expected owner and vouches only on a positive answer
+ * (a module of ABI 1 took a 403 for a live token: never load one).
+ * 3: the etcd table (fleet mode). */
+#define AIVENAUTH_NET_ABI 3
 #define AIVENAUTH_NET_SYMBOL "aivenauth_net_ops_v1"
 
 struct net_params {
@@ -64,9 +67,14 @@ struct aivenauth_net_ops {
 	    char **full_token, size_t *full_len, char **prefix);
 	enum aivenauth_status (*token_delete)(const struct net_params *p,
 	    const char *user_id, const char *prefix);
-	/* GET /v1/me with p->token: OK on 200 or 403, UNAUTHORIZED on 401.
+	/* GET /v1/me with p->token: OK only on 200 with the API's "user"
+	 * object about the expected owner (user_id and/or user_email; at
+	 * least one non-empty).  UNAUTHORIZED on 401, FORBIDDEN on any 403,
+	 * IP_POLICY on a 403 with an IP-policy error_code, MISMATCH on a 200
+	 * about another user, BAD_RESPONSE on a body that is not the API's.
 	 * Never retried more than once: it sits on a login path. */
-	enum aivenauth_status (*me)(const struct net_params *p);
+	enum aivenauth_status (*me)(const struct net_params *p,
+	    const char *user_id, const char *user_email);
 
 	/* Fleet mode: the etcd v3 client (etcd.h). */
 	const struct aivenauth_etcd_ops *etcd;

@@ -22,4 +22,14 @@ enum aivenauth_status net_params_init(struct aivenauth_ctx *ctx,
     struct buf *secret);
 void net_params_done(struct buf *secret);
 
+/*
+ * The reason an online check (aivenauth_api_me, status st != OK) refused a
+ * token, logged with why: ONLINE_REJECTED for 401, any 403 and a 200 about
+ * another user, ONLINE_IP_POLICY for a 403 with an IP-policy error_code,
+ * ONLINE_UNAVAILABLE for everything else (unreachable, 5xx, a body that
+ * is not the API's).
+ */
+enum aivenauth_reason online_refusal(struct aivenauth_ctx *ctx,
+    enum aivenauth_status st, const char *prefix);
+
 #endif

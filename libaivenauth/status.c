@@ -65,6 +65,8 @@ aivenauth_strerror(enum aivenauth_status st)
 		return "already exists";
 	case AIVENAUTH_ERR_MISMATCH:
 		return "token belongs to another application user";
+	case AIVENAUTH_ERR_IP_POLICY:
+		return "Aiven API: this host's IP address is not allowed (403)";
 	}
 	return "unknown status";
 }
@@ -103,6 +105,8 @@ aivenauth_reason_name(enum aivenauth_reason r)
 		return "online-unavailable";
 	case AIVENAUTH_REASON_ERROR:
 		return "error";
+	case AIVENAUTH_REASON_ONLINE_IP_POLICY:
+		return "online-ip-policy";
 	}
 	return "unknown";
 }
@@ -137,11 +141,16 @@ aivenauth_reason_text(enum aivenauth_reason r)
 	case AIVENAUTH_REASON_CACHE_UNAVAILABLE:
 		return "the token cache is missing, unreadable or corrupt";
 	case AIVENAUTH_REASON_ONLINE_REJECTED:
-		return "the Aiven API does not accept this token";
+		return "the Aiven API did not vouch for this token (401, 403, "
+		    "or an answer about another user)";
 	case AIVENAUTH_REASON_ONLINE_UNAVAILABLE:
 		return "the Aiven API could not be reached for an online check";
 	case AIVENAUTH_REASON_ERROR:
 		return "internal error while verifying";
+	case AIVENAUTH_REASON_ONLINE_IP_POLICY:
+		return "the Aiven API refused the online check from this host's "
+		    "address (the token's ip_allowlist or an organization IP "
+		    "policy)";
 	}
 	return "unknown reason";
 }

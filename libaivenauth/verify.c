@@ -349,17 +349,16 @@ aivenauth_verify(struct aivenauth_ctx *ctx, const char *token, size_t len,
 		case GATE_OPEN:
 			break;
 		}
-		st = aivenauth_api_me(ctx, token, len);
-		if (st == AIVENAUTH_ERR_UNAUTHORIZED) {
-			online_refused(f.h, now);
-			d->reason = AIVENAUTH_REASON_ONLINE_REJECTED;
-			st = AIVENAUTH_OK;
-			goto done;
-		}
+		st = aivenauth_api_me(ctx, token, len, d->user_id,
+		    d->user_email);
 		if (st != AIVENAUTH_OK) {
-			ctx_log(ctx, LOG_ERR, "online check of token %s failed: %s",
-			    d->prefix, aivenauth_strerror(st));
-			d->reason = AIVENAUTH_REASON_ONLINE_UNAVAILABLE;
+			/* Only a positive answer vouches (api.c); a refusal
+			 * is remembered, an unreachable API is not. */
+			d->reason = online_refusal(ctx, st, d->prefix);
+			if (d->reason != AIVENAUTH_REASON_ONLINE_UNAVAILABLE) {
+				online_refused(f.h, now);
+				st = AIVENAUTH_OK;
+			}
 			goto done;
 		}
 		learned_put(ctx, d->prefix, f.h, now);
@@ -376,8 +375,10 @@ aivenauth_verify(struct aivenauth_ctx *ctx, const char *token, size_t len,
 		 * One bounded call with the token itself slides it there; a
 		 * failure is logged, and the decision stands (the token is
 		 * still valid for at least another max_age / 2). */
-		if (online_gate(f.h, now) == GATE_OPEN &&
-		    aivenauth_api_me(ctx, token, len) == AIVENAUTH_OK) {
+		st = online_gate(f.h, now) == GATE_OPEN ?
+		    aivenauth_api_me(ctx, token, len, d->user_id, d->user_email) :
+		    AIVENAUTH_ERR_RATE_LIMITED;
+		if (st == AIVENAUTH_OK) {
 			d->flags |= AIVENAUTH_DECISION_EXTENDED;
 			d->expiry = now + f.max_age;
 			/* Memory only: the next sync brings the API's new
@@ -385,7 +386,8 @@ aivenauth_verify(struct aivenauth_ctx *ctx, const char *token, size_t len,
 			learned_extend(ctx, d->prefix, d->expiry, now);
 		} else {
 			ctx_log(ctx, LOG_WARNING, "could not refresh the sliding "
-			    "expiry of token %s at the API", d->prefix);
+			    "expiry of token %s at the API (%s); not extended",
+			    d->prefix, aivenauth_strerror(st));
 		}
 	}
 	st = AIVENAUTH_OK;

@@ -464,14 +464,19 @@ START_TEST(me_checks)
 	char *uid, *prefix, full[AIVENAUTH_TOKEN_MAX_LEN + 1];
 	static const char bogus[] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==";
 
-	ck_assert_int_eq(OPS->me(&P), AIVENAUTH_OK);
+	ck_assert_int_eq(OPS->me(&P, admin_user, NULL), AIVENAUTH_OK);
 	ck_assert_int_eq(last_http, 200);
+	/* Only an answer about the expected owner vouches. */
+	ck_assert_int_eq(OPS->me(&P, "u00000000000", NULL),
+	    AIVENAUTH_ERR_MISMATCH);
+	ck_assert_int_eq(OPS->me(&P, NULL, NULL), AIVENAUTH_ERR_INVALID);
 	/* A live non-admin token: /me works, the admin API says 403. */
 	uid = create_user("net me user");
 	prefix = create_token(uid, full, sizeof(full));
 	P.token = full;
 	P.token_len = strlen(full);
-	ck_assert_int_eq(OPS->me(&P), AIVENAUTH_OK);
+	ck_assert_int_eq(OPS->me(&P, uid, NULL), AIVENAUTH_OK);
+	ck_assert_int_eq(OPS->me(&P, admin_user, NULL), AIVENAUTH_ERR_MISMATCH);
 	{
 		struct aivenauth_user *u;
 		size_t n;
@@ -481,16 +486,20 @@ START_TEST(me_checks)
 		ck_assert_int_eq(last_http, 403);
 		ck_assert(logged("HTTP 403: Permission denied"));
 	}
-	/* A 403 on /me: live but not allowed, still OK. */
+	/* A 403 on /me vouches for nothing; an IP-policy 403 is named. */
 	fault("{\"path\": \"^/v1/me$\", \"kind\": \"status\", \"status\": 403, "
-	    "\"count\": 1}");
-	ck_assert_int_eq(OPS->me(&P), AIVENAUTH_OK);
+	    "\"error_code\": \"authentication_failed\", \"count\": 1}");
+	ck_assert_int_eq(OPS->me(&P, uid, NULL), AIVENAUTH_ERR_FORBIDDEN);
 	ck_assert_int_eq(last_http, 403);
+	fault("{\"path\": \"^/v1/me$\", \"kind\": \"status\", \"status\": 403, "
+	    "\"error_code\": \"client_ip_address_policy_violation\", "
+	    "\"count\": 1}");
+	ck_assert_int_eq(OPS->me(&P, uid, NULL), AIVENAUTH_ERR_IP_POLICY);
 	/* Unknown token: 401, not retried. */
 	ck_assert_int_eq(ctl("POST", "/_sim/stats/reset", "{}", NULL), 200);
 	P.token = bogus;
 	P.token_len = strlen(bogus);
-	ck_assert_int_eq(OPS->me(&P), AIVENAUTH_ERR_UNAUTHORIZED);
+	ck_assert_int_eq(OPS->me(&P, uid, NULL), AIVENAUTH_ERR_UNAUTHORIZED);
 	ck_assert_int_eq(last_http, 401);
 	ck_assert_int_eq(stat_count(K_ME), 1);
 	P.token = admin_token;
@@ -504,13 +513,13 @@ END_TEST
 START_TEST(me_retries_once_on_connection_error_only)
 {
 	fault("{\"path\": \"^/v1/me$\", \"kind\": \"reset\", \"count\": 5}");
-	ck_assert_int_eq(OPS->me(&P), AIVENAUTH_ERR_NET);
+	ck_assert_int_eq(OPS->me(&P, admin_user, NULL), AIVENAUTH_ERR_NET);
 	ck_assert_int_eq(stat_count(K_ME), 2);
 	ck_assert_int_eq(ctl("DELETE", "/_sim/faults", NULL, NULL), 200);
 	ck_assert_int_eq(ctl("POST", "/_sim/stats/reset", "{}", NULL), 200);
 	fault("{\"path\": \"^/v1/me$\", \"kind\": \"status\", \"status\": 503, "
 	    "\"count\": 5}");
-	ck_assert_int_eq(OPS->me(&P), AIVENAUTH_ERR_SERVER);
+	ck_assert_int_eq(OPS->me(&P, admin_user, NULL), AIVENAUTH_ERR_SERVER);
 	ck_assert_int_eq(stat_count(K_ME), 1);
 }
 END_TEST
@@ -901,7 +910,7 @@ START_TEST(token_with_newline_refused)
 
 	P.token = evil;
 	P.token_len = strlen(evil);
-	ck_assert_int_eq(OPS->me(&P), AIVENAUTH_ERR_INVALID);
+	ck_assert_int_eq(OPS->me(&P, admin_user, NULL), AIVENAUTH_ERR_INVALID);
 	ck_assert_int_eq(stat_count(K_ME), 0);
 }
 END_TEST

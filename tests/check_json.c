@@ -926,6 +926,104 @@ START_TEST(timestamp_forms)
 }
 END_TEST
 
+/* json_me_check: only an answer about the expected owner vouches. */
+#define ME(body, id, mail) json_me_check(body, strlen(body), id, mail, err, \
+	    sizeof(err))
+START_TEST(me_owner)
+{
+	static const char good[] = "{\"user\": {\"user_id\": \"u1abc2345678\", "
+	    "\"user\": \"u1abc2345678@app.example\", \"state\": \"active\"}}";
+
+	ck_assert_int_eq(ME(good, "u1abc2345678", "u1abc2345678@app.example"),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(ME(good, "u1abc2345678", NULL), AIVENAUTH_OK);
+	ck_assert_int_eq(ME(good, NULL, "U1ABC2345678@App.Example"),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(ME(good, "u0000000000x", NULL), AIVENAUTH_ERR_MISMATCH);
+	ck_assert(strstr(err, "another user") != NULL);
+	/* The id matches, the e-mail does not: somebody else. */
+	ck_assert_int_eq(ME(good, "u1abc2345678", "other@app.example"),
+	    AIVENAUTH_ERR_MISMATCH);
+	ck_assert_int_eq(ME(good, "", ""), AIVENAUTH_ERR_INVALID);
+	/* Names nobody we can compare: vouches for nobody. */
+	ck_assert_int_eq(ME("{\"user\": {}}", "u1abc2345678", "a@b.example"),
+	    AIVENAUTH_ERR_BAD_RESPONSE);
+	ck_assert_int_eq(ME("{\"user\": {\"user\": \"a@b.example\"}}",
+	    "u1abc2345678", NULL), AIVENAUTH_ERR_BAD_RESPONSE);
+	ck_assert_int_eq(ME("{\"user\": {\"user_id\": 5}}", "u1abc2345678",
+	    NULL), AIVENAUTH_ERR_BAD_RESPONSE);
+	ck_assert_int_eq(ME("{\"user\": \"u1abc2345678\"}", "u1abc2345678",
+	    NULL), AIVENAUTH_ERR_BAD_RESPONSE);
+	ck_assert_int_eq(ME("{\"ok\": true}", "u1abc2345678", NULL),
+	    AIVENAUTH_ERR_BAD_RESPONSE);
+	ck_assert_int_eq(ME("<html>", "u1abc2345678", NULL),
+	    AIVENAUTH_ERR_BAD_RESPONSE);
+}
+END_TEST
+#undef ME
+
+/* A list with any pagination marker is not the whole list. */
+START_TEST(lists_paginated)
+{
+	static const char *const cut[] = {
+		"\"next\": \"/v1/x?offset=1\"", "\"next_page\": 2",
+		"\"next_cursor\": \"abc\"", "\"cursor\": \"abc\"",
+		"\"page\": 1", "\"offset\": 0", "\"has_more\": true",
+		"\"more\": true", "\"links\": {\"next\": \"/v1/x\"}",
+		"\"total\": 2", "\"total_count\": 5", "\"count\": 0",
+		"\"pagination\": {}", "\"total\": \"1\"",
+	};
+	static const char *const whole[] = {
+		"\"next\": null", "\"next\": \"\"", "\"has_more\": false",
+		"\"links\": {}", "\"links\": {\"next\": null}", "\"total\": 1",
+		"\"count\": 1", "\"self\": \"/v1/x\"",
+	};
+	char body[512];
+	struct aivenauth_token *t;
+	struct aivenauth_user *u;
+	size_t n, i;
+
+	for (i = 0; i < sizeof(cut) / sizeof(cut[0]); i++) {
+		snprintf(body, sizeof(body), "{\"tokens\": [{\"token_prefix\": "
+		    "\"abcdefghijkl\"}], %s}", cut[i]);
+		ck_assert_msg(json_tokens_parse(body, strlen(body), "u1", &t, &n,
+		    err, sizeof(err)) == AIVENAUTH_ERR_BAD_RESPONSE,
+		    "accepted as whole: %s", cut[i]);
+		ck_assert_msg(strstr(err, "incomplete") != NULL, "%s", err);
+		snprintf(body, sizeof(body), "{\"application_users\": [{\"user_id\":"
+		    " \"u1\", \"name\": \"n\"}], %s}", cut[i]);
+		ck_assert_int_eq(json_users_parse(body, strlen(body), &u, &n, err,
+		    sizeof(err)), AIVENAUTH_ERR_BAD_RESPONSE);
+	}
+	for (i = 0; i < sizeof(whole) / sizeof(whole[0]); i++) {
+		snprintf(body, sizeof(body), "{\"tokens\": [{\"token_prefix\": "
+		    "\"abcdefghijkl\"}], %s}", whole[i]);
+		ck_assert_msg(json_tokens_parse(body, strlen(body), "u1", &t, &n,
+		    err, sizeof(err)) == AIVENAUTH_OK, "refused: %s: %s",
+		    whole[i], err);
+		ck_assert_uint_eq(n, 1);
+		aivenauth_tokens_free(t, n);
+	}
+}
+END_TEST
+
+START_TEST(error_codes)
+{
+	static const char std[] = "{\"message\": \"m\", \"errors\": [{\"status\":"
+	    " 403, \"message\": \"m\", \"error_code\": \"permission_denied\"}, "
+	    "{\"error_code\": \"client_ip_address_policy_violation\"}]}";
+
+	ck_assert(json_error_has_code(std, strlen(std), "permission_denied"));
+	ck_assert(json_error_has_code(std, strlen(std),
+	    "client_ip_address_policy_violation"));
+	ck_assert(!json_error_has_code(std, strlen(std), "authentication_failed"));
+	ck_assert(json_error_has_code("{\"error_code\": \"x\"}", 19, "x"));
+	ck_assert(!json_error_has_code("<html>x</html>", 14, "x"));
+	ck_assert(!json_error_has_code("", 0, "x"));
+	ck_assert(!json_error_has_code("{\"errors\": [1, null]}", 21, "x"));
+}
+END_TEST
+
 START_TEST(ops_table)
 {
 	const struct aivenauth_net_ops *o = &aivenauth_net_ops_v1;
@@ -989,6 +1087,9 @@ json_suite(void)
 	tcase_add_test(tc, path_encoding);
 	tcase_add_test(tc, timestamp_forms);
 	tcase_add_test(tc, ops_table);
+	tcase_add_test(tc, me_owner);
+	tcase_add_test(tc, lists_paginated);
+	tcase_add_test(tc, error_codes);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -295,6 +295,9 @@ libaivenauth/fleet_rec.c ### if (memcmp(out->pk[i], pk, FLEET_PK_BYTES) == 0) { 
 libaivenauth/fleet_rec.c ### int c = memcmp(a, b, an < bn ? an : bn); ### etcd key order (public)
 libaivenauth/net/etcd_json.c ### strcmp(json_string_value(t), "PUT") == 0)) ### watch event type
 libaivenauth/net/etcd_json.c ### strcmp(json_string_value(t), "DELETE") == 0) ### watch event type
+libaivenauth/net/json.c ### strcmp(json_string_value(id), user_id) != 0) || ### /v1/me user id vs the synced owner (public ids)
+libaivenauth/net/json.c ### hit = json_is_string(v) && strcmp(json_string_value(v), code) == 0; ### API error_code
+libaivenauth/net/json.c ### strcmp(json_string_value(c), code) == 0) ### API error_code
 EOA
 )
 unlisted=0

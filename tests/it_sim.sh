@@ -72,7 +72,7 @@ grep -q "^aiven-sim listening on http://127.0.0.1:${SIM_URL##*:}\$" "$W/sim.log"
 # ---------------------------------------------------------------- auth
 api GET /v1/me; expect "/v1/me with aivenv1" 200 \
 	"d['user']['user_id']=='$ADMIN_USER_ID' and d['user']['state']=='active' and d['user']['tenant']=='aiven' and d['user']['auth']==[] and d['user']['projects']==[] and d['user']['project_membership']=={} and d['user']['project_memberships']=={} and d['user']['invitations']==[] and 'real_name' in d['user'] and '@' in d['user']['user']"
-api GET /v1/me "" - -H "Authorization: Bearer $ADMIN_TOKEN"; expect "/v1/me with Bearer" 200
+api GET /v1/me "" - -H "Authorization: Bearer $ADMIN_TOKEN"; expect "Bearer refused: only the documented aivenv1 -> 401" 401
 api GET /v1/me "" - -H "authorization: AIVENV1 $ADMIN_TOKEN"; expect "lowercase header, uppercase scheme" 200
 api GET /v1/me "" -
 expect "no Authorization -> 401" 401 "d=={'message':'Missing (expired) db token','errors':[{'message':'Missing (expired) db token','status':401}]}"
@@ -154,6 +154,18 @@ api POST "$TP" '{"description": "limits", "ip_allowlist": ["192.168.0.0/24", "20
 expect "ip_allowlist (CIDR v4/v6 + single IP) and scopes accepted" 200; PL=$(jget "d['token_prefix']")
 api GET "$TP"; expect "list shows ip_allowlist/scopes; extend ignored without max age" 200 \
 	"(lambda m: m['$PL']['ip_allowlist']==['192.168.0.0/24','2001:db8::/32','10.1.2.3'] and m['$PL']['scopes']==['user:read'] and m['$PN']['extend_when_used'] is False and m['$PN']['expiry_time'] is None)({t['token_prefix']: t for t in d['tokens']})"
+api POST "$TP" '{"description": "ip", "ip_allowlist": ["192.168.0.0/24"]}'; TL=$(jget "d['full_token']")
+api GET /v1/me "" "$TL"
+expect "a token's own ip_allowlist is enforced: 403 client_ip_address_policy_violation" 403 \
+	"d['errors'][0]['error_code']=='client_ip_address_policy_violation'"
+api POST "$TP" '{"description": "ip ok", "ip_allowlist": ["10.9.0.0/16", "127.0.0.0/8"]}'; TO=$(jget "d['full_token']")
+api GET /v1/me "" "$TO"; expect "allowlist containing 127.0.0.1: the call works" 200
+
+# required description (the spec: required string, <= 1000)
+api POST "$TP" '{}'; expect "token create without description -> 400" 400 "'description' in d['message']"
+api POST "$TP" '{"description": null}'; expect "description null -> 400" 400
+api POST "$TP" '{"description": 5}'; expect "description not a string -> 400" 400
+api POST "$TP" '{"description": ""}'; expect "empty description accepted" 200
 
 # extend_when_used sliding
 api POST "$TP" '{"description": "slide", "max_age_seconds": 600, "extend_when_used": true}'
@@ -201,6 +213,9 @@ if [ -n "$SP" ]; then
 	api DELETE "$TP/$(enc "$SP")"; expect "DELETE again -> 404 standard body" 404 "d['errors'][0]['status']==404"
 else bad "no prefix with + or / in 40 tokens"; fi
 api DELETE "$TP/AAAAAAAAAAAA"; expect "DELETE unknown prefix -> 404" 404
+api POST "$TP" '{"description": "full"}'; TX=$(jget "d['full_token']")
+api DELETE "$TP/$(enc "$TX")"; expect "DELETE with a full token instead of the prefix -> 404" 404
+api GET /v1/me "" "$TX"; expect "... and the token still works" 200
 api GET "$TP" "" - -H "Authorization: aivenv1 $ADMIN_TOKEN" -H 'Content-Type: application/octet-stream'
 expect "GET with Content-Type application/octet-stream" 200
 cnt=$(python3 - "$SIM_URL" "$ADMIN_TOKEN" "$ORG_ID" "$U1" <<'EOF'
@@ -288,6 +303,35 @@ api GET "$TP"; expect "DELETE /_sim/faults clears" 200
 sim_ctl GET /_sim/faults >"$W/body"; expect "fault list empty" 200 "d['faults']==[]"
 out=$(sim_ctl POST /_sim/faults '{"kind": "bogus"}')
 case $out in *kind*) ok "unknown fault kind rejected";; *) bad "bogus kind: $out";; esac
+fault '{"path": "^/v1/me$", "kind": "json", "body": {"user": {"user_id": "u00000000000"}}, "count": 1}' >/dev/null
+api GET /v1/me; expect "fault json: a canned 200 body" 200 "d=={'user': {'user_id': 'u00000000000'}}"
+fault '{"kind": "json", "status": 418, "body": [1], "count": 1}' >/dev/null
+api GET /v1/me; expect "fault json: any status, any JSON" 418 "d==[1]"
+
+# ---------------------------------------------------------------- /v1/me switch
+r=$(sim_ctl POST /_sim/me '{"app_tokens": "permission_denied"}')
+api GET /v1/me; expect "/_sim/me permission_denied: /v1/me -> 403 permission_denied" 403 \
+	"d['errors'][0]['error_code']=='permission_denied'"
+api GET "$TP"; expect "... other endpoints unaffected" 200
+r=$(sim_ctl POST /_sim/me '{"app_tokens": "ok"}')
+api GET /v1/me; expect "/_sim/me ok: 200 again" 200
+out=$(sim_ctl POST /_sim/me '{"app_tokens": "maybe"}')
+case $out in *app_tokens*) ok "/_sim/me: bad mode rejected";; *) bad "/_sim/me bad mode: $out";; esac
+
+# ---------------------------------------------------------------- paging
+api GET "$TP?limit=2"; n_all=$(jget "len(d['tokens'])")
+expect "no page size: limit ignored, the list is whole ($n_all tokens)" 200 "len(d['tokens'])>2 and set(d)=={'tokens'}"
+r=$(sim_ctl POST /_sim/paging '{"page_size": 3, "marker": "next"}')
+api GET "$TP"; expect "page size 3: cut, with a next marker" 200 "len(d['tokens'])==3 and 'offset=3' in d['next']"
+api GET "$TP?limit=2"; expect "page size 3, limit 2: the smaller wins" 200 "len(d['tokens'])==2 and 'next' in d"
+r=$(sim_ctl POST /_sim/paging '{"marker": "links"}')
+api GET "$TP"; expect "marker links" 200 "len(d['tokens'])==3 and 'next' in d['links']"
+r=$(sim_ctl POST /_sim/paging '{"marker": "total"}')
+api GET "$TP"; expect "marker total" 200 "len(d['tokens'])==3 and d['total']==$n_all"
+r=$(sim_ctl POST /_sim/paging '{"marker": "none"}')
+api GET "$TP"; expect "marker none: a silent cut" 200 "len(d['tokens'])==3 and set(d)=={'tokens'}"
+r=$(sim_ctl POST /_sim/paging '{"page_size": 0}')
+api GET "$TP"; expect "page size 0: whole again" 200 "len(d['tokens'])==$n_all"
 
 # ---------------------------------------------------------------- stats, latency
 sim_ctl POST /_sim/stats/reset >/dev/null

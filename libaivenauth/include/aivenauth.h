@@ -87,6 +87,8 @@ enum aivenauth_status {
 	AIVENAUTH_ERR_INTERNAL = 25,      /* a bug: please report */
 	AIVENAUTH_ERR_EXISTS = 26,        /* already present */
 	AIVENAUTH_ERR_MISMATCH = 27,      /* token does not belong to that user */
+	AIVENAUTH_ERR_IP_POLICY = 28,     /* API said 403 with an IP-policy
+	                                     error_code: caller's address refused */
 };
 
 /* A static, human-readable description of a status ("cache is missing"). */
@@ -112,10 +114,15 @@ enum aivenauth_reason {
 	AIVENAUTH_REASON_CACHE_STALE = 10,     /* last good sync older than
 	                                          max_stale */
 	AIVENAUTH_REASON_CACHE_UNAVAILABLE = 11,/* cache missing/corrupt/locked */
-	AIVENAUTH_REASON_ONLINE_REJECTED = 12, /* online check: API said 401 */
+	AIVENAUTH_REASON_ONLINE_REJECTED = 12, /* online check: no vouching
+	                                          answer (401, any 403, a 200
+	                                          about another user) */
 	AIVENAUTH_REASON_ONLINE_UNAVAILABLE = 13,/* online check could not reach
 	                                          the API */
 	AIVENAUTH_REASON_ERROR = 14,           /* internal error or no memory */
+	AIVENAUTH_REASON_ONLINE_IP_POLICY = 15,/* online check: the API refused
+	                                          this host's address (403 with
+	                                          an IP-policy error_code) */
 };
 
 /* Stable machine name of a reason ("unknown-prefix"), for logs and --json. */
@@ -467,10 +474,16 @@ AIVENAUTH_EXPORT enum aivenauth_status aivenauth_api_token_create(
 /* Delete a token; a 404 after a retried request counts as done. */
 AIVENAUTH_EXPORT enum aivenauth_status aivenauth_api_token_delete(
     struct aivenauth_ctx *ctx, const char *user_id, const char *prefix) AIVENAUTH_WUR;
-/* GET /v1/me with token as credential: AIVENAUTH_OK if the API takes it as
- * a live token (200, or 403 = live but not allowed), _UNAUTHORIZED on 401. */
+/* GET /v1/me with token as credential.  Only a positive answer vouches:
+ * AIVENAUTH_OK means HTTP 200 with the API's JSON "user" object about the
+ * expected owner (user_id and/or user_email as synced; NULL or "" = not
+ * known, at least one must be).  Otherwise: _UNAUTHORIZED (401),
+ * _FORBIDDEN (any 403), _IP_POLICY (403 with an IP-policy error_code),
+ * _MISMATCH (200 about another user), _BAD_RESPONSE (not the API's body),
+ * or a transport status. */
 AIVENAUTH_EXPORT enum aivenauth_status aivenauth_api_me(struct aivenauth_ctx *ctx,
-    const char *token, size_t len) AIVENAUTH_WUR;
+    const char *token, size_t len, const char *user_id,
+    const char *user_email) AIVENAUTH_WUR;
 
 /* Wipe len bytes at p, then free(p).  NULL is ignored. */
 AIVENAUTH_EXPORT void aivenauth_secret_free(void *p, size_t len);

@@ -10,6 +10,11 @@
  *    second user or mint a second token;
  *  - GET /v1/me: at most one more attempt, and only on a connection error,
  *    because it runs while somebody waits at a login prompt.
+ *
+ * Lists are complete or fail: every list call asks for limit=999, as
+ * Aiven's own Go client does "to get around pagination", and a list that
+ * comes back with exactly that many entries, or with any pagination
+ * marker (json.c), fails the call.  A sync must never apply a page.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +28,10 @@
 
 #define PATH_MAX_BYTES 4096
 #define REQ_BODY_MAX (256UL << 10)
+#define LIST_LIMIT 999
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define LIST_QUERY "?limit=" STR(LIST_LIMIT)
 
 static int64_t
 now_ms(void)
@@ -110,8 +119,26 @@ bad_body(const struct net_params *p, const struct http_req *r,
 	if (st == AIVENAUTH_ERR_NOMEM)
 		net_log(p, LOG_ERR, "%s %s: out of memory", r->method, r->path);
 	else
-		net_log(p, LOG_ERR, "%s %s: HTTP %ld: bad response: %s",
-		    r->method, r->path, r->http, err);
+		net_log(p, LOG_ERR, "%s %s: HTTP %ld: %s: %s",
+		    r->method, r->path, r->http, st == AIVENAUTH_ERR_MISMATCH ?
+		    "no vouching answer" : "bad response", err);
+}
+
+/*
+ * A list exactly as long as the limit we asked for may have been cut
+ * there.  A longer one comes from a server that ignores the parameter (the
+ * documented API: no pagination), so it was not cut at our limit; a page
+ * of its own would carry a marker (json.c).
+ */
+static enum aivenauth_status
+list_whole(const struct net_params *p, const struct http_req *r, size_t n)
+{
+	if (n != LIST_LIMIT)
+		return AIVENAUTH_OK;
+	net_log(p, LOG_ERR, "%s %s: HTTP %ld: the list has %zu entries, as "
+	    "many as limit=%d asks for: it may be incomplete; refusing a "
+	    "partial listing", r->method, r->path, r->http, n, LIST_LIMIT);
+	return AIVENAUTH_ERR_BAD_RESPONSE;
 }
 
 static enum aivenauth_status
@@ -127,6 +154,7 @@ users_list(const struct net_params *p, struct aivenauth_user **users,
 	if ((st = org_path(p, NULL, false, NULL, &path)) != AIVENAUTH_OK)
 		return st;
 	http_req_init(&r, p, "GET", path);
+	r.query = LIST_QUERY;
 	if ((st = run_one(p, &r)) != AIVENAUTH_OK)
 		goto out;
 	if ((st = want_json(p, &r)) != AIVENAUTH_OK)
@@ -134,6 +162,11 @@ users_list(const struct net_params *p, struct aivenauth_user **users,
 	if ((st = json_users_parse(r.resp.data, r.resp.len, users, n, err,
 	    sizeof(err))) != AIVENAUTH_OK)
 		bad_body(p, &r, st, err);
+	else if ((st = list_whole(p, &r, *n)) != AIVENAUTH_OK) {
+		aivenauth_users_free(*users, *n);
+		*users = NULL;
+		*n = 0;
+	}
 out:
 	http_req_free(&r);
 	return st;
@@ -213,6 +246,7 @@ tokens_list(const struct net_params *p, const char *user_id,
 	    &path)) != AIVENAUTH_OK)
 		return st;
 	http_req_init(&r, p, "GET", path);
+	r.query = LIST_QUERY;
 	if ((st = run_one(p, &r)) != AIVENAUTH_OK)
 		goto out;
 	if ((st = want_json(p, &r)) != AIVENAUTH_OK)
@@ -220,6 +254,11 @@ tokens_list(const struct net_params *p, const char *user_id,
 	if ((st = json_tokens_parse(r.resp.data, r.resp.len, user_id, tokens,
 	    n, err, sizeof(err))) != AIVENAUTH_OK)
 		bad_body(p, &r, st, err);
+	else if ((st = list_whole(p, &r, *n)) != AIVENAUTH_OK) {
+		aivenauth_tokens_free(*tokens, *n);
+		*tokens = NULL;
+		*n = 0;
+	}
 out:
 	http_req_free(&r);
 	return st;
@@ -278,14 +317,28 @@ token_delete(const struct net_params *p, const char *user_id,
 	return do_delete(p, path);
 }
 
+/*
+ * Only a positive answer vouches for a token (and makes this host store
+ * its hash): HTTP 200 with the API's JSON "user" object, about the
+ * application user who owns the prefix in the synced metadata.  401, any
+ * 403 (the spec's own example of a failed authentication is a 403
+ * "authentication_failed", and a proxy or WAF answers 403 as well), a 200
+ * about somebody else, and a body that is not the API's vouch for nothing.
+ */
 static enum aivenauth_status
-me(const struct net_params *p)
+me(const struct net_params *p, const char *user_id, const char *user_email)
 {
 	enum aivenauth_status st;
 	struct http_req r;
 	char err[JSON_ERR_SIZE] = "";
 	char *path;
 
+	if ((user_id == NULL || *user_id == '\0') &&
+	    (user_email == NULL || *user_email == '\0')) {
+		net_log(p, LOG_ERR, "GET /v1/me: no owner to compare the answer "
+		    "with");
+		return AIVENAUTH_ERR_INVALID;
+	}
 	if ((path = strdup("/v1/me")) == NULL)
 		return AIVENAUTH_ERR_NOMEM;
 	http_req_init(&r, p, "GET", path);
@@ -293,17 +346,10 @@ me(const struct net_params *p)
 	r.retry_status = false;
 	r.retry_conn_timeout = false;
 	st = run_one(p, &r);
-	/* A 200 vouches for the token (and makes this host store its hash)
-	 * only if it is the API's answer: a JSON object with a "user".  A
-	 * proxy or captive portal answering 200 to anything must not make
-	 * any secret with a synced prefix valid. */
 	if (st == AIVENAUTH_OK && (st = want_json(p, &r)) == AIVENAUTH_OK &&
-	    (st = json_me_check(r.resp.data, r.resp.len, err, sizeof(err))) !=
-	    AIVENAUTH_OK)
+	    (st = json_me_check(r.resp.data, r.resp.len, user_id, user_email,
+	    err, sizeof(err))) != AIVENAUTH_OK)
 		bad_body(p, &r, st, err);
-	/* 403: the API knows the token, it may just not read /me. */
-	if (st == AIVENAUTH_ERR_FORBIDDEN)
-		st = AIVENAUTH_OK;
 	http_req_free(&r);
 	return st;
 }
@@ -333,6 +379,8 @@ tokens_done(struct http_req *r, void *arg)
 	    &f->tokens[i], &f->n_tokens[i], err, sizeof(err));
 	if (st != AIVENAUTH_OK)
 		bad_body(f->p, r, st, err);
+	else
+		st = list_whole(f->p, r, f->n_tokens[i]);
 	buf_free(&r->resp);
 	return st;
 }
@@ -361,6 +409,7 @@ fetch_snapshot(const struct net_params *p, struct aivenauth_snapshot *out)
 	if ((st = org_path(p, NULL, false, NULL, &path)) != AIVENAUTH_OK)
 		return st;
 	http_req_init(&ur, p, "GET", path);
+	ur.query = LIST_QUERY;
 	if ((st = http_client_init(&c, p)) != AIVENAUTH_OK)
 		goto out;
 	have_client = true;
@@ -377,6 +426,8 @@ fetch_snapshot(const struct net_params *p, struct aivenauth_snapshot *out)
 		bad_body(p, &ur, st, err);
 		goto out;
 	}
+	if ((st = list_whole(p, &ur, nu)) != AIVENAUTH_OK)
+		goto out;
 	buf_free(&ur.resp);
 	if (nu > 0) {
 		f.reqs = calloc(nu, sizeof(*f.reqs));
@@ -394,6 +445,7 @@ fetch_snapshot(const struct net_params *p, struct aivenauth_snapshot *out)
 		    AIVENAUTH_OK)
 			goto out;
 		http_req_init(&f.reqs[i], p, "GET", path);
+		f.reqs[i].query = LIST_QUERY;
 		f.reqs[i].done = tokens_done;
 		f.reqs[i].done_arg = &f;
 		ptrs[i] = &f.reqs[i];

@@ -413,7 +413,9 @@ start(struct http_client *c, struct http_slot *s, struct http_req *r)
 	s->url.len = 0;
 	if ((st = buf_add(&s->url, c->base.data, c->base.len)) !=
 	    AIVENAUTH_OK ||
-	    (st = buf_add(&s->url, r->path, strlen(r->path))) != AIVENAUTH_OK)
+	    (st = buf_add(&s->url, r->path, strlen(r->path))) != AIVENAUTH_OK ||
+	    (r->query != NULL && (st = buf_add(&s->url, r->query,
+	    strlen(r->query))) != AIVENAUTH_OK))
 		return st;
 	st = AIVENAUTH_ERR_INTERNAL;
 	buf_free(&r->resp);
@@ -578,6 +580,7 @@ finish(struct http_client *c, struct http_slot *s, struct http_req *r,
 	char detail[JSON_MSG_MAX + 64], msg[JSON_MSG_MAX + 1];
 	bool retryable = false;
 	long code = 0, after = -1, delay;
+	int lvl;
 	curl_off_t total = 0;
 	char *ct = NULL;
 
@@ -608,6 +611,14 @@ finish(struct http_client *c, struct http_slot *s, struct http_req *r,
 			return OUTCOME_DONE;
 		}
 		r->st = map_status(code);
+		/* A 403 for the caller's address is not a verdict on the
+		 * token (or a missing permission): name it, so the log and
+		 * the decision say why.  Codes from the API's catalogue. */
+		if (code == 403 && (json_error_has_code(r->resp.data,
+		    r->resp.len, "client_ip_address_policy_violation") ||
+		    json_error_has_code(r->resp.data, r->resp.len,
+		    "api_client_ip_allowlist_blocks_caller")))
+			r->st = AIVENAUTH_ERR_IP_POLICY;
 		/* A 5xx may come after the API acted (e.g. a proxy timeout). */
 		if (code >= 500)
 			r->lost_answer = true;
@@ -664,13 +675,16 @@ finish(struct http_client *c, struct http_slot *s, struct http_req *r,
 		    delay);
 		return OUTCOME_RETRY;
 	}
+	/* A DELETE's 404 is the caller's to judge (already gone, or a
+	 * typo): a notice here, not an error. */
+	lvl = r->delete_404_ok && r->st == AIVENAUTH_ERR_API_NOT_FOUND ?
+	    LOG_NOTICE : LOG_ERR;
 	if (r->attempts > 1)
-		net_log(p, LOG_ERR, "%s %s: %s (after %u attempts)", r->method,
+		net_log(p, lvl, "%s %s: %s (after %u attempts)", r->method,
 		    r->path, detail, r->attempts);
 	else
 		net_log(p, r->quiet_http != 0 && code == r->quiet_http ?
-		    LOG_DEBUG : LOG_ERR, "%s %s: %s", r->method, r->path,
-		    detail);
+		    LOG_DEBUG : lvl, "%s %s: %s", r->method, r->path, detail);
 	return OUTCOME_FAIL;
 }
 

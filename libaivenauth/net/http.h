@@ -30,6 +30,8 @@ struct http_req {
 	/* Set by the caller (http_req_init() gives the defaults). */
 	const char *method;         /* "GET", "POST" or "DELETE" */
 	char *path;                 /* percent-encoded, "/v1/..."; owned */
+	const char *query;          /* "?k=v" appended to the URL (not to
+	                               logs), static; NULL = none */
 	const struct buf *body;     /* request body (POST), or NULL */
 	unsigned max_retries;       /* further attempts after the first */
 	bool retry_status;          /* retry 429, 502, 503, 504 */

@@ -270,11 +270,54 @@ out:
 	return st;
 }
 
-/* The wrapper list of a list response: required, must be an array. */
+/*
+ * A list response that says it is one page of several.  The API documents
+ * no pagination for these lists, but a list cut at a page boundary would
+ * make a sync drop real tokens and their hashes: any marker a paginating
+ * API would send (a next link or cursor, a page number, more-to-come, a
+ * total above what came) fails the body.  Returns the marker, or NULL.
+ */
+static const char *
+page_marker(json_t *root, size_t count)
+{
+	static const char *const present[] = {
+		"next", "next_page", "next_url", "next_cursor", "next_token",
+		"next_page_token", "cursor", "page", "offset", "pagination",
+	};
+	static const char *const truthy[] = { "has_more", "more", "truncated" };
+	static const char *const totals[] = { "total", "total_count", "count" };
+	json_t *v;
+	size_t i;
+
+	for (i = 0; i < sizeof(present) / sizeof(present[0]); i++)
+		if ((v = field(root, present[i])) != NULL &&
+		    !json_is_false(v) && !(json_is_string(v) &&
+		    json_string_length(v) == 0))
+			return present[i];
+	for (i = 0; i < sizeof(truthy) / sizeof(truthy[0]); i++)
+		if (json_is_true(field(root, truthy[i])))
+			return truthy[i];
+	for (i = 0; i < sizeof(totals) / sizeof(totals[0]); i++) {
+		v = field(root, totals[i]);
+		if (v != NULL && (!json_is_integer(v) ||
+		    json_integer_value(v) < 0 ||
+		    (uint64_t)json_integer_value(v) != (uint64_t)count))
+			return totals[i];
+	}
+	v = field(root, "links");
+	if (json_is_object(v) && field(v, "next") != NULL)
+		return "links.next";
+	return NULL;
+}
+
+/* The wrapper list of a list response: required, must be an array, and
+ * must be the whole list. */
 static enum aivenauth_status
 get_list(json_t *root, const char *key, json_t **list, char *err,
     size_t errsz)
 {
+	const char *m;
+
 	*list = field(root, key);
 	if (*list == NULL) {
 		seterr(err, errsz, "no \"%s\" list in the body", key);
@@ -282,6 +325,12 @@ get_list(json_t *root, const char *key, json_t **list, char *err,
 	}
 	if (!json_is_array(*list)) {
 		seterr(err, errsz, "\"%s\" is not a list", key);
+		return AIVENAUTH_ERR_BAD_RESPONSE;
+	}
+	if ((m = page_marker(root, json_array_size(*list))) != NULL) {
+		seterr(err, errsz, "the \"%s\" list is incomplete (the API "
+		    "paginated it: \"%s\" in the body); refusing a partial "
+		    "listing", key, m);
 		return AIVENAUTH_ERR_BAD_RESPONSE;
 	}
 	return AIVENAUTH_OK;
@@ -470,19 +519,68 @@ out:
 	return st;
 }
 
+/* ASCII case-insensitive equality (e-mail addresses as the API spells
+ * them may differ in case from what was synced). */
+static bool
+str_caseeq(const char *a, const char *b)
+{
+	for (; *a != '\0' && *b != '\0'; a++, b++)
+		if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+			return false;
+	return *a == *b;
+}
+
 enum aivenauth_status
-json_me_check(const char *body, size_t len, char *err, size_t errsz)
+json_me_check(const char *body, size_t len, const char *user_id,
+    const char *user_email, char *err, size_t errsz)
 {
 	enum aivenauth_status st;
-	json_t *root = NULL;
+	json_t *root = NULL, *user, *id, *mail;
+	bool have_id = user_id != NULL && *user_id != '\0';
+	bool have_mail = user_email != NULL && *user_email != '\0';
 
+	if (!have_id && !have_mail) {
+		seterr(err, errsz, "/v1/me: no synced user id or e-mail to "
+		    "compare the answer with");
+		return AIVENAUTH_ERR_INVALID;
+	}
 	if ((st = load(body, len, false, &root, err, errsz)) != AIVENAUTH_OK)
 		return st;
-	if (!json_is_object(field(root, "user"))) {
+	user = field(root, "user");
+	if (!json_is_object(user)) {
 		seterr(err, errsz, "/v1/me response: \"user\" missing or not "
 		    "an object");
 		st = AIVENAUTH_ERR_BAD_RESPONSE;
+		goto out;
 	}
+	id = field(user, "user_id");
+	mail = field(user, "user");
+	if ((id != NULL && !json_is_string(id)) ||
+	    (mail != NULL && !json_is_string(mail))) {
+		seterr(err, errsz, "/v1/me response: user.user_id or user.user "
+		    "is not a string");
+		st = AIVENAUTH_ERR_BAD_RESPONSE;
+		goto out;
+	}
+	/* Every field both sides know must agree, and at least one must be
+	 * compared: an answer that names nobody vouches for nobody. */
+	if ((!have_id || id == NULL) && (!have_mail || mail == NULL)) {
+		seterr(err, errsz, "/v1/me response names no user id or e-mail "
+		    "to compare with the token's owner");
+		st = AIVENAUTH_ERR_BAD_RESPONSE;
+		goto out;
+	}
+	if ((have_id && id != NULL &&
+	    strcmp(json_string_value(id), user_id) != 0) ||
+	    (have_mail && mail != NULL &&
+	    !str_caseeq(json_string_value(mail), user_email))) {
+		seterr(err, errsz, "/v1/me answered about another user, not "
+		    "the token's owner %s", have_id ? user_id : user_email);
+		st = AIVENAUTH_ERR_MISMATCH;
+		goto out;
+	}
+	st = AIVENAUTH_OK;
+out:
 	json_decref(root);
 	return st;
 }
@@ -814,6 +912,36 @@ html_message(const char *s, size_t n, char *out, size_t outsz)
 	}
 done:
 	snprintf(out, outsz, "%s (HTML body)", text);
+}
+
+bool
+json_error_has_code(const char *body, size_t len, const char *code)
+{
+	json_t *root, *v, *e;
+	json_error_t jerr;
+	bool hit = false;
+	size_t i;
+
+	if (body == NULL || len == 0 || code == NULL)
+		return false;
+	if ((root = json_loadb(body, len, 0, &jerr)) == NULL)
+		return false;
+	if (json_is_object(root)) {
+		v = field(root, "error_code");
+		hit = json_is_string(v) && strcmp(json_string_value(v), code) == 0;
+		v = field(root, "errors");
+		if (json_is_array(v))
+			json_array_foreach(v, i, e) {
+				json_t *c = json_is_object(e) ?
+				    field(e, "error_code") : NULL;
+
+				if (json_is_string(c) &&
+				    strcmp(json_string_value(c), code) == 0)
+					hit = true;
+			}
+	}
+	json_decref(root);
+	return hit;
 }
 
 void

@@ -54,11 +54,16 @@ enum aivenauth_status json_tokens_parse(const char *body, size_t len,
 enum aivenauth_status json_created_parse(const char *body, size_t len,
     char **full, size_t *full_len, char **prefix, char *err, size_t errsz);
 
-/* The 200 answer of GET /v1/me: an object whose "user" is an object.
- * Anything else (a proxy's or captive portal's page) is not the API
- * vouching for the token. */
-enum aivenauth_status json_me_check(const char *body, size_t len, char *err,
-    size_t errsz);
+/*
+ * The 200 answer of GET /v1/me: an object whose "user" is an object about
+ * the expected owner -- user.user_id equal to user_id and user.user (the
+ * e-mail) equal to user_email, for each of the two that both sides have,
+ * and at least one compared.  _MISMATCH if it names someone else,
+ * _BAD_RESPONSE for anything else (a proxy's or captive portal's page):
+ * neither is the API vouching for the token.
+ */
+enum aivenauth_status json_me_check(const char *body, size_t len,
+    const char *user_id, const char *user_email, char *err, size_t errsz);
 
 /* Validate a token spec client-side and build the create request body. */
 enum aivenauth_status json_spec_build(const struct aivenauth_token_spec *spec,
@@ -75,5 +80,8 @@ enum aivenauth_status json_user_create_build(const char *name,
  * at least JSON_MSG_MAX + 1 bytes.
  */
 void json_error_message(const char *body, size_t len, char *out, size_t outsz);
+
+/* Does an error body carry this error_code (top level or in errors[])? */
+bool json_error_has_code(const char *body, size_t len, const char *code);
 
 #endif /* AIVENAUTH_NET_JSON_H */

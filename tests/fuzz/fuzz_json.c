@@ -126,7 +126,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	case 7:
-		if (json_me_check(body, len, err, sizeof(err)) != AIVENAUTH_OK)
+		if (json_me_check(body, len, "u1abc2345678", "a@b.example",
+		    err, sizeof(err)) != AIVENAUTH_OK)
 			check_err(err, sizeof(err));
 		break;
 	}
