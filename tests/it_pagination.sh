@@ -19,9 +19,10 @@ O=$W/out; mkdir -p "$O"
 jget() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 run() { local n=$1; shift; ctl "$@" > "$O/$n.out" 2> "$O/$n.err" < /dev/null; echo $? > "$O/$n.rc"; }
 paging() { sim_ctl POST /_sim/paging "$1" > /dev/null; }
-snap() { cp "$W/cache/data.mdb" "$W/data.before"; }
+cache_sum() { cat "$W/cache/writer/data.mdb" "$W/cache/snapshot.mdb" "$W/cache/state" | md5sum; }
+snap() { cache_sum > "$W/data.before"; }
 unchanged() {  # unchanged DESC: data.mdb byte-for-byte as at snap
-	cmp -s "$W/data.before" "$W/cache/data.mdb" && ok "$1: the cache is unchanged" ||
+	cache_sum | cmp -s "$W/data.before" - && ok "$1: the cache is unchanged" ||
 	    bad "$1: the cache changed"
 }
 # refused NAME DESC: the sync failed with exit 76 and a clear message
