@@ -209,6 +209,16 @@ chmod 0644 "$W/api-token"
 ctl doctor --root "$R" --offline > "$W/doc" 2>&1
 chmod 0600 "$W/api-token"
 have "readable token file fails" "^fail +token +api_token_file $W/api-token \(root:root 0644\) is readable.*; fix: chmod 0600"
+# The first layout (lock.mdb shared with the readers' group) is flagged.
+have "new layout: writer/ private" "^ok +cache +$W/cache/writer \(.*\): private to the writer$"
+touch "$W/cache/lock.mdb"; chmod 0660 "$W/cache/lock.mdb"
+ctl doctor --root "$R" --offline > "$W/doc" 2>&1
+rm -f "$W/cache/lock.mdb"
+have "old layout (a lock.mdb shared with readers) fails with the fix" "^fail +cache +$W/cache/lock.mdb: the old layout, where readers share the writer's LMDB lock file and can change decisions; fix: .*aivenctl sync"
+chmod 0750 "$W/cache/writer"
+ctl doctor --root "$R" --offline > "$W/doc" 2>&1
+chmod 0700 "$W/cache/writer"
+have "writer/ open to the group fails with chmod 0700" "^fail +cache +$W/cache/writer .*must be private.*; fix: chmod 0700 $W/cache/writer$"
 ctl --json doctor --root "$R" --offline > "$W/doc.json" 2>/dev/null
 python3 - "$W/doc.json" <<'PY' && ok "doctor --json: checks with level, check, message, fix" || bad "doctor --json"
 import json, sys
@@ -217,5 +227,23 @@ assert d["ok"] + d["warn"] + d["fail"] == len(d["checks"]) > 5
 assert all(c["level"] in ("ok", "warn", "fail") for c in d["checks"])
 assert all((c["fix"] is None) == (c["level"] == "ok") for c in d["checks"])
 PY
+# ---------------------------------------------------------------- conversion
+# A cache in the first layout (the writer's data.mdb in cache_dir, lock.mdb
+# 0660 for the readers' group) is refused by readers with the fix, and the
+# next writer run converts it, keeping every enrolled hash.
+( umask 077; ctl token create "$uid" --description convert > "$W/ctok" 2>/dev/null ) || bad "token create (conversion)"
+printf '%s\n' "$(cat "$W/ctok")" | ctl verify ops-runner > /dev/null 2>&1 && ok "conversion: token accepted before" || bad "conversion: token refused before"
+mv "$W/cache/writer/data.mdb" "$W/cache/data.mdb"
+rm -rf "$W/cache/writer" "$W/cache/snapshot.mdb" "$W/cache/state"
+: > "$W/cache/lock.mdb"; chmod 0660 "$W/cache/lock.mdb"
+printf '%s\n' "$(cat "$W/ctok")" | ctl verify ops-runner > "$W/cv1" 2>&1; rc=$?
+[ $rc = 69 ] && grep -q "old layout.*aivenctl sync" "$W/cv1" && ok "old layout: a reader refuses it and says to run aivenctl sync (exit $rc)" ||
+	bad "old layout reader: exit $rc: $(cat "$W/cv1")"
+ctl sync > "$W/cv2" 2>&1 && ok "old layout: aivenctl sync converts it" || bad "conversion sync: $(cat "$W/cv2")"
+[ ! -e "$W/cache/lock.mdb" ] && [ ! -e "$W/cache/data.mdb" ] && [ -f "$W/cache/writer/data.mdb" ] &&
+    [ -f "$W/cache/snapshot.mdb" ] && ok "conversion: the shared lock.mdb is gone, writer/ and snapshot.mdb are there" ||
+	bad "conversion layout: $(ls -la "$W/cache" "$W/cache/writer" 2>&1 | tr '\n' ' ')"
+printf '%s\n' "$(cat "$W/ctok")" | ctl verify ops-runner > "$W/cv3" 2>&1 && ok "conversion: the enrolled token is still accepted" ||
+	bad "after conversion: $(cat "$W/cv3")"
 [ "$(find /etc/pam.d -newer "$W/aivenauth.conf" 2>/dev/null | wc -l)" = 0 ] && ok "nothing under /etc/pam.d changed" || bad "/etc/pam.d changed"
 finish
