@@ -18,7 +18,7 @@
 
 #include "aivenauth.h"
 
-#define AIVENAUTH_NET_ABI 1
+#define AIVENAUTH_NET_ABI 2     /* 2: net_params.proxy */
 #define AIVENAUTH_NET_SYMBOL "aivenauth_net_ops_v1"
 
 struct net_params {
@@ -40,6 +40,7 @@ struct net_params {
 	void *log_arg;
 	int log_max_level;
 	int *last_http;             /* out: last HTTP status, 0 if none */
+	const char *proxy;          /* NULL: no proxy, whatever the environment */
 };
 
 struct aivenauth_net_ops {
