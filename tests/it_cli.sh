@@ -292,11 +292,16 @@ def pump(t, until=None):
             if not d:
                 return
             out += d
-pump(5, b"Token: ")
-time.sleep(0.2)
+# aivenctl turns echo off before it prints the prompt: once the prompt
+# is seen, the token can be sent (bounds are for a hung program only).
+pump(60, b"Token: ")
 os.write(fd, tok + b"\n")
-pump(5)
-_, st = os.waitpid(pid, 0)
+pump(60)
+r = os.waitpid(pid, os.WNOHANG)
+if r == (0, 0):                 # hung: the token was lost
+    os.kill(pid, 9)
+    r = os.waitpid(pid, 0)
+_, st = r
 sys.stdout.write(out.decode(errors="replace"))
 sys.exit(os.waitstatus_to_exitcode(st))
 EOP
@@ -312,11 +317,10 @@ pid, fd = pty.fork()
 if pid == 0:
     os.execv(sys.argv[1], sys.argv[1:])
 out = b""
-end = time.time() + 5
+end = time.time() + 60
 while time.time() < end and b"Token: " not in out:
     if select.select([fd], [], [], 0.05)[0]:
         out += os.read(fd, 4096)
-time.sleep(0.2)
 echo_off = not (termios.tcgetattr(fd)[3] & termios.ECHO)
 os.write(fd, b"\x03")
 _, st = os.waitpid(pid, 0)
