@@ -44,7 +44,7 @@ while True:
     c.close()
 PY
 PPID_=$!; PIDS+=("$PPID_")
-for i in $(seq 100); do [ -s "$W/proxy.port" ] && break; sleep 0.1; done
+for i in $(seq 600); do [ -s "$W/proxy.port" ] && break; sleep 0.1; done
 PP=$(cat "$W/proxy.port" 2>/dev/null)
 [ -n "$PP" ] || { bad "proxy listener did not start: $(cat "$W/proxy.out")"; finish; exit; }
 PURL=http://127.0.0.1:$PP

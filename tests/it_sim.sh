@@ -357,12 +357,12 @@ api GET "$(ORGP /application-users)" "" "$STK"; expect "seeded user is not admin
 stop_pid "$SIM_PID"   # lib's stop_pid reaps; check the exit status separately
 python3 "$SIMF" --port 0 --port-file "$W/p2" --quiet >"$W/s2.log" 2>&1 &
 p2=$!; PIDS+=("$p2")
-for i in $(seq 50); do [ -s "$W/p2" ] && break; sleep 0.1; done
+for i in $(seq 600); do [ -s "$W/p2" ] && break; sleep 0.1; done
 kill -TERM "$p2"; wait "$p2"; rc=$?
 [ $rc = 0 ] && ok "SIGTERM -> exit 0" || bad "SIGTERM exit $rc"
 python3 "$SIMF" --port 0 --port-file "$W/p3" --quiet >"$W/s3.log" 2>&1 &
 p3=$!; PIDS+=("$p3")
-for i in $(seq 50); do [ -s "$W/p3" ] && break; sleep 0.1; done
+for i in $(seq 600); do [ -s "$W/p3" ] && break; sleep 0.1; done
 kill -INT "$p3"; wait "$p3"; rc=$?
 [ $rc = 0 ] && ok "SIGINT -> exit 0" || bad "SIGINT exit $rc"
 
