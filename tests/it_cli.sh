@@ -495,35 +495,48 @@ sim_has_token "$P6" && bad "rotate 0: old token still at the API" || ok "rotate 
 run insp4 ctl --json inspect "$P7"
 jcheck "rotate keeps description and scopes" "d['description']=='rotate me' and d['scopes']==['user:read']"
 
-run rot2 ctl --json token rotate "$U" "$P7" --grace 5
+# The grace, both ways, without racing the clock: "still accepted during
+# the grace" with a grace of 600 s (nothing here takes that long), "refused
+# after it" with a grace of 1 s and a 2 s sleep (time only moves forward).
+run rot2 ctl --json token rotate "$U" "$P7" --grace 600
 mv "$O/rot2.out" "$O/mint_rot2.out"; mv "$O/rot2.err" "$O/mint_rot2.err"
-rc "rotate --grace 5" 0
+rc "rotate --grace 600" 0
 LAST=mint_rot2
-jcheck "rotate --json" "d['old_token_prefix']=='$P7' and d['grace_seconds']==5 and d['full_token'].startswith(d['token_prefix'])"
+jcheck "rotate --json" "d['old_token_prefix']=='$P7' and d['grace_seconds']==600 and d['full_token'].startswith(d['token_prefix'])"
 T8=$(jget "$O/mint_rot2.out" "d['full_token']"); P8=${T8:0:12}
 printf '%s\n' "$T8" >> "$SECRETS"
 err_has "rotate --grace: says when and that sync deletes it" 'refused from .*aivenctl sync'
 runin ver20 "$T7" ctl verify ci-bot
-rc "rotate 5: old token still accepted during the grace" 0
+rc "rotate 600: old token still accepted during the grace" 0
 runin ver21 "$T8" ctl verify ci-bot
-rc "rotate 5: new token accepted" 0
+rc "rotate 600: new token accepted" 0
 run tlist6 ctl --json token list "$U"
 jcheck "token list: revoking@TIME" "[t['state'].startswith('revoking@') for t in d if t['token_prefix']=='$P7'] == [True]"
 run tlist7 ctl token list "$U"
 out_has "token list table: revoking@" "revoking@[0-9]{4}-"
 run sync12 ctl sync
-sim_has_token "$P7" && ok "rotate 5: sync leaves the old token before its time" || bad "rotate 5: deleted too early"
-sleep 6
-runin ver22 "$T7" ctl verify ci-bot
-rc "rotate 5: old token refused after the grace" 1
-out_has "rotate 5: reason revoked" '^denied: revoked: '
+sim_has_token "$P7" && ok "rotate 600: sync leaves the old token before its time" || bad "rotate 600: deleted too early"
+
+run rot2b ctl --json token rotate "$U" "$P8" --grace 1
+mv "$O/rot2b.out" "$O/mint_rot2b.out"; mv "$O/rot2b.err" "$O/mint_rot2b.err"
+RC=$(python3 -c 'import json,sys; print(0 if json.load(open(sys.argv[1])).get("grace_seconds")==1 else 1)' "$O/mint_rot2b.out" 2>/dev/null || echo 1)
+rc "rotate --grace 1" 0
+T8B=$(jget "$O/mint_rot2b.out" "d['full_token']"); P8B=${T8B:0:12}
+printf '%s\n' "$T8B" >> "$SECRETS"
+sleep 2
+runin ver22 "$T8" ctl verify ci-bot
+rc "rotate 1: old token refused after the grace" 1
+out_has "rotate 1: reason revoked" '^denied: revoked: '
+runin ver22b "$T8B" ctl verify ci-bot
+rc "rotate 1: new token accepted" 0
 run sync13 ctl sync
 rc "sync after the grace" 0
-out_has "sync reports the revocation it sent" '^revocations sent to the API: 1$'
-sim_has_token "$P7" && bad "rotate 5: sync did not delete the old token" || ok "rotate 5: sync deleted the old token at the API"
-run rot3 ctl token rotate "$U" "$P7"
+out_has "sync reports the revocation it sent (only the expired grace)" '^revocations sent to the API: 1$'
+sim_has_token "$P8" && bad "rotate 1: sync did not delete the old token" || ok "rotate 1: sync deleted the old token at the API"
+sim_has_token "$P7" && ok "rotate 600: still at the API within its grace" || bad "rotate 600: deleted within its grace"
+run rot3 ctl token rotate "$U" "$P8"
 rc "rotate a revoked token" 65
-run rot4 ctl token rotate "$U2" "$P8"
+run rot4 ctl token rotate "$U2" "$P8B"
 rc "rotate another user's token" 65
 run rot5 ctl token rotate "$U" NoSuchPrefix
 rc "rotate an unknown prefix" 66
