@@ -91,4 +91,47 @@ rc=$?
 	bad "SSLKEYLOGFILE: libcurl created $W/keys.txt"
 SSLKEYLOGFILE= "$AB/aivenctl" -c "$W/aivenauth.conf" sync > /dev/null 2>&1 &&
 	ok "SSLKEYLOGFILE empty: sync works" || bad "SSLKEYLOGFILE empty: sync failed"
+
+# 4. The same inside PAM (online learning: GET /v1/me with the token),
+#    pamtester under pam_wrapper, the caller's environment set.
+PW=$(ls /usr/lib/x86_64-linux-gnu/libpam_wrapper.so 2>/dev/null)
+if [ -n "$PW" ] && command -v pamtester > /dev/null && [ -f "$AB/pam_aiven.so" ]; then
+	( umask 077; printf 'Authorization: aivenv1 %s\n' "$ADMIN_TOKEN" > "$W/auth.hdr" )
+	ctl user create netenv-bot > /dev/null 2>&1
+	UB=$(ctl --json user list | python3 -c 'import json,sys; print([u["user_id"] for u in json.load(sys.stdin) if u["name"]=="netenv-bot"][0])')
+	mint() {  # a token made at the API, not enrolled here: PAM must learn it
+		curl -sS -X POST -H @"$W/auth.hdr" -H 'Content-Type: application/json' --data '{"description":"netenv"}' \
+		    "$SIM_URL/v1/organization/$ORG_ID/application-users/$UB/access-tokens" |
+		    python3 -c 'import json,sys; print(json.load(sys.stdin)["full_token"])'
+	}
+	T1=$(mint); T2=$(mint)
+	ctl sync > /dev/null 2>&1 || bad "sync before the PAM part"
+	mkdir -p "$W/pam.d"
+	printf 'auth required %s config=%s online=learn\n' "$AB/pam_aiven.so" "$W/aivenauth.conf" > "$W/pam.d/aivnet"
+	pt() {  # pt TOKEN ENV...: pamtester as netenv-bot with ENV; exit code in $RC
+		local t=$1; shift
+		printf '%s\n' "$t" | env "$@" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$W/pam.d" \
+		    PAM_WRAPPER_DEBUGLEVEL=2 LD_PRELOAD="$PW" pamtester aivnet netenv-bot authenticate \
+		    > "$W/pt.out" 2>&1
+		RC=$?
+	}
+	: > "$W/proxy.log"
+	pt "$T1" https_proxy=$PURL http_proxy=$PURL ALL_PROXY=$PURL HTTPS_PROXY=$PURL
+	[ $RC = 0 ] && ok "PAM, *_proxy set: the token is learned online, directly" ||
+		bad "PAM, *_proxy set: exit $RC: $(grep -v '^$' "$W/pt.out" | tail -3)"
+	[ ! -s "$W/proxy.log" ] && ok "PAM: no connection to the caller's proxy" ||
+		bad "PAM: the caller's proxy was used: $(cat "$W/proxy.log")"
+	pt "$T2" SSLKEYLOGFILE="$W/pam-keys.txt"
+	[ $RC != 0 ] && ok "PAM, SSLKEYLOGFILE set: no online decision (exit $RC)" ||
+		bad "PAM, SSLKEYLOGFILE set: accepted online"
+	[ ! -e "$W/pam-keys.txt" ] && ok "PAM, SSLKEYLOGFILE: the file was not created" ||
+		bad "PAM, SSLKEYLOGFILE: $W/pam-keys.txt created"
+	grep -q 'SSLKEYLOGFILE is set' "$W/pt.out" && ok "PAM, SSLKEYLOGFILE: the log says why" ||
+		bad "PAM, SSLKEYLOGFILE: no reason logged: $(grep SYSLOG "$W/pt.out" | tail -3)"
+	pt "$T2"
+	[ $RC = 0 ] && ok "PAM, clean environment: the same token is learned" ||
+		bad "PAM, clean environment: exit $RC: $(grep -v '^$' "$W/pt.out" | tail -3)"
+else
+	skip "PAM part: pamtester, libpam_wrapper or pam_aiven.so missing"
+fi
 finish
