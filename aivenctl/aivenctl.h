@@ -7,6 +7,7 @@
 #ifndef AIVENCTL_H
 #define AIVENCTL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -134,7 +135,19 @@ nn(const char *s)
 	return s != NULL ? s : "null";
 }
 
-/* table.c: avn-style table. */
+/* visible.c: text for a terminal.  Control characters, DEL, invalid
+ * UTF-8 (\xHH), C1 controls and bidi overrides (\uHHHH) and backslash (\\)
+ * rendered visibly; every text output of API-supplied strings goes through
+ * these (JSON output does not: jansson escapes it). */
+char *visible_dup(const char *s);    /* malloc'd, NULL on no memory */
+void fput_visible(const char *s, FILE *fp);
+/* printf, rendered (a newline in the result is shown as \x0a: print it
+ * apart). */
+void print_visible(FILE *fp, const char *fmt, ...) PRINTF_LIKE(2, 3);
+void vprint_visible(FILE *fp, const char *fmt, va_list ap)
+    PRINTF_LIKE(2, 0);
+
+/* table.c: avn-style table (cells rendered by visible_dup). */
 struct table;
 struct table *table_new(size_t ncols, const char *const headers[]);
 /* Copies the cells; NULL prints "null".  false on no memory. */

@@ -72,11 +72,12 @@ finding(struct audit *a, const char *check, const struct aivenauth_user *u,
 		return;
 	}
 	if (t != NULL)
-		printf("%-16s token %s of %s (%s): %s; fix: %s\n", check,
-		    t->prefix, nn(uname), nn(uid), msg, fix);
+		print_visible(stdout, "%-16s token %s of %s (%s): %s; fix: %s",
+		    check, t->prefix, nn(uname), nn(uid), msg, fix);
 	else
-		printf("%-16s user %s (%s): %s; fix: %s\n", check, nn(uname),
-		    nn(uid), msg, fix);
+		print_visible(stdout, "%-16s user %s (%s): %s; fix: %s", check,
+		    nn(uname), nn(uid), msg, fix);
+	putchar('\n');
 }
 
 static void

@@ -21,7 +21,7 @@ kv(const char *k, const char *fmt, ...)
 
 	printf("%-21s ", k);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vprint_visible(stdout, fmt, ap);
 	va_end(ap);
 	putchar('\n');
 }

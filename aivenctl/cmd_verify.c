@@ -149,10 +149,12 @@ cmd_verify(int argc, char *argv[])
 			    aivenauth_reason_text(d.reason));
 		printf("token_prefix: %s\n", d.prefix[0] != '\0' ? d.prefix :
 		    "null");
-		printf("user_id: %s\n", d.user_id[0] != '\0' ? d.user_id :
-		    "null");
-		printf("user_name: %s\n", d.user_name[0] != '\0' ?
+		print_visible(stdout, "user_id: %s", d.user_id[0] != '\0' ?
+		    d.user_id : "null");
+		putchar('\n');
+		print_visible(stdout, "user_name: %s", d.user_name[0] != '\0' ?
 		    d.user_name : "null");
+		putchar('\n');
 		printf("expiry_time: %s\n", fmt_time(d.expiry, tb));
 	}
 out:

@@ -166,7 +166,9 @@ json_token(const struct aivenauth_token *t, int64_t now)
 static void
 kv(const char *k, const char *v)
 {
-	printf("%-22s %s\n", k, v);
+	printf("%-22s ", k);
+	fput_visible(v, stdout);
+	putchar('\n');
 }
 
 static void

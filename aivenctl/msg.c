@@ -21,7 +21,7 @@ vmsg(const char *fmt, va_list ap)
 {
 	fflush(stdout);
 	fputs(PROG_NAME ": ", stderr);
-	vfprintf(stderr, fmt, ap);
+	vprint_visible(stderr, fmt, ap);
 	fputc('\n', stderr);
 }
 
@@ -78,7 +78,9 @@ ctl_log(void *arg, int level, const char *msg)
 	else if (level == LOG_DEBUG)
 		tag = "debug: ";
 	fflush(stdout);
-	fprintf(stderr, PROG_NAME ": %s%s\n", tag, msg);
+	fprintf(stderr, PROG_NAME ": %s", tag);
+	fput_visible(msg, stderr);
+	fputc('\n', stderr);
 }
 
 int

@@ -113,21 +113,24 @@ secret_read(char **bufp, size_t *lenp)
 		noecho = old;
 		noecho.c_lflag &= ~(tcflag_t)ECHO;
 		noecho.c_lflag |= ECHONL;
-		fputs("Token: ", stderr);
-		fflush(stderr);
 		saved_tio = old;
 		tio_saved = 1;
 		tty_signals_set(true, oldsa);
+		/* Echo off before the prompt, not after: TCSAFLUSH drops what
+		 * was typed before it takes effect, and what is typed before
+		 * echo is off is shown.  Once "Token: " is on the screen,
+		 * typing is safe. */
 		if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &noecho) != 0) {
 			saved = errno;
 			tty_signals_set(false, oldsa);
 			tio_saved = 0;
-			fputc('\n', stderr);
 			ctl_err("cannot turn off echo on the terminal: %s",
 			    strerror(saved));
 			aivenauth_secret_free(buf, SECRET_READ_MAX + 1);
 			return EX_IOERR;
 		}
+		fputs("Token: ", stderr);
+		fflush(stderr);
 	}
 	r = read_all(STDIN_FILENO, buf, &len, tty);
 	saved = errno;

@@ -29,18 +29,15 @@ add_row(struct table *t, const char *const cells[])
 		t->cap = cap;
 	}
 	for (i = 0; i < t->ncols; i++) {
-		char *s = strdup(cells[i] != NULL ? cells[i] : "null");
-		char *p;
+		/* One record per line, nothing for the terminal to act on:
+		 * newlines, tabs and ESC are shown, not obeyed. */
+		char *s = visible_dup(cells[i] != NULL ? cells[i] : "null");
 
 		if (s == NULL) {
 			while (i-- > 0)
 				free(t->cells[t->nrows * t->ncols + i]);
 			return false;
 		}
-		/* One record per line: no newlines or tabs inside a cell. */
-		for (p = s; *p != '\0'; p++)
-			if (*p == '\n' || *p == '\r' || *p == '\t')
-				*p = ' ';
 		t->cells[t->nrows * t->ncols + i] = s;
 	}
 	t->nrows++;

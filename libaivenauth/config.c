@@ -54,6 +54,7 @@ enum key_id {
 	K_ETCD_PASSWORD_FILE,
 	K_FLEET_SIGNING_KEY_FILE,
 	K_FLEET_PUBLIC_KEYS,
+	K_PROXY,
 	K_COUNT,
 };
 
@@ -77,6 +78,7 @@ static const char *const key_names[K_COUNT] = {
 	[K_ETCD_PASSWORD_FILE] = "etcd_password_file",
 	[K_FLEET_SIGNING_KEY_FILE] = "fleet_signing_key_file",
 	[K_FLEET_PUBLIC_KEYS] = "fleet_public_keys",
+	[K_PROXY] = "proxy",
 };
 
 void
@@ -103,6 +105,7 @@ config_free(struct config *c)
 	free(c->api_token_file);
 	free(c->cache_dir);
 	free(c->ca_file);
+	free(c->proxy);
 	free(c->source);
 	fleet_config_free(&c->fleet);
 	memset(c, 0, sizeof(*c));
@@ -126,13 +129,14 @@ config_copy(struct config *dst, const struct config *src)
 {
 	*dst = *src;
 	dst->api_url = dst->organization_id = dst->api_token_file = NULL;
-	dst->cache_dir = dst->ca_file = dst->source = NULL;
+	dst->cache_dir = dst->ca_file = dst->proxy = dst->source = NULL;
 	if (!fleet_config_copy(&dst->fleet, &src->fleet) ||
 	    !dup_field(&dst->api_url, src->api_url) ||
 	    !dup_field(&dst->organization_id, src->organization_id) ||
 	    !dup_field(&dst->api_token_file, src->api_token_file) ||
 	    !dup_field(&dst->cache_dir, src->cache_dir) ||
 	    !dup_field(&dst->ca_file, src->ca_file) ||
+	    !dup_field(&dst->proxy, src->proxy) ||
 	    !dup_field(&dst->source, src->source)) {
 		config_free(dst);
 		return false;
@@ -476,6 +480,41 @@ bad:
 	return AIVENAUTH_ERR_CONFIG;
 }
 
+/*
+ * proxy = URL: the one way to send API calls through a proxy (the
+ * environment's https_proxy and friends are never used: inside PAM they
+ * are the caller's).  No credentials ('@'): they would be a secret in a
+ * file that is not one.
+ */
+static enum aivenauth_status
+set_proxy(struct config *c, const char *v, char *why, size_t wn)
+{
+	static const char *const schemes[] = { "http://", "https://",
+	    "socks5h://" };
+	size_t len = strlen(v), i;
+	char buf[80], *dup;
+	bool scheme = false;
+
+	for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+		if (strncasecmp(v, schemes[i], strlen(schemes[i])) == 0 &&
+		    len > strlen(schemes[i]))
+			scheme = true;
+	for (i = 0; i < len && scheme; i++)
+		if (v[i] <= ' ' || v[i] == 0x7f || v[i] == '@')
+			scheme = false;
+	if (!scheme || len > URL_MAX_BYTES) {
+		snprintf(why, wn, "bad value for proxy \"%s\": expected "
+		    "http://host:port, https://host:port or socks5h://host:port "
+		    "(no credentials)", shown(v, buf, sizeof(buf)));
+		return AIVENAUTH_ERR_CONFIG;
+	}
+	if ((dup = strdup(v)) == NULL)
+		return AIVENAUTH_ERR_NOMEM;
+	free(c->proxy);
+	c->proxy = dup;
+	return AIVENAUTH_OK;
+}
+
 /* Validate v for key k and store it in c; on error c is unchanged and why
  * says what is wrong (without a file/line prefix). */
 static enum aivenauth_status
@@ -506,6 +545,9 @@ set_value(struct config *c, enum key_id k, const char *v, char *why,
 		break;
 	case K_CA_FILE:
 		st = set_path(&c->ca_file, key_names[k], v, why, wn);
+		break;
+	case K_PROXY:
+		st = set_proxy(c, v, why, wn);
 		break;
 	case K_MAX_STALE:
 		st = parse_seconds(key_names[k], v, 0, MAX_STALE_MAX, &s, why,
@@ -752,6 +794,8 @@ aivenauth_config_get(struct aivenauth_ctx *ctx, const char *key)
 		return c->cache_dir;
 	case K_CA_FILE:
 		return c->ca_file;
+	case K_PROXY:
+		return c->proxy;
 	case K_MAX_STALE:
 		snprintf(c->getbuf, sizeof(c->getbuf), "%" PRId64,
 		    c->max_stale);

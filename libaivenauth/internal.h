@@ -55,6 +55,7 @@ struct config {
 	char *api_token_file;
 	char *cache_dir;
 	char *ca_file;             /* NULL = system default */
+	char *proxy;               /* NULL = none (never the environment's) */
 	int64_t max_stale;         /* seconds, 0 = never stale */
 	long timeout;              /* seconds, total per request */
 	long connect_timeout;      /* seconds */

@@ -21,8 +21,8 @@
 
 /* 2: me() takes the expected owner and vouches only on a positive answer
  * (a module of ABI 1 took a 403 for a live token: never load one).
- * 3: the etcd table (fleet mode). */
-#define AIVENAUTH_NET_ABI 3
+ * 3: the etcd table (fleet mode).  4: net_params.proxy. */
+#define AIVENAUTH_NET_ABI 4
 #define AIVENAUTH_NET_SYMBOL "aivenauth_net_ops_v1"
 
 struct net_params {
@@ -44,6 +44,7 @@ struct net_params {
 	void *log_arg;
 	int log_max_level;
 	int *last_http;             /* out: last HTTP status, 0 if none */
+	const char *proxy;          /* NULL: no proxy, whatever the environment */
 };
 
 struct aivenauth_net_ops {

@@ -170,6 +170,7 @@ net_params_init(struct aivenauth_ctx *ctx, struct net_params *p,
 	p->token = token;
 	p->token_len = token_len;
 	p->ca_file = c->ca_file;
+	p->proxy = c->proxy;
 	p->timeout_ms = c->timeout * 1000;
 	p->connect_timeout_ms = (c->connect_timeout < c->timeout ?
 	    c->connect_timeout : c->timeout) * 1000;

@@ -15,6 +15,7 @@
 #include <security/pam_modules.h>
 
 #include "aivenauth.h"
+#include "logfield.h"
 #include "opts.h"
 
 /* Library messages go to pam_syslog: the library never logs a secret. */
@@ -207,6 +208,41 @@ check_config_key(const char *arg, size_t nlen, const char *value)
 	return value != NULL && *value != '\0' ? PAM_SUCCESS : PAM_SERVICE_ERR;
 }
 
+/*
+ * Is argv[i]'s name given again later?  The last one would win, and which
+ * one is last is easy to miss in a long line: "user_match=name ...
+ * user_match=any" would quietly widen the policy.  Refused, as the config
+ * file refuses a duplicate key.  The name is logged unless token-shaped.
+ */
+static int
+check_duplicate(pam_handle_t *pamh, int argc, const char **argv, int i)
+{
+	size_t nlen, mlen;
+	const char *value;
+	int j;
+
+	split_arg(argv[i], &nlen, &value);
+	if (nlen == 0)
+		return PAM_SUCCESS;  /* reported by the second pass */
+	for (j = i + 1; j < argc; j++) {
+		if (argv[j] == NULL)
+			continue;
+		split_arg(argv[j], &mlen, &value);
+		if (mlen != nlen || strncmp(argv[i], argv[j], nlen) != 0)
+			continue;
+		if (pa_token_run(argv[i], nlen))
+			pam_syslog(pamh, LOG_ERR, "module argument given twice "
+			    "(token-shaped: not logged)");
+		else
+			pam_syslog(pamh, LOG_ERR, "module argument \"%.*s\" "
+			    "given twice: refused, as a config file refuses a "
+			    "duplicate key", (int)(nlen > 40 ? 40 : nlen),
+			    argv[i]);
+		return PAM_SERVICE_ERR;
+	}
+	return PAM_SUCCESS;
+}
+
 void
 pa_opts_set_log(pam_handle_t *pamh, struct aivenauth_ctx *ctx,
     const struct pa_opts *o)
@@ -227,23 +263,28 @@ pa_opts_parse(pam_handle_t *pamh, int flags, int argc, const char **argv,
 	o->user_match = AIVENAUTH_MATCH_NAME;
 	o->silent = (flags & PAM_SILENT) != 0;
 
-	/* First pass: config= and debug (which decides the log level of
-	 * what loading the file says). */
+	/* First pass: duplicates, config= and debug (which decides the log
+	 * level of what loading the file says). */
 	for (i = 0; i < argc; i++) {
 		if (argv[i] == NULL)
 			continue;
+		rc = check_duplicate(pamh, argc, argv, i);
+		if (rc != PAM_SUCCESS)
+			return rc;
 		if (strcmp(argv[i], "debug") == 0)
 			o->debug = true;
 		if (strncmp(argv[i], "config=", 7) == 0) {
-			if (o->config_file != NULL) {
-				pam_syslog(pamh, LOG_ERR,
-				    "module argument config= given twice");
-				return PAM_SERVICE_ERR;
-			}
 			o->config_file = argv[i] + 7;
 			if (*o->config_file == '\0') {
 				pam_syslog(pamh, LOG_ERR,
 				    "module argument config= needs a file name");
+				return PAM_SERVICE_ERR;
+			}
+			/* Relative to what?  The caller's working directory
+			 * is the caller's choice, not the administrator's. */
+			if (*o->config_file != '/') {
+				pam_syslog(pamh, LOG_ERR, "module argument "
+				    "config= must be an absolute path");
 				return PAM_SERVICE_ERR;
 			}
 		}
@@ -284,7 +325,7 @@ pa_opts_parse(pam_handle_t *pamh, int flags, int argc, const char **argv,
 			if (rc == -1) {
 				/* The name only, and not even that if it
 				 * looks like a token pasted by mistake. */
-				if (aivenauth_token_shaped(argv[i], nlen))
+				if (pa_token_run(argv[i], nlen))
 					pam_syslog(pamh, LOG_ERR, "unknown module "
 					    "argument (token-shaped: not logged)");
 				else
@@ -306,8 +347,11 @@ pa_opts_parse(pam_handle_t *pamh, int flags, int argc, const char **argv,
 			return PAM_SERVICE_ERR;
 		}
 		if (!d->apply(o, value)) {
+			char vbuf[PA_LOG_FIELD];
+
 			pam_syslog(pamh, LOG_ERR, "module argument %s: invalid "
-			    "value \"%.64s\"", d->name, value);
+			    "value \"%s\"", d->name,
+			    pa_log_field(value, vbuf, sizeof(vbuf)));
 			return PAM_SERVICE_ERR;
 		}
 	}

@@ -26,8 +26,8 @@ struct pa_opts {
  * config=FILE first (loaded with must_exist), else the default config
  * (may be absent), then every other argument in order so that they
  * override the file.  Installs the pam_syslog log callback on ctx.
- * Returns PAM_SUCCESS, PAM_SERVICE_ERR (unknown or malformed argument, bad
- * config: logged at LOG_ERR) or PAM_BUF_ERR.  With ctx NULL only the
+ * Returns PAM_SUCCESS, PAM_SERVICE_ERR (unknown, malformed or repeated
+ * argument, a relative config=, bad config: logged at LOG_ERR) or PAM_BUF_ERR.  With ctx NULL only the
  * module options are parsed and checked (a pooled context already carries
  * the config these arguments gave it).
  */

@@ -26,12 +26,11 @@
 #include "aivenauth.h"
 #include "ctxpool.h"
 #include "decision.h"
+#include "logfield.h"
 #include "opts.h"
 
 /* pam_set_data() name of what authentication leaves for the account phase. */
 #define PA_DATA "pam_aiven_auth"
-/* Longest user or host name shown in a log line. */
-#define PA_LOG_FIELD 64
 
 /* What a successful authentication leaves for pam_sm_acct_mgmt(). */
 struct pa_auth_data {
@@ -55,39 +54,6 @@ pa_auth_data_cleanup(pam_handle_t *pamh, void *data, int error_status)
 	free(d->user);
 	free(d->scope);
 	free(d);
-}
-
-/*
- * Copy a caller-controlled string (user, rhost) for a log line: printable
- * ASCII only, no quotes or spaces, bounded.  "-" for NULL.
- */
-static const char *
-log_field(const char *s, char *buf, size_t size)
-{
-	size_t i;
-
-	if (s == NULL || *s == '\0')
-		return "-";
-	for (i = 0; s[i] != '\0' && i + 1 < size; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		buf[i] = (c > 0x20 && c < 0x7f && c != '"' && c != '\\') ?
-		    (char)c : '?';
-	}
-	if (s[i] != '\0' && i >= 3)
-		memcpy(buf + i - 3, "...", 3);
-	buf[i] = '\0';
-	return buf;
-}
-
-/* The user name for a log line, unless it looks like a token (a client
- * that sent the token as the user name, e.g. curl -u TOKEN:). */
-static const char *
-log_user(const char *user, char *buf, size_t size)
-{
-	if (user != NULL && aivenauth_token_shaped(user, strlen(user)))
-		return "(token-shaped,not-logged)";
-	return log_field(user, buf, size);
 }
 
 static const char *
@@ -154,9 +120,9 @@ log_decision(pam_handle_t *pamh, const char *phase, const char *user,
 	pam_syslog(pamh, level, "%sservice=%s user=%s rhost=%s%s%s "
 	    "decision=%s reason=%s%s%s",
 	    phase,
-	    log_field(service, sbuf, sizeof(sbuf)),
-	    log_user(user, ubuf, sizeof(ubuf)),
-	    log_field(rhost, hbuf, sizeof(hbuf)),
+	    pa_log_field(service, sbuf, sizeof(sbuf)),
+	    pa_log_field(user, ubuf, sizeof(ubuf)),
+	    pa_log_field(rhost, hbuf, sizeof(hbuf)),
 	    prefix[0] != '\0' ? " prefix=" : "",
 	    prefix,
 	    decision_word(rc), aivenauth_reason_name(d->reason),
@@ -250,7 +216,7 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		rc = pa_pam_error_code(rc);
 		pam_syslog(pamh, rc == PAM_INCOMPLETE ? LOG_INFO : LOG_NOTICE,
 		    "user=%s: cannot get the token: %s",
-		    log_user(user, ubuf, sizeof(ubuf)), pam_strerror(pamh, rc));
+		    pa_log_field(user, ubuf, sizeof(ubuf)), pam_strerror(pamh, rc));
 		goto out;
 	}
 	(void)pam_get_item(pamh, PAM_RHOST, (const void **)&rhost);

@@ -365,6 +365,84 @@ START_TEST(bad_arguments)
 }
 END_TEST
 
+/*
+ * A repeated argument is refused, not "the last one wins": each of these
+ * pairs would widen the policy of the first (alice's token as root; a
+ * stale cache taken for fresh).  Refused whatever the order and even when
+ * both agree, as the config file refuses a duplicate key.
+ */
+START_TEST(duplicate_arguments)
+{
+	static const char *const dup[] = {
+		"user_match=name user_match=any",
+		"user_match=any user_match=name",
+		"max_stale=1h max_stale=0",
+		"max_stale=1 debug max_stale=1",
+		"scope=pam:sshd scope=pam:nginx",
+		"non_token=fail non_token=ignore",
+		"debug debug",
+	};
+	char dir[PATH_MAX], cf[PATH_MAX], a[PATH_MAX * 2], name[32];
+	size_t i;
+
+	/* Without the first argument of each pair, it would log in. */
+	service("t-dup-any", args("user_match=any"));
+	ck_assert_int_eq(auth("t-dup-any", "root", tokens[T_GOOD]), PAM_SUCCESS);
+	service("t-dup-name", args("user_match=name"));
+	ck_assert_int_eq(auth("t-dup-name", "root", tokens[T_GOOD]), PAM_AUTH_ERR);
+	for (i = 0; i < sizeof(dup) / sizeof(dup[0]); i++) {
+		pf_xsnprintf(name, sizeof(name), "t-dup-%zu", i);
+		service(name, args(dup[i]));
+		ck_assert_msg(auth(name, "root", tokens[T_GOOD]) == PAM_SERVICE_ERR,
+		    "\"%s\" not refused (as root)", dup[i]);
+		ck_assert_msg(auth(name, "alice", tokens[T_GOOD]) == PAM_SERVICE_ERR,
+		    "\"%s\" not refused (as alice)", dup[i]);
+	}
+	/* config= twice, even the same file. */
+	pf_xsnprintf(a, sizeof(a), "config=%s config=%s", conf, conf);
+	service("t-dup-config", a);
+	ck_assert_int_eq(auth("t-dup-config", "alice", tokens[T_GOOD]),
+	    PAM_SERVICE_ERR);
+
+	/* The max_stale pair on a stale cache: "1h" alone refuses it. */
+	pf_xsnprintf(dir, sizeof(dir), "%s/dup-stale", topdir);
+	pf_xsnprintf(cf, sizeof(cf), "%s/dup-stale.conf", topdir);
+	cache_build(dir, (int64_t)time(NULL) - 7200, false);
+	pf_write_file(cf, "cache_dir = %s\n", dir);
+	pf_xsnprintf(a, sizeof(a), "config=%s max_stale=1h", cf);
+	service("t-dup-stale1", a);
+	ck_assert_int_eq(auth("t-dup-stale1", "alice", tokens[T_GOOD]),
+	    PAM_AUTHINFO_UNAVAIL);
+	pf_xsnprintf(a, sizeof(a), "config=%s max_stale=1h max_stale=0", cf);
+	service("t-dup-stale2", a);
+	ck_assert_int_eq(auth("t-dup-stale2", "alice", tokens[T_GOOD]),
+	    PAM_SERVICE_ERR);
+}
+END_TEST
+
+/* config= relative to the caller's working directory is the caller's
+ * choice of file: refused even when the file there is a good one. */
+START_TEST(relative_config)
+{
+	char cwd[PATH_MAX];
+
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+	ck_assert_int_eq(chdir(topdir), 0);
+	pf_service(confdir, "t-relconf", module, "config=aivenauth.conf",
+	    "config=aivenauth.conf");
+	pf_service(confdir, "t-relconf2", module, "config=./aivenauth.conf",
+	    "config=./aivenauth.conf");
+	ck_assert_int_eq(auth("t-relconf", "alice", tokens[T_GOOD]),
+	    PAM_SERVICE_ERR);
+	ck_assert_int_eq(auth("t-relconf2", "alice", tokens[T_GOOD]),
+	    PAM_SERVICE_ERR);
+	ck_assert_int_eq(chdir(cwd), 0);
+	/* The same file by its absolute path. */
+	service("t-absconf", args(NULL));
+	ck_assert_int_eq(auth("t-absconf", "alice", tokens[T_GOOD]), PAM_SUCCESS);
+}
+END_TEST
+
 START_TEST(bad_config)
 {
 	char cf[PATH_MAX], a[PATH_MAX * 2];
@@ -859,6 +937,8 @@ pam_suite(void)
 	tcase_add_test(tc, missing_cache);
 	tcase_add_test(tc, bad_arguments);
 	tcase_add_test(tc, bad_config);
+	tcase_add_test(tc, duplicate_arguments);
+	tcase_add_test(tc, relative_config);
 	tcase_add_test(tc, use_first_pass);
 	tcase_add_test(tc, non_token);
 	tcase_add_test(tc, non_token_ignore_code);

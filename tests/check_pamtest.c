@@ -103,6 +103,8 @@ static const struct {
 	{ "aivtest-any", "user_match=any" },
 	/* A token pasted into the service file by mistake. */
 	{ "aivtest-pasted", PASTED },
+	/* The last one would win and let alice's token log in as root. */
+	{ "aivtest-dup", "user_match=name user_match=any" },
 };
 
 /* Paths under topdir and the module's path. */
@@ -417,8 +419,102 @@ START_TEST(logs_have_no_secret)
 	ck_assert_ptr_null(strstr(log, "Correct-Horse"));
 	ck_assert_ptr_null(strstr(log, "PastedToken"));
 	ck_assert_ptr_null(strstr(log, tokens[T_BOB] + FX_PREFIX_LEN));
-	ck_assert_ptr_nonnull(strstr(log, "user=(token-shaped,not-logged)"));
+	ck_assert_ptr_nonnull(strstr(log, "user=(token-shaped,not-logged,len=372)"));
 	ck_assert_ptr_nonnull(strstr(log, "token-shaped: not logged"));
+	free(log);
+}
+END_TEST
+
+/* Start sending stderr (pam_wrapper's pam_syslog lines) to a file. */
+static int
+log_begin(char *path, size_t size, int *saved)
+{
+	int fd;
+
+	pf_xsnprintf(path, size, "%s/log.%d", topdir, (int)getpid());
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	fflush(stderr);
+	*saved = dup(2);
+	dup2(fd, 2);
+	return fd;
+}
+
+/* Stop, and return what was logged (malloc'd). */
+static char *
+log_end(const char *path, int fd, int saved)
+{
+	FILE *f;
+	long sz;
+	char *log;
+
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	fseek(f, 0, SEEK_END);
+	sz = ftell(f);
+	rewind(f);
+	log = calloc(1, (size_t)sz + 1);
+	ck_assert_ptr_nonnull(log);
+	ck_assert_int_eq(fread(log, 1, (size_t)sz, f), (size_t)sz);
+	fclose(f);
+	unlink(path);
+	return log;
+}
+
+/* No 20-character piece of tok anywhere in log. */
+static void
+assert_no_piece(const char *log, const char *tok, const char *what)
+{
+	size_t i, n = strlen(tok);
+
+	for (i = 0; i + 20 <= n; i++)
+		ck_assert_msg(memmem(log, strlen(log), tok + i, 20) == NULL,
+		    "%s: 20 characters of the token at offset %zu logged:\n%s",
+		    what, i, log);
+}
+
+/*
+ * Client-controlled fields that hold a token with something around it (a
+ * character more is no longer token-shaped as a whole): user and rhost.
+ * No piece of it is logged, only its length.
+ */
+START_TEST(logs_redact_token_runs)
+{
+	char path[PATH_MAX], user[FX_TOKEN_LEN + 8], rhost[FX_TOKEN_LEN + 8];
+	char *log;
+	int fd, saved;
+
+	pf_xsnprintf(user, sizeof(user), "%s!", tokens[T_UNKNOWN]);
+	pf_xsnprintf(rhost, sizeof(rhost), "x.%s", tokens[T_UNENROLLED]);
+	fd = log_begin(path, sizeof(path), &saved);
+	expect_auth("aivtest", user, tokens[T_GOOD], NULL, PAM_AUTH_ERR);
+	expect_auth("aivtest-any", user, tokens[T_GOOD], rhost, PAM_SUCCESS);
+	log = log_end(path, fd, saved);
+
+	assert_no_piece(log, tokens[T_UNKNOWN], "user");
+	assert_no_piece(log, tokens[T_UNENROLLED], "rhost");
+	ck_assert_msg(strstr(log, "user=(token-shaped,not-logged,len=373)") != NULL,
+	    "no redacted user in:\n%s", log);
+	ck_assert_ptr_nonnull(strstr(log, "rhost=(token-shaped,not-logged,len=374)"));
+	free(log);
+}
+END_TEST
+
+/* A repeated module argument is refused with a line that names it. */
+START_TEST(logs_name_duplicate_argument)
+{
+	char path[PATH_MAX], *log;
+	int fd, saved;
+
+	fd = log_begin(path, sizeof(path), &saved);
+	expect_auth("aivtest-dup", "root", tokens[T_GOOD], NULL, PAM_SERVICE_ERR);
+	log = log_end(path, fd, saved);
+	ck_assert_msg(strstr(log, "module argument \"user_match\" given twice")
+	    != NULL, "no duplicate-argument line in:\n%s", log);
 	free(log);
 }
 END_TEST
@@ -537,6 +633,8 @@ main(int argc, char **argv)
 	tcase_add_test(tc, use_first_pass);
 	tcase_add_test(tc, account_after_revoke);
 	tcase_add_test(tc, logs_have_no_secret);
+	tcase_add_test(tc, logs_redact_token_runs);
+	tcase_add_test(tc, logs_name_duplicate_argument);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

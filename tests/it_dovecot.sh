@@ -166,7 +166,7 @@ fi
 PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$W/pam.d" PAM_WRAPPER_DEBUGLEVEL=2 \
     setsid dovecot -F -c "$D/dovecot.conf" > "$D/out.log" 2>&1 < /dev/null &
 DOVECOT_PID=$!; PIDS+=("$DOVECOT_PID")
-for i in $(seq 100); do
+for i in $(seq 600); do
 	[ -S "$D/run/auth-client" ] && break
 	kill -0 "$DOVECOT_PID" 2>/dev/null || break
 	sleep 0.1

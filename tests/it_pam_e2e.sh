@@ -56,7 +56,7 @@ free_port() {
 }
 wait_tcp() {
 	local i
-	for i in $(seq 100); do
+	for i in $(seq 600); do
 		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
 		sleep 0.1
 	done
@@ -231,7 +231,7 @@ if need saslauthd && need testsaslauthd; then
 	LD_PRELOAD=$PW_LIB setsid saslauthd -a pam -m "$W/sasl" -n 1 -d \
 	    > "$W/saslauthd.log" 2>&1 &
 	SASL_PID=$!; PIDS+=("$SASL_PID"); SERVERS+=("$SASL_PID")
-	for i in $(seq 50); do [ -S "$W/sasl/mux" ] && break; sleep 0.1; done
+	for i in $(seq 600); do [ -S "$W/sasl/mux" ] && break; sleep 0.1; done
 	if [ -S "$W/sasl/mux" ]; then HAVE_SASL=true; else bad "saslauthd did not start: $(tail -3 "$W/saslauthd.log")"; fi
 else
 	skip "saslauthd: saslauthd/testsaslauthd missing (package sasl2-bin)"
@@ -368,7 +368,7 @@ try_sshd() {
 	    -o UserKnownHostsFile=/dev/null -o PreferredAuthentications=keyboard-interactive \
 	    -o PubkeyAuthentication=no -o NumberOfPasswordPrompts=1 -o LogLevel=ERROR \
 	    -o ConnectTimeout=10 "$2@127.0.0.1" true >> "$W/ssh.out" 2>&1
-	for i in $(seq 30); do
+	for i in $(seq 300); do
 		ok1=$(grep -c "Accepted keyboard-interactive/pam for $2 " "$W/ssh/sshd.log")
 		bad1=$(grep -c "Failed keyboard-interactive/pam for $2 " "$W/ssh/sshd.log")
 		[ "$ok1" -gt "$ok0" ] && return 0
@@ -394,9 +394,14 @@ if $HAVE_SASL; then
 	m0=$(grep -c 'exceeded MAX_REQ_LEN' "$W/saslauthd.log")
 	d0=$(grep -c 'decision=' "$W/saslauthd.log")
 	try_saslauthd a_good alice; rc=$?
-	sleep 0.2   # let saslauthd's worker write its log line
-	m1=$(grep -c 'exceeded MAX_REQ_LEN' "$W/saslauthd.log")
-	d1=$(grep -c 'decision=' "$W/saslauthd.log")
+	# saslauthd's worker may write its log line after the answer: wait
+	# for it (or for a module decision line), up to 30 s.
+	for i in $(seq 300); do
+		m1=$(grep -c 'exceeded MAX_REQ_LEN' "$W/saslauthd.log")
+		d1=$(grep -c 'decision=' "$W/saslauthd.log")
+		[ "$m1" -gt "$m0" ] || [ "$d1" -gt "$d0" ] && break
+		sleep 0.1
+	done
 	len=$(tok a_good | tr -d '\n' | wc -c)
 	if [ "$rc" = 0 ]; then
 		bad "saslauthd ACCEPTED a $len-character token: the MAX_REQ_LEN limitation is gone, README and pam_aiven(8) are wrong"

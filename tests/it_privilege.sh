@@ -124,9 +124,9 @@ cpid=$!
 ( ulimit -c unlimited; exec setpriv --reuid=65534 --regid=65534 --clear-groups sleep 30 ) &
 spid=$!
 exec 7> "$W/fifo"
-for i in $(seq 50); do [ "$(awk '/Max core/ {print $5}' /proc/$cpid/limits 2>/dev/null)" = 0 ] && break; sleep 0.1; done
+for i in $(seq 600); do [ "$(awk '/Max core/ {print $5}' /proc/$cpid/limits 2>/dev/null)" = 0 ] && break; sleep 0.1; done
 # it is blocked reading stdin by now (both calls come before any input)
-for i in $(seq 30); do [ "$(stat -c %U /proc/$cpid/environ 2>/dev/null)" = root ] && break; sleep 0.1; done
+for i in $(seq 600); do [ "$(stat -c %U /proc/$cpid/environ 2>/dev/null)" = root ] && break; sleep 0.1; done
 core=$(awk '/Max core file size/ {print $5 "/" $6}' /proc/$cpid/limits 2>/dev/null)
 owner=$(stat -c %U /proc/$cpid/environ 2>/dev/null)
 control=$(stat -c %U /proc/$spid/environ 2>/dev/null)

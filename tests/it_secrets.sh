@@ -6,9 +6,11 @@
 # it), a second token TA enrolled with `token add`, and the admin token.
 # Every aivenctl command and error path runs with -vv (debug), PAM runs
 # through pamtester under pam_wrapper with `debug` and
-# PAM_WRAPPER_DEBUGLEVEL=2 (the module's pam_syslog lines on stderr), and a
-# poller snapshots /proc/*/cmdline of every aivenctl and pamtester while
-# they run.  Then every output, log line, cmdline snapshot, the simulator's
+# PAM_WRAPPER_DEBUGLEVEL=2 (the module's pam_syslog lines on stderr), and
+# every aivenctl and pamtester runs through a wrapper of this test's that
+# records its command line before it execs the real program (sampling
+# /proc instead missed most of them on a busy machine).  Then every output,
+# log line, recorded command line, the simulator's
 # log and the cache files (writer env, snapshot, state) are searched for each secret
 # whole and for long substrings of it: zero hits.  The search is shown to
 # work on the one file that must hold TK (token create's stdout).
@@ -27,7 +29,7 @@ run() {
 	f=$(printf '%s/%03d' "$O" "$N")
 	printf '%s\n' "$*" > "$f.cmd"
 	if [ -n "${IN+x}" ]; then
-		( sleep 0.15; printf '%s\n' "$IN" ) | "$@" > "$f.out" 2> "$f.err"
+		printf '%s\n' "$IN" | "$@" > "$f.out" 2> "$f.err"
 	else
 		"$@" > "$f.out" 2> "$f.err" < /dev/null
 	fi
@@ -42,21 +44,19 @@ start_sim --log "$W/sim-access.log" || { bad "simulator did not start"; finish; 
 ( umask 077; printf 'Authorization: aivenv1 %s\n' "$ADMIN_TOKEN" > "$W/auth.hdr" )
 api() { curl -sS -X "$1" -H @"$W/auth.hdr" -H 'Content-Type: application/json' ${3:+--data "$3"} "$SIM_URL$2"; }
 
-# ---- the argv poller: every aivenctl / pamtester command line, deduplicated
+# ---- argv: every aivenctl / pamtester runs through a wrapper that appends
+# its command line (as the program receives it) to $SNAP, then execs it.
 SNAP=$W/cmdlines
 : > "$SNAP"
-touch "$W/polling"
-(
-	while [ -e "$W/polling" ]; do
-		for c in /proc/[0-9]*/cmdline; do
-			l=$(tr '\0' ' ' 2>/dev/null < "$c") || continue
-			case $l in *aivenctl*|*pamtester*) printf '%s\n' "$l" >> "$SNAP" ;; esac
-		done
-	done
-) &
-POLLER=$!; PIDS+=("$POLLER")
-# 150 ms per API request: commands live long enough to be caught
-sim_ctl POST /_sim/latency '{"ms": 150}' > /dev/null
+mkdir -p "$W/bin"
+wrap() {  # wrap NAME REAL: $W/bin/NAME
+	printf '#!/bin/bash\nprintf "%%s\\n" "$0 $*" >> %q\nexec %q "$@"\n' "$SNAP" "$2" > "$W/bin/$1"
+	chmod 755 "$W/bin/$1"
+}
+wrap aivenctl "$AB/aivenctl"
+CTL=$W/bin/aivenctl
+ctl() { "$CTL" -c "$W/aivenauth.conf" "$@"; }
+command -v pamtester > /dev/null && wrap pamtester "$(command -v pamtester)"
 V=-vv
 
 # ---- the happy paths
@@ -91,9 +91,9 @@ IN="not a token $TK" run ctl $V token add "$UA"
 IN=$(alter "$TA") run ctl $V token add "$UA"
 # online learning, with and without success
 sed 's/^cache_dir.*/&/' "$W/aivenauth.conf" > "$W/learn.conf"; echo 'online = learn' >> "$W/learn.conf"
-IN=$(alter "$TL") run "$AB/aivenctl" -c "$W/learn.conf" $V verify alice
+IN=$(alter "$TL") run "$CTL" -c "$W/learn.conf" $V verify alice
 [ $RC = 1 ] && ok "online: wrong secret refused" || bad "online wrong secret rc $RC"
-IN=$TL run "$AB/aivenctl" -c "$W/learn.conf" $V verify alice
+IN=$TL run "$CTL" -c "$W/learn.conf" $V verify alice
 [ $RC = 0 ] && ok "online: learned" || bad "online learn rc $RC: $(cat "$LAST.err")"
 # API faults while secrets are on the wire
 sim_ctl POST /_sim/faults '{"kind":"invalid_json","path":"access-tokens$","method":"POST","count":1}' > /dev/null
@@ -101,28 +101,28 @@ run ctl $V token create "$UA"
 sim_ctl POST /_sim/faults '{"kind":"truncated","path":"access-tokens$","method":"POST","count":1}' > /dev/null
 run ctl $V token create "$UA"
 sim_ctl POST /_sim/faults '{"kind":"status","status":500,"path":"/v1/me","count":1}' > /dev/null
-IN=$(alter "$TL") run "$AB/aivenctl" -c "$W/learn.conf" $V verify alice
+IN=$(alter "$TL") run "$CTL" -c "$W/learn.conf" $V verify alice
 sim_ctl DELETE /_sim/faults > /dev/null
 # a wrong admin token (401), from the file and from the environment
 sed "s|^api_token_file.*|api_token_file = $W/bad-token|" "$W/aivenauth.conf" > "$W/bad.conf"
 ( umask 077; alter "$ADMIN_TOKEN" > "$W/bad-token" )
-run "$AB/aivenctl" -c "$W/bad.conf" $V sync;     [ $RC = 77 ] && ok "wrong admin token: 77" || bad "wrong admin token: rc $RC"
-AIVEN_AUTH_TOKEN=$(alter "$ADMIN_TOKEN") run "$AB/aivenctl" -c "$W/aivenauth.conf" $V user list
-AIVEN_AUTH_TOKEN=$ADMIN_TOKEN run "$AB/aivenctl" -c "$W/bad.conf" $V user list
+run "$CTL" -c "$W/bad.conf" $V sync;     [ $RC = 77 ] && ok "wrong admin token: 77" || bad "wrong admin token: rc $RC"
+AIVEN_AUTH_TOKEN=$(alter "$ADMIN_TOKEN") run "$CTL" -c "$W/aivenauth.conf" $V user list
+AIVEN_AUTH_TOKEN=$ADMIN_TOKEN run "$CTL" -c "$W/bad.conf" $V user list
 [ $RC = 0 ] && ok "AIVEN_AUTH_TOKEN overrides the file" || bad "AIVEN_AUTH_TOKEN: rc $RC"
 chmod 0644 "$W/bad-token"
-run "$AB/aivenctl" -c "$W/bad.conf" $V sync;     [ $RC = 77 ] && ok "readable token file refused: 77" || bad "readable token file: rc $RC"
+run "$CTL" -c "$W/bad.conf" $V sync;     [ $RC = 77 ] && ok "readable token file refused: 77" || bad "readable token file: rc $RC"
 # the admin token file holding junk around the token
 ( umask 077; printf 'x%s\n\n%s\n' "$ADMIN_TOKEN" "$ADMIN_TOKEN" > "$W/bad-token" ); chmod 600 "$W/bad-token"
-run "$AB/aivenctl" -c "$W/bad.conf" $V sync
+run "$CTL" -c "$W/bad.conf" $V sync
 # a config that is not ours, a cache that is not there
 sed "s|^cache_dir.*|cache_dir = $W/nonexistent|" "$W/aivenauth.conf" > "$W/nocache.conf"
-IN=$TK run "$AB/aivenctl" -c "$W/nocache.conf" $V verify alice
+IN=$TK run "$CTL" -c "$W/nocache.conf" $V verify alice
 [ $RC = 69 ] && ok "no cache: 69" || bad "no cache: rc $RC"
 printf 'api_url = %s\n' "$TK" > "$W/tokconf.conf"; chmod 644 "$W/tokconf.conf"
-IN=$TK run "$AB/aivenctl" -c "$W/tokconf.conf" $V verify alice
+IN=$TK run "$CTL" -c "$W/tokconf.conf" $V verify alice
 printf '%s = 1\n' "$TK" > "$W/tokconf2.conf"; chmod 644 "$W/tokconf2.conf"
-IN=$TK run "$AB/aivenctl" -c "$W/tokconf2.conf" $V verify alice
+IN=$TK run "$CTL" -c "$W/tokconf2.conf" $V verify alice
 # revoke and rotate
 run ctl $V token rotate "$UA" "${TA:0:12}" --grace 600
 run ctl $V token revoke "$UA" "${TL:0:12}"
@@ -142,7 +142,7 @@ if [ -n "$PW" ] && command -v pamtester > /dev/null && [ -f "$AB/pam_aiven.so" ]
 	done
 	pt() {  # pt SERVICE USER TOKEN
 		IN=$3 run env PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$W/pam.d" PAM_WRAPPER_DEBUGLEVEL=2 \
-		    LD_PRELOAD="$PW" pamtester -I rhost=192.0.2.7 "$1" "$2" authenticate acct_mgmt
+		    LD_PRELOAD="$PW" "$W/bin/pamtester" -I rhost=192.0.2.7 "$1" "$2" authenticate acct_mgmt
 	}
 	pt aivtest alice "$TK";                      [ $RC = 0 ] && ok "PAM: TK accepted" || bad "PAM TK: $(tail -3 "$LAST.err")"
 	grep -q 'SYSLOG' "$LAST.err" && ok "PAM: module syslog lines captured" || bad "PAM: no syslog lines captured"
@@ -161,12 +161,14 @@ else
 	skip "PAM part: pamtester, libpam_wrapper or pam_aiven.so missing"
 fi
 
-rm -f "$W/polling"; wait "$POLLER" 2>/dev/null
-sort -u "$SNAP" > "$W/cmdlines.uniq"
-n=$(grep -c aivenctl "$W/cmdlines.uniq")
-[ "$n" -ge 10 ] && ok "argv poller caught $n distinct aivenctl command lines" ||
-	bad "argv poller caught only $n aivenctl command lines"
-grep -q pamtester "$W/cmdlines.uniq" && ok "argv poller caught pamtester" || skip "argv poller: no pamtester line"
+# Every command line was recorded: one per aivenctl / pamtester run.
+n=$(grep -c '/bin/aivenctl ' "$SNAP"); want=$(cat "$O"/*.cmd | grep -c '/bin/aivenctl \|^ctl ')
+[ "$n" = "$want" ] && [ "$n" -ge 10 ] && ok "argv: all $n aivenctl command lines recorded" ||
+	bad "argv: $n aivenctl command lines recorded, $want run"
+n=$(grep -c '/bin/pamtester ' "$SNAP"); want=$(cat "$O"/*.cmd | grep -c '/bin/pamtester ')
+if [ "$want" = 0 ]; then skip "argv: no pamtester run"
+elif [ "$n" = "$want" ]; then ok "argv: all $n pamtester command lines recorded"
+else bad "argv: $n pamtester command lines recorded, $want run"; fi
 
 # ---- the search
 # substrings: whole, and 48-character windows at several offsets (past the
@@ -204,7 +206,7 @@ fi
 if grep -aqF -f <(for s in "$TK" "$TA" "$TL" "$ADMIN_TOKEN"; do printf '%s\n' "${s:12:24}" "${s:100:24}"; done) "$W/cmdlines.aivenctl"; then
 	bad "a secret in some argv"
 else
-	ok "no secret in any aivenctl argv ($(wc -l < "$W/cmdlines.aivenctl") snapshots)"
+	ok "no secret in any aivenctl argv ($(wc -l < "$W/cmdlines.aivenctl") command lines)"
 fi
 # the rotate's replacement, printed once, is not in the cache either
 RT=$(for f in "$O"/*.cmd; do grep -q 'token rotate' "$f" && head -1 "${f%.cmd}.out"; done | head -1)
@@ -261,6 +263,8 @@ pam_aiven/opts.c ### else if (strcmp(v, "ignore") == 0) ### module argument
 pam_aiven/opts.c ### strncmp(opt_table[i].name, name, nlen) == 0) ### module argument
 pam_aiven/opts.c ### if (strcmp(argv[i], "debug") == 0) ### module argument
 pam_aiven/opts.c ### if (strncmp(argv[i], "config=", 7) == 0) { ### module argument
+pam_aiven/opts.c ### if (mlen != nlen || strncmp(argv[i], argv[j], nlen) != 0) ### module argument names (duplicates)
+libaivenauth/config.c ### if (strncasecmp(v, schemes[i], strlen(schemes[i])) == 0 && ### proxy URL scheme
 pam_aiven/ctxpool.c ### if (s->busy || strcmp(s->key, key) != 0) ### pool key: the module arguments from the PAM service file
 pam_aiven/pam_aiven.c ### (user == NULL || ad->user == NULL || strcmp(user, ad->user) != 0)) { ### PAM user name
 pam_aiven/pam_aiven.c ### strcmp(d.prefix, ad->prefix) != 0) { ### token prefix (public)

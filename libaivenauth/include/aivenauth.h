@@ -156,7 +156,7 @@ AIVENAUTH_EXPORT void aivenauth_set_log(struct aivenauth_ctx *ctx,
 /*
  * Config.  Keys and defaults are those of aivenauth.conf(5):
  * api_url, organization_id, api_token_file, cache_dir, max_stale, timeout,
- * connect_timeout, ca_file, online, max_parallel.
+ * connect_timeout, ca_file, online, max_parallel, proxy.
  *
  * aivenauth_config_load() reads a file (path NULL: $AIVENAUTH_CONFIG if the
  * process is not setuid, else /etc/aivenauth/aivenauth.conf).  The file must

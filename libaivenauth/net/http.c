@@ -51,10 +51,32 @@ enum outcome {
  */
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc = CURLE_FAILED_INIT;
+static bool keylog_refused;
 
+/*
+ * SSLKEYLOGFILE: Debian 12's libcurl (7.88, OpenSSL) reads it in
+ * curl_global_init() with plain getenv(), opens (creates) that file for
+ * appending there and then, and writes every TLS session secret to it.
+ * Inside PAM the environment is the caller's (su, sudo: an unprivileged
+ * user's): a file created as root wherever the user says, and the keys of
+ * calls that carry a token.  A library cannot take the variable out of
+ * its host's environment (unsetenv is not thread-safe and not ours to
+ * do), and past curl_global_init nothing turns the log off, so the client
+ * is not started at all while the variable is set, in any process: fail
+ * closed, and say why.  getenv, not secure_getenv: the question is what
+ * libcurl would see.  (A host that initialised libcurl itself has chosen
+ * for its own process; nothing here can change that.)
+ */
 static void
 global_init(void)
 {
+	const char *kl = getenv("SSLKEYLOGFILE");
+
+	if (kl != NULL && *kl != '\0') {
+		keylog_refused = true;
+		global_rc = CURLE_FAILED_INIT;
+		return;
+	}
 	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
@@ -275,6 +297,12 @@ client_init(struct http_client *c, const struct net_params *p,
 	c->p = p;
 	buf_init(&c->base, URL_MAX, false);
 	pthread_once(&global_once, global_init);
+	if (keylog_refused) {
+		net_log(p, LOG_ERR, "SSLKEYLOGFILE is set in this process's "
+		    "environment: libcurl would write the TLS keys of API calls "
+		    "to that file; no API call is made (unset it)");
+		return AIVENAUTH_ERR_NET;
+	}
 	if (global_rc != CURLE_OK) {
 		net_log(p, LOG_ERR, "curl_global_init: %s",
 		    curl_easy_strerror(global_rc));
@@ -437,6 +465,12 @@ start(struct http_client *c, struct http_slot *s, struct http_req *r)
 	if (p->ca_file != NULL)
 		SET(CURLOPT_CAINFO, p->ca_file);
 	SET(CURLOPT_USERAGENT, USER_AGENT);
+	/* The environment never chooses a proxy (https_proxy, http_proxy,
+	 * ALL_PROXY, NO_PROXY: inside PAM they are the caller's): "" turns
+	 * libcurl's environment lookup off, and an explicit NOPROXY of ""
+	 * keeps NO_PROXY from exempting a host from the configured proxy. */
+	SET(CURLOPT_PROXY, p->proxy != NULL ? p->proxy : "");
+	SET(CURLOPT_NOPROXY, "");
 	SET(CURLOPT_HTTPHEADER, r->body != NULL ? c->hdrs_json : c->hdrs);
 	SET(CURLOPT_ERRORBUFFER, s->errbuf);
 	SET(CURLOPT_WRITEFUNCTION, write_cb);
