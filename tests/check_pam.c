@@ -859,7 +859,7 @@ START_TEST(threads_while_the_cache_grows)
 	char cf[PATH_MAX], dir[PATH_MAX], a[PATH_MAX * 2];
 	struct thread_arg ta[4];
 	pthread_t th[4];
-	int i, status;
+	int i, status, go[2];
 	pid_t pid;
 
 	pf_xsnprintf(cf, sizeof(cf), "%s/grow.conf", topdir);
@@ -871,21 +871,35 @@ START_TEST(threads_while_the_cache_grows)
 	ck_assert_int_eq(auth("t-grow", "alice", tokens[T_GOOD]), PAM_SUCCESS);
 	grower_done = 0;
 	memset(ta, 0, sizeof(ta));
-	for (i = 0; i < 4; i++)
-		ck_assert_int_eq(pthread_create(&th[i], NULL,
-		    conversations_until_done, &ta[i]), 0);
+	/* The writer is forked before any thread exists (a fork beside
+	 * running threads copies only one of them), and ends by exec so that
+	 * no exit handler or leak check of this process runs in it. */
+	ck_assert_int_eq(pipe(go), 0);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
+		char c;
+
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(2);
 		grow_cache(dir, 60000);
 		grow_cache(dir, 180000);
+		execl("/bin/true", "true", (char *)NULL);
 		_exit(0);
 	}
+	close(go[0]);
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL,
+		    conversations_until_done, &ta[i]), 0);
+	ck_assert_int_eq(write(go[1], "g", 1), 1);
+	close(go[1]);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	__atomic_store_n(&grower_done, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	for (i = 0; i < 4; i++) {
-		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
 		ck_assert_int_eq(ta[i].bad, 0);
 		ck_assert_int_ge(ta[i].ok, 30);
 	}
