@@ -16,14 +16,6 @@ command -v curl >/dev/null || { skip "curl not installed"; finish; exit; }
 start_sim --quiet || { bad "simulator did not start"; finish; exit; }
 
 O=$W/out; mkdir -p "$O"
-jget() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
-( umask 077; printf 'Authorization: aivenv1 %s\n' "$ADMIN_TOKEN" > "$W/auth.hdr" )
-api() {
-	curl -sS -X "$1" -H @"$W/auth.hdr" -H 'Content-Type: application/json' \
-	    ${3:+--data "$3"} "$SIM_URL$2"
-}
-enc() { python3 -c 'import urllib.parse,sys; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
-rx() { printf '%s' "$1" | sed 's/[][\\.^$*+?(){}|]/\\&/g'; }
 # run NAME ARGS...: aivenctl with $W's config; $O/NAME.{out,err,rc}
 run() { local n=$1; shift; ctl "$@" > "$O/$n.out" 2> "$O/$n.err" < /dev/null; echo $? > "$O/$n.rc"; }
 rc_is() {  # rc_is NAME WANT DESC

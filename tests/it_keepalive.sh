@@ -9,7 +9,6 @@
 source "$(dirname "$0")/lib.sh"
 start_sim || { bad "simulator"; finish; exit 1; }
 
-jget() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 ctl sync >/dev/null || bad "initial sync"
 ctl user create slider >/dev/null || bad "user create"
 uid=$(ctl --json user list | jget "[u['user_id'] for u in d if u['name']=='slider'][0]")

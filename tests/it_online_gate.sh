@@ -8,7 +8,6 @@
 # (nginx, dovecot) would hold it.
 source "$(dirname "$0")/lib.sh"
 start_sim || { bad "simulator"; finish; exit 1; }
-jget() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 ctl sync >/dev/null || bad "initial sync"
 ctl user create gated >/dev/null || bad "user create"

@@ -16,7 +16,6 @@ command -v curl >/dev/null || { skip "curl not installed"; finish; exit; }
 start_sim --quiet || { bad "simulator did not start"; finish; exit; }
 
 O=$W/out; mkdir -p "$O"
-jget() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 run() { local n=$1; shift; ctl "$@" > "$O/$n.out" 2> "$O/$n.err" < /dev/null; echo $? > "$O/$n.rc"; }
 paging() { sim_ctl POST /_sim/paging "$1" > /dev/null; }
 cache_sum() { cat "$W/cache/writer/data.mdb" "$W/cache/snapshot.mdb" "$W/cache/state" | md5sum; }

@@ -35,7 +35,6 @@ run() {
 	fi
 	RC=$?; LAST=$f
 }
-jget() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 alter() { python3 -c 'import sys
 t=sys.argv[1]; s=t.rstrip("="); p=t[len(s):]
 print(s[:-2] + ("A" if s[-2] != "A" else "B") + s[-1] + p)' "$1"; }

@@ -10,6 +10,10 @@
 #   sim_ctl METHOD PATH [JSON]    call the simulator's /_sim control API
 #   ctl ARGS...                   run the built aivenctl with $W's config
 #   finish                        print the tally; exit 1 on any failure
+#   api METHOD PATH [JSON]        the simulator's API with the admin token
+#                                 (header from a 0600 file: no secret in argv)
+#   jget EXPR                     a Python expression over JSON on stdin (d)
+#   enc S / rx S                  URL-encode S / escape S for a regex
 set -u
 AB=${AIVENAUTH_BUILD:?run through make check (AIVENAUTH_BUILD unset)}
 TOP=${AIVENAUTH_TOP:?}
@@ -90,4 +94,14 @@ ctl() { "$AB/aivenctl" -c "$W/aivenauth.conf" "$@"; }
 finish() {
 	echo "$T_PASS passed, $T_FAIL failed"
 	[ "$T_FAIL" = 0 ]
+}
+
+jget() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
+enc() { python3 -c 'import urllib.parse,sys; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
+rx() { printf '%s' "$1" | sed 's/[][\\.^$*+?(){}|]/\\&/g'; }
+api() {
+	[ -s "$W/auth.hdr" ] ||
+	    ( umask 077; printf 'Authorization: aivenv1 %s\n' "$ADMIN_TOKEN" > "$W/auth.hdr" )
+	curl -sS -X "$1" -H @"$W/auth.hdr" -H 'Content-Type: application/json' \
+	    ${3:+--data "$3"} "$SIM_URL$2"
 }
