@@ -126,6 +126,8 @@ const char *token_state(const struct aivenauth_token *t, int64_t now,
 /* Split "USER_ID PREFIX" or "ORG_ID/USER_ID/PREFIX" arguments.  Returns
  * 0 or an exit code (message printed).  *user and *prefix point into
  * malloc'd *store (free it). */
+/* A token prefix argument of sane length (else refused, not echoed). */
+bool prefix_arg_ok(const char *p);
 int parse_token_id(struct aivenauth_ctx *ctx, int nargs, char *args[],
     char **store, const char **user, const char **prefix);
 /* String or "null" for display. */

@@ -20,6 +20,8 @@ cmd_inspect(int argc, char *argv[])
 		return rc;
 	if (argc - optind != 1 || argv[optind][0] == '\0')
 		return usage_of("inspect");
+	if (!prefix_arg_ok(argv[optind]))
+		return EX_USAGE;
 	if ((rc = ctl_ctx_new(&ctx)) != 0)
 		return rc;
 	if ((rc = ctl_cache_open(ctx, AIVENAUTH_OPEN_RDONLY)) != 0)

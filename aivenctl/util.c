@@ -132,6 +132,25 @@ token_state(const struct aivenauth_token *t, int64_t now, char buf[static 64])
 	return "active";
 }
 
+/*
+ * A token prefix argument: never longer than a stored prefix can be.  A
+ * longer one is most likely a whole token pasted by mistake: refused
+ * without echoing it, and never sent to the API.
+ */
+bool
+prefix_arg_ok(const char *p)
+{
+	size_t n = strlen(p);
+
+	if (n <= AIVENAUTH_PREFIX_MAX)
+		return true;
+	ctl_err("a token prefix has at most %d characters, this argument has "
+	    "%zu (not shown: if it is a whole token, pass its first 12 "
+	    "characters, and keep the token out of command lines)",
+	    AIVENAUTH_PREFIX_MAX, n);
+	return false;
+}
+
 int
 parse_token_id(struct aivenauth_ctx *ctx, int nargs, char *args[],
     char **store, const char **user, const char **prefix)
@@ -174,5 +193,7 @@ parse_token_id(struct aivenauth_ctx *ctx, int nargs, char *args[],
 		ctl_err("empty user id or token prefix");
 		return EX_USAGE;
 	}
+	if (!prefix_arg_ok(*prefix))
+		return EX_USAGE;
 	return 0;
 }

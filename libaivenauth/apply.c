@@ -63,18 +63,38 @@ struct apply {
 	write_fn *after;                        /* cache_apply_ext: more work
 	                                           in the same transaction */
 	void *after_arg;
+	size_t *user_tokens;                    /* tokens listed per user
+	                                           (index of a->users) */
 	struct buf enc;
 };
+
+/* Index of user id in the sorted users, or -1. */
+static ssize_t
+user_index(const struct apply *a, const char *id, size_t n)
+{
+	size_t lo = 0, hi = a->snap->n_users;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *m = a->users[mid]->user_id;
+		int c = keycmp(m, strlen(m), id, n);
+
+		if (c == 0)
+			return (ssize_t)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
 
 static const struct aivenauth_user *
 find_user(const struct apply *a, const char *id)
 {
-	struct aivenauth_user key = { (char *)id, NULL, NULL, 0 };
-	const struct aivenauth_user *kp = &key, **hit;
+	ssize_t i = user_index(a, id, strlen(id));
 
-	hit = bsearch(&kp, a->users, a->snap->n_users, sizeof(*a->users),
-	    user_ptr_cmp);
-	return hit != NULL ? *hit : NULL;
+	return i >= 0 ? a->users[i] : NULL;
 }
 
 static bool
@@ -102,6 +122,7 @@ validate(struct aivenauth_ctx *ctx, struct apply *a)
 {
 	const struct aivenauth_snapshot *s = a->snap;
 	size_t i, n;
+	ssize_t ui;
 
 	for (i = 0; i < s->n_users; i++) {
 		const struct aivenauth_user *u = a->users[i];
@@ -133,11 +154,25 @@ validate(struct aivenauth_ctx *ctx, struct apply *a)
 			    "twice", t->prefix);
 			return AIVENAUTH_ERR_BAD_RESPONSE;
 		}
-		if (t->user_id == NULL || find_user(a, t->user_id) == NULL) {
+		/* A prefix that begins another one would make lookups
+		 * ambiguous (the key order puts it right before). */
+		if (i > 0) {
+			const char *p = a->tokens[i - 1]->prefix;
+			size_t pn = strlen(p);
+
+			if (pn < n && memcmp(p, t->prefix, pn) == 0) {
+				ctx_log(ctx, LOG_ERR, "snapshot: token prefix %s "
+				    "begins token prefix %s", p, t->prefix);
+				return AIVENAUTH_ERR_BAD_RESPONSE;
+			}
+		}
+		if (t->user_id == NULL ||
+		    (ui = user_index(a, t->user_id, strlen(t->user_id))) < 0) {
 			ctx_log(ctx, LOG_ERR, "snapshot: token %s belongs to an "
 			    "application user that is not listed", t->prefix);
 			return AIVENAUTH_ERR_BAD_RESPONSE;
 		}
+		a->user_tokens[ui]++;
 		if (!str_ok(t->description, REC_STR_MAX) ||
 		    !str_ok(t->last_ip, REC_STR_MAX) ||
 		    !str_ok(t->last_user_agent, REC_STR_MAX) ||
@@ -178,7 +213,10 @@ encode_listed(struct apply *a, const struct aivenauth_token *src,
 		t.revoke_at = old->revoke_at;
 		if (old->removed_time == 0)
 			t.local_expiry = old->local_expiry;
-		if (old->flags & TOK_F_HASH)
+		/* A real token never changes owner: a listing that moves a
+		 * prefix to another user gets no hash (it would let the new
+		 * owner log in with the old owner's token). */
+		if ((old->flags & TOK_F_HASH) && sv_eq(old->user_id, src->user_id))
 			hash = old->hash;
 	}
 	a->enc.len = 0;
@@ -443,6 +481,17 @@ token_gone(struct aivenauth_ctx *ctx, struct apply *a, MDB_cursor *cur,
 		return st;
 	bool keep_hash = (v.flags & TOK_F_HASH) != 0;
 
+	if (v.removed_time == 0 && keep_hash) {
+		/* Keep the hash only when the token went with its whole
+		 * list (its user unlisted, or listed with no token: what one
+		 * empty or cut listing looks like).  A token gone while its
+		 * siblings are still listed was deleted: a replayed or stale
+		 * listing must not bring it back to life. */
+		ssize_t ui = user_index(a, v.user_id.p, v.user_id.n);
+
+		if (ui >= 0 && a->user_tokens[ui] > 0)
+			keep_hash = false;
+	}
 	if (v.removed_time != 0) {
 		if (a->now - v.removed_time > TOMBSTONE_RETENTION) {
 			a->stats.tombstones_expired++;
@@ -586,8 +635,9 @@ cache_apply_ext(struct aivenauth_ctx *ctx,
 	a.after_arg = after_arg;
 	a.hash_retention = ctx->cfg.hash_retention;
 	a.users = malloc((snap->n_users + 1) * sizeof(*a.users));
+	a.user_tokens = calloc(snap->n_users + 1, sizeof(*a.user_tokens));
 	a.tokens = malloc((snap->n_tokens + 1) * sizeof(*a.tokens));
-	if (a.users == NULL || a.tokens == NULL) {
+	if (a.users == NULL || a.tokens == NULL || a.user_tokens == NULL) {
 		st = AIVENAUTH_ERR_NOMEM;
 		goto out;
 	}
@@ -615,5 +665,6 @@ cache_apply_ext(struct aivenauth_ctx *ctx,
 out:
 	free(a.users);
 	free(a.tokens);
+	free(a.user_tokens);
 	return st;
 }

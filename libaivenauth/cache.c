@@ -585,12 +585,17 @@ int
 token_lookup(struct cache *c, MDB_txn *txn, uint64_t prefix_lens,
     const char *token, size_t len, MDB_val *key, MDB_val *val)
 {
+	uint64_t m = prefix_lens & ~(uint64_t)1;
 	unsigned n;
 	int rc = MDB_NOTFOUND;
 
-	for (n = 1; n < 64 && (prefix_lens >> n) != 0; n++) {
-		if ((prefix_lens & ((uint64_t)1 << n)) == 0 || n > len)
-			continue;
+	if (len < 63)
+		m &= ((uint64_t)1 << (len + 1)) - 1;   /* lengths <= len */
+	/* Longest known length first: the most specific record decides, so
+	 * a short prefix (a tombstone, say) never shadows a longer one. */
+	while (m != 0) {
+		n = 63 - (unsigned)__builtin_clzll(m);
+		m &= ~((uint64_t)1 << n);
 		key->mv_size = n;
 		key->mv_data = (void *)token;
 		rc = mdb_get(txn, c->tokens, key, val);

@@ -83,6 +83,7 @@ struct cache {
 	struct cache_state snap_state;          /* as the snapshot carries it */
 	dev_t snap_dev;
 	ino_t snap_ino;
+	bool withdrawn;                         /* the record says: refuse */
 };
 
 /* cache.c: shared by both sides. */

@@ -146,6 +146,25 @@ map_state(struct aivenauth_ctx *ctx)
 	return AIVENAUTH_OK;
 }
 
+/* The writer committed something it could not publish (a full disk, an
+ * I/O error): the snapshot may accept what is revoked.  Fail closed until
+ * a publication succeeds. */
+static enum aivenauth_status
+withdrawn(struct aivenauth_ctx *ctx)
+{
+	ctx_log(ctx, LOG_ERR, "cache %s: the writer could not publish its last "
+	    "change; no decision until it can (run 'aivenctl sync' and see its "
+	    "error)", ctx->cache->path);
+	return AIVENAUTH_ERR_CACHE_ACCESS;
+}
+
+static bool
+record_withdrawn(const struct cache *c)
+{
+	return c->ps.rec != NULL && c->ps.seen_seq != UINT64_MAX &&
+	    c->ps.last.sync_time == PUBSTATE_WITHDRAWN;
+}
+
 /* The state verify decides on: the snapshot's prefix lengths, and the
  * record's sync time and generation when it speaks of this snapshot. */
 static void
@@ -153,6 +172,7 @@ compute_state(struct cache *c)
 {
 	c->rstate = c->snap_state;
 	if (c->ps.rec != NULL && c->ps.seen_seq != UINT64_MAX &&
+	    c->ps.last.sync_time != PUBSTATE_WITHDRAWN &&
 	    sodium_memcmp(c->ps.last.snap_id, c->snap_id, SNAP_ID_BYTES) == 0) {
 		c->rstate.sync_time = c->ps.last.sync_time;
 		c->rstate.generation = c->ps.last.generation;
@@ -178,6 +198,11 @@ reader_open(struct aivenauth_ctx *ctx)
 		return st;
 	}
 	compute_state(c);
+	if ((c->withdrawn = record_withdrawn(c))) {
+		st = withdrawn(ctx);
+		aivenauth_cache_close(ctx);
+		return st;
+	}
 	return AIVENAUTH_OK;
 }
 
@@ -212,11 +237,13 @@ reader_refresh(struct aivenauth_ctx *ctx)
 
 	if (c->env == NULL)
 		return reopen(ctx);   /* an earlier reopen failed */
-	if (c->ps.rec != NULL && !pubstate_moved(&c->ps))
-		return AIVENAUTH_OK;  /* the common case: one load */
+	if (c->ps.rec != NULL && !pubstate_moved(&c->ps))   /* one load */
+		return c->withdrawn ? withdrawn(ctx) : AIVENAUTH_OK;
 	if (c->ps.rec == NULL && (st = map_state(ctx)) != AIVENAUTH_OK)
 		return st;
 	if (c->ps.rec != NULL && pubstate_read(&c->ps)) {
+		if ((c->withdrawn = record_withdrawn(c)))
+			return withdrawn(ctx);
 		if (sodium_memcmp(c->ps.last.snap_id, c->snap_id,
 		    SNAP_ID_BYTES) == 0) {
 			compute_state(c);   /* a sync that changed nothing */

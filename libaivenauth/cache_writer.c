@@ -206,9 +206,14 @@ writer_dir(struct aivenauth_ctx *ctx, const char *wdir, bool create)
 		st = AIVENAUTH_ERR_CACHE_MISSING;
 		goto out;
 	}
-	if (legacy && (S_ISLNK(st_.st_mode) || !S_ISREG(st_.st_mode))) {
-		ctx_log(ctx, LOG_ERR, "cache file %s is not a regular file; "
-		    "refusing to convert it", old);
+	/* Not a link of any kind, and ours: the conversion renames and
+	 * chmods it (a hard link would hand us someone else's file). */
+	if (legacy && (S_ISLNK(st_.st_mode) || !S_ISREG(st_.st_mode) ||
+	    st_.st_nlink != 1 || !owner_trusted(st_.st_uid, true) ||
+	    (st_.st_mode & (S_IWGRP | S_IWOTH)) != 0)) {
+		ctx_log(ctx, LOG_ERR, "cache file %s is not a regular file of "
+		    "root or aivenauth with one link, writable by its owner "
+		    "only; refusing to convert it", old);
 		st = AIVENAUTH_ERR_UNSAFE_FILE;
 		goto out;
 	}
@@ -475,7 +480,11 @@ cache_write(struct aivenauth_ctx *ctx, write_fn *fn, void *arg)
 			goto out;
 		}
 		if (rc != MDB_MAP_FULL) {
+			/* A writer that cannot commit cannot keep the
+			 * readers' view current (a revocation lost): they
+			 * refuse to decide until a write succeeds. */
 			st = cache_err(ctx, rc, "committing");
+			pubstate_withdraw(&c->ps);
 			goto out;
 		}
 		/* The map filled: double it and redo the whole transaction
@@ -489,6 +498,7 @@ cache_write(struct aivenauth_ctx *ctx, write_fn *fn, void *arg)
 		    (rc = mdb_env_set_mapsize(c->env, info.me_mapsize * 2)) != 0) {
 			ctx_log(ctx, LOG_ERR, "cache map cannot grow further");
 			st = AIVENAUTH_ERR_CACHE_FULL;
+			pubstate_withdraw(&c->ps);
 			goto out;
 		}
 		ctx_log(ctx, LOG_INFO, "cache map grown to %zu MiB",

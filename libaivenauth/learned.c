@@ -15,6 +15,7 @@ struct learn_entry {
 	bool has_hash;
 	int64_t learned_at;
 	int64_t local_expiry;
+	int64_t extended_at;     /* when local_expiry was set */
 	int64_t used;            /* for eviction: least recently touched */
 };
 
@@ -87,14 +88,21 @@ learned_put(struct aivenauth_ctx *ctx, const char *prefix,
 }
 
 int64_t
-learned_expiry(struct aivenauth_ctx *ctx, const char *prefix)
+learned_expiry(struct aivenauth_ctx *ctx, const char *prefix,
+    int64_t sync_time)
 {
 	struct learn_entry *e;
 
 	if (ctx->learned == NULL)
 		return 0;
 	e = find(ctx, prefix, false, 0);
-	return e != NULL ? e->local_expiry : 0;
+	if (e == NULL || e->local_expiry == 0)
+		return 0;
+	if (sync_time > e->extended_at) {
+		e->local_expiry = 0;     /* the sync knows better now */
+		return 0;
+	}
+	return e->local_expiry;
 }
 
 void
@@ -103,8 +111,10 @@ learned_extend(struct aivenauth_ctx *ctx, const char *prefix, int64_t expiry,
 {
 	struct learn_entry *e = find(ctx, prefix, true, now);
 
-	if (e != NULL && expiry > e->local_expiry)
+	if (e != NULL && expiry > e->local_expiry) {
 		e->local_expiry = expiry;
+		e->extended_at = now;
+	}
 }
 
 void
@@ -128,6 +138,27 @@ static struct {
 	unsigned bucket;        /* calls left */
 	bool started;
 } gate = { .lock = PTHREAD_MUTEX_INITIALIZER };
+static pthread_once_t gate_once = PTHREAD_ONCE_INIT;
+
+/* Never inherit the gate's lock held by another thread across fork (the
+ * child would hang at its first online check). */
+static void
+gate_prepare(void)
+{
+	pthread_mutex_lock(&gate.lock);
+}
+
+static void
+gate_release(void)
+{
+	pthread_mutex_unlock(&gate.lock);
+}
+
+static void
+gate_hook(void)
+{
+	(void)pthread_atfork(gate_prepare, gate_release, gate_release);
+}
 
 enum online_gate
 online_gate(const unsigned char h[HASH_BYTES], int64_t now)
@@ -135,6 +166,7 @@ online_gate(const unsigned char h[HASH_BYTES], int64_t now)
 	enum online_gate g = GATE_OPEN;
 	unsigned i;
 
+	(void)pthread_once(&gate_once, gate_hook);
 	pthread_mutex_lock(&gate.lock);
 	for (i = 0; i < NEG_MAX; i++) {
 		if (gate.neg_at[i] != 0 && now >= gate.neg_at[i] &&
@@ -167,6 +199,7 @@ out:
 void
 online_refused(const unsigned char h[HASH_BYTES], int64_t now)
 {
+	(void)pthread_once(&gate_once, gate_hook);
 	pthread_mutex_lock(&gate.lock);
 	memcpy(gate.neg[gate.neg_next], h, HASH_BYTES);
 	gate.neg_at[gate.neg_next] = now;

@@ -35,8 +35,11 @@ bool learned_match(struct aivenauth_ctx *ctx, const char *prefix,
     const unsigned char h[HASH_BYTES], int64_t now);
 void learned_put(struct aivenauth_ctx *ctx, const char *prefix,
     const unsigned char h[HASH_BYTES], int64_t now);
-/* Local keep-alive expiry for prefix (0 = none). */
-int64_t learned_expiry(struct aivenauth_ctx *ctx, const char *prefix);
+/* Local keep-alive expiry for prefix (0 = none), until a sync later than
+ * the extension brings the API's own expiry (which then decides, even if
+ * it is earlier: the API may have expired or shortened the token). */
+int64_t learned_expiry(struct aivenauth_ctx *ctx, const char *prefix,
+    int64_t sync_time);
 void learned_extend(struct aivenauth_ctx *ctx, const char *prefix,
     int64_t expiry, int64_t now);
 void learned_free(struct aivenauth_ctx *ctx);

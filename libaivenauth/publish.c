@@ -108,9 +108,14 @@ publish_after_commit(struct aivenauth_ctx *ctx, bool full)
 		return st;
 	if (full) {
 		if ((st = write_snapshot(ctx)) != AIVENAUTH_OK) {
-			ctx_log(ctx, LOG_ERR, "cache %s: committed, but readers "
-			    "still see the previous snapshot; the next aivenctl "
-			    "command publishes it again", c->path);
+			/* Fail closed: the old snapshot may accept what this
+			 * change revoked.  Withdrawing needs no new disk block
+			 * (what a reader holding deleted snapshots open may
+			 * have used up). */
+			pubstate_withdraw(&c->ps);
+			ctx_log(ctx, LOG_ERR, "cache %s: committed, but not "
+			    "published: readers refuse to decide until the next "
+			    "aivenctl command publishes it", c->path);
 			return st;
 		}
 		ps.publish_time = (int64_t)time(NULL);
@@ -125,6 +130,7 @@ publish_after_commit(struct aivenauth_ctx *ctx, bool full)
 	    sodium_memcmp(c->ps.last.snap_id, ps.snap_id, SNAP_ID_BYTES) != 0) {
 		ctx_log(ctx, LOG_ERR, "cache %s: the state record did not read "
 		    "back", c->path);
+		pubstate_withdraw(&c->ps);
 		return AIVENAUTH_ERR_IO;
 	}
 	return AIVENAUTH_OK;
@@ -147,5 +153,6 @@ publish_current(struct aivenauth_ctx *ctx)
 		return false;
 	ok = lstat(snap, &st) == 0 && S_ISREG(st.st_mode);
 	free(snap);
-	return ok && sodium_memcmp(c->ps.last.snap_id, id, sizeof(id)) == 0;
+	return ok && c->ps.last.sync_time != PUBSTATE_WITHDRAWN &&
+	    sodium_memcmp(c->ps.last.snap_id, id, sizeof(id)) == 0;
 }

@@ -54,16 +54,20 @@ pubstate_open(struct pubstate_map *m, int dirfd, bool writer)
 	}
 	/* Readers trust it only as they trust the snapshot: a regular file
 	 * of root or the writer, writable by nobody else. */
+	/* (No link-count check: planting a hard link here needs write
+	 * access to cache_dir, refused when group- or world-writable; and a
+	 * link a reader makes elsewhere to this file must not make every
+	 * reader refuse it.) */
 	if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0 ||
 	    !owner_trusted(st.st_uid, true)) {
 		e = EPERM;
 		goto fail;
 	}
 	if (writer && st.st_size < PUBSTATE_SIZE) {
-		if (ftruncate(fd, PUBSTATE_SIZE) != 0) {
-			e = errno;
+		/* Allocated, not sparse: a later write into the mapping must
+		 * never need a block (a full disk would SIGBUS the writer). */
+		if ((e = posix_fallocate(fd, 0, PUBSTATE_SIZE)) != 0)
 			goto fail;
-		}
 		(void)fchmod(fd, 0640);
 	} else if (st.st_size < (off_t)sizeof(struct pubstate_rec)) {
 		e = ENODATA;   /* not yet written: no record */
@@ -131,6 +135,20 @@ pubstate_read(struct pubstate_map *m)
 	}
 	m->seen_seq = UINT64_MAX;
 	return false;
+}
+
+void
+pubstate_withdraw(struct pubstate_map *m)
+{
+	struct pubstate s;
+
+	if (m->rec == NULL || !m->writable)
+		return;
+	memcpy(s.snap_id, (const void *)m->rec->snap_id, SNAP_ID_BYTES);
+	s.sync_time = PUBSTATE_WITHDRAWN;
+	s.generation = m->rec->generation;
+	s.publish_time = m->rec->publish_time;
+	pubstate_write(m, &s);
 }
 
 void

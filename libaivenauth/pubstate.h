@@ -23,6 +23,9 @@
 #include <stdint.h>
 
 #define PUBSTATE_MAGIC 0x31545341564941ULL   /* "AIVAST1" */
+/* sync_time of a withdrawn record: the writer committed something it could
+ * not publish (disk full...); readers refuse to decide until it can. */
+#define PUBSTATE_WITHDRAWN INT64_MIN
 #define SNAP_ID_BYTES 16
 
 struct pubstate_rec {
@@ -76,5 +79,8 @@ bool pubstate_read(struct pubstate_map *m);
 
 /* Writer: store s (seqlock, checksum, msync). */
 void pubstate_write(struct pubstate_map *m, const struct pubstate *s);
+/* Writer: withdraw the current record (fail closed; needs no disk block:
+ * the page is allocated when the file is made). */
+void pubstate_withdraw(struct pubstate_map *m);
 
 #endif

@@ -245,7 +245,7 @@ decide(struct aivenauth_ctx *ctx, const char *token, size_t len,
 	if (ctx->learned != NULL) {
 		/* A keep-alive this process made (never written: readers
 		 * write nothing) counts until the next sync catches up. */
-		int64_t le = learned_expiry(ctx, d->prefix);
+		int64_t le = learned_expiry(ctx, d->prefix, s.sync_time);
 
 		if (le > v.local_expiry)
 			v.local_expiry = le;

@@ -372,6 +372,13 @@ START_TEST(unsafe_paths_refused)
 	ck_assert_int_eq(chmod(path("cache/state"), 0660), 0);
 	ck_assert_int_eq(aivenauth_cache_open(r, AIVENAUTH_OPEN_RDONLY),
 	    AIVENAUTH_ERR_UNSAFE_FILE);
+	ck_assert_int_eq(chmod(path("cache/state"), 0640), 0);
+	/* A second link to the state file made elsewhere (a reader can,
+	 * where fs.protected_hardlinks is off) must not deny service. */
+	ck_assert_int_eq(link(path("cache/state"), path("state.link")), 0);
+	ck_assert_int_eq(aivenauth_cache_open(r, AIVENAUTH_OPEN_RDONLY),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(unlink(path("state.link")), 0);
 	aivenauth_ctx_free(r);
 }
 END_TEST

@@ -526,6 +526,96 @@ START_TEST(reader_follows_publications)
 }
 END_TEST
 
+/* A change the writer committed but could not publish must not leave
+ * readers deciding on the old snapshot (security review, finding 1: a
+ * group member can fill the disk by holding deleted snapshots open). */
+START_TEST(failed_publication_fails_closed)
+{
+	struct aivenauth_ctx *w = fx_ctx(dir);
+	struct aivenauth_decision d;
+	char prefix[FX_PREFIX_LEN + 1], blocker[4096];
+
+	ck_assert_ptr_nonnull(w);
+	ck_assert_int_eq(verify("alice", t[0]), AIVENAUTH_ACCEPTED);
+	/* The publication's temporary file cannot be made. */
+	snprintf(blocker, sizeof(blocker), "%s/cache/snapshot.mdb.new", dir);
+	ck_assert_int_eq(mkdir(blocker, 0700), 0);
+	memcpy(prefix, t[0], FX_PREFIX_LEN);
+	prefix[FX_PREFIX_LEN] = '\0';
+	ck_assert_int_ne(aivenauth_cache_revoke(w, prefix, 0), AIVENAUTH_OK);
+	/* Committed in the writer, not published: readers refuse to decide
+	 * (cache unavailable), the revoked token first of all. */
+	ck_assert_int_ne(aivenauth_verify(ctx, t[0], FX_TOKEN_LEN, NULL, &d),
+	    AIVENAUTH_OK);
+	ck_assert_int_ne(d.reason, AIVENAUTH_ACCEPTED);
+	ck_assert_int_eq(d.reason, AIVENAUTH_REASON_CACHE_UNAVAILABLE);
+	ck_assert_int_ne(aivenauth_verify(ctx, t[4], FX_TOKEN_LEN, NULL, &d),
+	    AIVENAUTH_OK);
+	/* Once a publication succeeds, decisions come back, revocation in. */
+	ck_assert_int_eq(rmdir(blocker), 0);
+	ck_assert_int_eq(aivenauth_cache_apply(w, &snap.s, now + 5, NULL),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(verify("alice", t[0]), AIVENAUTH_REASON_REVOKED);
+	aivenauth_ctx_free(w);
+}
+END_TEST
+
+/* A token deleted at the API while its siblings stay listed loses its
+ * hash at once: a stale or replayed listing must not bring it back
+ * (finding 2); and a listing that moves a prefix to another user gives
+ * the new owner no hash (finding 5). */
+START_TEST(deleted_token_not_revived_by_a_replayed_listing)
+{
+	struct aivenauth_ctx *w = fx_ctx(dir);
+	struct aivenauth_token *kept;
+	char *uid;
+
+	ck_assert_ptr_nonnull(w);
+	/* t[0] deleted at the API; alice's other tokens still listed. */
+	kept = snap.s.tokens;
+	snap.s.tokens = kept + 1;
+	snap.s.n_tokens--;
+	ck_assert_int_eq(aivenauth_cache_apply(w, &snap.s, now + 10, NULL),
+	    AIVENAUTH_OK);
+	snap.s.tokens = kept;
+	snap.s.n_tokens++;
+	ck_assert_int_eq(verify("alice", t[0]), AIVENAUTH_REASON_REVOKED);
+	/* The old listing replayed: listed again, but no hash. */
+	ck_assert_int_eq(aivenauth_cache_apply(w, &snap.s, now + 20, NULL),
+	    AIVENAUTH_OK);
+	ck_assert_int_ne(verify("alice", t[0]), AIVENAUTH_ACCEPTED);
+	/* A prefix moved: t[2] (bob's) listed as alice's. */
+	uid = snap.s.tokens[2].user_id;
+	snap.s.tokens[2].user_id = strdup("u1");
+	ck_assert_int_eq(aivenauth_cache_apply(w, &snap.s, now + 30, NULL),
+	    AIVENAUTH_OK);
+	ck_assert_int_ne(verify("alice", t[2]), AIVENAUTH_ACCEPTED);
+	free(snap.s.tokens[2].user_id);
+	snap.s.tokens[2].user_id = uid;
+	aivenauth_ctx_free(w);
+}
+END_TEST
+
+/* A prefix that begins another one is refused whole (finding 6: a short
+ * tombstone shadowed a genuine token for 30 days). */
+START_TEST(prefix_of_a_prefix_refused)
+{
+	struct aivenauth_ctx *w = fx_ctx(dir);
+	struct aivenauth_token *x;
+	char shorty[FX_TOKEN_LEN + 1];
+
+	ck_assert_ptr_nonnull(w);
+	memcpy(shorty, t[0], sizeof(shorty));
+	x = fx_add_token(&snap, "u2", shorty);
+	free(x->prefix);
+	x->prefix = strndup(t[0], 4);
+	ck_assert_int_eq(aivenauth_cache_apply(w, &snap.s, now + 10, NULL),
+	    AIVENAUTH_ERR_BAD_RESPONSE);
+	ck_assert_int_eq(verify("alice", t[0]), AIVENAUTH_ACCEPTED);
+	aivenauth_ctx_free(w);
+}
+END_TEST
+
 START_TEST(cache_unavailable)
 {
 	struct aivenauth_ctx *c;
@@ -679,6 +769,9 @@ verify_suite(void)
 	tcase_add_test(tc, future_sync_is_stale);
 	tcase_add_test(tc, empty_listing_loses_nothing);
 	tcase_add_test(tc, reader_follows_publications);
+	tcase_add_test(tc, failed_publication_fails_closed);
+	tcase_add_test(tc, deleted_token_not_revived_by_a_replayed_listing);
+	tcase_add_test(tc, prefix_of_a_prefix_refused);
 	tcase_add_test(tc, cache_unavailable);
 	tcase_add_test(tc, online_learn_unreachable);
 	tcase_add_test(tc, recheck_by_prefix);
