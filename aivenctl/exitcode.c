@@ -38,6 +38,8 @@ exit_code(enum aivenauth_status st)
 	case AIVENAUTH_ERR_RATE_LIMITED:
 	case AIVENAUTH_ERR_SERVER:
 		return EX_TEMPFAIL;
+	case AIVENAUTH_ERR_LOCAL_LIMIT:
+		return EX_TEMPFAIL;
 	case AIVENAUTH_ERR_BAD_RESPONSE:
 	case AIVENAUTH_ERR_TOO_LARGE:
 		return EX_PROTOCOL;

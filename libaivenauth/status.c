@@ -67,6 +67,9 @@ aivenauth_strerror(enum aivenauth_status st)
 		return "token belongs to another application user";
 	case AIVENAUTH_ERR_IP_POLICY:
 		return "Aiven API: this host's IP address is not allowed (403)";
+	case AIVENAUTH_ERR_LOCAL_LIMIT:
+		return "online checks of this process over their rate limit "
+		    "(no API call made)";
 	}
 	return "unknown status";
 }

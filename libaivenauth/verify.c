@@ -344,7 +344,7 @@ aivenauth_verify(struct aivenauth_ctx *ctx, const char *token, size_t len,
 			    "made: over %d API calls a second in this process",
 			    d->prefix, RATE_PER_SEC);
 			d->reason = AIVENAUTH_REASON_ONLINE_UNAVAILABLE;
-			st = AIVENAUTH_ERR_RATE_LIMITED;
+			st = AIVENAUTH_ERR_LOCAL_LIMIT;
 			goto done;
 		case GATE_OPEN:
 			break;
@@ -377,7 +377,7 @@ aivenauth_verify(struct aivenauth_ctx *ctx, const char *token, size_t len,
 		 * still valid for at least another max_age / 2). */
 		st = online_gate(f.h, now) == GATE_OPEN ?
 		    aivenauth_api_me(ctx, token, len, d->user_id, d->user_email) :
-		    AIVENAUTH_ERR_RATE_LIMITED;
+		    AIVENAUTH_ERR_LOCAL_LIMIT;
 		if (st == AIVENAUTH_OK) {
 			d->flags |= AIVENAUTH_DECISION_EXTENDED;
 			d->expiry = now + f.max_age;

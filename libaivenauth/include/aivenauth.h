@@ -89,6 +89,8 @@ enum aivenauth_status {
 	AIVENAUTH_ERR_MISMATCH = 27,      /* token does not belong to that user */
 	AIVENAUTH_ERR_IP_POLICY = 28,     /* API said 403 with an IP-policy
 	                                     error_code: caller's address refused */
+	AIVENAUTH_ERR_LOCAL_LIMIT = 29,   /* this process's online checks are
+	                                     over their rate limit (no call) */
 };
 
 /* A static, human-readable description of a status ("cache is missing"). */
