@@ -94,6 +94,16 @@ int cmd_verify(int argc, char *argv[]);
 int cmd_fleet(int argc, char *argv[]);
 int cmd_fleet_keygen(int argc, char *argv[]);
 int cmd_fleet_status(int argc, char *argv[]);
+int cmd_follow(int argc, char *argv[]);
+
+/* cmd_follow.c: fleet hooks of the other commands.  On a follower, a
+ * command that needs the admin token prints where to run it and returns
+ * EX_CONFIG (else 0). */
+int fleet_refuse_follower(struct aivenauth_ctx *ctx, const char *cmd);
+bool fleet_is_publisher(struct aivenauth_ctx *ctx);
+/* On a publisher, after a local write: publish it to the fleet (a warning
+ * and an exit code if that failed; 0 elsewhere). */
+int fleet_publish_after_write(struct aivenauth_ctx *ctx, const char *cmd);
 
 /* msg.c: "aivenctl: ..." on stderr. */
 void ctl_err(const char *fmt, ...) PRINTF_LIKE(1, 2);

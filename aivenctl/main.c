@@ -40,6 +40,8 @@ static const struct command commands[] = {
 	  "check this host's installation end to end" },
 	{ "fleet", cmd_fleet, NULL,
 	  "fleet mode: key pair, status" },
+	{ "follow", cmd_follow, "[--once]",
+	  "fleet follower: apply what the publisher signed, from etcd" },
 	{ "version", cmd_version, "", "print the version" },
 	{ "help", cmd_help, "", "print this help" },
 	{ NULL, NULL, NULL, NULL },
