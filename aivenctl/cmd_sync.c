@@ -18,6 +18,7 @@ cmd_sync(int argc, char *argv[])
 	struct aivenauth_fleet_publish_result pr;
 	char leader[AIVENAUTH_FLEET_ID_SIZE];
 	bool is_leader = false;
+	int fleet_rc = 0;
 	struct aivenauth_ctx *ctx;
 	enum aivenauth_status st;
 	const char *prom;       /* --prometheus FILE (ops.h) */
@@ -41,12 +42,15 @@ cmd_sync(int argc, char *argv[])
 		st = aivenauth_fleet_publisher_open(ctx, &pub, &is_leader,
 		    leader);
 		if (st != AIVENAUTH_OK) {
-			ctl_err("sync: cannot campaign for the fleet's leader "
-			    "key: %s; nothing synced", aivenauth_strerror(st));
-			rc = exit_code(st);
-			goto out;
-		}
-		if (!is_leader) {
+			/* etcd unreachable: who leads is unknown.  This host's
+			 * own cache still gets its sync (its logins keep
+			 * working); the fleet gets nothing, and the exit code
+			 * says so. */
+			ctl_warn("sync: cannot campaign for the fleet's leader "
+			    "key: %s; syncing this host only, publishing "
+			    "nothing", aivenauth_strerror(st));
+			fleet_rc = exit_code(st);
+		} else if (!is_leader) {
 			printf("not the leader (leader: %s); nothing synced\n",
 			    leader[0] != '\0' ? leader : "unknown");
 			goto out;
@@ -113,6 +117,8 @@ cmd_sync(int argc, char *argv[])
 				    (unsigned long long)pr.generation);
 		}
 	}
+	if (rc == 0)
+		rc = fleet_rc;
 out:
 	aivenauth_fleet_publisher_close(pub);
 	/* Metrics after every attempt, failed ones included. */

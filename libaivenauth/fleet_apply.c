@@ -64,7 +64,9 @@ meta_u64(struct aivenauth_ctx *ctx, MDB_txn *txn, const char *name,
 	return AIVENAUTH_OK;
 }
 
-static const struct fleet_gen *sort_gen;
+/* qsort/bsearch have no context argument: the generation they compare
+ * in, per thread. */
+static _Thread_local const struct fleet_gen *sort_gen;
 
 static int
 order_cmp(const void *x, const void *y)
@@ -73,7 +75,7 @@ order_cmp(const void *x, const void *y)
 	    sort_gen->snap.tokens[*(const size_t *)y].prefix);
 }
 
-static const struct fleet_gen *find_gen;
+static _Thread_local const struct fleet_gen *find_gen;
 
 static int
 find_cmp(const void *key, const void *e)

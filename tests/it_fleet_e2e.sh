@@ -136,6 +136,17 @@ ctl sync > "$W/sync1" 2>&1; rc=$?
 ctl sync > "$W/sync1b" 2>&1
 grep -q 'fleet: heartbeat for generation 1' "$W/sync1b" &&
 	ok "publisher: a sync that changed nothing publishes only a heartbeat" || bad "second sync: $(cat "$W/sync1b")"
+# Another publisher holds the leader key (a lease-bound key put here): this
+# one syncs nothing and makes no API request, and says who leads.
+LEASE=$(curl -s -X POST "$EURL/v3/lease/grant" -d '{"TTL":60}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["ID"])')
+curl -s -X POST "$EURL/v3/kv/put" -d "{\"key\":\"$(printf %s "${PFX}leader" | base64 -w0)\",\"value\":\"$(printf other-host | base64 -w0)\",\"lease\":\"$LEASE\"}" >/dev/null
+sim_ctl POST /_sim/stats/reset >/dev/null
+ctl sync > "$W/sync.nl" 2>&1; rc=$?
+tot=$(sim_ctl GET /_sim/stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
+[ $rc = 0 ] && grep -q 'not the leader (leader: other-host)' "$W/sync.nl" && [ "$tot" = 0 ] &&
+	ok "publisher not the leader: sync exits 0, names the leader, no API request" ||
+	bad "not the leader: exit $rc, $tot API requests: $(cat "$W/sync.nl")"
+curl -s -X POST "$EURL/v3/lease/revoke" -d "{\"ID\":\"$LEASE\"}" >/dev/null
 mint() {  # mint NAME: token create on the publisher, the token in $SECRETS/NAME
 	ctl token create "$UID1" > "$W/mint.$1" 2>"$W/mint.$1.err" || bad "token create $1: $(cat "$W/mint.$1.err")"
 	head -n 1 "$W/mint.$1" > "$SECRETS/$1"
@@ -302,6 +313,10 @@ fi
 fctl 3 follow --once > "$W/fo.down" 2>&1; rc=$?
 [ $rc != 0 ] && [ "$(decision "$SECRETS/B" 1)" = accepted ] &&
 	ok "etcd down: follow --once fails (exit $rc), follower 1 (max_stale 1 h) still decides" || bad "etcd down: exit $rc"
+ctl sync > "$W/sync.down" 2>&1; rc=$?
+[ $rc = 75 ] && grep -q 'syncing this host only' "$W/sync.down" && [ "$(decision "$SECRETS/B" 3)" = "denied: cache-stale" ] &&
+	ok "etcd down: the publisher syncs itself only (exit 75); the follower stays stale" ||
+	bad "publisher with etcd down: exit $rc: $(cat "$W/sync.down")"
 start_etcd || bad "etcd did not restart"
 ctl sync > "$W/sync4" 2>&1 || bad "sync after restart: $(cat "$W/sync4")"
 fctl 3 follow --once > "$W/fo.up" 2>&1; rc=$?
