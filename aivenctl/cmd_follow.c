@@ -19,6 +19,28 @@
 
 static volatile int stop_requested;
 
+const char *ctl_command;
+
+/* What needs the organization-admin token (refused on a follower), and
+ * what writes this host's cache and then publishes on a publisher. */
+static const char *const admin_commands[] = {
+	"sync", "token create", "token add", "token revoke", "token rotate",
+	"user create", "user delete", NULL,
+};
+static const char *const publishing_commands[] = {
+	"token create", "token add", "token revoke", "token rotate",
+	"user delete", NULL,
+};
+
+static bool
+listed(const char *const *list, const char *cmd)
+{
+	for (; cmd != NULL && *list != NULL; list++)
+		if (strcmp(*list, cmd) == 0)
+			return true;
+	return false;
+}
+
 static void
 on_signal(int sig)
 {
@@ -37,7 +59,7 @@ fleet_is(struct aivenauth_ctx *ctx, const char *mode)
 int
 fleet_refuse_follower(struct aivenauth_ctx *ctx, const char *cmd)
 {
-	if (!fleet_is(ctx, "follow"))
+	if (!listed(admin_commands, cmd) || !fleet_is(ctx, "follow"))
 		return 0;
 	ctl_err("%s: this host is a fleet follower (fleet = follow) and holds "
 	    "no Aiven credential; run `aivenctl %s` on the publisher, whose "
@@ -51,30 +73,47 @@ fleet_is_publisher(struct aivenauth_ctx *ctx)
 	return fleet_is(ctx, "publish");
 }
 
+/*
+ * After a token or user command on a publisher.  Published whatever the
+ * command's result but a usage or configuration error: a revocation whose
+ * API call failed still wrote its local tombstone (revocation beats
+ * availability), and publishing a cache that did not change writes only a
+ * heartbeat.
+ */
 int
-fleet_publish_after_write(struct aivenauth_ctx *ctx, const char *cmd)
+fleet_after_command(const char *cmd, int rc)
 {
 	struct aivenauth_fleet_publish_result r;
+	struct aivenauth_ctx *ctx;
 	enum aivenauth_status st;
+	int prc = 0;
 
-	if (!fleet_is_publisher(ctx))
-		return 0;
+	if (!listed(publishing_commands, cmd) || rc == EX_USAGE ||
+	    rc == EX_CONFIG)
+		return rc;
+	ctl_command = NULL;
+	if (ctl_ctx_new(&ctx) != 0)
+		return rc;
+	if (!fleet_is_publisher(ctx)) {
+		aivenauth_ctx_free(ctx);
+		return rc;
+	}
 	st = aivenauth_fleet_publish(ctx, &r);
 	if (st != AIVENAUTH_OK) {
 		ctl_warn("%s: done here, but not published to the fleet: %s; "
 		    "the next `aivenctl sync` publishes it", cmd,
 		    aivenauth_strerror(st));
-		return exit_code(st);
-	}
-	if (!r.leader) {
+		prc = exit_code(st);
+	} else if (!r.leader) {
 		ctl_warn("%s: done here; this publisher is not the leader "
 		    "(leader: %s): the leader publishes at its next sync", cmd,
 		    r.leader_id[0] != '\0' ? r.leader_id : "unknown");
-		return 0;
+	} else {
+		ctl_note("%s: published to the fleet as generation %llu", cmd,
+		    (unsigned long long)r.generation);
 	}
-	ctl_note("%s: published to the fleet as generation %llu", cmd,
-	    (unsigned long long)r.generation);
-	return 0;
+	aivenauth_ctx_free(ctx);
+	return rc != 0 ? rc : prc;
 }
 
 static void

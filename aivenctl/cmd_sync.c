@@ -34,8 +34,6 @@ cmd_sync(int argc, char *argv[])
 	}
 	if ((rc = ctl_ctx_new(&ctx)) != 0)
 		return rc;
-	if ((rc = fleet_refuse_follower(ctx, "sync")) != 0)
-		goto out;
 	/* A publisher syncs only while it holds the leader key: one host's
 	 * API load, whatever the number of publishers. */
 	if (fleet_is_publisher(ctx)) {

@@ -34,8 +34,6 @@ cmd_token_add(int argc, char *argv[])
 	}
 	if ((rc = ctl_ctx_new(&ctx)) != 0)
 		goto out;
-	if ((rc = fleet_refuse_follower(ctx, "token add")) != 0)
-		goto out;
 	if ((rc = ctl_cache_open(ctx, AIVENAUTH_OPEN_RDWR)) != 0)
 		goto out;
 	st = aivenauth_cache_enroll(ctx, user_id, tok, len, prefix);
@@ -67,8 +65,6 @@ cmd_token_add(int argc, char *argv[])
 	} else {
 		printf("Token %s of user %s enrolled.\n", prefix, user_id);
 	}
-	if (rc == 0)
-		rc = fleet_publish_after_write(ctx, "token add");
 out:
 	secret_free(tok, len);
 	aivenauth_ctx_free(ctx);

@@ -213,16 +213,12 @@ cmd_token_create(int argc, char *argv[])
 	}
 	if ((rc = ctl_ctx_new(&ctx)) != 0)
 		goto out;
-	if ((rc = fleet_refuse_follower(ctx, "token create")) != 0)
-		goto out;
 	/* Open the cache before the API call: a token that cannot be
 	 * stored is better not made at all. */
 	if ((rc = ctl_cache_open(ctx, AIVENAUTH_OPEN_RDWR |
 	    AIVENAUTH_OPEN_CREATE)) != 0)
 		goto out;
 	rc = token_mint(ctx, argv[optind], &spec, NULL, &created, NULL);
-	if (rc == 0)
-		rc = fleet_publish_after_write(ctx, "token create");
 out:
 	aivenauth_ctx_free(ctx);
 	free(ips);

@@ -87,8 +87,6 @@ cmd_token_revoke(int argc, char *argv[])
 		return usage_of("token revoke");
 	if ((rc = ctl_ctx_new(&ctx)) != 0)
 		return rc;
-	if ((rc = fleet_refuse_follower(ctx, "token revoke")) != 0)
-		goto out;
 	rc = parse_token_id(ctx, argc - optind, argv + optind, &store,
 	    &user_id, &prefix);
 	if (rc != 0) {
@@ -97,14 +95,6 @@ cmd_token_revoke(int argc, char *argv[])
 		goto out;
 	}
 	rc = token_revoke_now(ctx, user_id, prefix, &local, &api);
-	/* Revocation beats availability: published once refused here,
-	 * whatever the API said. */
-	if (local) {
-		int fr = fleet_publish_after_write(ctx, "token revoke");
-
-		if (rc == 0)
-			rc = fr;
-	}
 	if (g.json && (local || api)) {
 		json_t *o = json_pack("{s:s, s:s, s:b, s:b}", "token_prefix",
 		    prefix, "user_id", user_id, "revoked_locally", local,

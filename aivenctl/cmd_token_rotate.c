@@ -29,7 +29,7 @@ cmd_token_rotate(int argc, char *argv[])
 	enum aivenauth_status st;
 	char *store = NULL, *newp = NULL, tb[32];
 	int64_t grace = 0, at = 0;
-	bool created = false, local, api;
+	bool created, local, api;
 	json_t *extra;
 	int c, rc;
 
@@ -56,8 +56,6 @@ cmd_token_rotate(int argc, char *argv[])
 		return usage_of("token rotate");
 	if ((rc = ctl_ctx_new(&ctx)) != 0)
 		return rc;
-	if ((rc = fleet_refuse_follower(ctx, "token rotate")) != 0)
-		goto out;
 	rc = parse_token_id(ctx, argc - optind, argv + optind, &store,
 	    &user_id, &prefix);
 	if (rc != 0) {
@@ -123,12 +121,6 @@ cmd_token_rotate(int argc, char *argv[])
 	ctl_warn("old token %s is refused from %s; `aivenctl sync` deletes "
 	    "it at the API once due", prefix, fmt_time(at, tb));
 out:
-	if (created) {
-		int fr = fleet_publish_after_write(ctx, "token rotate");
-
-		if (rc == 0)
-			rc = fr;
-	}
 	free(newp);
 	aivenauth_token_clear(&old);
 	free(store);

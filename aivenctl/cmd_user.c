@@ -144,10 +144,6 @@ cmd_user_create(int argc, char *argv[])
 		return usage_of("user create");
 	if ((rc = ctl_ctx_new(&ctx)) != 0)
 		return rc;
-	if ((rc = fleet_refuse_follower(ctx, "user create")) != 0) {
-		aivenauth_ctx_free(ctx);
-		return rc;
-	}
 	st = aivenauth_api_user_create(ctx, argv[optind], &u);
 	if (st != AIVENAUTH_OK) {
 		ctl_err("cannot create application user '%s': %s",
@@ -213,11 +209,7 @@ cmd_user_delete(int argc, char *argv[])
 	user_id = argv[optind];
 	if ((rc = ctl_ctx_new(&ctx)) != 0)
 		return rc;
-	if ((rc = fleet_refuse_follower(ctx, "user delete")) != 0)
-		goto out;
 	lrc = revoke_user_tokens(ctx, user_id, &revoked);
-	if (revoked > 0)
-		(void)fleet_publish_after_write(ctx, "user delete");
 	st = aivenauth_api_user_delete(ctx, user_id);
 	if (st != AIVENAUTH_OK) {
 		ctl_err("%s%zu token(s) of %s revoked locally; the API call "
