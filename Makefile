@@ -250,7 +250,8 @@ $(CTL_INST): $(CTL_OBJS) $(LIB_SO) $(LIB_DEVSO)
 # Installed files (relative to DESTDIR), for install, uninstall and the
 # install test.
 MAN_PAGES := $(sort $(wildcard docs/*.3 docs/*.5 docs/*.8))
-SYSTEMD_UNITS := systemd/aivenauth-sync.service systemd/aivenauth-sync.timer
+SYSTEMD_UNITS := systemd/aivenauth-sync.service systemd/aivenauth-sync.timer \
+    systemd/aivenauth-follow.service
 
 .PHONY: install
 install: all $(CTL_INST)

@@ -95,6 +95,20 @@ int cmd_verify(int argc, char *argv[]);
 int cmd_fleet(int argc, char *argv[]);
 int cmd_fleet_keygen(int argc, char *argv[]);
 int cmd_fleet_status(int argc, char *argv[]);
+int cmd_follow(int argc, char *argv[]);
+
+/* The command being run ("sync", "token create"...), set by dispatch(). */
+extern const char *ctl_command;
+/* cmd_follow.c: fleet hooks of the other commands, run by ctl_ctx_new and
+ * dispatch so that the commands themselves need not know.  On a follower,
+ * a command that needs the admin token prints where to run it and gets
+ * EX_CONFIG (else 0). */
+int fleet_refuse_follower(struct aivenauth_ctx *ctx, const char *cmd);
+bool fleet_is_publisher(struct aivenauth_ctx *ctx);
+/* After command cmd returned rc: on a publisher, publish what a token or
+ * user command wrote locally (a warning and an exit code if that failed).
+ * Returns the exit code to use. */
+int fleet_after_command(const char *cmd, int rc);
 
 /* msg.c: "aivenctl: ..." on stderr. */
 void ctl_err(const char *fmt, ...) PRINTF_LIKE(1, 2);

@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 
+#include "aivenauth_fleet.h"
 #include "aivenctl.h"
 #include "ops.h"
 
@@ -13,6 +14,11 @@ int
 cmd_sync(int argc, char *argv[])
 {
 	struct aivenauth_apply_stats s = { 0 };
+	struct aivenauth_fleet_publisher *pub = NULL;
+	struct aivenauth_fleet_publish_result pr;
+	char leader[AIVENAUTH_FLEET_ID_SIZE];
+	bool is_leader = false;
+	int fleet_rc = 0;
 	struct aivenauth_ctx *ctx;
 	enum aivenauth_status st;
 	const char *prom;       /* --prometheus FILE (ops.h) */
@@ -28,6 +34,26 @@ cmd_sync(int argc, char *argv[])
 	}
 	if ((rc = ctl_ctx_new(&ctx)) != 0)
 		return rc;
+	/* A publisher syncs only while it holds the leader key: one host's
+	 * API load, whatever the number of publishers. */
+	if (fleet_is_publisher(ctx)) {
+		st = aivenauth_fleet_publisher_open(ctx, &pub, &is_leader,
+		    leader);
+		if (st != AIVENAUTH_OK) {
+			/* etcd unreachable: who leads is unknown.  This host's
+			 * own cache still gets its sync (its logins keep
+			 * working); the fleet gets nothing, and the exit code
+			 * says so. */
+			ctl_warn("sync: cannot campaign for the fleet's leader "
+			    "key: %s; syncing this host only, publishing "
+			    "nothing", aivenauth_strerror(st));
+			fleet_rc = exit_code(st);
+		} else if (!is_leader) {
+			printf("not the leader (leader: %s); nothing synced\n",
+			    leader[0] != '\0' ? leader : "unknown");
+			goto out;
+		}
+	}
 	if ((rc = ctl_cache_open(ctx, AIVENAUTH_OPEN_RDWR |
 	    AIVENAUTH_OPEN_CREATE)) != 0)
 		goto out;
@@ -72,7 +98,27 @@ cmd_sync(int argc, char *argv[])
 	if (s.revocations_failed != 0)
 		ctl_warn("%zu revocation(s) could not be sent to the API; "
 		    "they are retried at the next sync", s.revocations_failed);
+	if (pub != NULL) {
+		st = aivenauth_fleet_publisher_publish(pub, &pr);
+		if (st != AIVENAUTH_OK) {
+			ctl_err("sync: synced here, but not published to the "
+			    "fleet: %s", aivenauth_strerror(st));
+			rc = exit_code(st);
+		} else if (!g.json) {
+			if (pr.new_generation)
+				printf("fleet: published generation %llu (%zu "
+				    "users, %zu tokens)\n",
+				    (unsigned long long)pr.generation,
+				    pr.n_users, pr.n_tokens);
+			else
+				printf("fleet: heartbeat for generation %llu\n",
+				    (unsigned long long)pr.generation);
+		}
+	}
+	if (rc == 0)
+		rc = fleet_rc;
 out:
+	aivenauth_fleet_publisher_close(pub);
 	/* Metrics after every attempt, failed ones included. */
 	if (prom != NULL && (mr = metrics_write(ctx, prom)) != 0 && rc == 0)
 		rc = mr;

@@ -40,6 +40,8 @@ static const struct command commands[] = {
 	  "check this host's installation end to end" },
 	{ "fleet", cmd_fleet, NULL,
 	  "fleet mode: key pair, status" },
+	{ "follow", cmd_follow, "[--once]",
+	  "fleet follower: apply what the publisher signed, from etcd" },
 	{ "version", cmd_version, "", "print the version" },
 	{ "help", cmd_help, "", "print this help" },
 	{ NULL, NULL, NULL, NULL },
@@ -201,8 +203,19 @@ dispatch(const struct command *table, const char *prefix, int argc,
 	}
 	for (c = table; c->name != NULL; c++)
 		if (strcmp(c->name, argv[0]) == 0) {
+			static char path[64];
+			char mine[64];
+			int rc;
+
+			snprintf(path, sizeof(path), "%s%s%s", prefix != NULL ?
+			    prefix : "", prefix != NULL ? " " : "", c->name);
+			memcpy(mine, path, sizeof(mine));
+			ctl_command = path;
 			optind = 0;     /* each subcommand restarts getopt */
-			return c->fn(argc, argv);
+			rc = c->fn(argc, argv);
+			/* Only at the level that named the full command. */
+			return strcmp(mine, path) == 0 ?
+			    fleet_after_command(mine, rc) : rc;
 		}
 	ctl_err("unknown command '%s%s%s'", prefix != NULL ? prefix : "",
 	    prefix != NULL ? " " : "", argv[0]);

@@ -14,6 +14,7 @@ ctl_ctx_new(struct aivenauth_ctx **ctxp)
 {
 	struct aivenauth_ctx *ctx;
 	enum aivenauth_status st;
+	int rc;
 
 	*ctxp = NULL;
 	if ((st = aivenauth_ctx_new(&ctx)) != AIVENAUTH_OK) {
@@ -32,6 +33,11 @@ ctl_ctx_new(struct aivenauth_ctx **ctxp)
 		    g.config != NULL ? g.config : "", aivenauth_strerror(st));
 		aivenauth_ctx_free(ctx);
 		return exit_code(st);
+	}
+	/* Fleet follower: no admin token here, say where to run it. */
+	if ((rc = fleet_refuse_follower(ctx, ctl_command)) != 0) {
+		aivenauth_ctx_free(ctx);
+		return rc;
 	}
 	*ctxp = ctx;
 	return 0;

@@ -26,7 +26,7 @@ _aivenctl()
 	fi
 
 	local global_opts="-c --config --json -v --verbose -h --help --version"
-	local commands="sync status user token inspect verify audit doctor fleet version help"
+	local commands="sync status user token inspect verify audit doctor fleet follow version help"
 
 	# Find the command and subcommand, and a -c FILE given before them.
 	local i cmd="" sub="" cfg="" nargs=0
@@ -91,6 +91,7 @@ _aivenctl()
 	verify) opts="--rhost --service --scope --user-match" ;;
 	audit) opts="--unused-days --rotation-days" ;;
 	doctor) opts="--offline --root" ;;
+	follow) opts="--once" ;;
 	user)
 		if [[ -z $sub ]]; then
 			COMPREPLY=($(compgen -W "list create delete" -- "$cur"))

@@ -684,6 +684,7 @@ fleet_publish_gen(struct fleet_etcd *fe, const unsigned char sk[FLEET_SK_BYTES],
 	m.manifest.n_users = g->snap.n_users;
 	m.manifest.n_tokens = g->snap.n_tokens;
 	m.manifest.published_time = hb->published_time;
+	memcpy(m.manifest.hash_key, g->manifest.hash_key, HASH_KEY_BYTES);
 	fleet_digest_final(&dg, m.manifest.digest);
 	if ((st = fleet_key_manifest(fe->prefix, gen, &mkey)) != AIVENAUTH_OK ||
 	    (st = fleet_rec_encode(sk, mkey.data, mkey.len, &m, &mval)) !=

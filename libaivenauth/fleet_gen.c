@@ -78,24 +78,39 @@ fleet_key_manifest(const char *prefix, uint64_t gen, struct buf *out)
 	return buf_add(out, "manifest", 8);
 }
 
-/* An id or prefix as a key segment: it must not contain '/' (it would
- * make another key's path) nor control characters. */
+/*
+ * An id or prefix as a key segment.  Token prefixes are base64 and may
+ * hold '/' (Aiven's tokens do): '/', '%' and control characters are
+ * written %XX, so that a segment never makes another key's path and the
+ * mapping stays one to one (the follower recomputes the key from the
+ * record's own id and compares).
+ */
 static enum aivenauth_status
 key_leaf(const char *prefix, uint64_t gen, const char *kind,
     const char *id, struct buf *out)
 {
+	static const char hex[] = "0123456789ABCDEF";
 	enum aivenauth_status st;
-	const char *p;
+	const unsigned char *p;
+	char esc[3];
 
 	if (id == NULL || id[0] == '\0' || strlen(id) > FLEET_STR_MAX)
 		return AIVENAUTH_ERR_INVALID;
-	for (p = id; *p != '\0'; p++)
-		if (*p == '/' || (unsigned char)*p < 0x20 || *p == 0x7f)
-			return AIVENAUTH_ERR_INVALID;
 	if ((st = fleet_key_gen(prefix, gen, out)) != AIVENAUTH_OK ||
 	    (st = buf_add(out, kind, strlen(kind))) != AIVENAUTH_OK)
 		return st;
-	return buf_add(out, id, strlen(id));
+	for (p = (const unsigned char *)id; *p != '\0' && st == AIVENAUTH_OK;
+	    p++) {
+		if (*p == '/' || *p == '%' || *p < 0x20 || *p == 0x7f) {
+			esc[0] = '%';
+			esc[1] = hex[*p >> 4];
+			esc[2] = hex[*p & 15];
+			st = buf_add(out, esc, 3);
+		} else {
+			st = buf_add(out, (const char *)p, 1);
+		}
+	}
+	return st;
 }
 
 enum aivenauth_status

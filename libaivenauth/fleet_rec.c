@@ -140,6 +140,7 @@ body_encode(const struct fleet_rec *r, struct buf *b)
 		P(put_u64(b, r->manifest.n_tokens));
 		P(buf_add(b, r->manifest.digest, FLEET_DIGEST_BYTES));
 		P(put_u64(b, (uint64_t)r->manifest.published_time));
+		P(buf_add(b, r->manifest.hash_key, HASH_KEY_BYTES));
 		break;
 	case FLEET_T_HEARTBEAT:
 		if (r->heartbeat.publisher_id[0] == '\0' ||
@@ -361,6 +362,8 @@ body_decode(struct cur *c, struct fleet_rec *r)
 		if ((p = take(c, FLEET_DIGEST_BYTES)) != NULL)
 			memcpy(r->manifest.digest, p, FLEET_DIGEST_BYTES);
 		r->manifest.published_time = get_i64(c);
+		if ((p = take(c, HASH_KEY_BYTES)) != NULL)
+			memcpy(r->manifest.hash_key, p, HASH_KEY_BYTES);
 		break;
 	case FLEET_T_HEARTBEAT:
 		r->heartbeat.last_sync_time = get_i64(c);
@@ -428,7 +431,7 @@ fleet_rec_decode(const void *val, size_t len, const char *key,
 		return refuse(FLEET_E_FORMAT, err, why, wn, "record truncated");
 	if (memcmp(hdr, MAGIC, sizeof(MAGIC)) != 0 || hdr[4] != FLEET_VERSION)
 		return refuse(FLEET_E_VERSION, err, why, wn,
-		    "not a fleet record of version 1");
+		    "not a fleet record of version 2");
 	if (hdr[5] < FLEET_T_USER || hdr[5] > FLEET_T_HEARTBEAT ||
 	    hdr[6] != 0 || hdr[7] != 0)
 		return refuse(FLEET_E_VERSION, err, why, wn,

@@ -14,7 +14,7 @@
  * Encoding (all integers little-endian, canonical: one byte string per
  * record, so a re-encoding of a decoded record is byte-identical):
  *
- *   "AVF1"  u8 version(1)  u8 type  u16 zero  u64 generation
+ *   "AVF1"  u8 version(2)  u8 type  u16 zero  u64 generation
  *   u16 org_len  org  u32 body_len  body  sig[64]
  *
  * The signature is crypto_sign_detached over
@@ -30,7 +30,9 @@
 
 #include "internal.h"
 
-#define FLEET_VERSION 1
+/* Version 2: the manifest carries the publisher's hash key (FLEET.md,
+ * "The hash key"). */
+#define FLEET_VERSION 2
 #define FLEET_PK_BYTES 32
 #define FLEET_SK_BYTES 64
 #define FLEET_SIG_BYTES 64
@@ -70,6 +72,9 @@ struct fleet_manifest {
 	uint64_t n_users, n_tokens;
 	unsigned char digest[FLEET_DIGEST_BYTES];   /* see fleet_digest_* */
 	int64_t published_time;
+	/* The publisher's cache hash key: the fleet shares it, so that a
+	 * published hash is the hash a follower computes (docs/FLEET.md). */
+	unsigned char hash_key[HASH_KEY_BYTES];
 };
 
 #define FLEET_PUBLISHER_MAX 255

@@ -107,6 +107,13 @@ admin_token(struct aivenauth_ctx *ctx, struct buf *secret)
 	char *data = NULL;
 	size_t len = 0, s, e;
 
+	/* A fleet follower holds no Aiven credential by design (FLEET.md). */
+	if (ctx->cfg.fleet.mode == FLEET_FOLLOW) {
+		ctx_log(ctx, LOG_ERR, "this host is a fleet follower (fleet = "
+		    "follow): it holds no admin API token; run this on the "
+		    "publisher");
+		return AIVENAUTH_ERR_CONFIG;
+	}
 	if ((env = secure_getenv("AIVEN_AUTH_TOKEN")) != NULL && *env != '\0') {
 		data = (char *)env;
 		len = strlen(env);

@@ -523,7 +523,14 @@ START_TEST(test_keys_layout)
 	struct buf b;
 
 	buf_init(&b, 256, false);
-	ck_assert_int_eq(fleet_key_token(PFX, 12, "a/b", &b),
+	/* Token prefixes are base64: '/' is escaped, never a path step;
+	 * '%' too, so that the mapping stays one to one. */
+	ck_assert_int_eq(fleet_key_token(PFX, 12, "a/b%c\n", &b),
+	    AIVENAUTH_OK);
+	ck_assert_str_eq(buf_cstr(&b),
+	    "/aivenauth/gen/00000000000000000012/t/a%2Fb%25c%0A");
+	b.len = 0;
+	ck_assert_int_eq(fleet_key_token(PFX, 12, "", &b),
 	    AIVENAUTH_ERR_INVALID);
 	ck_assert_int_eq(fleet_key_token("/noslash", 12, "ab", &b),
 	    AIVENAUTH_ERR_INVALID);

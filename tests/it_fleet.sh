@@ -110,7 +110,7 @@ fctl fleet status >"$W/st" 2>&1; rc=$?
 	ok "fleet status, nothing published: never-published, exit 69" || bad "empty fleet: exit $rc: $(cat "$W/st")"
 
 # A heartbeat signed with the secret key of $W/fleet.key, for key
-# /fl/heartbeat, generation 7 (fleet_rec.h: "AVF1", version 1, type 4).
+# /fl/heartbeat, generation 7 (fleet_rec.h: "AVF1", version 2, type 4).
 # mk_hb KEYFILE ORG GEN LAST_SYNC OUT
 mk_hb() {
 	python3 - "$@" <<'PY'
@@ -120,7 +120,7 @@ sk = base64.b64decode(open(keyfile).read())
 seed = sk[:32]
 key = b"/fl/heartbeat"
 body = struct.pack("<qq", last, last + 1) + struct.pack("<I", 6) + b"pub-it"
-rec = b"AVF1" + bytes([1, 4]) + struct.pack("<H", 0) + struct.pack("<Q", gen) + \
+rec = b"AVF1" + bytes([2, 4]) + struct.pack("<H", 0) + struct.pack("<Q", gen) + \
     struct.pack("<H", len(org)) + org + struct.pack("<I", len(body)) + body
 msg = b"aivenauth-fleet-v1\0" + struct.pack("<I", len(key)) + key + rec
 d = tempfile.mkdtemp()

@@ -28,6 +28,7 @@ fi
 # ---- the file list, with modes and link targets
 expect=$(sort <<EOF
 /etc/aivenauth d755
+/lib/systemd/system/aivenauth-follow.service f644
 /lib/systemd/system/aivenauth-sync.service f644
 /lib/systemd/system/aivenauth-sync.timer f644
 /usr/include/aivenauth.h f644

@@ -43,17 +43,22 @@ comp aivenctl verify u --user-match "" | grep -qx email && ok "completion: --use
 # ---------------------------------------------------------------- systemd
 if command -v systemd-analyze >/dev/null; then
 	mkdir -p "$W/units"
-	for u in aivenauth-sync.service aivenauth-sync.timer; do
+	for u in aivenauth-sync.service aivenauth-sync.timer aivenauth-follow.service; do
 		sed "s|/usr/sbin/aivenctl|$AB/aivenctl|g" "$TOP/systemd/$u" > "$W/units/$u"
 	done
-	out=$(cd "$W/units" && systemd-analyze verify --man=no aivenauth-sync.service aivenauth-sync.timer 2>&1); rc=$?
+	out=$(cd "$W/units" && systemd-analyze verify --man=no aivenauth-sync.service aivenauth-sync.timer aivenauth-follow.service 2>&1); rc=$?
 	[ $rc = 0 ] && [ -z "$out" ] && ok "systemd-analyze verify: units clean" ||
 		bad "systemd-analyze verify (rc $rc): $out"
 	for k in 'ProtectSystem=strict' 'ReadWritePaths=/var/lib/aivenauth' 'NoNewPrivileges=yes' \
 	    'PrivateTmp=yes' 'ProtectHome=yes' 'CapabilityBoundingSet=$' 'User=aivenauth' \
 	    'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX' 'SystemCallFilter=@system-service'; do
 		grep -q "^$k" "$TOP/systemd/aivenauth-sync.service" || bad "service lacks $k"
+		grep -q "^$k" "$TOP/systemd/aivenauth-follow.service" || bad "follow service lacks $k"
 	done
+	grep -q '^Restart=on-failure' "$TOP/systemd/aivenauth-follow.service" &&
+		grep -q '^ExecStart=/usr/sbin/aivenctl follow$' "$TOP/systemd/aivenauth-follow.service" &&
+		ok "aivenauth-follow.service: runs aivenctl follow, restarts on failure" ||
+		bad "aivenauth-follow.service: ExecStart/Restart"
 	ok "service hardening directives present"
 	sec=$(cd "$W/units" && systemd-analyze security --offline=yes aivenauth-sync.service 2>/dev/null |
 	      sed -n 's/.*Overall exposure level for aivenauth-sync.service: \([0-9.]*\).*/\1/p')

@@ -291,6 +291,9 @@ libaivenauth/fleet_etcd.c ### int c = memcmp(x->key.data, y->key.data, n); ### e
 libaivenauth/fleet_gen.c ### if (key_len <= blen + 2 || memcmp(key, base.data, blen) != 0) { ### etcd key layout (public)
 libaivenauth/fleet_gen.c ### if (key_len - blen == 8 && memcmp(leaf, "manifest", 8) == 0) ### etcd key layout (public)
 libaivenauth/fleet_gen.c ### else if (memcmp(leaf, "u/", 2) == 0) ### etcd key layout (public)
+libaivenauth/fleet_apply.c ### return strcmp(sort_gen->snap.tokens[*(const size_t *)x].prefix, ### token prefixes, sort order (public)
+libaivenauth/fleet_apply.c ### return strcmp(key, find_gen->snap.tokens[*(const size_t *)e].prefix); ### token prefixes, lookup (public)
+libaivenauth/fleet_publish.c ### return strcmp(k, ((const struct aivenauth_user *)e)->user_id); ### application user ids (public)
 libaivenauth/fleet_gen.c ### else if (memcmp(leaf, "t/", 2) == 0) ### etcd key layout (public)
 libaivenauth/fleet_gen.c ### exp.len != key_len || memcmp(exp.data, key, key_len) != 0) { ### etcd key layout (public)
 libaivenauth/fleet_rec.c ### if (memcmp(hdr, MAGIC, sizeof(MAGIC)) != 0 || hdr[4] != FLEET_VERSION) ### record magic

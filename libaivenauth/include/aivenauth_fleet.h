@@ -59,4 +59,86 @@ AIVENAUTH_EXPORT enum aivenauth_status aivenauth_fleet_status(
     struct aivenauth_ctx *ctx, struct aivenauth_fleet_status *out)
     AIVENAUTH_WUR;
 
+/* ------------------------------------------------------------ publisher */
+
+#define AIVENAUTH_FLEET_ID_SIZE 256
+
+struct aivenauth_fleet_publish_result {
+	bool leader;                /* this host held the leader key */
+	char leader_id[AIVENAUTH_FLEET_ID_SIZE];   /* who leads ("" unknown) */
+	bool new_generation;        /* a generation (else only a heartbeat) */
+	uint64_t generation;        /* published, or the heartbeat's */
+	size_t n_users, n_tokens;   /* of a new generation */
+};
+
+/* A publisher holding (or not) the leader key. */
+struct aivenauth_fleet_publisher;
+
+/*
+ * Campaign for the leader key (fleet = publish; its lease lives until
+ * aivenauth_fleet_publisher_close or its TTL).  *leader false: another
+ * publisher leads (leader_id names it when etcd says), *out is NULL and
+ * nothing may be synced or published here.
+ */
+AIVENAUTH_EXPORT enum aivenauth_status aivenauth_fleet_publisher_open(
+    struct aivenauth_ctx *ctx, struct aivenauth_fleet_publisher **out,
+    bool *leader, char leader_id[AIVENAUTH_FLEET_ID_SIZE]) AIVENAUTH_WUR;
+/* Keep the lease alive; AIVENAUTH_ERR_FORBIDDEN once it is lost. */
+AIVENAUTH_EXPORT enum aivenauth_status aivenauth_fleet_publisher_keepalive(
+    struct aivenauth_fleet_publisher *p) AIVENAUTH_WUR;
+/*
+ * Publish what the writer's cache holds: a new generation if the cache
+ * published a snapshot since the generation etcd names (or etcd names
+ * another one), else a fresh heartbeat; both signed, both guarded by the
+ * lease.  The heartbeat's last_sync_time is the cache's sync time.
+ */
+AIVENAUTH_EXPORT enum aivenauth_status aivenauth_fleet_publisher_publish(
+    struct aivenauth_fleet_publisher *p,
+    struct aivenauth_fleet_publish_result *res) AIVENAUTH_WUR;
+/* Revoke the lease (the leader key goes with it) and free. */
+AIVENAUTH_EXPORT void aivenauth_fleet_publisher_close(
+    struct aivenauth_fleet_publisher *p);
+/* open + publish + close: after a local write (token create, revoke). */
+AIVENAUTH_EXPORT enum aivenauth_status aivenauth_fleet_publish(
+    struct aivenauth_ctx *ctx, struct aivenauth_fleet_publish_result *res)
+    AIVENAUTH_WUR;
+
+/* ------------------------------------------------------------ follower */
+
+struct aivenauth_fleet_follow_result {
+	uint64_t applied_before;    /* fleet generation applied before */
+	uint64_t applied;           /* ... and after */
+	bool new_generation;        /* a generation was applied */
+	bool state_updated;         /* the heartbeat's sync time written */
+	bool replay_refused;        /* etcd named an older generation */
+	bool none_published;        /* etcd has no generation yet */
+	int64_t sync_time;          /* the publisher's last good sync */
+	int64_t revision;           /* etcd revision read at */
+	char leader[AIVENAUTH_FLEET_ID_SIZE];
+};
+
+/*
+ * One follower step (fleet = follow): read the fleet's etcd, verify
+ * everything against fleet_public_keys, apply a newer generation all or
+ * nothing (or refuse it), and write the heartbeat's sync time as this
+ * cache's.  A refused generation or heartbeat changes nothing here:
+ * AIVENAUTH_ERR_BAD_RESPONSE.
+ */
+AIVENAUTH_EXPORT enum aivenauth_status aivenauth_fleet_follow_once(
+    struct aivenauth_ctx *ctx, struct aivenauth_fleet_follow_result *res)
+    AIVENAUTH_WUR;
+
+/*
+ * Follow until *stop becomes non-zero: one step, then watch etcd from the
+ * revision read and apply each new generation or heartbeat as it comes;
+ * re-read everything after a compaction; on errors retry with backoff
+ * (1 s doubling to 30 s), staying on the last complete generation.
+ * report (may be NULL) is called after every successful step.
+ */
+typedef void aivenauth_fleet_follow_report(void *arg,
+    const struct aivenauth_fleet_follow_result *res);
+AIVENAUTH_EXPORT enum aivenauth_status aivenauth_fleet_follow_run(
+    struct aivenauth_ctx *ctx, volatile int *stop,
+    aivenauth_fleet_follow_report *report, void *arg) AIVENAUTH_WUR;
+
 #endif /* AIVENAUTH_FLEET_H */

@@ -1,0 +1,227 @@
+/*
+ * cmd_follow.c - aivenctl follow [--once]: a fleet follower's cache kept
+ * to what the publisher signed (docs/FLEET.md), and the fleet hooks of the
+ * other commands: a follower refuses what needs the admin token, a
+ * publisher publishes right after a local write.
+ *
+ * follow runs until SIGTERM/SIGINT (aivenauth-follow.service): it reads
+ * etcd, applies each new generation all or nothing and each heartbeat's
+ * sync time, and retries with backoff on etcd errors, staying on the last
+ * complete generation.  --once applies what is there and exits: 0 when a
+ * generation was applied or nothing was new, a sysexits code otherwise.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aivenauth_fleet.h"
+#include "aivenctl.h"
+
+static volatile int stop_requested;
+
+const char *ctl_command;
+
+/* What needs the organization-admin token (refused on a follower), and
+ * what writes this host's cache and then publishes on a publisher. */
+static const char *const admin_commands[] = {
+	"sync", "token create", "token add", "token revoke", "token rotate",
+	"user create", "user delete", NULL,
+};
+static const char *const publishing_commands[] = {
+	"token create", "token add", "token revoke", "token rotate",
+	"user delete", NULL,
+};
+
+static bool
+listed(const char *const *list, const char *cmd)
+{
+	for (; cmd != NULL && *list != NULL; list++)
+		if (strcmp(*list, cmd) == 0)
+			return true;
+	return false;
+}
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static bool
+fleet_is(struct aivenauth_ctx *ctx, const char *mode)
+{
+	const char *m = aivenauth_config_get(ctx, "fleet");
+
+	return m != NULL && strcmp(m, mode) == 0;
+}
+
+int
+fleet_refuse_follower(struct aivenauth_ctx *ctx, const char *cmd)
+{
+	if (!listed(admin_commands, cmd) || !fleet_is(ctx, "follow"))
+		return 0;
+	ctl_err("%s: this host is a fleet follower (fleet = follow) and holds "
+	    "no Aiven credential; run `aivenctl %s` on the publisher, whose "
+	    "change reaches this host through etcd", cmd, cmd);
+	return EX_CONFIG;
+}
+
+bool
+fleet_is_publisher(struct aivenauth_ctx *ctx)
+{
+	return fleet_is(ctx, "publish");
+}
+
+/*
+ * After a token or user command on a publisher.  Published whatever the
+ * command's result but a usage or configuration error: a revocation whose
+ * API call failed still wrote its local tombstone (revocation beats
+ * availability), and publishing a cache that did not change writes only a
+ * heartbeat.
+ */
+int
+fleet_after_command(const char *cmd, int rc)
+{
+	struct aivenauth_fleet_publish_result r;
+	struct aivenauth_ctx *ctx;
+	enum aivenauth_status st;
+	int prc = 0;
+
+	if (!listed(publishing_commands, cmd) || rc == EX_USAGE ||
+	    rc == EX_CONFIG)
+		return rc;
+	ctl_command = NULL;
+	if (ctl_ctx_new(&ctx) != 0)
+		return rc;
+	if (!fleet_is_publisher(ctx)) {
+		aivenauth_ctx_free(ctx);
+		return rc;
+	}
+	st = aivenauth_fleet_publish(ctx, &r);
+	if (st != AIVENAUTH_OK) {
+		ctl_warn("%s: done here, but not published to the fleet: %s; "
+		    "the next `aivenctl sync` publishes it", cmd,
+		    aivenauth_strerror(st));
+		prc = exit_code(st);
+	} else if (!r.leader) {
+		ctl_warn("%s: done here; this publisher is not the leader "
+		    "(leader: %s): the leader publishes at its next sync", cmd,
+		    r.leader_id[0] != '\0' ? r.leader_id : "unknown");
+	} else {
+		ctl_note("%s: published to the fleet as generation %llu", cmd,
+		    (unsigned long long)r.generation);
+	}
+	aivenauth_ctx_free(ctx);
+	return rc != 0 ? rc : prc;
+}
+
+static void
+print_result(const struct aivenauth_fleet_follow_result *r)
+{
+	if (g.json) {
+		json_t *o = json_pack("{s:I, s:I, s:b, s:b, s:b, s:o, s:I, s:o}",
+		    "applied_before", (json_int_t)r->applied_before,
+		    "applied", (json_int_t)r->applied,
+		    "new_generation", r->new_generation,
+		    "state_updated", r->state_updated,
+		    "none_published", r->none_published,
+		    "sync_time", json_time(r->sync_time),
+		    "etcd_revision", (json_int_t)r->revision,
+		    "leader", json_str(r->leader[0] != '\0' ? r->leader : NULL));
+
+		(void)json_print(o);
+		json_decref(o);
+		return;
+	}
+	if (r->none_published)
+		printf("no generation published yet\n");
+	else if (r->new_generation)
+		printf("applied generation %llu (was %llu)\n",
+		    (unsigned long long)r->applied,
+		    (unsigned long long)r->applied_before);
+	else
+		printf("generation %llu is current%s\n",
+		    (unsigned long long)r->applied, r->state_updated ?
+		    "; sync time updated from the heartbeat" : "");
+}
+
+static void
+report(void *arg, const struct aivenauth_fleet_follow_result *r)
+{
+	(void)arg;
+	if (r->new_generation)
+		ctl_note("applied generation %llu",
+		    (unsigned long long)r->applied);
+}
+
+int
+cmd_follow(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		GLOBAL_LONGOPTS,
+		{ "once", no_argument, NULL, '1' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct aivenauth_fleet_follow_result r;
+	struct aivenauth_ctx *ctx;
+	enum aivenauth_status st;
+	struct sigaction sa;
+	bool once = false;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, GLOBAL_SHORTOPTS "h", longopts,
+	    NULL)) != -1) {
+		if (global_opt(c, optarg))
+			continue;
+		if (c == '1') {
+			once = true;
+		} else if (c == 'h') {
+			usage_print(stdout, "follow");
+			return 0;
+		} else {
+			return opt_error("follow", argv);
+		}
+	}
+	if (optind != argc) {
+		ctl_err("follow takes no arguments");
+		return usage_of("follow");
+	}
+	if ((rc = ctl_ctx_new(&ctx)) != 0)
+		return rc;
+	if (!fleet_is(ctx, "follow")) {
+		ctl_err("follow: this host is not a fleet follower (set fleet = "
+		    "follow, etcd_endpoints and fleet_public_keys)");
+		aivenauth_ctx_free(ctx);
+		return EX_CONFIG;
+	}
+	if (once) {
+		st = aivenauth_fleet_follow_once(ctx, &r);
+		if (st == AIVENAUTH_OK) {
+			print_result(&r);
+		} else {
+			ctl_err("follow: %s; the cache keeps generation %llu",
+			    r.replay_refused ? "an older generation was "
+			    "refused (replay)" : st == AIVENAUTH_ERR_BAD_RESPONSE ?
+			    "what etcd holds was refused (see above)" :
+			    aivenauth_strerror(st),
+			    (unsigned long long)r.applied_before);
+			rc = exit_code(st);
+		}
+		aivenauth_ctx_free(ctx);
+		return rc;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGINT, &sa, NULL);
+	st = aivenauth_fleet_follow_run(ctx, &stop_requested, report, NULL);
+	if (st != AIVENAUTH_OK) {
+		ctl_err("follow: %s", aivenauth_strerror(st));
+		rc = exit_code(st);
+	}
+	aivenauth_ctx_free(ctx);
+	return rc;
+}
