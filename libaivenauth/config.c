@@ -229,8 +229,8 @@ shown(const char *v, char *out, size_t size)
 	return out;
 }
 
-static bool
-has_ctrl(const char *v)
+bool
+config_has_ctrl(const char *v)
 {
 	for (; *v != '\0'; v++)
 		if (iscntrl((unsigned char)*v))
@@ -394,7 +394,7 @@ set_path(char **field, const char *key, const char *v, char *why, size_t wn)
 	size_t len = strlen(v);
 	char buf[80];
 
-	if (v[0] != '/' || len > PATH_MAX_BYTES || has_ctrl(v)) {
+	if (v[0] != '/' || len > PATH_MAX_BYTES || config_has_ctrl(v)) {
 		snprintf(why, wn, "bad value for %s \"%s\": expected an "
 		    "absolute path of at most %d bytes without control "
 		    "characters", key, shown(v, buf, sizeof(buf)),

@@ -28,19 +28,10 @@ replace(char **field, char *p)
 	return AIVENAUTH_OK;
 }
 
-static bool
-has_ctrl(const char *v)
-{
-	for (; *v != '\0'; v++)
-		if (iscntrl((unsigned char)*v))
-			return true;
-	return false;
-}
-
 static enum aivenauth_status
 set_path(char **field, const char *key, const char *v, char *why, size_t wn)
 {
-	if (v[0] != '/' || strlen(v) > 4096 || has_ctrl(v)) {
+	if (v[0] != '/' || strlen(v) > 4096 || config_has_ctrl(v)) {
 		snprintf(why, wn, "bad value for %s: expected an absolute path "
 		    "of at most 4096 bytes without control characters", key);
 		return AIVENAUTH_ERR_CONFIG;

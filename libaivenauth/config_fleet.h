@@ -29,4 +29,7 @@ void fleet_config_free(struct fleet_config *f);
 enum aivenauth_status config_set_url(char **field, const char *key,
     const char *v, char *why, size_t wn);
 
+/* config.c: does v hold a control character (refused in every value)? */
+bool config_has_ctrl(const char *v);
+
 #endif /* AIVENAUTH_CONFIG_FLEET_H */
