@@ -18,6 +18,8 @@
  *   saslauthd -c in /etc/default/saslauthd* (its cache outlives a
  *             revocation)
  *   dovecot   auth_cache_size in /etc/dovecot (the same)
+ *   fleet     with fleet = publish or follow: the keys, etcd, the
+ *             publisher's heartbeat, a follower caught up (doctor_fleet.c)
  *
  * Nothing is changed.  --root DIR reads /etc/pam.d, /etc/default and
  * /etc/dovecot under DIR (an image or a chroot).  Exit 0: no "fail";
@@ -36,30 +38,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "doctor.h"
+#include "fleetview.h"
 #include "ops.h"
 
-#define SYNC_USER "aivenauth"
 #define LINE_MAX_LEN 4096
-/* Room for two paths in a fix. */
-#define FIX_MAX (2 * 4352 + 256)
 
-struct doctor {
-	const char *root;      /* "" or --root DIR */
-	bool offline;
-	unsigned n_ok, n_warn, n_fail;
-	json_t *json;
-	bool nomem;
-	uid_t sync_uid;        /* (uid_t)-1: no aivenauth user */
-	gid_t sync_gid;        /* (gid_t)-1: no aivenauth group */
-	bool dovecot_pam;      /* /etc/pam.d/dovecot uses pam_aiven */
-};
-
-enum level { OK, WARN, FAIL };
-
-static void report(struct doctor *d, enum level lv, const char *check,
-    const char *fix, const char *fmt, ...) PRINTF_LIKE(5, 6);
-
-static void
+void
 report(struct doctor *d, enum level lv, const char *check, const char *fix,
     const char *fmt, ...)
 {
@@ -183,6 +168,21 @@ check_token_file(struct doctor *d, struct aivenauth_ctx *ctx)
 
 	if (path == NULL)
 		return;
+	if (d->follower) {
+		/* Fleet mode exists so that followers hold no admin token. */
+		if (lstat(path, &sb) != 0) {
+			report(d, OK, "token", NULL, "no api_token_file (%s): a "
+			    "fleet follower needs no Aiven credential", path);
+		} else {
+			snprintf(fix, sizeof(fix), "shred -u %s (the publisher "
+			    "holds the organization-admin token)", path);
+			report(d, WARN, "token", fix, "api_token_file %s exists "
+			    "on a fleet follower, which never uses it: an "
+			    "admin credential on every host is what fleet mode "
+			    "avoids", path);
+		}
+		return;
+	}
 	if (lstat(path, &sb) != 0) {
 		snprintf(fix, sizeof(fix), "install -o %s -m 0600 /dev/null %s "
 		    "&& editor %s", SYNC_USER, path, path);
@@ -449,8 +449,9 @@ check_fresh(struct doctor *d, struct aivenauth_ctx *ctx)
 	if (st == AIVENAUTH_OK)
 		st = aivenauth_cache_info(ctx, &in);
 	if (st != AIVENAUTH_OK) {
-		report(d, FAIL, "fresh", "runuser -u aivenauth -- aivenctl "
-		    "sync; systemctl enable --now aivenauth-sync.timer",
+		report(d, FAIL, "fresh", d->follower ? "systemctl enable --now "
+		    "aivenauth-follow.service" : "runuser -u aivenauth -- "
+		    "aivenctl sync; systemctl enable --now aivenauth-sync.timer",
 		    "cannot read the cache: %s", aivenauth_strerror(st));
 		return;
 	}
@@ -460,14 +461,19 @@ check_fresh(struct doctor *d, struct aivenauth_ctx *ctx)
 		    fmt_time(ss.time, tb), ss.error[0] != '\0' ? ss.error :
 		    "unknown error");
 	if (in.sync_time == 0 || in.generation == 0) {
-		report(d, FAIL, "fresh", "runuser -u aivenauth -- aivenctl sync",
-		    "the cache was never synced: every login is refused");
+		report(d, FAIL, "fresh", d->follower ? "runuser -u aivenauth "
+		    "-- aivenctl follow --once" : "runuser -u aivenauth -- "
+		    "aivenctl sync", "the cache was never synced: every login "
+		    "is refused");
 		return;
 	}
 	age = now - in.sync_time;
 	if (max_stale != 0 && age > max_stale)
-		report(d, FAIL, "fresh", "systemctl status aivenauth-sync.timer "
-		    "aivenauth-sync.service", "last good sync %s, %" PRId64
+		report(d, FAIL, "fresh", d->follower ? "systemctl status "
+		    "aivenauth-follow.service here, and the publisher's "
+		    "aivenauth-sync.timer" : "systemctl status "
+		    "aivenauth-sync.timer aivenauth-sync.service",
+		    "last good sync %s, %" PRId64
 		    " s ago, older than max_stale (%" PRId64 " s): logins are "
 		    "refused as cache-stale", fmt_time(in.sync_time, tb), age,
 		    max_stale);
@@ -503,6 +509,11 @@ check_api(struct doctor *d, const char *config, struct aivenauth_ctx *pctx)
 
 	if (d->offline) {
 		report(d, OK, "api", NULL, "not checked (--offline)");
+		return;
+	}
+	if (d->follower) {
+		report(d, OK, "api", NULL, "not checked: a fleet follower makes "
+		    "no API call to sync");
 		return;
 	}
 	fflush(stdout);
@@ -913,6 +924,7 @@ cmd_doctor(int argc, char *argv[])
 		rc = EX_OSERR;
 		goto out;
 	}
+	d.follower = loaded && fleet_mode_of(ctx) == FLEET_MODE_FOLLOW;
 	check_config(&d, ctx, config != NULL ? config : defpath, loaded);
 	check_sync_user(&d);
 	check_token_file(&d, ctx);
@@ -924,6 +936,8 @@ cmd_doctor(int argc, char *argv[])
 	check_pam(&d);
 	check_saslauthd(&d);
 	check_dovecot(&d);
+	if (loaded)
+		check_fleet(&d, ctx);
 	if (d.nomem) {
 		rc = EX_OSERR;
 		goto out;

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "aivenauth_fleet.h"
+#include "fleetview.h"
 #include "aivenctl.h"
 
 const struct command fleet_commands[] = {
@@ -114,11 +115,11 @@ kv(const char *k, const char *fmt, ...)
 int
 cmd_fleet_status(int argc, char *argv[])
 {
-	struct aivenauth_fleet_status fs;
+	const struct aivenauth_fleet_status *fs;
 	struct aivenauth_ctx *ctx;
-	enum aivenauth_status st;
-	int64_t now, age = -1, max_stale = 0;
-	const char *state, *ms;
+	struct fleet_view v;
+	int64_t max_stale = 0;
+	const char *ms;
 	char b1[32], b2[32];
 	int rc, jr;
 
@@ -133,61 +134,46 @@ cmd_fleet_status(int argc, char *argv[])
 	ms = aivenauth_config_get(ctx, "max_stale");
 	if (ms != NULL && !parse_i64(ms, 0, INT64_MAX, &max_stale))
 		max_stale = 0;
-	if ((st = aivenauth_fleet_status(ctx, &fs)) != AIVENAUTH_OK) {
-		ctl_err("fleet status: %s", aivenauth_strerror(st));
-		rc = exit_code(st);
+	fleet_view_read(ctx, max_stale, &v);
+	fs = &v.fs;
+	if (v.etcd_st != AIVENAUTH_OK) {
+		ctl_err("fleet status: %s", aivenauth_strerror(v.etcd_st));
+		rc = exit_code(v.etcd_st);
 		goto out;
 	}
-	now = (int64_t)time(NULL);
-	if (fs.heartbeat_valid)
-		age = now - fs.last_sync_time;
-	if (!fs.has_heartbeat || fs.current == 0)
-		state = "never-published";
-	else if (!fs.heartbeat_valid)
-		state = "unverified";
-	else if (max_stale != 0 && age > max_stale)
-		state = "stale";
-	else
-		state = "fresh";
-	rc = strcmp(state, "fresh") == 0 ? 0 : EX_UNAVAILABLE;
+	/* The exit code is the fleet's (the publisher's heartbeat); whether
+	 * this follower caught up is the "this host" line. */
+	rc = fleet_view_fresh(&v) ? 0 : EX_UNAVAILABLE;
 	if (g.json) {
-		json_t *o = json_pack("{s:I, s:o, s:I, s:s, s:b, s:o, s:I, "
-		    "s:o, s:o, s:o, s:I}",
-		    "etcd_revision", (json_int_t)fs.revision,
-		    "leader", json_str(fs.has_leader ? fs.leader : NULL),
-		    "published_generation", (json_int_t)fs.current,
-		    "state", state,
-		    "heartbeat_valid", fs.heartbeat_valid,
-		    "heartbeat_error", json_str(fs.has_heartbeat &&
-		    !fs.heartbeat_valid ? fs.heartbeat_error : NULL),
-		    "heartbeat_generation", (json_int_t)fs.heartbeat_generation,
-		    "publisher_id", json_str(fs.heartbeat_valid ?
-		    fs.publisher_id : NULL),
-		    "last_sync_time", json_time(fs.last_sync_time),
-		    "heartbeat_time", json_time(fs.published_time),
-		    "max_stale", (json_int_t)max_stale);
-		jr = json_print(o);
+		json_t *o = fleet_view_json(&v);
+
+		jr = o != NULL ? json_print(o) : EX_OSERR;
 		json_decref(o);
 		if (jr != 0)
 			rc = jr;
 		goto out;
 	}
-	kv("etcd revision:", "%" PRId64, fs.revision);
-	kv("leader:", "%s", fs.has_leader ? fs.leader : "none (no publisher "
+	kv("this host:", "%s", fleet_mode_name(v.mode));
+	kv("etcd revision:", "%" PRId64, fs->revision);
+	kv("leader:", "%s", fs->has_leader ? fs->leader : "none (no publisher "
 	    "holds the leader key)");
-	kv("published generation:", "%" PRIu64, fs.current);
-	if (!fs.has_heartbeat)
+	kv("published generation:", "%" PRIu64, fs->current);
+	if (v.mode == FLEET_MODE_FOLLOW && v.have_applied)
+		kv("applied generation:", "%" PRIu64 " (%s)", v.applied, v.local);
+	else if (v.mode == FLEET_MODE_FOLLOW)
+		kv("applied generation:", "none (no readable cache)");
+	if (!fs->has_heartbeat)
 		kv("heartbeat:", "none");
-	else if (!fs.heartbeat_valid)
-		kv("heartbeat:", "REFUSED: %s", fs.heartbeat_error);
+	else if (!fs->heartbeat_valid)
+		kv("heartbeat:", "REFUSED: %s", fs->heartbeat_error);
 	else {
 		kv("heartbeat:", "verified, generation %" PRIu64 ", publisher "
-		    "%s", fs.heartbeat_generation, fs.publisher_id);
+		    "%s", fs->heartbeat_generation, fs->publisher_id);
 		kv("last good sync:", "%s (%" PRId64 " s ago)",
-		    fmt_time(fs.last_sync_time, b1), age);
-		kv("heartbeat written:", "%s", fmt_time(fs.published_time, b2));
+		    fmt_time(fs->last_sync_time, b1), v.hb_age);
+		kv("heartbeat written:", "%s", fmt_time(fs->published_time, b2));
 	}
-	kv("state:", "%s", state);
+	kv("state:", "%s", v.state);
 out:
 	aivenauth_ctx_free(ctx);
 	return rc;

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "aivenctl.h"
+#include "fleetview.h"
 #include "ops.h"
 
 static void kv(const char *k, const char *fmt, ...) PRINTF_LIKE(2, 3);
@@ -26,6 +27,29 @@ kv(const char *k, const char *fmt, ...)
 	putchar('\n');
 }
 
+/* The fleet lines of the text output (fleetview.h). */
+static void
+print_fleet(const struct fleet_view *v)
+{
+	const struct aivenauth_fleet_status *fs = &v->fs;
+
+	kv("fleet:", "%s", fleet_mode_name(v->mode));
+	if (v->etcd_st != AIVENAUTH_OK) {
+		kv("fleet_state:", "%s (%s)", v->state,
+		    aivenauth_strerror(v->etcd_st));
+		return;
+	}
+	kv("fleet_leader:", "%s", fs->has_leader ? fs->leader : "none");
+	kv("fleet_published:", "%" PRIu64, fs->current);
+	if (v->mode == FLEET_MODE_FOLLOW)
+		kv("fleet_applied:", "%" PRIu64 " (%s)", v->applied, v->local);
+	if (v->hb_age >= 0)
+		kv("fleet_heartbeat_age:", "%" PRId64, v->hb_age);
+	else
+		kv("fleet_heartbeat_age:", "null");
+	kv("fleet_state:", "%s", v->state);
+}
+
 int
 cmd_status(int argc, char *argv[])
 {
@@ -36,6 +60,8 @@ cmd_status(int argc, char *argv[])
 	int64_t now, age = -1, max_stale = 0;
 	char b1[32], b2[32];
 	const char *prom;       /* --prometheus [FILE] (ops.h) */
+	struct fleet_view fv;
+	bool fleet;
 	int rc;
 
 	if ((rc = prom_parse_opts("status", argc, argv, true, &prom)) >= 0)
@@ -83,10 +109,14 @@ cmd_status(int argc, char *argv[])
 		state = "stale";
 	else
 		state = "fresh";
+	/* The exit code is the cache's, what pam_aiven decides on; the fleet
+	 * lines say why a follower's cache is what it is. */
 	rc = strcmp(state, "fresh") == 0 ? 0 : EX_UNAVAILABLE;
+	if ((fleet = fleet_mode_of(ctx) != FLEET_MODE_OFF))
+		fleet_view_read(ctx, max_stale, &fv);
 	if (g.json) {
 		json_t *o = json_pack("{s:o, s:I, s:o, s:I, s:o, s:o, s:o, "
-		    "s:I, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		    "s:I, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
 		    "cache_path", json_str(in.path),
 		    "schema_version", (json_int_t)in.schema_version,
 		    "organization_id", json_str(in.organization_id[0] != '\0' ?
@@ -105,8 +135,9 @@ cmd_status(int argc, char *argv[])
 		    "revoked", (json_int_t)in.revoked,
 		    "pending_revocations", (json_int_t)in.pending_revocations,
 		    "map_size", (json_int_t)in.map_size,
-		    "file_size", (json_int_t)in.file_size);
-		int jr = json_print(o);
+		    "file_size", (json_int_t)in.file_size,
+		    "fleet", fleet ? fleet_view_json(&fv) : json_null());
+		int jr = o != NULL ? json_print(o) : EX_OSERR;
 
 		json_decref(o);
 		if (jr != 0)
@@ -132,8 +163,18 @@ cmd_status(int argc, char *argv[])
 		kv("pending_revocations:", "%zu", in.pending_revocations);
 		kv("map_size:", "%" PRIu64, in.map_size);
 		kv("file_size:", "%" PRIu64, in.file_size);
+		if (fleet)
+			print_fleet(&fv);
 	}
-	if (rc == EX_UNAVAILABLE)
+	if (fleet && fv.etcd_st != AIVENAUTH_OK)
+		ctl_warn("fleet: etcd: %s (the cache keeps its last complete "
+		    "generation)", aivenauth_strerror(fv.etcd_st));
+	if (rc == EX_UNAVAILABLE && fleet && fv.mode == FLEET_MODE_FOLLOW)
+		ctl_err("the cache is %s; this follower gets its updates from "
+		    "the publisher through etcd: check `systemctl status "
+		    "aivenauth-follow.service` here and the publisher's sync "
+		    "(`aivenctl fleet status`)", state);
+	else if (rc == EX_UNAVAILABLE)
 		ctl_err("the cache is %s%s", state, strcmp(state, "stale") == 0 ?
 		    " (last good sync older than max_stale); run `aivenctl "
 		    "sync`" : "; run `aivenctl sync`");

@@ -1,0 +1,162 @@
+/*
+ * doctor_fleet.c - the fleet checks of `aivenctl doctor` (docs/FLEET.md):
+ *
+ *   fleet   the role and its keys: a follower pins at least one publisher
+ *           key and holds no signing key; a publisher's signing key file
+ *           reads, and its public half is among the pinned keys if any
+ *           are pinned
+ *   etcd    etcd answers with this host's credentials (not with
+ *           --offline)
+ *   fleet   the publisher's heartbeat verifies against the pinned keys
+ *           and is younger than max_stale; a follower holds the
+ *           published generation
+ *
+ * Read only, like the rest of doctor: nothing is written to etcd or the
+ * cache.
+ */
+#include <inttypes.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "doctor.h"
+#include "fleetview.h"
+
+/* The keys a follower needs and a publisher signs with. */
+static void
+check_keys(struct doctor *d, struct aivenauth_ctx *ctx, enum fleet_mode m)
+{
+	const char *pinned = aivenauth_config_get(ctx, "fleet_public_keys");
+	const char *skf = aivenauth_config_get(ctx, "fleet_signing_key_file");
+	char pk[AIVENAUTH_FLEET_PK_B64_SIZE], fix[FIX_MAX];
+	enum aivenauth_status st;
+	struct stat sb;
+
+	if (m == FLEET_MODE_FOLLOW) {
+		if (pinned == NULL || *pinned == '\0')
+			report(d, FAIL, "fleet", "set fleet_public_keys to the "
+			    "public key `aivenctl fleet keygen` printed on the "
+			    "publisher", "no fleet_public_keys pinned: this "
+			    "follower refuses every generation");
+		else
+			report(d, OK, "fleet", NULL, "fleet = follow, publisher "
+			    "key(s) pinned: %s", pinned);
+		if (skf != NULL && lstat(skf, &sb) == 0) {
+			snprintf(fix, sizeof(fix), "shred -u %s and unset "
+			    "fleet_signing_key_file (only publishers sign)", skf);
+			report(d, WARN, "fleet", fix, "the fleet signing key %s "
+			    "is on a follower: whoever reads it here can sign "
+			    "generations every follower accepts", skf);
+		}
+		return;
+	}
+	if (skf == NULL) {
+		report(d, FAIL, "fleet", "aivenctl fleet keygen --out "
+		    "/etc/aivenauth/fleet.key && chown " SYNC_USER " "
+		    "/etc/aivenauth/fleet.key, and set fleet_signing_key_file",
+		    "fleet = publish without "
+		    "fleet_signing_key_file: nothing can be published");
+		return;
+	}
+	if ((st = aivenauth_fleet_pubkey(ctx, skf, pk)) != AIVENAUTH_OK) {
+		snprintf(fix, sizeof(fix), "make %s a regular file, mode 0600, "
+		    "owned by root or %s (see the message above)", skf,
+		    SYNC_USER);
+		report(d, FAIL, "fleet", fix, "fleet_signing_key_file %s: %s",
+		    skf, aivenauth_strerror(st));
+		return;
+	}
+	if (pinned != NULL && *pinned != '\0' && strstr(pinned, pk) == NULL) {
+		snprintf(fix, sizeof(fix), "add %s to fleet_public_keys here "
+		    "and on the followers", pk);
+		report(d, FAIL, "fleet", fix, "the public key of %s (%s) is not "
+		    "among fleet_public_keys: followers pinning those keys "
+		    "refuse what this publisher signs", skf, pk);
+		return;
+	}
+	report(d, OK, "fleet", NULL, "fleet = publish, signing key %s "
+	    "(public key %s)", skf, pk);
+}
+
+/* What etcd says, against what this host holds. */
+static void
+check_view(struct doctor *d, struct aivenauth_ctx *ctx, enum fleet_mode m,
+    int64_t max_stale)
+{
+	const char *ep = aivenauth_config_get(ctx, "etcd_endpoints");
+	const struct aivenauth_fleet_status *fs;
+	struct fleet_view v;
+
+	if (d->offline) {
+		report(d, OK, "etcd", NULL, "not checked (--offline)");
+		return;
+	}
+	fleet_view_read(ctx, max_stale, &v);
+	fs = &v.fs;
+	if (v.etcd_st != AIVENAUTH_OK) {
+		report(d, FAIL, "etcd", "check etcd_endpoints, etcd_ca_file, "
+		    "etcd_user and etcd_password_file (see the message above) "
+		    "and that etcd answers", "etcd at %s: %s%s", nn(ep),
+		    aivenauth_strerror(v.etcd_st), m == FLEET_MODE_FOLLOW ?
+		    ": this follower keeps its last complete generation until "
+		    "max_stale" : ": nothing is published");
+		return;
+	}
+	report(d, OK, "etcd", NULL, "etcd at %s answered (revision %" PRId64
+	    ", leader %s)", nn(ep), fs->revision, fs->has_leader ? fs->leader :
+	    "none: between publisher runs");
+	if (strcmp(v.state, "never-published") == 0) {
+		report(d, m == FLEET_MODE_FOLLOW ? FAIL : WARN, "fleet",
+		    "runuser -u aivenauth -- aivenctl sync (on the publisher)",
+		    "no generation published yet%s", m == FLEET_MODE_FOLLOW ?
+		    ": this follower refuses every login" : "");
+		return;
+	}
+	if (strcmp(v.state, "unverified") == 0) {
+		report(d, FAIL, "fleet", m == FLEET_MODE_FOLLOW ? "pin the "
+		    "publisher's public key in fleet_public_keys" : "sign with "
+		    "the key the followers pin (fleet_signing_key_file)",
+		    "the heartbeat in etcd is refused: %s", fs->heartbeat_error);
+		return;
+	}
+	if (strcmp(v.state, "stale") == 0)
+		report(d, FAIL, "fleet", "check the publisher's "
+		    "aivenauth-sync.timer and its journal", "the publisher's "
+		    "last good sync (heartbeat from %s) was %" PRId64 " s ago, "
+		    "older than max_stale (%" PRId64 " s): logins are refused "
+		    "as cache-stale", fs->publisher_id, v.hb_age, max_stale);
+	else
+		report(d, OK, "fleet", NULL, "heartbeat verified: generation %"
+		    PRIu64 " by %s, last good sync %" PRId64 " s ago",
+		    fs->current, fs->publisher_id, v.hb_age);
+	if (m != FLEET_MODE_FOLLOW)
+		return;
+	if (!v.have_applied)
+		report(d, FAIL, "fleet", "runuser -u aivenauth -- aivenctl "
+		    "follow --once; systemctl enable --now "
+		    "aivenauth-follow.service", "no readable cache: generation %"
+		    PRIu64 " is published but not applied here", fs->current);
+	else if (v.applied < fs->current)
+		report(d, WARN, "fleet", "systemctl status "
+		    "aivenauth-follow.service", "this follower holds "
+		    "generation %" PRIu64 ", etcd publishes %" PRIu64 ": a "
+		    "change since is not applied here yet", v.applied,
+		    fs->current);
+	else
+		report(d, OK, "fleet", NULL, "this follower holds the published "
+		    "generation %" PRIu64, v.applied);
+}
+
+void
+check_fleet(struct doctor *d, struct aivenauth_ctx *ctx)
+{
+	enum fleet_mode m = fleet_mode_of(ctx);
+	const char *ms = aivenauth_config_get(ctx, "max_stale");
+	int64_t max_stale = 0;
+
+	if (m == FLEET_MODE_OFF)
+		return;
+	if (ms == NULL || !parse_i64(ms, 0, INT64_MAX, &max_stale))
+		max_stale = 0;
+	check_keys(d, ctx, m);
+	check_view(d, ctx, m, max_stale);
+}

@@ -1,0 +1,177 @@
+#!/bin/bash
+# it_fleet_ops.sh - what an operator sees of fleet mode (docs/FLEET.md):
+# the fleet lines of `aivenctl status`, `fleet status` and `doctor` on a
+# publisher and a follower, against a real etcd on 127.0.0.1 (free ports,
+# stopped by pid) and the simulator:
+#
+#  * status on a follower: the published and the applied generation, the
+#    heartbeat's age, "behind" until `follow --once` applied; its exit code
+#    stays the cache's (what pam_aiven decides on), also with etcd down;
+#  * fleet status: the applied generation next to the published one;
+#  * doctor on a follower: no API token needed (and one present is a
+#    warning), no API call, keys pinned, etcd reachable, heartbeat
+#    verified and fresh, generation caught up; each broken setting gives
+#    its fail line with a fix;
+#  * doctor on a publisher: the signing key's public half among the pinned
+#    keys.
+# Nothing here depends on timing except the max_stale check, which waits
+# for a heartbeat to be two seconds older than max_stale = 1.
+. "$(dirname "$0")/lib.sh"
+
+if ! command -v etcd >/dev/null; then
+	skip "fleet ops: etcd not installed"
+	finish; exit
+fi
+start_sim || { bad "simulator did not start"; finish; exit; }
+
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+CP=$(port); PP=$(port)
+EURL=http://127.0.0.1:$CP
+start_etcd() {
+	local i
+	etcd --name t --data-dir "$W/etcd" --listen-client-urls "$EURL" --advertise-client-urls "$EURL" \
+	    --listen-peer-urls "http://127.0.0.1:$PP" --initial-advertise-peer-urls "http://127.0.0.1:$PP" \
+	    --initial-cluster "t=http://127.0.0.1:$PP" >>"$W/etcd.log" 2>&1 &
+	ETCD_PID=$!; PIDS+=("$ETCD_PID")
+	for i in $(seq 100); do
+		curl -s -m 1 -X POST "$EURL/v3/kv/range" -d '{"key":"AA=="}' 2>/dev/null | grep -q header && return 0
+		sleep 0.1
+	done
+	return 1
+}
+stop_etcd() { stop_pid "$ETCD_PID"; }
+start_etcd || { bad "etcd did not start: $(tail -5 "$W/etcd.log")"; finish; exit; }
+
+PFX=/ops/
+pk=$(ctl fleet keygen --out "$W/fleet.key" 2>"$W/err") || bad "keygen: $(cat "$W/err")"
+other=$(ctl fleet keygen --out "$W/other.key" 2>"$W/err") || bad "keygen: $(cat "$W/err")"
+cat >> "$W/aivenauth.conf" <<EOC
+fleet = publish
+etcd_endpoints = $EURL
+etcd_prefix = $PFX
+fleet_signing_key_file = $W/fleet.key
+EOC
+# follower_conf FILE [EXTRA LINE...]: a follower's config
+follower_conf() {
+	local f=$1; shift
+	{
+		printf 'api_url = %s\norganization_id = %s\napi_token_file = %s\n' "$SIM_URL" "$ORG_ID" "$W/no-token"
+		printf 'cache_dir = %s\nfleet = follow\netcd_endpoints = %s\netcd_prefix = %s\n' "$W/f" "$EURL" "$PFX"
+		printf 'max_stale = %s\ntimeout = 5\n' "${MS:-1h}"
+		for l in "$@"; do printf '%s\n' "$l"; done
+	} > "$f"
+	chmod 0644 "$f"
+}
+follower_conf "$W/f.conf" "fleet_public_keys = $pk"
+fctl() { "$AB/aivenctl" -c "$W/f.conf" "$@"; }
+jq1() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$@" 2>/dev/null; }
+# fleet_line FILE CHECK REGEX: a doctor line of that check matching REGEX
+doc_has() { grep -E "^$2 +$3 " "$1" | grep -qE "$4"; }
+
+ctl --json user create ops-bot > "$W/u.json" 2>"$W/err" || bad "user create: $(cat "$W/err")"
+UID1=$(jq1 "$W/u.json" 'd["user_id"]')
+ctl sync > "$W/sync" 2>&1 || bad "publisher sync: $(cat "$W/sync")"
+fctl follow --once > "$W/fo" 2>&1 || bad "follow --once: $(cat "$W/fo")"
+
+# ------------------------------------------------------------ status
+fctl status > "$W/st" 2>"$W/st.err"; rc=$?
+[ $rc = 0 ] && grep -qx 'fleet: *follow' "$W/st" && grep -qE '^fleet_published: +1$' "$W/st" &&
+	grep -qE '^fleet_applied: +1 \(in-sync\)$' "$W/st" && grep -qE '^fleet_state: +fresh$' "$W/st" &&
+	grep -qE '^fleet_heartbeat_age: +[0-9]+$' "$W/st" &&
+	ok "status on a follower: published 1, applied 1 (in-sync), heartbeat age, fresh" ||
+	bad "status: exit $rc: $(cat "$W/st" "$W/st.err")"
+ctl token create "$UID1" > "$W/mint" 2>"$W/mint.err" || bad "token create: $(cat "$W/mint.err")"
+: > "$W/mint"
+fctl --json status > "$W/st.json" 2>"$W/st.err"; rc=$?
+[ $rc = 0 ] && [ "$(jq1 "$W/st.json" 'd["fleet"]["local"], d["fleet"]["applied_generation"], d["fleet"]["published_generation"]')" = "('behind', 1, 2)" ] &&
+	ok "status --json after a token create on the publisher: behind (applied 1, published 2), exit 0 (the cache is fresh)" ||
+	bad "status --json: exit $rc: $(cat "$W/st.json" "$W/st.err")"
+fctl fleet status > "$W/fs" 2>&1; rc=$?
+[ $rc = 0 ] && grep -qE '^applied generation: +1 \(behind\)$' "$W/fs" && grep -qE '^this host: +follow$' "$W/fs" &&
+	ok "fleet status on a follower: applied generation 1 (behind), exit 0 (the fleet is fresh)" ||
+	bad "fleet status: exit $rc: $(cat "$W/fs")"
+fctl doctor > "$W/doc" 2>&1
+doc_has "$W/doc" warn fleet 'holds generation 1, etcd publishes 2' &&
+	ok "doctor on a follower behind: warn with the generations" || bad "doctor behind: $(grep -E ' (fleet|etcd) ' "$W/doc")"
+fctl follow --once > "$W/fo" 2>&1 || bad "follow --once: $(cat "$W/fo")"
+fctl doctor > "$W/doc" 2>&1
+doc_has "$W/doc" ok fleet 'publisher key\(s\) pinned' && doc_has "$W/doc" ok etcd "etcd at $EURL answered" &&
+	doc_has "$W/doc" ok fleet 'heartbeat verified: generation 2' &&
+	doc_has "$W/doc" ok fleet 'holds the published generation 2' &&
+	doc_has "$W/doc" ok token 'a fleet follower needs no Aiven credential' &&
+	doc_has "$W/doc" ok api 'a fleet follower makes no API call' &&
+	! grep -qE '^(warn|fail) +(fleet|etcd|token|api) ' "$W/doc" &&
+	ok "doctor on a healthy follower: keys, etcd, heartbeat, generation, no token, no API call: all ok" ||
+	bad "doctor follower: $(cat "$W/doc")"
+sim_ctl POST /_sim/stats/reset >/dev/null
+fctl doctor > /dev/null 2>&1; fctl status > /dev/null 2>&1
+tot=$(sim_ctl GET /_sim/stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
+[ "$tot" = 0 ] && ok "doctor and status on a follower make no API request" || bad "$tot API requests"
+
+# ------------------------------------------------------------ broken followers
+echo "not a token" > "$W/no-token"; chmod 0600 "$W/no-token"
+fctl doctor > "$W/doc" 2>&1
+doc_has "$W/doc" warn token 'exists on a fleet follower' && grep -E '^warn +token ' "$W/doc" | grep -q 'fix: shred -u' &&
+	ok "doctor: an API token file on a follower is a warning with a fix" || bad "doctor token: $(grep ' token ' "$W/doc")"
+rm -f "$W/no-token"
+follower_conf "$W/f.conf"
+fctl doctor > "$W/doc" 2>&1; rc=$?
+[ $rc = 1 ] && doc_has "$W/doc" fail fleet 'no fleet_public_keys pinned' &&
+	ok "doctor: a follower without pinned keys fails (exit 1)" || bad "doctor no keys: exit $rc: $(grep -E ' (fleet|etcd) ' "$W/doc")"
+follower_conf "$W/f.conf" "fleet_public_keys = $other"
+fctl doctor > "$W/doc" 2>&1; rc=$?
+[ $rc = 1 ] && doc_has "$W/doc" fail fleet 'heartbeat in etcd is refused' &&
+	grep -E '^fail +fleet +the heartbeat' "$W/doc" | grep -q 'fix: pin the publisher' &&
+	ok "doctor: a follower pinning another key: the heartbeat is refused, fix named" ||
+	bad "doctor other key: exit $rc: $(grep -E ' (fleet|etcd) ' "$W/doc")"
+follower_conf "$W/f.conf" "fleet_public_keys = $pk" "fleet_signing_key_file = $W/other.key"
+fctl doctor > "$W/doc" 2>&1
+doc_has "$W/doc" warn fleet 'signing key .* is on a follower' &&
+	ok "doctor: a signing key on a follower is a warning" || bad "doctor signing key: $(grep ' fleet ' "$W/doc")"
+MS=1 follower_conf "$W/f.conf" "fleet_public_keys = $pk"
+# The heartbeat is at most as old as the last publish; wait until it is
+# older than max_stale = 1 (the condition, not a fixed time, is asserted).
+for i in $(seq 50); do
+	age=$(fctl --json status 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["fleet"]["heartbeat_age"])' 2>/dev/null)
+	[ -n "$age" ] && [ "$age" -gt 1 ] && break
+	sleep 0.1
+done
+fctl doctor > "$W/doc" 2>&1; rc=$?
+[ $rc = 1 ] && doc_has "$W/doc" fail fleet 'older than max_stale \(1 s\)' &&
+	ok "doctor: the publisher's heartbeat older than max_stale fails" || bad "doctor stale: exit $rc: $(grep -E ' (fleet|fresh) ' "$W/doc")"
+fctl fleet status > "$W/fs" 2>&1; rc=$?
+[ $rc = 69 ] && grep -qE '^state: +stale$' "$W/fs" &&
+	ok "fleet status: stale heartbeat exits 69" || bad "fleet status stale: exit $rc: $(cat "$W/fs")"
+follower_conf "$W/f.conf" "fleet_public_keys = $pk"
+
+# ------------------------------------------------------------ publisher
+ctl doctor > "$W/doc" 2>&1
+doc_has "$W/doc" ok fleet "fleet = publish, signing key $W/fleet.key \(public key $pk\)" &&
+	doc_has "$W/doc" ok etcd 'answered' && doc_has "$W/doc" ok fleet 'heartbeat verified' &&
+	ok "doctor on the publisher: signing key, etcd, heartbeat ok" || bad "doctor publisher: $(grep -E ' (fleet|etcd) ' "$W/doc")"
+cp "$W/aivenauth.conf" "$W/pub2.conf"
+echo "fleet_public_keys = $other" >> "$W/pub2.conf"
+"$AB/aivenctl" -c "$W/pub2.conf" doctor > "$W/doc" 2>&1; rc=$?
+[ $rc = 1 ] && doc_has "$W/doc" fail fleet "is not among fleet_public_keys" &&
+	ok "doctor: a publisher whose key is not among the pinned keys fails" || bad "doctor pub2: exit $rc: $(grep ' fleet ' "$W/doc")"
+ctl status > "$W/st" 2>&1
+grep -qx 'fleet: *publish' "$W/st" && ! grep -q '^fleet_applied:' "$W/st" &&
+	ok "status on the publisher: fleet lines without an applied generation" || bad "publisher status: $(cat "$W/st")"
+
+# ------------------------------------------------------------ etcd down
+stop_etcd
+fctl status > "$W/st" 2>"$W/st.err"; rc=$?
+[ $rc = 0 ] && grep -qE '^fleet_state: +etcd-unavailable' "$W/st" && grep -q 'fleet: etcd: ' "$W/st.err" &&
+	ok "status with etcd down: exit 0 (the cache still decides), fleet_state etcd-unavailable, a warning" ||
+	bad "status etcd down: exit $rc: $(cat "$W/st" "$W/st.err")"
+fctl doctor > "$W/doc" 2>&1; rc=$?
+[ $rc = 1 ] && doc_has "$W/doc" fail etcd "etcd at $EURL: " && grep -E '^fail +etcd ' "$W/doc" | grep -q 'keeps its last complete generation' &&
+	ok "doctor with etcd down: fail etcd, says the follower keeps its generation" || bad "doctor etcd down: exit $rc: $(grep ' etcd ' "$W/doc")"
+fctl doctor --offline > "$W/doc" 2>&1
+doc_has "$W/doc" ok etcd 'not checked \(--offline\)' && ok "doctor --offline does not reach etcd" || bad "offline: $(grep ' etcd ' "$W/doc")"
+
+# ------------------------------------------------------------ not in a fleet
+grep -v -e '^fleet' -e '^etcd_' "$W/aivenauth.conf" > "$W/plain.conf"; chmod 0644 "$W/plain.conf"
+"$AB/aivenctl" -c "$W/plain.conf" --json status > "$W/st.json" 2>/dev/null
+[ "$(jq1 "$W/st.json" 'd["fleet"]')" = None ] && ok "status --json outside a fleet: fleet null" || bad "plain: $(cat "$W/st.json")"
+finish
