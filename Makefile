@@ -267,6 +267,7 @@ install: all $(CTL_INST)
 	$(INSTALL) -m 0644 $(NET_SO) $(DESTDIR)$(NETDIR)/aivenauth-net.so
 	$(INSTALL) -m 0644 $(PAM_SO) $(DESTDIR)$(PAMDIR)/pam_aiven.so
 	$(INSTALL) -m 0644 libaivenauth/include/aivenauth.h $(DESTDIR)$(INCLUDEDIR)/aivenauth.h
+	$(INSTALL) -m 0644 libaivenauth/include/aivenauth_fleet.h $(DESTDIR)$(INCLUDEDIR)/aivenauth_fleet.h
 	$(INSTALL) -m 0644 $(PC) $(DESTDIR)$(PKGCONFIGDIR)/aivenauth.pc
 	$(INSTALL) -m 0755 $(CTL_INST) $(DESTDIR)$(SBINDIR)/aivenctl
 	for m in $(MAN_PAGES); do s=$${m##*.}; \
@@ -290,6 +291,7 @@ uninstall:
 	    $(DESTDIR)$(LIBDIR)/libaivenauth.so.$(SOVERSION) \
 	    $(DESTDIR)$(LIBDIR)/libaivenauth.so $(DESTDIR)$(NETDIR)/aivenauth-net.so \
 	    $(DESTDIR)$(PAMDIR)/pam_aiven.so $(DESTDIR)$(INCLUDEDIR)/aivenauth.h \
+	    $(DESTDIR)$(INCLUDEDIR)/aivenauth_fleet.h \
 	    $(DESTDIR)$(PKGCONFIGDIR)/aivenauth.pc $(DESTDIR)$(SBINDIR)/aivenctl \
 	    $(DESTDIR)$(SYSUSERSDIR)/aivenauth.conf $(DESTDIR)$(TMPFILESDIR)/aivenauth.conf \
 	    $(DESTDIR)$(BASHCOMPDIR)/aivenctl

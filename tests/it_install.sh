@@ -32,6 +32,7 @@ expect=$(sort <<EOF
 /lib/systemd/system/aivenauth-sync.service f644
 /lib/systemd/system/aivenauth-sync.timer f644
 /usr/include/aivenauth.h f644
+/usr/include/aivenauth_fleet.h f644
 $LIBDIR/aivenauth/aivenauth-net.so f644
 $LIBDIR/libaivenauth.so l->libaivenauth.so.1
 $LIBDIR/libaivenauth.so.0.1.0 f644
@@ -112,6 +113,10 @@ if gcc -Wall -Wextra -Werror -o "$W/tokencheck" "$W/tokencheck.c" $flags 2>"$W/c
 else
 	bad "example does not compile"; sed 's/^/    /' "$W/cc.log"
 fi
+printf '#include <aivenauth_fleet.h>\nint main(void) { struct aivenauth_fleet_status s = {0}; return (int)s.current; }\n' > "$W/fleet.c"
+# shellcheck disable=SC2086
+gcc -std=c11 -Wall -Wextra -Werror -o "$W/fleet" "$W/fleet.c" $flags 2>"$W/cc.log" &&
+	ok "the installed aivenauth_fleet.h compiles on its own (C11, -Werror)" || { bad "aivenauth_fleet.h"; sed 's/^/    /' "$W/cc.log"; }
 unset PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_PATH PKG_CONFIG_LIBDIR
 
 # ---- run the staged programs: aivenctl (finds the staged network module

@@ -1,7 +1,7 @@
 /*
- * aivenauth_fleet.h - the fleet mode entry points aivenctl uses
- * (docs/FLEET.md).  Not installed yet: the interface is young and only the
- * in-tree CLI calls it.
+ * aivenauth_fleet.h - the fleet mode entry points (docs/FLEET.md): keys,
+ * the publisher, the follower and the fleet's status.  Installed next to
+ * aivenauth.h; part of the AIVENAUTH_1 symbol version like the rest.
  */
 #ifndef AIVENAUTH_FLEET_H
 #define AIVENAUTH_FLEET_H
