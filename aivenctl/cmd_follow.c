@@ -13,9 +13,11 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "aivenauth_fleet.h"
 #include "aivenctl.h"
+#include "ops.h"
 
 static volatile int stop_requested;
 
@@ -80,6 +82,48 @@ fleet_is_publisher(struct aivenauth_ctx *ctx)
  * availability), and publishing a cache that did not change writes only a
  * heartbeat.
  */
+/*
+ * A token command on a publisher while another run holds the leader key
+ * (this host's own timer-started sync, or the other publisher's): every
+ * run gives the key back when it ends, so wait for it rather than leave
+ * the change to the leader's next sync a minute away.  A token created
+ * here would reach the followers then without its hash (only this host
+ * saw the secret), so waiting is what makes the change fleet-wide.
+ */
+#define LEADER_WAIT_MS 30000
+
+static void
+sleep_ms(int64_t ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+static enum aivenauth_status
+publish_waiting(struct aivenauth_ctx *ctx, const char *cmd,
+    struct aivenauth_fleet_publish_result *r)
+{
+	int64_t deadline = now_ms() + LEADER_WAIT_MS, pause = 100;
+	enum aivenauth_status st;
+	bool said = false;
+
+	for (;;) {
+		st = aivenauth_fleet_publish(ctx, r);
+		if (st != AIVENAUTH_OK || r->leader || now_ms() + pause > deadline)
+			return st;
+		if (!said)
+			ctl_note("%s: the leader key is held by %s; waiting up to "
+			    "%d s for it", cmd, r->leader_id[0] != '\0' ?
+			    r->leader_id : "another run", LEADER_WAIT_MS / 1000);
+		said = true;
+		sleep_ms(pause);
+		if (pause < 1600)
+			pause *= 2;
+	}
+}
+
 int
 fleet_after_command(const char *cmd, int rc)
 {
@@ -98,16 +142,22 @@ fleet_after_command(const char *cmd, int rc)
 		aivenauth_ctx_free(ctx);
 		return rc;
 	}
-	st = aivenauth_fleet_publish(ctx, &r);
+	st = publish_waiting(ctx, cmd, &r);
 	if (st != AIVENAUTH_OK) {
 		ctl_warn("%s: done here, but not published to the fleet: %s; "
 		    "the next `aivenctl sync` publishes it", cmd,
 		    aivenauth_strerror(st));
 		prc = exit_code(st);
 	} else if (!r.leader) {
-		ctl_warn("%s: done here; this publisher is not the leader "
-		    "(leader: %s): the leader publishes at its next sync", cmd,
-		    r.leader_id[0] != '\0' ? r.leader_id : "unknown");
+		ctl_warn("%s: done here, but not published: the leader key "
+		    "stayed with %s for %d s. A revocation reaches the "
+		    "followers with the leader's next sync; a token created "
+		    "or added here reaches them without its hash (only this "
+		    "host saw it), so they accept it only after this host "
+		    "publishes again (`aivenctl sync` here once it leads)",
+		    cmd, r.leader_id[0] != '\0' ? r.leader_id : "another "
+		    "publisher", LEADER_WAIT_MS / 1000);
+		prc = EX_TEMPFAIL;
 	} else {
 		ctl_note("%s: published to the fleet as generation %llu", cmd,
 		    (unsigned long long)r.generation);
