@@ -95,6 +95,7 @@ int cmd_verify(int argc, char *argv[]);
 int cmd_fleet(int argc, char *argv[]);
 int cmd_fleet_keygen(int argc, char *argv[]);
 int cmd_fleet_status(int argc, char *argv[]);
+int cmd_fleet_resign(int argc, char *argv[]);
 int cmd_follow(int argc, char *argv[]);
 
 /* The command being run ("sync", "token create"...), set by dispatch(). */
@@ -102,12 +103,13 @@ extern const char *ctl_command;
 /* cmd_follow.c: fleet hooks of the other commands, run by ctl_ctx_new and
  * dispatch so that the commands themselves need not know.  On a follower,
  * a command that needs the admin token prints where to run it and gets
- * EX_CONFIG (else 0). */
-int fleet_refuse_follower(struct aivenauth_ctx *ctx, const char *cmd);
+ * EX_CONFIG; on a publisher, a token or user command takes the leader key
+ * first (EX_TEMPFAIL on a standby, naming the leader).  Else 0. */
+int fleet_before_command(struct aivenauth_ctx *ctx, const char *cmd);
 bool fleet_is_publisher(struct aivenauth_ctx *ctx);
 /* After command cmd returned rc: on a publisher, publish what a token or
- * user command wrote locally (a warning and an exit code if that failed).
- * Returns the exit code to use. */
+ * user command wrote locally with the key taken before (a warning and an
+ * exit code if that failed), and end the run.  Returns the exit code. */
 int fleet_after_command(const char *cmd, int rc);
 
 /* msg.c: "aivenctl: ..." on stderr. */

@@ -24,6 +24,8 @@
 const struct command fleet_commands[] = {
 	{ "keygen", cmd_fleet_keygen, "[--out FILE]",
 	  "make the publisher key pair; print the public key" },
+	{ "resign", cmd_fleet_resign, "",
+	  "a publisher gives up the leader key (maintenance, handover)" },
 	{ "status", cmd_fleet_status, "",
 	  "leader, published generation and heartbeat, from etcd" },
 	{ NULL, NULL, NULL, NULL },
@@ -175,6 +177,42 @@ cmd_fleet_status(int argc, char *argv[])
 	}
 	kv("state:", "%s", v.state);
 out:
+	aivenauth_ctx_free(ctx);
+	return rc;
+}
+
+/*
+ * The leader key stays with its publisher across runs (docs/FLEET.md):
+ * resign hands it over now, e.g. before maintenance, instead of a whole
+ * lease TTL after the host stopped.  Another host's key is not touched.
+ */
+int
+cmd_fleet_resign(int argc, char *argv[])
+{
+	char leader[AIVENAUTH_FLEET_ID_SIZE];
+	struct aivenauth_ctx *ctx;
+	enum aivenauth_status st;
+	bool resigned = false;
+	int rc;
+
+	if ((rc = parse_no_opts("fleet resign", argc, argv)) >= 0)
+		return rc;
+	if (optind != argc) {
+		ctl_err("fleet resign takes no arguments");
+		return usage_of("fleet resign");
+	}
+	if ((rc = ctl_ctx_new(&ctx)) != 0)
+		return rc;
+	if ((st = aivenauth_fleet_resign(ctx, &resigned, leader)) !=
+	    AIVENAUTH_OK) {
+		ctl_err("fleet resign: %s", aivenauth_strerror(st));
+		rc = exit_code(st);
+	} else if (resigned) {
+		printf("gave up the leader key\n");
+	} else {
+		printf("not the leader (leader: %s); nothing to resign\n",
+		    leader[0] != '\0' ? leader : "none");
+	}
 	aivenauth_ctx_free(ctx);
 	return rc;
 }

@@ -13,11 +13,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "aivenauth_fleet.h"
 #include "aivenctl.h"
-#include "ops.h"
 
 static volatile int stop_requested;
 
@@ -58,17 +56,6 @@ fleet_is(struct aivenauth_ctx *ctx, const char *mode)
 	return m != NULL && strcmp(m, mode) == 0;
 }
 
-int
-fleet_refuse_follower(struct aivenauth_ctx *ctx, const char *cmd)
-{
-	if (!listed(admin_commands, cmd) || !fleet_is(ctx, "follow"))
-		return 0;
-	ctl_err("%s: this host is a fleet follower (fleet = follow) and holds "
-	    "no Aiven credential; run `aivenctl %s` on the publisher, whose "
-	    "change reaches this host through etcd", cmd, cmd);
-	return EX_CONFIG;
-}
-
 bool
 fleet_is_publisher(struct aivenauth_ctx *ctx)
 {
@@ -83,86 +70,96 @@ fleet_is_publisher(struct aivenauth_ctx *ctx)
  * heartbeat.
  */
 /*
- * A token command on a publisher while another run holds the leader key
- * (this host's own timer-started sync, or the other publisher's): every
- * run gives the key back when it ends, so wait for it rather than leave
- * the change to the leader's next sync a minute away.  A token created
- * here would reach the followers then without its hash (only this host
- * saw the secret), so waiting is what makes the change fleet-wide.
+ * A token or user command on a publisher takes the leader key BEFORE it
+ * changes anything, and keeps it (with this host's fleet lock: the
+ * timer's sync waits) until it has published: a change made on a standby
+ * publisher would never reach the fleet (the leader publishes its own
+ * view) and a token created there would live on this host only.  So on a
+ * standby the command is refused, naming the leader.  With etcd
+ * unreachable it goes on (a revocation beats availability) and says the
+ * change is not published.
  */
-#define LEADER_WAIT_MS 30000
+static struct aivenauth_ctx *held_ctx;
+static struct aivenauth_fleet_publisher *held;
 
-static void
-sleep_ms(int64_t ms)
+static int
+take_leader(struct aivenauth_ctx *ctx, const char *cmd)
 {
-	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+	char leader[AIVENAUTH_FLEET_ID_SIZE];
+	enum aivenauth_status st;
+	bool is_leader = false;
 
-	while (nanosleep(&ts, &ts) != 0)
-		;
+	(void)ctx;
+	if (held_ctx != NULL)
+		return 0;       /* the command's second context */
+	ctl_command = NULL;     /* no hooks for this context */
+	if (ctl_ctx_new(&held_ctx) != 0) {
+		ctl_command = cmd;
+		return 0;
+	}
+	ctl_command = cmd;
+	st = aivenauth_fleet_publisher_open(held_ctx, &held, &is_leader,
+	    leader);
+	if (st != AIVENAUTH_OK) {
+		ctl_warn("%s: cannot take the fleet's leader key: %s; going on "
+		    "here only, the change is not published to the fleet",
+		    cmd, aivenauth_strerror(st));
+		return 0;
+	}
+	if (!is_leader) {
+		ctl_err("%s: this publisher is on standby: %s holds the fleet's "
+		    "leader key; run `aivenctl %s` there (or `aivenctl fleet "
+		    "resign` there first to hand the key over)", cmd,
+		    leader[0] != '\0' ? leader : "another publisher", cmd);
+		aivenauth_ctx_free(held_ctx);
+		held_ctx = NULL;
+		return EX_TEMPFAIL;
+	}
+	return 0;
 }
 
-static enum aivenauth_status
-publish_waiting(struct aivenauth_ctx *ctx, const char *cmd,
-    struct aivenauth_fleet_publish_result *r)
+int
+fleet_before_command(struct aivenauth_ctx *ctx, const char *cmd)
 {
-	int64_t deadline = now_ms() + LEADER_WAIT_MS, pause = 100;
-	enum aivenauth_status st;
-	bool said = false;
-
-	for (;;) {
-		st = aivenauth_fleet_publish(ctx, r);
-		if (st != AIVENAUTH_OK || r->leader || now_ms() + pause > deadline)
-			return st;
-		if (!said)
-			ctl_note("%s: the leader key is held by %s; waiting up to "
-			    "%d s for it", cmd, r->leader_id[0] != '\0' ?
-			    r->leader_id : "another run", LEADER_WAIT_MS / 1000);
-		said = true;
-		sleep_ms(pause);
-		if (pause < 1600)
-			pause *= 2;
+	if (listed(admin_commands, cmd) && fleet_is(ctx, "follow")) {
+		ctl_err("%s: this host is a fleet follower (fleet = follow) and "
+		    "holds no Aiven credential; run `aivenctl %s` on the "
+		    "publisher, whose change reaches this host through etcd",
+		    cmd, cmd);
+		return EX_CONFIG;
 	}
+	if (listed(publishing_commands, cmd) && fleet_is(ctx, "publish"))
+		return take_leader(ctx, cmd);
+	return 0;
 }
 
 int
 fleet_after_command(const char *cmd, int rc)
 {
 	struct aivenauth_fleet_publish_result r;
-	struct aivenauth_ctx *ctx;
 	enum aivenauth_status st;
 	int prc = 0;
 
-	if (!listed(publishing_commands, cmd) || rc == EX_USAGE ||
-	    rc == EX_CONFIG)
+	if (!listed(publishing_commands, cmd) || held_ctx == NULL)
 		return rc;
-	ctl_command = NULL;
-	if (ctl_ctx_new(&ctx) != 0)
-		return rc;
-	if (!fleet_is_publisher(ctx)) {
-		aivenauth_ctx_free(ctx);
-		return rc;
-	}
-	st = publish_waiting(ctx, cmd, &r);
-	if (st != AIVENAUTH_OK) {
+	if (held == NULL) {
+		/* etcd was unreachable: said before the command ran. */
+	} else if (rc == EX_USAGE || rc == EX_CONFIG) {
+		/* Nothing was changed. */
+	} else if ((st = aivenauth_fleet_publisher_publish(held, &r)) !=
+	    AIVENAUTH_OK) {
 		ctl_warn("%s: done here, but not published to the fleet: %s; "
 		    "the next `aivenctl sync` publishes it", cmd,
 		    aivenauth_strerror(st));
 		prc = exit_code(st);
-	} else if (!r.leader) {
-		ctl_warn("%s: done here, but not published: the leader key "
-		    "stayed with %s for %d s. A revocation reaches the "
-		    "followers with the leader's next sync; a token created "
-		    "or added here reaches them without its hash (only this "
-		    "host saw it), so they accept it only after this host "
-		    "publishes again (`aivenctl sync` here once it leads)",
-		    cmd, r.leader_id[0] != '\0' ? r.leader_id : "another "
-		    "publisher", LEADER_WAIT_MS / 1000);
-		prc = EX_TEMPFAIL;
 	} else {
 		ctl_note("%s: published to the fleet as generation %llu", cmd,
 		    (unsigned long long)r.generation);
 	}
-	aivenauth_ctx_free(ctx);
+	aivenauth_fleet_publisher_close(held);
+	held = NULL;
+	aivenauth_ctx_free(held_ctx);
+	held_ctx = NULL;
 	return rc != 0 ? rc : prc;
 }
 

@@ -34,8 +34,9 @@ ctl_ctx_new(struct aivenauth_ctx **ctxp)
 		aivenauth_ctx_free(ctx);
 		return exit_code(st);
 	}
-	/* Fleet follower: no admin token here, say where to run it. */
-	if ((rc = fleet_refuse_follower(ctx, ctl_command)) != 0) {
+	/* Fleet follower: no admin token here, say where to run it; fleet
+	 * publisher: a token command first takes the leader key. */
+	if ((rc = fleet_before_command(ctx, ctl_command)) != 0) {
 		aivenauth_ctx_free(ctx);
 		return rc;
 	}

@@ -121,7 +121,7 @@ _aivenctl()
 		;;
 	fleet)
 		if [[ -z $sub ]]; then
-			COMPREPLY=($(compgen -W "keygen status" -- "$cur"))
+			COMPREPLY=($(compgen -W "keygen resign status" -- "$cur"))
 			return
 		fi
 		[[ $sub == keygen ]] && opts="--out"

@@ -32,11 +32,14 @@
 #include "cache.h"
 #include "fleet_etcd.h"
 #include "fleet_key.h"
+#include "fleet_lead.h"
 #include "rec.h"
 
-/* The leader key's lease: long enough for a sync of a large organization
- * between keepalives, short enough for a takeover within a minute. */
-#define FLEET_LEASE_TTL 60
+/* The leader key's lease (fleet_lead.c): kept across runs, so longer
+ * than the sync timer's period (60 s plus up to 15 s of randomized delay)
+ * with room for one missed run; a takeover after the leader stopped takes
+ * at most this plus one period. */
+#define FLEET_LEASE_TTL 180
 #define PUBLISHED_FILE "fleet-published"
 #define PUBLISHED_MAGIC 0x3142505441564941ULL   /* "AIVATPB1" */
 
@@ -51,6 +54,7 @@ struct aivenauth_fleet_publisher {
 	struct fleet_etcd fe;
 	unsigned char sk[FLEET_SK_BYTES];
 	int64_t lease;
+	int lock_fd;            /* writer/fleet.lock, held while open */
 	char id[FLEET_LEADER_MAX + 1];
 };
 
@@ -326,8 +330,6 @@ aivenauth_fleet_publisher_open(struct aivenauth_ctx *ctx,
 {
 	struct aivenauth_fleet_publisher *p;
 	enum aivenauth_status st;
-	struct fleet_view v;
-	struct fleet_keys none;
 
 	if (ctx == NULL || out == NULL || leader == NULL)
 		return AIVENAUTH_ERR_INVALID;
@@ -347,34 +349,34 @@ aivenauth_fleet_publisher_open(struct aivenauth_ctx *ctx,
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return AIVENAUTH_ERR_NOMEM;
 	p->ctx = ctx;
+	p->lock_fd = -1;
 	if ((st = publisher_keys(ctx, p->sk)) != AIVENAUTH_OK)
 		goto fail;
 	if (gethostname(p->id, sizeof(p->id) - 1) != 0 || p->id[0] == '\0')
 		snprintf(p->id, sizeof(p->id), "publisher-%ld", (long)getpid());
+	/* The writer's directory holds the lock and the lease; one run of
+	 * this host at a time from here to close. */
+	if ((st = aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDWR |
+	    AIVENAUTH_OPEN_CREATE)) != AIVENAUTH_OK ||
+	    (st = fleet_lead_lock(ctx, &p->lock_fd)) != AIVENAUTH_OK)
+		goto fail;
 	if ((st = fleet_etcd_open(ctx, &p->fe)) != AIVENAUTH_OK)
 		goto fail;
-	if ((st = fleet_campaign(&p->fe, p->id, FLEET_LEASE_TTL, leader,
-	    &p->lease)) != AIVENAUTH_OK) {
+	if ((st = fleet_lead_take(ctx, &p->fe, p->id, FLEET_LEASE_TTL, leader,
+	    &p->lease, leader_id != NULL ? leader_id : p->id,
+	    leader_id != NULL ? AIVENAUTH_FLEET_ID_SIZE : 0)) != AIVENAUTH_OK) {
 		fleet_etcd_close(&p->fe);
 		goto fail;
 	}
 	if (!*leader) {
-		memset(&none, 0, sizeof(none));
-		if (leader_id != NULL &&
-		    fleet_read_view(&p->fe, &none, NULL, &v) == AIVENAUTH_OK &&
-		    v.has_leader)
-			snprintf(leader_id, AIVENAUTH_FLEET_ID_SIZE, "%s",
-			    v.leader);
+		p->lease = 0;
 		aivenauth_fleet_publisher_close(p);
 		return AIVENAUTH_OK;
 	}
-	ctx_log(ctx, LOG_INFO, "fleet: %s holds the leader key (lease %" PRId64
-	    ")", p->id, p->lease);
-	if (leader_id != NULL)
-		snprintf(leader_id, AIVENAUTH_FLEET_ID_SIZE, "%s", p->id);
 	*out = p;
 	return AIVENAUTH_OK;
 fail:
+	fleet_lead_unlock(p->lock_fd);
 	sodium_memzero(p->sk, sizeof(p->sk));
 	free(p);
 	return st;
@@ -482,13 +484,60 @@ aivenauth_fleet_publisher_close(struct aivenauth_fleet_publisher *p)
 {
 	if (p == NULL)
 		return;
-	/* Hand the leader key over now rather than at the lease's TTL: the
-	 * timer's next run, here or on another publisher, campaigns again. */
-	if (p->lease != 0)
-		(void)p->fe.ops->lease_revoke(p->fe.c, p->lease);
+	/* The lease is kept (fleet_lead.c): the next run here resumes it. */
 	fleet_etcd_close(&p->fe);
+	fleet_lead_unlock(p->lock_fd);
 	sodium_memzero(p->sk, sizeof(p->sk));
 	free(p);
+}
+
+enum aivenauth_status
+aivenauth_fleet_resign(struct aivenauth_ctx *ctx, bool *resigned,
+    char leader_id[AIVENAUTH_FLEET_ID_SIZE])
+{
+	struct fleet_keys none;
+	enum aivenauth_status st;
+	struct fleet_etcd fe;
+	struct fleet_view v;
+	int64_t stored;
+	int fd = -1;
+
+	if (ctx == NULL || resigned == NULL || leader_id == NULL)
+		return AIVENAUTH_ERR_INVALID;
+	*resigned = false;
+	leader_id[0] = '\0';
+	if (ctx->cfg.fleet.mode != FLEET_PUBLISH) {
+		ctx_log(ctx, LOG_ERR, "this host is not a fleet publisher "
+		    "(fleet = publish)");
+		return AIVENAUTH_ERR_CONFIG;
+	}
+	if ((st = aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDWR |
+	    AIVENAUTH_OPEN_CREATE)) != AIVENAUTH_OK ||
+	    (st = fleet_lead_lock(ctx, &fd)) != AIVENAUTH_OK)
+		return st;
+	if ((st = fleet_etcd_open(ctx, &fe)) != AIVENAUTH_OK) {
+		fleet_lead_unlock(fd);
+		return st;
+	}
+	/* Only a lease this host holds: never another publisher's key. */
+	stored = fleet_lead_stored(ctx);
+	memset(&none, 0, sizeof(none));
+	st = fleet_read_view(&fe, &none, NULL, &v);
+	if (st == AIVENAUTH_OK && v.has_leader)
+		snprintf(leader_id, AIVENAUTH_FLEET_ID_SIZE, "%s", v.leader);
+	if (st == AIVENAUTH_OK && stored != 0 && v.has_leader &&
+	    v.leader_lease == stored) {
+		if ((st = fleet_lead_resign(ctx, &fe, stored)) == AIVENAUTH_OK) {
+			*resigned = true;
+			ctx_log(ctx, LOG_INFO, "fleet: gave up the leader key "
+			    "(lease %" PRId64 ")", stored);
+		}
+	} else if (st == AIVENAUTH_OK && stored != 0) {
+		fleet_lead_store(ctx, 0);       /* lapsed or taken over */
+	}
+	fleet_etcd_close(&fe);
+	fleet_lead_unlock(fd);
+	return st;
 }
 
 enum aivenauth_status

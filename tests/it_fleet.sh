@@ -67,7 +67,7 @@ pk2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["public_ke
 "$AB/aivenctl" help | grep -q 'aivenctl fleet status' && "$AB/aivenctl" help | grep -q 'fleet keygen' &&
 	ok "help lists fleet keygen and fleet status" || bad "help: $("$AB/aivenctl" help | grep fleet)"
 comp=$(bash --norc --noprofile -c 'source "$1"; COMP_WORDS=(aivenctl fleet ""); COMP_CWORD=2; _aivenctl; echo "${COMPREPLY[@]}"' _ "$TOP/completion/aivenctl.bash")
-[ "$comp" = "keygen status" ] && ok "completion: fleet subcommands" || bad "completion: '$comp'"
+[ "$comp" = "keygen resign status" ] && ok "completion: fleet subcommands" || bad "completion: '$comp'"
 man -l "$TOP/docs/aivenctl.8" 2>/dev/null | grep -q 'fleet keygen \[--out FILE\]' &&
 	ok "aivenctl.8 documents fleet keygen" || bad "aivenctl.8 lacks fleet keygen"
 

@@ -245,8 +245,11 @@ base=$(decisions "$SECRETS/A" "$SECRETS/B")
 sed -e "s#^fleet_signing_key_file = .*#fleet_signing_key_file = $W/evil.key#" \
     -e "s#^cache_dir = .*#cache_dir = $W/evil#" "$W/aivenauth.conf" > "$W/evil.conf"
 chmod 0644 "$W/evil.conf"
+# The leader key stays with its publisher between runs: hand it over.
+ctl fleet resign > "$W/resign" 2>&1 || bad "fleet resign: $(cat "$W/resign")"
 "$AB/aivenctl" -c "$W/evil.conf" sync > "$W/evil.sync" 2>&1
 "$AB/aivenctl" -c "$W/evil.conf" token create "$UID1" 2>"$W/evil.err" | head -n 1 > "$SECRETS/E"
+"$AB/aivenctl" -c "$W/evil.conf" fleet resign >> "$W/evil.err" 2>&1
 grep -q 'published generation' "$W/evil.sync" && ok "hostile: another key published a generation into etcd" ||
 	bad "evil publish: $(cat "$W/evil.sync" "$W/evil.err")"
 follow_all

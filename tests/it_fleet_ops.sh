@@ -149,53 +149,83 @@ ctl doctor > "$W/doc" 2>&1
 grep -E '^ok +fleet ' "$W/doc" | grep -qF "fleet = publish, signing key $W/fleet.key (public key $pk)" &&
 	doc_has "$W/doc" ok etcd 'answered' && doc_has "$W/doc" ok fleet 'heartbeat verified' &&
 	ok "doctor on the publisher: signing key, etcd, heartbeat ok" || bad "doctor publisher: $(grep -E ' (fleet|etcd) ' "$W/doc")"
-cp "$W/aivenauth.conf" "$W/pub2.conf"
-echo "fleet_public_keys = $other" >> "$W/pub2.conf"
-"$AB/aivenctl" -c "$W/pub2.conf" doctor > "$W/doc" 2>&1; rc=$?
+cp "$W/aivenauth.conf" "$W/pubk.conf"
+echo "fleet_public_keys = $other" >> "$W/pubk.conf"
+"$AB/aivenctl" -c "$W/pubk.conf" doctor > "$W/doc" 2>&1; rc=$?
 [ $rc = 1 ] && doc_has "$W/doc" fail fleet "is not among fleet_public_keys" &&
 	ok "doctor: a publisher whose key is not among the pinned keys fails" || bad "doctor pub2: exit $rc: $(grep ' fleet ' "$W/doc")"
 ctl status > "$W/st" 2>&1
 grep -qx 'fleet: *publish' "$W/st" && ! grep -q '^fleet_applied:' "$W/st" &&
 	ok "status on the publisher: fleet lines without an applied generation" || bad "publisher status: $(cat "$W/st")"
 
-# ------------------------------------------------------------ leader key held
-# A token command on the publisher while another run holds the leader key
-# waits for it (every run gives it back when it ends) instead of leaving
-# the change to the leader's next sync.
-hold_leader() {  # hold_leader ID: the leader key bound to a new lease; echoes the lease
-	local l
-	l=$(curl -s -X POST "$EURL/v3/lease/grant" -d '{"TTL":60}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["ID"])')
-	curl -s -X POST "$EURL/v3/kv/put" -d "{\"key\":\"$(printf %s "${PFX}leader" | base64 -w0)\",\"value\":\"$(printf %s "$1" | base64 -w0)\",\"lease\":\"$l\"}" >/dev/null
-	echo "$l"
-}
-free_leader() { curl -s -X POST "$EURL/v3/lease/revoke" -d "{\"ID\":\"$1\"}" >/dev/null; }
+# ------------------------------------------------------------ the leader key
+# The key stays with its publisher between runs (one publisher's API
+# load, no alternating generations); a standby refuses token commands
+# before changing anything; runs of one host take turns (fleet.lock);
+# `fleet resign` hands the key over.
+ekey() { printf %s "${PFX}$1" | base64 -w0; }
+leader_now() { curl -s -X POST "$EURL/v3/kv/range" -d "{\"key\":\"$(ekey leader)\"}" | python3 -c 'import json,sys,base64; k=json.load(sys.stdin).get("kvs",[]); print(base64.b64decode(k[0]["value"]).decode() if k else "none")'; }
+HOST=$(hostname)
+[ "$(leader_now)" = "$HOST" ] && ok "after the publisher's run the leader key stays with it ($HOST)" || bad "leader after runs: $(leader_now)"
+ctl -vv sync > "$W/sync2" 2>&1
+grep -q 'still holds the leader key (lease .*, resumed)' "$W/sync2" &&
+	ok "the next run resumes its lease instead of campaigning" || bad "resume: $(cat "$W/sync2")"
+# A second publisher (own cache, same signing key): standby.
+sed -e "s#^cache_dir = .*#cache_dir = $W/pub2#" "$W/aivenauth.conf" > "$W/pub2.conf"; chmod 0644 "$W/pub2.conf"
+p2() { "$AB/aivenctl" -c "$W/pub2.conf" "$@"; }
+sim_ctl POST /_sim/stats/reset >/dev/null
+p2 sync > "$W/p2.sync" 2>&1; rc=$?
+tot=$(sim_ctl GET /_sim/stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
+[ $rc = 0 ] && grep -q "not the leader (leader: $HOST)" "$W/p2.sync" && [ "$tot" = 0 ] &&
+	ok "a second publisher's sync while the first holds the key: standby, no API request" ||
+	bad "standby sync: exit $rc, $tot requests: $(cat "$W/p2.sync")"
 ctl token create "$UID1" > "$W/mint" 2>"$W/mint.err" || bad "token create: $(cat "$W/mint.err")"
 head -n 1 "$W/mint" > "$W/tokB"; : > "$W/mint"
-fctl follow --once > /dev/null 2>&1
-[ "$(fctl verify ops-bot < "$W/tokB" 2>/dev/null | head -n 1 | cut -d: -f1)" = accepted ] &&
-	ok "a token created on the publisher is accepted on the follower" || bad "tokB not accepted on the follower"
 PB=$(python3 -c 'import sys; print(open(sys.argv[1]).read().strip()[:12])' "$W/tokB")
-L=$(hold_leader other-run)
-# The holder ends its run in a second (in the background); the command
-# waits for the key whenever that happens.
-( sleep 1; free_leader "$L" ) &
-REL=$!
-ctl -v token revoke "$UID1" "$PB" > "$W/rv" 2>&1; rc=$?
-wait "$REL"
 fctl follow --once > /dev/null 2>&1
-[ $rc = 0 ] && grep -q 'waiting up to 30 s' "$W/rv" && grep -q 'published to the fleet as generation' "$W/rv" &&
-	[ "$(fctl verify ops-bot < "$W/tokB" 2>/dev/null | head -n 1 | cut -d: -f1)" = denied ] &&
-	ok "token revoke while another run holds the leader key: waits, publishes, the follower refuses the token" ||
-	bad "revoke with the leader key held: exit $rc: $(cat "$W/rv")"
-# Held past the wait: the command says what was not published (exit 75).
-L=$(hold_leader other-host)
-ctl token create "$UID1" > "$W/mint" 2>"$W/mint.err"; rc=$?
-: > "$W/mint"
-free_leader "$L"
-[ $rc = 75 ] && grep -q 'not published: the leader key stayed with other-host for 30 s' "$W/mint.err" &&
-	grep -q 'without its hash' "$W/mint.err" &&
-	ok "token create with the leader key held throughout: exit 75, says the followers lack the token's hash" ||
-	bad "create, key held: exit $rc: $(cat "$W/mint.err")"
+vf() { fctl verify ops-bot < "$1" 2>/dev/null | head -n 1 | cut -d: -f1; }
+[ "$(vf "$W/tokB")" = accepted ] && ok "a token created on the leader is accepted on the follower" || bad "tokB not accepted on the follower"
+sim_ctl POST /_sim/stats/reset >/dev/null
+p2 token revoke "$UID1" "$PB" > "$W/p2.rv" 2>&1; rc=$?
+tot=$(sim_ctl GET /_sim/stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
+fctl follow --once > /dev/null 2>&1
+[ $rc = 75 ] && grep -q "standby: $HOST holds the fleet's leader key; run \`aivenctl token revoke\` there" "$W/p2.rv" &&
+	[ "$tot" = 0 ] && [ "$(vf "$W/tokB")" = accepted ] &&
+	ok "token revoke on a standby publisher: refused before any change (exit 75, names the leader, no API request)" ||
+	bad "standby revoke: exit $rc, $tot requests: $(cat "$W/p2.rv")"
+# Runs of one host take turns: with fleet.lock held (as by the timer's
+# sync), a token command waits for it, then publishes.
+flock "$W/cache/writer/fleet.lock" sleep 1 &
+LK=$!
+for i in $(seq 50); do python3 - "$W/cache/writer/fleet.lock" <<'PY' && break
+import fcntl, sys
+f = open(sys.argv[1], "rb")
+try:
+    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB); sys.exit(1)   # not held yet
+except BlockingIOError:
+    sys.exit(0)
+PY
+	sleep 0.05; done
+ctl -v token revoke "$UID1" "$PB" > "$W/rv" 2>&1; rc=$?
+wait "$LK"
+fctl follow --once > /dev/null 2>&1
+[ $rc = 0 ] && grep -q 'published to the fleet as generation' "$W/rv" && [ "$(vf "$W/tokB")" = denied ] &&
+	ok "token revoke while this host's other run holds fleet.lock: waits, publishes, the follower refuses" ||
+	bad "revoke with fleet.lock held: exit $rc: $(cat "$W/rv")"
+ctl fleet resign > "$W/rs" 2>&1; rc=$?
+[ $rc = 0 ] && grep -q 'gave up the leader key' "$W/rs" && [ "$(leader_now)" = none ] &&
+	ok "fleet resign: the leader key is free" || bad "resign: exit $rc: $(cat "$W/rs"), leader $(leader_now)"
+p2 sync > "$W/p2.sync" 2>&1; rc=$?
+[ $rc = 0 ] && grep -q 'fleet: published generation' "$W/p2.sync" && [ "$(leader_now)" = "$HOST" ] &&
+	ok "after the resign the second publisher takes the key and publishes" || bad "takeover: exit $rc: $(cat "$W/p2.sync")"
+ctl sync > "$W/sync3" 2>&1; rc=$?
+[ $rc = 0 ] && grep -q 'not the leader' "$W/sync3" && ok "the first publisher is standby now" || bad "first after takeover: $(cat "$W/sync3")"
+p2 fleet resign > /dev/null 2>&1
+ctl sync > /dev/null 2>&1 || bad "the first publisher cannot lead again"
+ctl fleet resign > "$W/rs" 2>&1
+p2 fleet resign > "$W/rs2" 2>&1; rc=$?
+[ $rc = 0 ] && grep -q 'nothing to resign' "$W/rs2" && ok "fleet resign without the key: exit 0, nothing to resign" || bad "resign2: exit $rc: $(cat "$W/rs2")"
+ctl sync > /dev/null 2>&1 || bad "the first publisher cannot lead again"
 
 # ------------------------------------------------------------ etcd down
 stop_etcd

@@ -75,10 +75,14 @@ struct aivenauth_fleet_publish_result {
 struct aivenauth_fleet_publisher;
 
 /*
- * Campaign for the leader key (fleet = publish; its lease lives until
- * aivenauth_fleet_publisher_close or its TTL).  *leader false: another
- * publisher leads (leader_id names it when etcd says), *out is NULL and
- * nothing may be synced or published here.
+ * Take the leader key (fleet = publish): resume the lease an earlier run
+ * of this host holds, else campaign with a new one.  The lease outlives
+ * the run (aivenauth_fleet_publisher_close keeps it; the next run here
+ * resumes it) so that one publisher leads until it stops running for a
+ * whole TTL or resigns.  Runs of one host are serialised: open waits for
+ * another run's close.  *leader false: another publisher leads (leader_id
+ * names it when etcd says), *out is NULL and nothing may be synced or
+ * published here.
  */
 AIVENAUTH_EXPORT enum aivenauth_status aivenauth_fleet_publisher_open(
     struct aivenauth_ctx *ctx, struct aivenauth_fleet_publisher **out,
@@ -95,9 +99,18 @@ AIVENAUTH_EXPORT enum aivenauth_status aivenauth_fleet_publisher_keepalive(
 AIVENAUTH_EXPORT enum aivenauth_status aivenauth_fleet_publisher_publish(
     struct aivenauth_fleet_publisher *p,
     struct aivenauth_fleet_publish_result *res) AIVENAUTH_WUR;
-/* Revoke the lease (the leader key goes with it) and free. */
+/* End this run (the lease is kept) and free. */
 AIVENAUTH_EXPORT void aivenauth_fleet_publisher_close(
     struct aivenauth_fleet_publisher *p);
+/*
+ * Give up the leader key if this host holds it (revoke its lease): the
+ * next campaign, here or on another publisher, wins it.  *resigned false:
+ * this host did not hold it (leader_id names the holder, "" none); another
+ * publisher's key is never touched.
+ */
+AIVENAUTH_EXPORT enum aivenauth_status aivenauth_fleet_resign(
+    struct aivenauth_ctx *ctx, bool *resigned,
+    char leader_id[AIVENAUTH_FLEET_ID_SIZE]) AIVENAUTH_WUR;
 /* open + publish + close: after a local write (token create, revoke). */
 AIVENAUTH_EXPORT enum aivenauth_status aivenauth_fleet_publish(
     struct aivenauth_ctx *ctx, struct aivenauth_fleet_publish_result *res)

@@ -1,0 +1,215 @@
+/*
+ * fleet_lead.c - a publisher's hold on the leader key across runs
+ * (docs/FLEET.md, "Leader election").
+ *
+ * The sync timer starts one short run a minute.  If each run gave the
+ * leader key back when it ended, every publisher would lead in turn: each
+ * would sync from the API (the API load of N publishers, not one) and
+ * publish its own view, so the fleet's generations would alternate
+ * between publishers.  So the key stays with its holder: the lease's TTL
+ * spans several timer periods, the lease id is kept in
+ * cache_dir/writer/fleet-lease, and the next run on the same host resumes
+ * it (the leader key still bound to that lease, a keepalive that
+ * succeeds) instead of campaigning.  Another publisher takes over only
+ * when the holder stopped running for a whole TTL, or resigned
+ * (`aivenctl fleet resign`).
+ *
+ * Two runs on the same host (the timer's sync and a token command) share
+ * the lease, and etcd's lease guard cannot tell them apart; an exclusive
+ * flock on cache_dir/writer/fleet.lock, held from taking the key to the
+ * end of the run, keeps them from publishing at the same time.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "fleet_lead.h"
+
+#define LEASE_FILE "fleet-lease"
+#define LOCK_FILE "fleet.lock"
+#define LEASE_MAGIC 0x3145534541455641ULL   /* "AVEASE1" */
+
+struct lease_rec {
+	uint64_t magic;
+	int64_t lease;
+};
+
+static char *
+writer_path(struct aivenauth_ctx *ctx, const char *name)
+{
+	char *w = path_join(ctx->cfg.cache_dir, WRITER_DIR), *p;
+
+	if (w == NULL)
+		return NULL;
+	p = path_join(w, name);
+	free(w);
+	return p;
+}
+
+enum aivenauth_status
+fleet_lead_lock(struct aivenauth_ctx *ctx, int *fd)
+{
+	char *p = writer_path(ctx, LOCK_FILE);
+	int e;
+
+	*fd = -1;
+	if (p == NULL)
+		return AIVENAUTH_ERR_NOMEM;
+	*fd = open(p, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (*fd < 0) {
+		e = errno;
+		free(p);
+		if (e == ELOOP) {
+			ctx_log(ctx, LOG_ERR, "fleet: writer/" LOCK_FILE " is a "
+			    "symlink: refused");
+			return AIVENAUTH_ERR_UNSAFE_FILE;
+		}
+		return cache_err(ctx, e, "opening writer/" LOCK_FILE);
+	}
+	while (flock(*fd, LOCK_EX) != 0) {
+		if (errno == EINTR)
+			continue;
+		e = errno;
+		close(*fd);
+		*fd = -1;
+		free(p);
+		return cache_err(ctx, e, "locking writer/" LOCK_FILE);
+	}
+	free(p);
+	return AIVENAUTH_OK;
+}
+
+void
+fleet_lead_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);      /* drops the flock */
+}
+
+int64_t
+fleet_lead_stored(struct aivenauth_ctx *ctx)
+{
+	char *p = writer_path(ctx, LEASE_FILE);
+	struct lease_rec r;
+	int fd;
+
+	if (p == NULL)
+		return 0;
+	fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	free(p);
+	if (fd < 0)
+		return 0;
+	if (read(fd, &r, sizeof(r)) != (ssize_t)sizeof(r) ||
+	    r.magic != LEASE_MAGIC)
+		r.lease = 0;
+	close(fd);
+	return r.lease;
+}
+
+/* Atomically; a failure only costs the next run a campaign (it finds the
+ * key held by its own old lease and waits for the TTL), so it is logged. */
+void
+fleet_lead_store(struct aivenauth_ctx *ctx, int64_t lease)
+{
+	char *p = writer_path(ctx, LEASE_FILE), *tmp = NULL;
+	struct lease_rec r = { LEASE_MAGIC, lease };
+	size_t n;
+	int fd = -1;
+
+	if (p == NULL || (tmp = malloc((n = strlen(p)) + 5)) == NULL)
+		goto out;
+	if (lease == 0) {
+		(void)unlink(p);
+		goto out;
+	}
+	memcpy(tmp, p, n);
+	memcpy(tmp + n, ".tmp", 5);
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd < 0 || write(fd, &r, sizeof(r)) != (ssize_t)sizeof(r) ||
+	    fsync(fd) != 0 || rename(tmp, p) != 0) {
+		ctx_log(ctx, LOG_WARNING, "fleet: cannot record the leader "
+		    "lease in %s: %s", p, strerror(errno));
+		if (fd >= 0)
+			(void)unlink(tmp);
+	}
+	if (fd >= 0)
+		close(fd);
+out:
+	free(tmp);
+	free(p);
+}
+
+enum aivenauth_status
+fleet_lead_take(struct aivenauth_ctx *ctx, struct fleet_etcd *fe,
+    const char *id, int64_t ttl, bool *leader, int64_t *lease,
+    char *leader_id, size_t leader_id_size)
+{
+	struct fleet_keys none;
+	enum aivenauth_status st;
+	struct fleet_view v;
+	int64_t stored = fleet_lead_stored(ctx), left = 0;
+
+	*leader = false;
+	*lease = 0;
+	if (leader_id_size != 0)
+		leader_id[0] = '\0';
+	memset(&none, 0, sizeof(none));
+	if ((st = fleet_read_view(fe, &none, NULL, &v)) != AIVENAUTH_OK)
+		return st;
+	/* Ours from an earlier run: resume it.  The keepalive proves the
+	 * lease is alive; every publish txn is guarded by it anyway. */
+	if (stored != 0 && v.has_leader && v.leader_lease == stored) {
+		st = fe->ops->lease_keepalive(fe->c, stored, &left);
+		if (st == AIVENAUTH_OK && left > 0) {
+			ctx_log(ctx, LOG_INFO, "fleet: %s still holds the leader "
+			    "key (lease %" PRId64 ", resumed)", id, stored);
+			*leader = true;
+			*lease = stored;
+			snprintf(leader_id, leader_id_size, "%s", id);
+			return AIVENAUTH_OK;
+		}
+		if (st != AIVENAUTH_OK && st != AIVENAUTH_ERR_API_NOT_FOUND)
+			return st;
+	}
+	if (stored != 0 && !(v.has_leader && v.leader_lease == stored))
+		fleet_lead_store(ctx, 0);       /* lapsed, or taken over */
+	if (v.has_leader) {
+		snprintf(leader_id, leader_id_size, "%s", v.leader);
+		return AIVENAUTH_OK;
+	}
+	if ((st = fleet_campaign(fe, id, ttl, leader, lease)) != AIVENAUTH_OK)
+		return st;
+	if (*leader) {
+		fleet_lead_store(ctx, *lease);
+		snprintf(leader_id, leader_id_size, "%s", id);
+		ctx_log(ctx, LOG_INFO, "fleet: %s holds the leader key (lease %"
+		    PRId64 ", TTL %" PRId64 " s)", id, *lease, ttl);
+	} else if (fleet_read_view(fe, &none, NULL, &v) == AIVENAUTH_OK &&
+	    v.has_leader) {
+		snprintf(leader_id, leader_id_size, "%s", v.leader);
+	}
+	return AIVENAUTH_OK;
+}
+
+enum aivenauth_status
+fleet_lead_resign(struct aivenauth_ctx *ctx, struct fleet_etcd *fe,
+    int64_t lease)
+{
+	enum aivenauth_status st = AIVENAUTH_OK;
+
+	if (lease != 0)
+		st = fe->ops->lease_revoke(fe->c, lease);
+	if (st == AIVENAUTH_ERR_API_NOT_FOUND)
+		st = AIVENAUTH_OK;      /* lapsed already: nothing held */
+	if (st == AIVENAUTH_OK)
+		fleet_lead_store(ctx, 0);
+	return st;
+}

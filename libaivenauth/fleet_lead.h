@@ -1,0 +1,33 @@
+/*
+ * fleet_lead.h - a publisher's hold on the leader key across runs
+ * (fleet_lead.c).
+ */
+#ifndef AIVENAUTH_FLEET_LEAD_H
+#define AIVENAUTH_FLEET_LEAD_H
+
+#include "fleet_etcd.h"
+
+/* Take cache_dir/writer/fleet.lock exclusively (waits for the other run
+ * on this host); *fd is released by fleet_lead_unlock. */
+enum aivenauth_status fleet_lead_lock(struct aivenauth_ctx *ctx, int *fd);
+void fleet_lead_unlock(int fd);
+
+/*
+ * Resume the lease an earlier run here stored, if the leader key is still
+ * bound to it and it is alive; else campaign with a new lease of ttl
+ * seconds (stored when won).  *leader false: another publisher holds the
+ * key (its id in leader_id when etcd says).
+ */
+enum aivenauth_status fleet_lead_take(struct aivenauth_ctx *ctx,
+    struct fleet_etcd *fe, const char *id, int64_t ttl, bool *leader,
+    int64_t *lease, char *leader_id, size_t leader_id_size);
+
+/* Give the key up now (revoke the lease) and forget it. */
+enum aivenauth_status fleet_lead_resign(struct aivenauth_ctx *ctx,
+    struct fleet_etcd *fe, int64_t lease);
+
+/* The stored lease (0: none) / store one (0: forget). */
+int64_t fleet_lead_stored(struct aivenauth_ctx *ctx);
+void fleet_lead_store(struct aivenauth_ctx *ctx, int64_t lease);
+
+#endif /* AIVENAUTH_FLEET_LEAD_H */
