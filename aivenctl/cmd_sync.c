@@ -10,6 +10,39 @@
 #include "aivenctl.h"
 #include "ops.h"
 
+/*
+ * A standby publisher follows the leader: it applies the fleet's
+ * generation like a follower, so that when it takes over it publishes
+ * with the fleet's hash key and every hash the leader enrolled (a token
+ * created on the leader would otherwise lose its hash at the takeover),
+ * and its own logins see the leader's changes.  No API call.
+ */
+static int
+standby_follow(struct aivenauth_ctx *ctx)
+{
+	struct aivenauth_fleet_follow_result r;
+	enum aivenauth_status st;
+
+	st = aivenauth_fleet_follow_once(ctx, &r);
+	if (st != AIVENAUTH_OK) {
+		ctl_err("sync: standby: cannot follow the leader's generation: "
+		    "%s (pin the leader's public key in fleet_public_keys if it "
+		    "signs with another key)", aivenauth_strerror(st));
+		return exit_code(st);
+	}
+	if (g.json)
+		return 0;
+	if (r.none_published)
+		printf("standby: no generation published yet\n");
+	else if (r.new_generation)
+		printf("standby: applied generation %llu\n",
+		    (unsigned long long)r.applied);
+	else
+		printf("standby: generation %llu is current\n",
+		    (unsigned long long)r.applied);
+	return 0;
+}
+
 int
 cmd_sync(int argc, char *argv[])
 {
@@ -51,6 +84,7 @@ cmd_sync(int argc, char *argv[])
 		} else if (!is_leader) {
 			printf("not the leader (leader: %s); nothing synced\n",
 			    leader[0] != '\0' ? leader : "unknown");
+			rc = standby_follow(ctx);
 			goto out;
 		}
 	}

@@ -26,6 +26,7 @@
 #include "aivenauth_fleet.h"
 #include "cache.h"
 #include "fleet_etcd.h"
+#include "fleet_key.h"
 #include "rec.h"
 
 #define FLEET_GEN_META "fleet_gen"
@@ -323,20 +324,40 @@ state_only(struct aivenauth_ctx *ctx, MDB_txn *txn, void *arg)
 	return state_put(ctx, txn, &s);
 }
 
+/*
+ * The keys a generation must verify against: fleet_public_keys; on a
+ * standby publisher (fleet = publish, following the leader so that a
+ * takeover publishes with the fleet's hash key and every enrolled hash)
+ * without pinned keys, its own public key, the fleet sharing one signing
+ * key.
+ */
 static enum aivenauth_status
 follower_keys(struct aivenauth_ctx *ctx, struct fleet_keys *keys)
 {
+	unsigned char sk[FLEET_SK_BYTES];
+	enum aivenauth_status st;
 	char why[160];
 
 	memset(keys, 0, sizeof(*keys));
-	if (ctx->cfg.fleet.mode != FLEET_FOLLOW) {
-		ctx_log(ctx, LOG_ERR, "this host is not a fleet follower "
-		    "(fleet = follow)");
+	if (ctx->cfg.fleet.mode != FLEET_FOLLOW &&
+	    ctx->cfg.fleet.mode != FLEET_PUBLISH) {
+		ctx_log(ctx, LOG_ERR, "this host is not in a fleet "
+		    "(fleet = follow or publish)");
 		return AIVENAUTH_ERR_CONFIG;
 	}
 	if (ctx->cfg.organization_id == NULL) {
 		ctx_log(ctx, LOG_ERR, "a fleet follower needs organization_id");
 		return AIVENAUTH_ERR_CONFIG;
+	}
+	if (ctx->cfg.fleet.public_keys == NULL &&
+	    ctx->cfg.fleet.mode == FLEET_PUBLISH &&
+	    ctx->cfg.fleet.signing_key_file != NULL) {
+		st = fleet_key_load(ctx, ctx->cfg.fleet.signing_key_file, sk,
+		    keys->pk[0]);
+		sodium_memzero(sk, sizeof(sk));
+		if (st == AIVENAUTH_OK)
+			keys->n = 1;
+		return st;
 	}
 	if (ctx->cfg.fleet.public_keys == NULL) {
 		ctx_log(ctx, LOG_ERR, "a fleet follower needs fleet_public_keys "

@@ -212,12 +212,25 @@ fctl follow --once > /dev/null 2>&1
 [ $rc = 0 ] && grep -q 'published to the fleet as generation' "$W/rv" && [ "$(vf "$W/tokB")" = denied ] &&
 	ok "token revoke while this host's other run holds fleet.lock: waits, publishes, the follower refuses" ||
 	bad "revoke with fleet.lock held: exit $rc: $(cat "$W/rv")"
+# The standby follows the leader: a token created on the leader gets its
+# hash to the standby, so that a takeover keeps it working fleet-wide.
+ctl token create "$UID1" > "$W/mint" 2>"$W/mint.err" || bad "token create: $(cat "$W/mint.err")"
+head -n 1 "$W/mint" > "$W/tokC"; : > "$W/mint"
+p2 sync > "$W/p2.sync" 2>&1; rc=$?
+[ $rc = 0 ] && grep -q 'standby: applied generation' "$W/p2.sync" &&
+	[ "$(p2 verify ops-bot < "$W/tokC" 2>/dev/null | head -n 1 | cut -d: -f1)" = accepted ] &&
+	ok "a standby publisher's sync applies the leader's generation: the leader's new token is accepted there" ||
+	bad "standby follow: exit $rc: $(cat "$W/p2.sync")"
 ctl fleet resign > "$W/rs" 2>&1; rc=$?
 [ $rc = 0 ] && grep -q 'gave up the leader key' "$W/rs" && [ "$(leader_now)" = none ] &&
 	ok "fleet resign: the leader key is free" || bad "resign: exit $rc: $(cat "$W/rs"), leader $(leader_now)"
 p2 sync > "$W/p2.sync" 2>&1; rc=$?
 [ $rc = 0 ] && grep -q 'fleet: published generation' "$W/p2.sync" && [ "$(leader_now)" = "$HOST" ] &&
 	ok "after the resign the second publisher takes the key and publishes" || bad "takeover: exit $rc: $(cat "$W/p2.sync")"
+fctl follow --once > "$W/fo" 2>&1
+[ "$(vf "$W/tokC")" = accepted ] && [ "$(vf "$W/tokB")" = denied ] &&
+	ok "after the takeover the follower still accepts the token created on the first publisher (same hash key, its hash kept) and still refuses the revoked one" ||
+	bad "after takeover: tokC $(vf "$W/tokC"), tokB $(vf "$W/tokB"): $(cat "$W/fo")"
 ctl sync > "$W/sync3" 2>&1; rc=$?
 [ $rc = 0 ] && grep -q 'not the leader' "$W/sync3" && ok "the first publisher is standby now" || bad "first after takeover: $(cat "$W/sync3")"
 p2 fleet resign > /dev/null 2>&1
