@@ -178,6 +178,11 @@ fleet_lead_take(struct aivenauth_ctx *ctx, struct fleet_etcd *fe,
 		}
 		if (st != AIVENAUTH_OK && st != AIVENAUTH_ERR_API_NOT_FOUND)
 			return st;
+		/* It lapsed since the read: etcd deleted the key with it. */
+		fleet_lead_store(ctx, 0);
+		stored = 0;
+		if ((st = fleet_read_view(fe, &none, NULL, &v)) != AIVENAUTH_OK)
+			return st;
 	}
 	if (stored != 0 && !(v.has_leader && v.leader_lease == stored))
 		fleet_lead_store(ctx, 0);       /* lapsed, or taken over */
