@@ -70,10 +70,13 @@ report(struct doctor *d, enum level lv, const char *check, const char *fix,
 			d->nomem = true;
 		return;
 	}
+	/* Messages quote files, configs and etcd values: never raw. */
 	if (lv == OK || fix == NULL)
-		printf("%-4s  %-9s %s\n", names[lv], check, msg);
+		print_visible(stdout, "%-4s  %-9s %s", names[lv], check, msg);
 	else
-		printf("%-4s  %-9s %s; fix: %s\n", names[lv], check, msg, fix);
+		print_visible(stdout, "%-4s  %-9s %s; fix: %s", names[lv],
+		    check, msg, fix);
+	putchar('\n');
 }
 
 static const char *

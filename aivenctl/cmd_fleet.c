@@ -109,7 +109,7 @@ kv(const char *k, const char *fmt, ...)
 
 	printf("%-21s ", k);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vprint_visible(stdout, fmt, ap);        /* etcd values: untrusted */
 	va_end(ap);
 	putchar('\n');
 }
@@ -210,8 +210,9 @@ cmd_fleet_resign(int argc, char *argv[])
 	} else if (resigned) {
 		printf("gave up the leader key\n");
 	} else {
-		printf("not the leader (leader: %s); nothing to resign\n",
-		    leader[0] != '\0' ? leader : "none");
+		print_visible(stdout, "not the leader (leader: %s); nothing to "
+		    "resign", leader[0] != '\0' ? leader : "none");
+		putchar('\n');
 	}
 	aivenauth_ctx_free(ctx);
 	return rc;

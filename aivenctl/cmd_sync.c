@@ -82,8 +82,10 @@ cmd_sync(int argc, char *argv[])
 			    "nothing", aivenauth_strerror(st));
 			fleet_rc = exit_code(st);
 		} else if (!is_leader) {
-			printf("not the leader (leader: %s); nothing synced\n",
-			    leader[0] != '\0' ? leader : "unknown");
+			print_visible(stdout, "not the leader (leader: %s); "
+			    "nothing synced", leader[0] != '\0' ? leader :
+			    "unknown");
+			putchar('\n');
 			rc = standby_follow(ctx);
 			goto out;
 		}

@@ -240,6 +240,22 @@ p2 fleet resign > "$W/rs2" 2>&1; rc=$?
 [ $rc = 0 ] && grep -q 'nothing to resign' "$W/rs2" && ok "fleet resign without the key: exit 0, nothing to resign" || bad "resign2: exit $rc: $(cat "$W/rs2")"
 ctl sync > /dev/null 2>&1 || bad "the first publisher cannot lead again"
 
+# ------------------------------------------------------------ hostile leader id
+# The leader key is not signed: whoever can write etcd chooses it.  An
+# ESC sequence there reaches no terminal (it is shown as \x1b).
+L=$(curl -s -X POST "$EURL/v3/lease/grant" -d '{"TTL":60}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["ID"])')
+EVIL=$(printf 'evil\033]0;owned\007\033[2J' | base64 -w0)
+ctl fleet resign > /dev/null 2>&1
+curl -s -X POST "$EURL/v3/kv/put" -d "{\"key\":\"$(ekey leader)\",\"value\":\"$EVIL\",\"lease\":\"$L\"}" >/dev/null
+{ fctl fleet status; fctl status; fctl doctor; ctl sync; ctl token revoke "$UID1" "$PB"; ctl fleet resign; } > "$W/esc" 2>&1
+if grep -q 'evil' "$W/esc" && ! grep -q $'\033' "$W/esc" && grep -qF 'evil\x1b]0;owned' "$W/esc"; then
+	ok "a leader id with terminal escapes is shown as \\x1b in fleet status, status, doctor, sync, token and resign output"
+else
+	bad "escapes: $(grep -c $'\033' "$W/esc") raw ESC lines: $(od -c "$W/esc" | grep -m3 033)"
+fi
+curl -s -X POST "$EURL/v3/lease/revoke" -d "{\"ID\":\"$L\"}" >/dev/null
+ctl sync > /dev/null 2>&1 || bad "the publisher cannot lead again"
+
 # ------------------------------------------------------------ etcd down
 stop_etcd
 fctl status > "$W/st" 2>"$W/st.err"; rc=$?
