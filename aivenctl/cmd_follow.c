@@ -81,6 +81,7 @@ fleet_is_publisher(struct aivenauth_ctx *ctx)
  */
 static struct aivenauth_ctx *held_ctx;
 static struct aivenauth_fleet_publisher *held;
+static enum aivenauth_status held_st;  /* why held is NULL */
 
 static int
 take_leader(struct aivenauth_ctx *ctx, const char *cmd)
@@ -102,8 +103,10 @@ take_leader(struct aivenauth_ctx *ctx, const char *cmd)
 	    leader);
 	if (st != AIVENAUTH_OK) {
 		ctl_warn("%s: cannot take the fleet's leader key: %s; going on "
-		    "here only, the change is not published to the fleet",
-		    cmd, aivenauth_strerror(st));
+		    "here only, the change is not published to the fleet "
+		    "(the next `aivenctl sync` publishes it)", cmd,
+		    aivenauth_strerror(st));
+		held_st = st;
 		return 0;
 	}
 	if (!is_leader) {
@@ -143,7 +146,10 @@ fleet_after_command(const char *cmd, int rc)
 	if (!listed(publishing_commands, cmd) || held_ctx == NULL)
 		return rc;
 	if (held == NULL) {
-		/* etcd was unreachable: said before the command ran. */
+		/* etcd was unreachable: said before the command ran; the exit
+		 * code says the fleet did not get the change. */
+		if (rc != EX_USAGE && rc != EX_CONFIG)
+			prc = exit_code(held_st);
 	} else if (rc == EX_USAGE || rc == EX_CONFIG) {
 		/* Nothing was changed. */
 	} else if ((st = aivenauth_fleet_publisher_publish(held, &r)) !=

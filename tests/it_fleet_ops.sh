@@ -265,6 +265,12 @@ fctl status > "$W/st" 2>"$W/st.err"; rc=$?
 fctl doctor > "$W/doc" 2>&1; rc=$?
 [ $rc = 1 ] && doc_has "$W/doc" fail etcd "etcd at $EURL: " && grep -E '^fail +etcd ' "$W/doc" | grep -q 'keeps its last complete generation' &&
 	ok "doctor with etcd down: fail etcd, says the follower keeps its generation" || bad "doctor etcd down: exit $rc: $(grep ' etcd ' "$W/doc")"
+PC=$(python3 -c 'import sys; print(open(sys.argv[1]).read().strip()[:12])' "$W/tokC")
+ctl token revoke "$UID1" "$PC" > "$W/rv.down" 2>&1; rc=$?
+[ $rc = 75 ] && grep -q 'not published to the fleet' "$W/rv.down" &&
+	[ "$(ctl verify ops-bot < "$W/tokC" 2>/dev/null | head -n 1 | cut -d: -f1)" = denied ] &&
+	ok "token revoke on the publisher with etcd down: revoked here and at the API, exit 75 (not published)" ||
+	bad "revoke, etcd down: exit $rc: $(cat "$W/rv.down")"
 fctl doctor --offline > "$W/doc" 2>&1
 doc_has "$W/doc" ok etcd 'not checked \(--offline\)' && ok "doctor --offline does not reach etcd" || bad "offline: $(grep ' etcd ' "$W/doc")"
 
