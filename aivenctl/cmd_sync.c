@@ -18,11 +18,16 @@
  * and its own logins see the leader's changes.  No API call.
  */
 static int
-standby_follow(struct aivenauth_ctx *ctx)
+standby_follow(struct aivenauth_ctx *ctx, const char *leader)
 {
 	struct aivenauth_fleet_follow_result r;
 	enum aivenauth_status st;
 
+	if (!g.json) {
+		print_visible(stdout, "not the leader (leader: %s); nothing "
+		    "synced", leader[0] != '\0' ? leader : "unknown");
+		putchar('\n');
+	}
 	st = aivenauth_fleet_follow_once(ctx, &r);
 	if (st != AIVENAUTH_OK) {
 		ctl_err("sync: standby: cannot follow the leader's generation: "
@@ -30,8 +35,17 @@ standby_follow(struct aivenauth_ctx *ctx)
 		    "signs with another key)", aivenauth_strerror(st));
 		return exit_code(st);
 	}
-	if (g.json)
-		return 0;
+	if (g.json) {
+		json_t *o = json_pack("{s:b, s:o, s:I, s:b, s:b}",
+		    "leader", 0, "leader_id", json_str(leader[0] != '\0' ?
+		    leader : NULL), "applied_generation", (json_int_t)r.applied,
+		    "new_generation", r.new_generation,
+		    "none_published", r.none_published);
+		int jr = o != NULL ? json_print(o) : EX_OSERR;
+
+		json_decref(o);
+		return jr;
+	}
 	if (r.none_published)
 		printf("standby: no generation published yet\n");
 	else if (r.new_generation)
@@ -82,11 +96,7 @@ cmd_sync(int argc, char *argv[])
 			    "nothing", aivenauth_strerror(st));
 			fleet_rc = exit_code(st);
 		} else if (!is_leader) {
-			print_visible(stdout, "not the leader (leader: %s); "
-			    "nothing synced", leader[0] != '\0' ? leader :
-			    "unknown");
-			putchar('\n');
-			rc = standby_follow(ctx);
+			rc = standby_follow(ctx, leader);
 			goto out;
 		}
 	}

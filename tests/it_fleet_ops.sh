@@ -179,6 +179,9 @@ tot=$(sim_ctl GET /_sim/stats | python3 -c 'import json,sys; print(json.load(sys
 [ $rc = 0 ] && grep -q "not the leader (leader: $HOST)" "$W/p2.sync" && [ "$tot" = 0 ] &&
 	ok "a second publisher's sync while the first holds the key: standby, no API request" ||
 	bad "standby sync: exit $rc, $tot requests: $(cat "$W/p2.sync")"
+p2 --json sync > "$W/p2.json" 2>/dev/null; rc=$?
+[ $rc = 0 ] && [ "$(jq1 "$W/p2.json" 'd["leader"], d["leader_id"]')" = "(False, '$HOST')" ] &&
+	ok "sync --json on a standby: one JSON object (leader false, leader_id)" || bad "standby --json: exit $rc: $(cat "$W/p2.json")"
 ctl token create "$UID1" > "$W/mint" 2>"$W/mint.err" || bad "token create: $(cat "$W/mint.err")"
 head -n 1 "$W/mint" > "$W/tokB"; : > "$W/mint"
 PB=$(python3 -c 'import sys; print(open(sys.argv[1]).read().strip()[:12])' "$W/tokB")
