@@ -109,8 +109,9 @@ fleet_after_command(const char *cmd, int rc)
 		    "(leader: %s): the leader publishes at its next sync", cmd,
 		    r.leader_id[0] != '\0' ? r.leader_id : "unknown");
 	} else {
-		ctl_note("%s: published to the fleet as generation %llu", cmd,
-		    (unsigned long long)r.generation);
+		ctl_note("%s: published to the fleet as generation %llu%s", cmd,
+		    (unsigned long long)r.generation, !r.new_generation ? "" :
+		    r.delta ? " (delta)" : " (full)");
 	}
 	aivenauth_ctx_free(ctx);
 	return rc != 0 ? rc : prc;
