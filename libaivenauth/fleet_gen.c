@@ -436,6 +436,10 @@ end_gen(struct fleet_gen_builder *b)
 		return fail(b, "generation %" PRIu64 "'s records differ from "
 		    "its manifest (missing, extra or replaced)", b->cur);
 	if (b->cm.kind == FLEET_FULL) {
+		for (j = 0; j < b->n_ch; j++)   /* fleet_gen_add refused them */
+			if (b->ch[j].rec == NULL)
+				return fail(b, "a removal in full generation %"
+				    PRIu64, b->cur);
 		ents_free(b->set, b->n_set);
 		b->set = b->ch;
 		b->n_set = b->n_ch;
