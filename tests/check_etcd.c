@@ -1227,7 +1227,7 @@ gen_keys(uint64_t gen)
 START_TEST(test_fleet_delta)
 {
 	struct fleet_heartbeat hb = hb_at(13000);
-	struct fleet_dset set1, set2, set3;
+	struct fleet_dset set1, set2, set3, set4;
 	struct fleet_update u;
 	struct fleet_gen g;
 	struct held h;
@@ -1301,7 +1301,7 @@ START_TEST(test_fleet_delta)
 	sample_gen(&g, 2);
 	g.snap.tokens[1].description = "changed";
 	ck_assert_int_eq(fleet_publish_set(&fe, fsk, lease, 4, 3, &g, &set3,
-	    &hb, NULL, &n), AIVENAUTH_OK);
+	    &hb, &set4, &n), AIVENAUTH_OK);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_uint_eq(gen_keys(2), 0);      /* before the chain: dropped */
 	ck_assert_uint_eq(gen_keys(3), 7);
@@ -1317,6 +1317,21 @@ START_TEST(test_fleet_delta)
 	ck_assert_uint_eq(u.gen.snap.n_tokens, 2);
 	fleet_update_free(&u);
 	memset(&h.g, 0, sizeof(h.g));
+	/* Delta 5 on 4: the chain's full generation 3 stays (only what is
+	 * before it goes), and a new follower reads 3, 4 and 5. */
+	sample_gen(&g, 1);
+	ck_assert_int_eq(fleet_publish_set(&fe, fsk, lease, 5, 3, &g, &set4,
+	    &hb, NULL, &n), AIVENAUTH_OK);
+	ck_assert_uint_eq(n, 1);    /* token B gone */
+	ck_assert_uint_eq(gen_keys(3), 7);
+	ck_assert_uint_eq(gen_keys(4), 2);
+	ck_assert_int_eq(fleet_follow_step(&fe, &fkeys, "org-f", 0, &u),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(u.result, FLEET_NEW_GEN);
+	ck_assert_uint_eq(u.records_read, 1 + 7 + 2 + 2);
+	ck_assert_uint_eq(u.gen.snap.n_tokens, 1);
+	fleet_update_free(&u);
+	fleet_dset_free(&set4);
 	fleet_dset_free(&set1);
 	fleet_dset_free(&set2);
 	fleet_dset_free(&set3);
