@@ -612,8 +612,11 @@ delta_ok(struct aivenauth_fleet_publisher *p, const struct fleet_gen *g,
 	size_t limit;
 
 	*changes = 0;
-	if (v->current == 0 || h->generation != v->current)
+	if (v->current == 0 || h->generation != v->current) {
+		ctx_log(p->ctx, LOG_INFO, "fleet: full generation: generation %"
+		    PRIu64 " is not the one this host published last", v->current);
 		return false;
+	}
 	memset(&ours, 0, sizeof(ours));
 	ours.n = 1;
 	memcpy(ours.pk[0], p->pk, FLEET_PK_BYTES);
@@ -621,16 +624,26 @@ delta_ok(struct aivenauth_fleet_publisher *p, const struct fleet_gen *g,
 	    v->current, v->revision, &m) != AIVENAUTH_OK ||
 	    m.full != h->full || sodium_memcmp(m.digest, h->digest,
 	    FLEET_DIGEST_BYTES) != 0 || sodium_memcmp(m.hash_key,
-	    g->manifest.hash_key, HASH_KEY_BYTES) != 0)
+	    g->manifest.hash_key, HASH_KEY_BYTES) != 0) {
+		ctx_log(p->ctx, LOG_INFO, "fleet: full generation: generation %"
+		    PRIu64 "'s manifest is not the set this host published, or "
+		    "the hash key changed", v->current);
 		return false;
+	}
 	if (fleet_dset_from_gen(g, &nw) != AIVENAUTH_OK)
 		return false;
 	*changes = diff_count(&nw, old);
 	fleet_dset_free(&nw);
 	limit = h->full_records / 4 > CHAIN_MIN_RECORDS ? h->full_records / 4 :
 	    CHAIN_MIN_RECORDS;
-	return h->n_deltas + 1 < CHAIN_MAX_DELTAS &&
-	    h->chain_records + *changes <= limit;
+	if (h->n_deltas + 1 < CHAIN_MAX_DELTAS &&
+	    h->chain_records + *changes <= limit)
+		return true;
+	ctx_log(p->ctx, LOG_INFO, "fleet: full generation: the chain from %"
+	    PRIu64 " would hold %" PRIu64 " deltas, %" PRIu64 " records (at most "
+	    "%d, %zu)", h->full, h->n_deltas + 1, h->chain_records + *changes,
+	    CHAIN_MAX_DELTAS - 1, limit);
+	return false;
 }
 
 static enum aivenauth_status
@@ -649,8 +662,11 @@ publish_gen(struct aivenauth_fleet_publisher *p, const struct fleet_gen *g,
 
 	gen = (v->current > pb->generation ? v->current : pb->generation) + 1;
 	memset(&h, 0, sizeof(h));
-	delta = set_read(ctx, &h, &old) && delta_ok(p, g, v, &h, &old,
-	    &changes);
+	delta = set_read(ctx, &h, &old);
+	if (!delta)
+		ctx_log(ctx, LOG_INFO, "fleet: full generation: no record of the "
+		    "set published last");
+	delta = delta && delta_ok(p, g, v, &h, &old, &changes);
 	if (delta && changes == 0) {
 		/* Nothing the followers hold changed (the snapshot moved for
 		 * something not published): freshness only. */
