@@ -919,7 +919,9 @@ START_TEST(test_delta_records_format)
 	ck_assert_uint_eq(d.manifest.full, 2);
 	ck_assert_uint_eq(d.manifest.n_records, 3);
 	encode(sk1, key, &d, &v2);
+	ck_assert_uint_eq(v.len, v2.len);
 	ck_assert_mem_eq(v.data, v2.data, v.len);
+	fleet_rec_clear(&d);
 	buf_free(&v);
 	buf_free(&v2);
 	r.manifest.base = 3;                /* not the one before */
