@@ -10,6 +10,11 @@
  * after all its records and its manifest are in: a publisher killed
  * midway leaves an orphan generation no follower reads as current (and
  * if one did, the manifest would not match).
+ *
+ * A follower reads a chain of generations in one range at one revision:
+ * the deltas after the set it holds when current's chain starts at or
+ * before it, else the chain from its full generation (fleet_gen.c checks
+ * that they chain and that every manifest matches).
  */
 #include <inttypes.h>
 #include <stdio.h>

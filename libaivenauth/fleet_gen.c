@@ -1,10 +1,16 @@
 /*
- * fleet_gen.c - the etcd key layout of a fleet and the assembly of one
- * published generation from its (key, value) pairs, verified all or
- * nothing: a follower applies a generation only if every record verifies
- * and the signed manifest vouches for exactly the set it read, so a
- * publisher killed mid-publish (records written, manifest not) leaves a
- * generation followers refuse rather than half-apply.
+ * fleet_gen.c - the etcd key layout of a fleet, the set digest, and the
+ * assembly of what a follower applies from the (key, value) pairs of a
+ * chain of generations (a full one, or the set the follower holds, then
+ * deltas), verified all or nothing: a follower applies a set only if every
+ * record verifies and each signed manifest vouches for exactly its
+ * generation's records and for the whole set they make, so a publisher
+ * killed mid-publish (records written, manifest not) leaves a generation
+ * followers refuse rather than half-apply.
+ *
+ * Why the set is a sorted array merged with each delta: the set digest is
+ * over names in order, a range returns each generation's records in that
+ * order, so one merge per generation is O(set + delta) with no index.
  */
 #include <inttypes.h>
 #include <stdarg.h>

@@ -1,8 +1,11 @@
 /*
  * fleet_publish.c - the publisher's side of fleet mode (docs/FLEET.md):
  * take the leader key, turn what the writer's cache holds into one
- * generation and publish it signed, or only a fresh heartbeat when the
- * cache published nothing new since the last generation.
+ * generation and publish it signed — a delta on the one it published last
+ * when it can trust that diff (cache_dir/writer/fleet-published-set, and
+ * current's manifest saying the same), else a full one — or only a fresh
+ * heartbeat when the cache published nothing new since the last
+ * generation.
  *
  * The generation is read from the writer's own environment in one read
  * transaction: the users, every token the publisher would accept (a

@@ -1,8 +1,8 @@
 /*
  * fleet_rec.h - the records a fleet publisher writes to etcd and a
- * follower verifies: users, tokens (with the enrolled hash), the manifest
- * of a generation and the heartbeat, each signed with the publisher's
- * Ed25519 key (docs/FLEET.md).
+ * follower verifies: users, tokens (with the enrolled hash), removals (in
+ * a delta generation), the manifest of a generation and the heartbeat,
+ * each signed with the publisher's Ed25519 key (docs/FLEET.md).
  *
  * Why signatures on top of etcd's RBAC and TLS: whoever can write the
  * prefix could otherwise publish a hash of a secret of their choosing and
