@@ -159,8 +159,9 @@ fleet_after_command(const char *cmd, int rc)
 		    aivenauth_strerror(st));
 		prc = exit_code(st);
 	} else {
-		ctl_note("%s: published to the fleet as generation %llu", cmd,
-		    (unsigned long long)r.generation);
+		ctl_note("%s: published to the fleet as generation %llu%s", cmd,
+		    (unsigned long long)r.generation, !r.new_generation ? "" :
+		    r.delta ? " (delta)" : " (full)");
 	}
 	aivenauth_fleet_publisher_close(held);
 	held = NULL;
@@ -173,10 +174,13 @@ static void
 print_result(const struct aivenauth_fleet_follow_result *r)
 {
 	if (g.json) {
-		json_t *o = json_pack("{s:I, s:I, s:b, s:b, s:b, s:o, s:I, s:o}",
+		json_t *o = json_pack("{s:I, s:I, s:b, s:b, s:I, s:b, s:b, s:o, "
+		    "s:I, s:o}",
 		    "applied_before", (json_int_t)r->applied_before,
 		    "applied", (json_int_t)r->applied,
 		    "new_generation", r->new_generation,
+		    "delta", r->delta,
+		    "records_read", (json_int_t)r->records_read,
 		    "state_updated", r->state_updated,
 		    "none_published", r->none_published,
 		    "sync_time", json_time(r->sync_time),
@@ -190,9 +194,10 @@ print_result(const struct aivenauth_fleet_follow_result *r)
 	if (r->none_published)
 		printf("no generation published yet\n");
 	else if (r->new_generation)
-		printf("applied generation %llu (was %llu)\n",
-		    (unsigned long long)r->applied,
-		    (unsigned long long)r->applied_before);
+		printf("applied generation %llu (was %llu; %s, %llu records "
+		    "read)\n", (unsigned long long)r->applied,
+		    (unsigned long long)r->applied_before, r->delta ? "delta" :
+		    "full", (unsigned long long)r->records_read);
 	else
 		printf("generation %llu is current%s\n",
 		    (unsigned long long)r->applied, r->state_updated ?

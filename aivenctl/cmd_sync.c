@@ -152,9 +152,10 @@ cmd_sync(int argc, char *argv[])
 			rc = exit_code(st);
 		} else if (!g.json) {
 			if (pr.new_generation)
-				printf("fleet: published generation %llu (%zu "
-				    "users, %zu tokens)\n",
+				printf("fleet: published generation %llu (%s, "
+				    "%zu records; %zu users, %zu tokens)\n",
 				    (unsigned long long)pr.generation,
+				    pr.delta ? "delta" : "full", pr.n_records,
 				    pr.n_users, pr.n_tokens);
 			else
 				printf("fleet: heartbeat for generation %llu\n",

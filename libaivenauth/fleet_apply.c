@@ -29,7 +29,6 @@
 #include "fleet_key.h"
 #include "rec.h"
 
-#define FLEET_GEN_META "fleet_gen"
 #define WATCH_MS 30000L
 #define BACKOFF_MIN_MS 1000L
 #define BACKOFF_MAX_MS 30000L
@@ -239,7 +238,55 @@ after_merge(struct aivenauth_ctx *ctx, MDB_txn *txn, void *arg)
 	s.generation = gen;
 	if ((st = state_put(ctx, txn, &s)) != AIVENAUTH_OK)
 		return st;
+	/* The set digest of what the cache now holds: the next delta is
+	 * applied onto the cache only if it still makes this digest. */
+	if ((st = put_meta(ctx, txn, FLEET_SET_META, fa->g->manifest.digest,
+	    FLEET_DIGEST_BYTES)) != AIVENAUTH_OK)
+		return st;
 	return put_meta(ctx, txn, FLEET_GEN_META, &gen, sizeof(gen));
+}
+
+/*
+ * fleet_base_fn: the set this cache holds at generation gen, read back
+ * from the cache (users, tokens and hashes exactly as the apply wrote
+ * them), accepted only if it makes the set digest recorded with gen's
+ * apply.  A cache from before set digests were recorded, or one that
+ * differs in any way, is no base: the step reads the chain whole.
+ */
+static enum aivenauth_status
+follower_base(void *arg, uint64_t gen, struct fleet_gen *out)
+{
+	struct aivenauth_ctx *ctx = arg;
+	unsigned char snap_id[SNAP_ID_BYTES], d[FLEET_DIGEST_BYTES];
+	struct fleet_held held;
+	struct fleet_dset ds;
+	enum aivenauth_status st;
+	int64_t sync_time;
+
+	if ((st = fleet_gen_from_cache(ctx, out, snap_id, &sync_time, &held)) !=
+	    AIVENAUTH_OK)
+		return st;
+	if (held.generation != gen || !held.has_set) {
+		ctx_log(ctx, LOG_NOTICE, "fleet: no set digest recorded for "
+		    "generation %" PRIu64 ": reading the generation whole", gen);
+		fleet_gen_free(out);
+		return AIVENAUTH_ERR_CACHE_MISSING;
+	}
+	if ((st = fleet_dset_from_gen(out, &ds)) != AIVENAUTH_OK) {
+		fleet_gen_free(out);
+		return st;
+	}
+	fleet_dset_digest(&ds, d);
+	fleet_dset_free(&ds);
+	if (sodium_memcmp(d, held.set_digest, sizeof(d)) != 0) {
+		ctx_log(ctx, LOG_WARNING, "fleet: the cache does not hold the "
+		    "set of generation %" PRIu64 ": reading the generation "
+		    "whole", gen);
+		fleet_gen_free(out);
+		return AIVENAUTH_ERR_BAD_RESPONSE;
+	}
+	out->generation = gen;
+	return AIVENAUTH_OK;
 }
 
 static enum aivenauth_status
@@ -388,7 +435,9 @@ step(struct aivenauth_ctx *ctx, struct fleet_etcd *fe,
 		return st;
 	res->applied_before = res->applied = applied;
 	res->sync_time = sync_time;
-	st = fleet_follow_step(fe, keys, ctx->cfg.organization_id, applied, &u);
+	st = fleet_follow_step_base(fe, keys, ctx->cfg.organization_id,
+	    applied, follower_base, ctx, &u);
+	res->records_read = u.records_read;
 	if (st != AIVENAUTH_OK) {
 		fleet_update_free(&u);
 		return st;
@@ -408,6 +457,7 @@ step(struct aivenauth_ctx *ctx, struct fleet_etcd *fe,
 		st = apply_gen(ctx, &u.gen, u.view.hb.last_sync_time);
 		if (st == AIVENAUTH_OK) {
 			res->new_generation = true;
+			res->delta = u.delta;
 			res->applied = u.gen.generation;
 			res->sync_time = u.view.hb.last_sync_time;
 		}

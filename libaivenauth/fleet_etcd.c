@@ -10,6 +10,11 @@
  * after all its records and its manifest are in: a publisher killed
  * midway leaves an orphan generation no follower reads as current (and
  * if one did, the manifest would not match).
+ *
+ * A follower reads a chain of generations in one range at one revision:
+ * the deltas after the set it holds when current's chain starts at or
+ * before it, else the chain from its full generation (fleet_gen.c checks
+ * that they chain and that every manifest matches).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -238,41 +243,108 @@ gen_kv(void *arg, const struct etcd_kv *kv)
 	    kv->value_len);
 }
 
-enum aivenauth_status
-fleet_read_gen(struct fleet_etcd *fe, const struct fleet_keys *keys,
-    const char *org, uint64_t gen, int64_t rev, struct fleet_gen *out,
-    char *why, size_t wn)
+/* Generations from..to at revision rev, in one range, onto base (NULL:
+ * from must be full). */
+static enum aivenauth_status
+read_range(struct fleet_etcd *fe, const struct fleet_keys *keys,
+    const char *org, uint64_t from, uint64_t to, int64_t rev,
+    struct fleet_gen *base, struct fleet_gen *out, char *why, size_t wn,
+    uint64_t *records_read)
 {
 	struct fleet_gen_builder b;
 	enum aivenauth_status st;
-	char end[FLEET_KEY_MAX];
-	struct buf key;
-	size_t el;
+	struct buf key, end;
 
 	memset(out, 0, sizeof(*out));
 	if (why != NULL && wn > 0)
 		why[0] = '\0';
 	buf_init(&key, FLEET_KEY_MAX, false);
-	if ((st = fleet_key_gen(fe->prefix, gen, &key)) != AIVENAUTH_OK ||
-	    (st = fleet_gen_begin(&b, fe->prefix, gen, keys, org)) !=
-	    AIVENAUTH_OK) {
-		buf_free(&key);
-		return st;
+	buf_init(&end, FLEET_KEY_MAX, false);
+	if ((st = fleet_key_gen(fe->prefix, from, &key)) != AIVENAUTH_OK ||
+	    (st = fleet_key_gen(fe->prefix, to + 1, &end)) != AIVENAUTH_OK) {
+		if (base != NULL)
+			fleet_gen_free(base);
+		goto out;
 	}
-	el = etcd_prefix_end(key.data, key.len, end);
-	st = fe->ops->range(fe->c, key.data, key.len, end, el, rev, 0, gen_kv,
-	    &b, NULL);
+	if ((st = fleet_gen_begin_chain(&b, fe->prefix, from, to, keys, org,
+	    base)) != AIVENAUTH_OK)
+		goto out;
+	st = fe->ops->range(fe->c, key.data, key.len, end.data, end.len, rev, 0,
+	    gen_kv, &b, NULL);
+	if (records_read != NULL)
+		*records_read += b.records_read;
 	if (st == AIVENAUTH_OK)
 		st = fleet_gen_finish(&b, out);
 	else
 		fleet_gen_abort(&b);
-	if (st == AIVENAUTH_ERR_BAD_RESPONSE && b.why[0] != '\0') {
-		ctx_log(fe->ctx, LOG_ERR, "fleet generation %" PRIu64 " refused: "
-		    "%s", gen, b.why);
-		if (why != NULL)
-			snprintf(why, wn, "%s", b.why);
+	if (st == AIVENAUTH_ERR_BAD_RESPONSE && b.why[0] != '\0' &&
+	    why != NULL)
+		snprintf(why, wn, "%s", b.why);
+out:
+	buf_free(&key);
+	buf_free(&end);
+	return st;
+}
+
+/* The manifest of gen at rev, verified (its chain fields say where the
+ * generation's chain starts). */
+enum aivenauth_status
+fleet_read_manifest(struct fleet_etcd *fe, const struct fleet_keys *keys,
+    const char *org, uint64_t gen, int64_t rev, struct fleet_manifest *m)
+{
+	enum aivenauth_status st;
+	struct fleet_rec r;
+	struct buf key;
+	struct one o;
+
+	memset(m, 0, sizeof(*m));
+	buf_init(&key, FLEET_KEY_MAX, false);
+	buf_init(&o.val, FLEET_VALUE_MAX, false);
+	o.found = false;
+	if ((st = fleet_key_manifest(fe->prefix, gen, &key)) == AIVENAUTH_OK &&
+	    (st = fe->ops->range(fe->c, key.data, key.len, NULL, 0, rev, 0,
+	    one_kv, &o, NULL)) == AIVENAUTH_OK) {
+		if (!o.found)
+			st = AIVENAUTH_ERR_BAD_RESPONSE;
+		else if ((st = fleet_rec_decode(o.val.data, o.val.len, key.data,
+		    key.len, keys, org, FLEET_T_MANIFEST, &r, NULL, NULL, 0)) ==
+		    AIVENAUTH_OK) {
+			if (r.generation == gen)
+				*m = r.manifest;
+			else
+				st = AIVENAUTH_ERR_BAD_RESPONSE;
+			fleet_rec_clear(&r);
+		}
 	}
 	buf_free(&key);
+	buf_free(&o.val);
+	return st;
+}
+
+enum aivenauth_status
+fleet_read_gen(struct fleet_etcd *fe, const struct fleet_keys *keys,
+    const char *org, uint64_t gen, int64_t rev, struct fleet_gen *out,
+    char *why, size_t wn)
+{
+	struct fleet_manifest m;
+	enum aivenauth_status st;
+	char w[256];
+	uint64_t from = gen;
+
+	memset(out, 0, sizeof(*out));
+	if ((st = fleet_read_manifest(fe, keys, org, gen, rev, &m)) == AIVENAUTH_OK)
+		from = m.full;
+	else if (st != AIVENAUTH_ERR_BAD_RESPONSE)
+		return st;
+	/* A refused or missing manifest: the range says why. */
+	st = read_range(fe, keys, org, from, gen, rev, NULL, out, w, sizeof(w),
+	    NULL);
+	if (st == AIVENAUTH_ERR_BAD_RESPONSE) {
+		ctx_log(fe->ctx, LOG_ERR, "fleet generation %" PRIu64 " refused: "
+		    "%s", gen, w[0] != '\0' ? w : "unreadable");
+		if (why != NULL && wn > 0)
+			snprintf(why, wn, "%s", w);
+	}
 	return st;
 }
 
@@ -280,8 +352,20 @@ enum aivenauth_status
 fleet_follow_step(struct fleet_etcd *fe, const struct fleet_keys *keys,
     const char *org, uint64_t applied, struct fleet_update *u)
 {
+	return fleet_follow_step_base(fe, keys, org, applied, NULL, NULL, u);
+}
+
+enum aivenauth_status
+fleet_follow_step_base(struct fleet_etcd *fe, const struct fleet_keys *keys,
+    const char *org, uint64_t applied, fleet_base_fn *base_fn, void *base_arg,
+    struct fleet_update *u)
+{
 	struct fleet_view *v = &u->view;
-	enum aivenauth_status st;
+	struct fleet_manifest m;
+	enum aivenauth_status st, mst;
+	struct fleet_gen base;
+	uint64_t from;
+	char why[256];
 
 	memset(u, 0, sizeof(*u));
 	if ((st = fleet_read_view(fe, keys, org, v)) != AIVENAUTH_OK)
@@ -308,8 +392,36 @@ fleet_follow_step(struct fleet_etcd *fe, const struct fleet_keys *keys,
 		u->result = FLEET_REPLAY;
 		return AIVENAUTH_OK;
 	}
-	if ((st = fleet_read_gen(fe, keys, org, v->current, v->revision,
-	    &u->gen, NULL, 0)) != AIVENAUTH_OK)
+	/* The current manifest says where its chain starts (full F). */
+	mst = fleet_read_manifest(fe, keys, org, v->current, v->revision, &m);
+	if (mst != AIVENAUTH_OK && mst != AIVENAUTH_ERR_BAD_RESPONSE)
+		return mst;
+	u->records_read++;
+	from = mst == AIVENAUTH_OK ? m.full : v->current;
+	/* Up to date with the chain: only the deltas after what is held. */
+	if (mst == AIVENAUTH_OK && m.kind == FLEET_DELTA && applied > 0 &&
+	    m.full <= applied && base_fn != NULL &&
+	    (*base_fn)(base_arg, applied, &base) == AIVENAUTH_OK) {
+		st = read_range(fe, keys, org, applied + 1, v->current,
+		    v->revision, &base, &u->gen, why, sizeof(why),
+		    &u->records_read);
+		if (st == AIVENAUTH_OK) {
+			u->delta = true;
+			u->result = FLEET_NEW_GEN;
+			return AIVENAUTH_OK;
+		}
+		if (st != AIVENAUTH_ERR_BAD_RESPONSE)
+			return st;
+		ctx_log(fe->ctx, LOG_WARNING, "fleet: deltas %" PRIu64 "..%"
+		    PRIu64 " refused (%s): reading generation %" PRIu64
+		    " whole", applied + 1, v->current, why, v->current);
+	}
+	st = read_range(fe, keys, org, from, v->current, v->revision, NULL,
+	    &u->gen, why, sizeof(why), &u->records_read);
+	if (st == AIVENAUTH_ERR_BAD_RESPONSE)
+		ctx_log(fe->ctx, LOG_ERR, "fleet generation %" PRIu64 " refused: "
+		    "%s", v->current, why[0] != '\0' ? why : "unreadable");
+	if (st != AIVENAUTH_OK)
 		return st;
 	u->result = FLEET_NEW_GEN;
 	return AIVENAUTH_OK;
@@ -521,65 +633,152 @@ rec_kvs_free(struct rec_kv *r, size_t n)
 	free(r);
 }
 
+/* Record idx of g (users first, then tokens) at its key in gen. */
 static enum aivenauth_status
-encode_all(struct fleet_etcd *fe, const unsigned char *sk, uint64_t gen,
-    const struct fleet_gen *g, struct rec_kv **out, size_t *n_out)
+encode_one(struct fleet_etcd *fe, const unsigned char *sk, uint64_t gen,
+    const struct fleet_gen *g, size_t idx, struct rec_kv *kv)
 {
 	const struct aivenauth_snapshot *s = &g->snap;
-	size_t n = s->n_users + s->n_tokens, i, k = 0;
-	enum aivenauth_status st = AIVENAUTH_OK;
+	enum aivenauth_status st;
 	struct fleet_rec r;
+
+	memset(&r, 0, sizeof(r));
+	r.generation = gen;
+	r.org_id = (char *)s->organization_id;
+	buf_init(&kv->key, FLEET_KEY_MAX, false);
+	buf_init(&kv->val, FLEET_VALUE_MAX, true);
+	if (idx < s->n_users) {
+		r.type = FLEET_T_USER;
+		r.user = s->users[idx];
+		st = fleet_key_user(fe->prefix, gen, r.user.user_id, &kv->key);
+	} else {
+		size_t t = idx - s->n_users;
+
+		r.type = FLEET_T_TOKEN;
+		r.token = s->tokens[t];
+		r.has_hash = g->has_hash != NULL && g->has_hash[t];
+		if (r.has_hash)
+			memcpy(r.hash, g->hashes[t], HASH_BYTES);
+		st = fleet_key_token(fe->prefix, gen, r.token.prefix, &kv->key);
+	}
+	if (st == AIVENAUTH_OK)
+		st = fleet_rec_encode(sk, kv->key.data, kv->key.len, &r,
+		    &kv->val);
+	sodium_memzero(r.hash, sizeof(r.hash));
+	return st;
+}
+
+/* "u/ID" or "t/PREFIX" (escaped as in a key) back to its kind and id. */
+static enum aivenauth_status
+name_parse(const char *name, size_t n, enum fleet_type *kind, struct buf *id)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	enum aivenauth_status st = AIVENAUTH_OK;
+	const char *h, *l;
+	size_t i;
+
+	if (n < 3 || name[1] != '/' || (name[0] != 'u' && name[0] != 't'))
+		return AIVENAUTH_ERR_INVALID;
+	*kind = name[0] == 'u' ? FLEET_T_USER : FLEET_T_TOKEN;
+	for (i = 2; i < n && st == AIVENAUTH_OK; i++) {
+		if (name[i] != '%') {
+			st = buf_addc(id, name[i]);
+			continue;
+		}
+		if (i + 2 >= n || (h = memchr(hex, name[i + 1], 16)) == NULL ||
+		    (l = memchr(hex, name[i + 2], 16)) == NULL)
+			return AIVENAUTH_ERR_INVALID;
+		st = buf_addc(id, (char)((h - hex) << 4 | (l - hex)));
+		i += 2;
+	}
+	if (st == AIVENAUTH_OK)
+		st = buf_addc(id, '\0');
+	return st;
+}
+
+/* A removal record for the user or token `name` names. */
+static enum aivenauth_status
+encode_removal(struct fleet_etcd *fe, const unsigned char *sk, uint64_t gen,
+    const char *org, const struct fleet_sent *e, struct rec_kv *kv)
+{
+	enum aivenauth_status st;
+	struct fleet_rec r;
+	struct buf id;
+
+	memset(&r, 0, sizeof(r));
+	buf_init(&kv->key, FLEET_KEY_MAX, false);
+	buf_init(&kv->val, FLEET_VALUE_MAX, false);
+	buf_init(&id, FLEET_STR_MAX + 1, false);
+	r.type = FLEET_T_REMOVAL;
+	r.generation = gen;
+	r.org_id = (char *)org;
+	if ((st = name_parse(e->name, e->name_len, &r.removal.kind, &id)) ==
+	    AIVENAUTH_OK) {
+		r.removal.id = id.data;
+		st = r.removal.kind == FLEET_T_USER ? fleet_key_user(fe->prefix,
+		    gen, id.data, &kv->key) : fleet_key_token(fe->prefix, gen,
+		    id.data, &kv->key);
+	}
+	if (st == AIVENAUTH_OK)
+		st = fleet_rec_encode(sk, kv->key.data, kv->key.len, &r,
+		    &kv->val);
+	buf_free(&id);
+	return st;
+}
+
+/*
+ * The records generation gen stores: every user and token of g (full,
+ * old == NULL), or those whose content digest differs from old's or that
+ * old does not have, plus a removal for each name of old that g lacks
+ * (delta).  Sorted by key.
+ */
+static enum aivenauth_status
+encode_records(struct fleet_etcd *fe, const unsigned char *sk, uint64_t gen,
+    const struct fleet_gen *g, const struct fleet_dset *set,
+    const struct fleet_dset *old, struct rec_kv **out, size_t *n_out)
+{
+	size_t cap = set->n + (old != NULL ? old->n : 0), i, j, k = 0;
+	enum aivenauth_status st = AIVENAUTH_OK;
 	struct rec_kv *kv;
 
 	*out = NULL;
 	*n_out = 0;
-	if ((kv = calloc(n > 0 ? n : 1, sizeof(*kv))) == NULL)
+	if ((kv = calloc(cap > 0 ? cap : 1, sizeof(*kv))) == NULL)
 		return AIVENAUTH_ERR_NOMEM;
-	for (i = 0; i < n && st == AIVENAUTH_OK; i++, k++) {
-		memset(&r, 0, sizeof(r));
-		r.generation = gen;
-		r.org_id = (char *)s->organization_id;
-		buf_init(&kv[k].key, FLEET_KEY_MAX, false);
-		buf_init(&kv[k].val, FLEET_VALUE_MAX, true);
-		if (i < s->n_users) {
-			r.type = FLEET_T_USER;
-			r.user = s->users[i];
-			st = fleet_key_user(fe->prefix, gen, r.user.user_id,
-			    &kv[k].key);
-		} else {
-			size_t t = i - s->n_users;
+	for (i = j = 0; st == AIVENAUTH_OK && (i < set->n ||
+	    (old != NULL && j < old->n));) {
+		const struct fleet_sent *a = i < set->n ? &set->e[i] : NULL;
+		const struct fleet_sent *o = old != NULL && j < old->n ?
+		    &old->e[j] : NULL;
+		int c = a == NULL ? 1 : o == NULL ? -1 : memcmp(a->name, o->name,
+		    (a->name_len < o->name_len ? a->name_len : o->name_len) + 1);
 
-			r.type = FLEET_T_TOKEN;
-			r.token = s->tokens[t];
-			r.has_hash = g->has_hash != NULL && g->has_hash[t];
-			if (r.has_hash)
-				memcpy(r.hash, g->hashes[t], HASH_BYTES);
-			st = fleet_key_token(fe->prefix, gen, r.token.prefix,
-			    &kv[k].key);
+		if (c > 0) {                            /* gone: a removal */
+			st = encode_removal(fe, sk, gen, g->snap.organization_id,
+			    o, &kv[k++]);
+			j++;
+			continue;
 		}
-		if (st == AIVENAUTH_OK)
-			st = fleet_rec_encode(sk, kv[k].key.data, kv[k].key.len,
-			    &r, &kv[k].val);
-		sodium_memzero(r.hash, sizeof(r.hash));
+		if (c == 0) {
+			j++;
+			if (sodium_memcmp(a->cd, o->cd, FLEET_DIGEST_BYTES) == 0) {
+				i++;                    /* unchanged */
+				continue;
+			}
+		}
+		st = encode_one(fe, sk, gen, g, a->idx, &kv[k++]);
+		i++;
 	}
 	if (st != AIVENAUTH_OK) {
 		ctx_log(fe->ctx, LOG_ERR, "fleet: cannot encode record %zu of "
-		    "generation %" PRIu64 ": %s", i, gen,
+		    "generation %" PRIu64 ": %s", k, gen,
 		    aivenauth_strerror(st));
 		rec_kvs_free(kv, k);
 		return st;
 	}
-	qsort(kv, n, sizeof(*kv), rec_kv_cmp);
-	for (i = 1; i < n; i++) {
-		if (rec_kv_cmp(&kv[i - 1], &kv[i]) == 0) {
-			ctx_log(fe->ctx, LOG_ERR, "fleet: two records for key "
-			    "%s", buf_cstr(&kv[i].key));
-			rec_kvs_free(kv, n);
-			return AIVENAUTH_ERR_INVALID;
-		}
-	}
+	qsort(kv, k, sizeof(*kv), rec_kv_cmp);
 	*out = kv;
-	*n_out = n;
+	*n_out = k;
 	return AIVENAUTH_OK;
 }
 
@@ -630,16 +829,35 @@ fleet_publish_gen(struct fleet_etcd *fe, const unsigned char sk[FLEET_SK_BYTES],
     int64_t lease, uint64_t gen, const struct fleet_gen *g,
     const struct fleet_heartbeat *hb)
 {
+	return fleet_publish_set(fe, sk, lease, gen, gen, g, NULL, hb, NULL,
+	    NULL);
+}
+
+enum aivenauth_status
+fleet_publish_set(struct fleet_etcd *fe, const unsigned char sk[FLEET_SK_BYTES],
+    int64_t lease, uint64_t gen, uint64_t full, const struct fleet_gen *g,
+    const struct fleet_dset *old, const struct fleet_heartbeat *hb,
+    struct fleet_dset *set_out, size_t *n_records)
+{
 	const char *org = g->snap.organization_id;
 	struct buf leader, mkey, mval, ckey, cval, hkey, hval, dfrom, dto;
+	bool delta = full != gen;
 	struct rec_kv *kv = NULL;
+	struct fleet_dset set;
 	struct fleet_digest dg;
 	struct fleet_rec m;
 	enum aivenauth_status st;
 	struct batch *b;
+	uint64_t bound;
 	size_t n = 0, i;
 
-	if (org == NULL || gen == 0 || lease == 0 || hb == NULL)
+	if (set_out != NULL)
+		memset(set_out, 0, sizeof(*set_out));
+	if (n_records != NULL)
+		*n_records = 0;
+	memset(&set, 0, sizeof(set));
+	if (org == NULL || gen == 0 || lease == 0 || hb == NULL ||
+	    full == 0 || full > gen || (delta != (old != NULL)))
 		return AIVENAUTH_ERR_INVALID;
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return AIVENAUTH_ERR_NOMEM;
@@ -652,12 +870,21 @@ fleet_publish_gen(struct fleet_etcd *fe, const unsigned char sk[FLEET_SK_BYTES],
 	buf_init(&hval, FLEET_VALUE_MAX, false);
 	buf_init(&dfrom, FLEET_KEY_MAX, false);
 	buf_init(&dto, FLEET_KEY_MAX, false);
-	if ((st = fleet_key_leader(fe->prefix, &leader)) != AIVENAUTH_OK ||
-	    (st = encode_all(fe, sk, gen, g, &kv, &n)) != AIVENAUTH_OK)
+	if ((st = fleet_key_leader(fe->prefix, &leader)) != AIVENAUTH_OK)
+		goto out;
+	if ((st = fleet_dset_from_gen(g, &set)) != AIVENAUTH_OK) {
+		ctx_log(fe->ctx, LOG_ERR, "fleet: cannot publish generation %"
+		    PRIu64 ": %s", gen, st == AIVENAUTH_ERR_INVALID ?
+		    "two records of one id, or a field out of bounds" :
+		    aivenauth_strerror(st));
+		goto out;
+	}
+	if ((st = encode_records(fe, sk, gen, g, &set, old, &kv, &n)) !=
+	    AIVENAUTH_OK)
 		goto out;
 	guard_init(b, fe, &leader, lease);
 
-	/* 1. The records, in key order (the digest's order). */
+	/* 1. The records, in key order (the records digest's order). */
 	fleet_digest_init(&dg);
 	for (i = 0; i < n; i++) {
 		if (!fleet_digest_add(&dg, kv[i].key.data, kv[i].key.len,
@@ -676,16 +903,22 @@ fleet_publish_gen(struct fleet_etcd *fe, const unsigned char sk[FLEET_SK_BYTES],
 	if ((st = batch_flush(b)) != AIVENAUTH_OK)
 		goto out;
 
-	/* 2. The manifest: count and digest of exactly those records. */
+	/* 2. The manifest: the chain, the whole set's counts and digest,
+	 *    this generation's records' count and digest. */
 	memset(&m, 0, sizeof(m));
 	m.type = FLEET_T_MANIFEST;
 	m.generation = gen;
 	m.org_id = (char *)org;
+	m.manifest.kind = delta ? FLEET_DELTA : FLEET_FULL;
+	m.manifest.base = delta ? gen - 1 : 0;
+	m.manifest.full = full;
 	m.manifest.n_users = g->snap.n_users;
 	m.manifest.n_tokens = g->snap.n_tokens;
+	fleet_dset_digest(&set, m.manifest.digest);
+	m.manifest.n_records = n;
+	fleet_digest_final(&dg, m.manifest.records_digest);
 	m.manifest.published_time = hb->published_time;
 	memcpy(m.manifest.hash_key, g->manifest.hash_key, HASH_KEY_BYTES);
-	fleet_digest_final(&dg, m.manifest.digest);
 	if ((st = fleet_key_manifest(fe->prefix, gen, &mkey)) != AIVENAUTH_OK ||
 	    (st = fleet_rec_encode(sk, mkey.data, mkey.len, &m, &mval)) !=
 	    AIVENAUTH_OK)
@@ -694,9 +927,10 @@ fleet_publish_gen(struct fleet_etcd *fe, const unsigned char sk[FLEET_SK_BYTES],
 	if ((st = batch_flush(b)) != AIVENAUTH_OK)
 		goto out;
 
-	/* 3. current and the heartbeat in one txn, and generations older
-	 *    than the previous one dropped (a follower may still be reading
-	 *    the previous one at its revision). */
+	/* 3. current and the heartbeat in one txn, and the generations no
+	 *    follower needs dropped: those before the chain's full one, and
+	 *    (a new full one) before the previous generation, which a
+	 *    follower may still be reading at its revision. */
 	if ((st = fleet_key_current(fe->prefix, &ckey)) != AIVENAUTH_OK ||
 	    (st = buf_addf(&cval, "%" PRIu64, gen)) != AIVENAUTH_OK ||
 	    (st = encode_hb(fe, sk, org, gen, hb, &hkey, &hval)) !=
@@ -704,11 +938,12 @@ fleet_publish_gen(struct fleet_etcd *fe, const unsigned char sk[FLEET_SK_BYTES],
 		goto out;
 	op_put(&b->ops[b->n++], &ckey, &cval);
 	op_put(&b->ops[b->n++], &hkey, &hval);
-	if (gen > 1) {
+	bound = full < gen - 1 ? full : gen - 1;
+	if (bound > 0) {
 		if ((st = buf_add(&dfrom, fe->prefix, strlen(fe->prefix))) !=
 		    AIVENAUTH_OK || (st = buf_add(&dfrom, "gen/", 4)) !=
 		    AIVENAUTH_OK ||
-		    (st = fleet_key_gen(fe->prefix, gen - 1, &dto)) !=
+		    (st = fleet_key_gen(fe->prefix, bound, &dto)) !=
 		    AIVENAUTH_OK)
 			goto out;
 		memset(&b->ops[b->n], 0, sizeof(b->ops[b->n]));
@@ -720,7 +955,14 @@ fleet_publish_gen(struct fleet_etcd *fe, const unsigned char sk[FLEET_SK_BYTES],
 		b->n++;
 	}
 	st = batch_flush(b);
+	if (st == AIVENAUTH_OK && n_records != NULL)
+		*n_records = n;
+	if (st == AIVENAUTH_OK && set_out != NULL) {
+		*set_out = set;
+		memset(&set, 0, sizeof(set));
+	}
 out:
+	fleet_dset_free(&set);
 	rec_kvs_free(kv, n);
 	buf_free(&leader);
 	buf_free(&mkey);

@@ -64,6 +64,12 @@ enum aivenauth_status fleet_read_gen(struct fleet_etcd *fe,
     const struct fleet_keys *keys, const char *org, uint64_t gen,
     int64_t rev, struct fleet_gen *out, char *why, size_t wn);
 
+/* The manifest of generation gen at revision rev (0: the latest),
+ * verified; AIVENAUTH_ERR_BAD_RESPONSE if missing or refused. */
+enum aivenauth_status fleet_read_manifest(struct fleet_etcd *fe,
+    const struct fleet_keys *keys, const char *org, uint64_t gen,
+    int64_t rev, struct fleet_manifest *m);
+
 /* One follower step (fleet_follow_step). */
 enum fleet_step_result {
 	FLEET_NOTHING_NEW = 0,      /* current is the generation applied */
@@ -77,7 +83,19 @@ struct fleet_update {
 	enum fleet_step_result result;
 	struct fleet_view view;     /* as read; view.hb verified */
 	struct fleet_gen gen;       /* FLEET_NEW_GEN: for the cache writer */
+	uint64_t records_read;      /* records read and verified for it */
+	bool delta;                 /* gen = the caller's base + deltas */
 };
+
+/*
+ * The set a follower holds at generation gen (its cache, see
+ * fleet_gen_from_cache), as the base of the deltas after it: AIVENAUTH_OK
+ * only if it is exactly the set the publisher signed for gen (its set
+ * digest is the one recorded at apply); anything else makes the step read
+ * the chain from its full generation.
+ */
+typedef enum aivenauth_status fleet_base_fn(void *arg, uint64_t gen,
+    struct fleet_gen *out);
 
 /*
  * What `aivenctl follow --once` does before writing: read the view at the
@@ -92,6 +110,16 @@ struct fleet_update {
 enum aivenauth_status fleet_follow_step(struct fleet_etcd *fe,
     const struct fleet_keys *keys, const char *org, uint64_t applied,
     struct fleet_update *u);
+/*
+ * The same, reading only what changed when it can: if current's manifest
+ * is a delta whose chain starts at or before applied, and base_fn gives
+ * the set held at applied, only the deltas applied+1..current are read
+ * (one range at the view's revision) and applied onto it (u->delta);
+ * else, or if those are refused, the chain from its full generation.
+ */
+enum aivenauth_status fleet_follow_step_base(struct fleet_etcd *fe,
+    const struct fleet_keys *keys, const char *org, uint64_t applied,
+    fleet_base_fn *base_fn, void *base_arg, struct fleet_update *u);
 void fleet_update_free(struct fleet_update *u);
 
 /* What woke a follower's watch (fleet_watch). */
@@ -144,6 +172,20 @@ enum aivenauth_status fleet_campaign(struct fleet_etcd *fe, const char *id,
 enum aivenauth_status fleet_publish_gen(struct fleet_etcd *fe,
     const unsigned char sk[FLEET_SK_BYTES], int64_t lease, uint64_t gen,
     const struct fleet_gen *g, const struct fleet_heartbeat *hb);
+/*
+ * The same, as a full generation (full == gen, old NULL) or as a delta on
+ * gen - 1 whose chain starts at full (old: the names and content digests
+ * of the set published as gen - 1): only the users and tokens that are
+ * new or changed since old, and a removal record for each one gone.  The
+ * manifest covers the whole set g.  The txn that moves current also drops
+ * the generations before min(full, gen - 1).  On success *set_out (may be
+ * NULL) is g's set (fleet_dset_free), *n_records the records written.
+ */
+enum aivenauth_status fleet_publish_set(struct fleet_etcd *fe,
+    const unsigned char sk[FLEET_SK_BYTES], int64_t lease, uint64_t gen,
+    uint64_t full, const struct fleet_gen *g, const struct fleet_dset *old,
+    const struct fleet_heartbeat *hb, struct fleet_dset *set_out,
+    size_t *n_records);
 
 /* Write a fresh heartbeat for the current generation, guarded by the
  * lease like a publish. */

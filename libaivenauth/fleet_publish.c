@@ -1,8 +1,11 @@
 /*
  * fleet_publish.c - the publisher's side of fleet mode (docs/FLEET.md):
  * take the leader key, turn what the writer's cache holds into one
- * generation and publish it signed, or only a fresh heartbeat when the
- * cache published nothing new since the last generation.
+ * generation and publish it signed — a delta on the one it published last
+ * when it can trust that diff (cache_dir/writer/fleet-published-set, and
+ * current's manifest saying the same), else a full one — or only a fresh
+ * heartbeat when the cache published nothing new since the last
+ * generation.
  *
  * The generation is read from the writer's own environment in one read
  * transaction: the users, every token the publisher would accept (a
@@ -22,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,6 +46,16 @@
 #define FLEET_LEASE_TTL 180
 #define PUBLISHED_FILE "fleet-published"
 #define PUBLISHED_MAGIC 0x3142505441564941ULL   /* "AIVATPB1" */
+#define SET_FILE "fleet-published-set"
+#define SET_MAGIC 0x3154455346564941ULL         /* "AIVFSET1" */
+#define SET_FILE_MAX (512u << 20)
+/* When a delta chain is rolled over into a new full generation: a
+ * follower behind the chain's start reads the full one and every delta,
+ * so the deltas' records are kept under a quarter of the full's (plus a
+ * floor that costs nothing), and the chain under 64 generations (one
+ * range, and a bounded walk for a follower catching up). */
+#define CHAIN_MAX_DELTAS 64
+#define CHAIN_MIN_RECORDS 64
 
 struct published {
 	uint64_t magic;
@@ -49,10 +63,27 @@ struct published {
 	unsigned char snap_id[SNAP_ID_BYTES];
 };
 
+/*
+ * cache_dir/writer/fleet-published-set: the set this host published last
+ * (names and content digests, fleet_rec.h), what a delta is diffed
+ * against; header then n x (u32 name_len, name, digest).
+ */
+struct set_hdr {
+	uint64_t magic;
+	uint64_t generation;        /* published as */
+	uint64_t full;              /* its chain's full generation */
+	uint64_t full_records;      /* records of that full generation */
+	uint64_t chain_records;     /* records of the deltas since */
+	uint64_t n_deltas;
+	uint64_t n;
+	unsigned char digest[FLEET_DIGEST_BYTES];
+};
+
 struct aivenauth_fleet_publisher {
 	struct aivenauth_ctx *ctx;
 	struct fleet_etcd fe;
 	unsigned char sk[FLEET_SK_BYTES];
+	unsigned char pk[FLEET_PK_BYTES];
 	int64_t lease;
 	int lock_fd;            /* writer/fleet.lock, held while open */
 	char id[FLEET_LEADER_MAX + 1];
@@ -119,16 +150,182 @@ out:
 	free(p);
 }
 
+static char *
+set_path(struct aivenauth_ctx *ctx)
+{
+	char *w = path_join(ctx->cfg.cache_dir, WRITER_DIR), *p;
+
+	if (w == NULL)
+		return NULL;
+	p = path_join(w, SET_FILE);
+	free(w);
+	return p;
+}
+
+/* The set published last, or false (missing, damaged: publish full).  The
+ * entries must be sorted and make the digest the header records. */
+static bool
+set_read(struct aivenauth_ctx *ctx, struct set_hdr *h, struct fleet_dset *out)
+{
+	unsigned char d[FLEET_DIGEST_BYTES];
+	char *p = set_path(ctx), *data = NULL;
+	size_t len = 0, pos, i;
+	struct stat sb;
+	ssize_t r;
+	bool ok = false;
+	int fd;
+
+	memset(out, 0, sizeof(*out));
+	if (p == NULL)
+		return false;
+	fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	free(p);
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+	    sb.st_size < (off_t)sizeof(*h) || sb.st_size > SET_FILE_MAX ||
+	    (data = malloc((size_t)sb.st_size)) == NULL)
+		goto out;
+	while (len < (size_t)sb.st_size && (r = read(fd, data + len,
+	    (size_t)sb.st_size - len)) > 0)
+		len += (size_t)r;
+	if (len != (size_t)sb.st_size)
+		goto out;
+	memcpy(h, data, sizeof(*h));
+	if (h->magic != SET_MAGIC || h->n > len / (4 + FLEET_DIGEST_BYTES) ||
+	    (out->e = calloc(h->n + 1, sizeof(*out->e))) == NULL)
+		goto out;
+	for (pos = sizeof(*h), i = 0; i < h->n; i++) {
+		uint32_t nl;
+
+		if (len - pos < 4)
+			goto out;
+		memcpy(&nl, data + pos, 4);
+		pos += 4;
+		if (nl == 0 || nl > FLEET_KEY_MAX || len - pos < (size_t)nl +
+		    FLEET_DIGEST_BYTES || (out->e[i].name = malloc(nl + 1)) ==
+		    NULL)
+			goto out;
+		out->n = i + 1;
+		memcpy(out->e[i].name, data + pos, nl);
+		out->e[i].name[nl] = '\0';
+		out->e[i].name_len = nl;
+		memcpy(out->e[i].cd, data + pos + nl, FLEET_DIGEST_BYTES);
+		pos += nl + FLEET_DIGEST_BYTES;
+		if (memchr(out->e[i].name, '\0', nl) != NULL || (i > 0 &&
+		    strcmp(out->e[i - 1].name, out->e[i].name) >= 0))
+			goto out;
+	}
+	if (pos != len)
+		goto out;
+	/* fleet_dset_digest refuses nothing: order was checked above. */
+	fleet_dset_digest(out, d);
+	ok = sodium_memcmp(d, h->digest, sizeof(d)) == 0;
+out:
+	close(fd);
+	free(data);
+	if (!ok)
+		fleet_dset_free(out);
+	return ok;
+}
+
+/* Atomically, like fleet-published; a failure costs a full generation. */
+static void
+set_write(struct aivenauth_ctx *ctx, const struct set_hdr *h,
+    const struct fleet_dset *s)
+{
+	char *p = set_path(ctx), *tmp = NULL;
+	struct buf b;
+	size_t n, i;
+	bool ok = false;
+	int fd = -1;
+
+	buf_init(&b, SET_FILE_MAX, false);
+	if (p == NULL || (tmp = malloc((n = strlen(p)) + 5)) == NULL)
+		goto out;
+	memcpy(tmp, p, n);
+	memcpy(tmp + n, ".tmp", 5);
+	if (buf_add(&b, h, sizeof(*h)) != AIVENAUTH_OK)
+		goto out;
+	for (i = 0; i < s->n; i++) {
+		if (buf_add(&b, &s->e[i].name_len, 4) != AIVENAUTH_OK ||
+		    buf_add(&b, s->e[i].name, s->e[i].name_len) !=
+		    AIVENAUTH_OK || buf_add(&b, s->e[i].cd, FLEET_DIGEST_BYTES) !=
+		    AIVENAUTH_OK)
+			goto out;
+	}
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	ok = fd >= 0 && write(fd, b.data, b.len) == (ssize_t)b.len &&
+	    fsync(fd) == 0 && rename(tmp, p) == 0;
+	if (!ok && fd >= 0)
+		(void)unlink(tmp);
+out:
+	if (!ok)
+		ctx_log(ctx, LOG_WARNING, "fleet: cannot record the published "
+		    "set in %s (the next generation will be a full one): %s",
+		    p != NULL ? p : SET_FILE, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	buf_free(&b);
+	free(tmp);
+	free(p);
+}
+
+/* How many records a delta from old to new would hold. */
+static size_t
+diff_count(const struct fleet_dset *nw, const struct fleet_dset *old)
+{
+	size_t i = 0, j = 0, n = 0;
+
+	while (i < nw->n || j < old->n) {
+		int c = i == nw->n ? 1 : j == old->n ? -1 :
+		    strcmp(nw->e[i].name, old->e[j].name);
+
+		if (c == 0 && sodium_memcmp(nw->e[i].cd, old->e[j].cd,
+		    FLEET_DIGEST_BYTES) == 0) {
+			i++;
+			j++;
+			continue;
+		}
+		n++;
+		if (c <= 0)
+			i++;
+		if (c >= 0)
+			j++;
+	}
+	return n;
+}
+
 static int
 user_id_cmp(const void *k, const void *e)
 {
 	return strcmp(k, ((const struct aivenauth_user *)e)->user_id);
 }
 
+static void
+held_read(struct aivenauth_ctx *ctx, MDB_txn *txn, struct fleet_held *h)
+{
+	MDB_val k = { strlen(FLEET_GEN_META), FLEET_GEN_META }, v;
+
+	memset(h, 0, sizeof(*h));
+	if (mdb_get(txn, ctx->cache->meta, &k, &v) == 0 &&
+	    v.mv_size == sizeof(h->generation))
+		memcpy(&h->generation, v.mv_data, sizeof(h->generation));
+	k.mv_size = strlen(FLEET_SET_META);
+	k.mv_data = FLEET_SET_META;
+	if (mdb_get(txn, ctx->cache->meta, &k, &v) == 0 &&
+	    v.mv_size == FLEET_DIGEST_BYTES) {
+		memcpy(h->set_digest, v.mv_data, FLEET_DIGEST_BYTES);
+		h->has_set = true;
+	}
+}
+
 /* What the writer's cache holds, as a generation (one read txn). */
-static enum aivenauth_status
-gen_from_cache(struct aivenauth_ctx *ctx, struct fleet_gen *g,
-    unsigned char snap_id[SNAP_ID_BYTES], int64_t *sync_time)
+enum aivenauth_status
+fleet_gen_from_cache(struct aivenauth_ctx *ctx, struct fleet_gen *g,
+    unsigned char *snap_id, int64_t *sync_time, struct fleet_held *held)
 {
 	struct cache *c = ctx->cache;
 	enum aivenauth_status st = AIVENAUTH_OK;
@@ -146,6 +343,8 @@ gen_from_cache(struct aivenauth_ctx *ctx, struct fleet_gen *g,
 		goto out;
 	*sync_time = s.sync_time;
 	meta_snap_id(ctx, txn, snap_id);
+	if (held != NULL)
+		held_read(ctx, txn, held);
 	memcpy(g->manifest.hash_key, c->key, HASH_KEY_BYTES);
 	if ((g->org = strdup(ctx->cfg.organization_id)) == NULL) {
 		st = AIVENAUTH_ERR_NOMEM;
@@ -310,10 +509,9 @@ out:
 }
 
 static enum aivenauth_status
-publisher_keys(struct aivenauth_ctx *ctx, unsigned char sk[FLEET_SK_BYTES])
+publisher_keys(struct aivenauth_ctx *ctx, unsigned char sk[FLEET_SK_BYTES],
+    unsigned char pk[FLEET_PK_BYTES])
 {
-	unsigned char pk[FLEET_PK_BYTES];
-
 	if (ctx->cfg.fleet.signing_key_file == NULL) {
 		ctx_log(ctx, LOG_ERR, "fleet = publish needs "
 		    "fleet_signing_key_file (make one with `aivenctl fleet "
@@ -350,7 +548,7 @@ aivenauth_fleet_publisher_open(struct aivenauth_ctx *ctx,
 		return AIVENAUTH_ERR_NOMEM;
 	p->ctx = ctx;
 	p->lock_fd = -1;
-	if ((st = publisher_keys(ctx, p->sk)) != AIVENAUTH_OK)
+	if ((st = publisher_keys(ctx, p->sk, p->pk)) != AIVENAUTH_OK)
 		goto fail;
 	if (gethostname(p->id, sizeof(p->id) - 1) != 0 || p->id[0] == '\0')
 		snprintf(p->id, sizeof(p->id), "publisher-%ld", (long)getpid());
@@ -400,6 +598,135 @@ aivenauth_fleet_publisher_keepalive(struct aivenauth_fleet_publisher *p)
 	return st;
 }
 
+/*
+ * Can the next generation be a delta on current?  Only if this host
+ * published current (its set file says so, and current's manifest, signed
+ * with our key, carries the set digest and chain start we recorded), the
+ * hash key did not change, and the chain is short enough.  Anything else
+ * (first run, another publisher published since, the file lost) makes it
+ * a full generation.  *changes: the records a delta would hold.
+ */
+static bool
+delta_ok(struct aivenauth_fleet_publisher *p, const struct fleet_gen *g,
+    const struct fleet_view *v, const struct set_hdr *h,
+    const struct fleet_dset *old, size_t *changes)
+{
+	struct fleet_manifest m;
+	struct fleet_dset nw;
+	struct fleet_keys ours;
+	size_t limit;
+
+	*changes = 0;
+	if (v->current == 0 || h->generation != v->current) {
+		ctx_log(p->ctx, LOG_INFO, "fleet: full generation: generation %"
+		    PRIu64 " is not the one this host published last", v->current);
+		return false;
+	}
+	memset(&ours, 0, sizeof(ours));
+	ours.n = 1;
+	memcpy(ours.pk[0], p->pk, FLEET_PK_BYTES);
+	if (fleet_read_manifest(&p->fe, &ours, g->snap.organization_id,
+	    v->current, v->revision, &m) != AIVENAUTH_OK ||
+	    m.full != h->full || sodium_memcmp(m.digest, h->digest,
+	    FLEET_DIGEST_BYTES) != 0 || sodium_memcmp(m.hash_key,
+	    g->manifest.hash_key, HASH_KEY_BYTES) != 0) {
+		ctx_log(p->ctx, LOG_INFO, "fleet: full generation: generation %"
+		    PRIu64 "'s manifest is not the set this host published, or "
+		    "the hash key changed", v->current);
+		return false;
+	}
+	if (fleet_dset_from_gen(g, &nw) != AIVENAUTH_OK)
+		return false;
+	*changes = diff_count(&nw, old);
+	fleet_dset_free(&nw);
+	limit = h->full_records / 4 > CHAIN_MIN_RECORDS ? h->full_records / 4 :
+	    CHAIN_MIN_RECORDS;
+	if (h->n_deltas + 1 < CHAIN_MAX_DELTAS &&
+	    h->chain_records + *changes <= limit)
+		return true;
+	ctx_log(p->ctx, LOG_INFO, "fleet: full generation: the chain from %"
+	    PRIu64 " would hold %" PRIu64 " deltas, %" PRIu64 " records (at most "
+	    "%d, %zu)", h->full, h->n_deltas + 1, h->chain_records + *changes,
+	    CHAIN_MAX_DELTAS - 1, limit);
+	return false;
+}
+
+static enum aivenauth_status
+publish_gen(struct aivenauth_fleet_publisher *p, const struct fleet_gen *g,
+    const struct fleet_view *v, struct published *pb,
+    const struct fleet_heartbeat *hb, const unsigned char *snap_id,
+    struct aivenauth_fleet_publish_result *res)
+{
+	struct aivenauth_ctx *ctx = p->ctx;
+	struct fleet_dset old, set;
+	enum aivenauth_status st;
+	struct set_hdr h, nh;
+	size_t changes = 0, n = 0;
+	uint64_t gen;
+	bool delta;
+
+	gen = (v->current > pb->generation ? v->current : pb->generation) + 1;
+	memset(&h, 0, sizeof(h));
+	delta = set_read(ctx, &h, &old);
+	if (!delta)
+		ctx_log(ctx, LOG_INFO, "fleet: full generation: no record of the "
+		    "set published last");
+	delta = delta && delta_ok(p, g, v, &h, &old, &changes);
+	if (delta && changes == 0) {
+		/* Nothing the followers hold changed (the snapshot moved for
+		 * something not published): freshness only. */
+		fleet_dset_free(&old);
+		st = fleet_publish_heartbeat(&p->fe, p->sk, p->lease,
+		    g->snap.organization_id, v->current, hb);
+		if (st == AIVENAUTH_OK) {
+			memcpy(pb->snap_id, snap_id, SNAP_ID_BYTES);
+			published_write(ctx, pb);
+		}
+		res->generation = v->current;
+		return st;
+	}
+	if (!delta)
+		fleet_dset_free(&old);
+	st = clear_gen(p, gen);
+	if (st == AIVENAUTH_OK)
+		st = fleet_publish_set(&p->fe, p->sk, p->lease, gen,
+		    delta ? h.full : gen, g, delta ? &old : NULL, hb, &set, &n);
+	fleet_dset_free(&old);
+	if (st != AIVENAUTH_OK)
+		return st;
+	pb->magic = PUBLISHED_MAGIC;
+	pb->generation = gen;
+	memcpy(pb->snap_id, snap_id, SNAP_ID_BYTES);
+	published_write(ctx, pb);
+	memset(&nh, 0, sizeof(nh));
+	nh.magic = SET_MAGIC;
+	nh.generation = gen;
+	nh.full = delta ? h.full : gen;
+	nh.full_records = delta ? h.full_records : n;
+	nh.chain_records = delta ? h.chain_records + n : 0;
+	nh.n_deltas = delta ? h.n_deltas + 1 : 0;
+	nh.n = set.n;
+	fleet_dset_digest(&set, nh.digest);
+	set_write(ctx, &nh, &set);
+	fleet_dset_free(&set);
+	res->new_generation = true;
+	res->generation = gen;
+	res->n_users = g->snap.n_users;
+	res->n_tokens = g->snap.n_tokens;
+	res->delta = delta;
+	res->n_records = n;
+	if (delta)
+		ctx_log(ctx, LOG_INFO, "fleet: published generation %" PRIu64
+		    " (delta on %" PRIu64 ": %zu records; %zu users, %zu "
+		    "tokens)", gen, gen - 1, n, g->snap.n_users,
+		    g->snap.n_tokens);
+	else
+		ctx_log(ctx, LOG_INFO, "fleet: published generation %" PRIu64
+		    " (full: %zu users, %zu tokens)", gen, g->snap.n_users,
+		    g->snap.n_tokens);
+	return AIVENAUTH_OK;
+}
+
 enum aivenauth_status
 aivenauth_fleet_publisher_publish(struct aivenauth_fleet_publisher *p,
     struct aivenauth_fleet_publish_result *res)
@@ -413,7 +740,6 @@ aivenauth_fleet_publisher_publish(struct aivenauth_fleet_publisher *p,
 	struct fleet_view v;
 	struct fleet_gen g;
 	int64_t sync_time = 0;
-	uint64_t gen;
 
 	if (p == NULL || res == NULL)
 		return AIVENAUTH_ERR_INVALID;
@@ -428,7 +754,8 @@ aivenauth_fleet_publisher_publish(struct aivenauth_fleet_publisher *p,
 	}
 	if ((st = aivenauth_fleet_publisher_keepalive(p)) != AIVENAUTH_OK)
 		return st;
-	if ((st = gen_from_cache(ctx, &g, snap_id, &sync_time)) != AIVENAUTH_OK)
+	if ((st = fleet_gen_from_cache(ctx, &g, snap_id, &sync_time, NULL)) !=
+	    AIVENAUTH_OK)
 		return st;
 	if (sync_time == 0) {
 		ctx_log(ctx, LOG_ERR, "fleet: the cache was never synced; "
@@ -453,24 +780,7 @@ aivenauth_fleet_publisher_publish(struct aivenauth_fleet_publisher *p,
 		    g.snap.organization_id, v.current, &hb);
 		res->generation = v.current;
 	} else {
-		gen = (v.current > pb.generation ? v.current : pb.generation) + 1;
-		st = clear_gen(p, gen);
-		if (st == AIVENAUTH_OK)
-			st = fleet_publish_gen(&p->fe, p->sk, p->lease, gen, &g,
-			    &hb);
-		if (st == AIVENAUTH_OK) {
-			pb.magic = PUBLISHED_MAGIC;
-			pb.generation = gen;
-			memcpy(pb.snap_id, snap_id, SNAP_ID_BYTES);
-			published_write(ctx, &pb);
-			res->new_generation = true;
-			res->generation = gen;
-			res->n_users = g.snap.n_users;
-			res->n_tokens = g.snap.n_tokens;
-			ctx_log(ctx, LOG_INFO, "fleet: published generation %"
-			    PRIu64 " (%zu users, %zu tokens)", gen,
-			    g.snap.n_users, g.snap.n_tokens);
-		}
+		st = publish_gen(p, &g, &v, &pb, &hb, snap_id, res);
 	}
 	fleet_gen_free(&g);
 	if (st == AIVENAUTH_ERR_FORBIDDEN)

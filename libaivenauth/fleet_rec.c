@@ -136,9 +136,14 @@ body_encode(const struct fleet_rec *r, struct buf *b)
 			P(buf_add(b, r->hash, HASH_BYTES));
 		break;
 	case FLEET_T_MANIFEST:
+		P(buf_addc(b, (char)r->manifest.kind));
+		P(put_u64(b, r->manifest.base));
+		P(put_u64(b, r->manifest.full));
 		P(put_u64(b, r->manifest.n_users));
 		P(put_u64(b, r->manifest.n_tokens));
 		P(buf_add(b, r->manifest.digest, FLEET_DIGEST_BYTES));
+		P(put_u64(b, r->manifest.n_records));
+		P(buf_add(b, r->manifest.records_digest, FLEET_DIGEST_BYTES));
 		P(put_u64(b, (uint64_t)r->manifest.published_time));
 		P(buf_add(b, r->manifest.hash_key, HASH_KEY_BYTES));
 		break;
@@ -150,6 +155,14 @@ body_encode(const struct fleet_rec *r, struct buf *b)
 		P(put_u64(b, (uint64_t)r->heartbeat.last_sync_time));
 		P(put_u64(b, (uint64_t)r->heartbeat.published_time));
 		P(put_str(b, r->heartbeat.publisher_id));
+		break;
+	case FLEET_T_REMOVAL:
+		if ((r->removal.kind != FLEET_T_USER &&
+		    r->removal.kind != FLEET_T_TOKEN) ||
+		    !nonempty(r->removal.id))
+			return AIVENAUTH_ERR_INVALID;
+		P(buf_addc(b, (char)r->removal.kind));
+		P(put_str(b, r->removal.id));
 		break;
 	default:
 		return AIVENAUTH_ERR_INVALID;
@@ -357,10 +370,27 @@ body_decode(struct cur *c, struct fleet_rec *r)
 			memcpy(r->hash, p, HASH_BYTES);
 		break;
 	case FLEET_T_MANIFEST:
+		p = take(c, 1);
+		r->manifest.kind = p != NULL ? *p : 0;
+		r->manifest.base = get_le(c, 8);
+		r->manifest.full = get_le(c, 8);
+		/* The chain fields say one thing only: a full generation
+		 * starts its own chain, a delta changes the one before. */
+		if (r->manifest.kind == FLEET_FULL ? r->manifest.base != 0 ||
+		    r->manifest.full != r->generation :
+		    r->manifest.kind == FLEET_DELTA ? r->generation < 2 ||
+		    r->manifest.base != r->generation - 1 ||
+		    r->manifest.full == 0 || r->manifest.full > r->manifest.base :
+		    true)
+			c->bad = true;
 		r->manifest.n_users = get_le(c, 8);
 		r->manifest.n_tokens = get_le(c, 8);
 		if ((p = take(c, FLEET_DIGEST_BYTES)) != NULL)
 			memcpy(r->manifest.digest, p, FLEET_DIGEST_BYTES);
+		r->manifest.n_records = get_le(c, 8);
+		if ((p = take(c, FLEET_DIGEST_BYTES)) != NULL)
+			memcpy(r->manifest.records_digest, p,
+			    FLEET_DIGEST_BYTES);
 		r->manifest.published_time = get_i64(c);
 		if ((p = take(c, HASH_KEY_BYTES)) != NULL)
 			memcpy(r->manifest.hash_key, p, HASH_KEY_BYTES);
@@ -373,6 +403,14 @@ body_decode(struct cur *c, struct fleet_rec *r)
 		else
 			c->bad = true;
 		free(id);
+		break;
+	case FLEET_T_REMOVAL:
+		p = take(c, 1);
+		r->removal.kind = p != NULL ? (enum fleet_type)*p : 0;
+		if (r->removal.kind != FLEET_T_USER &&
+		    r->removal.kind != FLEET_T_TOKEN)
+			c->bad = true;
+		get_str(c, &r->removal.id, true);
 		break;
 	default:
 		c->bad = true;
@@ -388,6 +426,7 @@ fleet_rec_clear(struct fleet_rec *r)
 	free(r->org_id);
 	aivenauth_user_clear(&r->user);
 	aivenauth_token_clear(&r->token);
+	free(r->removal.id);
 	sodium_memzero(r, sizeof(*r));
 }
 
@@ -432,7 +471,7 @@ fleet_rec_decode(const void *val, size_t len, const char *key,
 	if (memcmp(hdr, MAGIC, sizeof(MAGIC)) != 0 || hdr[4] != FLEET_VERSION)
 		return refuse(FLEET_E_VERSION, err, why, wn,
 		    "not a fleet record of version 2");
-	if (hdr[5] < FLEET_T_USER || hdr[5] > FLEET_T_HEARTBEAT ||
+	if (hdr[5] < FLEET_T_USER || hdr[5] > FLEET_T_REMOVAL ||
 	    hdr[6] != 0 || hdr[7] != 0)
 		return refuse(FLEET_E_VERSION, err, why, wn,
 		    "unknown record type");
@@ -484,6 +523,31 @@ fleet_rec_decode(const void *val, size_t len, const char *key,
 		    "signed record with a malformed body");
 	}
 	return AIVENAUTH_OK;
+}
+
+enum aivenauth_status
+fleet_rec_content_digest(const struct fleet_rec *r,
+    unsigned char out[FLEET_DIGEST_BYTES])
+{
+	crypto_generichash_state h;
+	enum aivenauth_status st;
+	unsigned char t;
+	struct buf body;
+
+	if (r == NULL || (r->type != FLEET_T_USER && r->type != FLEET_T_TOKEN))
+		return AIVENAUTH_ERR_INVALID;
+	buf_init(&body, FLEET_VALUE_MAX, true);
+	if ((st = body_encode(r, &body)) == AIVENAUTH_OK) {
+		t = (unsigned char)r->type;
+		crypto_generichash_init(&h, NULL, 0, FLEET_DIGEST_BYTES);
+		crypto_generichash_update(&h, &t, 1);
+		crypto_generichash_update(&h, (const unsigned char *)body.data,
+		    body.len);
+		crypto_generichash_final(&h, out, FLEET_DIGEST_BYTES);
+		sodium_memzero(&h, sizeof(h));
+	}
+	buf_free(&body);
+	return st;
 }
 
 /* ------------------------------------------------------------ keys */

@@ -1,8 +1,8 @@
 /*
  * fleet_rec.h - the records a fleet publisher writes to etcd and a
- * follower verifies: users, tokens (with the enrolled hash), the manifest
- * of a generation and the heartbeat, each signed with the publisher's
- * Ed25519 key (docs/FLEET.md).
+ * follower verifies: users, tokens (with the enrolled hash), removals (in
+ * a delta generation), the manifest of a generation and the heartbeat,
+ * each signed with the publisher's Ed25519 key (docs/FLEET.md).
  *
  * Why signatures on top of etcd's RBAC and TLS: whoever can write the
  * prefix could otherwise publish a hash of a secret of their choosing and
@@ -51,6 +51,13 @@ enum fleet_type {
 	FLEET_T_TOKEN = 2,
 	FLEET_T_MANIFEST = 3,
 	FLEET_T_HEARTBEAT = 4,
+	FLEET_T_REMOVAL = 5,        /* a delta: this user or token is gone */
+};
+
+/* A generation is a whole set, or the changes to the one before. */
+enum fleet_kind {
+	FLEET_FULL = 1,
+	FLEET_DELTA = 2,
 };
 
 /* Why a record was refused (the status is AIVENAUTH_ERR_BAD_RESPONSE). */
@@ -68,9 +75,22 @@ struct fleet_keys {
 	unsigned char pk[FLEET_MAX_KEYS][FLEET_PK_BYTES];
 };
 
+/*
+ * kind FULL: base 0, full = the generation.  kind DELTA: base = the
+ * generation - 1 (the one it changes), full = the full generation its
+ * chain starts at.  n_users, n_tokens and digest are those of the WHOLE
+ * resulting set (fleet_set_digest), n_records and records_digest those
+ * of the records stored under this generation (fleet_digest of their
+ * keys and values), so that a missing, extra or replaced record refuses
+ * it either way.
+ */
 struct fleet_manifest {
+	uint8_t kind;
+	uint64_t base, full;
 	uint64_t n_users, n_tokens;
-	unsigned char digest[FLEET_DIGEST_BYTES];   /* see fleet_digest_* */
+	unsigned char digest[FLEET_DIGEST_BYTES];   /* the whole set */
+	uint64_t n_records;
+	unsigned char records_digest[FLEET_DIGEST_BYTES];
 	int64_t published_time;
 	/* The publisher's cache hash key: the fleet shares it, so that a
 	 * published hash is the hash a follower computes (docs/FLEET.md). */
@@ -99,6 +119,10 @@ struct fleet_rec {
 	unsigned char hash[HASH_BYTES];
 	struct fleet_manifest manifest;        /* FLEET_T_MANIFEST */
 	struct fleet_heartbeat heartbeat;      /* FLEET_T_HEARTBEAT */
+	struct {                               /* FLEET_T_REMOVAL */
+		enum fleet_type kind;          /* FLEET_T_USER or _TOKEN */
+		char *id;                      /* user id or token prefix */
+	} removal;
 };
 
 /* Release what a decode allocated; wipes the hash. */
@@ -124,6 +148,16 @@ enum aivenauth_status fleet_rec_decode(const void *val, size_t len,
     const char *key, size_t key_len, const struct fleet_keys *keys,
     const char *expect_org, enum fleet_type expect_type,
     struct fleet_rec *out, enum fleet_err *err, char *why, size_t wn);
+
+/*
+ * The content digest of a user or token record: BLAKE2b-256 over the type
+ * byte and the body, i.e. without generation, organization or signature,
+ * so that the same user or token has the same digest in every generation
+ * (the set digest is built from these).  AIVENAUTH_ERR_INVALID for
+ * another type or a field out of bounds.
+ */
+enum aivenauth_status fleet_rec_content_digest(const struct fleet_rec *r,
+    unsigned char out[FLEET_DIGEST_BYTES]);
 
 /* Parse "KEY[,KEY]": base64 (original alphabet, padded) Ed25519 public
  * keys, blanks around commas ignored.  false (why set) on anything else,
@@ -151,6 +185,37 @@ bool fleet_digest_add(struct fleet_digest *d, const char *key, size_t key_len,
     const void *val, size_t val_len);
 void fleet_digest_final(struct fleet_digest *d,
     unsigned char out[FLEET_DIGEST_BYTES]);
+
+/*
+ * The set digest of a generation's WHOLE resulting set (full or delta):
+ * fleet_digest over, for each user and token in increasing name order,
+ * (name, content digest), where the name is the key without
+ * "PREFIX gen/G/" ("u/USER_ID", "t/TOKEN_PREFIX", escaped like the key).
+ * Nothing in it depends on the generation or a signature, so a follower
+ * can compute it from what it holds plus a delta, and a publisher can
+ * diff its sets by name and content digest.
+ */
+struct fleet_gen;
+struct fleet_sent {
+	char *name;
+	uint32_t name_len;
+	unsigned char cd[FLEET_DIGEST_BYTES];
+	size_t idx;                 /* fleet_dset_from_gen: users first, then
+	                               tokens: idx < n_users is a user */
+};
+struct fleet_dset {
+	struct fleet_sent *e;       /* sorted by name, no duplicates */
+	size_t n;
+};
+/* The names and content digests of g's users and tokens, sorted. */
+enum aivenauth_status fleet_dset_from_gen(const struct fleet_gen *g,
+    struct fleet_dset *out);
+void fleet_dset_digest(const struct fleet_dset *s,
+    unsigned char out[FLEET_DIGEST_BYTES]);
+void fleet_dset_free(struct fleet_dset *s);
+/* Append the name of a user (FLEET_T_USER) or token to out. */
+enum aivenauth_status fleet_name(enum fleet_type kind, const char *id,
+    struct buf *out);
 
 /* ------------------------------------------------------------ keys */
 
@@ -196,34 +261,82 @@ struct fleet_gen {
 void fleet_gen_free(struct fleet_gen *g);
 
 /*
- * Assemble a generation from the (key, value) pairs of its prefix, given
- * in etcd key order (as a range returns them): fleet_gen_begin, then
- * fleet_gen_add for each pair, then fleet_gen_finish, which checks that
- * the manifest was there and that its counts and digest match exactly
- * what was added; anything else (a record of another generation, a
- * signature failing, a key outside the layout, a missing or extra record)
- * refuses the whole generation.
+ * Assemble what a follower applies from the (key, value) pairs of a range
+ * of generations from..to, given in etcd key order (as one range returns
+ * them): fleet_gen_begin (from = to = gen, no base: one full generation)
+ * or fleet_gen_begin_chain, then fleet_gen_add for each pair, then
+ * fleet_gen_finish.
+ *
+ * Without a base, generation `from` must be a full one; with a base (the
+ * set the follower holds at from - 1, moved into the builder), it must be
+ * a delta on it.  Every later generation must be a delta on the one
+ * before (base = generation - 1), with the hash key of the set it
+ * changes.  Each generation must start with its manifest; its records
+ * must match the manifest's n_records and records_digest, and the set
+ * they make must match its counts and set digest.  A removal must name
+ * something in the set; a full generation holds no removal.  Anything
+ * else (a record of another generation, a signature failing, a key
+ * outside the layout, a generation missing from the chain) refuses the
+ * whole range.
  */
+struct fleet_ent;
 struct fleet_gen_builder {
 	const struct fleet_keys *keys;
 	const char *org;
 	const char *prefix;
-	uint64_t generation;
-	struct fleet_digest digest;
-	bool have_manifest;
-	struct fleet_gen g;
-	size_t cap_users, cap_tokens;
+	uint64_t from, to;
+	uint64_t cur;               /* generation being read (0: none yet) */
+	uint64_t at;                /* generation the set is at (0: none) */
+	bool have_manifest;         /* of cur */
+	struct fleet_manifest cm;   /* cur's manifest */
+	struct fleet_digest rd;     /* cur's records */
+	struct fleet_ent *set;      /* sorted by name */
+	size_t n_set, cap_set;
+	struct fleet_ent *ch;       /* cur's records, in key order */
+	size_t n_ch, cap_ch;
+	unsigned char hash_key[HASH_KEY_BYTES];
+	char *org_copy;
+	uint64_t records_read;      /* values decoded and verified */
 	char why[256];
 };
 enum aivenauth_status fleet_gen_begin(struct fleet_gen_builder *b,
     const char *prefix, uint64_t gen, const struct fleet_keys *keys,
     const char *org);
+/* base (may be NULL: from must be full) is moved into the builder and
+ * emptied, whatever the result; base->generation must be from - 1. */
+enum aivenauth_status fleet_gen_begin_chain(struct fleet_gen_builder *b,
+    const char *prefix, uint64_t from, uint64_t to,
+    const struct fleet_keys *keys, const char *org, struct fleet_gen *base);
 enum aivenauth_status fleet_gen_add(struct fleet_gen_builder *b,
     const char *key, size_t key_len, const void *val, size_t val_len);
-/* On success *out owns the generation (fleet_gen_free); the builder is
- * emptied either way.  b->why says what was wrong. */
+/* On success *out owns the resulting set at generation `to` with to's
+ * manifest (fleet_gen_free); the builder is emptied either way.  b->why
+ * says what was wrong. */
 enum aivenauth_status fleet_gen_finish(struct fleet_gen_builder *b,
     struct fleet_gen *out);
 void fleet_gen_abort(struct fleet_gen_builder *b);
+
+/*
+ * What a fleet's generation looks like in the writer's cache, in one
+ * read transaction (fleet_publish.c): the users, every token this host
+ * accepts whatever the time (no tombstone, nothing revoked here) whose
+ * user is listed, each with its hash, and the cache's hash key; the
+ * cache's snapshot id and sync time.  A publisher publishes it; a
+ * follower, whose cache holds exactly the set it applied, takes it as the
+ * base of a delta (after checking its set digest).
+ */
+/* A follower's meta: the fleet generation applied and the set digest of
+ * its manifest, written in the apply's transaction. */
+#define FLEET_GEN_META "fleet_gen"
+#define FLEET_SET_META "fleet_set"
+struct fleet_held {
+	uint64_t generation;        /* meta fleet_gen (0: none) */
+	bool has_set;
+	unsigned char set_digest[FLEET_DIGEST_BYTES];   /* meta fleet_set */
+};
+/* held (may be NULL) is read in the same transaction. */
+enum aivenauth_status fleet_gen_from_cache(struct aivenauth_ctx *ctx,
+    struct fleet_gen *g, unsigned char *snap_id /* SNAP_ID_BYTES */,
+    int64_t *sync_time, struct fleet_held *held);
 
 #endif /* AIVENAUTH_FLEET_REC_H */

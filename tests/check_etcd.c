@@ -1183,6 +1183,162 @@ START_TEST(test_fleet_follow_step)
 }
 END_TEST
 
+/* ------------------------------------------------------------ deltas */
+
+/* The follower's base for fleet_follow_step_base: what it read before. */
+struct held {
+	struct fleet_gen g;
+	int calls;
+};
+
+static enum aivenauth_status
+held_base(void *arg, uint64_t gen, struct fleet_gen *out)
+{
+	struct held *h = arg;
+
+	h->calls++;
+	if (h->g.generation != gen)
+		return AIVENAUTH_ERR_CACHE_MISSING;
+	*out = h->g;
+	memset(&h->g, 0, sizeof(h->g));
+	return AIVENAUTH_OK;
+}
+
+/* How many keys generation gen has under prefix /fd/. */
+static size_t
+gen_keys(uint64_t gen)
+{
+	struct buf k;
+	char end[FLEET_KEY_MAX];
+	size_t el, n = 0;
+
+	buf_init(&k, FLEET_KEY_MAX, false);
+	ck_assert_int_eq(fleet_key_gen("/fd/", gen, &k), AIVENAUTH_OK);
+	el = etcd_prefix_end(k.data, k.len, end);
+	ck_assert_int_eq(etcd_ops.range(fe.c, k.data, k.len, end, el, 0, 0,
+	    count_kv, &n, NULL), AIVENAUTH_OK);
+	buf_free(&k);
+	return n;
+}
+
+/* Publish full then delta; a follower up to date reads only the delta, a
+ * follower behind the chain's start reads it whole; a new full
+ * generation drops the old chain. */
+START_TEST(test_fleet_delta)
+{
+	struct fleet_heartbeat hb = hb_at(13000);
+	struct fleet_dset set1, set2, set3, set4;
+	struct fleet_update u;
+	struct fleet_gen g;
+	struct held h;
+	int64_t lease = 0;
+	bool leader = false;
+	size_t n = 0;
+
+	memset(&h, 0, sizeof(h));
+	ck_assert_int_eq(aivenauth_config_set(fctx, "etcd_prefix", "/fd/"),
+	    AIVENAUTH_OK);
+	fleet_etcd_close(&fe);
+	ck_assert_int_eq(fleet_etcd_open(fctx, &fe), AIVENAUTH_OK);
+	ck_assert_int_eq(fleet_campaign(&fe, "pub-a", 5, &leader, &lease),
+	    AIVENAUTH_OK);
+	ck_assert(leader);
+	sample_gen(&g, 4);
+	ck_assert_int_eq(fleet_publish_set(&fe, fsk, lease, 1, 1, &g, NULL, &hb,
+	    &set1, &n), AIVENAUTH_OK);
+	ck_assert_uint_eq(n, 7);
+	/* A new follower: the full generation (manifest probe + 8). */
+	ck_assert_int_eq(fleet_follow_step_base(&fe, &fkeys, "org-f", 0,
+	    held_base, &h, &u), AIVENAUTH_OK);
+	ck_assert_int_eq(u.result, FLEET_NEW_GEN);
+	ck_assert(!u.delta);
+	ck_assert_uint_eq(u.records_read, 9);
+	ck_assert_int_eq(h.calls, 0);
+	h.g = u.gen;
+	memset(&u.gen, 0, sizeof(u.gen));
+	fleet_update_free(&u);
+
+	/* Generation 2: token D revoked (gone), token B's description
+	 * changed: a delta of two records. */
+	sample_gen(&g, 3);
+	g.snap.tokens[1].description = "changed";
+	ck_assert_int_eq(fleet_publish_set(&fe, fsk, lease, 2, 1, &g, &set1,
+	    &hb, &set2, &n), AIVENAUTH_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(gen_keys(2), 3);
+	/* Up to date at 1: reads the manifest twice and the two records. */
+	ck_assert_int_eq(fleet_follow_step_base(&fe, &fkeys, "org-f", 1,
+	    held_base, &h, &u), AIVENAUTH_OK);
+	ck_assert_int_eq(u.result, FLEET_NEW_GEN);
+	ck_assert(u.delta);
+	ck_assert_uint_eq(u.records_read, 4);
+	ck_assert_int_eq(h.calls, 1);
+	ck_assert_uint_eq(u.gen.generation, 2);
+	ck_assert_uint_eq(u.gen.snap.n_users, 3);
+	ck_assert_uint_eq(u.gen.snap.n_tokens, 3);
+	ck_assert_str_eq(u.gen.snap.tokens[1].prefix, "tokB0000");
+	ck_assert_str_eq(u.gen.snap.tokens[1].description, "changed");
+	ck_assert(u.gen.has_hash[0]);
+	ck_assert_mem_eq(u.gen.hashes[0], g.hashes[0], HASH_BYTES);
+	fleet_update_free(&u);
+	/* Without a base (a follower from before, or a new one): the full
+	 * generation and the delta, and the same set. */
+	ck_assert_int_eq(fleet_follow_step(&fe, &fkeys, "org-f", 0, &u),
+	    AIVENAUTH_OK);
+	ck_assert(!u.delta);
+	ck_assert_uint_eq(u.records_read, 1 + 8 + 3);
+	ck_assert_uint_eq(u.gen.snap.n_tokens, 3);
+	ck_assert_str_eq(u.gen.snap.tokens[1].description, "changed");
+	fleet_update_free(&u);
+
+	/* Generation 3 full (a rollover), 4 a delta on it (token C gone):
+	 * a follower still at 1 is behind the chain's start and reads 3 and
+	 * 4 whole; it never asks for its base. */
+	ck_assert_int_eq(fleet_publish_set(&fe, fsk, lease, 3, 3, &g, NULL, &hb,
+	    &set3, &n), AIVENAUTH_OK);
+	ck_assert_uint_eq(gen_keys(1), 0);      /* before 3 - 1: dropped */
+	ck_assert_uint_eq(gen_keys(2), 3);      /* 3 - 1: kept */
+	sample_gen(&g, 2);
+	g.snap.tokens[1].description = "changed";
+	ck_assert_int_eq(fleet_publish_set(&fe, fsk, lease, 4, 3, &g, &set3,
+	    &hb, &set4, &n), AIVENAUTH_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(gen_keys(2), 0);      /* before the chain: dropped */
+	ck_assert_uint_eq(gen_keys(3), 7);
+	h.calls = 0;
+	sample_gen(&h.g, 4);
+	h.g.generation = 1;                     /* not freed: static arrays */
+	ck_assert_int_eq(fleet_follow_step_base(&fe, &fkeys, "org-f", 1,
+	    held_base, &h, &u), AIVENAUTH_OK);
+	ck_assert_int_eq(u.result, FLEET_NEW_GEN);
+	ck_assert(!u.delta);
+	ck_assert_int_eq(h.calls, 0);
+	ck_assert_uint_eq(u.records_read, 1 + 7 + 2);
+	ck_assert_uint_eq(u.gen.snap.n_tokens, 2);
+	fleet_update_free(&u);
+	memset(&h.g, 0, sizeof(h.g));
+	/* Delta 5 on 4: the chain's full generation 3 stays (only what is
+	 * before it goes), and a new follower reads 3, 4 and 5. */
+	sample_gen(&g, 1);
+	ck_assert_int_eq(fleet_publish_set(&fe, fsk, lease, 5, 3, &g, &set4,
+	    &hb, NULL, &n), AIVENAUTH_OK);
+	ck_assert_uint_eq(n, 1);    /* token B gone */
+	ck_assert_uint_eq(gen_keys(3), 7);
+	ck_assert_uint_eq(gen_keys(4), 2);
+	ck_assert_int_eq(fleet_follow_step(&fe, &fkeys, "org-f", 0, &u),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(u.result, FLEET_NEW_GEN);
+	ck_assert_uint_eq(u.records_read, 1 + 7 + 2 + 2);
+	ck_assert_uint_eq(u.gen.snap.n_tokens, 1);
+	fleet_update_free(&u);
+	fleet_dset_free(&set4);
+	fleet_dset_free(&set1);
+	fleet_dset_free(&set2);
+	fleet_dset_free(&set3);
+	ck_assert_int_eq(etcd_ops.lease_revoke(fe.c, lease), AIVENAUTH_OK);
+}
+END_TEST
+
 static Suite *
 etcd_suite(void)
 {
@@ -1215,6 +1371,7 @@ etcd_suite(void)
 	tcase_add_test(tf, test_fleet_rbac);
 	tcase_add_test(tf, test_fleet_watch);
 	tcase_add_test(tf, test_fleet_follow_step);
+	tcase_add_test(tf, test_fleet_delta);
 	suite_add_tcase(s, tf);
 	return s;
 }

@@ -333,68 +333,174 @@ struct kv {
 	struct buf val;
 };
 
-/* Publish generation gen with two users and one token per user, as a
- * publisher would: records in key order, then the manifest. */
-static size_t
-publish(uint64_t gen, const unsigned char *sk, struct kv *out)
+/* The records of a set or of one generation (shallow: static strings). */
+#define MAXR 16
+struct tgen {
+	struct fleet_rec r[MAXR];
+	size_t n;
+};
+
+static void
+t_user(struct tgen *t, const char *id)
 {
-	const char *users[] = { "u1", "u2" };
-	const char *prefixes[] = { "tokA", "tokB" };
+	struct fleet_rec *r = &t->r[t->n++];
+
+	memset(r, 0, sizeof(*r));
+	r->type = FLEET_T_USER;
+	r->org_id = ORG;
+	r->user.user_id = (char *)id;
+	r->user.name = "name";
+}
+
+static void
+t_token(struct tgen *t, const char *prefix, const char *user,
+    const char *desc, bool hash)
+{
+	struct fleet_rec *r = &t->r[t->n++];
+
+	sample_token(r, 0);
+	r->token.prefix = (char *)prefix;
+	r->token.user_id = (char *)user;
+	r->token.description = (char *)desc;
+	r->has_hash = hash;
+}
+
+static void
+t_removal(struct tgen *t, enum fleet_type kind, const char *id)
+{
+	struct fleet_rec *r = &t->r[t->n++];
+
+	memset(r, 0, sizeof(*r));
+	r->type = FLEET_T_REMOVAL;
+	r->org_id = ORG;
+	r->removal.kind = kind;
+	r->removal.id = (char *)id;
+}
+
+/* Counts and set digest of a set, computed as fleet_dset_* define it. */
+static void
+set_digest(const struct tgen *set, unsigned char out[FLEET_DIGEST_BYTES],
+    uint64_t *nu, uint64_t *nt)
+{
+	struct aivenauth_user users[MAXR];
+	struct aivenauth_token tokens[MAXR];
+	bool has[MAXR];
+	unsigned char hashes[MAXR][HASH_BYTES];
+	struct fleet_dset ds;
+	struct fleet_gen g;
+	size_t i;
+
+	memset(&g, 0, sizeof(g));
+	g.snap.users = users;
+	g.snap.tokens = tokens;
+	g.has_hash = has;
+	g.hashes = hashes;
+	for (i = 0; i < set->n; i++) {
+		const struct fleet_rec *r = &set->r[i];
+
+		if (r->type == FLEET_T_USER) {
+			users[g.snap.n_users++] = r->user;
+		} else {
+			has[g.snap.n_tokens] = r->has_hash;
+			memcpy(hashes[g.snap.n_tokens], r->hash, HASH_BYTES);
+			tokens[g.snap.n_tokens++] = r->token;
+		}
+	}
+	ck_assert_int_eq(fleet_dset_from_gen(&g, &ds), AIVENAUTH_OK);
+	fleet_dset_digest(&ds, out);
+	fleet_dset_free(&ds);
+	*nu = g.snap.n_users;
+	*nt = g.snap.n_tokens;
+}
+
+static int
+kv_cmp(const void *x, const void *y)
+{
+	return strcmp(((const struct kv *)x)->key, ((const struct kv *)y)->key);
+}
+
+/*
+ * Generation gen as a publisher writes it: the records of recs at their
+ * keys (sorted), and in out[0] (its key sorts first) the manifest of kind
+ * and chain start full, counting recs and describing the whole set `set`,
+ * with hash key bytes hk.  Returns the number of pairs.
+ */
+static size_t
+mkgen(uint64_t gen, uint8_t kind, uint64_t full, const struct tgen *recs,
+    const struct tgen *set, unsigned char hk, const unsigned char *sk,
+    struct kv *out)
+{
 	struct fleet_digest dg;
 	struct fleet_rec r;
 	struct buf k;
-	size_t n = 0, i;
+	size_t n = 1, i;
 
-	fleet_digest_init(&dg);
-	/* "manifest" < "t/" < "u/": the manifest key comes first in a range,
-	 * but its digest covers the records, so it is written last. */
-	n = 1;
-	for (i = 0; i < 2; i++) {
-		sample_token(&r, gen);
-		r.token.prefix = (char *)prefixes[i];
-		r.token.user_id = (char *)users[i];
-		r.has_hash = i == 0;
-		buf_init(&k, 256, false);
-		ck_assert_int_eq(fleet_key_token(PFX, gen, prefixes[i], &k),
-		    AIVENAUTH_OK);
-		snprintf(out[n].key, sizeof(out[n].key), "%s", buf_cstr(&k));
-		buf_free(&k);
-		encode(sk, out[n].key, &r, &out[n].val);
-		ck_assert(fleet_digest_add(&dg, out[n].key, strlen(out[n].key),
-		    out[n].val.data, out[n].val.len));
-		n++;
-	}
-	for (i = 0; i < 2; i++) {
-		memset(&r, 0, sizeof(r));
-		r.type = FLEET_T_USER;
+	for (i = 0; i < recs->n; i++, n++) {
+		r = recs->r[i];
 		r.generation = gen;
-		r.org_id = ORG;
-		r.user.user_id = (char *)users[i];
-		r.user.name = "name";
 		buf_init(&k, 256, false);
-		ck_assert_int_eq(fleet_key_user(PFX, gen, users[i], &k),
-		    AIVENAUTH_OK);
+		if (r.type == FLEET_T_USER)
+			ck_assert_int_eq(fleet_key_user(PFX, gen, r.user.user_id,
+			    &k), AIVENAUTH_OK);
+		else if (r.type == FLEET_T_TOKEN)
+			ck_assert_int_eq(fleet_key_token(PFX, gen,
+			    r.token.prefix, &k), AIVENAUTH_OK);
+		else if (r.removal.kind == FLEET_T_USER)
+			ck_assert_int_eq(fleet_key_user(PFX, gen, r.removal.id,
+			    &k), AIVENAUTH_OK);
+		else
+			ck_assert_int_eq(fleet_key_token(PFX, gen, r.removal.id,
+			    &k), AIVENAUTH_OK);
 		snprintf(out[n].key, sizeof(out[n].key), "%s", buf_cstr(&k));
 		buf_free(&k);
 		encode(sk, out[n].key, &r, &out[n].val);
-		ck_assert(fleet_digest_add(&dg, out[n].key, strlen(out[n].key),
-		    out[n].val.data, out[n].val.len));
-		n++;
 	}
+	qsort(out + 1, n - 1, sizeof(*out), kv_cmp);
+	fleet_digest_init(&dg);
+	for (i = 1; i < n; i++)
+		ck_assert(fleet_digest_add(&dg, out[i].key, strlen(out[i].key),
+		    out[i].val.data, out[i].val.len));
 	memset(&r, 0, sizeof(r));
 	r.type = FLEET_T_MANIFEST;
 	r.generation = gen;
 	r.org_id = ORG;
-	r.manifest.n_users = 2;
-	r.manifest.n_tokens = 2;
+	r.manifest.kind = kind;
+	r.manifest.base = kind == FLEET_DELTA ? gen - 1 : 0;
+	r.manifest.full = full;
+	set_digest(set, r.manifest.digest, &r.manifest.n_users,
+	    &r.manifest.n_tokens);
+	r.manifest.n_records = recs->n;
+	fleet_digest_final(&dg, r.manifest.records_digest);
 	r.manifest.published_time = 77;
-	fleet_digest_final(&dg, r.manifest.digest);
+	memset(r.manifest.hash_key, hk, HASH_KEY_BYTES);
 	buf_init(&k, 256, false);
 	ck_assert_int_eq(fleet_key_manifest(PFX, gen, &k), AIVENAUTH_OK);
 	snprintf(out[0].key, sizeof(out[0].key), "%s", buf_cstr(&k));
 	buf_free(&k);
 	encode(sk, out[0].key, &r, &out[0].val);
 	return n;
+}
+
+/* The set of generation 4 in the delta tests, and of publish(). */
+static void
+set4(struct tgen *t)
+{
+	t->n = 0;
+	t_token(t, "tokA", "u1", "ci runner", true);
+	t_token(t, "tokB", "u2", "ci runner", false);
+	t_user(t, "u1");
+	t_user(t, "u2");
+}
+
+/* Publish generation gen with two users and one token per user, as a
+ * publisher would: a full generation. */
+static size_t
+publish(uint64_t gen, const unsigned char *sk, struct kv *out)
+{
+	struct tgen s;
+
+	set4(&s);
+	return mkgen(gen, FLEET_FULL, gen, &s, &s, 0, sk, out);
 }
 
 static void
@@ -518,6 +624,337 @@ START_TEST(test_older_generation_detectable)
 }
 END_TEST
 
+/* ------------------------------------------------------------ deltas */
+
+/* Generation 4 (full), 5 (tokA changed, tokB removed, tokC added) and 6
+ * (tokC and user u2 removed), each as a publisher writes it. */
+struct chain {
+	struct kv g4[8], g5[8], g6[8];
+	size_t n4, n5, n6;
+	struct tgen s4, s5, s6, d5, d6;
+};
+
+static void
+chain_make(struct chain *c)
+{
+	memset(c, 0, sizeof(*c));
+	set4(&c->s4);
+	c->d5.n = 0;
+	t_token(&c->d5, "tokA", "u1", "changed", true);
+	t_removal(&c->d5, FLEET_T_TOKEN, "tokB");
+	t_token(&c->d5, "tokC", "u1", "new one", true);
+	c->s5.n = 0;
+	t_token(&c->s5, "tokA", "u1", "changed", true);
+	t_token(&c->s5, "tokC", "u1", "new one", true);
+	t_user(&c->s5, "u1");
+	t_user(&c->s5, "u2");
+	c->d6.n = 0;
+	t_removal(&c->d6, FLEET_T_TOKEN, "tokC");
+	t_removal(&c->d6, FLEET_T_USER, "u2");
+	c->s6.n = 0;
+	t_token(&c->s6, "tokA", "u1", "changed", true);
+	t_user(&c->s6, "u1");
+	c->n4 = mkgen(4, FLEET_FULL, 4, &c->s4, &c->s4, 0, sk1, c->g4);
+	c->n5 = mkgen(5, FLEET_DELTA, 4, &c->d5, &c->s5, 0, sk1, c->g5);
+	c->n6 = mkgen(6, FLEET_DELTA, 4, &c->d6, &c->s6, 0, sk1, c->g6);
+}
+
+static void
+chain_free(struct chain *c)
+{
+	kv_free(c->g4, c->n4);
+	kv_free(c->g5, c->n5);
+	kv_free(c->g6, c->n6);
+}
+
+/* What a follower holds after applying generation 4. */
+static struct fleet_gen *
+base4(struct chain *c, struct fleet_gen *g)
+{
+	char why[256];
+
+	ck_assert_msg(assemble(4, &keys1, c->g4, c->n4, SIZE_MAX, g, why,
+	    sizeof(why)) == AIVENAUTH_OK, "%s", why);
+	return g;
+}
+
+/* Assemble from..to onto base (may be NULL) from the pairs of up to three
+ * lists, in order, leaving out pair `skip` of the first list. */
+static enum aivenauth_status
+run_chain(uint64_t from, uint64_t to, struct fleet_gen *base,
+    struct kv *a, size_t na, size_t skip, struct kv *b, size_t nb,
+    struct kv *c, size_t nc, struct fleet_gen *out, char *why, size_t wn,
+    uint64_t *read)
+{
+	struct fleet_gen_builder bl;
+	enum aivenauth_status st = AIVENAUTH_OK;
+	struct kv *l[3] = { a, b, c };
+	size_t n[3] = { na, nb, nc }, i, j;
+
+	memset(out, 0, sizeof(*out));
+	why[0] = '\0';
+	ck_assert_int_eq(fleet_gen_begin_chain(&bl, PFX, from, to, &keys1, ORG,
+	    base), AIVENAUTH_OK);
+	for (j = 0; j < 3 && st == AIVENAUTH_OK; j++) {
+		for (i = 0; i < n[j] && st == AIVENAUTH_OK; i++) {
+			if (j == 0 && i == skip)
+				continue;
+			st = fleet_gen_add(&bl, l[j][i].key, strlen(l[j][i].key),
+			    l[j][i].val.data, l[j][i].val.len);
+		}
+	}
+	if (read != NULL)
+		*read = bl.records_read;
+	if (st == AIVENAUTH_OK)
+		st = fleet_gen_finish(&bl, out);
+	else
+		fleet_gen_abort(&bl);
+	snprintf(why, wn, "%s", bl.why);
+	return st;
+}
+
+START_TEST(test_delta_chain_good)
+{
+	struct fleet_gen base, g;
+	struct chain c;
+	char why[256];
+	uint64_t read = 0;
+
+	chain_make(&c);
+	/* A follower behind the chain: the full generation and both deltas,
+	 * one range. */
+	ck_assert_msg(run_chain(4, 6, NULL, c.g4, c.n4, SIZE_MAX, c.g5, c.n5,
+	    c.g6, c.n6, &g, why, sizeof(why), &read) == AIVENAUTH_OK, "%s",
+	    why);
+	ck_assert_uint_eq(read, c.n4 + c.n5 + c.n6);
+	ck_assert_uint_eq(g.generation, 6);
+	ck_assert_uint_eq(g.snap.n_tokens, 1);
+	ck_assert_uint_eq(g.snap.n_users, 1);
+	ck_assert_str_eq(g.snap.tokens[0].prefix, "tokA");
+	ck_assert_str_eq(g.snap.tokens[0].description, "changed");
+	ck_assert_str_eq(g.snap.users[0].user_id, "u1");
+	ck_assert_uint_eq(g.manifest.kind, FLEET_DELTA);
+	fleet_gen_free(&g);
+	/* A follower at 4: only the deltas, onto what it holds. */
+	ck_assert_msg(run_chain(5, 6, base4(&c, &base), c.g5, c.n5, SIZE_MAX,
+	    c.g6, c.n6, NULL, 0, &g, why, sizeof(why), &read) ==
+	    AIVENAUTH_OK, "%s", why);
+	ck_assert_uint_eq(read, c.n5 + c.n6);
+	ck_assert_uint_eq(g.snap.n_tokens, 1);
+	ck_assert_str_eq(g.snap.tokens[0].description, "changed");
+	ck_assert(g.has_hash[0]);
+	ck_assert_mem_eq(g.hashes[0], "\xa5\xa5\xa5\xa5", 4);
+	fleet_gen_free(&g);
+	/* One delta: tokA changed, tokB gone, tokC there with its hash. */
+	ck_assert_msg(run_chain(5, 5, base4(&c, &base), c.g5, c.n5, SIZE_MAX,
+	    NULL, 0, NULL, 0, &g, why, sizeof(why), NULL) == AIVENAUTH_OK,
+	    "%s", why);
+	ck_assert_uint_eq(g.snap.n_tokens, 2);
+	ck_assert_str_eq(g.snap.tokens[0].prefix, "tokA");
+	ck_assert_str_eq(g.snap.tokens[1].prefix, "tokC");
+	ck_assert(g.has_hash[1]);
+	ck_assert_uint_eq(g.snap.n_users, 2);
+	fleet_gen_free(&g);
+	chain_free(&c);
+}
+END_TEST
+
+/* A record of the delta missing, one extra (validly signed for the
+ * generation, not in its manifest), one replaced by another validly
+ * signed value: refused, whatever the set would be. */
+START_TEST(test_delta_records_refused)
+{
+	struct fleet_gen base, g;
+	struct fleet_rec r;
+	struct chain c;
+	struct kv more[9];
+	char why[256];
+	size_t i;
+
+	chain_make(&c);
+	for (i = 0; i < c.n5; i++) {
+		ck_assert_int_eq(run_chain(5, 5, base4(&c, &base), c.g5, c.n5, i,
+		    NULL, 0, NULL, 0, &g, why, sizeof(why), NULL),
+		    AIVENAUTH_ERR_BAD_RESPONSE);
+		ck_assert(why[0] != '\0');
+	}
+	/* Extra: a token tokD, signed for generation 5 at its key. */
+	memcpy(more, c.g5, c.n5 * sizeof(*more));
+	t_token(&c.d5, "tokD", "u1", "extra", true);
+	r = c.d5.r[c.d5.n - 1];
+	r.generation = 5;
+	snprintf(more[c.n5].key, sizeof(more[c.n5].key), "%s",
+	    PFX "gen/00000000000000000005/t/tokD");
+	encode(sk1, more[c.n5].key, &r, &more[c.n5].val);
+	qsort(more + 1, c.n5, sizeof(*more), kv_cmp);
+	ck_assert_int_eq(run_chain(5, 5, base4(&c, &base), more, c.n5 + 1,
+	    SIZE_MAX, NULL, 0, NULL, 0, &g, why, sizeof(why), NULL),
+	    AIVENAUTH_ERR_BAD_RESPONSE);
+	ck_assert_msg(strstr(why, "records differ") != NULL, "%s", why);
+	for (i = 0; i <= c.n5; i++)
+		if (strstr(more[i].key, "tokD") != NULL)
+			buf_free(&more[i].val);
+	/* Replaced: tokC's value by another one, validly signed. */
+	memcpy(more, c.g5, c.n5 * sizeof(*more));
+	for (i = 1; i < c.n5; i++)
+		if (strstr(more[i].key, "tokC") != NULL)
+			break;
+	ck_assert_uint_lt(i, c.n5);
+	r = c.d5.r[2];
+	r.generation = 5;
+	r.token.description = "replaced";
+	encode(sk1, more[i].key, &r, &more[i].val);
+	ck_assert_int_eq(run_chain(5, 5, base4(&c, &base), more, c.n5,
+	    SIZE_MAX, NULL, 0, NULL, 0, &g, why, sizeof(why), NULL),
+	    AIVENAUTH_ERR_BAD_RESPONSE);
+	ck_assert_msg(strstr(why, "records differ") != NULL, "%s", why);
+	buf_free(&more[i].val);
+	chain_free(&c);
+}
+END_TEST
+
+/* Deltas a publisher signed yet that do not make a consistent chain:
+ * refused. */
+START_TEST(test_delta_chain_refused)
+{
+	struct fleet_gen base, g, g5;
+	struct tgen d, bad;
+	struct chain c;
+	struct kv kv[8];
+	char why[256];
+	size_t n;
+
+	chain_make(&c);
+	/* A removal of a key not in the set. */
+	d.n = 0;
+	t_removal(&d, FLEET_T_TOKEN, "tokZ");
+	n = mkgen(5, FLEET_DELTA, 4, &d, &c.s4, 0, sk1, kv);
+	ck_assert_int_eq(run_chain(5, 5, base4(&c, &base), kv, n, SIZE_MAX,
+	    NULL, 0, NULL, 0, &g, why, sizeof(why), NULL),
+	    AIVENAUTH_ERR_BAD_RESPONSE);
+	ck_assert_msg(strstr(why, "removes t/tokZ") != NULL, "%s", why);
+	kv_free(kv, n);
+	/* A removal in a full generation. */
+	d = c.s4;
+	t_removal(&d, FLEET_T_TOKEN, "tokZ");
+	n = mkgen(4, FLEET_FULL, 4, &d, &c.s4, 0, sk1, kv);
+	ck_assert_int_eq(run_chain(4, 4, NULL, kv, n, SIZE_MAX, NULL, 0, NULL,
+	    0, &g, why, sizeof(why), NULL), AIVENAUTH_ERR_BAD_RESPONSE);
+	ck_assert_msg(strstr(why, "removal in full") != NULL, "%s", why);
+	kv_free(kv, n);
+	/* Not chaining: a delta read without the set it changes; a
+	 * generation missing between the base and the next delta. */
+	ck_assert_int_eq(run_chain(5, 5, NULL, c.g5, c.n5, SIZE_MAX, NULL, 0,
+	    NULL, 0, &g, why, sizeof(why), NULL), AIVENAUTH_ERR_BAD_RESPONSE);
+	ck_assert_msg(strstr(why, "delta on 4") != NULL, "%s", why);
+	ck_assert_int_eq(run_chain(5, 6, base4(&c, &base), c.g6, c.n6,
+	    SIZE_MAX, NULL, 0, NULL, 0, &g, why, sizeof(why), NULL),
+	    AIVENAUTH_ERR_BAD_RESPONSE);
+	ck_assert_msg(strstr(why, "generation 5 missing") != NULL, "%s", why);
+	/* A full generation in the middle of a chain. */
+	ck_assert_int_eq(run_chain(5, 5, base4(&c, &base), c.g4, c.n4,
+	    SIZE_MAX, NULL, 0, NULL, 0, &g, why, sizeof(why), NULL),
+	    AIVENAUTH_ERR_BAD_RESPONSE);
+	/* Replayed: delta 5 again to a follower that holds 5. */
+	ck_assert_int_eq(run_chain(5, 5, base4(&c, &base), c.g5, c.n5,
+	    SIZE_MAX, NULL, 0, NULL, 0, &g5, why, sizeof(why), NULL),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(run_chain(6, 6, &g5, c.g5, c.n5, SIZE_MAX, NULL, 0,
+	    NULL, 0, &g, why, sizeof(why), NULL), AIVENAUTH_ERR_BAD_RESPONSE);
+	ck_assert_msg(strstr(why, "generation 5") != NULL, "%s", why);
+	/* The manifest's set digest is not what the records make (same
+	 * counts, tokA's content differs). */
+	bad.n = 0;
+	t_token(&bad, "tokA", "u1", "other", true);
+	t_token(&bad, "tokC", "u1", "new one", true);
+	t_user(&bad, "u1");
+	t_user(&bad, "u2");
+	n = mkgen(5, FLEET_DELTA, 4, &c.d5, &bad, 0, sk1, kv);
+	ck_assert_int_eq(run_chain(5, 5, base4(&c, &base), kv, n, SIZE_MAX,
+	    NULL, 0, NULL, 0, &g, why, sizeof(why), NULL),
+	    AIVENAUTH_ERR_BAD_RESPONSE);
+	ck_assert_msg(strstr(why, "set differs from its manifest's digest") !=
+	    NULL, "%s", why);
+	kv_free(kv, n);
+	/* Counts that are not the set's. */
+	t_user(&bad, "u3");
+	n = mkgen(5, FLEET_DELTA, 4, &c.d5, &bad, 0, sk1, kv);
+	ck_assert_int_eq(run_chain(5, 5, base4(&c, &base), kv, n, SIZE_MAX,
+	    NULL, 0, NULL, 0, &g, why, sizeof(why), NULL),
+	    AIVENAUTH_ERR_BAD_RESPONSE);
+	ck_assert_msg(strstr(why, "counts") != NULL, "%s", why);
+	kv_free(kv, n);
+	/* A delta that would change the hash key. */
+	n = mkgen(5, FLEET_DELTA, 4, &c.d5, &c.s5, 1, sk1, kv);
+	ck_assert_int_eq(run_chain(5, 5, base4(&c, &base), kv, n, SIZE_MAX,
+	    NULL, 0, NULL, 0, &g, why, sizeof(why), NULL),
+	    AIVENAUTH_ERR_BAD_RESPONSE);
+	ck_assert_msg(strstr(why, "hash key") != NULL, "%s", why);
+	kv_free(kv, n);
+	chain_free(&c);
+}
+END_TEST
+
+/* The manifest's chain fields and the removal record round trip, and
+ * chain fields that say two things are refused at decode. */
+START_TEST(test_delta_records_format)
+{
+	const char *key = PFX "gen/00000000000000000005/manifest";
+	struct fleet_rec r, d;
+	struct buf v, v2;
+
+	memset(&r, 0, sizeof(r));
+	r.type = FLEET_T_MANIFEST;
+	r.generation = 5;
+	r.org_id = ORG;
+	r.manifest.kind = FLEET_DELTA;
+	r.manifest.base = 4;
+	r.manifest.full = 2;
+	r.manifest.n_records = 3;
+	memset(r.manifest.records_digest, 7, FLEET_DIGEST_BYTES);
+	encode(sk1, key, &r, &v);
+	ck_assert_int_eq(decode(&v, key, &keys1, &d, NULL), AIVENAUTH_OK);
+	ck_assert_uint_eq(d.manifest.kind, FLEET_DELTA);
+	ck_assert_uint_eq(d.manifest.base, 4);
+	ck_assert_uint_eq(d.manifest.full, 2);
+	ck_assert_uint_eq(d.manifest.n_records, 3);
+	encode(sk1, key, &d, &v2);
+	ck_assert_uint_eq(v.len, v2.len);
+	ck_assert_mem_eq(v.data, v2.data, v.len);
+	fleet_rec_clear(&d);
+	buf_free(&v);
+	buf_free(&v2);
+	r.manifest.base = 3;                /* not the one before */
+	encode(sk1, key, &r, &v);
+	ck_assert_int_eq(decode(&v, key, &keys1, &d, NULL),
+	    AIVENAUTH_ERR_BAD_RESPONSE);
+	buf_free(&v);
+	r.manifest.base = 4;
+	r.manifest.full = 5;                /* a delta starting its chain */
+	encode(sk1, key, &r, &v);
+	ck_assert_int_eq(decode(&v, key, &keys1, &d, NULL),
+	    AIVENAUTH_ERR_BAD_RESPONSE);
+	buf_free(&v);
+	r.manifest.kind = FLEET_FULL;       /* a full one with a base */
+	encode(sk1, key, &r, &v);
+	ck_assert_int_eq(decode(&v, key, &keys1, &d, NULL),
+	    AIVENAUTH_ERR_BAD_RESPONSE);
+	buf_free(&v);
+	memset(&r, 0, sizeof(r));
+	r.type = FLEET_T_REMOVAL;
+	r.generation = 5;
+	r.org_id = ORG;
+	r.removal.kind = FLEET_T_TOKEN;
+	r.removal.id = "a/b";
+	encode(sk1, "k", &r, &v);
+	ck_assert_int_eq(decode(&v, "k", &keys1, &d, NULL), AIVENAUTH_OK);
+	ck_assert_int_eq(d.removal.kind, FLEET_T_TOKEN);
+	ck_assert_str_eq(d.removal.id, "a/b");
+	fleet_rec_clear(&d);
+	buf_free(&v);
+}
+END_TEST
+
 START_TEST(test_keys_layout)
 {
 	struct buf b;
@@ -620,6 +1057,10 @@ fleet_suite(void)
 	tcase_add_test(tc, test_gen_partial_refused);
 	tcase_add_test(tc, test_gen_foreign_signer_refused);
 	tcase_add_test(tc, test_older_generation_detectable);
+	tcase_add_test(tc, test_delta_chain_good);
+	tcase_add_test(tc, test_delta_records_refused);
+	tcase_add_test(tc, test_delta_chain_refused);
+	tcase_add_test(tc, test_delta_records_format);
 	tcase_add_test(tc, test_keys_layout);
 	tcase_add_test(tc, test_key_file);
 	suite_add_tcase(s, tc);

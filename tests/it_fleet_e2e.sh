@@ -192,11 +192,18 @@ if $HAVE_PAM; then
 fi
 
 # ------------------------------------------------------------ revoke
-ctl token revoke "$UID1" "$PA" > "$W/rev" 2>&1 || bad "revoke: $(cat "$W/rev")"
+ctl -vv token revoke "$UID1" "$PA" > "$W/rev" 2>&1 || bad "revoke: $(cat "$W/rev")"
 follow_all
 d=$(decisions "$SECRETS/A")
 [ "$d" = "A@f1=denied: revoked A@f2=denied: revoked A@f3=denied: revoked " ] &&
 	ok "revoked on the publisher: refused on every follower after follow --once" || bad "after revoke: $d"
+# Published as a delta of one record (the token's removal); every follower,
+# up to date, reads two manifests and that record, not the whole set.
+nd=0
+for n in 1 2 3; do grep -Eq '^applied generation [0-9]+ \(was [0-9]+; delta, 3 records read\)$' "$W/fo.$n" && nd=$((nd + 1)); done
+grep -Eq 'published generation [0-9]+ \(delta on [0-9]+: 1 records;' "$W/rev" && [ $nd = 3 ] &&
+	ok "the revocation is a delta of 1 record; each follower read 3 records" ||
+	bad "revoke delta: $(cat "$W/rev" "$W/fo.1" "$W/fo.2" "$W/fo.3")"
 if $HAVE_PAM; then
 	pam "$SECRETS/A" > "$W/pam2" 2>&1
 	grep -q 'Authentication failure' "$W/pam2" && ok "PAM on follower 1: revoked token refused" || bad "PAM: $(cat "$W/pam2")"

@@ -69,6 +69,8 @@ struct aivenauth_fleet_publish_result {
 	bool new_generation;        /* a generation (else only a heartbeat) */
 	uint64_t generation;        /* published, or the heartbeat's */
 	size_t n_users, n_tokens;   /* of a new generation */
+	bool delta;                 /* it holds only what changed */
+	size_t n_records;           /* records it holds (puts, removals) */
 };
 
 /* A publisher holding (or not) the leader key. */
@@ -128,6 +130,8 @@ struct aivenauth_fleet_follow_result {
 	int64_t sync_time;          /* the publisher's last good sync */
 	int64_t revision;           /* etcd revision read at */
 	char leader[AIVENAUTH_FLEET_ID_SIZE];
+	uint64_t records_read;      /* fleet records read and verified */
+	bool delta;                 /* applied as deltas on what was held */
 };
 
 /*

@@ -12,7 +12,10 @@
  *      accepts must re-encode to the same bytes (the format is canonical)
  *   2  the rest is a list of (u16 key length, key, u16 value length,
  *      value) pairs, each value signed for its key, fed to a generation
- *      builder
+ *      builder (generation 1 alone)
+ *   3  the same, as deltas 2..3 onto a base held at generation 1 (one
+ *      user, one token with its hash): removals, the merge, the chain
+ *   4  the same, as a chain 1..3 with no base
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -89,16 +92,58 @@ decode_checked(const uint8_t *v, size_t n, const char *key, size_t klen)
 	fleet_rec_clear(&r);
 }
 
+/* A follower's set at generation 1: user u1, token fuzzprefix12. */
+static bool
+make_base(struct fleet_gen *g)
+{
+	memset(g, 0, sizeof(*g));
+	g->generation = 1;
+	g->org = strdup(ORG);
+	g->snap.organization_id = g->org;
+	g->snap.users = calloc(1, sizeof(*g->snap.users));
+	g->snap.tokens = calloc(1, sizeof(*g->snap.tokens));
+	g->has_hash = calloc(1, sizeof(*g->has_hash));
+	g->hashes = calloc(1, HASH_BYTES);
+	if (g->org == NULL || g->snap.users == NULL || g->snap.tokens == NULL ||
+	    g->has_hash == NULL || g->hashes == NULL)
+		goto fail;
+	g->snap.n_users = 1;
+	g->snap.n_tokens = 1;
+	if ((g->snap.users[0].user_id = strdup("u1")) == NULL ||
+	    (g->snap.users[0].name = strdup("svc")) == NULL ||
+	    (g->snap.tokens[0].prefix = strdup("fuzzprefix12")) == NULL ||
+	    (g->snap.tokens[0].user_id = strdup("u1")) == NULL)
+		goto fail;
+	g->has_hash[0] = true;
+	memset(g->hashes[0], 0xa5, HASH_BYTES);
+	return true;
+fail:
+	fleet_gen_free(g);
+	return false;
+}
+
 static void
-gen_mode(const uint8_t *d, size_t n)
+gen_mode(const uint8_t *d, size_t n, int mode)
 {
 	struct fleet_gen_builder b;
-	struct fleet_gen g;
+	struct fleet_gen g, base;
 	size_t pos = 0, kl, vl, sl;
 	uint8_t *sv;
 	char key[FLEET_KEY_MAX];
+	enum aivenauth_status st;
 
-	if (fleet_gen_begin(&b, "/aivenauth/", 1, &keys, ORG) != AIVENAUTH_OK)
+	if (mode == 3) {
+		if (!make_base(&base))
+			return;
+		st = fleet_gen_begin_chain(&b, "/aivenauth/", 2, 3, &keys, ORG,
+		    &base);
+	} else if (mode == 4) {
+		st = fleet_gen_begin_chain(&b, "/aivenauth/", 1, 3, &keys, ORG,
+		    NULL);
+	} else {
+		st = fleet_gen_begin(&b, "/aivenauth/", 1, &keys, ORG);
+	}
+	if (st != AIVENAUTH_OK)
 		return;
 	while (pos + 2 <= n) {
 		kl = (size_t)d[pos] | (size_t)d[pos + 1] << 8;
@@ -137,7 +182,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((d = malloc(size - 1 ? size - 1 : 1)) == NULL)
 		return 0;
 	memcpy(d, data + 1, size - 1);
-	switch (data[0] % 3) {
+	switch (data[0] % 5) {
 	case 0:
 		decode_checked(d, size - 1, KEY, strlen(KEY));
 		break;
@@ -147,7 +192,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(sv);
 		break;
 	default:
-		gen_mode(d, size - 1);
+		gen_mode(d, size - 1, data[0] % 5);
 	}
 	free(d);
 	return 0;
