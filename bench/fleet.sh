@@ -187,6 +187,7 @@ fl_size() {
 	local tag=$1 users=$2 tpu=$3 nf=$4 trials=$5 k=$6
 	local n have=0 tot i t0 t1 c0 c1 c2 e0 e1 e2 g rx0 rx1 g0 g1 rss r db idle
 	section "fleet $tag: $users users x $tpu tokens, 1 etcd, 1 publisher, up to $nf followers (aivenctl follow each)"
+	echo "  load average at start: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs (wall-clock figures move with it)"
 	fl_start_sim "$users" "$tpu" || return 1
 	fl_start_etcd || return 1
 	fl_publisher || return 1
@@ -241,6 +242,9 @@ fl_size() {
 
 	# c. propagation
 	echo "  propagation: $trials x (token create, then token revoke) on the publisher; $nf followers probed"
+	echo "  (ms from the command's start to each follower's first accepting / refusing verify;"
+	echo "   p50/p99 over followers x trials; first/last = the first and the last follower of a trial;"
+	echo "   cmd = the publisher's command alone: API call, local write, publish = the floor)"
 	c0=$(fl_cpu_ms "$ETCD_PID"); read -r e0 rx0 <<<"$(fl_grpc)"; g0=$(fl_cpu_ms "${FPIDS[@]}")
 	t0=$(fl_now_ms)
 	"$PROBE" trials "$CTL" "$FW/pub.conf" "$BUID" "$FW/c" "$nf" "$trials" 120 "$tag" "$FW/probe.log" |
@@ -253,7 +257,7 @@ fl_size() {
 	fig "fleet_${tag}_change_follower_cpu_ms" "$(fl_div $((g1 - g0)) $((n * nf)) %.1f)" "one follower's CPU per change (mean of $nf)"
 	fig "fleet_${tag}_change_bytes_per_follower" "$(fl_div $((e1 - e0)) $((n * nf)) %.0f)" "etcd gRPC bytes sent per follower per change"
 	fig "fleet_${tag}_change_bytes_from_publisher" "$(fl_div $((rx1 - rx0)) "$n" %.0f)" "etcd gRPC bytes received per change (the publish)"
-	echo "  propagation phase took $((t1 - t0)) ms"
+	echo "  propagation phase took $((t1 - t0)) ms; load average now $(cut -d' ' -f1-3 /proc/loadavg)"
 	fig "fleet_${tag}_etcd_keys_after" "$(fl_keys)" "after $n changes"
 	read -r db r <<<"$(fl_db)"
 	fig "fleet_${tag}_etcd_db_after_kib" "$(fl_kib "$db")" "dbSize after $n changes, no compaction"
