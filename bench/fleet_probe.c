@@ -342,6 +342,15 @@ poll_all(struct aivenauth_ctx **ctx, long n, const char *tok, size_t len,
 }
 
 static void
+kind_free(struct kind *k)
+{
+	free(k->each.v);
+	free(k->last.v);
+	free(k->first.v);
+	free(k->cmd.v);
+}
+
+static void
 figures(const char *tag, struct kind *k)
 {
 	double cmd = pct(&k->cmd, 0.5), p50 = pct(&k->each, 0.5);
@@ -441,6 +450,8 @@ cmd_trials(int argc, char **argv)
 	figures(tag, &create);
 	for (i = 1; i <= n; i++)
 		aivenauth_ctx_free(ctx[i]);
+	kind_free(&revoke);
+	kind_free(&create);
 	return bad == 0 ? 0 : 2;
 }
 
