@@ -23,6 +23,9 @@
 #     etcd CPU and the bytes etcd sent to its clients (its gRPC counter,
 #     which the JSON gateway goes through) over the trials, per follower
 #     and change.
+#  d. one change with nobody watching: etcd's CPU and bytes for the
+#     publish alone, then for one follower's `follow --once` of it, and how
+#     long that takes (the follower's own floor); the JSON/gRPC byte ratio.
 #
 # Full run: small (20 users x 5 tokens, 100 followers, 7 trials), then
 # large (1,000 x 10, BENCH_FLEET_LARGE_FOLLOWERS=10 followers,
@@ -32,7 +35,9 @@
 # Nothing here depends on how the fleet lays out etcd: it uses aivenctl
 # commands, the library's public API (through the probe), the whole
 # prefix and etcd's own metrics.  Every process is started here, recorded
-# in PIDS (run-bench's EXIT trap stops them by pid) and stopped by pid.
+# in PIDS (run-bench's EXIT trap stops them by pid) and stopped by pid;
+# each is started as the binary itself (never a shell function run with
+# &), so that $! is the process to stop and not a subshell around it.
 
 FW=$W/fleet
 mkdir -p "$FW/c" "$FW/f" "$FW/h"
