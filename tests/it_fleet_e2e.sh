@@ -335,7 +335,9 @@ fctl 3 follow --once > "$W/fo.up" 2>&1; rc=$?
 	bad "recovery: exit $rc: $(cat "$W/fo.up") decision $(decision "$SECRETS/B" 3)"
 
 # ------------------------------------------------------------ the watch
-fctl 2 follow > "$W/follow.log" 2>&1 &
+# aivenctl itself in the background (not the fctl function, whose $! is
+# a subshell: stopping that would leave aivenctl running).
+"$AB/aivenctl" -c "$W/f2.conf" follow > "$W/follow.log" 2>&1 &
 FPID=$!; PIDS+=("$FPID")
 PC=$(mint C)
 for i in $(seq 100); do
