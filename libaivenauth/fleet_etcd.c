@@ -483,24 +483,25 @@ fleet_watch(struct fleet_etcd *fe, int64_t from_rev, long max_ms,
 	struct etcd_watch_end end;
 	enum aivenauth_status st;
 	struct watch_arg w;
-	struct buf endkey;
 
 	memset(out, 0, sizeof(*out));
 	memset(&w, 0, sizeof(w));
 	w.out = out;
 	buf_init(&w.current, FLEET_KEY_MAX, false);
 	buf_init(&w.heartbeat, FLEET_KEY_MAX, false);
-	buf_init(&endkey, FLEET_KEY_MAX + 1, false);
-	/* [current, heartbeat NUL): both keys and the gen/ records between
-	 * them ('c' < 'g' < 'h'); the leader key is not watched. */
+	/* The heartbeat key alone.  The txn that moves current writes the
+	 * heartbeat of the new generation too, so a heartbeat event is all a
+	 * follower needs to notice a generation (the step then reads current
+	 * and the records at one revision).  Watching a range around
+	 * current would also stream every record of every generation to
+	 * every follower ('c' < 'g' < 'h'), which it then reads again: the
+	 * fleet bench measured 2.2 times the bytes and twice etcd's CPU. */
 	if ((st = fleet_key_current(fe->prefix, &w.current)) != AIVENAUTH_OK ||
 	    (st = fleet_key_heartbeat(fe->prefix, &w.heartbeat)) !=
-	    AIVENAUTH_OK ||
-	    (st = buf_add(&endkey, w.heartbeat.data, w.heartbeat.len)) !=
-	    AIVENAUTH_OK || (st = buf_addc(&endkey, '\0')) != AIVENAUTH_OK)
+	    AIVENAUTH_OK)
 		goto out;
-	st = fe->ops->watch(fe->c, w.current.data, w.current.len, endkey.data,
-	    endkey.len, from_rev, max_ms, watch_ev, &w, &end);
+	st = fe->ops->watch(fe->c, w.heartbeat.data, w.heartbeat.len, NULL, 0,
+	    from_rev, max_ms, watch_ev, &w, &end);
 	if (st != AIVENAUTH_OK)
 		goto out;
 	if (w.bad) {
@@ -526,7 +527,6 @@ fleet_watch(struct fleet_etcd *fe, int64_t from_rev, long max_ms,
 out:
 	buf_free(&w.current);
 	buf_free(&w.heartbeat);
-	buf_free(&endkey);
 	return st;
 }
 

@@ -140,10 +140,12 @@ struct fleet_change {
 };
 
 /*
- * Watch current and heartbeat from from_rev for at most max_ms; return at
- * the first change of either (current first when one txn moved both: the
- * generation's heartbeat comes with it), on compaction, or at max_ms.
- * Records of generations being written are skipped.
+ * Watch the heartbeat key from from_rev for at most max_ms; return at its
+ * first change (FLEET_CH_HEARTBEAT: the txn that moves current writes the
+ * new generation's heartbeat as well, so this is also how a new
+ * generation is noticed), on compaction, or at max_ms.  Only that one key
+ * is watched: no record of a generation is streamed to a follower.
+ * (FLEET_CH_CURRENT is kept for a watch that sees current itself.)
  */
 enum aivenauth_status fleet_watch(struct fleet_etcd *fe, int64_t from_rev,
     long max_ms, struct fleet_change *out);
