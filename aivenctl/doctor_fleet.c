@@ -135,6 +135,14 @@ check_view(struct doctor *d, struct aivenauth_ctx *ctx, enum fleet_mode m,
 		    "follow --once; systemctl enable --now "
 		    "aivenauth-follow.service", "no readable cache: generation %"
 		    PRIu64 " is published but not applied here", fs->current);
+	else if (v.applied > fs->current)
+		report(d, FAIL, "fleet", "runuser -u aivenauth -- aivenctl sync "
+		    "on the publisher (it publishes past the generation held "
+		    "here)", "this follower holds generation %" PRIu64 ", newer "
+		    "than the %" PRIu64 " etcd names (etcd lost it?): it refuses "
+		    "every generation up to %" PRIu64 " as a replay and its "
+		    "freshness no longer moves", v.applied, fs->current,
+		    v.applied);
 	else if (v.applied < fs->current)
 		report(d, WARN, "fleet", "systemctl status "
 		    "aivenauth-follow.service", "this follower holds "

@@ -85,6 +85,8 @@ fleet_view_read(struct aivenauth_ctx *ctx, int64_t max_stale,
 		v->local = "no-cache";
 	else if (v->applied < v->fs.current)
 		v->local = "behind";
+	else if (v->applied > v->fs.current)
+		v->local = "ahead";
 	else
 		v->local = "in-sync";
 }

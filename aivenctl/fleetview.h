@@ -27,7 +27,9 @@ struct fleet_view {
 	 * "etcd-unavailable". */
 	const char *state;
 	/* This follower (NULL elsewhere): "in-sync", "behind" (not on the
-	 * published generation), "no-cache", "unknown" (etcd unavailable). */
+	 * published generation), "ahead" (holds a newer one than etcd names:
+	 * etcd lost it, and every generation up to the one held is refused
+	 * as a replay), "no-cache", "unknown" (etcd unavailable). */
 	const char *local;
 };
 

@@ -500,6 +500,75 @@ aivenauth_fleet_follow_once(struct aivenauth_ctx *ctx,
 	return st;
 }
 
+enum aivenauth_status
+fleet_catch_up(struct aivenauth_ctx *ctx, struct fleet_etcd *fe,
+    bool *trusted)
+{
+	struct aivenauth_fleet_follow_result res;
+	struct fleet_keys keys;
+	enum aivenauth_status st;
+
+	*trusted = false;
+	if ((st = follower_keys(ctx, &keys)) != AIVENAUTH_OK)
+		return st;
+	st = step(ctx, fe, &keys, &res);
+	if (st == AIVENAUTH_OK) {
+		*trusted = true;
+		if (res.new_generation)
+			ctx_log(ctx, LOG_NOTICE, "fleet: took over at generation %"
+			    PRIu64 " (was %" PRIu64 " here): publishing on top "
+			    "of it", res.applied, res.applied_before);
+	} else if (res.replay_refused) {
+		ctx_log(ctx, LOG_WARNING, "fleet: etcd's current generation is "
+		    "older than the %" PRIu64 " this cache holds (etcd lost "
+		    "it?): publishing past it", res.applied_before);
+		st = AIVENAUTH_OK;
+	} else if (st == AIVENAUTH_ERR_BAD_RESPONSE) {
+		/* Forged, or signed by a publisher whose key is not pinned
+		 * here: not built on, and its number not trusted either (a
+		 * writer of etcd could otherwise push the next generation to
+		 * the end of the range). */
+		ctx_log(ctx, LOG_WARNING, "fleet: what etcd holds does not "
+		    "verify against this publisher's keys (see above): "
+		    "publishing a full generation past it without building on "
+		    "it (another publisher's key belongs in fleet_public_keys)");
+		st = AIVENAUTH_OK;
+	}
+	return st;
+}
+
+struct mark {
+	uint64_t gen;
+	const unsigned char *digest;
+};
+
+static enum aivenauth_status
+mark_fn(struct aivenauth_ctx *ctx, MDB_txn *txn, void *arg)
+{
+	const struct mark *m = arg;
+	enum aivenauth_status st;
+	uint64_t held;
+
+	ctx->cache->publish = false;
+	if ((st = meta_u64(ctx, txn, FLEET_GEN_META, &held)) != AIVENAUTH_OK)
+		return st;
+	if (m->gen <= held)
+		return AIVENAUTH_OK;
+	if ((st = put_meta(ctx, txn, FLEET_SET_META, m->digest,
+	    FLEET_DIGEST_BYTES)) != AIVENAUTH_OK)
+		return st;
+	return put_meta(ctx, txn, FLEET_GEN_META, &m->gen, sizeof(m->gen));
+}
+
+enum aivenauth_status
+fleet_mark_published(struct aivenauth_ctx *ctx, uint64_t gen,
+    const unsigned char *set_digest)
+{
+	struct mark m = { gen, set_digest };
+
+	return cache_write(ctx, mark_fn, &m);
+}
+
 static void
 sleep_ms(long ms, volatile int *stop)
 {

@@ -122,6 +122,23 @@ enum aivenauth_status fleet_follow_step_base(struct fleet_etcd *fe,
     fleet_base_fn *base_fn, void *base_arg, struct fleet_update *u);
 void fleet_update_free(struct fleet_update *u);
 
+/*
+ * fleet_apply.c, for a publisher.  fleet_catch_up: right after taking the
+ * leader key, apply the fleet's current generation if it is newer than
+ * the one this cache holds (another publisher led meanwhile), so that
+ * what is published next builds on it: the fleet's hash key, every hash
+ * it carries.  A current older than this cache's (etcd lost it) is
+ * published past; one that does not verify is neither built on nor
+ * trusted (*trusted false: its number must not count).  Else an error
+ * reading etcd or the cache.  fleet_mark_published: record in the cache, in
+ * one write transaction and without a snapshot, that generation gen with
+ * set digest set_digest is what it holds.
+ */
+enum aivenauth_status fleet_catch_up(struct aivenauth_ctx *ctx,
+    struct fleet_etcd *fe, bool *trusted);
+enum aivenauth_status fleet_mark_published(struct aivenauth_ctx *ctx,
+    uint64_t gen, const unsigned char *set_digest);
+
 /* What woke a follower's watch (fleet_watch). */
 enum fleet_change_kind {
 	FLEET_CH_TIMEOUT = 0,       /* nothing within max_ms: watch again */

@@ -86,6 +86,7 @@ struct aivenauth_fleet_publisher {
 	unsigned char pk[FLEET_PK_BYTES];
 	int64_t lease;
 	int lock_fd;            /* writer/fleet.lock, held while open */
+	bool current_trusted;   /* etcd's current verified at open */
 	char id[FLEET_LEADER_MAX + 1];
 };
 
@@ -571,6 +572,14 @@ aivenauth_fleet_publisher_open(struct aivenauth_ctx *ctx,
 		aivenauth_fleet_publisher_close(p);
 		return AIVENAUTH_OK;
 	}
+	/* Build on what the fleet holds (another publisher may have led
+	 * since this cache last published or followed). */
+	if ((st = fleet_catch_up(ctx, &p->fe, &p->current_trusted)) !=
+	    AIVENAUTH_OK) {
+		*leader = false;
+		aivenauth_fleet_publisher_close(p);
+		return st;
+	}
 	*out = p;
 	return AIVENAUTH_OK;
 fail:
@@ -655,7 +664,7 @@ static enum aivenauth_status
 publish_gen(struct aivenauth_fleet_publisher *p, const struct fleet_gen *g,
     const struct fleet_view *v, struct published *pb,
     const struct fleet_heartbeat *hb, const unsigned char *snap_id,
-    struct aivenauth_fleet_publish_result *res)
+    uint64_t held_gen, struct aivenauth_fleet_publish_result *res)
 {
 	struct aivenauth_ctx *ctx = p->ctx;
 	struct fleet_dset old, set;
@@ -665,7 +674,22 @@ publish_gen(struct aivenauth_fleet_publisher *p, const struct fleet_gen *g,
 	uint64_t gen;
 	bool delta;
 
-	gen = (v->current > pb->generation ? v->current : pb->generation) + 1;
+	/* Past everything a follower could hold: etcd's current, what this
+	 * host published last, and the generation its cache holds (the one
+	 * it published or applied: etcd may have lost current).  An absurd
+	 * number (only a writer of etcd makes one) is refused, not wrapped. */
+	gen = p->current_trusted && v->current > pb->generation ? v->current :
+	    pb->generation;
+	if (held_gen > gen)
+		gen = held_gen;
+	if (gen >= UINT64_MAX / 2) {
+		ctx_log(ctx, LOG_ERR, "fleet: generation %" PRIu64 " is not a "
+		    "plausible predecessor (etcd's current says %" PRIu64 "): "
+		    "not publishing; reset the fleet's etcd prefix", gen,
+		    v->current);
+		return AIVENAUTH_ERR_BAD_RESPONSE;
+	}
+	gen++;
 	memset(&h, 0, sizeof(h));
 	delta = set_read(ctx, &h, &old);
 	if (!delta)
@@ -709,6 +733,11 @@ publish_gen(struct aivenauth_fleet_publisher *p, const struct fleet_gen *g,
 	fleet_dset_digest(&set, nh.digest);
 	set_write(ctx, &nh, &set);
 	fleet_dset_free(&set);
+	/* The cache holds what it published: a later catch-up (after another
+	 * publisher led) applies only what is newer. */
+	if (fleet_mark_published(ctx, gen, nh.digest) != AIVENAUTH_OK)
+		ctx_log(ctx, LOG_WARNING, "fleet: cannot record generation %"
+		    PRIu64 " in the cache; the next run reads it back", gen);
 	res->new_generation = true;
 	res->generation = gen;
 	res->n_users = g->snap.n_users;
@@ -738,6 +767,7 @@ aivenauth_fleet_publisher_publish(struct aivenauth_fleet_publisher *p,
 	struct published pb;
 	struct fleet_keys none;
 	struct fleet_view v;
+	struct fleet_held held;
 	struct fleet_gen g;
 	int64_t sync_time = 0;
 
@@ -754,8 +784,8 @@ aivenauth_fleet_publisher_publish(struct aivenauth_fleet_publisher *p,
 	}
 	if ((st = aivenauth_fleet_publisher_keepalive(p)) != AIVENAUTH_OK)
 		return st;
-	if ((st = fleet_gen_from_cache(ctx, &g, snap_id, &sync_time, NULL)) !=
-	    AIVENAUTH_OK)
+	if ((st = fleet_gen_from_cache(ctx, &g, snap_id, &sync_time,
+	    &held)) != AIVENAUTH_OK)
 		return st;
 	if (sync_time == 0) {
 		ctx_log(ctx, LOG_ERR, "fleet: the cache was never synced; "
@@ -780,7 +810,8 @@ aivenauth_fleet_publisher_publish(struct aivenauth_fleet_publisher *p,
 		    g.snap.organization_id, v.current, &hb);
 		res->generation = v.current;
 	} else {
-		st = publish_gen(p, &g, &v, &pb, &hb, snap_id, res);
+		st = publish_gen(p, &g, &v, &pb, &hb, snap_id, held.generation,
+		    res);
 	}
 	fleet_gen_free(&g);
 	if (st == AIVENAUTH_ERR_FORBIDDEN)

@@ -249,8 +249,11 @@ base=$(decisions "$SECRETS/A" "$SECRETS/B")
 #    second publisher config with its own key publishes a generation that
 #    holds a token minted through it (valid at the API, hash known to it).
 "$AB/aivenctl" fleet keygen --out "$W/evil.key" -c "$W/aivenauth.conf" >/dev/null 2>&1
+# (It pins the real key: a publisher builds on the fleet's current
+# generation, which it must verify first.)
 sed -e "s#^fleet_signing_key_file = .*#fleet_signing_key_file = $W/evil.key#" \
     -e "s#^cache_dir = .*#cache_dir = $W/evil#" "$W/aivenauth.conf" > "$W/evil.conf"
+echo "fleet_public_keys = $pk" >> "$W/evil.conf"
 chmod 0644 "$W/evil.conf"
 # The leader key stays with its publisher between runs: hand it over.
 ctl fleet resign > "$W/resign" 2>&1 || bad "fleet resign: $(cat "$W/resign")"

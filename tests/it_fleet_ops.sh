@@ -243,6 +243,51 @@ p2 fleet resign > "$W/rs2" 2>&1; rc=$?
 [ $rc = 0 ] && grep -q 'nothing to resign' "$W/rs2" && ok "fleet resign without the key: exit 0, nothing to resign" || bad "resign2: exit $rc: $(cat "$W/rs2")"
 ctl sync > /dev/null 2>&1 || bad "the first publisher cannot lead again"
 
+# ------------------------------------------------------------ takeover, hostile current
+# A takeover builds on the fleet's current generation, not on what the new
+# leader saw at its last standby run: a token created on the old leader
+# after that run keeps working.
+p2 sync > /dev/null 2>&1                      # standby: adopts the current generation
+ctl token create "$UID1" > "$W/mint" 2>"$W/mint.err" || bad "token create: $(cat "$W/mint.err")"
+head -n 1 "$W/mint" > "$W/tokD"; : > "$W/mint"
+ctl fleet resign > /dev/null 2>&1
+p2 sync > "$W/p2.sync" 2>&1; rc=$?
+fctl follow --once > "$W/fo" 2>&1
+[ $rc = 0 ] && grep -q 'fleet: published generation' "$W/p2.sync" && [ "$(vf "$W/tokD")" = accepted ] &&
+	[ "$(p2 verify ops-bot < "$W/tokD" 2>/dev/null | head -n 1 | cut -d: -f1)" = accepted ] &&
+	ok "takeover right after the old leader created a token: the new leader builds on the current generation, the token stays accepted" ||
+	bad "takeover window: exit $rc, follower $(vf "$W/tokD"): $(cat "$W/p2.sync" "$W/fo")"
+p2 fleet resign > /dev/null 2>&1
+ctl sync > /dev/null 2>&1 || bad "the first publisher cannot lead again"
+# `current` is not signed: a writer of etcd sets it to the end of the
+# range.  The leader neither builds on it nor counts it: the next
+# generation has a plausible number and the followers apply it.
+gen_now=$(fctl --json status 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["generation"])')
+curl -s -X POST "$EURL/v3/kv/put" -d "{\"key\":\"$(ekey current)\",\"value\":\"$(printf 18446744073709551614 | base64 -w0)\"}" >/dev/null
+ctl token create "$UID1" > "$W/mint" 2>"$W/mint.err"; rc=$?
+head -n 1 "$W/mint" > "$W/tokF"; : > "$W/mint"
+fctl follow --once > "$W/fo" 2>&1; frc=$?
+gen_after=$(fctl --json status 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["generation"])')
+[ $rc = 0 ] && [ $frc = 0 ] && [ "$gen_after" -gt "$gen_now" ] && [ "$gen_after" -lt 1000 ] && [ "$(vf "$W/tokF")" = accepted ] &&
+	ok "a forged current of 2^64-2: the leader publishes generation $gen_after past it (not wrapped), the follower applies it" ||
+	bad "forged current: create $rc, follow $frc, generation $gen_now -> $gen_after: $(cat "$W/mint.err" "$W/fo")"
+# etcd loses the prefix and a fresh publisher (new cache) publishes
+# generation 1: the follower, holding a newer one, refuses it as a replay:
+# doctor says so.  The leader that held the newer generation publishes past it.
+curl -s -X POST "$EURL/v3/kv/deleterange" -d "{\"key\":\"$(printf %s "$PFX" | base64 -w0)\",\"range_end\":\"$(printf %s "${PFX%/}0" | base64 -w0)\"}" >/dev/null
+sed -e "s#^cache_dir = .*#cache_dir = $W/pub3#" "$W/aivenauth.conf" > "$W/pub3.conf"; chmod 0644 "$W/pub3.conf"
+"$AB/aivenctl" -c "$W/pub3.conf" sync > "$W/p3.sync" 2>&1 || bad "fresh publisher: $(cat "$W/p3.sync")"
+"$AB/aivenctl" -c "$W/pub3.conf" fleet resign > /dev/null 2>&1
+fctl doctor > "$W/doc" 2>&1; rc=$?
+[ $rc = 1 ] && doc_has "$W/doc" fail fleet "newer than the 1 etcd names" &&
+	ok "doctor: a follower ahead of etcd (etcd lost the prefix) fails, saying it refuses every generation as a replay" ||
+	bad "doctor ahead: exit $rc: $(grep ' fleet ' "$W/doc")"
+ctl sync > "$W/sync.lost" 2>&1; rc=$?
+fctl follow --once > "$W/fo" 2>&1; frc=$?
+[ $rc = 0 ] && [ $frc = 0 ] && grep -q 'applied generation' "$W/fo" && [ "$(vf "$W/tokF")" = accepted ] &&
+	ok "after etcd lost the prefix the leader publishes past the follower's generation and the follower applies it" ||
+	bad "lost prefix: sync $rc, follow $frc: $(cat "$W/sync.lost" "$W/fo")"
+
 # ------------------------------------------------------------ hostile leader id
 # The leader key is not signed: whoever can write etcd chooses it.  An
 # ESC sequence there reaches no terminal (it is shown as \x1b).
