@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -33,12 +34,61 @@
 
 #define LEASE_FILE "fleet-lease"
 #define LOCK_FILE "fleet.lock"
-#define LEASE_MAGIC 0x3145534541455641ULL   /* "AVEASE1" */
+#define LEASE_MAGIC 0x3245534541455641ULL   /* "AVEASE2" */
+#define BOOT_ID_MAX 40
 
+/*
+ * The lease, and who may resume it: this host name, this boot and this
+ * very writer directory (device and inode).  A cache directory copied (a
+ * restored backup, a cloned VM, a second publisher provisioned by rsync,
+ * even on the same machine) carries the file along; without the binding
+ * both copies would resume the same lease, pass the same guard and
+ * publish at once, and either could resign the other.  After a reboot
+ * the lease is not resumed either (the old one lapses within its TTL;
+ * then the host campaigns again).
+ */
 struct lease_rec {
 	uint64_t magic;
 	int64_t lease;
+	char host[FLEET_LEADER_MAX + 1];
+	char boot_id[BOOT_ID_MAX + 1];
+	uint64_t dir_dev, dir_ino;      /* cache_dir/writer: a copy differs */
 };
+
+static void
+writer_identity(struct aivenauth_ctx *ctx, uint64_t *dev, uint64_t *ino)
+{
+	char *w = path_join(ctx->cfg.cache_dir, WRITER_DIR);
+	struct stat sb;
+
+	*dev = *ino = 0;
+	if (w != NULL && lstat(w, &sb) == 0) {
+		*dev = (uint64_t)sb.st_dev;
+		*ino = (uint64_t)sb.st_ino;
+	}
+	free(w);
+}
+
+/* /proc/sys/kernel/random/boot_id, "" if unreadable. */
+static void
+boot_id(char out[BOOT_ID_MAX + 1])
+{
+	ssize_t n;
+	int fd;
+
+	out[0] = '\0';
+	fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, out, BOOT_ID_MAX);
+	close(fd);
+	if (n <= 0) {
+		out[0] = '\0';
+		return;
+	}
+	out[n] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+}
 
 static char *
 writer_path(struct aivenauth_ctx *ctx, const char *name)
@@ -62,6 +112,8 @@ fleet_lead_lock(struct aivenauth_ctx *ctx, int *fd)
 	if (p == NULL)
 		return AIVENAUTH_ERR_NOMEM;
 	*fd = open(p, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (*fd >= 0)
+		cache_adopt(ctx, *fd, NULL);    /* root's run: the timer's file */
 	if (*fd < 0) {
 		e = errno;
 		free(p);
@@ -93,9 +145,10 @@ fleet_lead_unlock(int fd)
 }
 
 int64_t
-fleet_lead_stored(struct aivenauth_ctx *ctx)
+fleet_lead_stored(struct aivenauth_ctx *ctx, const char *id)
 {
-	char *p = writer_path(ctx, LEASE_FILE);
+	char *p = writer_path(ctx, LEASE_FILE), boot[BOOT_ID_MAX + 1];
+	uint64_t dev, ino;
 	struct lease_rec r;
 	int fd;
 
@@ -105,22 +158,42 @@ fleet_lead_stored(struct aivenauth_ctx *ctx)
 	free(p);
 	if (fd < 0)
 		return 0;
+	memset(&r, 0, sizeof(r));
 	if (read(fd, &r, sizeof(r)) != (ssize_t)sizeof(r) ||
 	    r.magic != LEASE_MAGIC)
 		r.lease = 0;
 	close(fd);
+	r.host[sizeof(r.host) - 1] = '\0';
+	r.boot_id[sizeof(r.boot_id) - 1] = '\0';
+	boot_id(boot);
+	writer_identity(ctx, &dev, &ino);
+	if (r.lease != 0 && (strcmp(r.host, id) != 0 ||
+	    strcmp(r.boot_id, boot) != 0 || r.dir_dev != dev ||
+	    r.dir_ino != ino)) {
+		ctx_log(ctx, LOG_NOTICE, "fleet: the leader lease recorded here "
+		    "was taken by %s in another boot or on another machine (a "
+		    "reboot, or a copied cache directory): not resumed", r.host);
+		return 0;
+	}
 	return r.lease;
 }
 
 /* Atomically; a failure only costs the next run a campaign (it finds the
  * key held by its own old lease and waits for the TTL), so it is logged. */
 void
-fleet_lead_store(struct aivenauth_ctx *ctx, int64_t lease)
+fleet_lead_store(struct aivenauth_ctx *ctx, int64_t lease, const char *id)
 {
 	char *p = writer_path(ctx, LEASE_FILE), *tmp = NULL;
-	struct lease_rec r = { LEASE_MAGIC, lease };
+	struct lease_rec r;
 	size_t n;
 	int fd = -1;
+
+	memset(&r, 0, sizeof(r));
+	r.magic = LEASE_MAGIC;
+	r.lease = lease;
+	snprintf(r.host, sizeof(r.host), "%s", id != NULL ? id : "");
+	boot_id(r.boot_id);
+	writer_identity(ctx, &r.dir_dev, &r.dir_ino);
 
 	if (p == NULL || (tmp = malloc((n = strlen(p)) + 5)) == NULL)
 		goto out;
@@ -133,6 +206,8 @@ fleet_lead_store(struct aivenauth_ctx *ctx, int64_t lease)
 	(void)unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	    0600);
+	if (fd >= 0)
+		cache_adopt(ctx, fd, NULL);     /* root's run: the timer's file */
 	if (fd < 0 || write(fd, &r, sizeof(r)) != (ssize_t)sizeof(r) ||
 	    fsync(fd) != 0 || rename(tmp, p) != 0) {
 		ctx_log(ctx, LOG_WARNING, "fleet: cannot record the leader "
@@ -155,7 +230,7 @@ fleet_lead_take(struct aivenauth_ctx *ctx, struct fleet_etcd *fe,
 	struct fleet_keys none;
 	enum aivenauth_status st;
 	struct fleet_view v;
-	int64_t stored = fleet_lead_stored(ctx), left = 0;
+	int64_t stored = fleet_lead_stored(ctx, id), left = 0;
 
 	*leader = false;
 	*lease = 0;
@@ -166,7 +241,8 @@ fleet_lead_take(struct aivenauth_ctx *ctx, struct fleet_etcd *fe,
 		return st;
 	/* Ours from an earlier run: resume it.  The keepalive proves the
 	 * lease is alive; every publish txn is guarded by it anyway. */
-	if (stored != 0 && v.has_leader && v.leader_lease == stored) {
+	if (stored != 0 && v.has_leader && v.leader_lease == stored &&
+	    strcmp(v.leader, id) == 0) {
 		st = fe->ops->lease_keepalive(fe->c, stored, &left);
 		if (st == AIVENAUTH_OK && left > 0) {
 			ctx_log(ctx, LOG_INFO, "fleet: %s still holds the leader "
@@ -179,21 +255,27 @@ fleet_lead_take(struct aivenauth_ctx *ctx, struct fleet_etcd *fe,
 		if (st != AIVENAUTH_OK && st != AIVENAUTH_ERR_API_NOT_FOUND)
 			return st;
 		/* It lapsed since the read: etcd deleted the key with it. */
-		fleet_lead_store(ctx, 0);
+		fleet_lead_store(ctx, 0, id);
 		stored = 0;
 		if ((st = fleet_read_view(fe, &none, NULL, &v)) != AIVENAUTH_OK)
 			return st;
 	}
 	if (stored != 0 && !(v.has_leader && v.leader_lease == stored))
-		fleet_lead_store(ctx, 0);       /* lapsed, or taken over */
+		fleet_lead_store(ctx, 0, id);   /* lapsed, or taken over */
 	if (v.has_leader) {
 		snprintf(leader_id, leader_id_size, "%s", v.leader);
+		if (strcmp(v.leader, id) == 0)
+			ctx_log(ctx, LOG_NOTICE, "fleet: the leader key names "
+			    "this host (%s) but is bound to a lease this run "
+			    "does not hold: this host before a reboot (it lapses "
+			    "within the TTL), another host with the same name, "
+			    "or a writer of etcd", id);
 		return AIVENAUTH_OK;
 	}
 	if ((st = fleet_campaign(fe, id, ttl, leader, lease)) != AIVENAUTH_OK)
 		return st;
 	if (*leader) {
-		fleet_lead_store(ctx, *lease);
+		fleet_lead_store(ctx, *lease, id);
 		snprintf(leader_id, leader_id_size, "%s", id);
 		ctx_log(ctx, LOG_INFO, "fleet: %s holds the leader key (lease %"
 		    PRId64 ", TTL %" PRId64 " s)", id, *lease, ttl);
@@ -215,6 +297,6 @@ fleet_lead_resign(struct aivenauth_ctx *ctx, struct fleet_etcd *fe,
 	if (st == AIVENAUTH_ERR_API_NOT_FOUND)
 		st = AIVENAUTH_OK;      /* lapsed already: nothing held */
 	if (st == AIVENAUTH_OK)
-		fleet_lead_store(ctx, 0);
+		fleet_lead_store(ctx, 0, NULL);
 	return st;
 }

@@ -26,8 +26,10 @@ enum aivenauth_status fleet_lead_take(struct aivenauth_ctx *ctx,
 enum aivenauth_status fleet_lead_resign(struct aivenauth_ctx *ctx,
     struct fleet_etcd *fe, int64_t lease);
 
-/* The stored lease (0: none) / store one (0: forget). */
-int64_t fleet_lead_stored(struct aivenauth_ctx *ctx);
-void fleet_lead_store(struct aivenauth_ctx *ctx, int64_t lease);
+/* The lease stored by this host (id) in this boot (0: none, or another
+ * host's or boot's) / store one for id (0: forget). */
+int64_t fleet_lead_stored(struct aivenauth_ctx *ctx, const char *id);
+void fleet_lead_store(struct aivenauth_ctx *ctx, int64_t lease,
+    const char *id);
 
 #endif /* AIVENAUTH_FLEET_LEAD_H */

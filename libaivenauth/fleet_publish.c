@@ -137,6 +137,8 @@ published_write(struct aivenauth_ctx *ctx, const struct published *pb)
 	(void)unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	    0600);
+	if (fd >= 0)
+		cache_adopt(ctx, fd, NULL);     /* root's run: the timer's file */
 	if (fd < 0 || write(fd, pb, sizeof(*pb)) != (ssize_t)sizeof(*pb) ||
 	    fsync(fd) != 0 || rename(tmp, p) != 0) {
 		ctx_log(ctx, LOG_WARNING, "fleet: cannot record the published "
@@ -258,6 +260,8 @@ set_write(struct aivenauth_ctx *ctx, const struct set_hdr *h,
 	(void)unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	    0600);
+	if (fd >= 0)
+		cache_adopt(ctx, fd, NULL);     /* root's run: the timer's file */
 	ok = fd >= 0 && write(fd, b.data, b.len) == (ssize_t)b.len &&
 	    fsync(fd) == 0 && rename(tmp, p) == 0;
 	if (!ok && fd >= 0)
@@ -840,6 +844,7 @@ aivenauth_fleet_resign(struct aivenauth_ctx *ctx, bool *resigned,
 	enum aivenauth_status st;
 	struct fleet_etcd fe;
 	struct fleet_view v;
+	char id[FLEET_LEADER_MAX + 1] = "";
 	int64_t stored;
 	int fd = -1;
 
@@ -860,21 +865,24 @@ aivenauth_fleet_resign(struct aivenauth_ctx *ctx, bool *resigned,
 		fleet_lead_unlock(fd);
 		return st;
 	}
-	/* Only a lease this host holds: never another publisher's key. */
-	stored = fleet_lead_stored(ctx);
+	/* Only a lease this host holds (its name, this boot): never another
+	 * publisher's key, nor the original's from a copied cache. */
+	if (gethostname(id, sizeof(id) - 1) != 0 || id[0] == '\0')
+		snprintf(id, sizeof(id), "publisher-%ld", (long)getpid());
+	stored = fleet_lead_stored(ctx, id);
 	memset(&none, 0, sizeof(none));
 	st = fleet_read_view(&fe, &none, NULL, &v);
 	if (st == AIVENAUTH_OK && v.has_leader)
 		snprintf(leader_id, AIVENAUTH_FLEET_ID_SIZE, "%s", v.leader);
 	if (st == AIVENAUTH_OK && stored != 0 && v.has_leader &&
-	    v.leader_lease == stored) {
+	    v.leader_lease == stored && strcmp(v.leader, id) == 0) {
 		if ((st = fleet_lead_resign(ctx, &fe, stored)) == AIVENAUTH_OK) {
 			*resigned = true;
 			ctx_log(ctx, LOG_INFO, "fleet: gave up the leader key "
 			    "(lease %" PRId64 ")", stored);
 		}
 	} else if (st == AIVENAUTH_OK && stored != 0) {
-		fleet_lead_store(ctx, 0);       /* lapsed or taken over */
+		fleet_lead_store(ctx, 0, id);   /* lapsed or taken over */
 	}
 	fleet_etcd_close(&fe);
 	fleet_lead_unlock(fd);

@@ -243,6 +243,38 @@ p2 fleet resign > "$W/rs2" 2>&1; rc=$?
 [ $rc = 0 ] && grep -q 'nothing to resign' "$W/rs2" && ok "fleet resign without the key: exit 0, nothing to resign" || bad "resign2: exit $rc: $(cat "$W/rs2")"
 ctl sync > /dev/null 2>&1 || bad "the first publisher cannot lead again"
 
+# ------------------------------------------------------------ a copied cache dir
+# The leader's cache directory copied (a restored backup, a cloned VM, a
+# second publisher provisioned by rsync): the copy carries writer/fleet-lease
+# but may not resume the lease (it is bound to the host, the boot and the
+# writer directory itself), so it neither publishes nor resigns the leader.
+ctl sync > /dev/null 2>&1
+cp -a "$W/cache" "$W/pubc"
+sed -e "s#^cache_dir = .*#cache_dir = $W/pubc#" "$W/aivenauth.conf" > "$W/pubc.conf"; chmod 0644 "$W/pubc.conf"
+pc() { "$AB/aivenctl" -c "$W/pubc.conf" "$@"; }
+pc sync > "$W/pc.sync" 2>&1; rc=$?
+pc fleet resign > "$W/pc.rs" 2>&1; rrc=$?
+[ $rc = 0 ] && grep -q 'not the leader' "$W/pc.sync" && ! grep -q 'published generation' "$W/pc.sync" &&
+	[ $rrc = 0 ] && grep -q 'nothing to resign' "$W/pc.rs" && [ "$(leader_now)" = "$HOST" ] &&
+	ctl -vv sync 2>&1 | grep -q 'resumed' &&
+	ok "a copied cache dir does not resume the leader's lease: it stays standby, cannot resign the leader, the leader still resumes" ||
+	bad "copied cache: sync $rc, resign $rrc, leader $(leader_now): $(cat "$W/pc.sync" "$W/pc.rs")"
+# Files a root run creates in writer/ go to the cache directory's owner
+# and group (the timer's user), or its next run could not open them.  (No
+# aivenauth user here: the group shows it.)
+NG=$(getent group nogroup >/dev/null && echo nogroup || echo nobody)
+ctl fleet resign > /dev/null 2>&1             # removes fleet-lease; the next run writes it anew
+rm -f "$W/cache/writer/fleet.lock" "$W/cache/writer/fleet-published"*
+chgrp -R "$NG" "$W/cache"
+ctl token create "$UID1" > "$W/mint" 2>"$W/mint.err" || bad "token create: $(cat "$W/mint.err")"
+: > "$W/mint"
+left=$(find "$W/cache/writer" -name 'fleet*' ! -group "$NG" | wc -l)
+made=$(find "$W/cache/writer" -name 'fleet*' | wc -l)
+[ "$left" = 0 ] && [ "$made" -ge 3 ] &&
+	ok "a root token command gives the files it creates in writer/ (fleet.lock, fleet-lease, fleet-published*: $made) the cache directory's group" ||
+	bad "writer/ fleet files not in group $NG: $(find "$W/cache/writer" -name 'fleet*' ! -group "$NG")"
+chgrp -R root "$W/cache"
+
 # ------------------------------------------------------------ takeover, hostile current
 # A takeover builds on the fleet's current generation, not on what the new
 # leader saw at its last standby run: a token created on the old leader
