@@ -139,7 +139,7 @@ cmd_fleet_status(int argc, char *argv[])
 	fleet_view_read(ctx, max_stale, &v);
 	fs = &v.fs;
 	if (v.etcd_st != AIVENAUTH_OK) {
-		ctl_err("fleet status: %s", aivenauth_strerror(v.etcd_st));
+		ctl_err("fleet status: %s", fleet_strerror(v.etcd_st));
 		rc = exit_code(v.etcd_st);
 		goto out;
 	}
@@ -205,8 +205,16 @@ cmd_fleet_resign(int argc, char *argv[])
 		return rc;
 	if ((st = aivenauth_fleet_resign(ctx, &resigned, leader)) !=
 	    AIVENAUTH_OK) {
-		ctl_err("fleet resign: %s", aivenauth_strerror(st));
+		ctl_err("fleet resign: %s", fleet_strerror(st));
 		rc = exit_code(st);
+	} else if (g.json) {
+		json_t *o = json_pack("{s:b, s:o}", "resigned", resigned,
+		    "leader", json_str(resigned || leader[0] == '\0' ? NULL :
+		    leader));
+		int jr = o != NULL ? json_print(o) : EX_OSERR;
+
+		json_decref(o);
+		rc = jr;
 	} else if (resigned) {
 		printf("gave up the leader key\n");
 	} else {

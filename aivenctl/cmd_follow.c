@@ -16,6 +16,7 @@
 
 #include "aivenauth_fleet.h"
 #include "aivenctl.h"
+#include "fleetview.h"
 
 static volatile int stop_requested;
 
@@ -103,9 +104,11 @@ take_leader(struct aivenauth_ctx *ctx, const char *cmd)
 	    leader);
 	if (st != AIVENAUTH_OK) {
 		ctl_warn("%s: cannot take the fleet's leader key: %s; going on "
-		    "here only, the change is not published to the fleet "
-		    "(the next `aivenctl sync` publishes it)", cmd,
-		    aivenauth_strerror(st));
+		    "here only, the change is not published to the fleet: "
+		    "this host's next sync publishes it if it still leads; "
+		    "else run the command again on the leader (a created "
+		    "token: `aivenctl token add` there, the token on stdin)",
+		    cmd, fleet_strerror(st));
 		held_st = st;
 		return 0;
 	}
@@ -155,8 +158,10 @@ fleet_after_command(const char *cmd, int rc)
 	} else if ((st = aivenauth_fleet_publisher_publish(held, &r)) !=
 	    AIVENAUTH_OK) {
 		ctl_warn("%s: done here, but not published to the fleet: %s; "
-		    "the next `aivenctl sync` publishes it", cmd,
-		    aivenauth_strerror(st));
+		    "this host's next sync publishes it if it still leads; "
+		    "else run the command again on the leader (a created "
+		    "token: `aivenctl token add` there, the token on stdin)",
+		    cmd, fleet_strerror(st));
 		prc = exit_code(st);
 	} else {
 		ctl_note("%s: published to the fleet as generation %llu%s", cmd,
@@ -263,7 +268,7 @@ cmd_follow(int argc, char *argv[])
 			    r.replay_refused ? "an older generation was "
 			    "refused (replay)" : st == AIVENAUTH_ERR_BAD_RESPONSE ?
 			    "what etcd holds was refused (see above)" :
-			    aivenauth_strerror(st),
+			    fleet_strerror(st),
 			    (unsigned long long)r.applied_before);
 			rc = exit_code(st);
 		}
@@ -277,7 +282,7 @@ cmd_follow(int argc, char *argv[])
 	(void)sigaction(SIGINT, &sa, NULL);
 	st = aivenauth_fleet_follow_run(ctx, &stop_requested, report, NULL);
 	if (st != AIVENAUTH_OK) {
-		ctl_err("follow: %s", aivenauth_strerror(st));
+		ctl_err("follow: %s", fleet_strerror(st));
 		rc = exit_code(st);
 	}
 	aivenauth_ctx_free(ctx);

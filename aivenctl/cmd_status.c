@@ -36,7 +36,7 @@ print_fleet(const struct fleet_view *v)
 	kv("fleet:", "%s", fleet_mode_name(v->mode));
 	if (v->etcd_st != AIVENAUTH_OK) {
 		kv("fleet_state:", "%s (%s)", v->state,
-		    aivenauth_strerror(v->etcd_st));
+		    fleet_strerror(v->etcd_st));
 		return;
 	}
 	kv("fleet_leader:", "%s", fs->has_leader ? fs->leader : "none");
@@ -168,7 +168,7 @@ cmd_status(int argc, char *argv[])
 	}
 	if (fleet && fv.etcd_st != AIVENAUTH_OK)
 		ctl_warn("fleet: etcd: %s (the cache keeps its last complete "
-		    "generation)", aivenauth_strerror(fv.etcd_st));
+		    "generation)", fleet_strerror(fv.etcd_st));
 	if (rc == EX_UNAVAILABLE && fleet && fv.mode == FLEET_MODE_FOLLOW)
 		ctl_err("the cache is %s; this follower gets its updates from "
 		    "the publisher through etcd: check `systemctl status "

@@ -8,6 +8,7 @@
 
 #include "aivenauth_fleet.h"
 #include "aivenctl.h"
+#include "fleetview.h"
 #include "ops.h"
 
 /*
@@ -32,7 +33,7 @@ standby_follow(struct aivenauth_ctx *ctx, const char *leader)
 	if (st != AIVENAUTH_OK) {
 		ctl_err("sync: standby: cannot follow the leader's generation: "
 		    "%s (pin the leader's public key in fleet_public_keys if it "
-		    "signs with another key)", aivenauth_strerror(st));
+		    "signs with another key)", fleet_strerror(st));
 		return exit_code(st);
 	}
 	if (g.json) {
@@ -93,7 +94,7 @@ cmd_sync(int argc, char *argv[])
 			 * says so. */
 			ctl_warn("sync: cannot campaign for the fleet's leader "
 			    "key: %s; syncing this host only, publishing "
-			    "nothing", aivenauth_strerror(st));
+			    "nothing", fleet_strerror(st));
 			fleet_rc = exit_code(st);
 		} else if (!is_leader) {
 			rc = standby_follow(ctx, leader);
@@ -148,7 +149,7 @@ cmd_sync(int argc, char *argv[])
 		st = aivenauth_fleet_publisher_publish(pub, &pr);
 		if (st != AIVENAUTH_OK) {
 			ctl_err("sync: synced here, but not published to the "
-			    "fleet: %s", aivenauth_strerror(st));
+			    "fleet: %s", fleet_strerror(st));
 			rc = exit_code(st);
 		} else if (!g.json) {
 			if (pr.new_generation)

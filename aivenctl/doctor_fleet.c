@@ -21,6 +21,9 @@
 #include "doctor.h"
 #include "fleetview.h"
 
+/* The lease TTL (fleet_publish.c) plus the timer's 60 s + 15 s jitter. */
+#define FLEET_TAKEOVER_S (180 + 75)
+
 /* The keys a follower needs and a publisher signs with. */
 static void
 check_keys(struct doctor *d, struct aivenauth_ctx *ctx, enum fleet_mode m)
@@ -96,7 +99,7 @@ check_view(struct doctor *d, struct aivenauth_ctx *ctx, enum fleet_mode m,
 		report(d, FAIL, "etcd", "check etcd_endpoints, etcd_ca_file, "
 		    "etcd_user and etcd_password_file (see the message above) "
 		    "and that etcd answers", "etcd at %s: %s%s", nn(ep),
-		    aivenauth_strerror(v.etcd_st), m == FLEET_MODE_FOLLOW ?
+		    fleet_strerror(v.etcd_st), m == FLEET_MODE_FOLLOW ?
 		    ": this follower keeps its last complete generation until "
 		    "max_stale" : ": nothing is published");
 		return;
@@ -166,5 +169,14 @@ check_fleet(struct doctor *d, struct aivenauth_ctx *ctx)
 	if (ms == NULL || !parse_i64(ms, 0, INT64_MAX, &max_stale))
 		max_stale = 0;
 	check_keys(d, ctx, m);
+	/* A leader that stops is replaced a lease TTL (180 s) plus one sync
+	 * timer period (up to 75 s) later; a max_stale shorter than that
+	 * turns every host stale during an ordinary takeover. */
+	if (max_stale != 0 && max_stale < FLEET_TAKEOVER_S)
+		report(d, WARN, "fleet", "set max_stale well above "
+		    "the takeover time, e.g. max_stale = 1h", "max_stale = %"
+		    PRId64 " s is shorter than a leader takeover (lease 180 s + "
+		    "one timer period, up to %d s): logins turn cache-stale "
+		    "whenever the leader stops", max_stale, FLEET_TAKEOVER_S);
 	check_view(d, ctx, m, max_stale);
 }

@@ -10,6 +10,39 @@
 #include "aivenctl.h"
 #include "fleetview.h"
 
+/*
+ * The library's status strings name the Aiven API, which the network
+ * statuses mostly concern; in a fleet command the same status comes from
+ * etcd, and saying "cannot reach the Aiven API" there sends the operator
+ * to the wrong server.
+ */
+const char *
+fleet_strerror(enum aivenauth_status st)
+{
+	switch (st) {
+	case AIVENAUTH_ERR_NET:
+		return "cannot reach etcd (etcd_endpoints)";
+	case AIVENAUTH_ERR_TIMEOUT:
+		return "etcd request timed out";
+	case AIVENAUTH_ERR_UNAUTHORIZED:
+		return "etcd: wrong user or password (etcd_user, "
+		    "etcd_password_file)";
+	case AIVENAUTH_ERR_FORBIDDEN:
+		return "etcd: permission denied, or the leader lease was lost";
+	case AIVENAUTH_ERR_API_NOT_FOUND:
+		return "etcd: not found (an expired lease)";
+	case AIVENAUTH_ERR_API_REJECTED:
+		return "etcd rejected the request";
+	case AIVENAUTH_ERR_SERVER:
+		return "etcd server error";
+	case AIVENAUTH_ERR_BAD_RESPONSE:
+		return "what etcd holds was refused (signature, format or "
+		    "generation: see the message above)";
+	default:
+		return aivenauth_strerror(st);
+	}
+}
+
 enum fleet_mode
 fleet_mode_of(struct aivenauth_ctx *ctx)
 {
@@ -109,7 +142,7 @@ fleet_view_json(const struct fleet_view *v)
 	    "state", v->state,
 	    "local", json_str(v->local),
 	    "etcd_error", etcd ? json_null() :
-	    json_string(aivenauth_strerror(v->etcd_st)),
+	    json_string(fleet_strerror(v->etcd_st)),
 	    "etcd_revision", etcd ? json_integer(fs->revision) : json_null(),
 	    "published_generation", (json_int_t)fs->current,
 	    "applied_generation", v->mode == FLEET_MODE_FOLLOW &&

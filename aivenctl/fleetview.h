@@ -11,6 +11,8 @@
 enum fleet_mode { FLEET_MODE_OFF, FLEET_MODE_PUBLISH, FLEET_MODE_FOLLOW };
 
 enum fleet_mode fleet_mode_of(struct aivenauth_ctx *ctx);
+/* aivenauth_strerror() worded for a status that came from etcd. */
+const char *fleet_strerror(enum aivenauth_status st);
 const char *fleet_mode_name(enum fleet_mode m);
 
 struct fleet_view {

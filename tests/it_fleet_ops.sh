@@ -137,6 +137,8 @@ for i in $(seq 50); do
 	sleep 0.1
 done
 fctl doctor > "$W/doc" 2>&1; rc=$?
+doc_has "$W/doc" warn fleet 'max_stale = 1 s is shorter than a leader takeover' &&
+	ok "doctor: max_stale shorter than a leader takeover is a warning" || bad "doctor takeover: $(grep ' fleet ' "$W/doc")"
 [ $rc = 1 ] && doc_has "$W/doc" fail fleet 'older than max_stale \(1 s\)' &&
 	ok "doctor: the publisher's heartbeat older than max_stale fails" || bad "doctor stale: exit $rc: $(grep -E ' (fleet|fresh) ' "$W/doc")"
 fctl fleet status > "$W/fs" 2>&1; rc=$?
@@ -239,6 +241,8 @@ ctl sync > "$W/sync3" 2>&1; rc=$?
 p2 fleet resign > /dev/null 2>&1
 ctl sync > /dev/null 2>&1 || bad "the first publisher cannot lead again"
 ctl fleet resign > "$W/rs" 2>&1
+p2 --json fleet resign > "$W/rs2.json" 2>/dev/null
+[ "$(jq1 "$W/rs2.json" 'd["resigned"]')" = False ] && ok "fleet resign --json: one JSON object" || bad "resign --json: $(cat "$W/rs2.json")"
 p2 fleet resign > "$W/rs2" 2>&1; rc=$?
 [ $rc = 0 ] && grep -q 'nothing to resign' "$W/rs2" && ok "fleet resign without the key: exit 0, nothing to resign" || bad "resign2: exit $rc: $(cat "$W/rs2")"
 ctl sync > /dev/null 2>&1 || bad "the first publisher cannot lead again"
