@@ -131,6 +131,17 @@ check_view(struct doctor *d, struct aivenauth_ctx *ctx, enum fleet_mode m,
 		report(d, OK, "fleet", NULL, "heartbeat verified: generation %"
 		    PRIu64 " by %s, last good sync %" PRId64 " s ago",
 		    fs->current, fs->publisher_id, v.hb_age);
+	/* A leader syncs once a timer period: a key held much longer
+	 * without a heartbeat is a stuck leader, or one written into etcd
+	 * by someone else (the key is not signed), keeping every publisher
+	 * on standby. */
+	if (fs->has_leader && v.hb_age > FLEET_TAKEOVER_S)
+		report(d, WARN, "fleet", "check the leader's "
+		    "aivenauth-sync.timer; if that host is gone, delete the "
+		    "leader key (etcdctl del PREFIXleader)", "the leader key "
+		    "names %s, but the last heartbeat is %" PRId64 " s old: a "
+		    "stuck leader, or a leader key not written by a publisher",
+		    fs->leader, v.hb_age);
 	if (m != FLEET_MODE_FOLLOW)
 		return;
 	if (!v.have_applied)
