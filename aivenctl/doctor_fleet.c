@@ -106,7 +106,18 @@ check_view(struct doctor *d, struct aivenauth_ctx *ctx, enum fleet_mode m,
 	}
 	report(d, OK, "etcd", NULL, "etcd at %s answered (revision %" PRId64
 	    ", leader %s)", nn(ep), fs->revision, fs->has_leader ? fs->leader :
-	    "none: between publisher runs");
+	    "none");
+	if (fs->follower_can_write == 1)
+		report(d, WARN, "etcd", "give this follower an etcd user whose "
+		    "role has only read on etcd_prefix (etcd auth enabled)",
+		    "this follower's etcd access can write the fleet's prefix "
+		    "(etcd auth off, or a read-write role): a compromised "
+		    "follower could withhold or delete what every host "
+		    "follows, or hold the leader key (it cannot forge a login: "
+		    "records are signed)");
+	else if (fs->follower_can_write == 0)
+		report(d, OK, "etcd", NULL, "this follower's etcd user can read "
+		    "the prefix, not write it");
 	if (strcmp(v.state, "never-published") == 0) {
 		report(d, m == FLEET_MODE_FOLLOW ? FAIL : WARN, "fleet",
 		    "runuser -u aivenauth -- aivenctl sync (on the publisher)",

@@ -530,6 +530,53 @@ out:
 	return st;
 }
 
+/*
+ * Can this client write the prefix?  A txn whose compare never holds
+ * (the leader key's create_revision below 0) with a put in the branch
+ * that is never taken: etcd checks the permissions of both branches
+ * before it evaluates anything, so a read-only user gets "permission
+ * denied" and a writer gets an untaken branch.  Nothing is written.
+ */
+enum aivenauth_status
+fleet_probe_write(struct fleet_etcd *fe, bool *can_write)
+{
+	enum aivenauth_status st;
+	struct etcd_cmp cmp;
+	struct etcd_op put;
+	struct buf key;
+	bool ok = true;
+
+	*can_write = false;
+	buf_init(&key, FLEET_KEY_MAX, false);
+	if ((st = fleet_key_leader(fe->prefix, &key)) != AIVENAUTH_OK)
+		goto out;
+	memset(&cmp, 0, sizeof(cmp));
+	cmp.key = key.data;
+	cmp.key_len = key.len;
+	cmp.target = ETCD_CMP_CREATE;
+	cmp.result = ETCD_CMP_LESS;
+	cmp.number = 0;
+	memset(&put, 0, sizeof(put));
+	put.type = ETCD_OP_PUT;
+	put.key = key.data;
+	put.key_len = key.len;
+	put.value = "probe";
+	put.value_len = 5;
+	st = fe->ops->txn(fe->c, &cmp, 1, &put, 1, NULL, 0, &ok, NULL);
+	if (st == AIVENAUTH_OK && ok) {
+		ctx_log(fe->ctx, LOG_ERR, "etcd: a compare that cannot hold "
+		    "held: the write probe wrote the leader key");
+		st = AIVENAUTH_ERR_BAD_RESPONSE;
+	} else if (st == AIVENAUTH_OK) {
+		*can_write = true;
+	} else if (st == AIVENAUTH_ERR_FORBIDDEN) {
+		st = AIVENAUTH_OK;      /* read-only: what a follower should be */
+	}
+out:
+	buf_free(&key);
+	return st;
+}
+
 /* ------------------------------------------------------------ publishing */
 
 enum aivenauth_status

@@ -164,6 +164,11 @@ struct fleet_change {
  * is watched: no record of a generation is streamed to a follower.
  * (FLEET_CH_CURRENT is kept for a watch that sees current itself.)
  */
+/* Whether this client may write the prefix, found without writing
+ * (aivenctl doctor on a follower: it should not). */
+enum aivenauth_status fleet_probe_write(struct fleet_etcd *fe,
+    bool *can_write);
+
 enum aivenauth_status fleet_watch(struct fleet_etcd *fe, int64_t from_rev,
     long max_ms, struct fleet_change *out);
 

@@ -59,6 +59,13 @@ aivenauth_fleet_status(struct aivenauth_ctx *ctx,
 	if ((st = fleet_etcd_open(ctx, &fe)) != AIVENAUTH_OK)
 		return st;
 	st = fleet_read_view(&fe, &keys, ctx->cfg.organization_id, &v);
+	out->follower_can_write = -1;
+	if (st == AIVENAUTH_OK && ctx->cfg.fleet.mode == FLEET_FOLLOW) {
+		bool w = false;
+
+		if (fleet_probe_write(&fe, &w) == AIVENAUTH_OK)
+			out->follower_can_write = w ? 1 : 0;
+	}
 	fleet_etcd_close(&fe);
 	if (st != AIVENAUTH_OK)
 		return st;

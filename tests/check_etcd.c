@@ -1048,6 +1048,22 @@ START_TEST(test_fleet_rbac)
 	ck_assert_int_eq(fleet_publish_heartbeat(&fe2, fsk, lease, "org-f", 1,
 	    &hb), AIVENAUTH_ERR_FORBIDDEN);
 	ck_assert(strstr(logbuf, "permission denied") != NULL);
+	/* The write probe doctor uses: writes nothing, tells them apart. */
+	{
+		bool w = true;
+		struct fleet_view before, after;
+
+		ck_assert_int_eq(fleet_read_view(&pe, &fkeys, "org-f", &before),
+		    AIVENAUTH_OK);
+		ck_assert_int_eq(fleet_probe_write(&fe2, &w), AIVENAUTH_OK);
+		ck_assert(!w);
+		ck_assert_int_eq(fleet_probe_write(&pe, &w), AIVENAUTH_OK);
+		ck_assert(w);
+		ck_assert_int_eq(fleet_read_view(&pe, &fkeys, "org-f", &after),
+		    AIVENAUTH_OK);
+		ck_assert_int_eq(after.revision, before.revision);
+		ck_assert_str_eq(after.leader, "pub-a");
+	}
 	ck_assert_int_eq(etcd_ops.lease_revoke(pe.c, lease), AIVENAUTH_OK);
 	fleet_etcd_close(&pe);
 	fleet_etcd_close(&fe2);

@@ -46,6 +46,9 @@ struct aivenauth_fleet_status {
 	int64_t last_sync_time;         /* the publisher's last good sync */
 	int64_t published_time;
 	char publisher_id[256];
+	/* On a follower: may its etcd user write the prefix (found without
+	 * writing)?  1 yes (it should not), 0 no, -1 not checked. */
+	int follower_can_write;
 };
 
 /*
