@@ -305,6 +305,11 @@ libaivenauth/fleet_rec.c ### if (memcmp(hdr, MAGIC, sizeof(MAGIC)) != 0 || hdr[4
 libaivenauth/fleet_rec.c ### memcmp(expect_org, org, org_len) != 0)) ### organization id (public, inside a verified signature)
 libaivenauth/fleet_rec.c ### if (memcmp(out->pk[i], pk, FLEET_PK_BYTES) == 0) { ### pinned public keys (public)
 libaivenauth/fleet_rec.c ### int c = memcmp(a, b, an < bn ? an : bn); ### etcd key order (public)
+libaivenauth/fleet_lead.c ### if (r.lease != 0 && (strcmp(r.host, id) != 0 || ### the leader lease's host name (public)
+libaivenauth/fleet_lead.c ### strcmp(r.boot_id, boot) != 0 || r.dir_dev != dev || ### the kernel's boot id (not a secret)
+libaivenauth/fleet_lead.c ### strcmp(v.leader, id) == 0) { ### publisher id in the leader key (public)
+libaivenauth/fleet_lead.c ### if (strcmp(v.leader, id) == 0) ### publisher id in the leader key (public)
+libaivenauth/fleet_publish.c ### v.leader_lease == stored && strcmp(v.leader, id) == 0) { ### publisher id in the leader key (public)
 libaivenauth/net/etcd_json.c ### strcmp(json_string_value(t), "PUT") == 0)) ### watch event type
 libaivenauth/net/etcd_json.c ### strcmp(json_string_value(t), "DELETE") == 0) ### watch event type
 libaivenauth/net/json.c ### strcmp(json_string_value(id), user_id) != 0) || ### /v1/me user id vs the synced owner (public ids)
