@@ -30,13 +30,11 @@
 
 #include "aivenauth_fleet.h"
 #include "cache.h"
+#include "config_fleet.h"
 #include "fleet_etcd.h"
 #include "fleet_key.h"
 #include "rec.h"
 
-/* The leader key's lease: long enough for a sync of a large organization
- * between keepalives, short enough for a takeover within a minute. */
-#define FLEET_LEASE_TTL 60
 #define PUBLISHED_FILE "fleet-published"
 #define PUBLISHED_MAGIC 0x3142505441564941ULL   /* "AIVATPB1" */
 
@@ -353,7 +351,11 @@ aivenauth_fleet_publisher_open(struct aivenauth_ctx *ctx,
 		snprintf(p->id, sizeof(p->id), "publisher-%ld", (long)getpid());
 	if ((st = fleet_etcd_open(ctx, &p->fe)) != AIVENAUTH_OK)
 		goto fail;
-	if ((st = fleet_campaign(&p->fe, p->id, FLEET_LEASE_TTL, leader,
+	/* The leader key's lease (fleet_lease_ttl, default 60 s): long
+	 * enough for a sync of a large organization between keepalives,
+	 * short enough for a takeover within a minute. */
+	if ((st = fleet_campaign(&p->fe, p->id,
+	    fleet_lease_ttl(&ctx->cfg.fleet), leader,
 	    &p->lease)) != AIVENAUTH_OK) {
 		fleet_etcd_close(&p->fe);
 		goto fail;
