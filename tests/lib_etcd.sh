@@ -24,17 +24,21 @@
 #                             generation ("ID GEN")
 #     with ETCD_AUTH_USER and ETCD_AUTH_PWFILE set, it authenticates first;
 #     ETCD_URL overrides $EURL.
-#   fwd_start NAME UPSTREAM_PORT [--hold PATH [--hold-after PATH]]
+#   fwd_start NAME UPSTREAM_PORT [--hold PATH [--hold-after PATH]
+#             [--hold-nth N]]
 #                          a TCP forwarder on 127.0.0.1 in front of etcd
 #                          ($W/fwd.NAME/: port, log; FWD_PORT, FWD_PID).  It
 #                          reads each HTTP request's head, so that it can
-#                          hold the first request for --hold once armed
-#                          (by a request for --hold-after, or by the file
-#                          $W/fwd.NAME/arm): it then writes
-#                          $W/fwd.NAME/held and waits for
-#                          $W/fwd.NAME/release.  While $W/fwd.NAME/drop
-#                          exists it relays nothing (a partition: the
-#                          connections stay open, nothing gets through).
+#                          hold the first (or Nth) request for --hold once
+#                          armed (by a request for --hold-after, or by the
+#                          file $W/fwd.NAME/arm): it writes $W/fwd.NAME/held,
+#                          waits for $W/fwd.NAME/release, then passes the
+#                          request on and logs "answered after release" when
+#                          etcd has answered (its client may be dead by
+#                          then).  While $W/fwd.NAME/drop exists it relays
+#                          nothing (a partition: the connections stay open,
+#                          nothing gets through).
+#   wait_for SECONDS CMD...   poll CMD every 0.1 s until it succeeds
 ETCD_PID=; EURL=; ETCD_CP=; ETCD_PP=
 
 etcd_free_port() {
@@ -160,7 +164,8 @@ import os, socket, sys, threading, time
 lport, upstream, d = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 opts = dict(zip(sys.argv[4::2], sys.argv[5::2]))
 hold_after, hold = opts.get("--hold-after"), opts.get("--hold")
-state = {"armed": False, "done": False}
+nth = int(opts.get("--hold-nth", "1"))
+state = {"armed": False, "done": False, "seen": 0}
 lock = threading.Lock()
 def dropped():
     return os.path.exists(os.path.join(d, "drop"))
@@ -168,11 +173,13 @@ def log(m):
     with open(os.path.join(d, "log"), "a") as f: f.write(m + "\n")
 def wait_up():
     while dropped(): time.sleep(0.05)
-def pump(src, dst):   # upstream -> client, bytes as they come
+def pump(src, dst, conn):   # upstream -> client, bytes as they come
     try:
         while True:
             b = src.recv(65536)
             if not b: break
+            if conn.get("released") and not conn.get("answered"):
+                conn["answered"] = True; log("answered after release")
             wait_up()
             dst.sendall(b)
     except OSError:
@@ -185,7 +192,8 @@ def client(c):
         u = socket.create_connection(("127.0.0.1", upstream))
     except OSError:
         c.close(); return
-    threading.Thread(target=pump, args=(u, c), daemon=True).start()
+    conn = {}
+    threading.Thread(target=pump, args=(u, c, conn), daemon=True).start()
     buf = b""
     try:
         while True:
@@ -206,12 +214,15 @@ def client(c):
                     if path == hold_after or os.path.exists(os.path.join(d, "arm")):
                         state["armed"] = True
                     if path == hold and state["armed"] and path != hold_after:
-                        state["done"] = True; held = True
+                        state["seen"] += 1
+                        if state["seen"] == nth:
+                            state["done"] = True; held = True
             if held:
                 log("holding " + path)
                 open(os.path.join(d, "held"), "w").close()
                 while not os.path.exists(os.path.join(d, "release")): time.sleep(0.05)
                 log("released " + path)
+                conn["released"] = True
             wait_up()
             u.sendall(head + b"\r\n\r\n")
             while n > 0:
@@ -221,6 +232,10 @@ def client(c):
                 part, buf = buf[:n], buf[n:]
                 wait_up()
                 u.sendall(part); n -= len(part)
+            # a released request is answered even if its client is gone
+            for _ in range(200):
+                if not held or conn.get("answered"): break
+                time.sleep(0.05)
     except (EOFError, OSError, IndexError, ValueError):
         pass
     for s in (c, u):
@@ -235,7 +250,7 @@ while True:
     threading.Thread(target=client, args=(c,), daemon=True).start()
 EOP
 
-fwd_start() {  # fwd_start NAME UPSTREAM_PORT [--hold PATH [--hold-after PATH]]
+fwd_start() {  # fwd_start NAME UPSTREAM_PORT [--hold PATH [--hold-after PATH] [--hold-nth N]]
 	local n=$1 up=$2 i; shift 2
 	mkdir -p "$W/fwd.$n"; rm -f "$W/fwd.$n/port" "$W/fwd.$n/held" "$W/fwd.$n/release"
 	python3 "$W/fwd.py" "${FWD_LPORT:-0}" "$up" "$W/fwd.$n" "$@" 2>>"$W/fwd.$n/log" &
