@@ -32,9 +32,9 @@ if ! command -v etcd >/dev/null || ! command -v etcdctl >/dev/null; then
 	finish; exit
 fi
 SEED=${FAULT_SEED:-12}      # the kill delays: reproducible
-N_PUB_KILLS=${N_PUB_KILLS:-16}
+N_PUB_KILLS=${N_PUB_KILLS:-15}
 N_FOL_KILLS=${N_FOL_KILLS:-12}
-NT=40
+NT=28
 SECRETS=$W/secrets; mkdir -m 0700 "$SECRETS"
 STOPPED=()
 trap 'for p in "${STOPPED[@]}"; do kill -CONT "$p" 2>/dev/null; done; lib_cleanup' EXIT
@@ -171,9 +171,19 @@ delays() {  # delays SEED N LO_MS HI_MS: N delays in seconds, fixed seed
 }
 minmax() { printf '%s\n' "$@" | sort -n | sed -n '1p;$p' | paste -sd- | sed 's/-/../'; }
 section() { echo "# $1 (at ${SECONDS} s)"; }
+# Hot paths of 2. through curl (a python start per call costs more than
+# the call): ecount PREFIX, ehas KEY, drop_lease.
+b64s() { printf %s "$1" | base64 -w0; }
+ecount() {  # PREFIX ends in '/': its range ends at '0' ('/' + 1)
+	local p=$1 e=${1%/}0
+	curl -s -X POST "$EURL/v3/kv/range" -d "{\"key\":\"$(b64s "$p")\",\"range_end\":\"$(b64s "$e")\",\"count_only\":true}" |
+	    sed -n 's/.*"count":"\([0-9]*\)".*/\1/p' | grep . || echo 0
+}
+ehas() { curl -s -X POST "$EURL/v3/kv/range" -d "{\"key\":\"$(b64s "$1")\"}" | grep -q '"kvs"'; }
 drop_lease() {  # the killed leader's lease, revoked (standing in for its TTL)
 	local l
-	l=$(ekv lease "${PFX}leader") && ekv revoke "$l"
+	l=$(curl -s -X POST "$EURL/v3/kv/range" -d "{\"key\":\"$(b64s "${PFX}leader")\"}" | sed -n 's/.*"lease":"\([0-9]*\)".*/\1/p')
+	[ -n "$l" ] && curl -s -X POST "$EURL/v3/lease/revoke" -d "{\"ID\":\"$l\"}" > /dev/null
 }
 
 change
@@ -223,8 +233,8 @@ for d in "${DL[@]}"; do
 	after=$(current)
 	if [ $rc != 137 ]; then c="finished before the kill"
 	elif [ "$after" = "$gt" ]; then c="killed after current moved"
-	elif ekv get "$(gdir "$gt")manifest" > /dev/null; then c="killed mid-publish: manifest, current not moved"
-	elif [ "$(ekv count "$(gdir "$gt")")" != 0 ]; then c="killed mid-publish: records without manifest"
+	elif ehas "$(gdir "$gt")manifest"; then c="killed mid-publish: manifest, current not moved"
+	elif [ "$(ecount "$(gdir "$gt")")" != 0 ]; then c="killed mid-publish: records without manifest"
 	else c="killed before publishing (campaign or sync)"
 	fi
 	CAT[$c]=$((${CAT[$c]:-0} + 1))
@@ -263,17 +273,17 @@ mid=$((${CAT["killed mid-publish: records without manifest"]:-0} + ${CAT["killed
 #     manifest, NB+3: current and the heartbeat); the publisher is SIGKILLed
 #     while it waits, its lease revoked, and only then the held txn let
 #     through: a dead leader's late write, which the guard must refuse.
-#     NREC (users + tokens) is the last publish's: each change here revokes
-#     one token and adds one, so the killed run's generation has as many.
+#     The killed run's generation has one token more than the last publish
+#     (NREC users + tokens): each change here adds one.
 sed -e '/^etcd_endpoints = /d' "$W/aivenauth.conf" > "$W/pf.conf.in"
 viol=0; pts=""
 for point in clear first second middle last manifest current; do
-	NB=$(( (NREC + 126) / 127 ))
+	NB=$(( (NREC + 1 + 126) / 127 ))
 	case $point in
 	clear) pt=1 ;; first) pt=2 ;; second) pt=3 ;; middle) pt=$((NB / 2 + 2)) ;;
 	last) pt=$((NB + 1)) ;; manifest) pt=$((NB + 2)) ;; current) pt=$((NB + 3)) ;;
 	esac
-	change
+	change churn
 	before=$(current); gt=$((before + 1))
 	fwd_start k "$ETCD_CP" --hold /v3/kv/txn --hold-after /v3/lease/keepalive --hold-nth "$pt" || bad "forwarder"
 	FK=$FWD_PID
@@ -283,18 +293,18 @@ for point in clear first second middle last manifest current; do
 	wait_for 30 held k || bad "2b. txn $pt not held: $(cat "$W/kill.out")"
 	kill -KILL "$p"; wait "$p" 2>/dev/null
 	drop_lease
-	n=$(ekv count "$(gdir "$gt")")
+	n=$(ecount "$(gdir "$gt")")
 	case $pt in
 	1|2) want=0 ;;
-	$((NB + 2))) want=$NREC ;;
-	$((NB + 3))) want=$((NREC + 1)) ;;
+	$((NB + 2))) want=$((NREC + 1)) ;;
+	$((NB + 3))) want=$((NREC + 2)) ;;
 	*) want=$(( (pt - 2) * 127 )) ;;
 	esac
-	m=no; ekv get "$(gdir "$gt")manifest" > /dev/null && m=yes
+	m=no; ehas "$(gdir "$gt")manifest" && m=yes
 	wm=no; [ "$pt" = $((NB + 3)) ] && wm=yes
 	touch "$W/fwd.k/release"
 	wait_for 30 answered k || bad "2b. the late txn $pt got no answer"
-	n2=$(ekv count "$(gdir "$gt")")
+	n2=$(ecount "$(gdir "$gt")")
 	if [ "$n" = "$want" ] && [ "$m" = "$wm" ] && [ "$(current)" = "$before" ] && [ "$n2" = "$n" ]; then
 		pts+="$point(txn $pt):$n "
 	else
@@ -323,9 +333,13 @@ G_OLD=$(applied 3)
 rm -rf "$W/f3.base"; cp -a "$W/f3" "$W/f3.base"
 change; publish; G_NEW=$(current)
 restore3() { rm -rf "$W/f3"; cp -a "$W/f3.base" "$W/f3"; LAST[3]=$G_OLD; }
-restore3
-t0=$(ms); fctl 3 follow --once > /dev/null 2>&1; T_APPLY=$(($(ms) - t0))
-complete 3 && on_gen 3 "$G_NEW" || bad "3. a clean apply: $WHY"
+T_APPLY=
+for i in 1 2 3; do   # the fastest of three clean applies (the first may be cold)
+	restore3
+	t0=$(ms); fctl 3 follow --once > /dev/null 2>&1; t=$(($(ms) - t0))
+	{ complete 3 && on_gen 3 "$G_NEW"; } || bad "3. a clean apply: $WHY"
+	[ -z "$T_APPLY" ] || [ "$t" -lt "$T_APPLY" ] && T_APPLY=$t
+done
 DL=($(delays $((SEED + 1)) "$N_FOL_KILLS" $((T_APPLY / 4)) $((T_APPLY * 11 / 10))))
 viol=0; killed=0; old=0; wrote=0
 for d in "${DL[@]}"; do
@@ -345,7 +359,7 @@ for d in "${DL[@]}"; do
 	{ [ $rc = 0 ] && complete 3 && on_gen 3 "$G_NEW"; } ||
 	    { viol=$((viol + 1)); bad "3. next follow --once after a kill at ${d}s: exit $rc $(cat "$W/fo.3"): $WHY"; }
 done
-echo "follower kills (delays $(minmax "${DL[@]}") s, a whole follow --once took ${T_APPLY} ms): $killed killed while running, $old left on generation $G_OLD ($wrote of them with the writer's file already written to), $((N_FOL_KILLS - old)) on $G_NEW"
+echo "follower kills (delays $(minmax "${DL[@]}") s, a whole follow --once took ${T_APPLY} ms at best): $killed killed while running, $old left on generation $G_OLD ($wrote of them with the writer's file already written to), $((N_FOL_KILLS - old)) on $G_NEW"
 [ $viol = 0 ] && ok "3. follower SIGKILLed $N_FOL_KILLS times mid follow --once: decides on $G_OLD or $G_NEW, never a mix; the next follow --once applies $G_NEW" ||
 	bad "3. follower kills: $viol violations"
 [ "$killed" -gt 0 ] && [ "$old" -gt 0 ] && ok "3. kills that left the follower on the previous generation: $old of $N_FOL_KILLS" ||
@@ -356,7 +370,7 @@ section "4. compaction"
 # a. A follower down while generations come and etcd compacts: restarted,
 #    its long-running follow reads the prefix again.
 stop_pid "$F4"
-for i in 1 2 3; do change; publish; done
+change; publish; change churn; publish; change churn; publish
 G=$(current); R=$(ekv rev)
 ekv compact "$R" || bad "compact $R"
 "$AB/aivenctl" -c "$W/f4.conf" follow > "$W/follow4b.log" 2>&1 &
@@ -375,7 +389,7 @@ wait_for 30 on_gen 5 "$G" || bad "4b. follower 5 did not apply $G: $(tail -3 "$W
 touch "$W/fwd.w/arm"
 ctl sync > /dev/null 2>&1     # a heartbeat: follower 5 reads again and watches anew
 wait_for 30 held w || bad "4b. the forwarder held no watch: $(cat "$W/fwd.w/log")"
-for i in 1 2; do change; publish; done
+change; publish; change churn; publish
 G=$(current); R=$(ekv rev)
 ekv compact "$R" || bad "compact $R"
 touch "$W/fwd.w/release"
@@ -474,7 +488,7 @@ section "6. partition"
 # anything (the connections stay open: packets lost, not refused) for
 # longer than its max_stale.
 fwd_start p "$ETCD_CP" || bad "forwarder did not start"
-fconf 6 "http://127.0.0.1:$FWD_PORT" 5
+fconf 6 "http://127.0.0.1:$FWD_PORT" 3
 change churn; publish         # the publisher publishes what A synced in 5.
 fctl 6 follow --once > /dev/null 2>&1
 "$AB/aivenctl" -c "$W/f6.conf" follow > "$W/follow6.log" 2>&1 &
@@ -487,7 +501,7 @@ ctl sync > /dev/null 2>&1
 read -r U_NT P_NT < "$SECRETS/T$NT.meta"
 stale6() { fctl 6 verify "$U_NT" --user-match id < "$SECRETS/T$NT" 2>/dev/null | grep -q 'cache-stale'; }
 if wait_for 30 stale6 && [ "$(applied 6)" = "$G6" ] && kill -0 "$F6"; then
-	ok "6. partitioned past max_stale (5 s): follower 6 says cache-stale, keeps generation $G6"
+	ok "6. partitioned past max_stale (3 s): follower 6 says cache-stale, keeps generation $G6"
 else
 	bad "6. partition: $(fctl 6 verify "$U_NT" --user-match id < "$SECRETS/T$NT" 2>&1 | head -1), generation $(applied 6)"
 fi
