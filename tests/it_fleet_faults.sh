@@ -34,7 +34,7 @@ fi
 SEED=${FAULT_SEED:-12}      # the kill delays: reproducible
 N_PUB_KILLS=${N_PUB_KILLS:-15}
 N_FOL_KILLS=${N_FOL_KILLS:-12}
-NT=28
+NT=34
 SECRETS=$W/secrets; mkdir -m 0700 "$SECRETS"
 STOPPED=()
 trap 'for p in "${STOPPED[@]}"; do kill -CONT "$p" 2>/dev/null; done; lib_cleanup' EXIT
@@ -267,63 +267,57 @@ mid=$((${CAT["killed mid-publish: records without manifest"]:-0} + ${CAT["killed
 [ "$mid" -gt 0 ] && ok "2. kills that landed mid-publish: $mid of $N_PUB_KILLS" ||
 	skip "2. no delayed kill landed mid-publish this time: $summary"
 
-# 2b. Killed at chosen points of the publish: the publisher's etcd is a
-#     forwarder that holds its Nth txn after the publish's keepalive (1:
-#     clearing gen/G/, 2..NB+1: the NB record batches of 127, NB+2: the
-#     manifest, NB+3: current and the heartbeat); the publisher is SIGKILLed
-#     while it waits, its lease revoked, and only then the held txn let
-#     through: a dead leader's late write, which the guard must refuse.
-#     The killed run's generation has one token more than the last publish
-#     (NREC users + tokens): each change here adds one.
+# 2b. Killed at chosen points of its publish: the publisher's etcd is a
+#     forwarder that holds its Nth txn (N among the first, the middle and
+#     the last of the txns a publish makes here, counted on a clean run
+#     through the same forwarder); the publisher is SIGKILLed while it
+#     waits, its lease revoked, and only then the held txn let through: a
+#     dead leader's late write, which the guard must refuse.  Every run
+#     starts without a leader (the lease revoked), so each makes the same
+#     txns.
 sed -e '/^etcd_endpoints = /d' "$W/aivenauth.conf" > "$W/pf.conf.in"
+pf_conf() { { cat "$W/pf.conf.in"; echo "etcd_endpoints = http://127.0.0.1:$FWD_PORT"; } > "$W/pf.conf"; }
+drop_lease; change churn
+fwd_start c "$ETCD_CP" || bad "forwarder"
+pf_conf; publish "$W/pf.conf"
+NTX=$(grep -c '^req /v3/kv/txn$' "$W/fwd.c/log")
+stop_pid "$FWD_PID"
+follow12
 viol=0; pts=""
-for point in clear first second middle last manifest current; do
-	NB=$(( (NREC + 1 + 126) / 127 ))
-	case $point in
-	clear) pt=1 ;; first) pt=2 ;; second) pt=3 ;; middle) pt=$((NB / 2 + 2)) ;;
-	last) pt=$((NB + 1)) ;; manifest) pt=$((NB + 2)) ;; current) pt=$((NB + 3)) ;;
-	esac
-	change churn
+for pt in $(printf '%s\n' 1 2 3 $((NTX / 2)) $((NTX - 1)) "$NTX" | awk '$1 >= 1' | sort -nu); do
+	drop_lease; change
 	before=$(current); gt=$((before + 1))
-	fwd_start k "$ETCD_CP" --hold /v3/kv/txn --hold-after /v3/lease/keepalive --hold-nth "$pt" || bad "forwarder"
-	FK=$FWD_PID
-	{ cat "$W/pf.conf.in"; echo "etcd_endpoints = http://127.0.0.1:$FWD_PORT"; } > "$W/pf.conf"
+	fwd_start k "$ETCD_CP" --hold /v3/kv/txn --hold-nth "$pt" --armed 1 || bad "forwarder"
+	FK=$FWD_PID; pf_conf
 	"$AB/aivenctl" -c "$W/pf.conf" sync > "$W/kill.out" 2>&1 &
 	p=$!
 	wait_for 30 held k || bad "2b. txn $pt not held: $(cat "$W/kill.out")"
 	kill -KILL "$p"; wait "$p" 2>/dev/null
 	drop_lease
-	n=$(ecount "$(gdir "$gt")")
-	case $pt in
-	1|2) want=0 ;;
-	$((NB + 2))) want=$((NREC + 1)) ;;
-	$((NB + 3))) want=$((NREC + 2)) ;;
-	*) want=$(( (pt - 2) * 127 )) ;;
-	esac
-	m=no; ehas "$(gdir "$gt")manifest" && m=yes
-	wm=no; [ "$pt" = $((NB + 3)) ] && wm=yes
+	n=$(ecount "$(gdir "$gt")"); m=no; ehas "$(gdir "$gt")manifest" && m=yes
+	cur=$(current)
 	touch "$W/fwd.k/release"
 	wait_for 30 answered k || bad "2b. the late txn $pt got no answer"
 	n2=$(ecount "$(gdir "$gt")")
-	if [ "$n" = "$want" ] && [ "$m" = "$wm" ] && [ "$(current)" = "$before" ] && [ "$n2" = "$n" ]; then
-		pts+="$point(txn $pt):$n "
+	if [ "$cur" = "$before" ] && [ "$(current)" = "$before" ] && [ "$n2" = "$n" ]; then
+		pts+="$pt:$n$([ $m = yes ] && echo +manifest) "
 	else
 		viol=$((viol + 1))
-		bad "2b. killed at txn $pt: $n keys (want $want), manifest $m (want $wm), current $(current) (want $before), after the late txn $n2 keys"
+		bad "2b. killed at txn $pt of $NTX: current $cur then $(current) (want $before), gen/$gt/ $n keys, $n2 after the late txn"
 	fi
 	stop_pid "$FK"
 	follow12
 	for n in 1 2; do
 		{ [ "${FRC[$n]}" = 0 ] && complete $n && on_gen $n "$before"; } || { viol=$((viol + 1)); bad "2b. after a kill at txn $pt: $WHY $(cat "$W/fo.$n")"; }
 	done
-	change churn
+	drop_lease; change churn
 	publish || viol=$((viol + 1))
 	follow12
 	for n in 1 2; do
 		{ complete $n && on_gen $n "$(current)"; } || { viol=$((viol + 1)); bad "2b. next run after a kill at txn $pt: $WHY"; }
 	done
 done
-[ $viol = 0 ] && ok "2b. publisher SIGKILLed while one txn of its publish was held (keys of gen/G/ left: $pts): followers stay on the last complete generation, the dead leader's late txn is refused, the next run publishes one they apply" ||
+[ $viol = 0 ] && ok "2b. publisher SIGKILLed while its txn N of $NTX was held (N:keys of gen/G/ left = $pts): current never moved, the dead leader's late txn is refused, followers stay on the last complete generation, the next run publishes one they apply" ||
 	bad "2b. $viol violations"
 
 # ------------------------------------------------------------ 3. follower killed
@@ -430,7 +424,7 @@ publisher_b() {
 }
 # a. A frozen inside its sync: the simulator delays one token list 2 s;
 #    once that request has arrived, A is stopped.
-change
+drop_lease; change
 sim_ctl POST /_sim/faults '{"path": "access-tokens$", "method": "GET", "kind": "latency", "ms": 2000, "count": 1}' > /dev/null
 "${AS_A[@]}" "$AB/aivenctl" -c "$W/pa.conf" sync > "$W/a.out" 2>&1 &
 A=$!
@@ -457,7 +451,7 @@ fi
 fwd_start g "$ETCD_CP" --hold-after /v3/lease/keepalive --hold /v3/kv/txn || bad "forwarder did not start"
 sed -e "s#^etcd_endpoints = .*#etcd_endpoints = http://127.0.0.1:$FWD_PORT#" "$W/pa.conf" > "$W/pa2.conf"
 chmod 0644 "$W/pa2.conf"
-change
+drop_lease; change
 "${AS_A[@]}" "$AB/aivenctl" -c "$W/pa2.conf" sync > "$W/a2.out" 2>&1 &
 A=$!
 wait_for 30 held g || bad "5b. A's guarded write was not held: $(cat "$W/fwd.g/log" "$W/a2.out")"
@@ -489,7 +483,7 @@ section "6. partition"
 # longer than its max_stale.
 fwd_start p "$ETCD_CP" || bad "forwarder did not start"
 fconf 6 "http://127.0.0.1:$FWD_PORT" 3
-change churn; publish         # the publisher publishes what A synced in 5.
+drop_lease; change churn; publish   # the publisher publishes what A synced in 5.
 fctl 6 follow --once > /dev/null 2>&1
 "$AB/aivenctl" -c "$W/f6.conf" follow > "$W/follow6.log" 2>&1 &
 F6=$!; PIDS+=("$F6")

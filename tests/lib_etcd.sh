@@ -25,13 +25,14 @@
 #     with ETCD_AUTH_USER and ETCD_AUTH_PWFILE set, it authenticates first;
 #     ETCD_URL overrides $EURL.
 #   fwd_start NAME UPSTREAM_PORT [--hold PATH [--hold-after PATH]
-#             [--hold-nth N]]
+#             [--hold-nth N] [--armed 1]]
 #                          a TCP forwarder on 127.0.0.1 in front of etcd
 #                          ($W/fwd.NAME/: port, log; FWD_PORT, FWD_PID).  It
-#                          reads each HTTP request's head, so that it can
-#                          hold the first (or Nth) request for --hold once
-#                          armed (by a request for --hold-after, or by the
-#                          file $W/fwd.NAME/arm): it writes $W/fwd.NAME/held,
+#                          reads each HTTP request's head (logged as "req
+#                          PATH"), so that it can hold the first (or Nth)
+#                          request for --hold once armed (from the start
+#                          with --armed 1, by a request for --hold-after, or
+#                          by the file $W/fwd.NAME/arm): it writes $W/fwd.NAME/held,
 #                          waits for $W/fwd.NAME/release, then passes the
 #                          request on and logs "answered after release" when
 #                          etcd has answered (its client may be dead by
@@ -165,7 +166,7 @@ lport, upstream, d = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 opts = dict(zip(sys.argv[4::2], sys.argv[5::2]))
 hold_after, hold = opts.get("--hold-after"), opts.get("--hold")
 nth = int(opts.get("--hold-nth", "1"))
-state = {"armed": False, "done": False, "seen": 0}
+state = {"armed": opts.get("--armed") == "1", "done": False, "seen": 0}
 lock = threading.Lock()
 def dropped():
     return os.path.exists(os.path.join(d, "drop"))
@@ -209,6 +210,7 @@ def client(c):
                 k, _, v = l.partition(b":")
                 if k.strip().lower() == b"content-length": n = int(v.strip())
             with lock:
+                log("req " + path)
                 held = False
                 if hold and not state["done"]:
                     if path == hold_after or os.path.exists(os.path.join(d, "arm")):
