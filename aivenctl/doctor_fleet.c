@@ -21,8 +21,8 @@
 #include "doctor.h"
 #include "fleetview.h"
 
-/* The lease TTL (fleet_publish.c) plus the timer's 60 s + 15 s jitter. */
-#define FLEET_TAKEOVER_S (180 + 75)
+/* The sync timer's period: 60 s plus up to 15 s of randomized delay. */
+#define TIMER_PERIOD_S 75
 
 /* The keys a follower needs and a publisher signs with. */
 static void
@@ -83,7 +83,7 @@ check_keys(struct doctor *d, struct aivenauth_ctx *ctx, enum fleet_mode m)
 /* What etcd says, against what this host holds. */
 static void
 check_view(struct doctor *d, struct aivenauth_ctx *ctx, enum fleet_mode m,
-    int64_t max_stale)
+    int64_t max_stale, int64_t takeover)
 {
 	const char *ep = aivenauth_config_get(ctx, "etcd_endpoints");
 	const struct aivenauth_fleet_status *fs;
@@ -146,7 +146,7 @@ check_view(struct doctor *d, struct aivenauth_ctx *ctx, enum fleet_mode m,
 	 * without a heartbeat is a stuck leader, or one written into etcd
 	 * by someone else (the key is not signed), keeping every publisher
 	 * on standby. */
-	if (fs->has_leader && v.hb_age > FLEET_TAKEOVER_S)
+	if (fs->has_leader && v.hb_age > takeover)
 		report(d, WARN, "fleet", "check the leader's "
 		    "aivenauth-sync.timer; if that host is gone, delete the "
 		    "leader key (etcdctl del PREFIXleader)", "the leader key "
@@ -184,21 +184,32 @@ check_fleet(struct doctor *d, struct aivenauth_ctx *ctx)
 {
 	enum fleet_mode m = fleet_mode_of(ctx);
 	const char *ms = aivenauth_config_get(ctx, "max_stale");
-	int64_t max_stale = 0;
+	const char *lt = aivenauth_config_get(ctx, "fleet_lease_ttl");
+	int64_t max_stale = 0, ttl = 180, takeover;
 
 	if (m == FLEET_MODE_OFF)
 		return;
 	if (ms == NULL || !parse_i64(ms, 0, INT64_MAX, &max_stale))
 		max_stale = 0;
+	if (lt == NULL || !parse_i64(lt, 1, INT64_MAX, &ttl))
+		ttl = 180;
+	takeover = ttl + TIMER_PERIOD_S;
 	check_keys(d, ctx, m);
-	/* A leader that stops is replaced a lease TTL (180 s) plus one sync
-	 * timer period (up to 75 s) later; a max_stale shorter than that
-	 * turns every host stale during an ordinary takeover. */
-	if (max_stale != 0 && max_stale < FLEET_TAKEOVER_S)
+	/* A leader that stops is replaced a lease TTL plus one sync timer
+	 * period later; a max_stale shorter than that turns every host stale
+	 * during an ordinary takeover. */
+	if (max_stale != 0 && max_stale < takeover)
 		report(d, WARN, "fleet", "set max_stale well above "
 		    "the takeover time, e.g. max_stale = 1h", "max_stale = %"
-		    PRId64 " s is shorter than a leader takeover (lease 180 s + "
-		    "one timer period, up to %d s): logins turn cache-stale "
-		    "whenever the leader stops", max_stale, FLEET_TAKEOVER_S);
-	check_view(d, ctx, m, max_stale);
+		    PRId64 " s is shorter than a leader takeover (fleet_lease_ttl "
+		    "%" PRId64 " s + one timer period, up to %" PRId64 " s): "
+		    "logins turn cache-stale whenever the leader stops",
+		    max_stale, ttl, takeover);
+	if (m == FLEET_MODE_PUBLISH && ttl <= TIMER_PERIOD_S)
+		report(d, WARN, "fleet", "set fleet_lease_ttl above 75 s (the "
+		    "default is 180)", "fleet_lease_ttl = %" PRId64 " s does not "
+		    "outlast the sync timer's period (up to %d s): the key "
+		    "lapses between runs and leadership passes from publisher "
+		    "to publisher", ttl, TIMER_PERIOD_S);
+	check_view(d, ctx, m, max_stale, takeover);
 }

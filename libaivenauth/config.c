@@ -54,6 +54,7 @@ enum key_id {
 	K_ETCD_PASSWORD_FILE,
 	K_FLEET_SIGNING_KEY_FILE,
 	K_FLEET_PUBLIC_KEYS,
+	K_FLEET_LEASE_TTL,
 	K_PROXY,
 	K_COUNT,
 };
@@ -78,6 +79,7 @@ static const char *const key_names[K_COUNT] = {
 	[K_ETCD_PASSWORD_FILE] = "etcd_password_file",
 	[K_FLEET_SIGNING_KEY_FILE] = "fleet_signing_key_file",
 	[K_FLEET_PUBLIC_KEYS] = "fleet_public_keys",
+	[K_FLEET_LEASE_TTL] = "fleet_lease_ttl",
 	[K_PROXY] = "proxy",
 };
 
@@ -454,6 +456,14 @@ range:
 	return AIVENAUTH_ERR_CONFIG;
 }
 
+/* For config_fleet.c: the same DURATION syntax and messages. */
+enum aivenauth_status
+config_parse_seconds(const char *key, const char *v, int64_t min,
+    int64_t max, int64_t *out, char *why, size_t wn)
+{
+	return parse_seconds(key, v, min, max, out, why, wn);
+}
+
 static enum aivenauth_status
 parse_count(const char *key, const char *v, unsigned long min,
     unsigned long max, unsigned long *out, char *why, size_t wn)
@@ -599,6 +609,7 @@ set_value(struct config *c, enum key_id k, const char *v, char *why,
 	case K_ETCD_PASSWORD_FILE:
 	case K_FLEET_SIGNING_KEY_FILE:
 	case K_FLEET_PUBLIC_KEYS:
+	case K_FLEET_LEASE_TTL:
 		st = fleet_config_set(&c->fleet, key_names[k], v, why, wn);
 		break;
 	case K_COUNT:
@@ -825,6 +836,10 @@ aivenauth_config_get(struct aivenauth_ctx *ctx, const char *key)
 	case K_FLEET_SIGNING_KEY_FILE:
 	case K_FLEET_PUBLIC_KEYS:
 		return fleet_config_get(&c->fleet, key_names[k]);
+	case K_FLEET_LEASE_TTL:
+		snprintf(c->getbuf, sizeof(c->getbuf), "%" PRId64,
+		    fleet_lease_ttl(&c->fleet));
+		return c->getbuf;
 	case K_COUNT:
 		break;
 	}

@@ -192,6 +192,18 @@ fleet_config_set(struct fleet_config *f, const char *key, const char *v,
 		return set_path(&f->signing_key_file, key, v, why, wn);
 	if (strcmp(key, "fleet_public_keys") == 0)
 		return set_keys(f, key, v, why, wn);
+	if (strcmp(key, "fleet_lease_ttl") == 0) {
+		/* Below 5 s a keepalive every TTL/3 races etcd's own lease
+		 * granularity; above an hour a dead leader stalls the fleet's
+		 * updates for longer than any max_stale worth having. */
+		int64_t s;
+		enum aivenauth_status st = config_parse_seconds(key, v,
+		    FLEET_LEASE_TTL_MIN, FLEET_LEASE_TTL_MAX, &s, why, wn);
+
+		if (st == AIVENAUTH_OK)
+			f->lease_ttl = s;
+		return st;
+	}
 	snprintf(why, wn, "internal error: %s is not a fleet key", key);
 	return AIVENAUTH_ERR_INTERNAL;
 }
@@ -221,6 +233,12 @@ fleet_config_get(const struct fleet_config *f, const char *key)
 	return NULL;
 }
 
+int64_t
+fleet_lease_ttl(const struct fleet_config *f)
+{
+	return f->lease_ttl != 0 ? f->lease_ttl : FLEET_LEASE_TTL_DEFAULT;
+}
+
 static bool
 dup(char **dst, const char *src)
 {
@@ -233,6 +251,7 @@ fleet_config_copy(struct fleet_config *dst, const struct fleet_config *src)
 {
 	memset(dst, 0, sizeof(*dst));
 	dst->mode = src->mode;
+	dst->lease_ttl = src->lease_ttl;
 	if (dup(&dst->etcd_endpoints, src->etcd_endpoints) &&
 	    dup(&dst->etcd_prefix, src->etcd_prefix) &&
 	    dup(&dst->etcd_ca_file, src->etcd_ca_file) &&

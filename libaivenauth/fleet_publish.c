@@ -34,16 +34,12 @@
 
 #include "aivenauth_fleet.h"
 #include "cache.h"
+#include "config_fleet.h"
 #include "fleet_etcd.h"
 #include "fleet_key.h"
 #include "fleet_lead.h"
 #include "rec.h"
 
-/* The leader key's lease (fleet_lead.c): kept across runs, so longer
- * than the sync timer's period (60 s plus up to 15 s of randomized delay)
- * with room for one missed run; a takeover after the leader stopped takes
- * at most this plus one period. */
-#define FLEET_LEASE_TTL 180
 #define PUBLISHED_FILE "fleet-published"
 #define PUBLISHED_MAGIC 0x3142505441564941ULL   /* "AIVATPB1" */
 #define SET_FILE "fleet-published-set"
@@ -565,8 +561,14 @@ aivenauth_fleet_publisher_open(struct aivenauth_ctx *ctx,
 		goto fail;
 	if ((st = fleet_etcd_open(ctx, &p->fe)) != AIVENAUTH_OK)
 		goto fail;
-	if ((st = fleet_lead_take(ctx, &p->fe, p->id, FLEET_LEASE_TTL, leader,
-	    &p->lease, leader_id != NULL ? leader_id : p->id,
+	/* The leader key's lease (fleet_lease_ttl, default 180 s: kept
+	 * across runs, fleet_lead.c, so longer than the sync timer's period,
+	 * 60 s plus up to 15 s of randomized delay, with room for a missed
+	 * run; a takeover after the leader stopped takes at most this plus
+	 * one period). */
+	if ((st = fleet_lead_take(ctx, &p->fe, p->id,
+	    fleet_lease_ttl(&ctx->cfg.fleet), leader, &p->lease,
+	    leader_id != NULL ? leader_id : p->id,
 	    leader_id != NULL ? AIVENAUTH_FLEET_ID_SIZE : 0)) != AIVENAUTH_OK) {
 		fleet_etcd_close(&p->fe);
 		goto fail;

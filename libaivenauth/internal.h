@@ -42,8 +42,13 @@ struct fleet_config {
 	char *etcd_password_file;
 	char *signing_key_file;
 	char *public_keys;         /* "KEY[,KEY]" as validated */
+	int64_t lease_ttl;         /* leader lease, seconds; 0 = the default,
+	                              FLEET_LEASE_TTL_DEFAULT */
 };
 #define FLEET_DEFAULT_PREFIX "/aivenauth/"
+#define FLEET_LEASE_TTL_DEFAULT 180
+#define FLEET_LEASE_TTL_MIN 5
+#define FLEET_LEASE_TTL_MAX 3600
 
 #define CONFIG_DEFAULT_PATH AIVENAUTH_SYSCONFDIR "/aivenauth/aivenauth.conf"
 #define CONFIG_MAX_FILE 65536      /* bytes */

@@ -854,6 +854,9 @@ static const struct {
 	{ "fleet_signing_key_file", "/etc/aivenauth/fleet.key", NULL },
 	{ "fleet_public_keys", PK1, NULL },
 	{ "fleet_public_keys", " " PK1 " , " PK2 " ", PK1 "," PK2 },
+	{ "fleet_lease_ttl", "5", NULL },
+	{ "fleet_lease_ttl", "90s", "90" },
+	{ "fleet_lease_ttl", "1h", "3600" },
 };
 
 START_TEST(test_fleet_good)
@@ -897,6 +900,13 @@ static const struct {
 	{ "fleet_public_keys", "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHUR==", "not a base64" },
 	{ "fleet_public_keys", "11qYAYKxCrfVS-7TyWQHOg7hcvPapiMlrwIaaPcHURo=", "not a base64" },
 	{ "etcd_user", "", "empty value for etcd_user" },
+	{ "fleet_lease_ttl", "4", "fleet_lease_ttl = 4 is out of range (5..3600 seconds)" },
+	{ "fleet_lease_ttl", "3601", "out of range (5..3600 seconds)" },
+	{ "fleet_lease_ttl", "2h", "out of range" },
+	{ "fleet_lease_ttl", "0", "out of range" },
+	{ "fleet_lease_ttl", "-10", "bad value for fleet_lease_ttl" },
+	{ "fleet_lease_ttl", "10x", "bad value for fleet_lease_ttl" },
+	{ "fleet_lease_ttl", "", "empty value for fleet_lease_ttl" },
 };
 
 START_TEST(test_fleet_bad)
@@ -923,12 +933,14 @@ START_TEST(test_fleet_file)
 	assert_get("etcd_prefix", "/aivenauth/");
 	assert_get("etcd_endpoints", NULL);
 	assert_get("fleet_public_keys", NULL);
+	assert_get("fleet_lease_ttl", "180");
 	p = write_file("f.conf", "fleet = follow\n"
 	    "etcd_endpoints = https://e1:2379,https://e2:2379\n"
 	    "etcd_prefix = /p/\netcd_user = follower\n"
 	    "etcd_password_file = /etc/aivenauth/etcd-pw\n"
-	    "fleet_public_keys = " PK1 "\n", 0644);
+	    "fleet_public_keys = " PK1 "\n" "fleet_lease_ttl = 2m\n", 0644);
 	ck_assert_int_eq(aivenauth_config_load(ctx, p, true), AIVENAUTH_OK);
+	assert_get("fleet_lease_ttl", "120");
 	assert_get("fleet", "follow");
 	assert_get("etcd_prefix", "/p/");
 	assert_get("etcd_user", "follower");
@@ -941,7 +953,9 @@ START_TEST(test_fleet_file)
 	assert_get("fleet", "follow");
 	assert_get("etcd_prefix", "/p/");
 	assert_get("etcd_endpoints", "https://e1:2379,https://e2:2379");
+	assert_get("fleet_lease_ttl", "120");
 	ck_assert(aivenauth_config_is_key("fleet_public_keys"));
+	ck_assert(aivenauth_config_is_key("fleet_lease_ttl"));
 	ck_assert(aivenauth_config_is_key("etcd_password_file"));
 }
 END_TEST
