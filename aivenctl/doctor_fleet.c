@@ -183,15 +183,18 @@ void
 check_fleet(struct doctor *d, struct aivenauth_ctx *ctx)
 {
 	enum fleet_mode m = fleet_mode_of(ctx);
-	const char *ms = aivenauth_config_get(ctx, "max_stale");
-	const char *lt = aivenauth_config_get(ctx, "fleet_lease_ttl");
+	const char *v;
 	int64_t max_stale = 0, ttl = 180, takeover;
 
 	if (m == FLEET_MODE_OFF)
 		return;
-	if (ms == NULL || !parse_i64(ms, 0, INT64_MAX, &max_stale))
+	/* One value at a time: aivenauth_config_get() may format into one
+	 * buffer per context. */
+	v = aivenauth_config_get(ctx, "max_stale");
+	if (v == NULL || !parse_i64(v, 0, INT64_MAX, &max_stale))
 		max_stale = 0;
-	if (lt == NULL || !parse_i64(lt, 1, INT64_MAX, &ttl))
+	v = aivenauth_config_get(ctx, "fleet_lease_ttl");
+	if (v == NULL || !parse_i64(v, 1, INT64_MAX, &ttl))
 		ttl = 180;
 	takeover = ttl + TIMER_PERIOD_S;
 	check_keys(d, ctx, m);

@@ -544,6 +544,10 @@ sed -e "s#^cache_dir = .*#cache_dir = $W/cacheH#" "$W/aivenauth.conf" > "$W/h.co
 printf 'etcd_user = follower\netcd_password_file = %s\n' "$SECRETS/etcd-follower" >> "$W/h.conf"
 chmod 0644 "$W/h.conf"
 for n in 1 2; do fctl $n follow --once > "$W/fo.$n" 2>&1 || bad "7. follower $n with its etcd user: $(cat "$W/fo.$n")"; done
+# The real publisher keeps the leader key between runs: it gives it up
+# (with its own etcd user) so that the hostile config campaigns for it.
+printf 'etcd_user = publisher\netcd_password_file = %s\n' "$SECRETS/etcd-publisher" >> "$W/aivenauth.conf"
+ctl fleet resign > "$W/resign7" 2>&1 || bad "7. resign: $(cat "$W/resign7")"
 R0=$(ekv rev); C0=$(current); H0=$(ekv hbpub "$PFX")
 d0=$(dvec 1)
 change
@@ -563,7 +567,6 @@ ETCD_AUTH_USER=follower ETCD_AUTH_PWFILE=$SECRETS/etcd-follower ekv put "${PFX}c
 for n in 1 2; do fctl $n follow --once > "$W/fo.$n" 2>&1 || bad "7. follower $n: $(cat "$W/fo.$n")"; done
 [ "$(dvec 1)" = "$d0" ] && [ "$(dvec 2)" = "$d0" ] && [ "$(ekv hbpub "$PFX")" = "$H0" ] && complete 1 && complete 2 &&
 	ok "7. followers' decisions and generation unchanged ($(applied 1))" || bad "7. followers: $(dvec 1) / $(dvec 2) want $d0: $WHY"
-printf 'etcd_user = publisher\netcd_password_file = %s\n' "$SECRETS/etcd-publisher" >> "$W/aivenauth.conf"
 publish && for n in 1 2; do fctl $n follow --once > /dev/null 2>&1; { complete $n && on_gen $n "$(current)"; } || bad "7. $WHY"; done &&
 	ok "7. the publisher's own etcd user publishes generation $(current); followers apply it"
 section "end"
