@@ -273,6 +273,7 @@ libaivenauth/config.c ### } else if (strncasecmp(v, "http://", 7) == 0) { ### UR
 libaivenauth/net/http.c ### if (strncasecmp(url, "https://", 8) == 0) { ### URL scheme
 libaivenauth/net/http.c ### if (strncasecmp(url, "http://", 7) != 0) ### URL scheme
 libaivenauth/net/json.c ### if (strncasecmp(s + i, needle, k) == 0) ### HTML tag search in an error page
+libaivenauth/config_fleet.c ### if (strcmp(key, "fleet_lease_ttl") == 0) { ### config key name
 libaivenauth/config_fleet.c ### if (strcmp(key, "fleet") == 0) { ### config key / fleet mode name
 libaivenauth/config_fleet.c ### if (strcmp(v, "off") == 0) ### config key / fleet mode name
 libaivenauth/config_fleet.c ### else if (strcmp(v, "publish") == 0) ### config key / fleet mode name
