@@ -302,17 +302,25 @@ ensure_writer(struct aivenauth_ctx *ctx)
 
 /* The fleet generation applied here (0: none). */
 static enum aivenauth_status
-applied_gen(struct aivenauth_ctx *ctx, uint64_t *out, int64_t *sync_time)
+applied_gen(struct aivenauth_ctx *ctx, uint64_t *out, int64_t *sync_time,
+    unsigned char set[FLEET_DIGEST_BYTES], bool *has_set)
 {
+	MDB_val k = { strlen(FLEET_SET_META), FLEET_SET_META }, v;
 	enum aivenauth_status st;
 	struct cache_state s;
 	MDB_txn *txn;
 
+	*has_set = false;
 	if ((st = cache_read_begin(ctx, &txn)) != AIVENAUTH_OK)
 		return st;
 	st = meta_u64(ctx, txn, FLEET_GEN_META, out);
 	if (st == AIVENAUTH_OK && (st = state_get(ctx, txn, &s)) == AIVENAUTH_OK)
 		*sync_time = s.sync_time;
+	if (st == AIVENAUTH_OK && mdb_get(txn, ctx->cache->meta, &k, &v) == 0 &&
+	    v.mv_size == FLEET_DIGEST_BYTES) {
+		memcpy(set, v.mv_data, FLEET_DIGEST_BYTES);
+		*has_set = true;
+	}
 	cache_read_end(ctx);
 	return st;
 }
@@ -424,14 +432,17 @@ static enum aivenauth_status
 step(struct aivenauth_ctx *ctx, struct fleet_etcd *fe,
     const struct fleet_keys *keys, struct aivenauth_fleet_follow_result *res)
 {
+	unsigned char held_set[FLEET_DIGEST_BYTES];
 	struct fleet_update u;
 	enum aivenauth_status st;
 	int64_t sync_time = 0;
 	uint64_t applied = 0;
+	bool has_set = false, vouch;
 
 	memset(res, 0, sizeof(*res));
 	if ((st = ensure_writer(ctx)) != AIVENAUTH_OK ||
-	    (st = applied_gen(ctx, &applied, &sync_time)) != AIVENAUTH_OK)
+	    (st = applied_gen(ctx, &applied, &sync_time, held_set,
+	    &has_set)) != AIVENAUTH_OK)
 		return st;
 	res->applied_before = res->applied = applied;
 	res->sync_time = sync_time;
@@ -454,18 +465,40 @@ step(struct aivenauth_ctx *ctx, struct fleet_etcd *fe,
 		st = AIVENAUTH_ERR_BAD_RESPONSE;
 		break;
 	case FLEET_NEW_GEN:
-		st = apply_gen(ctx, &u.gen, u.view.hb.last_sync_time);
+		/* Freshness only from the heartbeat of exactly this set: a
+		 * current pointed (it is unsigned) at an older generation, or
+		 * at a number a dead publish left behind, is applied with the
+		 * freshness this cache had, and goes stale. */
+		vouch = u.view.hb_generation == u.gen.generation &&
+		    sodium_memcmp(u.view.hb.set_digest, u.gen.manifest.digest,
+		    FLEET_DIGEST_BYTES) == 0;
+		if (!vouch)
+			ctx_log(ctx, LOG_WARNING, "fleet: the heartbeat (generation %"
+			    PRIu64 ") does not vouch for generation %" PRIu64
+			    " as read: applied without moving freshness",
+			    u.view.hb_generation, u.gen.generation);
+		st = apply_gen(ctx, &u.gen, vouch ? u.view.hb.last_sync_time :
+		    sync_time);
 		if (st == AIVENAUTH_OK) {
 			res->new_generation = true;
 			res->delta = u.delta;
 			res->applied = u.gen.generation;
-			res->sync_time = u.view.hb.last_sync_time;
+			res->sync_time = vouch ? u.view.hb.last_sync_time :
+			    sync_time;
 		}
 		break;
 	case FLEET_NOTHING_NEW:
-		/* Only a heartbeat of the generation applied here vouches for
-		 * it; only a newer sync time moves freshness forward. */
-		if (u.view.hb_generation == applied &&
+		/* Only a heartbeat of the generation applied here, and of the
+		 * very set applied (a number can be reused), vouches for it;
+		 * only a newer sync time moves freshness forward. */
+		if (u.view.hb_generation == applied && has_set &&
+		    sodium_memcmp(u.view.hb.set_digest, held_set,
+		    FLEET_DIGEST_BYTES) != 0) {
+			ctx_log(ctx, LOG_WARNING, "fleet: the heartbeat of "
+			    "generation %" PRIu64 " vouches for another set than "
+			    "the one applied here: freshness not moved (the "
+			    "publisher's next generation replaces it)", applied);
+		} else if (u.view.hb_generation == applied && has_set &&
 		    u.view.hb.last_sync_time > sync_time) {
 			int64_t t = u.view.hb.last_sync_time;
 

@@ -892,6 +892,7 @@ fleet_publish_set(struct fleet_etcd *fe, const unsigned char sk[FLEET_SK_BYTES],
 	struct rec_kv *kv = NULL;
 	struct fleet_dset set;
 	struct fleet_digest dg;
+	struct fleet_heartbeat hb_set;
 	struct fleet_rec m;
 	enum aivenauth_status st;
 	struct batch *b;
@@ -978,9 +979,12 @@ fleet_publish_set(struct fleet_etcd *fe, const unsigned char sk[FLEET_SK_BYTES],
 	 *    follower needs dropped: those before the chain's full one, and
 	 *    (a new full one) before the previous generation, which a
 	 *    follower may still be reading at its revision. */
+	/* The generation's heartbeat vouches for exactly this set. */
+	hb_set = *hb;
+	memcpy(hb_set.set_digest, m.manifest.digest, FLEET_DIGEST_BYTES);
 	if ((st = fleet_key_current(fe->prefix, &ckey)) != AIVENAUTH_OK ||
 	    (st = buf_addf(&cval, "%" PRIu64, gen)) != AIVENAUTH_OK ||
-	    (st = encode_hb(fe, sk, org, gen, hb, &hkey, &hval)) !=
+	    (st = encode_hb(fe, sk, org, gen, &hb_set, &hkey, &hval)) !=
 	    AIVENAUTH_OK)
 		goto out;
 	op_put(&b->ops[b->n++], &ckey, &cval);

@@ -82,7 +82,6 @@ struct aivenauth_fleet_publisher {
 	unsigned char pk[FLEET_PK_BYTES];
 	int64_t lease;
 	int lock_fd;            /* writer/fleet.lock, held while open */
-	bool current_trusted;   /* etcd's current verified at open */
 	char id[FLEET_LEADER_MAX + 1];
 };
 
@@ -529,6 +528,7 @@ aivenauth_fleet_publisher_open(struct aivenauth_ctx *ctx,
 {
 	struct aivenauth_fleet_publisher *p;
 	enum aivenauth_status st;
+	bool trusted;
 
 	if (ctx == NULL || out == NULL || leader == NULL)
 		return AIVENAUTH_ERR_INVALID;
@@ -580,8 +580,7 @@ aivenauth_fleet_publisher_open(struct aivenauth_ctx *ctx,
 	}
 	/* Build on what the fleet holds (another publisher may have led
 	 * since this cache last published or followed). */
-	if ((st = fleet_catch_up(ctx, &p->fe, &p->current_trusted)) !=
-	    AIVENAUTH_OK) {
+	if ((st = fleet_catch_up(ctx, &p->fe, &trusted)) != AIVENAUTH_OK) {
 		*leader = false;
 		aivenauth_fleet_publisher_close(p);
 		return st;
@@ -666,6 +665,42 @@ delta_ok(struct aivenauth_fleet_publisher *p, const struct fleet_gen *g,
 	return false;
 }
 
+/*
+ * A number another run already signed a manifest under (this host's
+ * publish that died before moving current, or the old leader's generation
+ * that a writer of etcd hid by moving current back before a takeover) is
+ * never signed again: followers holding that generation would take the
+ * new one's heartbeats for theirs.  Only manifests that verify count (the
+ * pinned keys, and this publisher's own): a writer of etcd cannot push the
+ * number up with garbage.
+ */
+static uint64_t
+skip_taken(struct aivenauth_fleet_publisher *p, const char *org, uint64_t gen)
+{
+	struct fleet_manifest m;
+	struct fleet_keys k;
+	char why[160];
+	int i;
+
+	memset(&k, 0, sizeof(k));
+	if (p->ctx->cfg.fleet.public_keys != NULL)
+		(void)fleet_keys_parse(p->ctx->cfg.fleet.public_keys, &k, why,
+		    sizeof(why));
+	if (k.n < FLEET_MAX_KEYS) {
+		memcpy(k.pk[k.n], p->pk, FLEET_PK_BYTES);
+		k.n++;
+	}
+	for (i = 0; i < 64; i++) {
+		if (fleet_read_manifest(&p->fe, &k, org, gen, 0, &m) !=
+		    AIVENAUTH_OK)
+			break;
+		ctx_log(p->ctx, LOG_NOTICE, "fleet: generation %" PRIu64 " already "
+		    "has a signed manifest in etcd: publishing past it", gen);
+		gen++;
+	}
+	return gen;
+}
+
 static enum aivenauth_status
 publish_gen(struct aivenauth_fleet_publisher *p, const struct fleet_gen *g,
     const struct fleet_view *v, struct published *pb,
@@ -680,14 +715,14 @@ publish_gen(struct aivenauth_fleet_publisher *p, const struct fleet_gen *g,
 	uint64_t gen;
 	bool delta;
 
-	/* Past everything a follower could hold: etcd's current, what this
-	 * host published last, and the generation its cache holds (the one
-	 * it published or applied: etcd may have lost current).  An absurd
-	 * number (only a writer of etcd makes one) is refused, not wrapped. */
-	gen = p->current_trusted && v->current > pb->generation ? v->current :
-	    pb->generation;
-	if (held_gen > gen)
-		gen = held_gen;
+	/* Past everything a follower could hold that this host can vouch
+	 * for: the generation its cache holds (the one it published, or the
+	 * verified current it caught up on when it took the key: so never
+	 * below a verified current) and the last number it reserved.  etcd's
+	 * current is unsigned and is not counted (re-read here it may have
+	 * been moved since the catch-up).  An absurd number is refused, not
+	 * wrapped. */
+	gen = held_gen > pb->generation ? held_gen : pb->generation;
 	if (gen >= UINT64_MAX / 2) {
 		ctx_log(ctx, LOG_ERR, "fleet: generation %" PRIu64 " is not a "
 		    "plausible predecessor (etcd's current says %" PRIu64 "): "
@@ -696,18 +731,29 @@ publish_gen(struct aivenauth_fleet_publisher *p, const struct fleet_gen *g,
 		return AIVENAUTH_ERR_BAD_RESPONSE;
 	}
 	gen++;
+	gen = skip_taken(p, g->snap.organization_id, gen);
 	memset(&h, 0, sizeof(h));
 	delta = set_read(ctx, &h, &old);
 	if (!delta)
 		ctx_log(ctx, LOG_INFO, "fleet: full generation: no record of the "
 		    "set published last");
 	delta = delta && delta_ok(p, g, v, &h, &old, &changes);
+	if (delta && changes != 0 && gen != v->current + 1) {
+		/* A delta is on gen - 1, which must be current. */
+		ctx_log(ctx, LOG_INFO, "fleet: full generation: %" PRIu64 " does "
+		    "not follow current %" PRIu64 " (a number reserved by a "
+		    "publish that did not finish, or taken)", gen, v->current);
+		delta = false;          /* old is freed below */
+	}
 	if (delta && changes == 0) {
 		/* Nothing the followers hold changed (the snapshot moved for
-		 * something not published): freshness only. */
+		 * something not published): freshness only, for that set. */
+		struct fleet_heartbeat hb2 = *hb;
+
+		fleet_dset_digest(&old, hb2.set_digest);
 		fleet_dset_free(&old);
 		st = fleet_publish_heartbeat(&p->fe, p->sk, p->lease,
-		    g->snap.organization_id, v->current, hb);
+		    g->snap.organization_id, v->current, &hb2);
 		if (st == AIVENAUTH_OK) {
 			memcpy(pb->snap_id, snap_id, SNAP_ID_BYTES);
 			published_write(ctx, pb);
@@ -717,6 +763,14 @@ publish_gen(struct aivenauth_fleet_publisher *p, const struct fleet_gen *g,
 	}
 	if (!delta)
 		fleet_dset_free(&old);
+	/* Reserve the number before the first record: a publish that dies
+	 * after its manifest but before current moves leaves a complete,
+	 * signed generation under it, and a second one signed under the
+	 * same number would let whoever writes etcd swap the two. */
+	pb->magic = PUBLISHED_MAGIC;
+	pb->generation = gen;
+	memset(pb->snap_id, 0, SNAP_ID_BYTES);
+	published_write(ctx, pb);
 	st = clear_gen(p, gen);
 	if (st == AIVENAUTH_OK)
 		st = fleet_publish_set(&p->fe, p->sk, p->lease, gen,
@@ -811,7 +865,19 @@ aivenauth_fleet_publisher_publish(struct aivenauth_fleet_publisher *p,
 	snprintf(hb.publisher_id, sizeof(hb.publisher_id), "%s", p->id);
 	if (v.current != 0 && v.current == pb.generation &&
 	    sodium_memcmp(snap_id, pb.snap_id, SNAP_ID_BYTES) == 0) {
-		/* The followers have this snapshot: freshness only. */
+		/* The followers have this snapshot: freshness only, for the
+		 * set it holds (the same as the one published). */
+		struct fleet_dset cur;
+
+		if (held.has_set && held.generation == v.current) {
+			memcpy(hb.set_digest, held.set_digest, FLEET_DIGEST_BYTES);
+		} else if ((st = fleet_dset_from_gen(&g, &cur)) == AIVENAUTH_OK) {
+			fleet_dset_digest(&cur, hb.set_digest);
+			fleet_dset_free(&cur);
+		} else {
+			fleet_gen_free(&g);
+			return st;
+		}
 		st = fleet_publish_heartbeat(&p->fe, p->sk, p->lease,
 		    g.snap.organization_id, v.current, &hb);
 		res->generation = v.current;

@@ -155,6 +155,7 @@ body_encode(const struct fleet_rec *r, struct buf *b)
 		P(put_u64(b, (uint64_t)r->heartbeat.last_sync_time));
 		P(put_u64(b, (uint64_t)r->heartbeat.published_time));
 		P(put_str(b, r->heartbeat.publisher_id));
+		P(buf_add(b, r->heartbeat.set_digest, FLEET_DIGEST_BYTES));
 		break;
 	case FLEET_T_REMOVAL:
 		if ((r->removal.kind != FLEET_T_USER &&
@@ -403,6 +404,8 @@ body_decode(struct cur *c, struct fleet_rec *r)
 		else
 			c->bad = true;
 		free(id);
+		if ((p = take(c, FLEET_DIGEST_BYTES)) != NULL)
+			memcpy(r->heartbeat.set_digest, p, FLEET_DIGEST_BYTES);
 		break;
 	case FLEET_T_REMOVAL:
 		p = take(c, 1);

@@ -102,6 +102,12 @@ struct fleet_heartbeat {
 	int64_t last_sync_time;     /* last good Aiven sync of the publisher */
 	int64_t published_time;     /* when this heartbeat was written */
 	char publisher_id[FLEET_PUBLISHER_MAX + 1];
+	/* The set digest of the generation it vouches for (its manifest's
+	 * digest): a heartbeat names a number, and a number alone can be
+	 * reused (a publish that died before moving current) or chosen by a
+	 * writer of etcd (current is unsigned), so a follower takes
+	 * freshness only from a heartbeat of exactly the set it holds. */
+	unsigned char set_digest[FLEET_DIGEST_BYTES];
 };
 
 /*

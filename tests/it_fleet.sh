@@ -119,7 +119,7 @@ keyfile, org, gen, last, out = sys.argv[1], sys.argv[2].encode(), int(sys.argv[3
 sk = base64.b64decode(open(keyfile).read())
 seed = sk[:32]
 key = b"/fl/heartbeat"
-body = struct.pack("<qq", last, last + 1) + struct.pack("<I", 6) + b"pub-it"
+body = struct.pack("<qq", last, last + 1) + struct.pack("<I", 6) + b"pub-it" + bytes(32)  # + the set digest it vouches for
 rec = b"AVF1" + bytes([2, 4]) + struct.pack("<H", 0) + struct.pack("<Q", gen) + \
     struct.pack("<H", len(org)) + org + struct.pack("<I", len(body)) + body
 msg = b"aivenauth-fleet-v1\0" + struct.pack("<I", len(key)) + key + rec
