@@ -325,6 +325,46 @@ fctl follow --once > "$W/fo" 2>&1; frc=$?
 	ok "after etcd lost the prefix the leader publishes past the follower's generation and the follower applies it" ||
 	bad "lost prefix: sync $rc, follow $frc: $(cat "$W/sync.lost" "$W/fo")"
 
+# ------------------------------------------------------------ hostile current, 2
+# current moved back to an older, validly signed generation that is still
+# newer than a behind follower's: applied, but the heartbeat (of another
+# set) does not make it fresh.
+sjson() { fctl --json status 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["generation"], d["last_sync_time"])'; }
+ctl sync > /dev/null 2>&1; fctl follow --once > /dev/null 2>&1
+read -r g0 t0 <<< "$(sjson)"
+ctl token create "$UID1" > "$W/mint" 2>/dev/null; : > "$W/mint"     # generation g0+1
+ctl token create "$UID1" > "$W/mint" 2>/dev/null; : > "$W/mint"     # generation g0+2
+sleep 1.1; ctl sync > /dev/null 2>&1       # its heartbeat: a later sync time (whole seconds)
+curl -s -X POST "$EURL/v3/kv/put" -d "{\"key\":\"$(ekey current)\",\"value\":\"$(printf %s $((g0 + 1)) | base64 -w0)\"}" >/dev/null
+fctl follow --once > "$W/fo.mix" 2>&1
+read -r g1 t1 <<< "$(sjson)"
+[ "$g1" = $((g0 + 1)) ] && [ "$t1" = "$t0" ] && grep -q 'does not vouch for generation' "$W/fo.mix" &&
+	ok "current moved back to generation $g1: applied, freshness not taken from the newer heartbeat (sync time unchanged)" ||
+	bad "heartbeat mix: generation $g0 -> $g1, sync time $t0 -> $t1: $(cat "$W/fo.mix")"
+ctl sync > "$W/sync.mix" 2>&1
+fctl follow --once > /dev/null 2>&1
+read -r g2 t2 <<< "$(sjson)"
+[ "$g2" -gt $((g0 + 2)) ] && [ "$t2" != "$t0" ] &&
+	ok "the leader's next sync publishes past it (generation $g2) and the follower is fresh again" ||
+	bad "after the mix: generation $g2, sync time $t2: $(cat "$W/sync.mix")"
+# A takeover on a current moved back: the new leader never signs a number
+# that already has a verified manifest (the old leader's), so the
+# follower holding that generation gets a newer one.
+p2 sync > /dev/null 2>&1                                           # standby: follows
+ctl token create "$UID1" > "$W/mint" 2>/dev/null; : > "$W/mint"     # the leader's next generation
+fctl follow --once > /dev/null 2>&1
+gA=$(sjson | cut -d' ' -f1)
+ctl fleet resign > /dev/null 2>&1
+curl -s -X POST "$EURL/v3/kv/put" -d "{\"key\":\"$(ekey current)\",\"value\":\"$(printf %s $((gA - 1)) | base64 -w0)\"}" >/dev/null
+p2 -v sync > "$W/p2.reuse" 2>&1; rc=$?
+fctl follow --once > "$W/fo.reuse" 2>&1
+gB=$(sjson | cut -d' ' -f1)
+[ $rc = 0 ] && [ "$gB" -gt "$gA" ] && grep -q 'already has a signed manifest' "$W/p2.reuse" &&
+	ok "takeover on a current moved back to $((gA - 1)): the new leader publishes past the old leader's $gA (now $gB), the follower applies it" ||
+	bad "takeover reuse: exit $rc, follower $gA -> $gB: $(cat "$W/p2.reuse" "$W/fo.reuse")"
+p2 fleet resign > /dev/null 2>&1
+ctl sync > /dev/null 2>&1 || bad "the first publisher cannot lead again"
+
 # ------------------------------------------------------------ hostile leader id
 # The leader key is not signed: whoever can write etcd chooses it.  An
 # ESC sequence there reaches no terminal (it is shown as \x1b).
