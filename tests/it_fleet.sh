@@ -76,17 +76,8 @@ if ! command -v etcd >/dev/null || ! command -v openssl >/dev/null; then
 	skip "fleet status: etcd or openssl not installed"
 	finish; exit
 fi
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-CP=$(port); PP=$(port)
-EURL=http://127.0.0.1:$CP
-etcd --name t --data-dir "$W/etcd" --listen-client-urls "$EURL" --advertise-client-urls "$EURL" \
-    --listen-peer-urls "http://127.0.0.1:$PP" --initial-advertise-peer-urls "http://127.0.0.1:$PP" \
-    --initial-cluster "t=http://127.0.0.1:$PP" >"$W/etcd.log" 2>&1 &
-ETCD_PID=$!; PIDS+=("$ETCD_PID")
-for i in $(seq 100); do
-	curl -s -m 1 -X POST "$EURL/v3/kv/range" -d '{"key":"AA=="}' 2>/dev/null | grep -q header && break
-	sleep 0.1
-done
+. "$(dirname "$0")/lib_etcd.sh"
+etcd_start || { bad "etcd did not start: $(tail -5 "$W/etcd.log" 2>/dev/null)"; finish; exit; }
 ORG=org-fleet-1
 cat > "$W/follower.conf" <<EOC
 cache_dir = $W/cache
@@ -171,7 +162,7 @@ printf 'not a record' > "$W/hb"; eput /fl/heartbeat "$W/hb"
 fctl fleet status >"$W/st" 2>&1; rc=$?
 [ $rc = 69 ] && grep -q 'REFUSED' "$W/st" && ok "fleet status: unsigned bytes refused" || bad "garbage: exit $rc: $(cat "$W/st")"
 # etcd down: a clear error, EX_TEMPFAIL.
-stop_pid "$ETCD_PID"
+etcd_stop
 fctl fleet status >"$W/st" 2>&1; rc=$?
 [ $rc = 75 ] && grep -q 'aivenctl: fleet status' "$W/st" && ok "fleet status, etcd down: exit 75 with a message" ||
 	bad "etcd down: exit $rc: $(cat "$W/st")"

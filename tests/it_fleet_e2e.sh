@@ -31,23 +31,10 @@ fi
 SECRETS=$W/secrets; mkdir -m 0700 "$SECRETS"
 start_sim || { bad "simulator did not start"; finish; exit; }
 
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-CP=$(port); PP=$(port)
-EURL=http://127.0.0.1:$CP
-start_etcd() {
-	local i
-	etcd --name t --data-dir "$W/etcd" --listen-client-urls "$EURL" --advertise-client-urls "$EURL" \
-	    --listen-peer-urls "http://127.0.0.1:$PP" --initial-advertise-peer-urls "http://127.0.0.1:$PP" \
-	    --initial-cluster "t=http://127.0.0.1:$PP" >>"$W/etcd.log" 2>&1 &
-	ETCD_PID=$!; PIDS+=("$ETCD_PID")
-	for i in $(seq 100); do
-		curl -s -m 1 -X POST "$EURL/v3/kv/range" -d '{"key":"AA=="}' 2>/dev/null | grep -q header && return 0
-		sleep 0.1
-	done
-	return 1
-}
+. "$(dirname "$0")/lib_etcd.sh"
+start_etcd() { etcd_start; }     # ports kept: a restart is the same node
 start_etcd || { bad "etcd did not start: $(tail -5 "$W/etcd.log")"; finish; exit; }
-ok "etcd started on 127.0.0.1:$CP"
+ok "etcd started at $EURL"
 
 PFX=/e2e/
 pk=$(ctl fleet keygen --out "$W/fleet.key" 2>"$W/err") || bad "keygen: $(cat "$W/err")"
@@ -311,7 +298,7 @@ follow_all
 # goes stale (and keeps its generation), then recovers.
 G3=$(applied 3)
 sed -i 's/^max_stale = .*/max_stale = 1/' "$W/f3.conf"
-stop_pid "$ETCD_PID"
+etcd_stop
 for i in $(seq 100); do
 	[ "$(decision "$SECRETS/B" 3)" = "denied: cache-stale" ] && break
 	sleep 0.1

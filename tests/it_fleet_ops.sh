@@ -24,23 +24,10 @@ if ! command -v etcd >/dev/null; then
 fi
 start_sim || { bad "simulator did not start"; finish; exit; }
 
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-CP=$(port); PP=$(port)
-EURL=http://127.0.0.1:$CP
-start_etcd() {
-	local i
-	etcd --name t --data-dir "$W/etcd" --listen-client-urls "$EURL" --advertise-client-urls "$EURL" \
-	    --listen-peer-urls "http://127.0.0.1:$PP" --initial-advertise-peer-urls "http://127.0.0.1:$PP" \
-	    --initial-cluster "t=http://127.0.0.1:$PP" >>"$W/etcd.log" 2>&1 &
-	ETCD_PID=$!; PIDS+=("$ETCD_PID")
-	for i in $(seq 100); do
-		curl -s -m 1 -X POST "$EURL/v3/kv/range" -d '{"key":"AA=="}' 2>/dev/null | grep -q header && return 0
-		sleep 0.1
-	done
-	return 1
-}
-stop_etcd() { stop_pid "$ETCD_PID"; }
-start_etcd || { bad "etcd did not start: $(tail -5 "$W/etcd.log")"; finish; exit; }
+. "$(dirname "$0")/lib_etcd.sh"
+etcd_start || { bad "etcd did not start: $(tail -5 "$W/etcd.log" 2>/dev/null)"; finish; exit; }
+stop_etcd() { etcd_stop; }
+ok "etcd started at $EURL"
 
 PFX=/ops/
 pk=$(ctl fleet keygen --out "$W/fleet.key" 2>"$W/err") || bad "keygen: $(cat "$W/err")"
