@@ -102,6 +102,40 @@ writer_path(struct aivenauth_ctx *ctx, const char *name)
 	return p;
 }
 
+bool
+fleet_writer_file_put(struct aivenauth_ctx *ctx, const char *name,
+    const void *data, size_t len)
+{
+	char *p = writer_path(ctx, name), *tmp = NULL;
+	bool ok = false;
+	size_t n;
+	int fd = -1, e = ENOMEM;
+
+	if (p == NULL || (tmp = malloc((n = strlen(p)) + 5)) == NULL)
+		goto out;
+	memcpy(tmp, p, n);
+	memcpy(tmp + n, ".tmp", 5);
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd >= 0)
+		cache_adopt(ctx, fd, NULL);     /* root's run: the timer's file */
+	ok = fd >= 0 && write(fd, data, len) == (ssize_t)len &&
+	    fsync(fd) == 0 && rename(tmp, p) == 0;
+	e = errno;
+	if (!ok && fd >= 0)
+		(void)unlink(tmp);
+	if (fd >= 0)
+		close(fd);
+out:
+	if (!ok)
+		ctx_log(ctx, LOG_WARNING, "fleet: cannot write %s: %s",
+		    p != NULL ? p : name, strerror(e));
+	free(tmp);
+	free(p);
+	return ok;
+}
+
 enum aivenauth_status
 fleet_lead_lock(struct aivenauth_ctx *ctx, int *fd)
 {
@@ -183,43 +217,22 @@ fleet_lead_stored(struct aivenauth_ctx *ctx, const char *id)
 void
 fleet_lead_store(struct aivenauth_ctx *ctx, int64_t lease, const char *id)
 {
-	char *p = writer_path(ctx, LEASE_FILE), *tmp = NULL;
 	struct lease_rec r;
-	size_t n;
-	int fd = -1;
+	char *p;
 
+	if (lease == 0) {
+		if ((p = writer_path(ctx, LEASE_FILE)) != NULL)
+			(void)unlink(p);
+		free(p);
+		return;
+	}
 	memset(&r, 0, sizeof(r));
 	r.magic = LEASE_MAGIC;
 	r.lease = lease;
 	snprintf(r.host, sizeof(r.host), "%s", id != NULL ? id : "");
 	boot_id(r.boot_id);
 	writer_identity(ctx, &r.dir_dev, &r.dir_ino);
-
-	if (p == NULL || (tmp = malloc((n = strlen(p)) + 5)) == NULL)
-		goto out;
-	if (lease == 0) {
-		(void)unlink(p);
-		goto out;
-	}
-	memcpy(tmp, p, n);
-	memcpy(tmp + n, ".tmp", 5);
-	(void)unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
-	if (fd >= 0)
-		cache_adopt(ctx, fd, NULL);     /* root's run: the timer's file */
-	if (fd < 0 || write(fd, &r, sizeof(r)) != (ssize_t)sizeof(r) ||
-	    fsync(fd) != 0 || rename(tmp, p) != 0) {
-		ctx_log(ctx, LOG_WARNING, "fleet: cannot record the leader "
-		    "lease in %s: %s", p, strerror(errno));
-		if (fd >= 0)
-			(void)unlink(tmp);
-	}
-	if (fd >= 0)
-		close(fd);
-out:
-	free(tmp);
-	free(p);
+	(void)fleet_writer_file_put(ctx, LEASE_FILE, &r, sizeof(r));
 }
 
 enum aivenauth_status

@@ -32,4 +32,10 @@ int64_t fleet_lead_stored(struct aivenauth_ctx *ctx, const char *id);
 void fleet_lead_store(struct aivenauth_ctx *ctx, int64_t lease,
     const char *id);
 
+/* Write cache_dir/writer/NAME atomically (aside, fsync, rename; 0600,
+ * never through a symlink, given the directory's owner when root writes
+ * it); false (logged) on failure. */
+bool fleet_writer_file_put(struct aivenauth_ctx *ctx, const char *name,
+    const void *data, size_t len);
+
 #endif /* AIVENAUTH_FLEET_LEAD_H */

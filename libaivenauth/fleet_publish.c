@@ -121,31 +121,7 @@ published_read(struct aivenauth_ctx *ctx, struct published *out)
 static void
 published_write(struct aivenauth_ctx *ctx, const struct published *pb)
 {
-	char *p = published_path(ctx), *tmp = NULL;
-	size_t n;
-	int fd;
-
-	if (p == NULL || (tmp = malloc((n = strlen(p)) + 5)) == NULL)
-		goto out;
-	memcpy(tmp, p, n);
-	memcpy(tmp + n, ".tmp", 5);
-	(void)unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
-	if (fd >= 0)
-		cache_adopt(ctx, fd, NULL);     /* root's run: the timer's file */
-	if (fd < 0 || write(fd, pb, sizeof(*pb)) != (ssize_t)sizeof(*pb) ||
-	    fsync(fd) != 0 || rename(tmp, p) != 0) {
-		ctx_log(ctx, LOG_WARNING, "fleet: cannot record the published "
-		    "generation in %s: %s", p, strerror(errno));
-		if (fd >= 0)
-			(void)unlink(tmp);
-	}
-	if (fd >= 0)
-		close(fd);
-out:
-	free(tmp);
-	free(p);
+	(void)fleet_writer_file_put(ctx, PUBLISHED_FILE, pb, sizeof(*pb));
 }
 
 static char *
@@ -232,45 +208,21 @@ static void
 set_write(struct aivenauth_ctx *ctx, const struct set_hdr *h,
     const struct fleet_dset *s)
 {
-	char *p = set_path(ctx), *tmp = NULL;
 	struct buf b;
-	size_t n, i;
-	bool ok = false;
-	int fd = -1;
+	size_t i;
+	bool ok;
 
 	buf_init(&b, SET_FILE_MAX, false);
-	if (p == NULL || (tmp = malloc((n = strlen(p)) + 5)) == NULL)
-		goto out;
-	memcpy(tmp, p, n);
-	memcpy(tmp + n, ".tmp", 5);
-	if (buf_add(&b, h, sizeof(*h)) != AIVENAUTH_OK)
-		goto out;
-	for (i = 0; i < s->n; i++) {
-		if (buf_add(&b, &s->e[i].name_len, 4) != AIVENAUTH_OK ||
-		    buf_add(&b, s->e[i].name, s->e[i].name_len) !=
-		    AIVENAUTH_OK || buf_add(&b, s->e[i].cd, FLEET_DIGEST_BYTES) !=
-		    AIVENAUTH_OK)
-			goto out;
-	}
-	(void)unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
-	if (fd >= 0)
-		cache_adopt(ctx, fd, NULL);     /* root's run: the timer's file */
-	ok = fd >= 0 && write(fd, b.data, b.len) == (ssize_t)b.len &&
-	    fsync(fd) == 0 && rename(tmp, p) == 0;
-	if (!ok && fd >= 0)
-		(void)unlink(tmp);
-out:
-	if (!ok)
-		ctx_log(ctx, LOG_WARNING, "fleet: cannot record the published "
-		    "set in %s (the next generation will be a full one): %s",
-		    p != NULL ? p : SET_FILE, strerror(errno));
-	if (fd >= 0)
-		close(fd);
+	ok = buf_add(&b, h, sizeof(*h)) == AIVENAUTH_OK;
+	for (i = 0; ok && i < s->n; i++)
+		ok = buf_add(&b, &s->e[i].name_len, 4) == AIVENAUTH_OK &&
+		    buf_add(&b, s->e[i].name, s->e[i].name_len) ==
+		    AIVENAUTH_OK && buf_add(&b, s->e[i].cd, FLEET_DIGEST_BYTES) ==
+		    AIVENAUTH_OK;
+	if (!ok || !fleet_writer_file_put(ctx, SET_FILE, b.data, b.len))
+		ctx_log(ctx, LOG_WARNING, "fleet: the published set not "
+		    "recorded: the next generation will be a full one");
 	buf_free(&b);
-	free(tmp);
-	free(p);
 }
 
 /* How many records a delta from old to new would hold. */
