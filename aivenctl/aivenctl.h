@@ -161,6 +161,7 @@ char *visible_dup(const char *s);    /* malloc'd, NULL on no memory */
 void fput_visible(const char *s, FILE *fp);
 /* printf, rendered (a newline in the result is shown as \x0a: print it
  * apart). */
+void print_kv(const char *k, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void print_visible(FILE *fp, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void vprint_visible(FILE *fp, const char *fmt, va_list ap)
     PRINTF_LIKE(2, 0);

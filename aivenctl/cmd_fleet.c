@@ -100,20 +100,6 @@ out:
 	return rc;
 }
 
-static void kv(const char *k, const char *fmt, ...) PRINTF_LIKE(2, 3);
-
-static void
-kv(const char *k, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%-21s ", k);
-	va_start(ap, fmt);
-	vprint_visible(stdout, fmt, ap);        /* etcd values: untrusted */
-	va_end(ap);
-	putchar('\n');
-}
-
 int
 cmd_fleet_status(int argc, char *argv[])
 {
@@ -155,27 +141,27 @@ cmd_fleet_status(int argc, char *argv[])
 			rc = jr;
 		goto out;
 	}
-	kv("this host:", "%s", fleet_mode_name(v.mode));
-	kv("etcd revision:", "%" PRId64, fs->revision);
-	kv("leader:", "%s", fs->has_leader ? fs->leader : "none (no publisher "
+	print_kv("this host:", "%s", fleet_mode_name(v.mode));
+	print_kv("etcd revision:", "%" PRId64, fs->revision);
+	print_kv("leader:", "%s", fs->has_leader ? fs->leader : "none (no publisher "
 	    "holds the leader key)");
-	kv("published generation:", "%" PRIu64, fs->current);
+	print_kv("published generation:", "%" PRIu64, fs->current);
 	if (v.mode == FLEET_MODE_FOLLOW && v.have_applied)
-		kv("applied generation:", "%" PRIu64 " (%s)", v.applied, v.local);
+		print_kv("applied generation:", "%" PRIu64 " (%s)", v.applied, v.local);
 	else if (v.mode == FLEET_MODE_FOLLOW)
-		kv("applied generation:", "none (no readable cache)");
+		print_kv("applied generation:", "none (no readable cache)");
 	if (!fs->has_heartbeat)
-		kv("heartbeat:", "none");
+		print_kv("heartbeat:", "none");
 	else if (!fs->heartbeat_valid)
-		kv("heartbeat:", "REFUSED: %s", fs->heartbeat_error);
+		print_kv("heartbeat:", "REFUSED: %s", fs->heartbeat_error);
 	else {
-		kv("heartbeat:", "verified, generation %" PRIu64 ", publisher "
+		print_kv("heartbeat:", "verified, generation %" PRIu64 ", publisher "
 		    "%s", fs->heartbeat_generation, fs->publisher_id);
-		kv("last good sync:", "%s (%" PRId64 " s ago)",
+		print_kv("last good sync:", "%s (%" PRId64 " s ago)",
 		    fmt_time(fs->last_sync_time, b1), v.hb_age);
-		kv("heartbeat written:", "%s", fmt_time(fs->published_time, b2));
+		print_kv("heartbeat written:", "%s", fmt_time(fs->published_time, b2));
 	}
-	kv("state:", "%s", v.state);
+	print_kv("state:", "%s", v.state);
 out:
 	aivenauth_ctx_free(ctx);
 	return rc;

@@ -13,41 +13,27 @@
 #include "fleetview.h"
 #include "ops.h"
 
-static void kv(const char *k, const char *fmt, ...) PRINTF_LIKE(2, 3);
-
-static void
-kv(const char *k, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%-21s ", k);
-	va_start(ap, fmt);
-	vprint_visible(stdout, fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
-
 /* The fleet lines of the text output (fleetview.h). */
 static void
 print_fleet(const struct fleet_view *v)
 {
 	const struct aivenauth_fleet_status *fs = &v->fs;
 
-	kv("fleet:", "%s", fleet_mode_name(v->mode));
+	print_kv("fleet:", "%s", fleet_mode_name(v->mode));
 	if (v->etcd_st != AIVENAUTH_OK) {
-		kv("fleet_state:", "%s (%s)", v->state,
+		print_kv("fleet_state:", "%s (%s)", v->state,
 		    fleet_strerror(v->etcd_st));
 		return;
 	}
-	kv("fleet_leader:", "%s", fs->has_leader ? fs->leader : "none");
-	kv("fleet_published:", "%" PRIu64, fs->current);
+	print_kv("fleet_leader:", "%s", fs->has_leader ? fs->leader : "none");
+	print_kv("fleet_published:", "%" PRIu64, fs->current);
 	if (v->mode == FLEET_MODE_FOLLOW)
-		kv("fleet_applied:", "%" PRIu64 " (%s)", v->applied, v->local);
+		print_kv("fleet_applied:", "%" PRIu64 " (%s)", v->applied, v->local);
 	if (v->hb_age >= 0)
-		kv("fleet_heartbeat_age:", "%" PRId64, v->hb_age);
+		print_kv("fleet_heartbeat_age:", "%" PRId64, v->hb_age);
 	else
-		kv("fleet_heartbeat_age:", "null");
-	kv("fleet_state:", "%s", v->state);
+		print_kv("fleet_heartbeat_age:", "null");
+	print_kv("fleet_state:", "%s", v->state);
 }
 
 int
@@ -143,26 +129,26 @@ cmd_status(int argc, char *argv[])
 		if (jr != 0)
 			rc = jr;
 	} else {
-		kv("cache_path:", "%s", nn(in.path));
-		kv("schema_version:", "%u", in.schema_version);
-		kv("organization_id:", "%s", in.organization_id[0] != '\0' ?
+		print_kv("cache_path:", "%s", nn(in.path));
+		print_kv("schema_version:", "%u", in.schema_version);
+		print_kv("organization_id:", "%s", in.organization_id[0] != '\0' ?
 		    in.organization_id : "null");
-		kv("generation:", "%" PRIu64, in.generation);
-		kv("created_time:", "%s", fmt_time(in.created, b1));
-		kv("last_sync_time:", "%s", fmt_time(in.sync_time, b2));
+		print_kv("generation:", "%" PRIu64, in.generation);
+		print_kv("created_time:", "%s", fmt_time(in.created, b1));
+		print_kv("last_sync_time:", "%s", fmt_time(in.sync_time, b2));
 		if (age >= 0)
-			kv("last_sync_age:", "%" PRId64, age);
+			print_kv("last_sync_age:", "%" PRId64, age);
 		else
-			kv("last_sync_age:", "null");
-		kv("max_stale:", "%" PRId64, max_stale);
-		kv("state:", "%s", state);
-		kv("users:", "%zu", in.users);
-		kv("tokens:", "%zu", in.tokens);
-		kv("enrolled:", "%zu", in.enrolled);
-		kv("revoked:", "%zu", in.revoked);
-		kv("pending_revocations:", "%zu", in.pending_revocations);
-		kv("map_size:", "%" PRIu64, in.map_size);
-		kv("file_size:", "%" PRIu64, in.file_size);
+			print_kv("last_sync_age:", "null");
+		print_kv("max_stale:", "%" PRId64, max_stale);
+		print_kv("state:", "%s", state);
+		print_kv("users:", "%zu", in.users);
+		print_kv("tokens:", "%zu", in.tokens);
+		print_kv("enrolled:", "%zu", in.enrolled);
+		print_kv("revoked:", "%zu", in.revoked);
+		print_kv("pending_revocations:", "%zu", in.pending_revocations);
+		print_kv("map_size:", "%" PRIu64, in.map_size);
+		print_kv("file_size:", "%" PRIu64, in.file_size);
 		if (fleet)
 			print_fleet(&fv);
 	}

@@ -156,3 +156,17 @@ print_visible(FILE *fp, const char *fmt, ...)
 	vprint_visible(fp, fmt, ap);
 	va_end(ap);
 }
+
+/* "key:                  value" of the text outputs (status, fleet
+ * status): the value through the visible-text filter. */
+void
+print_kv(const char *k, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%-21s ", k);
+	va_start(ap, fmt);
+	vprint_visible(stdout, fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
