@@ -27,34 +27,34 @@ static const char DOMAIN[] = "aivenauth-fleet-v1";   /* NUL signed too */
 
 /* ------------------------------------------------------------ writing */
 
+/* n bytes of v, little-endian (the record format's integers). */
+static enum aivenauth_status
+put_le(struct buf *b, uint64_t v, int n)
+{
+	unsigned char x[8];
+	int i;
+
+	for (i = 0; i < n; i++)
+		x[i] = (unsigned char)(v >> (8 * i));
+	return buf_add(b, x, (size_t)n);
+}
+
 static enum aivenauth_status
 put_u16(struct buf *b, uint16_t v)
 {
-	unsigned char x[2] = { (unsigned char)v, (unsigned char)(v >> 8) };
-
-	return buf_add(b, x, sizeof(x));
+	return put_le(b, v, 2);
 }
 
 static enum aivenauth_status
 put_u32(struct buf *b, uint32_t v)
 {
-	unsigned char x[4];
-	int i;
-
-	for (i = 0; i < 4; i++)
-		x[i] = (unsigned char)(v >> (8 * i));
-	return buf_add(b, x, sizeof(x));
+	return put_le(b, v, 4);
 }
 
 static enum aivenauth_status
 put_u64(struct buf *b, uint64_t v)
 {
-	unsigned char x[8];
-	int i;
-
-	for (i = 0; i < 8; i++)
-		x[i] = (unsigned char)(v >> (8 * i));
-	return buf_add(b, x, sizeof(x));
+	return put_le(b, v, 8);
 }
 
 static enum aivenauth_status
