@@ -119,3 +119,13 @@ buf_cstr(struct buf *b)
 	b->data[b->len] = '\0';
 	return b->data;
 }
+
+/* A secret the library handed out (aivenauth.h): wiped, then freed. */
+void
+aivenauth_secret_free(void *p, size_t len)
+{
+	if (p == NULL)
+		return;
+	sodium_memzero(p, len);
+	free(p);
+}

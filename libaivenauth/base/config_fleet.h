@@ -6,6 +6,7 @@
 #ifndef AIVENAUTH_CONFIG_FLEET_H
 #define AIVENAUTH_CONFIG_FLEET_H
 
+#include "base/config_value.h"
 #include "base/internal.h"
 
 #define FLEET_ENDPOINTS_MAX 16
@@ -25,18 +26,5 @@ bool fleet_config_copy(struct fleet_config *dst,
 void fleet_config_free(struct fleet_config *f);
 /* The leader lease's TTL in seconds (fleet_lease_ttl, or the default). */
 int64_t fleet_lease_ttl(const struct fleet_config *f);
-
-/* config.c: validate a URL as api_url is (https://, or http:// to a
- * loopback literal), messages naming key; store it in *field. */
-enum aivenauth_status config_set_url(char **field, const char *key,
-    const char *v, char *why, size_t wn);
-
-/* config.c: a DURATION (parse_seconds) within min..max, messages naming
- * key. */
-enum aivenauth_status config_parse_seconds(const char *key, const char *v,
-    int64_t min, int64_t max, int64_t *out, char *why, size_t wn);
-
-/* config.c: does v hold a control character (refused in every value)? */
-bool config_has_ctrl(const char *v);
 
 #endif /* AIVENAUTH_CONFIG_FLEET_H */

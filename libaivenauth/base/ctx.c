@@ -1,7 +1,6 @@
 /*
- * ctx.c - the context: creation, logging, teardown.
+ * ctx.c - the context: creation and teardown (its log is log.c).
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -57,55 +56,8 @@ aivenauth_ctx_free(struct aivenauth_ctx *ctx)
 	free(ctx);
 }
 
-void
-aivenauth_set_log(struct aivenauth_ctx *ctx, aivenauth_log_fn *fn, void *arg,
-    int max_level)
-{
-	if (ctx == NULL)
-		return;
-	ctx->log_fn = fn;
-	ctx->log_arg = arg;
-	ctx->log_max = max_level;
-}
-
-bool
-ctx_log_enabled(const struct aivenauth_ctx *ctx, int level)
-{
-	return ctx != NULL && ctx->log_fn != NULL && level <= ctx->log_max;
-}
-
-void
-ctx_vlog(struct aivenauth_ctx *ctx, int level, const char *fmt, va_list ap)
-{
-	char msg[1024];
-
-	if (!ctx_log_enabled(ctx, level))
-		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	ctx->log_fn(ctx->log_arg, level, msg);
-}
-
-void
-ctx_log(struct aivenauth_ctx *ctx, int level, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	ctx_vlog(ctx, level, fmt, ap);
-	va_end(ap);
-}
-
 int
 aivenauth_api_last_http(struct aivenauth_ctx *ctx)
 {
 	return ctx != NULL ? ctx->last_http : 0;
-}
-
-void
-aivenauth_secret_free(void *p, size_t len)
-{
-	if (p == NULL)
-		return;
-	sodium_memzero(p, len);
-	free(p);
 }
