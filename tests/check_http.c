@@ -743,8 +743,8 @@ START_TEST(paginated_lists)
 	struct aivenauth_token *t;
 	size_t n;
 
-	create_token(admin_user, NULL, 0);
-	create_token(admin_user, NULL, 0);
+	free(create_token(admin_user, NULL, 0));
+	free(create_token(admin_user, NULL, 0));
 	ck_assert_int_eq(ctl("POST", "/_sim/paging", "{\"page_size\": 1000}",
 	    NULL), 200);
 	ck_assert_int_eq(OPS->users_list(&P, &u, &n), AIVENAUTH_OK);
