@@ -244,9 +244,9 @@ libaivenauth/writer/cache_write.c ### if (plen >= a->len || memcmp(a->meta->pref
 libaivenauth/base/cidr.c ### return memcmp(addr, v4_mapped, sizeof(v4_mapped)) == 0; ### IP address
 libaivenauth/base/cidr.c ### if (memcmp(c->addr, addr, full) != 0) ### IP address
 libaivenauth/base/config.c ### if (strcmp(key, key_names[i]) == 0) ### config key
-libaivenauth/base/config.c ### if (plain && !((hlen == 9 && strncmp(host, "127.0.0.1", 9) == 0) || ### URL host
-libaivenauth/base/config.c ### (hlen == 9 && strncmp(host, "localhost", 9) == 0) || ### URL host
-libaivenauth/base/config.c ### (hlen == 5 && strncmp(host, "[::1]", 5) == 0))) { ### URL host
+libaivenauth/base/config_value.c ### if (plain && !((hlen == 9 && strncmp(host, "127.0.0.1", 9) == 0) || ### URL host
+libaivenauth/base/config_value.c ### (hlen == 9 && strncmp(host, "localhost", 9) == 0) || ### URL host
+libaivenauth/base/config_value.c ### (hlen == 5 && strncmp(host, "[::1]", 5) == 0))) { ### URL host
 libaivenauth/base/config.c ### if (strcmp(v, "off") == 0) { ### config value
 libaivenauth/base/config.c ### } else if (strcmp(v, "learn") == 0) { ### config value
 libaivenauth/base/rec.c ### return n == a.n && memcmp(a.p, s, n) == 0; ### sv_eq: user names/ids/emails
@@ -268,8 +268,8 @@ libaivenauth/base/config.c ### if (strncasecmp(v, schemes[i], strlen(schemes[i])
 pam_aiven/ctxpool.c ### if (s->busy || strcmp(s->key, key) != 0) ### pool key: the module arguments from the PAM service file
 pam_aiven/pam_aiven.c ### (user == NULL || ad->user == NULL || strcmp(user, ad->user) != 0)) { ### PAM user name
 pam_aiven/pam_aiven.c ### strcmp(d.prefix, ad->prefix) != 0) { ### token prefix (public)
-libaivenauth/base/config.c ### if (strncasecmp(v, "https://", 8) == 0) { ### URL scheme
-libaivenauth/base/config.c ### } else if (strncasecmp(v, "http://", 7) == 0) { ### URL scheme
+libaivenauth/base/config_value.c ### if (strncasecmp(v, "https://", 8) == 0) { ### URL scheme
+libaivenauth/base/config_value.c ### } else if (strncasecmp(v, "http://", 7) == 0) { ### URL scheme
 libaivenauth/net/http.c ### if (strncasecmp(url, "https://", 8) == 0) { ### URL scheme
 libaivenauth/net/http.c ### if (strncasecmp(url, "http://", 7) != 0) ### URL scheme
 libaivenauth/net/json.c ### if (strncasecmp(s + i, needle, k) == 0) ### HTML tag search in an error page
@@ -304,7 +304,7 @@ libaivenauth/fleet/fleet_publish.c ### strcmp(nw->e[i].name, old->e[j].name); ##
 libaivenauth/fleet/fleet_publish.c ### strcmp(out->e[i - 1].name, out->e[i].name) >= 0)) ### set names: user ids, token prefixes (public)
 libaivenauth/fleet/fleet_rec.c ### if (memcmp(hdr, MAGIC, sizeof(MAGIC)) != 0 || hdr[4] != FLEET_VERSION) ### record magic
 libaivenauth/fleet/fleet_rec.c ### memcmp(expect_org, org, org_len) != 0)) ### organization id (public, inside a verified signature)
-libaivenauth/fleet/fleet_rec.c ### if (memcmp(out->pk[i], pk, FLEET_PK_BYTES) == 0) { ### pinned public keys (public)
+libaivenauth/base/pinned_keys.c ### if (memcmp(out->pk[i], pk, FLEET_PK_BYTES) == 0) { ### pinned public keys (public)
 libaivenauth/fleet/fleet_rec.c ### int c = memcmp(a, b, an < bn ? an : bn); ### etcd key order (public)
 libaivenauth/fleet/fleet_lead.c ### if (r.lease != 0 && (strcmp(r.host, id) != 0 || ### the leader lease's host name (public)
 libaivenauth/fleet/fleet_lead.c ### strcmp(r.boot_id, boot) != 0 || r.dir_dev != dev || ### the kernel's boot id (not a secret)
