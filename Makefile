@@ -66,11 +66,18 @@ CHECK_CFLAGS = $(call pc,--cflags,check)
 CHECK_LIBS   = $(call pc,--libs,check)
 JANSSON_LIBS = $(call pc,--libs,jansson)
 
-CORE_SRCS := $(sort $(wildcard libaivenauth/*.c))
+# The library's rooms (docs/DESIGN.md, "Source tree"): what every side
+# shares, what a service may do (read), what only the writer does, fleet
+# mode on etcd, and the network module.
+BASE_SRCS   := $(sort $(wildcard libaivenauth/base/*.c))
+READER_SRCS := $(sort $(wildcard libaivenauth/reader/*.c))
+WRITER_SRCS := $(sort $(wildcard libaivenauth/writer/*.c))
+FLEET_SRCS  := $(sort $(wildcard libaivenauth/fleet/*.c))
+CORE_SRCS := $(BASE_SRCS) $(READER_SRCS) $(WRITER_SRCS) $(FLEET_SRCS)
 NET_SRCS  := $(sort $(wildcard libaivenauth/net/*.c))
 # Helpers the network module compiles in (it links nothing of the core).
-NET_SHARED_SRCS := libaivenauth/record.c libaivenauth/timeparse.c \
-                   libaivenauth/buf.c
+NET_SHARED_SRCS := libaivenauth/base/record.c libaivenauth/base/timeparse.c \
+                   libaivenauth/base/buf.c
 PAM_SRCS  := $(sort $(wildcard pam_aiven/*.c))
 CTL_SRCS  := $(sort $(wildcard aivenctl/*.c))
 TEST_SRCS := $(sort $(wildcard tests/check_*.c))
@@ -79,6 +86,8 @@ BENCH_SRCS := $(sort $(wildcard bench/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 CORE_OBJS := $(call obj,$(CORE_SRCS))
+# What a service loads: the foundation and the reader, nothing that writes.
+READER_OBJS := $(call obj,$(BASE_SRCS) $(READER_SRCS))
 NET_OBJS  := $(call obj,$(NET_SRCS))
 NET_SHARED_OBJS := $(call obj,$(NET_SHARED_SRCS))
 PAM_OBJS  := $(call obj,$(PAM_SRCS))
@@ -127,14 +136,17 @@ $(NET_SO): $(NET_OBJS) $(NET_SHARED_OBJS) libaivenauth/net/net.map
 	    -o $@ $(NET_OBJS) $(NET_SHARED_OBJS) $(ALL_LDFLAGS) $(NET_LIBS) \
 	    $(call pc,--libs,libsodium)
 
-# The PAM module carries the core compiled in: one object fewer for
-# libpam to dlopen and relocate.  -z nodelete: libpam dlcloses modules at
-# pam_end; staying loaded keeps the context pool (pam_aiven/ctxpool.c) and
-# spares a load per login (see docs/PERFORMANCE.md).
-$(PAM_SO): $(PAM_OBJS) $(CORE_OBJS) pam_aiven/pam_aiven.map
+# The PAM module carries the foundation and the reader compiled in, and
+# nothing of the writer or of fleet mode: a service can only read
+# (tests/it_boundary.sh checks the symbols).  Compiled in rather than
+# linked: one object fewer for libpam to dlopen and relocate.  -z nodelete:
+# libpam dlcloses modules at pam_end; staying loaded keeps the context
+# pool (pam_aiven/ctxpool.c) and spares a load per login (see
+# docs/PERFORMANCE.md).
+$(PAM_SO): $(PAM_OBJS) $(READER_OBJS) pam_aiven/pam_aiven.map
 	$(call msg,LD,$@)$(CC) -shared -Wl,--version-script=pam_aiven/pam_aiven.map \
 	    -Wl,-z,nodelete \
-	    -o $@ $(PAM_OBJS) $(CORE_OBJS) $(ALL_LDFLAGS) $(PAM_LDFLAGS) \
+	    -o $@ $(PAM_OBJS) $(READER_OBJS) $(ALL_LDFLAGS) $(PAM_LDFLAGS) \
 	    $(CORE_LIBS) -lpam -ldl
 
 $(CTL): $(CTL_OBJS) $(LIB_SO) $(LIB_DEVSO)

@@ -52,19 +52,39 @@ extern struct globals g;
  * not one. */
 bool global_opt(int c, const char *arg);
 
-/* Subcommand table entry (main.c, cmd_user.c, cmd_token.c). */
+/* What a command needs around it in fleet mode (commands.c says which
+ * command has which; fleet_hooks.c does it). */
+#define CMD_ADMIN     0x1   /* needs the admin token: refused on a follower */
+#define CMD_PUBLISHES 0x2   /* changes what the fleet sees: on a publisher,
+                               leader key first, publish after */
+
+/* A command table entry (commands.c). */
 struct command {
 	const char *name;
-	int (*fn)(int argc, char *argv[]);
-	const char *synopsis;   /* arguments, as in the man page */
+	int (*fn)(int argc, char *argv[]);     /* NULL when sub is set */
+	const char *synopsis;   /* arguments, as in the man page (sub: NULL) */
 	const char *summary;
+	const struct command *sub;             /* its subcommands */
+	unsigned flags;                        /* CMD_* */
 };
-extern const struct command user_commands[];
-extern const struct command token_commands[];
-extern const struct command fleet_commands[];
-/* Run argv[0] from table; usage prefix e.g. "token". */
-int dispatch(const struct command *table, const char *prefix, int argc,
-    char *argv[]);
+extern const struct command ctl_commands[];
+
+/* cli.c: what runs around a command, without the command knowing. */
+struct cli_hooks {
+	/* When the command makes its context (ctl_ctx_new): 0 to go on,
+	 * else the exit code. */
+	int (*before)(struct aivenauth_ctx *ctx, const struct command *c,
+	    const char *path);
+	/* When it returned rc: the exit code. */
+	int (*after)(const struct command *c, const char *path, int rc);
+};
+extern const struct cli_hooks fleet_hooks;    /* fleet_hooks.c */
+/* Parse the global options, run the command argv names from table with
+ * hooks around it; the exit code. */
+int cli_run(const struct command *table, const struct cli_hooks *hooks,
+    int argc, char *argv[]);
+/* The before hook of the command being run (util.c, ctl_ctx_new). */
+int cli_before(struct aivenauth_ctx *ctx);
 void usage_line(FILE *fp, const char *prefix, const struct command *c);
 /* Print "usage: aivenctl PREFIX SYNOPSIS" of the named command and return
  * EX_USAGE. */
@@ -77,14 +97,12 @@ int opt_error(const char *path, char *argv[]);
  * operands at argv[optind..], else the exit code (0 after -h). */
 int parse_no_opts(const char *path, int argc, char *argv[]);
 
-/* Subcommands. */
+/* Commands. */
 int cmd_sync(int argc, char *argv[]);
 int cmd_status(int argc, char *argv[]);
-int cmd_user(int argc, char *argv[]);
 int cmd_user_list(int argc, char *argv[]);
 int cmd_user_create(int argc, char *argv[]);
 int cmd_user_delete(int argc, char *argv[]);
-int cmd_token(int argc, char *argv[]);
 int cmd_token_create(int argc, char *argv[]);
 int cmd_token_add(int argc, char *argv[]);
 int cmd_token_list(int argc, char *argv[]);
@@ -92,25 +110,12 @@ int cmd_token_revoke(int argc, char *argv[]);
 int cmd_token_rotate(int argc, char *argv[]);
 int cmd_inspect(int argc, char *argv[]);
 int cmd_verify(int argc, char *argv[]);
-int cmd_fleet(int argc, char *argv[]);
 int cmd_fleet_keygen(int argc, char *argv[]);
 int cmd_fleet_status(int argc, char *argv[]);
 int cmd_fleet_resign(int argc, char *argv[]);
 int cmd_follow(int argc, char *argv[]);
-
-/* The command being run ("sync", "token create"...), set by dispatch(). */
-extern const char *ctl_command;
-/* cmd_follow.c: fleet hooks of the other commands, run by ctl_ctx_new and
- * dispatch so that the commands themselves need not know.  On a follower,
- * a command that needs the admin token prints where to run it and gets
- * EX_CONFIG; on a publisher, a token or user command takes the leader key
- * first (EX_TEMPFAIL on a standby, naming the leader).  Else 0. */
-int fleet_before_command(struct aivenauth_ctx *ctx, const char *cmd);
-bool fleet_is_publisher(struct aivenauth_ctx *ctx);
-/* After command cmd returned rc: on a publisher, publish what a token or
- * user command wrote locally with the key taken before (a warning and an
- * exit code if that failed), and end the run.  Returns the exit code. */
-int fleet_after_command(const char *cmd, int rc);
+int cmd_version(int argc, char *argv[]);
+int cmd_help(int argc, char *argv[]);
 
 /* msg.c: "aivenctl: ..." on stderr. */
 void ctl_err(const char *fmt, ...) PRINTF_LIKE(1, 2);
@@ -125,9 +130,12 @@ unsigned ctl_log_errors(void);    /* LOG_WARNING, LOG_INFO (-v), LOG_DEBUG (-vv)
 int exit_code(enum aivenauth_status st);
 
 /* util.c */
-/* New context with the log callback and the config loaded; on failure
- * prints why and returns the exit code (0 = ok). */
+/* New context with the log callback and the config loaded, and the
+ * command's before hook run (fleet_hooks.c); on failure prints why and
+ * returns the exit code (0 = ok). */
 int ctl_ctx_new(struct aivenauth_ctx **ctxp);
+/* The same without the hook: a context a hook itself needs. */
+int ctl_ctx_plain(struct aivenauth_ctx **ctxp);
 /* Open the cache; on failure prints why (naming the cache dir) and returns
  * the exit code. */
 int ctl_cache_open(struct aivenauth_ctx *ctx, unsigned flags);

@@ -21,22 +21,6 @@
 #include "fleetview.h"
 #include "aivenctl.h"
 
-const struct command fleet_commands[] = {
-	{ "keygen", cmd_fleet_keygen, "[--out FILE]",
-	  "make the publisher key pair; print the public key" },
-	{ "resign", cmd_fleet_resign, "",
-	  "a publisher gives up the leader key (maintenance, handover)" },
-	{ "status", cmd_fleet_status, "",
-	  "leader, published generation and heartbeat, from etcd" },
-	{ NULL, NULL, NULL, NULL },
-};
-
-int
-cmd_fleet(int argc, char *argv[])
-{
-	return dispatch(fleet_commands, "fleet", argc - 1, argv + 1);
-}
-
 int
 cmd_fleet_keygen(int argc, char *argv[])
 {

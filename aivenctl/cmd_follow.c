@@ -1,8 +1,6 @@
 /*
  * cmd_follow.c - aivenctl follow [--once]: a fleet follower's cache kept
- * to what the publisher signed (docs/FLEET.md), and the fleet hooks of the
- * other commands: a follower refuses what needs the admin token, a
- * publisher publishes right after a local write.
+ * to what the publisher signed (docs/FLEET.md).
  *
  * follow runs until SIGTERM/SIGINT (aivenauth-follow.service): it reads
  * etcd, applies each new generation all or nothing and each heartbeat's
@@ -20,159 +18,11 @@
 
 static volatile int stop_requested;
 
-const char *ctl_command;
-
-/* What needs the organization-admin token (refused on a follower), and
- * what writes this host's cache and then publishes on a publisher. */
-static const char *const admin_commands[] = {
-	"sync", "token create", "token add", "token revoke", "token rotate",
-	"user create", "user delete", NULL,
-};
-static const char *const publishing_commands[] = {
-	"token create", "token add", "token revoke", "token rotate",
-	"user delete", NULL,
-};
-
-static bool
-listed(const char *const *list, const char *cmd)
-{
-	for (; cmd != NULL && *list != NULL; list++)
-		if (strcmp(*list, cmd) == 0)
-			return true;
-	return false;
-}
-
 static void
 on_signal(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
-}
-
-static bool
-fleet_is(struct aivenauth_ctx *ctx, const char *mode)
-{
-	const char *m = aivenauth_config_get(ctx, "fleet");
-
-	return m != NULL && strcmp(m, mode) == 0;
-}
-
-bool
-fleet_is_publisher(struct aivenauth_ctx *ctx)
-{
-	return fleet_is(ctx, "publish");
-}
-
-/*
- * After a token or user command on a publisher.  Published whatever the
- * command's result but a usage or configuration error: a revocation whose
- * API call failed still wrote its local tombstone (revocation beats
- * availability), and publishing a cache that did not change writes only a
- * heartbeat.
- */
-/*
- * A token or user command on a publisher takes the leader key BEFORE it
- * changes anything, and keeps it (with this host's fleet lock: the
- * timer's sync waits) until it has published: a change made on a standby
- * publisher would never reach the fleet (the leader publishes its own
- * view) and a token created there would live on this host only.  So on a
- * standby the command is refused, naming the leader.  With etcd
- * unreachable it goes on (a revocation beats availability) and says the
- * change is not published.
- */
-static struct aivenauth_ctx *held_ctx;
-static struct aivenauth_fleet_publisher *held;
-static enum aivenauth_status held_st;  /* why held is NULL */
-
-static int
-take_leader(struct aivenauth_ctx *ctx, const char *cmd)
-{
-	char leader[AIVENAUTH_FLEET_ID_SIZE];
-	enum aivenauth_status st;
-	bool is_leader = false;
-
-	(void)ctx;
-	if (held_ctx != NULL)
-		return 0;       /* the command's second context */
-	ctl_command = NULL;     /* no hooks for this context */
-	if (ctl_ctx_new(&held_ctx) != 0) {
-		ctl_command = cmd;
-		return 0;
-	}
-	ctl_command = cmd;
-	st = aivenauth_fleet_publisher_open(held_ctx, &held, &is_leader,
-	    leader);
-	if (st != AIVENAUTH_OK) {
-		ctl_warn("%s: cannot take the fleet's leader key: %s; going on "
-		    "here only, the change is not published to the fleet: "
-		    "this host's next sync publishes it if it still leads; "
-		    "else run the command again on the leader (a created "
-		    "token: `aivenctl token add` there, the token on stdin)",
-		    cmd, fleet_strerror(st));
-		held_st = st;
-		return 0;
-	}
-	if (!is_leader) {
-		ctl_err("%s: this publisher is on standby: %s holds the fleet's "
-		    "leader key; run `aivenctl %s` there (or `aivenctl fleet "
-		    "resign` there first to hand the key over)", cmd,
-		    leader[0] != '\0' ? leader : "another publisher", cmd);
-		aivenauth_ctx_free(held_ctx);
-		held_ctx = NULL;
-		return EX_TEMPFAIL;
-	}
-	return 0;
-}
-
-int
-fleet_before_command(struct aivenauth_ctx *ctx, const char *cmd)
-{
-	if (listed(admin_commands, cmd) && fleet_is(ctx, "follow")) {
-		ctl_err("%s: this host is a fleet follower (fleet = follow) and "
-		    "holds no Aiven credential; run `aivenctl %s` on the "
-		    "publisher, whose change reaches this host through etcd",
-		    cmd, cmd);
-		return EX_CONFIG;
-	}
-	if (listed(publishing_commands, cmd) && fleet_is(ctx, "publish"))
-		return take_leader(ctx, cmd);
-	return 0;
-}
-
-int
-fleet_after_command(const char *cmd, int rc)
-{
-	struct aivenauth_fleet_publish_result r;
-	enum aivenauth_status st;
-	int prc = 0;
-
-	if (!listed(publishing_commands, cmd) || held_ctx == NULL)
-		return rc;
-	if (held == NULL) {
-		/* etcd was unreachable: said before the command ran; the exit
-		 * code says the fleet did not get the change. */
-		if (rc != EX_USAGE && rc != EX_CONFIG)
-			prc = exit_code(held_st);
-	} else if (rc == EX_USAGE || rc == EX_CONFIG) {
-		/* Nothing was changed. */
-	} else if ((st = aivenauth_fleet_publisher_publish(held, &r)) !=
-	    AIVENAUTH_OK) {
-		ctl_warn("%s: done here, but not published to the fleet: %s; "
-		    "this host's next sync publishes it if it still leads; "
-		    "else run the command again on the leader (a created "
-		    "token: `aivenctl token add` there, the token on stdin)",
-		    cmd, fleet_strerror(st));
-		prc = exit_code(st);
-	} else {
-		ctl_note("%s: published to the fleet as generation %llu%s", cmd,
-		    (unsigned long long)r.generation, !r.new_generation ? "" :
-		    r.delta ? " (delta)" : " (full)");
-	}
-	aivenauth_fleet_publisher_close(held);
-	held = NULL;
-	aivenauth_ctx_free(held_ctx);
-	held_ctx = NULL;
-	return rc != 0 ? rc : prc;
 }
 
 static void
@@ -253,7 +103,7 @@ cmd_follow(int argc, char *argv[])
 	}
 	if ((rc = ctl_ctx_new(&ctx)) != 0)
 		return rc;
-	if (!fleet_is(ctx, "follow")) {
+	if (fleet_mode_of(ctx) != FLEET_MODE_FOLLOW) {
 		ctl_err("follow: this host is not a fleet follower (set fleet = "
 		    "follow, etcd_endpoints and fleet_public_keys)");
 		aivenauth_ctx_free(ctx);

@@ -84,7 +84,7 @@ cmd_sync(int argc, char *argv[])
 		return rc;
 	/* A publisher syncs only while it holds the leader key: one host's
 	 * API load, whatever the number of publishers. */
-	if (fleet_is_publisher(ctx)) {
+	if (fleet_mode_of(ctx) == FLEET_MODE_PUBLISH) {
 		st = aivenauth_fleet_publisher_open(ctx, &pub, &is_leader,
 		    leader);
 		if (st != AIVENAUTH_OK) {

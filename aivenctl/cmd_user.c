@@ -8,23 +8,6 @@
 
 #include "aivenctl.h"
 
-const struct command user_commands[] = {
-	{ "list", cmd_user_list, "[--cached]",
-	  "list application users (API, or the cache with --cached)" },
-	{ "create", cmd_user_create, "NAME",
-	  "create an application user" },
-	{ "delete", cmd_user_delete, "USER_ID",
-	  "delete an application user (its tokens are revoked locally "
-	  "first)" },
-	{ NULL, NULL, NULL, NULL },
-};
-
-int
-cmd_user(int argc, char *argv[])
-{
-	return dispatch(user_commands, "user", argc - 1, argv + 1);
-}
-
 static int
 print_users(const struct aivenauth_user *u, size_t n, bool one)
 {

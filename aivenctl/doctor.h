@@ -1,10 +1,12 @@
 /*
- * doctor.h - what the checks of `aivenctl doctor` share (cmd_doctor.c,
- * doctor_fleet.c): the run's state and one finding's report.
+ * doctor.h - what the checks of `aivenctl doctor` share: the run's state,
+ * one finding's report (doctor_common.c), and each area's checks, run in
+ * order by cmd_doctor.c.
  */
 #ifndef AIVENCTL_DOCTOR_H
 #define AIVENCTL_DOCTOR_H
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "aivenctl.h"
@@ -12,6 +14,8 @@
 #define SYNC_USER "aivenauth"
 /* Room for two paths in a fix. */
 #define FIX_MAX (2 * 4352 + 256)
+/* Longest line read from a PAM or service config file. */
+#define LINE_MAX_LEN 4096
 
 struct doctor {
 	const char *root;      /* "" or --root DIR */
@@ -32,6 +36,32 @@ enum level { OK, WARN, FAIL };
 void report(struct doctor *d, enum level lv, const char *check,
     const char *fix, const char *fmt, ...) PRINTF_LIKE(5, 6);
 
+/* "user:group 0640" of a file (owner and group by name when known). */
+const char *describe(const struct stat *sb, char buf[static 96]);
+const char *owner_name(uid_t uid, char buf[static 32]);
+const char *group_name(gid_t gid, char buf[static 32]);
+/* The next blank-separated word of *p (NUL-terminated in place), NULL at
+ * the end. */
+char *next_word(char **p);
+
+/* The checks, by area. */
+/* doctor_config.c */
+void check_config(struct doctor *d, struct aivenauth_ctx *ctx,
+    const char *path, bool loaded);
+void check_token_file(struct doctor *d, struct aivenauth_ctx *ctx);
+void check_sync_user(struct doctor *d);
+/* doctor_cache.c */
+void check_cache_dir(struct doctor *d, struct aivenauth_ctx *ctx);
+void check_groups(struct doctor *d);
+void check_fresh(struct doctor *d, struct aivenauth_ctx *ctx);
+/* doctor_api.c */
+void check_api(struct doctor *d, const char *config,
+    struct aivenauth_ctx *pctx);
+/* doctor_pam.c */
+void check_pam(struct doctor *d);
+/* doctor_downstream.c */
+void check_saslauthd(struct doctor *d);
+void check_dovecot(struct doctor *d);
 /* doctor_fleet.c: with fleet = publish or follow, the fleet's checks. */
 void check_fleet(struct doctor *d, struct aivenauth_ctx *ctx);
 

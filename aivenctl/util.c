@@ -10,11 +10,10 @@
 #include "aivenctl.h"
 
 int
-ctl_ctx_new(struct aivenauth_ctx **ctxp)
+ctl_ctx_plain(struct aivenauth_ctx **ctxp)
 {
 	struct aivenauth_ctx *ctx;
 	enum aivenauth_status st;
-	int rc;
 
 	*ctxp = NULL;
 	if ((st = aivenauth_ctx_new(&ctx)) != AIVENAUTH_OK) {
@@ -34,14 +33,24 @@ ctl_ctx_new(struct aivenauth_ctx **ctxp)
 		aivenauth_ctx_free(ctx);
 		return exit_code(st);
 	}
-	/* Fleet follower: no admin token here, say where to run it; fleet
-	 * publisher: a token command first takes the leader key. */
-	if ((rc = fleet_before_command(ctx, ctl_command)) != 0) {
-		aivenauth_ctx_free(ctx);
-		return rc;
-	}
 	*ctxp = ctx;
 	return 0;
+}
+
+int
+ctl_ctx_new(struct aivenauth_ctx **ctxp)
+{
+	int rc;
+
+	if ((rc = ctl_ctx_plain(ctxp)) != 0)
+		return rc;
+	/* Fleet follower: no admin token here, say where to run it; fleet
+	 * publisher: a token command first takes the leader key. */
+	if ((rc = cli_before(*ctxp)) != 0) {
+		aivenauth_ctx_free(*ctxp);
+		*ctxp = NULL;
+	}
+	return rc;
 }
 
 int

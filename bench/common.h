@@ -24,9 +24,9 @@
 #include <sodium.h>
 
 #include "aivenauth.h"
-#include "cache.h"
-#include "internal.h"
-#include "rec.h"
+#include "base/cache.h"
+#include "base/internal.h"
+#include "base/rec.h"
 
 #include "token.h"
 

@@ -16,7 +16,7 @@
  *    state file (a removed and re-created cache) means the context is
  *    rebuilt, so an edited config or a re-created cache is seen at once.
  *    New snapshots of the same cache need no rebuild: the context sees
- *    them through the state record it maps (libaivenauth/pubstate.h),
+ *    them through the state record it maps (libaivenauth/base/pubstate.h),
  *    and keeps what online learning taught it;
  *  - a context is leased to one caller at a time (threads get their own);
  *  - a context made before fork() is never used after it (the child makes

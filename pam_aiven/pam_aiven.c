@@ -80,7 +80,7 @@ static const char *
 flags_note(unsigned flags)
 {
 	/* Readers never write the cache: what the API vouched for stays in
-	 * this process's memory (libaivenauth/learned.h). */
+	 * this process's memory (libaivenauth/reader/learned.h). */
 	if (flags & AIVENAUTH_DECISION_LEARNED)
 		return " online=learned-in-memory";
 	if (flags & AIVENAUTH_DECISION_EXTENDED)

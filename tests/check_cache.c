@@ -16,9 +16,9 @@
 #include <unistd.h>
 
 #include "helpers/fixture.h"
-#include "internal.h"
-#include "cache.h"
-#include "rec.h"
+#include "base/internal.h"
+#include "base/cache.h"
+#include "base/rec.h"
 
 static bool
 tok_removed_time_is_zero(const void *data, size_t size)

@@ -6,7 +6,7 @@
 
 #include <check.h>
 
-#include "internal.h"
+#include "base/internal.h"
 
 static void
 ip(const char *s, unsigned char out[16])

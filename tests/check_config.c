@@ -14,7 +14,7 @@
 
 #include <check.h>
 
-#include "internal.h"
+#include "base/internal.h"
 
 static char tmpdir[64];
 static char logbuf[16384];

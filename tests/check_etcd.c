@@ -26,9 +26,9 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
-#include "internal.h"
-#include "etcd.h"
-#include "fleet_etcd.h"
+#include "base/internal.h"
+#include "base/etcd.h"
+#include "fleet/fleet_etcd.h"
 #include "net/etcd_client.h"
 
 #define OPS (&etcd_ops)

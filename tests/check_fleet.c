@@ -12,8 +12,8 @@
 #include <sodium.h>
 
 #include "aivenauth_fleet.h"
-#include "fleet_key.h"
-#include "fleet_rec.h"
+#include "fleet/fleet_key.h"
+#include "fleet/fleet_rec.h"
 
 #define ORG "org-1"
 #define PFX "/aivenauth/"

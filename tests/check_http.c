@@ -26,8 +26,8 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "internal.h"
-#include "net.h"
+#include "base/internal.h"
+#include "base/net.h"
 #include "net/http.h"
 
 extern const struct aivenauth_net_ops aivenauth_net_ops_v1;

@@ -10,8 +10,8 @@
 
 #include <check.h>
 
-#include "internal.h"
-#include "net.h"
+#include "base/internal.h"
+#include "base/net.h"
 #include "net/http.h"
 #include "net/json.h"
 

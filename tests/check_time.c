@@ -6,7 +6,7 @@
 
 #include <check.h>
 
-#include "internal.h"
+#include "base/internal.h"
 
 static const struct {
 	const char *s;

@@ -15,7 +15,7 @@
 #include <sodium.h>
 
 #include "helpers/fixture.h"
-#include "internal.h"
+#include "base/internal.h"
 
 static char *dir;
 static struct aivenauth_ctx *ctx;

@@ -21,10 +21,10 @@
 #include <syslog.h>
 #include <time.h>
 
-#include "etcd_client.h"
-#include "http.h"
-#include "json.h"
-#include "net.h"
+#include "net/etcd_client.h"
+#include "net/http.h"
+#include "net/json.h"
+#include "base/net.h"
 
 #define PATH_MAX_BYTES 4096
 #define REQ_BODY_MAX (256UL << 10)

@@ -22,9 +22,9 @@
 
 #include <sodium.h>
 
-#include "etcd_client.h"
-#include "etcd_json.h"
-#include "http.h"
+#include "net/etcd_client.h"
+#include "net/etcd_json.h"
+#include "net/http.h"
 
 #define DEFAULT_MAX_BODY (16UL << 20)
 #define DEFAULT_PAGE 500

@@ -5,7 +5,7 @@
 #ifndef AIVENAUTH_NET_ETCD_CLIENT_H
 #define AIVENAUTH_NET_ETCD_CLIENT_H
 
-#include "etcd.h"
+#include "base/etcd.h"
 
 extern const struct aivenauth_etcd_ops etcd_ops;
 

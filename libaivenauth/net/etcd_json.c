@@ -14,7 +14,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "etcd_json.h"
+#include "net/etcd_json.h"
 
 #define B64 sodium_base64_VARIANT_ORIGINAL
 

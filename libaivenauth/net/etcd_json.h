@@ -11,8 +11,8 @@
 #ifndef AIVENAUTH_NET_ETCD_JSON_H
 #define AIVENAUTH_NET_ETCD_JSON_H
 
-#include "etcd.h"
-#include "internal.h"
+#include "base/etcd.h"
+#include "base/internal.h"
 
 #define ETCD_ERR_SIZE 256
 

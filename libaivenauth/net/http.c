@@ -22,8 +22,8 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
-#include "http.h"
-#include "json.h"
+#include "net/http.h"
+#include "net/json.h"
 
 #define USER_AGENT "aivenauth/" AIVENAUTH_VERSION_STRING
 #define BACKOFF_BASE_MS 200

@@ -13,8 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "internal.h"
-#include "net.h"
+#include "base/internal.h"
+#include "base/net.h"
 
 struct http_req;
 

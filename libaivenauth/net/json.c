@@ -18,8 +18,8 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "internal.h"
-#include "json.h"
+#include "base/internal.h"
+#include "net/json.h"
 
 /* Largest double that is exactly representable and fits in an int64_t. */
 #define INT_AS_REAL_MAX 9007199254740992.0

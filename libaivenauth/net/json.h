@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-#include "internal.h"
+#include "base/internal.h"
 
 #define JSON_ERR_SIZE 256
 

@@ -23,7 +23,7 @@
 
 #include <sodium.h>
 
-#include "fleet_rec.h"
+#include "fleet/fleet_rec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,6 +1,6 @@
 /*
  * fuzz_parsers.c - libFuzzer target: the CIDR, IP and timestamp parsers
- * (libaivenauth/cidr.c, timeparse.c), which see API data (ip_allowlist,
+ * (libaivenauth/base/cidr.c, timeparse.c), which see API data (ip_allowlist,
  * *_time) and the PAM rhost.
  * Oracles: no crash; a parsed CIDR has bits <= 128 and contains its own
  * address; a parsed timestamp in years 0001..9999 formats back to a string
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "base/internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rec.h"
+#include "base/rec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

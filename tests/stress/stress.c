@@ -20,18 +20,21 @@
  *                               errors and the max verify latency (during
  *                               writes) are reported.  Exit 0 iff zero wrong
  *                               answers and zero errors.
- *   stress readers DIR COUNT WRITER_EVERY
- *                               fork COUNT readers, each opens the cache and
- *                               verifies, then is killed -9 holding its
- *                               reader slot; every WRITER_EVERY kills (0 =
- *                               never) a writer opens the cache (which runs
- *                               mdb_reader_check).  Then a fresh reader must
- *                               verify.  Prints the stale slots seen.
+ *   stress snapshots DIR PUBLICATIONS IDLE
+ *                               today's reader path: IDLE long-lived readers
+ *                               sit on the snapshot they mapped while the
+ *                               writer publishes PUBLICATIONS snapshots (one
+ *                               revocation each); readers are killed -9
+ *                               mid-check; each reader that wakes must refuse
+ *                               every revocation so far.  Reports the
+ *                               unlinked snapshots (and bytes) the idle
+ *                               readers hold: at most one each, none once
+ *                               they verified again.
  *   stress grow DIR MAX         apply snapshots of 1, 10, ... MAX tokens
  *                               (the map grows from 64 MiB); each must list
  *                               exactly n tokens and verify one of them.
- *   stress readerlist DIR       print the number of reader-table entries.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -40,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -422,146 +426,230 @@ cmd_concurrency(const char *dir, int seconds, int nreaders)
 	return rc;
 }
 
-/* ------------------------------------------------------------ dead readers */
+/* ------------------------------------------------------------ old snapshots */
 
-static int reader_count_here(const char *dir);
-
-/* In a child: LMDB's locks are per process, and an environment must not
- * be opened twice in one process (the second open would reset the table
- * under the first). */
+/*
+ * Readers open the immutable snapshot without a lock file: nothing of
+ * theirs can pin the writer or fill a table.  What an idle reader does
+ * hold is the snapshot it last mapped, after the writer has renamed a
+ * newer one into place (an unlinked file, still on disk).  This counts
+ * those files, by inode, over the given pids' open descriptors.
+ */
 static int
-reader_count(const char *dir)
+held_unlinked(const pid_t *pids, int n, long long *bytes)
 {
-	int fd[2], n = -1, status;
-	pid_t p;
+	unsigned long long inos[256];
+	int i, k, held = 0;
 
-	if (pipe(fd) != 0)
-		return -1;
-	if ((p = fork()) == 0) {
-		n = reader_count_here(dir);
-		_exit(write(fd[1], &n, sizeof(n)) == sizeof(n) ? 0 : 1);
+	*bytes = 0;
+	for (i = 0; i < n; i++) {
+		char fddir[64], link[4096], path[4352];
+		struct dirent *e;
+		struct stat sb;
+		ssize_t len;
+		DIR *d;
+
+		snprintf(fddir, sizeof(fddir), "/proc/%d/fd", (int)pids[i]);
+		if ((d = opendir(fddir)) == NULL)
+			continue;
+		while ((e = readdir(d)) != NULL) {
+			snprintf(path, sizeof(path), "%s/%s", fddir, e->d_name);
+			len = readlink(path, link, sizeof(link) - 1);
+			if (len <= 0)
+				continue;
+			link[len] = '\0';
+			if (strstr(link, "snapshot.mdb") == NULL ||
+			    strstr(link, "(deleted)") == NULL ||
+			    stat(path, &sb) != 0)
+				continue;
+			for (k = 0; k < held; k++)
+				if (inos[k] == (unsigned long long)sb.st_ino)
+					break;
+			if (k == held && held < (int)(sizeof(inos) / sizeof(inos[0]))) {
+				inos[held++] = (unsigned long long)sb.st_ino;
+				*bytes += (long long)sb.st_size;
+			}
+		}
+		closedir(d);
 	}
-	close(fd[1]);
-	if (read(fd[0], &n, sizeof(n)) != sizeof(n))
-		n = -1;
-	close(fd[0]);
-	waitpid(p, &status, 0);
-	return n;
+	return held;
 }
 
-static void
-writer_open(const char *dir)
-{
-	int status;
-	pid_t p;
-
-	if ((p = fork()) == 0) {
-		aivenauth_ctx_free(open_ctx(dir, AIVENAUTH_OPEN_RDWR));
-		_exit(0);
-	}
-	waitpid(p, &status, 0);
-}
-
-static int
-reader_count_here(const char *dir)
-{
-	MDB_env *env;
-	MDB_stat st;
-	int n = 0, rc;
-	char line[256];
-	FILE *f;
-	char *buf = NULL;
-	size_t len = 0;
-
-	(void)st;
-	if (mdb_env_create(&env) != 0)
-		return -1;
-	mdb_env_set_maxdbs(env, 8);
-	mdb_env_set_maxreaders(env, 4096);
-	snprintf(line, sizeof(line), "%s/writer", dir);
-	if ((rc = mdb_env_open(env, line, MDB_RDONLY | MDB_NOTLS, 0)) != 0) {
-		mdb_env_close(env);
-		return -1;
-	}
-	f = open_memstream(&buf, &len);
-	mdb_reader_list(env, (MDB_msg_func *)(void *)fputs, f);
-	fclose(f);
-	f = fmemopen(buf, len, "r");
-	while (f && fgets(line, sizeof(line), f))
-		if (strstr(line, "pid") == NULL)
-			n++;
-	if (f)
-		fclose(f);
-	free(buf);
-	mdb_env_close(env);
-	return n;
-}
-
-static int
-cmd_readers(const char *dir, int count, int writer_every)
+/* One reader: C0 accepted, R0..R(upto-1) refused as revoked; the number
+ * of wrong answers (errors count as wrong). */
+static long
+check_upto(struct aivenauth_ctx *ctx, long upto)
 {
 	char tok[TOKLEN + 1];
-	int i, status, fd[2], maxseen = 0, fails = 0;
 	enum aivenauth_status st;
 	enum aivenauth_reason r;
-	struct aivenauth_ctx *ctx, *holder;
+	long j, wrong = 0;
 
 	mktok(tok, 'C', 0);
-	/* A live process keeps the environment open throughout (like sshd or
-	 * nginx): otherwise the next opener would simply reset the table. */
-	holder = open_ctx(dir, AIVENAUTH_OPEN_RDONLY);
-	(void)verify(holder, tok, &st);
-	for (i = 1; i <= count; i++) {
-		pid_t p;
-		char c;
-
-		if (pipe(fd) != 0)
-			exit(2);
-		if ((p = fork()) == 0) {
-			close(fd[0]);
-			ctx = open_ctx(dir, AIVENAUTH_OPEN_RDONLY);
-			r = verify(ctx, tok, &st);
-			c = st == AIVENAUTH_OK && r == AIVENAUTH_ACCEPTED ? 'y' : 'n';
-			if (write(fd[1], &c, 1) != 1)
-				_exit(3);
-			pause();   /* holding the environment and its reader slot */
-			_exit(0);
-		}
-		close(fd[1]);
-		if (read(fd[0], &c, 1) != 1 || c != 'y')
-			fails++;
-		close(fd[0]);
-		kill(p, SIGKILL);
-		waitpid(p, &status, 0);
-		if (writer_every > 0 && i % writer_every == 0) {
-			int n = reader_count(dir);
-
-			if (n > maxseen)
-				maxseen = n;
-			writer_open(dir);
-		}
-	}
-	{
-		int n = reader_count(dir);
-
-		if (n > maxseen)
-			maxseen = n;
-	}
-	/* a fresh reader, in a child: LMDB forbids two opens per process */
-	if (fork() == 0) {
-		ctx = open_ctx(dir, AIVENAUTH_OPEN_RDONLY);
+	r = verify(ctx, tok, &st);
+	if (st != AIVENAUTH_OK || r != AIVENAUTH_ACCEPTED)
+		wrong++;
+	for (j = 0; j < upto; j++) {
+		mktok(tok, 'R', (unsigned)j);
 		r = verify(ctx, tok, &st);
-		_exit(st == AIVENAUTH_OK && r == AIVENAUTH_ACCEPTED ? 0 : 1);
+		if (st != AIVENAUTH_OK || r != AIVENAUTH_REASON_REVOKED) {
+			if (wrong < 3)
+				fprintf(stderr, "R%ld after %ld revocations: %s\n",
+				    j, upto, st != AIVENAUTH_OK ?
+				    aivenauth_strerror(st) :
+				    aivenauth_reason_name(r));
+			wrong++;
+		}
+	}
+	return wrong;
+}
+
+/* An idle reader: verify when told (a long: how many are revoked), answer
+ * the wrong count, sit idle in between holding what it mapped. */
+static void
+idle_reader(const char *dir, int cmd, int res)
+{
+	struct aivenauth_ctx *ctx = open_ctx(dir, AIVENAUTH_OPEN_RDONLY);
+	long upto, wrong;
+
+	while (read(cmd, &upto, sizeof(upto)) == sizeof(upto)) {
+		wrong = check_upto(ctx, upto);
+		if (write(res, &wrong, sizeof(wrong)) != sizeof(wrong))
+			break;
+	}
+	aivenauth_ctx_free(ctx);
+	_exit(0);
+}
+
+static int
+cmd_snapshots(const char *dir, int pubs, int nidle)
+{
+	struct aivenauth_ctx *w = open_ctx(dir, AIVENAUTH_OPEN_RDWR | AIVENAUTH_OPEN_CREATE);
+	struct aivenauth_apply_stats stats;
+	enum aivenauth_status st;
+	int cmd[64][2], res[64][2], i, status, held, held_max = 0, kills = 0;
+	long wrong = 0, upto = 0, x;
+	long long bytes, bytes_max = 0;
+	pid_t idle[64];
+	struct snap sn;
+
+	if (nidle > 64)
+		nidle = 64;
+	if (pubs > NREV)
+		pubs = NREV;
+	snap_init(&sn, 64 + (unsigned)pubs);
+	for (i = 0; i < 64; i++)
+		snap_add(&sn, 'C', (unsigned)i);
+	for (i = 0; i < pubs; i++)
+		snap_add(&sn, 'R', (unsigned)i);
+	if ((st = aivenauth_cache_apply(w, &sn.s, 0, &stats)) != AIVENAUTH_OK)
+		die("apply", st);
+	for (i = 0; i < (int)sn.s.n_tokens; i++)
+		if ((st = aivenauth_cache_enroll(w, sn.s.tokens[i].user_id,
+		    sn.toks[i], TOKLEN, NULL)) != AIVENAUTH_OK)
+			die("enroll", st);
+	snap_free(&sn);
+	for (i = 0; i < nidle; i++) {
+		if (pipe(cmd[i]) != 0 || pipe(res[i]) != 0)
+			exit(2);
+		if ((idle[i] = fork()) == 0) {
+			int k;
+
+			/* only its own ends: the others' must see EOF */
+			for (k = 0; k < i; k++) {
+				close(cmd[k][1]);
+				close(res[k][0]);
+			}
+			close(cmd[i][1]);
+			close(res[i][0]);
+			idle_reader(dir, cmd[i][0], res[i][1]);
+		}
+		close(cmd[i][0]);
+		close(res[i][1]);
+		/* each maps the snapshot of now, then sits on it */
+		if (write(cmd[i][1], &upto, sizeof(upto)) != sizeof(upto) ||
+		    read(res[i][0], &x, sizeof(x)) != sizeof(x))
+			exit(2);
+		wrong += x;
+	}
+	for (upto = 1; upto <= pubs; upto++) {
+		char tok[TOKLEN + 1], pfx[13];
+
+		/* a publication: R(upto-1) revoked, a new snapshot renamed
+		 * over the one the idle readers hold */
+		mktok(tok, 'R', (unsigned)(upto - 1));
+		snprintf(pfx, sizeof(pfx), "%.12s", tok);
+		if ((st = aivenauth_cache_revoke(w, pfx, 0)) != AIVENAUTH_OK)
+			die("revoke", st);
+		held = held_unlinked(idle, nidle, &bytes);
+		if (held > held_max)
+			held_max = held;
+		if (bytes > bytes_max)
+			bytes_max = bytes;
+		if (held > nidle) {
+			fprintf(stderr, "%d unlinked snapshots held by %d "
+			    "readers\n", held, nidle);
+			wrong++;
+		}
+		/* every 8th: a reader killed -9 in the middle of its checks */
+		if (upto % 8 == 0) {
+			pid_t p = fork();
+
+			if (p == 0) {
+				struct aivenauth_ctx *r = open_ctx(dir,
+				    AIVENAUTH_OPEN_RDONLY);
+
+				for (;;)
+					(void)check_upto(r, upto);
+			}
+			usleep((useconds_t)(randombytes_uniform(2000)));
+			kill(p, SIGKILL);
+			waitpid(p, &status, 0);
+			kills++;
+		}
+		/* every 16th: one idle reader wakes and must see it all */
+		if (upto % 16 == 0) {
+			i = (int)((upto / 16) % nidle);
+			if (write(cmd[i][1], &upto, sizeof(upto)) != sizeof(upto) ||
+			    read(res[i][0], &x, sizeof(x)) != sizeof(x))
+				exit(2);
+			wrong += x;
+		}
+	}
+	upto = pubs;
+	/* A fresh reader after the killed ones: every revocation refused. */
+	if (fork() == 0) {
+		struct aivenauth_ctx *r = open_ctx(dir, AIVENAUTH_OPEN_RDONLY);
+
+		_exit(check_upto(r, upto) == 0 ? 0 : 1);
 	}
 	wait(&status);
-	st = WIFEXITED(status) && WEXITSTATUS(status) == 0 ? AIVENAUTH_OK : AIVENAUTH_ERR_CACHE_ACCESS;
-	r = st == AIVENAUTH_OK ? AIVENAUTH_ACCEPTED : AIVENAUTH_REASON_ERROR;
-	printf("killed %d readers holding a slot (writer open every %d): %d failed "
-	    "to verify, most stale slots seen %d, slots now %d; fresh reader: %s\n",
-	    count, writer_every, fails, maxseen, reader_count(dir),
-	    st == AIVENAUTH_OK ? "accepted" : "FAILED");
-	aivenauth_ctx_free(holder);
-	return fails == 0 && st == AIVENAUTH_OK && r == AIVENAUTH_ACCEPTED ? 0 : 1;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		wrong++;
+	/* Every idle reader wakes: all refused, and each lets go of the old
+	 * snapshot it held. */
+	for (i = 0; i < nidle; i++) {
+		if (write(cmd[i][1], &upto, sizeof(upto)) != sizeof(upto) ||
+		    read(res[i][0], &x, sizeof(x)) != sizeof(x))
+			exit(2);
+		wrong += x;
+	}
+	held = held_unlinked(idle, nidle, &bytes);
+	printf("%d publications (one revocation each), %d idle readers, %d "
+	    "readers killed -9: wrong decisions %ld; unlinked snapshots held "
+	    "by idle readers: at most %d (%lld bytes), %d (%lld bytes) once "
+	    "they verified again\n", pubs, nidle, kills, wrong, held_max,
+	    bytes_max, held, bytes);
+	for (i = 0; i < nidle; i++) {
+		close(cmd[i][1]);
+		close(res[i][0]);
+		waitpid(idle[i], &status, 0);
+	}
+	aivenauth_ctx_free(w);
+	/* held_max == 0 would mean the count sees nothing: the check could
+	 * not fail. */
+	return wrong == 0 && held == 0 && held_max >= 1 && held_max <= nidle ?
+	    0 : 1;
 }
 
 /* Map growth: snapshots of 1, 10, ... max tokens applied in turn. */
@@ -634,12 +722,10 @@ main(int argc, char **argv)
 		return cmd_check(argv[2], (unsigned)num(argv[3]));
 	if (argc == 5 && strcmp(argv[1], "concurrency") == 0)
 		return cmd_concurrency(argv[2], num(argv[3]), num(argv[4]));
-	if (argc == 5 && strcmp(argv[1], "readers") == 0)
-		return cmd_readers(argv[2], num(argv[3]), num(argv[4]));
+	if (argc == 5 && strcmp(argv[1], "snapshots") == 0)
+		return cmd_snapshots(argv[2], num(argv[3]), num(argv[4]));
 	if (argc == 4 && strcmp(argv[1], "grow") == 0)
 		return cmd_grow(argv[2], (unsigned)num(argv[3]));
-	if (argc == 3 && strcmp(argv[1], "readerlist") == 0)
-		return printf("%d\n", reader_count_here(argv[2])) < 0;
 	fprintf(stderr, "usage: see stress.c\n");
 	return 64;
 }

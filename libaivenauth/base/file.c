@@ -1,0 +1,281 @@
+/*
+ * file.c - open the files the library trusts (config, admin token, the
+ * network module) without being steered by whoever else can write to the
+ * file system: no symlinks, owner root or us, nobody else may write, and
+ * for secrets nobody else may even read.  Every refusal says what is wrong
+ * and the command that fixes it, because an admin who has to guess will
+ * "fix" it with chmod 777.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "base/internal.h"
+
+#define WALK_PATH_MAX 4096
+
+static const char *
+trust_name(enum trust trust)
+{
+	switch (trust) {
+	case TRUST_CONFIG:
+		return "config file";
+	case TRUST_SECRET:
+		return "api token file";
+	case TRUST_MODULE:
+		return "module";
+	}
+	return "file";
+}
+
+bool
+owner_trusted(uid_t uid, bool service_user)
+{
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+
+	if (uid == 0 || uid == geteuid())
+		return true;
+	return service_user &&
+	    getpwnam_r("aivenauth", &pw, buf, sizeof(buf), &res) == 0 &&
+	    res != NULL && res->pw_uid == uid;
+}
+
+/* Owner and mode rules shared by files and directories; what names the
+ * object in messages ("config file /etc/x", "directory /etc"). */
+static enum aivenauth_status
+check_stat(struct aivenauth_ctx *ctx, const struct stat *sb, const char *what,
+    const char *path, enum trust trust)
+{
+	unsigned mode = (unsigned)(sb->st_mode & 07777);
+
+	if (!owner_trusted(sb->st_uid, trust == TRUST_SECRET)) {
+		ctx_log(ctx, LOG_ERR, "%s %s is owned by uid %u; it must be "
+		    "owned by root%s (or the user running this); run: chown root "
+		    "%s", what, path, (unsigned)sb->st_uid,
+		    trust == TRUST_SECRET ? " or the aivenauth user" : "", path);
+		return AIVENAUTH_ERR_UNSAFE_FILE;
+	}
+	if (mode & S_IWOTH) {
+		ctx_log(ctx, LOG_ERR, "%s %s is world-writable (mode %04o); "
+		    "run: chmod go-w %s", what, path, mode, path);
+		return AIVENAUTH_ERR_UNSAFE_FILE;
+	}
+	if (mode & S_IWGRP) {
+		ctx_log(ctx, LOG_ERR, "%s %s is group-writable (mode %04o); "
+		    "run: chmod go-w %s", what, path, mode, path);
+		return AIVENAUTH_ERR_UNSAFE_FILE;
+	}
+	if (trust == TRUST_SECRET && (mode & 077) != 0) {
+		ctx_log(ctx, LOG_ERR, "%s %s is %s by group or others "
+		    "(mode %04o); run: chmod 600 %s", what, path,
+		    (mode & 044) != 0 ? "readable" : "accessible", mode, path);
+		return AIVENAUTH_ERR_UNSAFE_FILE;
+	}
+	return AIVENAUTH_OK;
+}
+
+/*
+ * The directories above a secret: whoever can write to one can swap the
+ * file for their own (OpenSSH's safe_path).  A sticky directory (/tmp) is
+ * fine, since only the owner may rename or remove what is in it.
+ */
+static enum aivenauth_status
+check_parents(struct aivenauth_ctx *ctx, const char *path, const char *what)
+{
+	char dir[WALK_PATH_MAX + 1], *slash;
+	struct stat sb;
+	unsigned mode;
+	size_t n = strlen(path);
+
+	if (n > WALK_PATH_MAX) {
+		ctx_log(ctx, LOG_ERR, "%s %s: path longer than %d bytes",
+		    what, path, WALK_PATH_MAX);
+		return AIVENAUTH_ERR_INVALID;
+	}
+	memcpy(dir, path, n + 1);
+	for (;;) {
+		if ((slash = strrchr(dir, '/')) == NULL)
+			break;     /* relative: checked up to its first part */
+		if (slash == dir) {
+			if (dir[1] == '\0')
+				break;
+			dir[1] = '\0';   /* then check "/" itself */
+		} else {
+			*slash = '\0';
+		}
+		if (stat(dir, &sb) != 0) {
+			ctx_log(ctx, LOG_ERR, "cannot check directory %s of %s "
+			    "%s: %s", dir, what, path, strerror(errno));
+			return AIVENAUTH_ERR_IO;
+		}
+		mode = (unsigned)(sb.st_mode & 07777);
+		if (sb.st_uid != 0 && sb.st_uid != geteuid()) {
+			ctx_log(ctx, LOG_ERR, "directory %s of %s %s is owned "
+			    "by uid %u; it must be owned by root (or the user "
+			    "running this); run: chown root %s", dir, what,
+			    path, (unsigned)sb.st_uid, dir);
+			return AIVENAUTH_ERR_UNSAFE_FILE;
+		}
+		if ((mode & 022) != 0 && (mode & S_ISVTX) == 0) {
+			ctx_log(ctx, LOG_ERR, "directory %s of %s %s is "
+			    "group- or world-writable without the sticky bit "
+			    "(mode %04o); run: chmod go-w %s", dir, what, path,
+			    mode, dir);
+			return AIVENAUTH_ERR_UNSAFE_FILE;
+		}
+	}
+	return AIVENAUTH_OK;
+}
+
+static enum aivenauth_status
+open_error(struct aivenauth_ctx *ctx, const char *what, const char *path,
+    int err)
+{
+	switch (err) {
+	case ENOENT:
+	case ENOTDIR:
+		/* Whether missing is fine is the caller's call. */
+		ctx_log(ctx, LOG_DEBUG, "%s %s does not exist", what, path);
+		return AIVENAUTH_ERR_NOT_FOUND;
+	case ELOOP:
+		ctx_log(ctx, LOG_ERR, "%s %s is a symlink; refusing to follow "
+		    "it; name the real file instead", what, path);
+		return AIVENAUTH_ERR_UNSAFE_FILE;
+	default:
+		ctx_log(ctx, LOG_ERR, "cannot open %s %s: %s", what, path,
+		    strerror(err));
+		return AIVENAUTH_ERR_IO;
+	}
+}
+
+/*
+ * The buffer is size + 2 bytes so that one read past the expected size
+ * tells a file that grew under us from one that did not; len + 1 bytes
+ * (the data and its NUL) are what the caller has to wipe, nothing was
+ * written beyond them.
+ */
+enum aivenauth_status
+read_trusted(struct aivenauth_ctx *ctx, const char *path, enum trust trust,
+    size_t max, char **bufp, size_t *lenp)
+{
+	enum aivenauth_status st = AIVENAUTH_ERR_INTERNAL;
+	const char *what = trust_name(trust);
+	char *buf = NULL;
+	size_t size = 0, len = 0;
+	struct stat sb;
+	ssize_t r;
+	int fd = -1;
+
+	if (bufp != NULL)
+		*bufp = NULL;
+	if (lenp != NULL)
+		*lenp = 0;
+	if (path == NULL || bufp == NULL || lenp == NULL)
+		return AIVENAUTH_ERR_INVALID;
+	/* O_NONBLOCK: a FIFO planted at the path must not hang us in
+	 * open(); fstat below refuses it anyway. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
+	    O_NONBLOCK);
+	if (fd < 0) {
+		st = open_error(ctx, what, path, errno);
+		goto out;
+	}
+	if (fstat(fd, &sb) != 0) {
+		ctx_log(ctx, LOG_ERR, "cannot stat %s %s: %s", what, path,
+		    strerror(errno));
+		st = AIVENAUTH_ERR_IO;
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		ctx_log(ctx, LOG_ERR, "%s %s is not a regular file", what,
+		    path);
+		st = AIVENAUTH_ERR_UNSAFE_FILE;
+		goto out;
+	}
+	if ((st = check_stat(ctx, &sb, what, path, trust)) != AIVENAUTH_OK)
+		goto out;
+	if (trust == TRUST_SECRET &&
+	    (st = check_parents(ctx, path, what)) != AIVENAUTH_OK)
+		goto out;
+	if (sb.st_size < 0 || (uint64_t)sb.st_size > max) {
+		ctx_log(ctx, LOG_ERR, "%s %s is too large (%lld bytes, at most "
+		    "%zu)", what, path, (long long)sb.st_size, max);
+		st = AIVENAUTH_ERR_TOO_LARGE;
+		goto out;
+	}
+	size = (size_t)sb.st_size;
+	if ((buf = malloc(size + 2)) == NULL) {
+		st = AIVENAUTH_ERR_NOMEM;
+		goto out;
+	}
+	while (len < size + 1) {
+		r = read(fd, buf + len, size + 1 - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			ctx_log(ctx, LOG_ERR, "cannot read %s %s: %s", what,
+			    path, strerror(errno));
+			st = AIVENAUTH_ERR_IO;
+			goto out;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	if (len > size) {
+		ctx_log(ctx, LOG_ERR, "%s %s changed while being read; try "
+		    "again", what, path);
+		st = AIVENAUTH_ERR_IO;
+		goto out;
+	}
+	buf[len] = '\0';
+	*bufp = buf;
+	*lenp = len;
+	buf = NULL;
+	st = AIVENAUTH_OK;
+out:
+	if (buf != NULL) {
+		if (trust == TRUST_SECRET)
+			sodium_memzero(buf, size + 2);
+		free(buf);
+	}
+	if (fd >= 0)
+		close(fd);
+	return st;
+}
+
+enum aivenauth_status
+check_trusted_path(struct aivenauth_ctx *ctx, const char *path,
+    enum trust trust, bool want_dir)
+{
+	const char *what = want_dir ? "directory" : trust_name(trust);
+	enum aivenauth_status st;
+	struct stat sb;
+
+	if (path == NULL)
+		return AIVENAUTH_ERR_INVALID;
+	/* lstat: the thing itself, the same as O_NOFOLLOW would see. */
+	if (lstat(path, &sb) != 0)
+		return open_error(ctx, what, path, errno);
+	if (S_ISLNK(sb.st_mode))
+		return open_error(ctx, what, path, ELOOP);
+	if (want_dir ? !S_ISDIR(sb.st_mode) : !S_ISREG(sb.st_mode)) {
+		ctx_log(ctx, LOG_ERR, "%s %s is not a %s", what, path,
+		    want_dir ? "directory" : "regular file");
+		return AIVENAUTH_ERR_UNSAFE_FILE;
+	}
+	if ((st = check_stat(ctx, &sb, what, path, trust)) != AIVENAUTH_OK)
+		return st;
+	if (trust == TRUST_SECRET)
+		return check_parents(ctx, path, what);
+	return AIVENAUTH_OK;
+}

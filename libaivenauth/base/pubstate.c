@@ -1,0 +1,182 @@
+/*
+ * pubstate.c - the writer-owned state record readers poll by memory load
+ * (see pubstate.h for the protocol).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "base/internal.h"
+#include "base/pubstate.h"
+
+#define PUBSTATE_FILE "state"
+#define PUBSTATE_SIZE 4096   /* one page: never a partial page on disk */
+#define READ_TRIES 64
+
+static void
+checksum(const struct pubstate_rec *r, unsigned char out[16])
+{
+	crypto_generichash_state h;
+	uint64_t magic = r->magic;
+
+	crypto_generichash_init(&h, r->snap_id, SNAP_ID_BYTES, 16);
+	crypto_generichash_update(&h, (const void *)&magic, sizeof(magic));
+	crypto_generichash_update(&h, (const void *)&r->sync_time,
+	    sizeof(r->sync_time));
+	crypto_generichash_update(&h, (const void *)&r->generation,
+	    sizeof(r->generation));
+	crypto_generichash_update(&h, (const void *)&r->publish_time,
+	    sizeof(r->publish_time));
+	crypto_generichash_final(&h, out, 16);
+}
+
+int
+pubstate_open(struct pubstate_map *m, int dirfd, bool writer)
+{
+	struct stat st;
+	void *p;
+	int fd, e;
+
+	memset(m, 0, sizeof(*m));
+	fd = openat(dirfd, PUBSTATE_FILE, (writer ? O_RDWR | O_CREAT : O_RDONLY) |
+	    O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0640);
+	if (fd < 0)
+		return errno;
+	if (fstat(fd, &st) != 0) {
+		e = errno;
+		goto fail;
+	}
+	/* Readers trust it only as they trust the snapshot: a regular file
+	 * of root or the writer, writable by nobody else. */
+	/* (No link-count check: planting a hard link here needs write
+	 * access to cache_dir, refused when group- or world-writable; and a
+	 * link a reader makes elsewhere to this file must not make every
+	 * reader refuse it.) */
+	if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0 ||
+	    !owner_trusted(st.st_uid, true)) {
+		e = EPERM;
+		goto fail;
+	}
+	if (writer && st.st_size < PUBSTATE_SIZE) {
+		/* Allocated, not sparse: a later write into the mapping must
+		 * never need a block (a full disk would SIGBUS the writer). */
+		if ((e = posix_fallocate(fd, 0, PUBSTATE_SIZE)) != 0)
+			goto fail;
+		(void)fchmod(fd, 0640);
+	} else if (st.st_size < (off_t)sizeof(struct pubstate_rec)) {
+		e = ENODATA;   /* not yet written: no record */
+		goto fail;
+	}
+	p = mmap(NULL, PUBSTATE_SIZE < st.st_size || writer ? PUBSTATE_SIZE :
+	    (size_t)st.st_size, writer ? PROT_READ | PROT_WRITE : PROT_READ,
+	    MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		e = errno;
+		goto fail;
+	}
+	close(fd);
+	m->rec = p;
+	m->len = writer || st.st_size >= PUBSTATE_SIZE ? PUBSTATE_SIZE :
+	    (size_t)st.st_size;
+	m->writable = writer;
+	m->seen_seq = UINT64_MAX;   /* never a value seq takes */
+	return 0;
+fail:
+	close(fd);
+	return e;
+}
+
+void
+pubstate_close(struct pubstate_map *m)
+{
+	if (m->rec != NULL)
+		munmap((void *)m->rec, m->len);
+	memset(m, 0, sizeof(*m));
+}
+
+bool
+pubstate_read(struct pubstate_map *m)
+{
+	struct pubstate_rec copy;
+	unsigned char sum[16];
+	uint64_t s1, s2;
+	int i;
+
+	if (m->rec == NULL)
+		return false;
+	for (i = 0; i < READ_TRIES; i++) {
+		s1 = __atomic_load_n(&m->rec->seq, __ATOMIC_ACQUIRE);
+		if (s1 & 1) {
+			sched_yield();   /* the writer is mid-write */
+			continue;
+		}
+		memcpy(&copy, (const void *)m->rec, sizeof(copy));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		s2 = __atomic_load_n(&m->rec->seq, __ATOMIC_RELAXED);
+		if (s1 != s2)
+			continue;
+		if (copy.magic != PUBSTATE_MAGIC)
+			break;
+		checksum(&copy, sum);
+		if (sodium_memcmp(sum, copy.check, sizeof(sum)) != 0)
+			break;
+		memcpy(m->last.snap_id, copy.snap_id, SNAP_ID_BYTES);
+		m->last.sync_time = copy.sync_time;
+		m->last.generation = copy.generation;
+		m->last.publish_time = copy.publish_time;
+		m->seen_seq = s1;
+		return true;
+	}
+	m->seen_seq = UINT64_MAX;
+	return false;
+}
+
+void
+pubstate_withdraw(struct pubstate_map *m)
+{
+	struct pubstate s;
+
+	if (m->rec == NULL || !m->writable)
+		return;
+	memcpy(s.snap_id, (const void *)m->rec->snap_id, SNAP_ID_BYTES);
+	s.sync_time = PUBSTATE_WITHDRAWN;
+	s.generation = m->rec->generation;
+	s.publish_time = m->rec->publish_time;
+	pubstate_write(m, &s);
+}
+
+void
+pubstate_write(struct pubstate_map *m, const struct pubstate *s)
+{
+	volatile struct pubstate_rec *r = m->rec;
+	struct pubstate_rec body;
+	uint64_t seq;
+
+	if (r == NULL || !m->writable)
+		return;
+	memset(&body, 0, sizeof(body));
+	body.magic = PUBSTATE_MAGIC;
+	memcpy(body.snap_id, s->snap_id, SNAP_ID_BYTES);
+	body.sync_time = s->sync_time;
+	body.generation = s->generation;
+	body.publish_time = s->publish_time;
+	checksum(&body, body.check);
+	/* A writer that died mid-write left seq odd: make it even again. */
+	seq = (__atomic_load_n(&r->seq, __ATOMIC_RELAXED) | 1) + 0;
+	__atomic_store_n(&r->seq, seq, __ATOMIC_RELAXED);   /* odd: writing */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	r->magic = body.magic;
+	memcpy((void *)r->snap_id, body.snap_id, SNAP_ID_BYTES);
+	r->sync_time = body.sync_time;
+	r->generation = body.generation;
+	r->publish_time = body.publish_time;
+	memcpy((void *)r->check, body.check, sizeof(body.check));
+	__atomic_store_n(&r->seq, seq + 1, __ATOMIC_RELEASE);  /* even: done */
+	(void)msync((void *)r, m->len, MS_SYNC);
+}

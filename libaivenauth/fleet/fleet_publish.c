@@ -1,0 +1,933 @@
+/*
+ * fleet_publish.c - the publisher's side of fleet mode (docs/FLEET.md):
+ * take the leader key, turn what the writer's cache holds into one
+ * generation and publish it signed — a delta on the one it published last
+ * when it can trust that diff (cache_dir/writer/fleet-published-set, and
+ * current's manifest saying the same), else a full one — or only a fresh
+ * heartbeat when the cache published nothing new since the last
+ * generation.
+ *
+ * The generation is read from the writer's own environment in one read
+ * transaction: the users, every token the publisher would accept (a
+ * tombstone or a locally revoked token is left out, so a follower's merge
+ * turns it into a tombstone there too), each with its hash, and the
+ * cache's hash key (in the manifest: the fleet shares it).
+ *
+ * "Nothing new" is decided by the cache's snapshot id (meta snap_id,
+ * which changes exactly when the writer publishes a snapshot to its own
+ * readers: a decision could change, or last-use metadata is 15 minutes
+ * old) and by etcd's current generation: what this host published last
+ * is remembered in cache_dir/writer/fleet-published.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "aivenauth_fleet.h"
+#include "base/cache.h"
+#include "writer/writer.h"
+#include "base/config_fleet.h"
+#include "fleet/fleet_etcd.h"
+#include "fleet/fleet_key.h"
+#include "fleet/fleet_lead.h"
+#include "base/rec.h"
+
+#define PUBLISHED_FILE "fleet-published"
+#define PUBLISHED_MAGIC 0x3142505441564941ULL   /* "AIVATPB1" */
+#define SET_FILE "fleet-published-set"
+#define SET_MAGIC 0x3154455346564941ULL         /* "AIVFSET1" */
+#define SET_FILE_MAX (512u << 20)
+/* When a delta chain is rolled over into a new full generation: a
+ * follower behind the chain's start reads the full one and every delta,
+ * so the deltas' records are kept under a quarter of the full's (plus a
+ * floor that costs nothing), and the chain under 64 generations (one
+ * range, and a bounded walk for a follower catching up). */
+#define CHAIN_MAX_DELTAS 64
+#define CHAIN_MIN_RECORDS 64
+
+struct published {
+	uint64_t magic;
+	uint64_t generation;
+	unsigned char snap_id[SNAP_ID_BYTES];
+};
+
+/*
+ * cache_dir/writer/fleet-published-set: the set this host published last
+ * (names and content digests, fleet_rec.h), what a delta is diffed
+ * against; header then n x (u32 name_len, name, digest).
+ */
+struct set_hdr {
+	uint64_t magic;
+	uint64_t generation;        /* published as */
+	uint64_t full;              /* its chain's full generation */
+	uint64_t full_records;      /* records of that full generation */
+	uint64_t chain_records;     /* records of the deltas since */
+	uint64_t n_deltas;
+	uint64_t n;
+	unsigned char digest[FLEET_DIGEST_BYTES];
+};
+
+struct aivenauth_fleet_publisher {
+	struct aivenauth_ctx *ctx;
+	struct fleet_etcd fe;
+	unsigned char sk[FLEET_SK_BYTES];
+	unsigned char pk[FLEET_PK_BYTES];
+	int64_t lease;
+	int lock_fd;            /* writer/fleet.lock, held while open */
+	char id[FLEET_LEADER_MAX + 1];
+};
+
+static char *
+published_path(struct aivenauth_ctx *ctx)
+{
+	char *w = path_join(ctx->cfg.cache_dir, WRITER_DIR), *p;
+
+	if (w == NULL)
+		return NULL;
+	p = path_join(w, PUBLISHED_FILE);
+	free(w);
+	return p;
+}
+
+static void
+published_read(struct aivenauth_ctx *ctx, struct published *out)
+{
+	char *p = published_path(ctx);
+	int fd;
+
+	memset(out, 0, sizeof(*out));
+	if (p == NULL)
+		return;
+	fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	free(p);
+	if (fd < 0)
+		return;
+	if (read(fd, out, sizeof(*out)) != (ssize_t)sizeof(*out) ||
+	    out->magic != PUBLISHED_MAGIC)
+		memset(out, 0, sizeof(*out));
+	close(fd);
+}
+
+/* Atomically: written aside, fsynced, renamed.  A failure costs one
+ * needless generation next time, so it is only logged. */
+static void
+published_write(struct aivenauth_ctx *ctx, const struct published *pb)
+{
+	(void)fleet_writer_file_put(ctx, PUBLISHED_FILE, pb, sizeof(*pb));
+}
+
+static char *
+set_path(struct aivenauth_ctx *ctx)
+{
+	char *w = path_join(ctx->cfg.cache_dir, WRITER_DIR), *p;
+
+	if (w == NULL)
+		return NULL;
+	p = path_join(w, SET_FILE);
+	free(w);
+	return p;
+}
+
+/* The set published last, or false (missing, damaged: publish full).  The
+ * entries must be sorted and make the digest the header records. */
+static bool
+set_read(struct aivenauth_ctx *ctx, struct set_hdr *h, struct fleet_dset *out)
+{
+	unsigned char d[FLEET_DIGEST_BYTES];
+	char *p = set_path(ctx), *data = NULL;
+	size_t len = 0, pos, i;
+	struct stat sb;
+	ssize_t r;
+	bool ok = false;
+	int fd;
+
+	memset(out, 0, sizeof(*out));
+	if (p == NULL)
+		return false;
+	fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	free(p);
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+	    sb.st_size < (off_t)sizeof(*h) || sb.st_size > SET_FILE_MAX ||
+	    (data = malloc((size_t)sb.st_size)) == NULL)
+		goto out;
+	while (len < (size_t)sb.st_size && (r = read(fd, data + len,
+	    (size_t)sb.st_size - len)) > 0)
+		len += (size_t)r;
+	if (len != (size_t)sb.st_size)
+		goto out;
+	memcpy(h, data, sizeof(*h));
+	if (h->magic != SET_MAGIC || h->n > len / (4 + FLEET_DIGEST_BYTES) ||
+	    (out->e = calloc(h->n + 1, sizeof(*out->e))) == NULL)
+		goto out;
+	for (pos = sizeof(*h), i = 0; i < h->n; i++) {
+		uint32_t nl;
+
+		if (len - pos < 4)
+			goto out;
+		memcpy(&nl, data + pos, 4);
+		pos += 4;
+		if (nl == 0 || nl > FLEET_KEY_MAX || len - pos < (size_t)nl +
+		    FLEET_DIGEST_BYTES || (out->e[i].name = malloc(nl + 1)) ==
+		    NULL)
+			goto out;
+		out->n = i + 1;
+		memcpy(out->e[i].name, data + pos, nl);
+		out->e[i].name[nl] = '\0';
+		out->e[i].name_len = nl;
+		memcpy(out->e[i].cd, data + pos + nl, FLEET_DIGEST_BYTES);
+		pos += nl + FLEET_DIGEST_BYTES;
+		if (memchr(out->e[i].name, '\0', nl) != NULL || (i > 0 &&
+		    strcmp(out->e[i - 1].name, out->e[i].name) >= 0))
+			goto out;
+	}
+	if (pos != len)
+		goto out;
+	/* fleet_dset_digest refuses nothing: order was checked above. */
+	fleet_dset_digest(out, d);
+	ok = sodium_memcmp(d, h->digest, sizeof(d)) == 0;
+out:
+	close(fd);
+	free(data);
+	if (!ok)
+		fleet_dset_free(out);
+	return ok;
+}
+
+/* Atomically, like fleet-published; a failure costs a full generation. */
+static void
+set_write(struct aivenauth_ctx *ctx, const struct set_hdr *h,
+    const struct fleet_dset *s)
+{
+	struct buf b;
+	size_t i;
+	bool ok;
+
+	buf_init(&b, SET_FILE_MAX, false);
+	ok = buf_add(&b, h, sizeof(*h)) == AIVENAUTH_OK;
+	for (i = 0; ok && i < s->n; i++)
+		ok = buf_add(&b, &s->e[i].name_len, 4) == AIVENAUTH_OK &&
+		    buf_add(&b, s->e[i].name, s->e[i].name_len) ==
+		    AIVENAUTH_OK && buf_add(&b, s->e[i].cd, FLEET_DIGEST_BYTES) ==
+		    AIVENAUTH_OK;
+	if (!ok || !fleet_writer_file_put(ctx, SET_FILE, b.data, b.len))
+		ctx_log(ctx, LOG_WARNING, "fleet: the published set not "
+		    "recorded: the next generation will be a full one");
+	buf_free(&b);
+}
+
+/* How many records a delta from old to new would hold. */
+static size_t
+diff_count(const struct fleet_dset *nw, const struct fleet_dset *old)
+{
+	size_t i = 0, j = 0, n = 0;
+
+	while (i < nw->n || j < old->n) {
+		int c = i == nw->n ? 1 : j == old->n ? -1 :
+		    strcmp(nw->e[i].name, old->e[j].name);
+
+		if (c == 0 && sodium_memcmp(nw->e[i].cd, old->e[j].cd,
+		    FLEET_DIGEST_BYTES) == 0) {
+			i++;
+			j++;
+			continue;
+		}
+		n++;
+		if (c <= 0)
+			i++;
+		if (c >= 0)
+			j++;
+	}
+	return n;
+}
+
+static int
+user_id_cmp(const void *k, const void *e)
+{
+	return strcmp(k, ((const struct aivenauth_user *)e)->user_id);
+}
+
+static void
+held_read(struct aivenauth_ctx *ctx, MDB_txn *txn, struct fleet_held *h)
+{
+	MDB_val k = { strlen(FLEET_GEN_META), FLEET_GEN_META }, v;
+
+	memset(h, 0, sizeof(*h));
+	if (mdb_get(txn, ctx->cache->meta, &k, &v) == 0 &&
+	    v.mv_size == sizeof(h->generation))
+		memcpy(&h->generation, v.mv_data, sizeof(h->generation));
+	k.mv_size = strlen(FLEET_SET_META);
+	k.mv_data = FLEET_SET_META;
+	if (mdb_get(txn, ctx->cache->meta, &k, &v) == 0 &&
+	    v.mv_size == FLEET_DIGEST_BYTES) {
+		memcpy(h->set_digest, v.mv_data, FLEET_DIGEST_BYTES);
+		h->has_set = true;
+	}
+}
+
+/* What the writer's cache holds, as a generation (one read txn). */
+enum aivenauth_status
+fleet_gen_from_cache(struct aivenauth_ctx *ctx, struct fleet_gen *g,
+    unsigned char *snap_id, int64_t *sync_time, struct fleet_held *held)
+{
+	struct cache *c = ctx->cache;
+	enum aivenauth_status st = AIVENAUTH_OK;
+	MDB_cursor *cur = NULL;
+	struct cache_state s;
+	size_t cap_u = 0, cap_t = 0;
+	MDB_txn *txn;
+	MDB_val k, d;
+	int rc;
+
+	memset(g, 0, sizeof(*g));
+	if ((st = cache_read_begin(ctx, &txn)) != AIVENAUTH_OK)
+		return st;
+	if ((st = state_get(ctx, txn, &s)) != AIVENAUTH_OK)
+		goto out;
+	*sync_time = s.sync_time;
+	meta_snap_id(ctx, txn, snap_id);
+	if (held != NULL)
+		held_read(ctx, txn, held);
+	memcpy(g->manifest.hash_key, c->key, HASH_KEY_BYTES);
+	if ((g->org = strdup(ctx->cfg.organization_id)) == NULL) {
+		st = AIVENAUTH_ERR_NOMEM;
+		goto out;
+	}
+	g->snap.organization_id = g->org;
+
+	if ((rc = mdb_cursor_open(txn, c->users, &cur)) != 0) {
+		st = cache_err(ctx, rc, "reading users");
+		goto out;
+	}
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		struct aivenauth_user *u;
+		struct sv name, email;
+
+		if (g->snap.n_users == cap_u) {
+			cap_u = cap_u ? cap_u * 2 : 64;
+			u = realloc(g->snap.users, cap_u * sizeof(*u));
+			if (u == NULL) {
+				st = AIVENAUTH_ERR_NOMEM;
+				goto out;
+			}
+			g->snap.users = u;
+		}
+		u = &g->snap.users[g->snap.n_users];
+		if (!user_decode(d.mv_data, d.mv_size, u, &name, &email)) {
+			ctx_log(ctx, LOG_ERR, "fleet: a damaged user record in "
+			    "the cache; not publishing");
+			st = AIVENAUTH_ERR_CACHE_CORRUPT;
+			goto out;
+		}
+		g->snap.n_users++;
+		u->user_id = sv_dup((struct sv){ k.mv_data, (uint32_t)k.mv_size });
+		u->name = sv_dup(name);
+		u->email = email.n ? sv_dup(email) : NULL;
+		if (u->user_id == NULL || u->name == NULL ||
+		    (email.n && u->email == NULL)) {
+			st = AIVENAUTH_ERR_NOMEM;
+			goto out;
+		}
+	}
+	mdb_cursor_close(cur);
+	cur = NULL;
+
+	if ((rc = mdb_cursor_open(txn, c->tokens, &cur)) != 0) {
+		st = cache_err(ctx, rc, "reading tokens");
+		goto out;
+	}
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		struct aivenauth_token t;
+		struct tok_view v;
+		size_t i = g->snap.n_tokens;
+
+		if (!tok_decode(d.mv_data, d.mv_size, &v)) {
+			ctx_log(ctx, LOG_ERR, "fleet: a damaged token record in "
+			    "the cache; not publishing");
+			st = AIVENAUTH_ERR_CACHE_CORRUPT;
+			goto out;
+		}
+		/* What this host refuses whatever the time, followers must
+		 * refuse: leave it out (their merge makes it a tombstone). */
+		if (v.removed_time != 0 || (v.flags & TOK_F_REVOKED))
+			continue;
+		if ((st = tok_to_public(&v, k.mv_data, k.mv_size, &t)) !=
+		    AIVENAUTH_OK)
+			goto out;
+		if (t.user_id == NULL || bsearch(t.user_id, g->snap.users,
+		    g->snap.n_users, sizeof(*g->snap.users), user_id_cmp) ==
+		    NULL) {
+			aivenauth_token_clear(&t);
+			continue;
+		}
+		if (i == cap_t) {
+			void *p1, *p2, *p3;
+
+			cap_t = cap_t ? cap_t * 2 : 64;
+			p1 = realloc(g->snap.tokens, cap_t * sizeof(*g->snap.tokens));
+			if (p1 != NULL)
+				g->snap.tokens = p1;
+			p2 = realloc(g->has_hash, cap_t * sizeof(*g->has_hash));
+			if (p2 != NULL)
+				g->has_hash = p2;
+			/* Hashes are copied, never moved by realloc with old
+			 * bytes left behind: grow into a new block. */
+			p3 = calloc(cap_t, HASH_BYTES);
+			if (p3 != NULL && g->hashes != NULL) {
+				memcpy(p3, g->hashes, i * HASH_BYTES);
+				sodium_memzero(g->hashes, i * HASH_BYTES);
+			}
+			if (p3 != NULL) {
+				free(g->hashes);
+				g->hashes = p3;
+			}
+			if (p1 == NULL || p2 == NULL || p3 == NULL) {
+				aivenauth_token_clear(&t);
+				st = AIVENAUTH_ERR_NOMEM;
+				goto out;
+			}
+		}
+		g->snap.tokens[i] = t;
+		g->has_hash[i] = (v.flags & TOK_F_HASH) != 0;
+		if (g->has_hash[i])
+			memcpy(g->hashes[i], v.hash, HASH_BYTES);
+		else
+			memset(g->hashes[i], 0, HASH_BYTES);
+		g->snap.n_tokens++;
+	}
+out:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	cache_read_end(ctx);
+	if (st != AIVENAUTH_OK)
+		fleet_gen_free(g);
+	return st;
+}
+
+/*
+ * Clear gen/G/ before writing generation G there: keys left by someone
+ * else (a forged or half-written generation of that number, from whoever
+ * could write etcd) would otherwise sit next to ours, and followers would
+ * refuse the whole generation for the extra records.  Guarded by the
+ * lease like every write of a publish.
+ */
+static enum aivenauth_status
+clear_gen(struct aivenauth_fleet_publisher *p, uint64_t gen)
+{
+	struct buf leader, from, to;
+	enum aivenauth_status st;
+	struct etcd_cmp cmp;
+	struct etcd_op del;
+	bool ok = false;
+
+	buf_init(&leader, FLEET_KEY_MAX, false);
+	buf_init(&from, FLEET_KEY_MAX, false);
+	buf_init(&to, FLEET_KEY_MAX, false);
+	if ((st = fleet_key_leader(p->fe.prefix, &leader)) != AIVENAUTH_OK ||
+	    (st = fleet_key_gen(p->fe.prefix, gen, &from)) != AIVENAUTH_OK ||
+	    (st = fleet_key_gen(p->fe.prefix, gen + 1, &to)) != AIVENAUTH_OK)
+		goto out;
+	memset(&cmp, 0, sizeof(cmp));
+	cmp.key = leader.data;
+	cmp.key_len = leader.len;
+	cmp.target = ETCD_CMP_LEASE;
+	cmp.result = ETCD_CMP_EQUAL;
+	cmp.number = p->lease;
+	memset(&del, 0, sizeof(del));
+	del.type = ETCD_OP_DELETE;
+	del.key = from.data;
+	del.key_len = from.len;
+	del.range_end = to.data;
+	del.range_end_len = to.len;
+	st = p->fe.ops->txn(p->fe.c, &cmp, 1, &del, 1, NULL, 0, &ok, NULL);
+	if (st == AIVENAUTH_OK && !ok)
+		st = AIVENAUTH_ERR_FORBIDDEN;
+out:
+	buf_free(&leader);
+	buf_free(&from);
+	buf_free(&to);
+	return st;
+}
+
+static enum aivenauth_status
+publisher_keys(struct aivenauth_ctx *ctx, unsigned char sk[FLEET_SK_BYTES],
+    unsigned char pk[FLEET_PK_BYTES])
+{
+	if (ctx->cfg.fleet.signing_key_file == NULL) {
+		ctx_log(ctx, LOG_ERR, "fleet = publish needs "
+		    "fleet_signing_key_file (make one with `aivenctl fleet "
+		    "keygen`)");
+		return AIVENAUTH_ERR_CONFIG;
+	}
+	return fleet_key_load(ctx, ctx->cfg.fleet.signing_key_file, sk, pk);
+}
+
+enum aivenauth_status
+aivenauth_fleet_publisher_open(struct aivenauth_ctx *ctx,
+    struct aivenauth_fleet_publisher **out, bool *leader,
+    char leader_id[AIVENAUTH_FLEET_ID_SIZE])
+{
+	struct aivenauth_fleet_publisher *p;
+	enum aivenauth_status st;
+	bool trusted;
+
+	if (ctx == NULL || out == NULL || leader == NULL)
+		return AIVENAUTH_ERR_INVALID;
+	*out = NULL;
+	*leader = false;
+	if (leader_id != NULL)
+		leader_id[0] = '\0';
+	if (ctx->cfg.fleet.mode != FLEET_PUBLISH) {
+		ctx_log(ctx, LOG_ERR, "this host is not a fleet publisher "
+		    "(fleet = publish)");
+		return AIVENAUTH_ERR_CONFIG;
+	}
+	if (ctx->cfg.organization_id == NULL) {
+		ctx_log(ctx, LOG_ERR, "a fleet publisher needs organization_id");
+		return AIVENAUTH_ERR_CONFIG;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return AIVENAUTH_ERR_NOMEM;
+	p->ctx = ctx;
+	p->lock_fd = -1;
+	if ((st = publisher_keys(ctx, p->sk, p->pk)) != AIVENAUTH_OK)
+		goto fail;
+	if (gethostname(p->id, sizeof(p->id) - 1) != 0 || p->id[0] == '\0')
+		snprintf(p->id, sizeof(p->id), "publisher-%ld", (long)getpid());
+	/* The writer's directory holds the lock and the lease; one run of
+	 * this host at a time from here to close. */
+	if ((st = aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDWR |
+	    AIVENAUTH_OPEN_CREATE)) != AIVENAUTH_OK ||
+	    (st = fleet_lead_lock(ctx, &p->lock_fd)) != AIVENAUTH_OK)
+		goto fail;
+	if ((st = fleet_etcd_open(ctx, &p->fe)) != AIVENAUTH_OK)
+		goto fail;
+	/* The leader key's lease (fleet_lease_ttl, default 180 s: kept
+	 * across runs, fleet_lead.c, so longer than the sync timer's period,
+	 * 60 s plus up to 15 s of randomized delay, with room for a missed
+	 * run; a takeover after the leader stopped takes at most this plus
+	 * one period). */
+	if ((st = fleet_lead_take(ctx, &p->fe, p->id,
+	    fleet_lease_ttl(&ctx->cfg.fleet), leader, &p->lease,
+	    leader_id != NULL ? leader_id : p->id,
+	    leader_id != NULL ? AIVENAUTH_FLEET_ID_SIZE : 0)) != AIVENAUTH_OK) {
+		fleet_etcd_close(&p->fe);
+		goto fail;
+	}
+	if (!*leader) {
+		p->lease = 0;
+		aivenauth_fleet_publisher_close(p);
+		return AIVENAUTH_OK;
+	}
+	/* Build on what the fleet holds (another publisher may have led
+	 * since this cache last published or followed). */
+	if ((st = fleet_catch_up(ctx, &p->fe, &trusted)) != AIVENAUTH_OK) {
+		*leader = false;
+		aivenauth_fleet_publisher_close(p);
+		return st;
+	}
+	*out = p;
+	return AIVENAUTH_OK;
+fail:
+	fleet_lead_unlock(p->lock_fd);
+	sodium_memzero(p->sk, sizeof(p->sk));
+	free(p);
+	return st;
+}
+
+enum aivenauth_status
+aivenauth_fleet_publisher_keepalive(struct aivenauth_fleet_publisher *p)
+{
+	enum aivenauth_status st;
+	int64_t ttl = 0;
+
+	if (p == NULL)
+		return AIVENAUTH_ERR_INVALID;
+	st = p->fe.ops->lease_keepalive(p->fe.c, p->lease, &ttl);
+	if (st == AIVENAUTH_ERR_API_NOT_FOUND || (st == AIVENAUTH_OK &&
+	    ttl <= 0)) {
+		ctx_log(p->ctx, LOG_ERR, "fleet: the leader lease has expired: "
+		    "leadership lost, not publishing");
+		return AIVENAUTH_ERR_FORBIDDEN;
+	}
+	return st;
+}
+
+/*
+ * Can the next generation be a delta on current?  Only if this host
+ * published current (its set file says so, and current's manifest, signed
+ * with our key, carries the set digest and chain start we recorded), the
+ * hash key did not change, and the chain is short enough.  Anything else
+ * (first run, another publisher published since, the file lost) makes it
+ * a full generation.  *changes: the records a delta would hold.
+ */
+static bool
+delta_ok(struct aivenauth_fleet_publisher *p, const struct fleet_gen *g,
+    const struct fleet_view *v, const struct set_hdr *h,
+    const struct fleet_dset *old, size_t *changes)
+{
+	struct fleet_manifest m;
+	struct fleet_dset nw;
+	struct fleet_keys ours;
+	size_t limit;
+
+	*changes = 0;
+	if (v->current == 0 || h->generation != v->current) {
+		ctx_log(p->ctx, LOG_INFO, "fleet: full generation: generation %"
+		    PRIu64 " is not the one this host published last", v->current);
+		return false;
+	}
+	memset(&ours, 0, sizeof(ours));
+	ours.n = 1;
+	memcpy(ours.pk[0], p->pk, FLEET_PK_BYTES);
+	if (fleet_read_manifest(&p->fe, &ours, g->snap.organization_id,
+	    v->current, v->revision, &m) != AIVENAUTH_OK ||
+	    m.full != h->full || sodium_memcmp(m.digest, h->digest,
+	    FLEET_DIGEST_BYTES) != 0 || sodium_memcmp(m.hash_key,
+	    g->manifest.hash_key, HASH_KEY_BYTES) != 0) {
+		ctx_log(p->ctx, LOG_INFO, "fleet: full generation: generation %"
+		    PRIu64 "'s manifest is not the set this host published, or "
+		    "the hash key changed", v->current);
+		return false;
+	}
+	if (fleet_dset_from_gen(g, &nw) != AIVENAUTH_OK)
+		return false;
+	*changes = diff_count(&nw, old);
+	fleet_dset_free(&nw);
+	limit = h->full_records / 4 > CHAIN_MIN_RECORDS ? h->full_records / 4 :
+	    CHAIN_MIN_RECORDS;
+	if (h->n_deltas + 1 < CHAIN_MAX_DELTAS &&
+	    h->chain_records + *changes <= limit)
+		return true;
+	ctx_log(p->ctx, LOG_INFO, "fleet: full generation: the chain from %"
+	    PRIu64 " would hold %" PRIu64 " deltas, %" PRIu64 " records (at most "
+	    "%d, %zu)", h->full, h->n_deltas + 1, h->chain_records + *changes,
+	    CHAIN_MAX_DELTAS - 1, limit);
+	return false;
+}
+
+/*
+ * A number another run already signed a manifest under (this host's
+ * publish that died before moving current, or the old leader's generation
+ * that a writer of etcd hid by moving current back before a takeover) is
+ * never signed again: followers holding that generation would take the
+ * new one's heartbeats for theirs.  Only manifests that verify count (the
+ * pinned keys, and this publisher's own): a writer of etcd cannot push the
+ * number up with garbage.
+ */
+static uint64_t
+skip_taken(struct aivenauth_fleet_publisher *p, const char *org, uint64_t gen)
+{
+	struct fleet_manifest m;
+	struct fleet_keys k;
+	char why[160];
+	int i;
+
+	memset(&k, 0, sizeof(k));
+	if (p->ctx->cfg.fleet.public_keys != NULL)
+		(void)fleet_keys_parse(p->ctx->cfg.fleet.public_keys, &k, why,
+		    sizeof(why));
+	if (k.n < FLEET_MAX_KEYS) {
+		memcpy(k.pk[k.n], p->pk, FLEET_PK_BYTES);
+		k.n++;
+	}
+	for (i = 0; i < 64; i++) {
+		if (fleet_read_manifest(&p->fe, &k, org, gen, 0, &m) !=
+		    AIVENAUTH_OK)
+			break;
+		ctx_log(p->ctx, LOG_NOTICE, "fleet: generation %" PRIu64 " already "
+		    "has a signed manifest in etcd: publishing past it", gen);
+		gen++;
+	}
+	return gen;
+}
+
+static enum aivenauth_status
+publish_gen(struct aivenauth_fleet_publisher *p, const struct fleet_gen *g,
+    const struct fleet_view *v, struct published *pb,
+    const struct fleet_heartbeat *hb, const unsigned char *snap_id,
+    uint64_t held_gen, struct aivenauth_fleet_publish_result *res)
+{
+	struct aivenauth_ctx *ctx = p->ctx;
+	struct fleet_dset old, set;
+	enum aivenauth_status st;
+	struct set_hdr h, nh;
+	size_t changes = 0, n = 0;
+	uint64_t gen;
+	bool delta;
+
+	/* Past everything a follower could hold that this host can vouch
+	 * for: the generation its cache holds (the one it published, or the
+	 * verified current it caught up on when it took the key: so never
+	 * below a verified current) and the last number it reserved.  etcd's
+	 * current is unsigned and is not counted (re-read here it may have
+	 * been moved since the catch-up).  An absurd number is refused, not
+	 * wrapped. */
+	gen = held_gen > pb->generation ? held_gen : pb->generation;
+	if (gen >= UINT64_MAX / 2) {
+		ctx_log(ctx, LOG_ERR, "fleet: generation %" PRIu64 " is not a "
+		    "plausible predecessor (etcd's current says %" PRIu64 "): "
+		    "not publishing; reset the fleet's etcd prefix", gen,
+		    v->current);
+		return AIVENAUTH_ERR_BAD_RESPONSE;
+	}
+	gen++;
+	gen = skip_taken(p, g->snap.organization_id, gen);
+	memset(&h, 0, sizeof(h));
+	delta = set_read(ctx, &h, &old);
+	if (!delta)
+		ctx_log(ctx, LOG_INFO, "fleet: full generation: no record of the "
+		    "set published last");
+	delta = delta && delta_ok(p, g, v, &h, &old, &changes);
+	if (delta && changes != 0 && gen != v->current + 1) {
+		/* A delta is on gen - 1, which must be current. */
+		ctx_log(ctx, LOG_INFO, "fleet: full generation: %" PRIu64 " does "
+		    "not follow current %" PRIu64 " (a number reserved by a "
+		    "publish that did not finish, or taken)", gen, v->current);
+		delta = false;          /* old is freed below */
+	}
+	if (delta && changes == 0) {
+		/* Nothing the followers hold changed (the snapshot moved for
+		 * something not published): freshness only, for that set. */
+		struct fleet_heartbeat hb2 = *hb;
+
+		fleet_dset_digest(&old, hb2.set_digest);
+		fleet_dset_free(&old);
+		st = fleet_publish_heartbeat(&p->fe, p->sk, p->lease,
+		    g->snap.organization_id, v->current, &hb2);
+		if (st == AIVENAUTH_OK) {
+			memcpy(pb->snap_id, snap_id, SNAP_ID_BYTES);
+			published_write(ctx, pb);
+		}
+		res->generation = v->current;
+		return st;
+	}
+	if (!delta)
+		fleet_dset_free(&old);
+	/* Reserve the number before the first record: a publish that dies
+	 * after its manifest but before current moves leaves a complete,
+	 * signed generation under it, and a second one signed under the
+	 * same number would let whoever writes etcd swap the two. */
+	pb->magic = PUBLISHED_MAGIC;
+	pb->generation = gen;
+	memset(pb->snap_id, 0, SNAP_ID_BYTES);
+	published_write(ctx, pb);
+	st = clear_gen(p, gen);
+	if (st == AIVENAUTH_OK)
+		st = fleet_publish_set(&p->fe, p->sk, p->lease, gen,
+		    delta ? h.full : gen, g, delta ? &old : NULL, hb, &set, &n);
+	fleet_dset_free(&old);
+	if (st != AIVENAUTH_OK)
+		return st;
+	pb->magic = PUBLISHED_MAGIC;
+	pb->generation = gen;
+	memcpy(pb->snap_id, snap_id, SNAP_ID_BYTES);
+	published_write(ctx, pb);
+	memset(&nh, 0, sizeof(nh));
+	nh.magic = SET_MAGIC;
+	nh.generation = gen;
+	nh.full = delta ? h.full : gen;
+	nh.full_records = delta ? h.full_records : n;
+	nh.chain_records = delta ? h.chain_records + n : 0;
+	nh.n_deltas = delta ? h.n_deltas + 1 : 0;
+	nh.n = set.n;
+	fleet_dset_digest(&set, nh.digest);
+	set_write(ctx, &nh, &set);
+	fleet_dset_free(&set);
+	/* The cache holds what it published: a later catch-up (after another
+	 * publisher led) applies only what is newer. */
+	if (fleet_mark_published(ctx, gen, nh.digest) != AIVENAUTH_OK)
+		ctx_log(ctx, LOG_WARNING, "fleet: cannot record generation %"
+		    PRIu64 " in the cache; the next run reads it back", gen);
+	res->new_generation = true;
+	res->generation = gen;
+	res->n_users = g->snap.n_users;
+	res->n_tokens = g->snap.n_tokens;
+	res->delta = delta;
+	res->n_records = n;
+	if (delta)
+		ctx_log(ctx, LOG_INFO, "fleet: published generation %" PRIu64
+		    " (delta on %" PRIu64 ": %zu records; %zu users, %zu "
+		    "tokens)", gen, gen - 1, n, g->snap.n_users,
+		    g->snap.n_tokens);
+	else
+		ctx_log(ctx, LOG_INFO, "fleet: published generation %" PRIu64
+		    " (full: %zu users, %zu tokens)", gen, g->snap.n_users,
+		    g->snap.n_tokens);
+	return AIVENAUTH_OK;
+}
+
+enum aivenauth_status
+aivenauth_fleet_publisher_publish(struct aivenauth_fleet_publisher *p,
+    struct aivenauth_fleet_publish_result *res)
+{
+	struct aivenauth_ctx *ctx;
+	unsigned char snap_id[SNAP_ID_BYTES];
+	struct fleet_heartbeat hb;
+	enum aivenauth_status st;
+	struct published pb;
+	struct fleet_keys none;
+	struct fleet_view v;
+	struct fleet_held held;
+	struct fleet_gen g;
+	int64_t sync_time = 0;
+
+	if (p == NULL || res == NULL)
+		return AIVENAUTH_ERR_INVALID;
+	ctx = p->ctx;
+	memset(res, 0, sizeof(*res));
+	res->leader = true;
+	if (ctx->cache == NULL || !ctx->cache->rdwr ||
+	    !cache_is_ours(ctx->cache)) {
+		if ((st = aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDWR)) !=
+		    AIVENAUTH_OK)
+			return st;
+	}
+	if ((st = aivenauth_fleet_publisher_keepalive(p)) != AIVENAUTH_OK)
+		return st;
+	if ((st = fleet_gen_from_cache(ctx, &g, snap_id, &sync_time,
+	    &held)) != AIVENAUTH_OK)
+		return st;
+	if (sync_time == 0) {
+		ctx_log(ctx, LOG_ERR, "fleet: the cache was never synced; "
+		    "nothing to publish");
+		fleet_gen_free(&g);
+		return AIVENAUTH_ERR_CACHE_MISSING;
+	}
+	memset(&none, 0, sizeof(none));
+	if ((st = fleet_read_view(&p->fe, &none, NULL, &v)) != AIVENAUTH_OK) {
+		fleet_gen_free(&g);
+		return st;
+	}
+	published_read(ctx, &pb);
+	memset(&hb, 0, sizeof(hb));
+	hb.last_sync_time = sync_time;
+	hb.published_time = (int64_t)time(NULL);
+	snprintf(hb.publisher_id, sizeof(hb.publisher_id), "%s", p->id);
+	if (v.current != 0 && v.current == pb.generation &&
+	    sodium_memcmp(snap_id, pb.snap_id, SNAP_ID_BYTES) == 0) {
+		/* The followers have this snapshot: freshness only, for the
+		 * set it holds (the same as the one published). */
+		struct fleet_dset cur;
+
+		if (held.has_set && held.generation == v.current) {
+			memcpy(hb.set_digest, held.set_digest, FLEET_DIGEST_BYTES);
+		} else if ((st = fleet_dset_from_gen(&g, &cur)) == AIVENAUTH_OK) {
+			fleet_dset_digest(&cur, hb.set_digest);
+			fleet_dset_free(&cur);
+		} else {
+			fleet_gen_free(&g);
+			return st;
+		}
+		st = fleet_publish_heartbeat(&p->fe, p->sk, p->lease,
+		    g.snap.organization_id, v.current, &hb);
+		res->generation = v.current;
+	} else {
+		st = publish_gen(p, &g, &v, &pb, &hb, snap_id, held.generation,
+		    res);
+	}
+	fleet_gen_free(&g);
+	if (st == AIVENAUTH_ERR_FORBIDDEN)
+		ctx_log(ctx, LOG_ERR, "fleet: the leader key is no longer ours "
+		    "(lease lost): nothing more published");
+	return st;
+}
+
+void
+aivenauth_fleet_publisher_close(struct aivenauth_fleet_publisher *p)
+{
+	if (p == NULL)
+		return;
+	/* The lease is kept (fleet_lead.c): the next run here resumes it. */
+	fleet_etcd_close(&p->fe);
+	fleet_lead_unlock(p->lock_fd);
+	sodium_memzero(p->sk, sizeof(p->sk));
+	free(p);
+}
+
+enum aivenauth_status
+aivenauth_fleet_resign(struct aivenauth_ctx *ctx, bool *resigned,
+    char leader_id[AIVENAUTH_FLEET_ID_SIZE])
+{
+	struct fleet_keys none;
+	enum aivenauth_status st;
+	struct fleet_etcd fe;
+	struct fleet_view v;
+	char id[FLEET_LEADER_MAX + 1] = "";
+	int64_t stored;
+	int fd = -1;
+
+	if (ctx == NULL || resigned == NULL || leader_id == NULL)
+		return AIVENAUTH_ERR_INVALID;
+	*resigned = false;
+	leader_id[0] = '\0';
+	if (ctx->cfg.fleet.mode != FLEET_PUBLISH) {
+		ctx_log(ctx, LOG_ERR, "this host is not a fleet publisher "
+		    "(fleet = publish)");
+		return AIVENAUTH_ERR_CONFIG;
+	}
+	if ((st = aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDWR |
+	    AIVENAUTH_OPEN_CREATE)) != AIVENAUTH_OK ||
+	    (st = fleet_lead_lock(ctx, &fd)) != AIVENAUTH_OK)
+		return st;
+	if ((st = fleet_etcd_open(ctx, &fe)) != AIVENAUTH_OK) {
+		fleet_lead_unlock(fd);
+		return st;
+	}
+	/* Only a lease this host holds (its name, this boot): never another
+	 * publisher's key, nor the original's from a copied cache. */
+	if (gethostname(id, sizeof(id) - 1) != 0 || id[0] == '\0')
+		snprintf(id, sizeof(id), "publisher-%ld", (long)getpid());
+	stored = fleet_lead_stored(ctx, id);
+	memset(&none, 0, sizeof(none));
+	st = fleet_read_view(&fe, &none, NULL, &v);
+	if (st == AIVENAUTH_OK && v.has_leader)
+		snprintf(leader_id, AIVENAUTH_FLEET_ID_SIZE, "%s", v.leader);
+	if (st == AIVENAUTH_OK && stored != 0 && v.has_leader &&
+	    v.leader_lease == stored && strcmp(v.leader, id) == 0) {
+		if ((st = fleet_lead_resign(ctx, &fe, stored)) == AIVENAUTH_OK) {
+			*resigned = true;
+			ctx_log(ctx, LOG_INFO, "fleet: gave up the leader key "
+			    "(lease %" PRId64 ")", stored);
+		}
+	} else if (st == AIVENAUTH_OK && stored != 0) {
+		fleet_lead_store(ctx, 0, id);   /* lapsed or taken over */
+	}
+	fleet_etcd_close(&fe);
+	fleet_lead_unlock(fd);
+	return st;
+}
+
+enum aivenauth_status
+aivenauth_fleet_publish(struct aivenauth_ctx *ctx,
+    struct aivenauth_fleet_publish_result *res)
+{
+	struct aivenauth_fleet_publisher *p;
+	enum aivenauth_status st;
+	bool leader;
+
+	if (ctx == NULL || res == NULL)
+		return AIVENAUTH_ERR_INVALID;
+	memset(res, 0, sizeof(*res));
+	if ((st = aivenauth_fleet_publisher_open(ctx, &p, &leader,
+	    res->leader_id)) != AIVENAUTH_OK)
+		return st;
+	if (!leader)
+		return AIVENAUTH_OK;
+	st = aivenauth_fleet_publisher_publish(p, res);
+	snprintf(res->leader_id, sizeof(res->leader_id), "%s", p->id);
+	aivenauth_fleet_publisher_close(p);
+	return st;
+}

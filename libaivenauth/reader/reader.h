@@ -1,0 +1,43 @@
+/*
+ * reader.h - the reader's side of the trust boundary: what a service
+ * (pam_aiven in sshd, nginx, postgres; the SASL responder) can do.  It
+ * reads the published snapshot and the state record, decides, and may
+ * ask the API about the presented token (online = learn); it can change
+ * nothing.  Nothing here depends on writer/ or fleet/: pam_aiven.so is
+ * linked from base/ and reader/ alone.
+ */
+#ifndef AIVENAUTH_READER_H
+#define AIVENAUTH_READER_H
+
+#include "base/cache.h"
+
+/* Open the published snapshot and map the state record (cache_reader.c). */
+enum aivenauth_status reader_open(struct aivenauth_ctx *ctx);
+/* Close whatever ctx has open (a cache inherited across fork() included)
+ * and open the snapshot. */
+enum aivenauth_status reader_reopen(struct aivenauth_ctx *ctx);
+
+/*
+ * Make sure ctx has a cache this process opened: the one it has (a
+ * writer context reads its own environment), else the published
+ * snapshot.  The verify path's open: one compare when already open.
+ */
+static inline enum aivenauth_status
+reader_attach(struct aivenauth_ctx *ctx)
+{
+	if (ctx->cache != NULL && cache_is_ours(ctx->cache))
+		return AIVENAUTH_OK;
+	return reader_reopen(ctx);
+}
+
+/*
+ * The reason an online check (aivenauth_api_me, status st != OK) refused a
+ * token, logged with why: ONLINE_REJECTED for 401, any 403 and a 200 about
+ * another user, ONLINE_IP_POLICY for a 403 with an IP-policy error_code,
+ * ONLINE_UNAVAILABLE for everything else (unreachable, 5xx, a body that
+ * is not the API's).  (online.c)
+ */
+enum aivenauth_reason online_refusal(struct aivenauth_ctx *ctx,
+    enum aivenauth_status st, const char *prefix);
+
+#endif

@@ -1,0 +1,112 @@
+/*
+ * sync.c - aivenauth_sync(): fetch the complete snapshot (users, then every
+ * user's tokens in parallel), send the revocations that are due, apply the
+ * snapshot in one write.  A failed fetch changes nothing in the cache.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "base/netload.h"
+
+static int
+prefix_cmp(const void *a, const void *b)
+{
+	const struct aivenauth_token *x = a, *y = b;
+
+	return strcmp(x->prefix, y->prefix);
+}
+
+/*
+ * Tokens revoked on this host (an `aivenctl token revoke` whose API call
+ * failed, a rotation whose grace has run out) that the API still lists:
+ * delete them at the API now, and drop each deleted one from the snapshot
+ * so this very sync records it as removed.  Failures are logged and retried
+ * at the next sync; the local revocation holds meanwhile.
+ */
+static enum aivenauth_status
+send_revocations(struct aivenauth_ctx *ctx, const struct net_params *p,
+    struct aivenauth_snapshot *snap, struct aivenauth_apply_stats *stats)
+{
+	struct aivenauth_token *t = NULL, key, *hit;
+	enum aivenauth_status st;
+	int64_t now = (int64_t)time(NULL);
+	size_t n = 0, i, j;
+
+	if ((st = aivenauth_cache_tokens(ctx, NULL, &t, &n)) != AIVENAUTH_OK)
+		return st;
+	qsort(snap->tokens, snap->n_tokens, sizeof(*snap->tokens), prefix_cmp);
+	for (i = 0; i < n; i++) {
+		if (t[i].removed_time != 0 || t[i].user_id == NULL)
+			continue;
+		if (!t[i].revoked && (t[i].revoke_at == 0 || t[i].revoke_at > now))
+			continue;
+		memset(&key, 0, sizeof(key));
+		key.prefix = t[i].prefix;
+		hit = bsearch(&key, snap->tokens, snap->n_tokens,
+		    sizeof(*snap->tokens), prefix_cmp);
+		if (hit == NULL)
+			continue;   /* already gone at the API */
+		st = ctx->net->token_delete(p, t[i].user_id, t[i].prefix);
+		if (st != AIVENAUTH_OK && st != AIVENAUTH_ERR_API_NOT_FOUND) {
+			stats->revocations_failed++;
+			ctx_log(ctx, LOG_WARNING, "could not revoke token %s at the "
+			    "API (%s); it stays revoked here and the next sync "
+			    "retries", t[i].prefix, aivenauth_strerror(st));
+			continue;
+		}
+		stats->revocations_sent++;
+		ctx_log(ctx, LOG_NOTICE, "revoked token %s of %s at the API",
+		    t[i].prefix, t[i].user_id);
+		j = (size_t)(hit - snap->tokens);
+		aivenauth_token_clear(hit);
+		memmove(hit, hit + 1, (snap->n_tokens - j - 1) * sizeof(*hit));
+		snap->n_tokens--;
+	}
+	aivenauth_tokens_free(t, n);
+	return AIVENAUTH_OK;
+}
+
+enum aivenauth_status
+aivenauth_sync(struct aivenauth_ctx *ctx, struct aivenauth_apply_stats *stats)
+{
+	struct aivenauth_snapshot snap;
+	struct aivenauth_apply_stats local, rev;
+	enum aivenauth_status st;
+	struct net_params p;
+	struct buf secret;
+
+	if (ctx == NULL)
+		return AIVENAUTH_ERR_INVALID;
+	if (stats == NULL)
+		stats = &local;
+	memset(stats, 0, sizeof(*stats));
+	memset(&rev, 0, sizeof(rev));
+	memset(&snap, 0, sizeof(snap));
+	if ((st = net_params_init(ctx, &p, NULL, 0, true, &secret)) != AIVENAUTH_OK)
+		goto out;
+	if ((st = aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDWR |
+	    AIVENAUTH_OPEN_CREATE)) != AIVENAUTH_OK)
+		goto out;
+	if ((st = ctx->net->fetch_snapshot(&p, &snap)) != AIVENAUTH_OK) {
+		ctx_log(ctx, LOG_ERR, "sync failed: %s; the cache is unchanged",
+		    aivenauth_strerror(st));
+		goto out;
+	}
+	if ((st = send_revocations(ctx, &p, &snap, &rev)) != AIVENAUTH_OK)
+		goto out;
+	snap.organization_id = ctx->cfg.organization_id;
+	st = aivenauth_cache_apply(ctx, &snap, 0, stats);
+	stats->revocations_sent = rev.revocations_sent;
+	stats->revocations_failed = rev.revocations_failed;
+	if (st == AIVENAUTH_OK)
+		ctx_log(ctx, LOG_INFO, "sync: %zu users, %zu tokens, generation %llu",
+		    snap.n_users, snap.n_tokens,
+		    (unsigned long long)stats->generation);
+out:
+	aivenauth_users_free(snap.users, snap.n_users);
+	aivenauth_tokens_free(snap.tokens, snap.n_tokens);
+	net_params_done(&secret);
+	return st;
+}
