@@ -10,9 +10,11 @@
 #               enabled (/etc/pam.d unchanged);
 #   use         /etc/aivenauth configured, `runuser -u aivenauth --
 #               aivenctl sync` against the simulator, a token made; a PAM
-#               service with the README's sshd lines (a new file) logs in
-#               the token and a person's Unix password (pam_unix, a test
-#               user); `pam-auth-update --enable aiven` puts tokens in
+#               service with the README's sshd lines for people and
+#               tokens (a new file) logs in the token and a person's Unix
+#               password (pam_unix, a test user); the README's separate
+#               sshd-aiven service logs in the token only;
+#               `pam-auth-update --enable aiven` puts tokens in
 #               common-auth, people still log in;
 #   remove      refused while the service file names pam_aiven.so, the
 #               module still there and logins unchanged; once the file is
@@ -55,6 +57,7 @@ HUMAN=aivtest-deb          # a local account: a person's password, and a token
 HUMAN_PW='Correct-Horse-Battery-9'
 SVC=aivtest-deb            # /etc/pam.d/$SVC: the README's sshd lines
 SVC_COMMON=aivtest-deb-common   # /etc/pam.d/$SVC_COMMON: common-* only
+SVC_TOKENS=aivtest-deb-tokens   # /etc/pam.d/$SVC_TOKENS: README's sshd-aiven
 had_user=0; getent passwd aivenauth >/dev/null && had_user=1
 had_etc=0; [ -e /etc/aivenauth ] && had_etc=1
 if getent passwd "$HUMAN" >/dev/null; then
@@ -73,7 +76,7 @@ purge() {
 	DEBIAN_FRONTEND=noninteractive apt-get purge -y $PKGS >"$W/purge.log" 2>&1
 }
 cleanup() {
-	rm -f "/etc/pam.d/$SVC" "/etc/pam.d/$SVC_COMMON"
+	rm -f "/etc/pam.d/$SVC" "/etc/pam.d/$SVC_COMMON" "/etc/pam.d/$SVC_TOKENS"
 	dpkg-query -W -f='${Status}\n' $PKGS 2>/dev/null | grep -q 'ok installed' && purge
 	getent passwd "$HUMAN" >/dev/null && userdel "$HUMAN"
 	[ $had_etc = 1 ] || rm -rf /etc/aivenauth
@@ -160,17 +163,32 @@ else
 	bad "simulator"
 fi
 
-cat > "/etc/pam.d/$SVC" <<EOT
-# it_deb.sh: README's sshd lines
-auth     [success=done ignore=ignore authinfo_unavail=ignore default=die] pam_aiven.so non_token=ignore
-@include common-auth
-account  [success=ok ignore=ignore default=bad] pam_aiven.so
-@include common-account
-EOT
+# readme_block TEXT: the first fenced block after the README line holding TEXT
+readme_block() {
+	awk -v m="$1" 'index($0, m) { f = 1; next }
+	    f == 1 && /^```/ { f = 2; next }
+	    f == 2 && /^```/ { exit }
+	    f == 2 { print }' "$TOP/README.md"
+}
+{
+	echo "# it_deb.sh: README's sshd lines for people and tokens"
+	readme_block '**sshd, one service for people and tokens.**' | grep '^auth'
+	echo '@include common-auth'
+	readme_block '**sshd, one service for people and tokens.**' | grep '^account'
+	echo '@include common-account'
+} > "/etc/pam.d/$SVC"
+readme_block '`/etc/pam.d/sshd-aiven`:' > "/etc/pam.d/$SVC_TOKENS"
+[ "$(grep -c pam_aiven "/etc/pam.d/$SVC")" = 2 ] && grep -q '^@include common-account' "/etc/pam.d/$SVC_TOKENS" &&
+	ok "PAM files from the README's two sshd recipes" || bad "README's sshd recipes not found"
 printf '@include common-auth\n@include common-account\n' > "/etc/pam.d/$SVC_COMMON"
 login_ok "$SVC" "$W/tok" && ok "$SVC: the token logs in through the installed module" || bad "$SVC token: $(pt "$SVC" "$W/tok")"
 login_ok "$SVC" "$W/pw" && ok "$SVC: a person logs in with a Unix password (pam_unix)" || bad "$SVC person: $(pt "$SVC" "$W/pw")"
 login_ok "$SVC" "$W/wrongpw" && bad "$SVC: a wrong password accepted" || ok "$SVC: a wrong password refused"
+login_ok "$SVC_TOKENS" "$W/tok" && ok "$SVC_TOKENS (README's separate sshd service): the token logs in" ||
+	bad "$SVC_TOKENS token: $(pt "$SVC_TOKENS" "$W/tok")"
+login_ok "$SVC_TOKENS" "$W/pw" && bad "$SVC_TOKENS: a Unix password accepted" ||
+	ok "$SVC_TOKENS: a Unix password refused (tokens only)"
+rm -f "/etc/pam.d/$SVC_TOKENS"
 login_ok "$SVC_COMMON" "$W/tok" && bad "common-auth accepts a token before the profile is enabled" ||
 	ok "common-auth: no token logins until the profile is enabled"
 
