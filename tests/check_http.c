@@ -306,6 +306,11 @@ setup(void)
 	ck_assert_int_eq(ctl("DELETE", "/_sim/faults", NULL, NULL), 200);
 	ck_assert_int_eq(ctl("POST", "/_sim/latency", "{\"ms\": 0}", NULL), 200);
 	ck_assert_int_eq(ctl("POST", "/_sim/stats/reset", "{}", NULL), 200);
+	ck_assert_int_eq(ctl("POST", "/_sim/modes", "{\"bearer\": \"accept\", "
+	    "\"expired_tokens\": \"listed\", \"me_app_tokens\": \"ok\"}", NULL),
+	    200);
+	ck_assert_int_eq(ctl("POST", "/_sim/paging", "{\"page_size\": 0, "
+	    "\"marker\": \"aiven\"}", NULL), 200);
 }
 
 static void
@@ -352,6 +357,35 @@ create_token(const char *uid, char *full, size_t fullsz)
 	explicit_bzero(tok, len);
 	free(tok);
 	return prefix;
+}
+
+/* "/_sim/tokens/PREFIX/WHAT", the prefix percent-encoded, into path. */
+static void
+token_ctl_path(char *path, size_t size, const char *prefix, const char *what)
+{
+	struct buf b;
+
+	buf_init(&b, size, false);
+	ck_assert_int_eq(buf_addf(&b, "/_sim/tokens"), AIVENAUTH_OK);
+	ck_assert_int_eq(http_path_add(&b, prefix), AIVENAUTH_OK);
+	ck_assert_int_eq(buf_addf(&b, "/%s", what), AIVENAUTH_OK);
+	snprintf(path, size, "%s", buf_cstr(&b));
+	buf_free(&b);
+}
+
+/* The simulator's count of valid tokens seen with this scheme. */
+static long
+scheme_count(const char *scheme)
+{
+	json_t *s, *v;
+	long n;
+
+	ck_assert_int_eq(ctl("GET", "/_sim/stats", NULL, &s), 200);
+	v = json_object_get(json_object_get(s, "auth_schemes"), scheme);
+	ck_assert(json_is_integer(v));
+	n = (long)json_integer_value(v);
+	json_decref(s);
+	return n;
 }
 
 static bool
@@ -511,7 +545,8 @@ START_TEST(me_checks)
 		ck_assert_int_eq(OPS->users_list(&P, &u, &n),
 		    AIVENAUTH_ERR_FORBIDDEN);
 		ck_assert_int_eq(last_http, 403);
-		ck_assert(logged("HTTP 403: Permission denied"));
+		ck_assert(logged("HTTP 403: You don't have permission to "
+		    "perform this action: ApplicationUsersList"));
 	}
 	/* A 403 on /me vouches for nothing; an IP-policy 403 is named. */
 	fault("{\"path\": \"^/v1/me$\", \"kind\": \"status\", \"status\": 403, "
@@ -534,6 +569,195 @@ START_TEST(me_checks)
 	ck_assert_int_eq(OPS->user_delete(&P, uid), AIVENAUTH_OK);
 	free(prefix);
 	free(uid);
+}
+END_TEST
+
+/*
+ * The spec declares the scheme as HTTP bearer and the simulator takes it,
+ * but the client sends the documented "aivenv1": against a server that
+ * refuses Bearer every call works, and none came as Bearer.
+ */
+START_TEST(sends_aivenv1)
+{
+	struct aivenauth_user *u;
+	struct aivenauth_token *t;
+	size_t n;
+
+	ck_assert_int_eq(ctl("POST", "/_sim/modes", "{\"bearer\": \"refuse\"}",
+	    NULL), 200);
+	ck_assert_int_eq(OPS->users_list(&P, &u, &n), AIVENAUTH_OK);
+	aivenauth_users_free(u, n);
+	ck_assert_int_eq(OPS->tokens_list(&P, admin_user, &t, &n), AIVENAUTH_OK);
+	aivenauth_tokens_free(t, n);
+	ck_assert_int_eq(OPS->me(&P, admin_user, NULL), AIVENAUTH_OK);
+	ck_assert_int_eq(scheme_count("aivenv1"), 3);
+	ck_assert_int_eq(scheme_count("bearer"), 0);
+}
+END_TEST
+
+/* Application users' e-mail as Aiven makes it: <user_id>@application-
+ * user.avns.net; /v1/me names the same address. */
+START_TEST(emails_in_aivens_shape)
+{
+	struct aivenauth_user *u;
+	char want[256];
+	size_t n, i;
+
+	ck_assert_int_eq(OPS->users_list(&P, &u, &n), AIVENAUTH_OK);
+	ck_assert_uint_ge(n, 1);
+	for (i = 0; i < n; i++) {
+		snprintf(want, sizeof(want), "%s@application-user.avns.net",
+		    u[i].user_id);
+		ck_assert_str_eq(u[i].email, want);
+	}
+	aivenauth_users_free(u, n);
+	snprintf(want, sizeof(want), "%s@application-user.avns.net",
+	    admin_user);
+	ck_assert_int_eq(OPS->me(&P, NULL, want), AIVENAUTH_OK);
+	ck_assert_int_eq(OPS->me(&P, NULL, "u00000000000@application-user."
+	    "avns.net"), AIVENAUTH_ERR_MISMATCH);
+}
+END_TEST
+
+/*
+ * Where the API refuses an application user an action it answers 403
+ * action_forbidden_for_application_users; on /v1/me (undocumented for
+ * application tokens) that, like permission_denied, vouches for nothing.
+ */
+START_TEST(me_refused_for_application_users)
+{
+	ck_assert_int_eq(ctl("POST", "/_sim/modes", "{\"me_app_tokens\": "
+	    "\"action_forbidden_for_application_users\"}", NULL), 200);
+	ck_assert_int_eq(OPS->me(&P, admin_user, NULL), AIVENAUTH_ERR_FORBIDDEN);
+	ck_assert_int_eq(last_http, 403);
+	ck_assert(logged("GET /v1/me: HTTP 403: This action is forbidden for "
+	    "application users: UserInfo"));
+	ck_assert_int_eq(ctl("POST", "/_sim/modes", "{\"me_app_tokens\": "
+	    "\"permission_denied\"}", NULL), 200);
+	ck_assert_int_eq(OPS->me(&P, admin_user, NULL), AIVENAUTH_ERR_FORBIDDEN);
+	ck_assert(logged("GET /v1/me: HTTP 403: You don't have permission to "
+	    "perform this action: UserInfo"));
+	/* Not retried: a refusal is an answer. */
+	ck_assert_int_eq(stat_count(K_ME), 2);
+}
+END_TEST
+
+/*
+ * Error codes are added over time and clients must accept ones they do
+ * not know: the status decides, the message is shown, and more_info and
+ * metadata get in nobody's way.
+ */
+START_TEST(unknown_error_codes)
+{
+	struct aivenauth_user *u;
+	size_t n;
+
+	fault("{\"path\": \"/application-users$\", \"kind\": \"status\", "
+	    "\"status\": 403, \"error_code\": \"a_code_from_next_year\", "
+	    "\"message\": \"Refused for a new reason\", \"more_info\": "
+	    "\"https://docs.example/e\", \"metadata\": {\"why\": [1, 2]}, "
+	    "\"count\": 1}");
+	ck_assert_int_eq(OPS->users_list(&P, &u, &n), AIVENAUTH_ERR_FORBIDDEN);
+	ck_assert(logged("HTTP 403: Refused for a new reason"));
+	fault("{\"path\": \"/application-users$\", \"kind\": \"status\", "
+	    "\"status\": 409, \"error_code\": \"another_new_code\", "
+	    "\"message\": \"Conflict of a new kind\", \"metadata\": {}, "
+	    "\"count\": 1}");
+	ck_assert_int_eq(OPS->users_list(&P, &u, &n),
+	    AIVENAUTH_ERR_API_REJECTED);
+	ck_assert(logged("HTTP 409: Conflict of a new kind"));
+	/* A known code that is not an IP policy stays a plain 403. */
+	fault("{\"path\": \"/application-users$\", \"kind\": \"status\", "
+	    "\"status\": 403, \"error_code\": "
+	    "\"action_forbidden_for_application_users\", \"count\": 1}");
+	ck_assert_int_eq(OPS->users_list(&P, &u, &n), AIVENAUTH_ERR_FORBIDDEN);
+	ck_assert_int_eq(OPS->users_list(&P, &u, &n), AIVENAUTH_OK);
+	aivenauth_users_free(u, n);
+}
+END_TEST
+
+/*
+ * An expired token: 401 "Missing (expired) db token"; one that does not
+ * decode: 401 "Invalid token" -- both a plain refusal.  Whether the API
+ * keeps listing expired tokens is unknown: the list call takes either.
+ */
+START_TEST(expired_and_invalid_tokens)
+{
+	struct aivenauth_token_spec spec = { 0 };
+	struct aivenauth_token *t;
+	char *tok, *prefix, path[512];
+	const char *admin = admin_token;
+	size_t len, n, i;
+	bool found = false;
+	static const char junk[] = "not-a-token,not-base64!";
+
+	spec.description = "check_http expiring";
+	spec.max_age_seconds = 600;
+	ck_assert_int_eq(OPS->token_create(&P, admin_user, &spec, &tok, &len,
+	    &prefix), AIVENAUTH_OK);
+	if (n_minted < ARRAY_SIZE(minted))
+		snprintf(minted[n_minted++], sizeof(minted[0]), "%s", tok);
+	token_ctl_path(path, sizeof(path), prefix, "expire");
+	ck_assert_int_eq(ctl("POST", path, "{}", NULL), 200);
+	P.token = tok;
+	P.token_len = len;
+	ck_assert_int_eq(OPS->me(&P, admin_user, NULL),
+	    AIVENAUTH_ERR_UNAUTHORIZED);
+	ck_assert(logged("GET /v1/me: HTTP 401: Missing (expired) db token"));
+	P.token = junk;
+	P.token_len = strlen(junk);
+	ck_assert_int_eq(OPS->me(&P, admin_user, NULL),
+	    AIVENAUTH_ERR_UNAUTHORIZED);
+	ck_assert(logged("GET /v1/me: HTTP 401: Invalid token"));
+	P.token = admin;
+	P.token_len = strlen(admin);
+	/* Listed (with its past expiry_time), or not listed at all. */
+	ck_assert_int_eq(OPS->tokens_list(&P, admin_user, &t, &n), AIVENAUTH_OK);
+	for (i = 0; i < n; i++)
+		if (strcmp(t[i].prefix, prefix) == 0) {
+			found = true;
+			ck_assert_int_gt(t[i].expiry_time, 0);
+			ck_assert_int_le(t[i].expiry_time, (int64_t)time(NULL));
+		}
+	ck_assert(found);
+	aivenauth_tokens_free(t, n);
+	ck_assert_int_eq(ctl("POST", "/_sim/modes", "{\"expired_tokens\": "
+	    "\"unlisted\"}", NULL), 200);
+	ck_assert_int_eq(OPS->tokens_list(&P, admin_user, &t, &n), AIVENAUTH_OK);
+	ck_assert(!has_prefix(t, n, prefix));
+	ck_assert_uint_ge(n, 1);
+	aivenauth_tokens_free(t, n);
+	explicit_bzero(tok, len);
+	free(tok);
+	free(prefix);
+}
+END_TEST
+
+/*
+ * Lists paginated in Aiven's style are refused unless one page holds
+ * everything; the client asks with limit=999, which such a server takes.
+ */
+START_TEST(paginated_lists)
+{
+	struct aivenauth_user *u;
+	struct aivenauth_token *t;
+	size_t n;
+
+	free(create_token(admin_user, NULL, 0));
+	free(create_token(admin_user, NULL, 0));
+	ck_assert_int_eq(ctl("POST", "/_sim/paging", "{\"page_size\": 1000}",
+	    NULL), 200);
+	ck_assert_int_eq(OPS->users_list(&P, &u, &n), AIVENAUTH_OK);
+	aivenauth_users_free(u, n);
+	ck_assert_int_eq(OPS->tokens_list(&P, admin_user, &t, &n), AIVENAUTH_OK);
+	ck_assert_uint_ge(n, 3);
+	aivenauth_tokens_free(t, n);
+	ck_assert_int_eq(ctl("POST", "/_sim/paging", "{\"page_size\": 2}", NULL),
+	    200);
+	ck_assert_int_eq(OPS->tokens_list(&P, admin_user, &t, &n),
+	    AIVENAUTH_ERR_BAD_RESPONSE);
+	ck_assert_ptr_null(t);
+	ck_assert(logged("the \"tokens\" list is incomplete"));
 }
 END_TEST
 
@@ -1163,6 +1387,12 @@ http_suite(void)
 	tcase_add_test(tc, user_agent_sent);
 	tcase_add_test(tc, me_checks);
 	tcase_add_test(tc, me_retries_once_on_connection_error_only);
+	tcase_add_test(tc, sends_aivenv1);
+	tcase_add_test(tc, emails_in_aivens_shape);
+	tcase_add_test(tc, me_refused_for_application_users);
+	tcase_add_test(tc, unknown_error_codes);
+	tcase_add_test(tc, expired_and_invalid_tokens);
+	tcase_add_test(tc, paginated_lists);
 	tcase_add_test(tc, unauthorized_not_retried);
 	tcase_add_test(tc, unknown_org_not_found);
 	tcase_add_test(tc, rejected_4xx);

@@ -1007,6 +1007,77 @@ START_TEST(lists_paginated)
 }
 END_TEST
 
+/*
+ * Aiven's paginated endpoints answer with next, prev, first, last and
+ * total_count (limit with cursor or after): each name, alone, in the form
+ * that says a page is missing (refused) and in the form of a whole list
+ * (accepted); then the full set, cut and whole.
+ */
+START_TEST(lists_paginated_aiven_style)
+{
+	static const struct {
+		const char *name, *cut, *whole;
+	} by_name[] = {
+		{ "next", "\"next\": \"/v1/x?limit=999&cursor=YWJj\"",
+		    "\"next\": null" },
+		{ "prev", "\"prev\": \"/v1/x?limit=999\"", "\"prev\": null" },
+		{ "last", "\"first\": \"/v1/x?limit=999\", \"last\": "
+		    "\"/v1/x?limit=999&cursor=Zg\"",
+		    "\"first\": \"/v1/x?limit=999\", \"last\": "
+		    "\"/v1/x?limit=999\"" },
+		{ "total_count", "\"total_count\": 2", "\"total_count\": 1" },
+		{ "cursor", "\"cursor\": \"YWJj\"", "\"cursor\": null" },
+		{ "after", "\"after\": \"abcdefghijkl\"", "\"after\": \"\"" },
+		{ "next", "\"next\": \"YWJj\", \"prev\": null, \"first\": \"a\", "
+		    "\"last\": \"b\", \"total_count\": 9",
+		    "\"next\": null, \"prev\": null, \"first\": \"a\", "
+		    "\"last\": \"a\", \"total_count\": 1" },
+	};
+	static const char *const alone[] = {
+		/* One link of the pair says nothing about this page. */
+		"\"first\": \"/v1/x?limit=999\"", "\"last\": \"/v1/x?cursor=Zg\"",
+		"\"first\": \"a\", \"last\": null",
+	};
+	char body[512], want[64];
+	struct aivenauth_token *t;
+	struct aivenauth_user *u;
+	size_t n, i;
+
+	for (i = 0; i < sizeof(by_name) / sizeof(by_name[0]); i++) {
+		snprintf(body, sizeof(body), "{\"tokens\": [{\"token_prefix\": "
+		    "\"abcdefghijkl\"}], %s}", by_name[i].cut);
+		ck_assert_msg(json_tokens_parse(body, strlen(body), "u1", &t, &n,
+		    err, sizeof(err)) == AIVENAUTH_ERR_BAD_RESPONSE,
+		    "accepted as whole: %s", by_name[i].cut);
+		snprintf(want, sizeof(want), "\"%s\" in the body",
+		    by_name[i].name);
+		ck_assert_msg(strstr(err, want) != NULL, "%s: %s", want, err);
+		ck_assert_ptr_null(t);
+		snprintf(body, sizeof(body), "{\"application_users\": [{\"user_id\":"
+		    " \"u1\", \"name\": \"n\"}], %s}", by_name[i].cut);
+		ck_assert_int_eq(json_users_parse(body, strlen(body), &u, &n, err,
+		    sizeof(err)), AIVENAUTH_ERR_BAD_RESPONSE);
+		ck_assert_ptr_null(u);
+
+		snprintf(body, sizeof(body), "{\"tokens\": [{\"token_prefix\": "
+		    "\"abcdefghijkl\"}], %s}", by_name[i].whole);
+		ck_assert_msg(json_tokens_parse(body, strlen(body), "u1", &t, &n,
+		    err, sizeof(err)) == AIVENAUTH_OK, "refused: %s: %s",
+		    by_name[i].whole, err);
+		ck_assert_uint_eq(n, 1);
+		aivenauth_tokens_free(t, n);
+	}
+	for (i = 0; i < sizeof(alone) / sizeof(alone[0]); i++) {
+		snprintf(body, sizeof(body), "{\"application_users\": [{\"user_id\":"
+		    " \"u1\", \"name\": \"n\"}], %s}", alone[i]);
+		ck_assert_msg(json_users_parse(body, strlen(body), &u, &n, err,
+		    sizeof(err)) == AIVENAUTH_OK, "refused: %s: %s", alone[i], err);
+		ck_assert_uint_eq(n, 1);
+		aivenauth_users_free(u, n);
+	}
+}
+END_TEST
+
 START_TEST(error_codes)
 {
 	static const char std[] = "{\"message\": \"m\", \"errors\": [{\"status\":"
@@ -1021,6 +1092,47 @@ START_TEST(error_codes)
 	ck_assert(!json_error_has_code("<html>x</html>", 14, "x"));
 	ck_assert(!json_error_has_code("", 0, "x"));
 	ck_assert(!json_error_has_code("{\"errors\": [1, null]}", 21, "x"));
+}
+END_TEST
+
+/*
+ * The API's error shape: {"message", "errors": [{"message", "status",
+ * "error_code"?, "more_info"?, "metadata"?}]}; codes are added over time,
+ * so an unknown one (and unknown keys) must not get in the way.
+ */
+START_TEST(error_shapes_of_the_api)
+{
+	static const char perm[] = "{\"message\": \"You don't have permission "
+	    "to perform this action: ApplicationUsersList\", \"errors\": "
+	    "[{\"message\": \"You don't have permission to perform this "
+	    "action: ApplicationUsersList\", \"status\": 403, \"error_code\": "
+	    "\"permission_denied\"}]}";
+	static const char app[] = "{\"message\": \"m\", \"errors\": [{\"message\": "
+	    "\"m\", \"status\": 403, \"error_code\": "
+	    "\"action_forbidden_for_application_users\"}]}";
+	static const char future[] = "{\"message\": \"Something new\", "
+	    "\"errors\": [{\"message\": \"Something new\", \"status\": 409, "
+	    "\"error_code\": \"a_code_from_next_year\", \"more_info\": "
+	    "\"https://docs.example/errors\", \"metadata\": {\"field\": "
+	    "[\"x\"], \"n\": 1}}], \"extra\": {}}";
+	static const char invalid[] = "{\"errors\": [{\"message\": "
+	    "\"Invalid token\", \"status\": 401, \"metadata\": null}]}";
+	char m[JSON_MSG_MAX + 1];
+
+	json_error_message(perm, strlen(perm), m, sizeof(m));
+	ck_assert_str_eq(m, "You don't have permission to perform this action: "
+	    "ApplicationUsersList");
+	ck_assert(json_error_has_code(perm, strlen(perm), "permission_denied"));
+	ck_assert(json_error_has_code(app, strlen(app),
+	    "action_forbidden_for_application_users"));
+	ck_assert(!json_error_has_code(app, strlen(app),
+	    "client_ip_address_policy_violation"));
+	json_error_message(future, strlen(future), m, sizeof(m));
+	ck_assert_str_eq(m, "Something new");
+	ck_assert(json_error_has_code(future, strlen(future),
+	    "a_code_from_next_year"));
+	json_error_message(invalid, strlen(invalid), m, sizeof(m));
+	ck_assert_str_eq(m, "Invalid token");
 }
 END_TEST
 
@@ -1089,7 +1201,9 @@ json_suite(void)
 	tcase_add_test(tc, ops_table);
 	tcase_add_test(tc, me_owner);
 	tcase_add_test(tc, lists_paginated);
+	tcase_add_test(tc, lists_paginated_aiven_style);
 	tcase_add_test(tc, error_codes);
+	tcase_add_test(tc, error_shapes_of_the_api);
 	suite_add_tcase(s, tc);
 	return s;
 }

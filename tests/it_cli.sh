@@ -200,11 +200,14 @@ run ucreate ctl --json user create ci-bot
 rc "user create" 0
 jcheck "user create --json object" "d['name'] == 'ci-bot' and set(d) == {'user_id','name','user_email','create_time'}"
 U=$(jget "$O/ucreate.out" "d['user_id']")
+[ "$(jget "$O/ucreate.out" "d['user_email']")" = "$U@application-user.avns.net" ] &&
+    ok "user create: e-mail in Aiven's shape <user_id>@application-user.avns.net" ||
+    bad "user create: e-mail $(jget "$O/ucreate.out" "d['user_email']")"
 run ulist ctl user list
 rc "user list" 0
 out_has "user list: header" '^NAME +USER_EMAIL +USER_ID +CREATE_TIME$'
 out_has "user list: underline" '^=+  =+  =+  =+$'
-out_has "user list: ci-bot" "^ci-bot +[^ ]+ +$U "
+out_has "user list: ci-bot" "^ci-bot +$U@application-user\\.avns\\.net +$U "
 if grep -q ' $' "$O/ulist.out"; then bad "user list: trailing spaces"; else ok "user list: no trailing spaces"; fi
 run ulistc ctl user list --cached
 rc "user list --cached" 0
@@ -362,6 +365,11 @@ rc "verify other user" 1
 out_has "verify: user-mismatch" '^denied: user-mismatch: '
 runin ver4 "$T1" ctl verify "$U" --user-match id --rhost 127.0.0.1
 rc "verify --user-match id" 0
+runin ver4e "$T1" ctl verify "$U@application-user.avns.net" --user-match email --rhost 127.0.0.1
+rc "verify --user-match email with Aiven's <user_id>@application-user.avns.net" 0
+runin ver4f "$T1" ctl verify ci-bot --user-match email --rhost 127.0.0.1
+rc "verify --user-match email: the name is not the e-mail" 1
+out_has "verify --user-match email: user-mismatch" '^denied: user-mismatch: '
 runin ver5 "$T1" ctl verify --user-match any --rhost ::1
 rc "verify --user-match any without USER" 0
 runin ver6 "$T1" ctl verify ci-bot --rhost 192.0.2.1
@@ -545,6 +553,21 @@ rc "expired token refused" 1
 out_has "verify: expired" '^denied: expired: '
 run tlist8 ctl --json token list "$U"
 jcheck "token list: expired state" "[t['state'] for t in d if t['token_prefix']=='$P12'] == ['expired']"
+# Whether the API keeps listing expired tokens is unknown: if it drops
+# them, the sync removes the token and it stays refused.
+sim_ctl POST /_sim/modes '{"expired_tokens": "unlisted"}' > /dev/null
+run sync15u ctl sync
+rc "sync with expired tokens unlisted" 0
+runin ver26u "$T12" ctl verify ci-bot
+rc "expired token, no longer listed: still refused" 1
+out_has "no longer listed: refused as removed" '^denied: revoked: '
+run tlist8u ctl --json token list "$U"
+jcheck "token list: the unlisted expired token is removed from the cache" "[t['state'] for t in d if t['token_prefix']=='$P12'] == ['removed']"
+sim_ctl POST /_sim/modes '{"expired_tokens": "listed"}' > /dev/null
+run sync15l ctl sync
+runin ver26l "$T12" ctl verify ci-bot
+rc "listed again: refused" 1
+out_has "listed again: refused as expired or no longer enrolled" '^denied: (expired|not-enrolled): '
 
 # ================================================================ user delete
 mint t9 "$U2" --description "doomed"
@@ -655,6 +678,58 @@ fault_case latency '{"kind":"latency","ms":3000}' 75
 fault_case tokens503 '{"kind":"status","status":503,"path":"access-tokens"}' 75
 run fsync2 "$AB/aivenctl" -c "$FC" sync
 rc "sync works again after the faults" 0
+
+# ================================================================ token create limits
+# The API's limits (its spec): description required, at most 1000
+# characters, "" accepted; max_age_seconds an integer 600..315360000;
+# ip_allowlist and scopes at most 100 entries each.  aivenctl refuses
+# beyond them without calling the API (exit 65); what only the API judges
+# comes back in the API's 400 shape, its message shown.
+U5=$(ctl --json user create limits-bot | python3 -c 'import json,sys; print(json.load(sys.stdin)["user_id"])')
+posts() { sim_ctl GET /_sim/stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"].get("POST /v1/organization/{organization_id}/application-users/{user_id}/access-tokens", 0))'; }
+# limit NAME WANT-RC DESC ARGS...: token create for limits-bot
+limit() {
+	local n=$1 want=$2 d=$3 p0; shift 3
+	p0=$(posts)
+	mint "lim_$n" "$U5" "$@"
+	rc "token create: $d" "$want"
+	if [ "$want" = 65 ]; then
+		[ "$(posts)" = "$p0" ] && ok "token create: $d: nothing sent to the API" ||
+		    bad "token create: $d: the API was called"
+		[ -s "$O/mint_lim_$n.out" ] && bad "token create: $d: printed something" || true
+	fi
+}
+limit ma599 65 "max_age_seconds 599 refused" --description x --max-age-seconds 599
+err_has "max_age_seconds 599: says the range" 'max_age_seconds must be between 600 and 315360000'
+limit ma600 0 "max_age_seconds 600 accepted" --description x --max-age-seconds 600
+limit mamax 0 "max_age_seconds 315360000 accepted" --description x --max-age-seconds 315360000
+limit mabig 65 "max_age_seconds 315360001 refused" --description x --max-age-seconds 315360001
+limit mafrac 64 "max_age_seconds 3600.5 (not an integer) refused" --description x --max-age-seconds 3600.5
+limit d1001 65 "description of 1001 characters refused" --description "$(python3 -c 'print("x" * 1001)')"
+err_has "description 1001: says the limit" 'description is longer than 1000 characters'
+limit d1000 0 "description of 1000 characters (2000 bytes of UTF-8) accepted" --description "$(python3 -c 'print("\u00e9" * 1000)')"
+limit dempty 0 "empty description accepted" --description ""
+api GET "/v1/organization/$ORG_ID/application-users/$U5/access-tokens" > "$O/lim_api.json"
+[ "$(jget "$O/lim_api.json" "sorted(t['description'] for t in d['tokens']).count('')")" = 1 ] &&
+    ok "the empty description reached the API as \"\" (not replaced by a default)" ||
+    bad "descriptions at the API: $(jget "$O/lim_api.json" "[t['description'][:20] for t in d['tokens']]")"
+many() { local f=$1 v=$2 k=$3 i; for i in $(seq "$k"); do printf '%s\n%s\n' "$f" "$(printf "$v" "$i")"; done; }
+mapfile -t S100 < <(many --scope 'scope:%d' 100)
+mapfile -t S101 < <(many --scope 'scope:%d' 101)
+mapfile -t I100 < <(many --ip-allowlist '127.0.%d.0/24' 100)
+mapfile -t I101 < <(many --ip-allowlist '127.0.%d.0/24' 101)
+limit s100 0 "100 scopes accepted" --description s "${S100[@]}"
+limit s101 65 "101 scopes refused" --description s "${S101[@]}"
+err_has "101 scopes: says the limit" 'scopes: at most 100 entries allowed, 101 given'
+limit i100 0 "100 ip_allowlist entries accepted" --description i "${I100[@]}"
+limit i101 65 "101 ip_allowlist entries refused" --description i "${I101[@]}"
+err_has "101 ip_allowlist entries: says the limit" 'ip_allowlist: at most 100 entries allowed, 101 given'
+p0=$(posts)
+mint lim_badip "$U5" --description b --ip-allowlist banana
+rc "token create: an address only the API judges (banana): the API's 400" 65
+[ "$(posts)" = "$((p0 + 1))" ] && ok "the API was asked once (a create is never retried)" || bad "POSTs: $p0 -> $(posts)"
+err_has "the API's 400 message is shown" 'HTTP 400: Invalid IP address or network: banana'
+err_has "and what it means" 'Aiven API rejected the request'
 
 # ================================================================ documentation examples
 # Each EXAMPLES entry of docs/aivenctl.8 is run here.

@@ -13,8 +13,9 @@
 # for a live token, the forged secret's hash was stored, and the genuine
 # owner was locked out with secret-mismatch.)
 #
-# Also: the simulator's /v1/me switch (403 permission_denied for
-# application tokens, as the real API may answer: undocumented), a token's
+# Also: the simulator's /v1/me switch (403 permission_denied or
+# action_forbidden_for_application_users for application tokens, as the
+# real API may answer: undocumented), a token's
 # real ip_allowlist enforced by the simulator, the sliding-expiry
 # keep-alive (extends only on a positive answer), and PAM through
 # pamtester under pam_wrapper.
@@ -103,9 +104,12 @@ done <<EOF_CASES
 a403|{"kind":"status","status":403,"error_code":"authentication_failed","message":"Authentication failed"}|online-rejected|a 403 vouches for nothing
 p403|{"kind":"status","status":403,"error_code":"permission_denied","message":"Permission denied"}|online-rejected|a 403 vouches for nothing
 plain403|{"kind":"status","status":403}|online-rejected|a 403 vouches for nothing
+af403|{"kind":"status","status":403,"error_code":"action_forbidden_for_application_users","message":"This action is forbidden for application users: UserInfo"}|online-rejected|a 403 vouches for nothing
+new403|{"kind":"status","status":403,"error_code":"a_code_from_next_year","more_info":"https://docs.example/e","metadata":{"why":1}}|online-rejected|a 403 vouches for nothing
 ip403|{"kind":"status","status":403,"error_code":"client_ip_address_policy_violation","message":"IP not allowed"}|online-ip-policy|IP policy
 org403|{"kind":"status","status":403,"error_code":"api_client_ip_allowlist_blocks_caller","message":"Blocked"}|online-ip-policy|IP policy
 u401|{"kind":"status","status":401,"message":"Missing (expired) db token"}|online-rejected|does not accept it \(401\)
+i401|{"kind":"status","status":401,"message":"Invalid token"}|online-rejected|does not accept it \(401\)
 other|{"kind":"json","status":200,"body":{"user":{"user_id":"$ADMIN_USER_ID","user":"$ADMIN_EMAIL","state":"active"}}}|online-rejected|another user
 otherid|{"kind":"json","status":200,"body":{"user":{"user_id":"$ADMIN_USER_ID","user":"$ALICE_EMAIL"}}}|online-rejected|another user
 nobody|{"kind":"json","status":200,"body":{"user":{"state":"active"}}}||names no user id
@@ -134,19 +138,27 @@ grep -q '^denied: online-rejected: ' "$O/truth.forged.out" && [ "$(cat "$O/truth
 
 # ------------------------------------------------ the /v1/me switch
 # The real API's answer to an application token on /v1/me is undocumented;
-# if it is 403 permission_denied, online learning must refuse, clearly.
-sim_ctl POST /_sim/me '{"app_tokens": "permission_denied"}' >/dev/null
-fresh meoff
-v meoff genuine "$TL"
-sim_ctl POST /_sim/me '{"app_tokens": "ok"}' >/dev/null
-grep -q '^denied: online-rejected: ' "$O/meoff.genuine.out" && [ "$(cat "$O/meoff.genuine.rc")" = 1 ] &&
-    ok "/v1/me refused for app tokens: online learning refuses (online-rejected, exit 1)" ||
-    bad "/v1/me switch: $(head -1 "$O/meoff.genuine.out") exit $(cat "$O/meoff.genuine.rc")"
-grep -q "HTTP 403: Permission denied" "$O/meoff.genuine.err" &&
-    grep -q "token add" "$O/meoff.genuine.err" &&
-    ok "/v1/me switch: the log names the 403 and the way out (aivenctl token add)" ||
-    bad "/v1/me switch: log: $(head -c 400 "$O/meoff.genuine.err")"
-[ "$(enrolled meoff "$PL")" = False ] && ok "/v1/me switch: nothing stored" || bad "/v1/me switch: stored"
+# if it is a 403 -- permission_denied, or action_forbidden_for_application_users
+# (what the API answers where it refuses application users an action) --
+# online learning must refuse, clearly: no vouch, nothing stored.
+while read -r mode msg; do
+	sim_ctl POST /_sim/me "{\"app_tokens\": \"$mode\"}" >/dev/null
+	fresh "me_$mode"
+	v "me_$mode" genuine "$TL"
+	sim_ctl POST /_sim/me '{"app_tokens": "ok"}' >/dev/null
+	o=$O/me_$mode.genuine
+	grep -q '^denied: online-rejected: ' "$o.out" && [ "$(cat "$o.rc")" = 1 ] &&
+	    ok "/v1/me $mode for app tokens: online learning refuses (online-rejected, exit 1)" ||
+	    bad "/v1/me $mode: $(head -1 "$o.out") exit $(cat "$o.rc")"
+	grep -qF "HTTP 403: $msg: UserInfo" "$o.err" && grep -q "token add" "$o.err" &&
+	    ok "/v1/me $mode: the log names the 403 and the way out (aivenctl token add)" ||
+	    bad "/v1/me $mode: log: $(head -c 400 "$o.err")"
+	[ "$(enrolled "me_$mode" "$PL")" = False ] && ok "/v1/me $mode: nothing stored" ||
+	    bad "/v1/me $mode: stored"
+done <<EOF_ME
+permission_denied You don't have permission to perform this action
+action_forbidden_for_application_users This action is forbidden for application users
+EOF_ME
 
 # ------------------------------------------------ a real ip_allowlist
 # Token TI may be used from 192.0.2.0/24 only.  The client (rhost) is in

@@ -3,12 +3,15 @@
 # documents no pagination, but a list that silently stopped at a page
 # boundary would make a sync drop real tokens and their hashes.  So every
 # list call sends limit=999 (as Aiven's Go client does), and a list with
-# exactly that many entries, or with any pagination marker (next,
-# links.next, a total above the count), fails the call: the sync applies
-# nothing and says why.
+# exactly that many entries, or with a pagination marker, fails the call:
+# the sync applies nothing and says why.  Aiven's paginated endpoints
+# answer with next, prev, first, last and total_count: each, alone, is
+# tested here on a cut list; a list that fits one page (next and prev
+# null, first == last, total_count == count) is whole and syncs.
 #
-# The simulator cuts lists with --page-size / /_sim/paging (honouring
-# limit, the smaller of the two) and marks the cut as configured.
+# The simulator paginates lists in Aiven's style with --page-size /
+# /_sim/paging (limit 30..999, the smaller of it and the page size; cursor
+# or after) and puts the configured keys in the response.
 . "$(dirname "$0")/lib.sh"
 
 command -v curl >/dev/null || { skip "curl not installed"; finish; exit; }
@@ -51,20 +54,40 @@ ntok() { ctl --json token list "$UA" 2>/dev/null | jget 'len(d)'; }
 ctl user create erin > /dev/null 2>&1
 ctl token create "$UA" --description t5 > /dev/null 2>&1 < /dev/null
 snap
-for m in next links total; do
+for m in next total_count first,last aiven; do
 	paging "{\"page_size\": 3, \"marker\": \"$m\"}"
 	run "users_$m" sync
 	refused "users_$m" "users list cut at 3 with marker $m"
 	unchanged "users list cut ($m)"
 done
-grep -q '"next" in the body' "$O/users_next.err" && grep -q '"links.next" in the body' "$O/users_links.err" &&
-    grep -q '"total" in the body' "$O/users_total.err" &&
-    ok "the message names the marker it saw" || bad "marker not named: $(head -c 300 "$O/users_next.err")"
+grep -q '"next" in the body' "$O/users_next.err" && grep -q '"total_count" in the body' "$O/users_total_count.err" &&
+    grep -q '"last" in the body' "$O/users_first,last.err" && grep -q '"next" in the body' "$O/users_aiven.err" &&
+    ok "the message names the marker it saw (next, total_count, last unlike first)" ||
+    bad "marker not named: $(head -c 300 "$O/users_next.err") $(head -c 300 "$O/users_first,last.err")"
+# prev: a page that is not the first.  A client that asks without a
+# cursor gets the first page, so a canned answer stands for a server
+# that starts elsewhere.
+paging '{"page_size": 0}'
+sim_ctl POST /_sim/faults "{\"path\": \"/application-users\$\", \"kind\": \"json\", \"body\": {\"application_users\": [{\"user_id\": \"$UA\", \"name\": \"alice\"}], \"prev\": \"/v1/organization/$ORG_ID/application-users?limit=999\", \"next\": null}}" > /dev/null
+run users_prev sync
+sim_ctl DELETE /_sim/faults > /dev/null
+refused users_prev "users list, a later page (prev set, next null)"
+grep -q '"prev" in the body' "$O/users_prev.err" && ok "the message names prev" || bad "prev not named: $(head -c 300 "$O/users_prev.err")"
+unchanged "users list, a later page"
+# One page that holds everything, in Aiven's style: whole.
+paging '{"page_size": 50, "marker": "aiven"}'
+api GET "/v1/organization/$ORG_ID/application-users?limit=999" > "$W/page.json"
+jget 'd["next"] is None and d["prev"] is None and d["first"] == d["last"] and d["total_count"] == len(d["application_users"])' < "$W/page.json" | grep -qx True &&
+    ok "simulator: one page holds all (next, prev null; first == last; total_count)" || bad "one page: $(head -c 300 "$W/page.json")"
+run whole1 sync
+[ "$(cat "$O/whole1.rc")" = 0 ] && ok "a paginated list that fits one page syncs" ||
+    bad "one page, aiven keys: sync exit $(cat "$O/whole1.rc"): $(head -c 300 "$O/whole1.err")"
+ctl sync > /dev/null 2>&1; snap   # the baseline for what follows
 
 # The users list whole (6 users, page size 6), alice's token list (7) cut.
 ctl token create "$UA" --description t6 > /dev/null 2>&1 < /dev/null
 ctl token create "$UA" --description t7 > /dev/null 2>&1 < /dev/null
-paging '{"page_size": 6, "marker": "total"}'
+paging '{"page_size": 6, "marker": "total_count"}'
 snap
 run tokens_total sync
 refused tokens_total "alice's 7 tokens cut at 6 (the users list of 6 is whole)"
@@ -75,7 +98,7 @@ unchanged "token list cut"
 run ulist user list
 [ "$(cat "$O/ulist.rc")" = 0 ] && ok "user list (API): 6 users, page size 6 -- whole, works" ||
     bad "user list: $(cat "$O/ulist.err")"
-paging '{"page_size": 2, "marker": "links"}'
+paging '{"page_size": 2, "marker": "first,last"}'
 run ulist2 user list
 [ "$(cat "$O/ulist2.rc")" = 76 ] && grep -q incomplete "$O/ulist2.err" &&
     ok "user list (API): a cut list fails (76)" || bad "user list cut: exit $(cat "$O/ulist2.rc") $(cat "$O/ulist2.err")"

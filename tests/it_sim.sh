@@ -53,6 +53,28 @@ print("third-party imports:", bad) if bad else None
 sys.exit(1 if bad else 0)
 EOF
 then ok "standard library imports only"; else bad "non-stdlib import"; fi
+# Every error_code the simulator itself sends on /v1 comes from the API's
+# published catalogue (ApiError refuses others at run time too).
+if python3 - "$SIMF" <<'EOF'
+import ast, sys
+catalogue = {"organization_user_not_found", "organization_not_found", "permission_denied",
+             "action_forbidden_for_application_users", "client_ip_address_policy_violation",
+             "auth_token_max_age_too_low", "ip_address_not_valid", "bad_request",
+             "internal_server_error", "user_not_application_user"}
+tree = ast.parse(open(sys.argv[1]).read())
+codes = set()
+for n in ast.walk(tree):
+    if isinstance(n, ast.Call) and getattr(n.func, "id", None) in ("ApiError", "err_body"):
+        if len(n.args) >= 3 and isinstance(n.args[2], ast.Constant):
+            codes.add(n.args[2].value)
+    if isinstance(n, ast.Assign) and any(getattr(t, "id", "") == "IP_POLICY_CODE" for t in n.targets):
+        codes.add(n.value.value)
+extra = sorted(c for c in codes if c not in catalogue)
+if extra or not codes:
+    print("codes:", sorted(codes), "outside the catalogue:", extra)
+sys.exit(1 if extra or "not_found" in codes or not codes else 0)
+EOF
+then ok "error codes from the catalogue only (no not_found)"; else bad "error code outside the catalogue"; fi
 [ -x "$SIMF" ] && ok "sim/aiven-sim is executable" || bad "sim/aiven-sim not executable"
 if python3 "$SIMF" --listen 0.0.0.0 --port 0 >/dev/null 2>&1; then
 	bad "--listen 0.0.0.0 accepted"
@@ -72,12 +94,39 @@ grep -q "^aiven-sim listening on http://127.0.0.1:${SIM_URL##*:}\$" "$W/sim.log"
 # ---------------------------------------------------------------- auth
 api GET /v1/me; expect "/v1/me with aivenv1" 200 \
 	"d['user']['user_id']=='$ADMIN_USER_ID' and d['user']['state']=='active' and d['user']['tenant']=='aiven' and d['user']['auth']==[] and d['user']['projects']==[] and d['user']['project_membership']=={} and d['user']['project_memberships']=={} and d['user']['invitations']==[] and 'real_name' in d['user'] and '@' in d['user']['user']"
-api GET /v1/me "" - -H "Authorization: Bearer $ADMIN_TOKEN"; expect "Bearer refused: only the documented aivenv1 -> 401" 401
+ME_EMAIL=$(jget "d['user']['user']")
+[ "$ME_EMAIL" = "$ADMIN_USER_ID@application-user.avns.net" ] &&
+    ok "/v1/me: the e-mail in Aiven's shape <user_id>@application-user.avns.net ($ME_EMAIL)" ||
+    bad "/v1/me e-mail: $ME_EMAIL"
+# The spec declares the scheme as HTTP bearer and Aiven's MCP server sends
+# "Bearer <token>": accepted by default; "refuse" tests aivenv1-only clients.
+sim_ctl GET /_sim/stats > "$W/body"; b0=$(jget "d['auth_schemes']['bearer']"); a0=$(jget "d['auth_schemes']['aivenv1']")
+api GET /v1/me "" - -H "Authorization: Bearer $ADMIN_TOKEN"
+expect "Bearer accepted by default" 200 "d['user']['user_id']=='$ADMIN_USER_ID'"
+api GET /v1/me "" - -H "authorization: bearer $ADMIN_TOKEN"; expect "bearer, any case" 200
+sim_ctl GET /_sim/stats > "$W/body"; CODE=200
+expect "stats count the schemes: 2 bearer, no aivenv1" 200 \
+	"d['auth_schemes']=={'bearer': $b0 + 2, 'aivenv1': $a0}"
+sim_ctl POST /_sim/modes '{"bearer": "refuse"}' > "$W/body"; CODE=200
+expect "/_sim/modes bearer refuse" 200 "d['bearer']=='refuse' and d['expired_tokens']=='listed' and d['me_app_tokens']=='ok'"
+api GET /v1/me "" - -H "Authorization: Bearer $ADMIN_TOKEN"
+expect "bearer refuse: Bearer -> 401" 401 "d['message']=='Missing (expired) db token'"
+api GET /v1/me; expect "bearer refuse: aivenv1 still works" 200
+sim_ctl POST /_sim/modes '{"bearer": "accept"}' >/dev/null
+api GET /v1/me "" - -H "Authorization: Bearer $ADMIN_TOKEN"; expect "bearer accept again" 200
+out=$(sim_ctl POST /_sim/modes '{"bearer": "maybe"}')
+case $out in *bearer*) ok "/_sim/modes: bad value rejected";; *) bad "/_sim/modes bad value: $out";; esac
+out=$(sim_ctl POST /_sim/modes '{"colour": "red"}')
+case $out in *"unknown mode"*) ok "/_sim/modes: unknown key rejected";; *) bad "/_sim/modes unknown key: $out";; esac
 api GET /v1/me "" - -H "authorization: AIVENV1 $ADMIN_TOKEN"; expect "lowercase header, uppercase scheme" 200
 api GET /v1/me "" -
 expect "no Authorization -> 401" 401 "d=={'message':'Missing (expired) db token','errors':[{'message':'Missing (expired) db token','status':401}]}"
-api GET /v1/me "" "${ADMIN_TOKEN:0:12}AAAA${ADMIN_TOKEN:16}"; expect "right prefix, wrong token -> 401" 401
-api GET /v1/me "" "nonsense"; expect "unknown token -> 401" 401
+api GET /v1/me "" "${ADMIN_TOKEN:0:12}AAAA${ADMIN_TOKEN:16}"
+expect "right prefix, wrong token -> 401 Missing (expired) db token" 401 \
+	"d=={'message':'Missing (expired) db token','errors':[{'message':'Missing (expired) db token','status':401}]}"
+api GET /v1/me "" "nonsense!"
+expect "a token that does not decode -> 401 Invalid token" 401 \
+	"d=={'message':'Invalid token','errors':[{'message':'Invalid token','status':401}]}"
 api GET /v1/me "" - -H "Authorization: Basic $ADMIN_TOKEN"; expect "wrong scheme -> 401" 401
 api GET /v1/organizations; expect "GET /v1/organizations" 200 \
 	"d['organizations'][0]['organization_id']=='$ORG_ID' and d['organizations'][0]['tier']=='business' and all(k in d['organizations'][0] for k in ('account_id','create_time','update_time','organization_name'))"
@@ -88,8 +137,8 @@ api GET "/v1/organization/org00000000000"; expect "unknown org -> 404" 404 "d['e
 api GET "$(ORGP /application-users)"; expect "list users has admin" 200 \
 	"[u['user_id'] for u in d['application_users']]==['$ADMIN_USER_ID']"
 api POST "$(ORGP /application-users)" '{"name": "web service"}'
-expect "create user -> 200 top-level object" 200 \
-	"d['name']=='web service' and d['is_super_admin'] is False and d['user_id'].startswith('u') and len(d['user_id'])==12 and d['user_email'].startswith(d['user_id']) and d['create_time'].endswith('Z')"
+expect "create user -> 200 top-level object, e-mail <user_id>@application-user.avns.net" 200 \
+	"d['name']=='web service' and d['is_super_admin'] is False and d['user_id'].startswith('u') and len(d['user_id'])==12 and d['user_email']==d['user_id']+'@application-user.avns.net' and d['create_time'].endswith('Z')"
 U1=$(jget "d['user_id']")
 api GET "$(ORGP /application-users)?limit=999"; expect "list with ?limit=999" 200 "'$U1' in [u['user_id'] for u in d['application_users']]"
 api GET "$(ORGP /application-users/$U1/)"; expect "get user, trailing slash" 200 "d['user_id']=='$U1'"
@@ -117,8 +166,15 @@ grep -qF "$T1" "$W/body" && bad "list leaks full token" || ok "list never shows 
 # non-admin app user
 api GET /v1/me "" "$T1"; expect "non-admin token: /v1/me 200" 200 "d['user']['user_id']=='$U1' and d['user']['real_name']=='renamed'"
 api GET "$(ORGP /application-users)" "" "$T1"
-expect "non-admin token: list users -> 403" 403 "d=={'message':'Permission denied','errors':[{'error_code':'permission_denied','message':'Permission denied','status':403}]}"
-api POST "$TP" '{"description":"x"}' "$T1"; expect "non-admin token: create token -> 403" 403
+PM="You don't have permission to perform this action"
+expect "non-admin token: list users -> 403, the message names the operation" 403 \
+	"d=={'message':\"$PM: ApplicationUsersList\",'errors':[{'error_code':'permission_denied','message':\"$PM: ApplicationUsersList\",'status':403}]}"
+api POST "$TP" '{"description":"x"}' "$T1"
+expect "non-admin token: create token -> 403 ApplicationUserAccessTokenCreate" 403 \
+	"d['message']==\"$PM: ApplicationUserAccessTokenCreate\" and d['errors'][0]['error_code']=='permission_denied'"
+api DELETE "$TP/AAAAAAAAAAAA" "" "$T1"
+expect "non-admin token: delete token -> 403 ApplicationUserAccessTokenDelete" 403 \
+	"d['message']==\"$PM: ApplicationUserAccessTokenDelete\""
 r=$(sim_ctl POST "/_sim/users/$U1/admin" '{"admin": true}')
 api GET "$TP" "" "$T1"
 expect "granted admin: own list works, currently_active only for the caller" 200 \
@@ -133,11 +189,18 @@ api GET "$TP"; expect "last_used_time/last_ip/last_user_agent updated" 200 \
 	"(lambda t: t['last_ip']=='127.0.0.1' and t['last_user_agent']=='aiven-client/4.16.0' and t['last_user_agent_human_readable']=='aiven-client 4.16.0' and t['last_used_time'].endswith('Z') and '.' in t['last_used_time'])(d['tokens'][0])"
 
 # validation
+# The API's 400: {"message", "errors": [{"message", "status", "error_code"}]}.
+SHAPE400="set(d)=={'message','errors'} and len(d['errors'])==1 and d['errors'][0]['status']==400 and d['errors'][0]['message']==d['message'] and set(d['errors'][0]) <= {'message','status','error_code','more_info','metadata'}"
 long=$(python3 -c 'print("x"*1001)')
-api POST "$TP" "{\"description\": \"$long\"}"; expect "description 1001 chars -> 400" 400 "d['errors'][0]['status']==400"
+api POST "$TP" "{\"description\": \"$long\"}"; expect "description 1001 chars -> 400" 400 "$SHAPE400"
 api POST "$TP" "{\"description\": \"${long:1}\"}"; expect "description 1000 chars -> 200" 200
-api POST "$TP" '{"description": "", "max_age_seconds": 599}'; expect "max_age 599 -> 400" 400
-api POST "$TP" '{"description": "", "max_age_seconds": 315360001}'; expect "max_age 315360001 -> 400" 400
+api POST "$TP" '{"description": "", "max_age_seconds": 599}'
+expect "max_age 599 -> 400 auth_token_max_age_too_low, the API's shape" 400 \
+	"$SHAPE400 and d['errors'][0]['error_code']=='auth_token_max_age_too_low'"
+api POST "$TP" '{"description": "", "max_age_seconds": 600}'; expect "max_age 600 accepted" 200
+api POST "$TP" '{"description": "", "max_age_seconds": 315360000}'; expect "max_age 315360000 accepted" 200
+api POST "$TP" '{"description": "", "max_age_seconds": 315360001}'; expect "max_age 315360001 -> 400" 400 "$SHAPE400"
+api POST "$TP" '{"description": "", "max_age_seconds": true}'; expect "max_age true -> 400" 400 "$SHAPE400"
 api POST "$TP" '{"description": "", "max_age_seconds": "3600"}'; expect "max_age string -> 400" 400
 api POST "$TP" '{"description": "", "max_age_seconds": 3600.5}'; expect "max_age 3600.5 -> 400" 400
 api POST "$TP" '{"description": "", "max_age_seconds": 3600.0}'; expect "max_age 3600.0 accepted" 200
@@ -147,9 +210,13 @@ api POST "$TP" '{"description": "", "ip_allowlist": ["10.0.0.0/33"]}'
 expect "bad CIDR -> 400 ip_address_not_valid" 400 "d['errors'][0]['error_code']=='ip_address_not_valid'"
 api POST "$TP" '{"description": "", "ip_allowlist": ["banana"]}'; expect "non-IP -> 400" 400
 ips=$(python3 -c 'import json; print(json.dumps(["10.0.%d.0/24" % i for i in range(101)]))')
-api POST "$TP" "{\"description\": \"\", \"ip_allowlist\": $ips}"; expect "101 ip_allowlist entries -> 400" 400
+api POST "$TP" "{\"description\": \"\", \"ip_allowlist\": $ips}"; expect "101 ip_allowlist entries -> 400" 400 "$SHAPE400"
+ips=$(python3 -c 'import json; print(json.dumps(["127.0.%d.0/24" % i for i in range(100)]))')
+api POST "$TP" "{\"description\": \"\", \"ip_allowlist\": $ips}"; expect "100 ip_allowlist entries accepted" 200
 scs=$(python3 -c 'import json; print(json.dumps(["user:read"]*101))')
-api POST "$TP" "{\"description\": \"\", \"scopes\": $scs}"; expect "101 scopes -> 400" 400
+api POST "$TP" "{\"description\": \"\", \"scopes\": $scs}"; expect "101 scopes -> 400" 400 "$SHAPE400"
+scs=$(python3 -c 'import json; print(json.dumps(["user:read"]*100))')
+api POST "$TP" "{\"description\": \"\", \"scopes\": $scs}"; expect "100 scopes accepted" 200
 api POST "$TP" '{"description": "limits", "ip_allowlist": ["192.168.0.0/24", "2001:db8::/32", "10.1.2.3"], "scopes": ["user:read"]}'
 expect "ip_allowlist (CIDR v4/v6 + single IP) and scopes accepted" 200; PL=$(jget "d['token_prefix']")
 api GET "$TP"; expect "list shows ip_allowlist/scopes; extend ignored without max age" 200 \
@@ -162,9 +229,9 @@ api POST "$TP" '{"description": "ip ok", "ip_allowlist": ["10.9.0.0/16", "127.0.
 api GET /v1/me "" "$TO"; expect "allowlist containing 127.0.0.1: the call works" 200
 
 # required description (the spec: required string, <= 1000)
-api POST "$TP" '{}'; expect "token create without description -> 400" 400 "'description' in d['message']"
-api POST "$TP" '{"description": null}'; expect "description null -> 400" 400
-api POST "$TP" '{"description": 5}'; expect "description not a string -> 400" 400
+api POST "$TP" '{}'; expect "token create without description -> 400" 400 "$SHAPE400 and 'description' in d['message']"
+api POST "$TP" '{"description": null}'; expect "description null -> 400" 400 "$SHAPE400"
+api POST "$TP" '{"description": 5}'; expect "description not a string -> 400" 400 "$SHAPE400"
 api POST "$TP" '{"description": ""}'; expect "empty description accepted" 200
 
 # extend_when_used sliding
@@ -188,9 +255,19 @@ api GET "$TP"; f1=$(jget "[t['expiry_time'] for t in d['tokens'] if t['token_pre
 
 # expiry and revocation through the control API
 r=$(sim_ctl POST "/_sim/tokens/$(enc "$PS")/expire"); api GET /v1/me "" "$TS"
-expect "expired token -> 401" 401
-api GET "$TP"; expect "expired token still listed with a past expiry_time" 200 \
+expect "expired token -> 401 Missing (expired) db token" 401 \
+	"d=={'message':'Missing (expired) db token','errors':[{'message':'Missing (expired) db token','status':401}]}"
+api GET "$TP"; expect "expired_tokens listed (default): still listed with a past expiry_time" 200 \
 	"[t['expiry_time'] for t in d['tokens'] if t['token_prefix']=='$PS'][0] is not None"
+# Whether the API keeps listing expired tokens is unknown: both, by switch.
+sim_ctl POST /_sim/modes '{"expired_tokens": "unlisted"}' >/dev/null
+api GET "$TP"; expect "expired_tokens unlisted: the expired token is gone from the list" 200 \
+	"'$PS' not in [t['token_prefix'] for t in d['tokens']] and '$P1' in [t['token_prefix'] for t in d['tokens']]"
+api DELETE "$TP/$(enc "$PS")"; expect "expired_tokens unlisted: DELETE of it -> 404" 404
+api GET /v1/me "" "$TS"; expect "expired_tokens unlisted: still 401" 401
+sim_ctl POST /_sim/modes '{"expired_tokens": "listed"}' >/dev/null
+api GET "$TP"; expect "expired_tokens listed again: it is back" 200 \
+	"'$PS' in [t['token_prefix'] for t in d['tokens']]"
 r=$(sim_ctl POST "/_sim/tokens/$(enc "$PF")/revoke"); api GET /v1/me "" "$TF"
 expect "revoked (console) token -> 401" 401
 api GET "$TP"; expect "revoked token gone from list" 200 "'$PF' not in [t['token_prefix'] for t in d['tokens']]"
@@ -212,7 +289,9 @@ if [ -n "$SP" ]; then
 	api GET /v1/me "" "$ST"; expect "deleted token -> 401" 401
 	api DELETE "$TP/$(enc "$SP")"; expect "DELETE again -> 404 standard body" 404 "d['errors'][0]['status']==404"
 else bad "no prefix with + or / in 40 tokens"; fi
-api DELETE "$TP/AAAAAAAAAAAA"; expect "DELETE unknown prefix -> 404" 404
+api DELETE "$TP/AAAAAAAAAAAA"
+expect "DELETE unknown prefix -> 404, no error_code (the catalogue has no not_found)" 404 \
+	"set(d)=={'message','errors'} and 'error_code' not in d['errors'][0]"
 api POST "$TP" '{"description": "full"}'; TX=$(jget "d['full_token']")
 api DELETE "$TP/$(enc "$TX")"; expect "DELETE with a full token instead of the prefix -> 404" 404
 api GET /v1/me "" "$TX"; expect "... and the token still works" 200
@@ -240,7 +319,7 @@ api GET /v1/me "" "$T2"; expect "deleted user's token -> 401" 401
 api GET "$(ORGP /application-users/$U2)"; expect "deleted user -> 404" 404
 
 # unknown paths and methods
-api GET /v1/nothing/here; expect "unknown path -> 404 standard body" 404 "d['errors'][0]['status']==404 and d['message']"
+api GET /v1/nothing/here; expect "unknown path -> 404 standard body, no error_code" 404 "d['errors'][0]['status']==404 and d['message'] and 'error_code' not in d['errors'][0]"
 api PUT "$(ORGP /application-users)" '{}'; expect "wrong method -> 405" 405
 api DELETE "$TP"; expect "DELETE on token list -> 405" 405
 
@@ -251,6 +330,9 @@ AH="Authorization: aivenv1 $ADMIN_TOKEN"
 id=$(fault '{"path": "^/v1/me$", "kind": "status", "status": 503, "count": 1}')
 [[ $id =~ ^[0-9]+$ ]] && ok "POST /_sim/faults -> id $id" || bad "fault id: $id"
 api GET /v1/me; expect "fault status 503 (standard body)" 503 "d['errors'][0]['status']==503"
+fault '{"path": "^/v1/me$", "kind": "status", "status": 403, "error_code": "some_future_code", "more_info": "https://docs.example/e", "metadata": {"k": 1}, "count": 1}' >/dev/null
+api GET /v1/me; expect "fault status: error_code (even unknown), more_info and metadata as given" 403 \
+	"d['errors'][0]=={'message':'Simulated error','status':403,'error_code':'some_future_code','more_info':'https://docs.example/e','metadata':{'k':1}}"
 api GET /v1/me; expect "count 1: next request normal" 200
 fault '{"kind": "rate_limit", "retry_after": "2", "count": 1}' >/dev/null
 api GET /v1/me
@@ -311,7 +393,12 @@ api GET /v1/me; expect "fault json: any status, any JSON" 418 "d==[1]"
 # ---------------------------------------------------------------- /v1/me switch
 r=$(sim_ctl POST /_sim/me '{"app_tokens": "permission_denied"}')
 api GET /v1/me; expect "/_sim/me permission_denied: /v1/me -> 403 permission_denied" 403 \
-	"d['errors'][0]['error_code']=='permission_denied'"
+	"d['errors'][0]['error_code']=='permission_denied' and d['message']==\"$PM: UserInfo\""
+r=$(sim_ctl POST /_sim/me '{"app_tokens": "action_forbidden_for_application_users"}')
+api GET /v1/me; expect "/_sim/me action_forbidden_for_application_users: /v1/me -> 403 with that code" 403 \
+	"d['errors'][0]['error_code']=='action_forbidden_for_application_users' and d['errors'][0]['status']==403 and set(d)=={'message','errors'}"
+sim_ctl GET /_sim/modes > "$W/body"; CODE=200
+expect "/_sim/modes shows the /v1/me mode" 200 "d['me_app_tokens']=='action_forbidden_for_application_users'"
 api GET "$TP"; expect "... other endpoints unaffected" 200
 r=$(sim_ctl POST /_sim/me '{"app_tokens": "ok"}')
 api GET /v1/me; expect "/_sim/me ok: 200 again" 200
@@ -319,19 +406,70 @@ out=$(sim_ctl POST /_sim/me '{"app_tokens": "maybe"}')
 case $out in *app_tokens*) ok "/_sim/me: bad mode rejected";; *) bad "/_sim/me bad mode: $out";; esac
 
 # ---------------------------------------------------------------- paging
+# The API documents these lists unpaginated; where Aiven paginates, it is
+# limit (30..999) with cursor or after, and next/prev/first/last/total_count
+# in the response -- never offset or next_page_token.
 api GET "$TP?limit=2"; n_all=$(jget "len(d['tokens'])")
-expect "no page size: limit ignored, the list is whole ($n_all tokens)" 200 "len(d['tokens'])>2 and set(d)=={'tokens'}"
-r=$(sim_ctl POST /_sim/paging '{"page_size": 3, "marker": "next"}')
-api GET "$TP"; expect "page size 3: cut, with a next marker" 200 "len(d['tokens'])==3 and 'offset=3' in d['next']"
-api GET "$TP?limit=2"; expect "page size 3, limit 2: the smaller wins" 200 "len(d['tokens'])==2 and 'next' in d"
-r=$(sim_ctl POST /_sim/paging '{"marker": "links"}')
-api GET "$TP"; expect "marker links" 200 "len(d['tokens'])==3 and 'next' in d['links']"
-r=$(sim_ctl POST /_sim/paging '{"marker": "total"}')
-api GET "$TP"; expect "marker total" 200 "len(d['tokens'])==3 and d['total']==$n_all"
+expect "no page size: query parameters ignored, the list is whole ($n_all tokens)" 200 "len(d['tokens'])>2 and set(d)=={'tokens'}"
+api GET "$TP"; ALL=$(jget "','.join(t['token_prefix'] for t in d['tokens'])")
+r=$(sim_ctl POST /_sim/paging '{"page_size": 3}')
+api GET "$TP"
+expect "page size 3 (marker aiven): 3 tokens with next, prev, first, last, total_count" 200 \
+	"len(d['tokens'])==3 and set(d)=={'tokens','next','prev','first','last','total_count'} and d['prev'] is None and 'cursor=' in d['next'] and d['first']!=d['last'] and 'cursor=' in d['last'] and d['total_count']==$n_all"
+grep -Eqi 'offset|page_token' "$W/body" && bad "offset or next_page_token in a page: $(head -c 300 "$W/body")" ||
+    ok "no offset and no next_page_token in a page"
+# walk KEY START: follow KEY links from START; prints the pages' prefixes
+walk() {
+	AUTH="aivenv1 $ADMIN_TOKEN" python3 - "$SIM_URL" "$1" "$2" <<'EOF'
+import json, os, sys, urllib.request
+url, key, path = sys.argv[1:]
+pages = []
+while path and len(pages) < 100:
+    assert "offset" not in path and "page_token" not in path, path
+    req = urllib.request.Request(url + path, headers={"Authorization": os.environ["AUTH"]})
+    d = json.load(urllib.request.urlopen(req))
+    pages.append([t["token_prefix"] for t in d["tokens"]])
+    path = d[key]
+if key == "prev":
+    pages.reverse()
+print(len(pages), ",".join(p for page in pages for p in page))
+EOF
+}
+out=$(walk next "$TP")
+[ "$out" = "$(( (n_all + 2) / 3 )) $ALL" ] && ok "following next: every token once, in order ($(( (n_all + 2) / 3 )) pages)" ||
+    bad "walk next: $out (want $ALL)"
+api GET "$TP"; LAST=$(jget "d['last']")
+api GET "$LAST"; expect "the last page: next null, prev set" 200 "d['next'] is None and d['prev'] and len(d['tokens'])==($n_all - 1) % 3 + 1"
+out=$(walk prev "$LAST")
+[ "$out" = "$(( (n_all + 2) / 3 )) $ALL" ] && ok "following prev back from last: every token once" || bad "walk prev: $out"
+A3=$(echo "$ALL" | cut -d, -f3)
+api GET "$TP?after=$(enc "$A3")"
+expect "after=<third prefix>: the page starts at the fourth" 200 \
+	"[t['token_prefix'] for t in d['tokens']]=='$ALL'.split(',')[3:6]"
+api GET "$TP?limit=30"; expect "limit 30 (the minimum), page size 3: the smaller wins" 200 "len(d['tokens'])==3 and 'limit=30' in d['next']"
+api GET "$TP?limit=999"; expect "limit 999 (the maximum) accepted" 200 "len(d['tokens'])==3"
+for l in 29 1000 0 x -1; do
+	api GET "$TP?limit=$l"; expect "limit $l -> 400" 400 "d['errors'][0]['error_code']=='bad_request' and '30' in d['message']"
+done
+api GET "$TP?cursor=bogus"; expect "a cursor the server did not make -> 400" 400
+api GET "$TP?after=NoSuchPrefix"; expect "after an unknown item -> 400" 400
+api GET "$TP?after=$(enc "$A3")&cursor=x"; expect "cursor and after together -> 400" 400
+for m in next total_count first,last prev; do
+	r=$(sim_ctl POST /_sim/paging "{\"marker\": \"$m\"}")
+	api GET "$TP"
+	expect "marker $m: only those keys" 200 "set(d)=={'tokens'} | set('$m'.split(',')) and len(d['tokens'])==3"
+done
+api GET "$TP"; expect "marker prev on the first page: prev null" 200 "d['prev'] is None"
 r=$(sim_ctl POST /_sim/paging '{"marker": "none"}')
 api GET "$TP"; expect "marker none: a silent cut" 200 "len(d['tokens'])==3 and set(d)=={'tokens'}"
+out=$(sim_ctl POST /_sim/paging '{"marker": "links"}')
+case $out in *marker*) ok "marker links (not Aiven's style) rejected";; *) bad "marker links: $out";; esac
+r=$(sim_ctl POST /_sim/paging "{\"page_size\": $((n_all + 5)), \"marker\": \"aiven\"}")
+api GET "$TP"
+expect "one page holds all: next and prev null, first == last, total_count == count" 200 \
+	"len(d['tokens'])==$n_all and d['next'] is None and d['prev'] is None and d['first']==d['last'] and d['total_count']==$n_all"
 r=$(sim_ctl POST /_sim/paging '{"page_size": 0}')
-api GET "$TP"; expect "page size 0: whole again" 200 "len(d['tokens'])==$n_all"
+api GET "$TP?limit=5"; expect "page size 0: whole again, limit ignored" 200 "len(d['tokens'])==$n_all and set(d)=={'tokens'}"
 
 # ---------------------------------------------------------------- stats, latency
 # A latency far longer than the test (10 minutes): the 8 requests are held

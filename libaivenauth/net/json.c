@@ -274,19 +274,26 @@ out:
  * A list response that says it is one page of several.  The API documents
  * no pagination for these lists, but a list cut at a page boundary would
  * make a sync drop real tokens and their hashes: any marker a paginating
- * API would send (a next link or cursor, a page number, more-to-come, a
- * total above what came) fails the body.  Returns the marker, or NULL.
+ * API would send fails the body.  Aiven's own paginated endpoints (limit
+ * with cursor or after) answer with next, prev, first, last and
+ * total_count: a next or prev link says there is another page, a last
+ * unlike first says there is more than one, a total_count other than what
+ * came says some is missing.  One page that holds everything (next and
+ * prev null, first == last, total_count == the count) is whole.  Names
+ * other APIs use (a cursor, a page number, more-to-come, links.next) count
+ * too.  Returns the marker, or NULL.
  */
 static const char *
 page_marker(json_t *root, size_t count)
 {
 	static const char *const present[] = {
-		"next", "next_page", "next_url", "next_cursor", "next_token",
-		"next_page_token", "cursor", "page", "offset", "pagination",
+		"next", "prev", "after", "next_page", "next_url",
+		"next_cursor", "next_token", "next_page_token", "cursor",
+		"page", "offset", "pagination",
 	};
 	static const char *const truthy[] = { "has_more", "more", "truncated" };
 	static const char *const totals[] = { "total", "total_count", "count" };
-	json_t *v;
+	json_t *v, *first, *last;
 	size_t i;
 
 	for (i = 0; i < sizeof(present) / sizeof(present[0]); i++)
@@ -304,6 +311,12 @@ page_marker(json_t *root, size_t count)
 		    (uint64_t)json_integer_value(v) != (uint64_t)count))
 			return totals[i];
 	}
+	/* Both links, and they differ: more than one page.  One alone says
+	 * nothing about this page (a next or total_count would). */
+	first = field(root, "first");
+	last = field(root, "last");
+	if (first != NULL && last != NULL && !json_equal(first, last))
+		return "last";
 	v = field(root, "links");
 	if (json_is_object(v) && field(v, "next") != NULL)
 		return "links.next";
