@@ -174,7 +174,8 @@ DEB_BUILD := build-essential pkg-config libpam0g-dev libsodium-dev liblmdb-dev \
 DEB_TEST  := python3 pamtester libpam-wrapper libpamtest0-dev db-util \
              lmdb-utils sasl2-bin dovecot-core nginx libnginx-mod-http-auth-pam curl \
              postgresql openssh-server openssh-client sshpass valgrind \
-             ca-certificates procps iproute2 etcd-server etcd-client
+             ca-certificates procps iproute2 etcd-server etcd-client debhelper \
+             lintian
 DEB_EXTRA := clang libclang-rt-14-dev
 
 .PHONY: deps

@@ -17,6 +17,7 @@
 #include "aivenauth.h"
 #include "logfield.h"
 #include "opts.h"
+#include "base/suggest.h"
 
 /* Library messages go to pam_syslog: the library never logs a secret. */
 static void
@@ -35,6 +36,9 @@ struct opt_def {
 	enum opt_kind kind;
 	/* Returns false if the value is malformed. */
 	bool (*apply)(struct pa_opts *o, const char *value);
+	/* The words the value may be (NULL-terminated), for "did you
+	 * mean"; NULL for a free value. */
+	const char *const *values;
 };
 
 static bool
@@ -82,6 +86,11 @@ pa_user_match_name(enum aivenauth_user_match m)
 	return "?";
 }
 
+static const char *const user_match_words[] = {
+	"name", "id", "email", "any", NULL
+};
+static const char *const non_token_words[] = { "fail", "ignore", NULL };
+
 static bool
 set_user_match(struct pa_opts *o, const char *v)
 {
@@ -125,15 +134,57 @@ set_nothing(struct pa_opts *o, const char *v)
 }
 
 static const struct opt_def opt_table[] = {
-	{ "config", OPT_VALUE, set_nothing },
-	{ "debug", OPT_FLAG, set_debug },
-	{ "use_first_pass", OPT_FLAG, set_use_first_pass },
-	{ "try_first_pass", OPT_FLAG, set_try_first_pass },
-	{ "user_match", OPT_VALUE, set_user_match },
-	{ "scope", OPT_VALUE, set_scope },
-	{ "non_token", OPT_VALUE, set_non_token },
+	{ "config", OPT_VALUE, set_nothing, NULL },
+	{ "debug", OPT_FLAG, set_debug, NULL },
+	{ "use_first_pass", OPT_FLAG, set_use_first_pass, NULL },
+	{ "try_first_pass", OPT_FLAG, set_try_first_pass, NULL },
+	{ "user_match", OPT_VALUE, set_user_match, user_match_words },
+	{ "scope", OPT_VALUE, set_scope, NULL },
+	{ "non_token", OPT_VALUE, set_non_token, non_token_words },
 	/* max_stale=N and every other config key: aivenauth_config_set(). */
 };
+
+/* " (did you mean \"x\"?)" or "", for a log line. */
+static const char *
+did_you_mean(const struct suggest *s, char *buf, size_t size)
+{
+	const char *best = suggest_best(s);
+
+	if (best == NULL)
+		return "";
+	snprintf(buf, size, " (did you mean \"%s\"?)", best);
+	return buf;
+}
+
+/* The module option or config key nearest to an unknown argument name. */
+static const char *
+name_suggestion(const char *name, size_t nlen, char *buf, size_t size)
+{
+	struct suggest s;
+	size_t i;
+
+	suggest_init(&s, name, nlen);
+	for (i = 0; i < sizeof(opt_table) / sizeof(opt_table[0]); i++)
+		suggest_consider(&s, opt_table[i].name);
+	config_keys_suggest(&s);
+	return did_you_mean(&s, buf, size);
+}
+
+/* The allowed value nearest to a bad one, for options with a fixed set. */
+static const char *
+value_suggestion(const struct opt_def *d, const char *value, char *buf,
+    size_t size)
+{
+	struct suggest s;
+	size_t i;
+
+	if (d->values == NULL)
+		return "";
+	suggest_init(&s, value, strlen(value));
+	for (i = 0; d->values[i] != NULL; i++)
+		suggest_consider(&s, d->values[i]);
+	return did_you_mean(&s, buf, size);
+}
 
 /* Split "name=value" without copying: *nlen = length of name, *value =
  * after '=' or NULL. */
@@ -325,13 +376,17 @@ pa_opts_parse(pam_handle_t *pamh, int flags, int argc, const char **argv,
 			if (rc == -1) {
 				/* The name only, and not even that if it
 				 * looks like a token pasted by mistake. */
+				char sbuf[80];
+
 				if (pa_token_run(argv[i], nlen))
 					pam_syslog(pamh, LOG_ERR, "unknown module "
 					    "argument (token-shaped: not logged)");
 				else
 					pam_syslog(pamh, LOG_ERR,
-					    "unknown module argument \"%.*s\"",
-					    (int)(nlen > 40 ? 40 : nlen), argv[i]);
+					    "unknown module argument \"%.*s\"%s",
+					    (int)(nlen > 40 ? 40 : nlen), argv[i],
+					    name_suggestion(argv[i], nlen, sbuf,
+					    sizeof(sbuf)));
 				return PAM_SERVICE_ERR;
 			}
 			return rc;
@@ -347,11 +402,12 @@ pa_opts_parse(pam_handle_t *pamh, int flags, int argc, const char **argv,
 			return PAM_SERVICE_ERR;
 		}
 		if (!d->apply(o, value)) {
-			char vbuf[PA_LOG_FIELD];
+			char vbuf[PA_LOG_FIELD], sbuf[80];
 
 			pam_syslog(pamh, LOG_ERR, "module argument %s: invalid "
-			    "value \"%s\"", d->name,
-			    pa_log_field(value, vbuf, sizeof(vbuf)));
+			    "value \"%s\"%s", d->name,
+			    pa_log_field(value, vbuf, sizeof(vbuf)),
+			    value_suggestion(d, value, sbuf, sizeof(sbuf)));
 			return PAM_SERVICE_ERR;
 		}
 	}

@@ -176,6 +176,59 @@ pa_on_success(pam_handle_t *pamh, const struct pa_opts *o, const char *user,
 	return PAM_SUCCESS;
 }
 
+/* Does argv say non_token=fail in so many words?  Read as written: the
+ * arguments are what is broken, so they are not parsed. */
+static bool
+asks_non_token_fail(int argc, const char **argv)
+{
+	int i;
+
+	for (i = 0; i < argc; i++)
+		if (argv[i] != NULL && strcmp(argv[i], "non_token=fail") == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The module's arguments or config file are wrong (already logged): it can
+ * judge no token.  A token-shaped password is refused (PAM_SERVICE_ERR:
+ * the module failed, not the client; never success).  A password that is
+ * not token-shaped could never be accepted by this module anyway: it gets
+ * PAM_IGNORE, so that on a stack shared with people (sshd's
+ * [... default=die] pam_aiven.so non_token=ignore, then common-auth) the
+ * rest of the stack decides for them and a typo in this module's line
+ * locks nobody out.  Only an explicit non_token=fail keeps PAM_AUTH_ERR:
+ * then refusing such passwords is what the administrator asked for.
+ */
+static int
+pa_config_broken(pam_handle_t *pamh, int argc, const char **argv)
+{
+	struct aivenauth_decision d;
+	const char *user = NULL, *token = NULL, *rhost = NULL;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	if (pam_get_user(pamh, &user, NULL) != PAM_SUCCESS)
+		user = NULL;
+	/* pam_get_authtok reads use_first_pass / try_first_pass itself. */
+	rc = pam_get_authtok(pamh, PAM_AUTHTOK, &token, NULL);
+	if (rc != PAM_SUCCESS) {
+		rc = pa_pam_error_code(rc);
+		return rc == PAM_AUTH_ERR ? PAM_SERVICE_ERR : rc;
+	}
+	(void)pam_get_item(pamh, PAM_RHOST, (const void **)&rhost);
+	if (token != NULL && aivenauth_token_shaped(token, strlen(token))) {
+		d.reason = AIVENAUTH_REASON_ERROR;
+		rc = PAM_SERVICE_ERR;
+	} else {
+		d.reason = AIVENAUTH_REASON_NOT_TOKEN;
+		rc = asks_non_token_fail(argc, argv) ? PAM_AUTH_ERR : PAM_IGNORE;
+	}
+	token = NULL;   /* libpam owns and wipes it */
+	log_decision(pamh, "", user, rhost, &d, AIVENAUTH_ERR_CONFIG, rc);
+	return rc;
+}
+
 int
 pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
@@ -195,6 +248,8 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	(void)pam_fail_delay(pamh, 2000000);
 
 	rc = pa_ctx_acquire(pamh, flags, argc, argv, &o, &lease);
+	if (rc == PAM_SERVICE_ERR)
+		return pa_config_broken(pamh, argc, argv);
 	if (rc != PAM_SUCCESS)
 		return rc;   /* already logged */
 

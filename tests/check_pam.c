@@ -539,6 +539,158 @@ START_TEST(non_token_ignore_code)
 }
 END_TEST
 
+/* ------------------------------------------------------------ config errors */
+
+#define PAM_USERDB PF_SEC "/pam_userdb.so"
+#define HUMAN_PW "Correct-Horse-9"
+
+/*
+ * A password database for pam_userdb, the stand-in for pam_unix in
+ * common-auth: alice's password is HUMAN_PW; carol's is a token-shaped
+ * string, so that a stack which let a token-shaped password through to
+ * the next module would log carol in.  Returns its path without ".db".
+ */
+static const char *
+userdb(void)
+{
+	static char db[PATH_MAX];
+	char in[PATH_MAX], out[PATH_MAX];
+	pid_t pid;
+	int status;
+
+	if (db[0] != '\0')
+		return db;
+	ck_assert_msg(access("/usr/bin/db_load", X_OK) == 0,
+	    "db_load missing (Debian package db-util, in the Makefile's DEB_TEST)");
+	ck_assert_msg(access(PAM_USERDB, R_OK) == 0, "%s missing", PAM_USERDB);
+	pf_xsnprintf(in, sizeof(in), "%s/userdb.txt", topdir);
+	pf_xsnprintf(db, sizeof(db), "%s/userdb", topdir);
+	pf_xsnprintf(out, sizeof(out), "%s.db", db);
+	pf_write_file(in, "alice\n" HUMAN_PW "\ncarol\n%s\n", tokens[T_UNKNOWN]);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		execl("/usr/bin/db_load", "db_load", "-T", "-t", "hash", "-f",
+		    in, out, (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "db_load failed");
+	return db;
+}
+
+/* The README's sshd lines with `broken` on pam_aiven's, pam_userdb after
+ * it as common-auth's pam_unix would be, pam_permit for account. */
+static void
+shared_stack(const char *name, const char *broken)
+{
+	char buf[PATH_MAX * 4];
+
+	pf_xsnprintf(buf, sizeof(buf),
+	    "auth [success=done ignore=ignore authinfo_unavail=ignore default=die] "
+	    "%s %s\n"
+	    "auth required " PAM_USERDB " db=%s use_first_pass\n"
+	    "account [success=ok ignore=ignore default=bad] %s %s\n"
+	    "account required " PAM_PERMIT "\n",
+	    module, broken, userdb(), module, broken);
+	service_raw(name, buf);
+}
+
+/* auth then account; the number of prompts in *prompts. */
+static int
+login(const char *svc, const char *user, const char *pw, int *prompts)
+{
+	struct pf_conv_state cs = { pw, 0, 0 };
+	pam_handle_t *pamh = start(svc, user, &cs, NULL);
+	int rc = pam_authenticate(pamh, PAM_SILENT);
+
+	if (rc == PAM_SUCCESS)
+		rc = pam_acct_mgmt(pamh, PAM_SILENT);
+	pam_end(pamh, rc);
+	if (prompts != NULL)
+		*prompts = cs.prompts;
+	return rc;
+}
+
+/*
+ * A broken module line or config file on a stack shared with people:
+ * a token-shaped password is still refused, and finally (default=die: the
+ * next module, which would accept carol's, is never asked); a password
+ * that is not token-shaped reaches the next module, which decides.
+ */
+START_TEST(config_error_spares_people)
+{
+	char cf0666[PATH_MAX], cfbad[PATH_MAX], a[PATH_MAX * 2], name[32];
+	const char *broken[6];
+	int prompts, i;
+
+	pf_xsnprintf(cf0666, sizeof(cf0666), "%s/ww.conf", topdir);
+	pf_write_file(cf0666, "cache_dir = %s\n", cachedir);
+	ck_assert_int_eq(chmod(cf0666, 0666), 0);
+	pf_xsnprintf(cfbad, sizeof(cfbad), "%s/typo.conf", topdir);
+	pf_write_file(cfbad, "cache_dir = %s\nmax_stale = 1h # a comment\n",
+	    cachedir);
+	broken[0] = strdup(args("non_token=ingore"));
+	broken[1] = strdup(args("non_token=ignore scpoe=projects:read"));
+	broken[2] = strdup(args("non_token=ignore max_stale=soon"));
+	pf_xsnprintf(a, sizeof(a), "config=%s non_token=ignore", cf0666);
+	broken[3] = strdup(a);
+	pf_xsnprintf(a, sizeof(a), "config=%s non_token=ignore", cfbad);
+	broken[4] = strdup(a);
+	pf_xsnprintf(a, sizeof(a), "config=%s/missing.conf non_token=ignore",
+	    topdir);
+	broken[5] = strdup(a);
+
+	/* The same stack, not broken: what each case must still look like. */
+	shared_stack("t-cfg-good", args("non_token=ignore"));
+	ck_assert_int_eq(login("t-cfg-good", "alice", tokens[T_GOOD], NULL),
+	    PAM_SUCCESS);
+	ck_assert_int_eq(login("t-cfg-good", "alice", HUMAN_PW, NULL),
+	    PAM_SUCCESS);
+	ck_assert_int_eq(login("t-cfg-good", "carol", tokens[T_UNKNOWN], NULL),
+	    PAM_AUTH_ERR);
+
+	for (i = 0; i < 6; i++) {
+		ck_assert_ptr_nonnull(broken[i]);
+		pf_xsnprintf(name, sizeof(name), "t-cfg-broken-%d", i);
+		shared_stack(name, broken[i]);
+		/* People: the password reaches pam_userdb, asked once. */
+		ck_assert_msg(login(name, "alice", HUMAN_PW, &prompts) ==
+		    PAM_SUCCESS, "case %d: a person locked out", i);
+		ck_assert_int_eq(prompts, 1);
+		ck_assert_msg(login(name, "alice", "hunter2", NULL) ==
+		    PAM_AUTH_ERR, "case %d: a wrong password accepted", i);
+		/* Tokens: refused, and the refusal is final. */
+		ck_assert_msg(login(name, "alice", tokens[T_GOOD], NULL) ==
+		    PAM_SERVICE_ERR, "case %d: a token not refused", i);
+		ck_assert_msg(login(name, "carol", tokens[T_UNKNOWN], NULL) ==
+		    PAM_SERVICE_ERR, "case %d: a token-shaped password reached "
+		    "the next module", i);
+		free((void *)broken[i]);
+	}
+
+	/* non_token=fail said in so many words: still refused. */
+	pf_xsnprintf(a, sizeof(a), "config=%s non_token=fail", cf0666);
+	shared_stack("t-cfg-ntfail", a);
+	ck_assert_int_eq(login("t-cfg-ntfail", "alice", HUMAN_PW, NULL),
+	    PAM_AUTH_ERR);
+	/* Tokens only (nothing after it): no one gets in. */
+	pf_xsnprintf(a, sizeof(a), "config=%s", cf0666);
+	service("t-cfg-alone", a);
+	ck_assert_int_ne(login("t-cfg-alone", "alice", HUMAN_PW, NULL),
+	    PAM_SUCCESS);
+	ck_assert_int_eq(login("t-cfg-alone", "alice", tokens[T_GOOD], NULL),
+	    PAM_SERVICE_ERR);
+	/* use_first_pass with nothing stored: no prompt, no success. */
+	pf_xsnprintf(a, sizeof(a), "config=%s use_first_pass", cf0666);
+	service("t-cfg-ufp", a);
+	ck_assert_int_eq(login("t-cfg-ufp", "alice", NULL, &prompts),
+	    PAM_SERVICE_ERR);
+	ck_assert_int_eq(prompts, 0);
+}
+END_TEST
+
 START_TEST(account_after_revoke)
 {
 	struct pf_conv_state cs = { tokens[T_ACCT], 0, 0 };
@@ -958,6 +1110,7 @@ pam_suite(void)
 	tcase_add_test(tc, use_first_pass);
 	tcase_add_test(tc, non_token);
 	tcase_add_test(tc, non_token_ignore_code);
+	tcase_add_test(tc, config_error_spares_people);
 	tcase_add_test(tc, account_after_revoke);
 	tcase_add_test(tc, account_by_prefix);
 	tcase_add_test(tc, account_not_ours);

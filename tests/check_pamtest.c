@@ -105,6 +105,12 @@ static const struct {
 	{ "aivtest-pasted", PASTED },
 	/* The last one would win and let alice's token log in as root. */
 	{ "aivtest-dup", "user_match=name user_match=any" },
+	/* Typos: "did you mean" names the argument or value meant. */
+	{ "aivtest-typo-arg", "scpoe=projects:read" },
+	{ "aivtest-typo-key", "max_stal=1h" },
+	{ "aivtest-typo-value", "non_token=ingore" },
+	{ "aivtest-typo-match", "user_match=nmae" },
+	{ "aivtest-typo-far", "frobnicate" },
 };
 
 /* Paths under topdir and the module's path. */
@@ -519,6 +525,75 @@ START_TEST(logs_name_duplicate_argument)
 }
 END_TEST
 
+/* Each typo is refused with a line naming what was probably meant, and a
+ * word close to nothing gets no guess. */
+START_TEST(logs_suggest_what_was_meant)
+{
+	static const struct {
+		const char *svc, *line;
+	} want[] = {
+		{ "aivtest-typo-arg", "unknown module argument \"scpoe\" "
+		    "(did you mean \"scope\"?)" },
+		{ "aivtest-typo-key", "unknown module argument \"max_stal\" "
+		    "(did you mean \"max_stale\"?)" },
+		{ "aivtest-typo-value", "module argument non_token: invalid "
+		    "value \"ingore\" (did you mean \"ignore\"?)" },
+		{ "aivtest-typo-match", "module argument user_match: invalid "
+		    "value \"nmae\" (did you mean \"name\"?)" },
+	};
+	char path[PATH_MAX], *log;
+	size_t i;
+	int fd, saved;
+
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		fd = log_begin(path, sizeof(path), &saved);
+		expect_auth(want[i].svc, "alice", tokens[T_GOOD], NULL,
+		    PAM_SERVICE_ERR);
+		log = log_end(path, fd, saved);
+		ck_assert_msg(strstr(log, want[i].line) != NULL,
+		    "%s: no line\n  %s\nin:\n%s", want[i].svc, want[i].line, log);
+		free(log);
+	}
+	fd = log_begin(path, sizeof(path), &saved);
+	expect_auth("aivtest-typo-far", "alice", tokens[T_GOOD], NULL,
+	    PAM_SERVICE_ERR);
+	log = log_end(path, fd, saved);
+	ck_assert_msg(strstr(log, "unknown module argument \"frobnicate\"") !=
+	    NULL, "no unknown-argument line in:\n%s", log);
+	ck_assert_msg(strstr(log, "did you mean") == NULL,
+	    "a guess for a word close to nothing:\n%s", log);
+	free(log);
+}
+END_TEST
+
+/*
+ * With its configuration broken the module says so once per login, with
+ * what it did: a token refused (error), a password that is not
+ * token-shaped left to the rest of the stack (ignored), none of it logged.
+ */
+START_TEST(logs_config_error_decisions)
+{
+	char path[PATH_MAX], *log;
+	int fd, saved;
+
+	fd = log_begin(path, sizeof(path), &saved);
+	expect_auth("aivtest-typo-value", "alice", tokens[T_GOOD], NULL,
+	    PAM_SERVICE_ERR);
+	expect_auth("aivtest-typo-value", "alice", "Correct-Horse-9", NULL,
+	    PAM_PERM_DENIED);
+	log = log_end(path, fd, saved);
+	ck_assert_msg(strstr(log, "user=alice rhost=- decision=error reason=error "
+	    "error=\"invalid configuration\"") != NULL,
+	    "no refusal line in:\n%s", log);
+	ck_assert_msg(strstr(log, "user=alice rhost=- decision=ignored "
+	    "reason=not-token-shaped error=\"invalid configuration\"") != NULL,
+	    "no ignored line in:\n%s", log);
+	assert_no_piece(log, tokens[T_GOOD], "token");
+	ck_assert_ptr_null(strstr(log, "Correct-Horse"));
+	free(log);
+}
+END_TEST
+
 /* ------------------------------------------------------------ main */
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -635,6 +710,8 @@ main(int argc, char **argv)
 	tcase_add_test(tc, logs_have_no_secret);
 	tcase_add_test(tc, logs_redact_token_runs);
 	tcase_add_test(tc, logs_name_duplicate_argument);
+	tcase_add_test(tc, logs_suggest_what_was_meant);
+	tcase_add_test(tc, logs_config_error_decisions);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -268,6 +268,7 @@ libaivenauth/base/config.c ### if (strncasecmp(v, schemes[i], strlen(schemes[i])
 pam_aiven/ctxpool.c ### if (s->busy || strcmp(s->key, key) != 0) ### pool key: the module arguments from the PAM service file
 pam_aiven/pam_aiven.c ### (user == NULL || ad->user == NULL || strcmp(user, ad->user) != 0)) { ### PAM user name
 pam_aiven/pam_aiven.c ### strcmp(d.prefix, ad->prefix) != 0) { ### token prefix (public)
+pam_aiven/pam_aiven.c ### if (argv[i] != NULL && strcmp(argv[i], "non_token=fail") == 0) ### module argument (config-error path)
 libaivenauth/base/config_value.c ### if (strncasecmp(v, "https://", 8) == 0) { ### URL scheme
 libaivenauth/base/config_value.c ### } else if (strncasecmp(v, "http://", 7) == 0) { ### URL scheme
 libaivenauth/net/http.c ### if (strncasecmp(url, "https://", 8) == 0) { ### URL scheme

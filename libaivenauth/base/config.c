@@ -20,6 +20,7 @@
 
 #include "base/config_fleet.h"
 #include "base/internal.h"
+#include "base/suggest.h"
 
 #define LINE_MAX_BYTES 4096        /* longest line, newline excluded */
 #define PATH_MAX_BYTES 4096        /* longest path value */
@@ -162,49 +163,23 @@ aivenauth_config_is_key(const char *key)
 	return key != NULL && key_lookup(key) >= 0;
 }
 
-/* Levenshtein distance, capped: only short keys are worth a suggestion. */
-static size_t
-edit_distance(const char *a, const char *b)
+void
+config_keys_suggest(struct suggest *s)
 {
-	size_t la = strlen(a), lb = strlen(b), i, j;
-	size_t row[65], prev, tmp, best;
+	int i;
 
-	if (la > 64 || lb > 64)
-		return SIZE_MAX;
-	for (j = 0; j <= lb; j++)
-		row[j] = j;
-	for (i = 1; i <= la; i++) {
-		prev = row[0];
-		row[0] = i;
-		for (j = 1; j <= lb; j++) {
-			tmp = row[j];
-			best = prev + (a[i - 1] != b[j - 1]);
-			if (row[j] + 1 < best)
-				best = row[j] + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			prev = tmp;
-		}
-	}
-	return row[lb];
+	for (i = 0; i < K_COUNT; i++)
+		suggest_consider(s, key_names[i]);
 }
 
 static const char *
 key_suggest(const char *key)
 {
-	size_t d, best = 3;
-	const char *s = NULL;
-	int i;
+	struct suggest s;
 
-	for (i = 0; i < K_COUNT; i++) {
-		d = edit_distance(key, key_names[i]);
-		if (d < best) {
-			best = d;
-			s = key_names[i];
-		}
-	}
-	return s;
+	suggest_init(&s, key, strlen(key));
+	config_keys_suggest(&s);
+	return suggest_best(&s);
 }
 
 static enum aivenauth_status
