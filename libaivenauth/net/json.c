@@ -125,42 +125,79 @@ out:
 	return st;
 }
 
-enum aivenauth_status
-json_users_parse(const char *body, size_t len, struct aivenauth_user **users,
+/* One entry of a list response, parsed into item (cleared on failure). */
+typedef enum aivenauth_status item_fn(json_t *o, const char *where,
+    void *item, const void *arg, char *err, size_t errsz);
+typedef void items_free_fn(void *items, size_t n);
+
+/*
+ * A list response {"KEY": [ENTRY...]}: each entry parsed by fn into an
+ * array of item_size-byte records (*out, *n); all or nothing.
+ */
+static enum aivenauth_status
+list_parse(const char *body, size_t len, const char *key, size_t item_size,
+    item_fn *fn, items_free_fn *items_free, const void *arg, void **out,
     size_t *n, char *err, size_t errsz)
 {
 	enum aivenauth_status st = AIVENAUTH_ERR_INTERNAL;
 	json_t *root = NULL, *list, *e;
-	struct aivenauth_user *v = NULL;
+	char *v = NULL;
 	size_t i, got = 0;
-	char where[48];
+	char where[64];
 
-	*users = NULL;
+	*out = NULL;
 	*n = 0;
 	if ((st = json_load_object(body, len, "body", false, &root, err,
 	    errsz)) != AIVENAUTH_OK)
 		goto out;
-	if ((st = get_list(root, "application_users", &list, err, errsz)) !=
-	    AIVENAUTH_OK)
+	if ((st = get_list(root, key, &list, err, errsz)) != AIVENAUTH_OK)
 		goto out;
 	if (json_array_size(list) > 0 &&
-	    (v = calloc(json_array_size(list), sizeof(*v))) == NULL) {
+	    (v = calloc(json_array_size(list), item_size)) == NULL) {
 		st = AIVENAUTH_ERR_NOMEM;
 		goto out;
 	}
 	json_array_foreach(list, i, e) {
-		snprintf(where, sizeof(where), "application_users[%zu]", i);
-		if ((st = user_from(e, where, &v[i], err, errsz)) != AIVENAUTH_OK)
+		snprintf(where, sizeof(where), "%s[%zu]", key, i);
+		if ((st = fn(e, where, v + i * item_size, arg, err, errsz)) !=
+		    AIVENAUTH_OK)
 			goto out;
 		got++;
 	}
-	*users = v;
+	*out = v;
 	*n = got;
 	v = NULL;
 	st = AIVENAUTH_OK;
 out:
-	aivenauth_users_free(v, got);
+	items_free(v, got);
 	json_decref(root);
+	return st;
+}
+
+static enum aivenauth_status
+user_item(json_t *o, const char *where, void *item, const void *arg,
+    char *err, size_t errsz)
+{
+	(void)arg;
+	return user_from(o, where, item, err, errsz);
+}
+
+static void
+users_free(void *items, size_t n)
+{
+	aivenauth_users_free(items, n);
+}
+
+enum aivenauth_status
+json_users_parse(const char *body, size_t len, struct aivenauth_user **users,
+    size_t *n, char *err, size_t errsz)
+{
+	void *v;
+	enum aivenauth_status st;
+
+	st = list_parse(body, len, "application_users", sizeof(**users),
+	    user_item, users_free, NULL, &v, n, err, errsz);
+	*users = v;
 	return st;
 }
 
@@ -242,42 +279,29 @@ out:
 	return st;
 }
 
+static enum aivenauth_status
+token_item(json_t *o, const char *where, void *item, const void *arg,
+    char *err, size_t errsz)
+{
+	return token_from(o, where, arg, item, err, errsz);
+}
+
+static void
+tokens_free(void *items, size_t n)
+{
+	aivenauth_tokens_free(items, n);
+}
+
 enum aivenauth_status
 json_tokens_parse(const char *body, size_t len, const char *user_id,
     struct aivenauth_token **tokens, size_t *n, char *err, size_t errsz)
 {
-	enum aivenauth_status st = AIVENAUTH_ERR_INTERNAL;
-	json_t *root = NULL, *list, *e;
-	struct aivenauth_token *v = NULL;
-	size_t i, got = 0;
-	char where[32];
+	void *v;
+	enum aivenauth_status st;
 
-	*tokens = NULL;
-	*n = 0;
-	if ((st = json_load_object(body, len, "body", false, &root, err,
-	    errsz)) != AIVENAUTH_OK)
-		goto out;
-	if ((st = get_list(root, "tokens", &list, err, errsz)) != AIVENAUTH_OK)
-		goto out;
-	if (json_array_size(list) > 0 &&
-	    (v = calloc(json_array_size(list), sizeof(*v))) == NULL) {
-		st = AIVENAUTH_ERR_NOMEM;
-		goto out;
-	}
-	json_array_foreach(list, i, e) {
-		snprintf(where, sizeof(where), "tokens[%zu]", i);
-		if ((st = token_from(e, where, user_id, &v[i], err, errsz)) !=
-		    AIVENAUTH_OK)
-			goto out;
-		got++;
-	}
+	st = list_parse(body, len, "tokens", sizeof(**tokens), token_item,
+	    tokens_free, user_id, &v, n, err, errsz);
 	*tokens = v;
-	*n = got;
-	v = NULL;
-	st = AIVENAUTH_OK;
-out:
-	aivenauth_tokens_free(v, got);
-	json_decref(root);
 	return st;
 }
 
