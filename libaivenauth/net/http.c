@@ -12,6 +12,7 @@
  * Setting a client up (headers, scheme, the pool) is http_client.c.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,20 @@ enum outcome {
 	OUTCOME_RETRY,
 	OUTCOME_FAIL,
 };
+
+void
+net_log(const struct net_params *p, int level, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (p == NULL || p->log == NULL || level > p->log_max_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	p->log(p->log_arg, level, msg);
+}
 
 int64_t
 http_mono_ms(void)

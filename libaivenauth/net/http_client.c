@@ -58,20 +58,6 @@ global_init(void)
 	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-void
-net_log(const struct net_params *p, int level, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	if (p == NULL || p->log == NULL || level > p->log_max_level)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	p->log(p->log_arg, level, msg);
-}
-
 enum aivenauth_status
 http_path_add(struct buf *b, const char *seg)
 {
