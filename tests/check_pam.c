@@ -272,6 +272,8 @@ START_TEST(user_match_any)
 	/* The token still decides. */
 	ck_assert_int_eq(auth("t-um-any", "alice", tokens[T_REVOKED]), PAM_AUTH_ERR);
 	ck_assert_int_eq(auth("t-um-any", "alice", tokens[T_WRONG]), PAM_AUTH_ERR);
+	/* Never uid 0 (a changed default): root only by a map line. */
+	ck_assert_int_eq(auth("t-um-any", "root", tokens[T_GOOD]), PAM_AUTH_ERR);
 }
 END_TEST
 
@@ -387,7 +389,7 @@ START_TEST(duplicate_arguments)
 
 	/* Without the first argument of each pair, it would log in. */
 	service("t-dup-any", args("user_match=any"));
-	ck_assert_int_eq(auth("t-dup-any", "root", tokens[T_GOOD]), PAM_SUCCESS);
+	ck_assert_int_eq(auth("t-dup-any", "whoever", tokens[T_GOOD]), PAM_SUCCESS);
 	service("t-dup-name", args("user_match=name"));
 	ck_assert_int_eq(auth("t-dup-name", "root", tokens[T_GOOD]), PAM_AUTH_ERR);
 	for (i = 0; i < sizeof(dup) / sizeof(dup[0]); i++) {
