@@ -277,6 +277,7 @@ libaivenauth/base/acctmap.c ### if (strcmp(m->sorted[i]->pub.account, ### accoun
 libaivenauth/base/acctmap_load.c ### strcmp(c->path, path) == 0 && lstat(path, &now_sb) == 0 && ### account map path (config)
 libaivenauth/base/acctmap_load.c ### if (c->path == NULL || strcmp(c->path, path) != 0) { ### account map path (config)
 libaivenauth/reader/verify.c ### if (strcmp(user, "root") == 0) ### PAM user name (user_match any, uid 0)
+libaivenauth/reader/verify.c ### if (now < ctx->not_uid0_until && strcmp(user, ctx->not_uid0) == 0) ### PAM user name (user_match any, the last NSS answer)
 pam_aiven/opts.c ### strncmp(argv[i], "account_map_file=", 17) == 0) { ### module argument
 pam_aiven/pam_aiven.c ### strcmp(d.prefix, ad->prefix) != 0) { ### token prefix (public)
 pam_aiven/pam_aiven.c ### if (argv[i] != NULL && strcmp(argv[i], "non_token=fail") == 0) ### module argument (config-error path)

@@ -92,6 +92,10 @@ struct aivenauth_ctx {
 	void (*learned_free)(struct aivenauth_ctx *ctx);  /* set with it */
 	struct acctmap_cache *acctmap;          /* the account map as last
 	                                           read (base/acctmap_load.c) */
+	/* user_match any: the last account NSS said is not uid 0, and until
+	 * when that is believed (reader/verify.c names_uid0) */
+	char not_uid0[AIVENAUTH_NAME_MAX + 1];
+	int64_t not_uid0_until;
 	const struct aivenauth_net_ops *net;   /* loaded on first API use */
 	void *net_handle;                       /* dlopen handle */
 	int last_http;
