@@ -267,10 +267,10 @@ pam_aiven/opts.c ### if (mlen != nlen || strncmp(argv[i], argv[j], nlen) != 0) #
 libaivenauth/base/config.c ### if (strncasecmp(v, schemes[i], strlen(schemes[i])) == 0 && ### proxy URL scheme
 pam_aiven/ctxpool.c ### if (s->busy || strcmp(s->key, key) != 0) ### pool key: the module arguments from the PAM service file
 pam_aiven/pam_aiven.c ### if (user == NULL || ad->user == NULL || strcmp(user, ad->user) != 0) { ### PAM user name
-libaivenauth/base/acctmap.c ### if (idlen == strlen(u) && memcmp(u, id, idlen) == 0) ### account map: application user id (public)
-libaivenauth/base/acctmap.c ### memcmp(u, name, nlen) == 0) { ### account map: application user name (public)
+libaivenauth/base/acctmap_match.c ### if (idlen == strlen(u) && memcmp(u, id, idlen) == 0) ### account map: application user id (public)
+libaivenauth/base/acctmap_match.c ### memcmp(u, name, nlen) == 0) { ### account map: application user name (public)
 libaivenauth/base/acctmap.c ### int c = strcmp(x->pub.account, y->pub.account); ### account map: local account names (sort)
-libaivenauth/base/acctmap.c ### return strcmp((const char *)key, l->pub.account); ### account map: local account names (bsearch)
+libaivenauth/base/acctmap_match.c ### return strcmp((const char *)key, l->pub.account); ### account map: local account names (bsearch)
 libaivenauth/base/acctmap.c ### if (strcmp(tok, "from") == 0) { ### account map: option name
 libaivenauth/base/acctmap.c ### } else if (strcmp(tok, "scope") == 0) { ### account map: option name
 libaivenauth/base/acctmap.c ### if (strcmp(m->sorted[i]->pub.account, ### account map: duplicate local accounts
