@@ -11,6 +11,12 @@
  *   no-tokens        an application user without a live token
  *   duplicate        more than one live token of a user with the same
  *                    description (purpose): one token per purpose
+ *   map-unknown-user a line of the local account map names an
+ *                    application user the cache does not know
+ *   map-empty-glob   a glob of the map matches no application user
+ *   map-root         the map lets application users log in as uid 0
+ *   map-invalid      the map is unsafe or does not parse (nobody can
+ *                    log in through user_match=map)
  *
  * Only live tokens count: revoked, removed, expired and scheduled-for-
  * revocation ones can no longer log in.  Exit 0: no findings; 1: findings;
@@ -21,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mapcheck.h"
 #include "ops.h"
 
 #define DAY INT64_C(86400)
@@ -129,6 +136,84 @@ audit_token(struct audit *a, const struct aivenauth_token *t)
 			    (long long)a->rotation_days);
 		}
 	}
+}
+
+struct map_audit {
+	struct audit *a;
+	const char *path;
+};
+
+static void
+map_finding(void *arg, enum mapcheck_kind kind,
+    const struct aivenauth_account_entry *e, const char *entry,
+    const char *msg)
+{
+	struct map_audit *ma = arg;
+	struct audit *a = ma->a;
+	char fix[512];
+
+	if (kind == MAPCHECK_ROOT)
+		snprintf(fix, sizeof(fix), "keep root's line only for "
+		    "break-glass users, with from= and scope=; remove it "
+		    "otherwise (%s:%u)", ma->path, e->line);
+	else
+		snprintf(fix, sizeof(fix), "correct or remove \"%s\" on "
+		    "%s:%u, then aivenctl sync if the user is new", entry,
+		    ma->path, e->line);
+	a->findings++;
+	if (a->json != NULL) {
+		json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:o, s:s, s:s}",
+		    "check", mapcheck_name(kind), "account_map", ma->path,
+		    "account", e->account, "line", (int)e->line,
+		    "entry", json_str(entry), "message", msg, "fix", fix);
+
+		if (o == NULL || json_array_append_new(a->json, o) != 0)
+			a->nomem = true;
+		return;
+	}
+	print_visible(stdout, "%-16s account map %s: %s; fix: %s",
+	    mapcheck_name(kind), ma->path, msg, fix);
+	putchar('\n');
+}
+
+/* The local account map: lines naming unknown users, root lines.  No
+ * map is no finding (user_match=map is opt-in). */
+static void
+audit_map(struct audit *a, struct aivenauth_ctx *ctx,
+    const struct aivenauth_user *u, size_t nu)
+{
+	struct map_audit ma = { a, aivenauth_config_get(ctx, "account_map_file") };
+	struct aivenauth_account_map *m = NULL;
+	enum aivenauth_status st;
+
+	st = aivenauth_account_map_load(ctx, NULL, &m);
+	if (st == AIVENAUTH_ERR_NOT_FOUND)
+		return;
+	if (st != AIVENAUTH_OK) {
+		char fix[512], msg[256];
+
+		snprintf(fix, sizeof(fix), "correct %s (the error above names "
+		    "the line and column); aivenctl doctor checks it too",
+		    ma.path);
+		snprintf(msg, sizeof(msg), "cannot be used: %s; user_match=map "
+		    "refuses every login", aivenauth_strerror(st));
+		a->findings++;
+		if (a->json != NULL) {
+			json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "check",
+			    "map-invalid", "account_map", ma.path, "message",
+			    msg, "fix", fix);
+
+			if (o == NULL || json_array_append_new(a->json, o) != 0)
+				a->nomem = true;
+		} else {
+			print_visible(stdout, "%-16s account map %s: %s; fix: %s",
+			    "map-invalid", ma.path, msg, fix);
+			putchar('\n');
+		}
+		return;
+	}
+	mapcheck_run(m, u, nu, map_finding, &ma);
+	aivenauth_account_map_free(m);
 }
 
 /* Tokens of user u (t[] is sorted by prefix, not by user). */
@@ -253,6 +338,7 @@ cmd_audit(int argc, char *argv[])
 			live_tokens++;
 			audit_token(&a, &t[i]);
 		}
+	audit_map(&a, ctx, u, nu);
 	if (a.nomem) {
 		rc = EX_OSERR;
 		goto out;

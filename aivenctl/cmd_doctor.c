@@ -15,6 +15,9 @@
  *   api       the API answers the admin token (skipped with --offline;
  *             run as the token file's owner when started as root)
  *   pam       services in /etc/pam.d that use pam_aiven (read only)
+ *   accounts  the local account map(s): safe, valid (FILE:LINE:COLUMN),
+ *             present where user_match=map needs one; entries naming
+ *             unknown application users; lines mapping to uid 0
  *   saslauthd -c in /etc/default/saslauthd* (its cache outlives a
  *             revocation)
  *   dovecot   auth_cache_size in /etc/dovecot (the same)
@@ -22,7 +25,8 @@
  *             publisher's heartbeat, a follower caught up
  *
  * Each area's checks are in a file of their own (doctor_config.c,
- * doctor_cache.c, doctor_api.c, doctor_pam.c, doctor_downstream.c,
+ * doctor_cache.c, doctor_api.c, doctor_pam.c, doctor_accounts.c,
+ * doctor_downstream.c,
  * doctor_fleet.c); this file runs them in order.
  *
  * Nothing is changed.  --root DIR reads /etc/pam.d, /etc/default and
@@ -124,6 +128,7 @@ cmd_doctor(int argc, char *argv[])
 	if (loaded)
 		check_api(&d, config, ctx);
 	check_pam(&d);
+	check_accounts(&d, ctx);
 	check_saslauthd(&d);
 	check_dovecot(&d);
 	if (loaded)

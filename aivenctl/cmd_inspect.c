@@ -1,11 +1,115 @@
 /*
  * cmd_inspect.c - aivenctl inspect PREFIX: everything the cache knows
  * about one token (never its hash): metadata, local state, effective
- * expiry.
+ * expiry, and the local accounts the local account map lets it log into
+ * on this host (user_match=map; the line's from= and scope= shown, they
+ * are judged at login).
  */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "aivenctl.h"
+
+/* As print_token_details() aligns its lines. */
+static void
+kv_line(const char *k, const char *v)
+{
+	printf("%-22s ", k);
+	fput_visible(v, stdout);
+	putchar('\n');
+}
+
+/* "deploy, backup (from=10.0.0.0/8), root (scope=x)" */
+static char *
+accounts_text(const struct aivenauth_account_map *m,
+    const struct aivenauth_token *t)
+{
+	char *out = NULL;
+	size_t len = 0, i;
+	FILE *fp = open_memstream(&out, &len);
+
+	if (fp == NULL)
+		return NULL;
+	for (i = 0; i < aivenauth_account_map_count(m); i++) {
+		const struct aivenauth_account_entry *e =
+		    aivenauth_account_map_entry(m, i);
+
+		if (!aivenauth_account_entry_lists(e, t->user_name, t->user_id))
+			continue;
+		fprintf(fp, "%s%s", ftell(fp) > 0 ? ", " : "", e->account);
+		if (e->from != NULL || e->scope != NULL)
+			fprintf(fp, " (%s%s%s%s%s)", e->from != NULL ? "from=" : "",
+			    e->from != NULL ? e->from : "",
+			    e->from != NULL && e->scope != NULL ? " " : "",
+			    e->scope != NULL ? "scope=" : "",
+			    e->scope != NULL ? e->scope : "");
+	}
+	if (ftell(fp) == 0)
+		fputs("none", fp);
+	if (fclose(fp) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+static json_t *
+accounts_json(const struct aivenauth_account_map *m,
+    const struct aivenauth_token *t)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a != NULL && i < aivenauth_account_map_count(m); i++) {
+		const struct aivenauth_account_entry *e =
+		    aivenauth_account_map_entry(m, i);
+
+		if (!aivenauth_account_entry_lists(e, t->user_name, t->user_id))
+			continue;
+		json_array_append_new(a, json_pack("{s:s, s:i, s:o, s:o}",
+		    "account", e->account, "line", (int)e->line,
+		    "from", json_str(e->from), "scope", json_str(e->scope)));
+	}
+	return a;
+}
+
+/* The map's part of the output (text, or two keys of the JSON object).
+ * No map: said, not an error; a broken one: said (the library logged
+ * where), and the exit code is unchanged: the token was inspected. */
+static void
+show_accounts(struct aivenauth_ctx *ctx, const struct aivenauth_token *t,
+    json_t *o)
+{
+	const char *path = aivenauth_config_get(ctx, "account_map_file");
+	struct aivenauth_account_map *m = NULL;
+	enum aivenauth_status st = aivenauth_account_map_load(ctx, NULL, &m);
+	char buf[4352 + 96], *txt;
+
+	if (o != NULL) {
+		json_object_set_new(o, "account_map", json_str(path));
+		json_object_set_new(o, "local_accounts", st == AIVENAUTH_OK ?
+		    accounts_json(m, t) : json_null());
+		if (st != AIVENAUTH_OK)
+			json_object_set_new(o, "account_map_error", json_str(
+			    st == AIVENAUTH_ERR_NOT_FOUND ? "not found" :
+			    aivenauth_strerror(st)));
+	} else if (st == AIVENAUTH_OK) {
+		txt = accounts_text(m, t);
+		kv_line("local_accounts:", txt != NULL ? txt : "?");
+		free(txt);
+	} else {
+		if (st == AIVENAUTH_ERR_NOT_FOUND)
+			snprintf(buf, sizeof(buf), "none (no account map at %s)",
+			    path);
+		else
+			snprintf(buf, sizeof(buf), "unknown (account map %s: %s)",
+			    path, aivenauth_strerror(st));
+		kv_line("local_accounts:", buf);
+	}
+	aivenauth_account_map_free(m);
+}
 
 int
 cmd_inspect(int argc, char *argv[])
@@ -36,10 +140,13 @@ cmd_inspect(int argc, char *argv[])
 	if (g.json) {
 		json_t *o = json_token(&t, now);
 
+		if (o != NULL)
+			show_accounts(ctx, &t, o);
 		rc = json_print(o);
 		json_decref(o);
 	} else {
 		print_token_details(&t, now);
+		show_accounts(ctx, &t, NULL);
 	}
 	aivenauth_token_clear(&t);
 out:

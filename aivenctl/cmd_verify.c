@@ -3,7 +3,9 @@
  * exactly as pam_aiven would.
  *
  * Output: "accepted" or "denied: <reason-name>: <reason text>", then
- * token_prefix, user_id, user_name and expiry_time lines.  Exit 0 accepted,
+ * token_prefix, user_id, user_name and expiry_time lines.  With
+ * --user-match map, USER is the local account and the map is
+ * account_map_file (or --account-map FILE), read as pam_aiven reads it.  Exit 0 accepted,
  * 1 denied, EX_UNAVAILABLE when the cache is stale (PAM answers
  * PAM_AUTHINFO_UNAVAIL then), other codes when no decision could be made.
  */
@@ -23,6 +25,8 @@ parse_match(const char *s, enum aivenauth_user_match *m)
 		*m = AIVENAUTH_MATCH_EMAIL;
 	else if (strcmp(s, "any") == 0)
 		*m = AIVENAUTH_MATCH_ANY;
+	else if (strcmp(s, "map") == 0)
+		*m = AIVENAUTH_MATCH_MAP;
 	else
 		return false;
 	return true;
@@ -38,19 +42,20 @@ cmd_verify(int argc, char *argv[])
 		{ "scope", required_argument, NULL, 's' },
 		{ "service", required_argument, NULL, 'S' },
 		{ "user-match", required_argument, NULL, 'u' },
+		{ "account-map", required_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct aivenauth_request req = { 0 };
 	struct aivenauth_decision d;
 	struct aivenauth_ctx *ctx = NULL;
 	enum aivenauth_status st;
-	const char *line;
+	const char *line, *map = NULL;
 	char *tok = NULL, tb[32];
 	size_t len = 0;
 	int c, rc;
 
 	req.user_match = AIVENAUTH_MATCH_NAME;
-	while ((c = getopt_long(argc, argv, GLOBAL_SHORTOPTS "hr:s:S:u:",
+	while ((c = getopt_long(argc, argv, GLOBAL_SHORTOPTS "hr:s:S:u:m:",
 	    longopts, NULL)) != -1) {
 		if (global_opt(c, optarg))
 			continue;
@@ -67,10 +72,13 @@ cmd_verify(int argc, char *argv[])
 		case 'S':
 			req.service = optarg;
 			break;
+		case 'm':
+			map = optarg;
+			break;
 		case 'u':
 			if (!parse_match(optarg, &req.user_match)) {
 				ctl_err("--user-match: expected name, id, "
-				    "email or any, not '%s'", optarg);
+				    "email, map or any, not '%s'", optarg);
 				return EX_USAGE;
 			}
 			break;
@@ -86,6 +94,11 @@ cmd_verify(int argc, char *argv[])
 		req.service = PROG_NAME;
 	if ((rc = ctl_ctx_new(&ctx)) != 0)
 		return rc;
+	if (map != NULL && aivenauth_config_set(ctx, "account_map_file", map) !=
+	    AIVENAUTH_OK) {
+		rc = EX_USAGE;
+		goto out;
+	}
 	if ((rc = secret_read(&tok, &len)) != 0)
 		goto out;
 	memset(&d, 0, sizeof(d));
@@ -108,6 +121,8 @@ cmd_verify(int argc, char *argv[])
 		rc = EX_TEMPFAIL;
 	} else if (d.reason == AIVENAUTH_REASON_ERROR) {
 		rc = EX_SOFTWARE;
+	} else if (d.reason == AIVENAUTH_REASON_MAP_UNAVAILABLE) {
+		rc = EX_CONFIG;
 	} else {
 		rc = EXIT_DENIED;
 	}

@@ -73,7 +73,7 @@ const struct command ctl_commands[] = {
 	  "show everything the cache knows about one token", NULL, 0 },
 	{ "verify", cmd_verify,
 	  "USER [--rhost IP] [--service NAME] [--scope S]\n"
-	  "[--user-match name|id|email|any]",
+	  "[--user-match name|id|email|map|any] [--account-map FILE]",
 	  "decide on a token read from stdin", NULL, 0 },
 	{ "audit", cmd_audit, "[--unused-days N] [--rotation-days N]",
 	  "check tokens and users against best practices", NULL, 0 },

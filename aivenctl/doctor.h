@@ -59,6 +59,8 @@ void check_api(struct doctor *d, const char *config,
     struct aivenauth_ctx *pctx);
 /* doctor_pam.c */
 void check_pam(struct doctor *d);
+/* doctor_accounts.c: the local account map(s) */
+void check_accounts(struct doctor *d, struct aivenauth_ctx *ctx);
 /* doctor_downstream.c */
 void check_saslauthd(struct doctor *d);
 void check_dovecot(struct doctor *d);

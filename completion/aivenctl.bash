@@ -56,12 +56,12 @@ _aivenctl()
 	done
 
 	case $prev in
-	-c | --config | --prometheus | --out)
+	-c | --config | --prometheus | --out | --account-map)
 		_aivenctl_files
 		return
 		;;
 	--user-match)
-		COMPREPLY=($(compgen -W "name id email any" -- "$cur"))
+		COMPREPLY=($(compgen -W "name id email map any" -- "$cur"))
 		return
 		;;
 	--root)
@@ -88,7 +88,7 @@ _aivenctl()
 	sync) opts="--prometheus" ;;
 	status) opts="--prometheus" ;;
 	inspect) ;;
-	verify) opts="--rhost --service --scope --user-match" ;;
+	verify) opts="--rhost --service --scope --user-match --account-map" ;;
 	audit) opts="--unused-days --rotation-days" ;;
 	doctor) opts="--offline --root" ;;
 	follow) opts="--once" ;;

@@ -45,6 +45,7 @@ $LIBDIR/security/pam_aiven.so f644
 /usr/share/bash-completion/completions/aivenctl f644
 /usr/share/man/man3/aivenauth.3 f644
 /usr/share/man/man3/libaivenauth.3 f644
+/usr/share/man/man5/aivenauth-accounts.5 f644
 /usr/share/man/man5/aivenauth.conf.5 f644
 /usr/share/man/man8/aivenctl.8 f644
 /usr/share/man/man8/pam_aiven.8 f644

@@ -266,7 +266,19 @@ pam_aiven/opts.c ### if (strncmp(argv[i], "config=", 7) == 0) { ### module argum
 pam_aiven/opts.c ### if (mlen != nlen || strncmp(argv[i], argv[j], nlen) != 0) ### module argument names (duplicates)
 libaivenauth/base/config.c ### if (strncasecmp(v, schemes[i], strlen(schemes[i])) == 0 && ### proxy URL scheme
 pam_aiven/ctxpool.c ### if (s->busy || strcmp(s->key, key) != 0) ### pool key: the module arguments from the PAM service file
-pam_aiven/pam_aiven.c ### (user == NULL || ad->user == NULL || strcmp(user, ad->user) != 0)) { ### PAM user name
+pam_aiven/pam_aiven.c ### if (user == NULL || ad->user == NULL || strcmp(user, ad->user) != 0) { ### PAM user name
+libaivenauth/base/acctmap_match.c ### if (idlen == strlen(u) && memcmp(u, id, idlen) == 0) ### account map: application user id (public)
+libaivenauth/base/acctmap_match.c ### memcmp(u, name, nlen) == 0) { ### account map: application user name (public)
+libaivenauth/base/acctmap.c ### int c = strcmp(x->pub.account, y->pub.account); ### account map: local account names (sort)
+libaivenauth/base/acctmap_match.c ### return strcmp((const char *)key, l->pub.account); ### account map: local account names (bsearch)
+libaivenauth/base/acctmap.c ### if (strcmp(tok, "from") == 0) { ### account map: option name
+libaivenauth/base/acctmap.c ### } else if (strcmp(tok, "scope") == 0) { ### account map: option name
+libaivenauth/base/acctmap.c ### if (strcmp(m->sorted[i]->pub.account, ### account map: duplicate local accounts
+libaivenauth/base/acctmap_load.c ### strcmp(c->path, path) == 0 && lstat(path, &now_sb) == 0 && ### account map path (config)
+libaivenauth/base/acctmap_load.c ### if (c->path == NULL || strcmp(c->path, path) != 0) { ### account map path (config)
+libaivenauth/reader/verify.c ### if (strcmp(user, "root") == 0) ### PAM user name (user_match any, uid 0)
+libaivenauth/reader/verify.c ### if (now < ctx->not_uid0_until && strcmp(user, ctx->not_uid0) == 0) ### PAM user name (user_match any, the last NSS answer)
+pam_aiven/opts.c ### strncmp(argv[i], "account_map_file=", 17) == 0) { ### module argument
 pam_aiven/pam_aiven.c ### strcmp(d.prefix, ad->prefix) != 0) { ### token prefix (public)
 pam_aiven/pam_aiven.c ### if (argv[i] != NULL && strcmp(argv[i], "non_token=fail") == 0) ### module argument (config-error path)
 libaivenauth/base/config_value.c ### if (strncasecmp(v, "https://", 8) == 0) { ### URL scheme

@@ -1,0 +1,98 @@
+/*
+ * mapcheck.c - see mapcheck.h.  The map holds names, not ids, so an
+ * application user renamed or deleted in Aiven leaves a line that admits
+ * nobody (or, worse, whoever takes the name next): say so.  And a line
+ * for root is legitimate but worth a second look every time.
+ */
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mapcheck.h"
+
+const char *
+mapcheck_name(enum mapcheck_kind kind)
+{
+	switch (kind) {
+	case MAPCHECK_UNKNOWN_USER:
+		return "map-unknown-user";
+	case MAPCHECK_EMPTY_GLOB:
+		return "map-empty-glob";
+	case MAPCHECK_ROOT:
+		return "map-root";
+	}
+	return "map";
+}
+
+bool
+mapcheck_is_root(const char *account)
+{
+	struct passwd *pw;
+
+	if (strcmp(account, "root") == 0)
+		return true;
+	pw = getpwnam(account);
+	return pw != NULL && pw->pw_uid == 0;
+}
+
+/* Is entry (a name, an id or a glob) matched by some synced user? */
+static bool
+known(const char *entry, const struct aivenauth_user *u, size_t nu)
+{
+	struct aivenauth_account_entry one = { 0 };
+	const char *users[1] = { entry };
+	size_t i;
+
+	one.users = users;
+	one.n_users = 1;
+	for (i = 0; i < nu; i++)
+		if (aivenauth_account_entry_lists(&one, u[i].name, u[i].user_id))
+			return true;
+	return false;
+}
+
+size_t
+mapcheck_run(const struct aivenauth_account_map *m,
+    const struct aivenauth_user *u, size_t nu, mapcheck_fn *fn, void *arg)
+{
+	size_t i, j, n = 0;
+	char msg[512];
+
+	for (i = 0; i < aivenauth_account_map_count(m); i++) {
+		const struct aivenauth_account_entry *e =
+		    aivenauth_account_map_entry(m, i);
+
+		if (mapcheck_is_root(e->account)) {
+			snprintf(msg, sizeof(msg), "line %u maps %zu application "
+			    "user entr%s to %s, which is uid 0: a valid token of "
+			    "%s is a root login", e->line, e->n_users,
+			    e->n_users == 1 ? "y" : "ies", e->account,
+			    e->n_users == 1 ? "it" : "any of them");
+			fn(arg, MAPCHECK_ROOT, e, NULL, msg);
+			n++;
+		}
+		for (j = 0; u != NULL && j < e->n_users; j++) {
+			const char *x = e->users[j];
+			bool glob = aivenauth_account_user_is_glob(x);
+
+			if (known(x, u, nu))
+				continue;
+			if (glob)
+				snprintf(msg, sizeof(msg), "line %u (%s): glob "
+				    "\"%s\" matches no application user of the "
+				    "cache", e->line, e->account, x);
+			else
+				snprintf(msg, sizeof(msg), "line %u (%s): %s "
+				    "\"%s\" is not an application user of the "
+				    "cache (deleted, renamed, or a typo; whoever "
+				    "is given the name later gets the line)",
+				    e->line, e->account,
+				    aivenauth_account_user_is_id(x) ? "id" :
+				    "name", x);
+			fn(arg, glob ? MAPCHECK_EMPTY_GLOB :
+			    MAPCHECK_UNKNOWN_USER, e, x, msg);
+			n++;
+		}
+	}
+	return n;
+}
