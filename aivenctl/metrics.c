@@ -155,9 +155,10 @@ sync_state_write(struct aivenauth_ctx *ctx, int64_t start_ms,
 	    "# aivenctl sync: the last attempt (read by aivenctl status "
 	    "--prometheus)\n"
 	    "time %" PRId64 "\nduration_ms %" PRId64 "\nsuccess %d\n"
-	    "exit %d\nerror %s\n", end / 1000,
+	    "exit %d\nunit %d\nerror %s\n", end / 1000,
 	    end - start_ms > 0 ? end - start_ms : 0,
 	    st == AIVENAUTH_OK ? 1 : 0, exit_code(st),
+	    getenv("INVOCATION_ID") != NULL ? 1 : 0,
 	    st == AIVENAUTH_OK ? "" : aivenauth_strerror(st));
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return;
@@ -205,6 +206,9 @@ sync_state_read(struct aivenauth_ctx *ctx, struct sync_state *s)
 		} else if (strcmp(line, "exit") == 0 &&
 		    parse_i64(val, 0, 255, &v)) {
 			s->exit_code = (int)v;
+		} else if (strcmp(line, "unit") == 0 &&
+		    parse_i64(val, 0, 1, &v)) {
+			s->unit = v == 1;
 		} else if (strcmp(line, "error") == 0) {
 			snprintf(s->error, sizeof(s->error), "%s", val);
 		}

@@ -33,6 +33,8 @@ struct sync_state {
 	bool success;
 	int exit_code;
 	char error[128];        /* aivenauth_strerror() of a failure */
+	bool unit;              /* ran under a systemd unit (INVOCATION_ID):
+	                           its journal has the details */
 };
 /* Record an attempt; failures to record are reported with -v only. */
 void sync_state_write(struct aivenauth_ctx *ctx, int64_t start_ms,
