@@ -340,6 +340,9 @@ metrics_write(struct aivenauth_ctx *ctx, const char *file)
 	if (have_state) {
 		metric(&t, "aivenauth_last_sync_attempt_timestamp_seconds",
 		    "Unix time the last sync attempt ended.", ss.time);
+		metric(&t, "aivenauth_last_sync_attempt_exit_code",
+		    "Exit code of the last sync attempt (0: success; see "
+		    "aivenctl(8), EXIT STATUS).", ss.exit_code);
 		add(&t, "# HELP aivenauth_last_sync_duration_seconds Duration "
 		    "of the last sync attempt.\n# TYPE "
 		    "aivenauth_last_sync_duration_seconds gauge\n"

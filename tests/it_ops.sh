@@ -130,8 +130,30 @@ ctl status --prometheus "$M" 2>/dev/null
 	[ "$(val aivenauth_last_sync_timestamp_seconds)" = "$ts" ] &&
 	ok "after a failed sync: sync_success 0, generation and last good sync unchanged" ||
 	bad "after failed sync: success $(val aivenauth_sync_success) gen $(val aivenauth_cache_generation)/$gen"
+[ "$(val aivenauth_last_sync_attempt_exit_code)" = 77 ] && ok "after a failed sync: last_sync_attempt_exit_code 77" ||
+	bad "last_sync_attempt_exit_code $(val aivenauth_last_sync_attempt_exit_code)"
+# status right after a failed sync: not "fresh" with exit 0
+ctl status > "$W/st" 2>"$W/st.err"; rc=$?
+[ $rc = 75 ] && grep -qE '^state: +sync-failing$' "$W/st" && grep -qE '^last_attempt: +failed$' "$W/st" &&
+	grep -qE '^last_attempt_time: +20[0-9-]+T[0-9:]+Z$' "$W/st" && grep -qE '^last_attempt_error: +.+' "$W/st" &&
+	grep -q 'the last sync attempt .* failed' "$W/st.err" &&
+	ok "status after a failed sync: state sync-failing, exit 75, the attempt's time, result and error" ||
+	bad "status after failed sync: rc $rc: $(cat "$W/st" "$W/st.err")"
+grep -q journalctl "$W/st.err" && bad "status: journalctl after a sync run by hand" || ok "status: no journalctl after a sync run by hand"
+ctl --json status > "$W/st.json" 2>/dev/null; rc=$?
+python3 - "$W/st.json" <<'PY' && [ $rc = 75 ] && ok "status --json after a failed sync: last_attempt {time, result failed, exit_code 77, error}, exit 75" || bad "status --json failed sync rc $rc: $(cat "$W/st.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+a = d["last_attempt"]
+assert d["state"] == "sync-failing" and d["stale"] is False, d
+assert a["result"] == "failed" and a["exit_code"] == 77 and a["error"] and a["time"].endswith("Z"), a
+PY
 ctl sync >/dev/null 2>&1; ctl status --prometheus "$M" 2>/dev/null
 [ "$(val aivenauth_sync_success)" = 1 ] && ok "a good sync sets sync_success 1 again" || bad "sync_success after recovery"
+ctl status > "$W/st" 2>"$W/st.err"; rc=$?
+[ $rc = 0 ] && grep -qE '^state: +fresh$' "$W/st" && grep -qE '^last_attempt: +ok$' "$W/st" &&
+	grep -qE '^last_attempt_error: *$' "$W/st" && ok "status after a good sync again: fresh, last_attempt ok, exit 0" ||
+	bad "status after recovery: rc $rc: $(cat "$W/st" "$W/st.err")"
 sed "s|cache_dir = .*|cache_dir = $W/nocache|" "$W/aivenauth.conf" > "$W/nocache.conf"
 "$AB/aivenctl" -c "$W/nocache.conf" status --prometheus "$W/m/nocache.prom" 2>/dev/null; rc=$?
 [ $rc = 0 ] && grep -q '^aivenauth_cache_up 0$' "$W/m/nocache.prom" && grep -q '^aivenauth_sync_success 0$' "$W/m/nocache.prom" &&
