@@ -162,6 +162,24 @@ sync_state_write(struct aivenauth_ctx *ctx, int64_t start_ms,
 	    st == AIVENAUTH_OK ? "" : aivenauth_strerror(st));
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return;
+	/* The sync's own admin token, for audit (which must never tell
+	 * anyone to revoke it): known after a good sync, when the cache
+	 * holds its prefix. */
+	if (st == AIVENAUTH_OK) {
+		struct aivenauth_token *t = NULL;
+		char prefix[AIVENAUTH_PREFIX_MAX + 1];
+		size_t nt = 0;
+		int m;
+
+		if (aivenauth_cache_tokens(ctx, NULL, &t, &nt) == AIVENAUTH_OK &&
+		    admin_token_prefix(ctx, t, nt, prefix, sizeof(prefix))) {
+			m = snprintf(text + n, sizeof(text) - (size_t)n,
+			    "token_prefix %s\n", prefix);
+			if (m > 0 && (size_t)m < sizeof(text) - (size_t)n)
+				n += m;
+		}
+		aivenauth_tokens_free(t, nt);
+	}
 	if ((e = write_atomic(path, text, (size_t)n, 0640)) != 0)
 		ctl_note("cannot record the sync result in %s: %s", path,
 		    strerror(e));
@@ -209,6 +227,9 @@ sync_state_read(struct aivenauth_ctx *ctx, struct sync_state *s)
 		} else if (strcmp(line, "unit") == 0 &&
 		    parse_i64(val, 0, 1, &v)) {
 			s->unit = v == 1;
+		} else if (strcmp(line, "token_prefix") == 0) {
+			snprintf(s->token_prefix, sizeof(s->token_prefix), "%s",
+			    val);
 		} else if (strcmp(line, "error") == 0) {
 			snprintf(s->error, sizeof(s->error), "%s", val);
 		}
