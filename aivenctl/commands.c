@@ -42,7 +42,7 @@ static const struct command token_commands[] = {
 	  "revoke a token: locally first, then at the API",
 	  NULL, CMD_ADMIN | CMD_PUBLISHES },
 	{ "rotate", cmd_token_rotate,
-	  "USER_ID PREFIX [--grace SECONDS]",
+	  "USER_ID PREFIX | ORG_ID/USER_ID/PREFIX [--grace SECONDS]",
 	  "replace a token with a new one, revoke the old after a grace",
 	  NULL, CMD_ADMIN | CMD_PUBLISHES },
 	{ NULL, NULL, NULL, NULL, NULL, 0 },
@@ -69,7 +69,7 @@ const struct command ctl_commands[] = {
 	  "list, create or delete application users", user_commands, 0 },
 	{ "token", NULL, NULL,
 	  "create, add, list, revoke or rotate tokens", token_commands, 0 },
-	{ "inspect", cmd_inspect, "PREFIX",
+	{ "inspect", cmd_inspect, "PREFIX | USER_ID PREFIX | ORG_ID/USER_ID/PREFIX",
 	  "show everything the cache knows about one token", NULL, 0 },
 	{ "verify", cmd_verify,
 	  "USER [--rhost IP] [--service NAME] [--scope S]\n"

@@ -432,7 +432,7 @@ runin ver15 "$T1" ctl verify ci-bot
 rc "verify revoked token after sync" 1
 out_has "verify after sync: still revoked" '^denied: revoked: '
 run tlist5 ctl --json token list "$U"
-jcheck "token list: removed state" "[t['state'] for t in d if t['token_prefix']=='$P1'] == ['removed']"
+jcheck "token list: revoked here, then gone from the API: state revoked, revoked_by aivenctl" "[(t['state'], t['revoked'], t['revoked_by']) for t in d if t['token_prefix']=='$P1'] == [('revoked', True, 'aivenctl')]"
 run rev2 ctl token revoke "$U2" "$P2"
 rc "token revoke of another user's prefix" 65
 err_has "revoke: says whose" "belongs to user $U"
@@ -562,7 +562,23 @@ runin ver26u "$T12" ctl verify ci-bot
 rc "expired token, no longer listed: still refused" 1
 out_has "no longer listed: refused as removed" '^denied: revoked: '
 run tlist8u ctl --json token list "$U"
-jcheck "token list: the unlisted expired token is removed from the cache" "[t['state'] for t in d if t['token_prefix']=='$P12'] == ['removed']"
+jcheck "token list: the unlisted expired token: state revoked (as verify says), revoked_by api" "[(t['state'], t['revoked'], t['revoked_by']) for t in d if t['token_prefix']=='$P12'] == [('revoked', True, 'api')]"
+# inspect: the same words, and every id form token revoke takes.
+run insp1 ctl inspect "$P12"
+rc "inspect PREFIX of a token deleted at the API" 0
+out_has "inspect: state revoked, as verify says" '^state: +revoked$'
+out_has "inspect: revoked true" '^revoked: +true$'
+out_has "inspect: revoked_by api" '^revoked_by: +api$'
+run insp2 ctl inspect "$ORG_ID/$U/$P12"
+rc "inspect ORG_ID/USER_ID/PREFIX (the Terraform import id)" 0
+out_has "inspect ORG_ID/USER_ID/PREFIX: the token" "^token_prefix: +$(rx "$P12")$"
+run insp3 ctl inspect "$U" "$P12"
+rc "inspect USER_ID PREFIX" 0
+out_has "inspect USER_ID PREFIX: the token" "^token_prefix: +$(rx "$P12")$"
+run insp4 ctl inspect "$U2" "$P12"
+rc "inspect with another user's id: refused" 65
+run insp5 ctl inspect "other-org/$U/$P12"
+rc "inspect with another organization: refused" 64
 sim_ctl POST /_sim/modes '{"expired_tokens": "listed"}' > /dev/null
 run sync15l ctl sync
 runin ver26l "$T12" ctl verify ci-bot
