@@ -285,8 +285,16 @@ reopen(struct aivenauth_ctx *ctx)
 
 	close_snapshot(ctx->cache);
 	/* Fail closed: a newer snapshot exists and cannot be read, so the
-	 * old one must not decide (it may accept a revoked token). */
-	if ((st = open_snapshot(ctx)) != AIVENAUTH_OK) {
+	 * old one must not decide (it may accept a revoked token).  And the
+	 * same checks as a first open (reader_open): a long-lived process
+	 * (an nginx worker) must not accept what a new one (sshd) refuses,
+	 * such as a cache directory made group-writable since it opened, or
+	 * a state record writable by others (mapped again: one openat and
+	 * mmap per published snapshot). */
+	pubstate_close(&ctx->cache->ps);
+	if ((st = check_dir(ctx, ctx->cfg.cache_dir, false)) != AIVENAUTH_OK ||
+	    (st = map_state(ctx)) != AIVENAUTH_OK ||
+	    (st = open_snapshot(ctx)) != AIVENAUTH_OK) {
 		close_snapshot(ctx->cache);
 		return st;
 	}
