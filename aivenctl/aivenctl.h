@@ -66,6 +66,9 @@ struct command {
 	const char *summary;
 	const struct command *sub;             /* its subcommands */
 	unsigned flags;                        /* CMD_* */
+	/* For --help: one line per option or operand, its meaning and its
+	 * default; NULL if it has none of its own. */
+	const char *options;
 };
 extern const struct command ctl_commands[];
 

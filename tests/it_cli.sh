@@ -117,6 +117,32 @@ run noargs "$AB/aivenctl";                  rc "no command" 64
 run unknown ctl frobnicate;                 rc "unknown command" 64
 err_has "unknown command is named" "unknown command 'frobnicate'"
 run unknown2 ctl token frobnicate;          rc "unknown token subcommand" 64
+# Help for groups and commands, and "did you mean".
+run helpu ctl user --help;                  rc "user --help" 0
+out_has "user --help lists its subcommands" '^  delete +delete an application user'
+run helpt ctl token --help;                 rc "token --help" 0
+out_has "token --help lists its subcommands" '^  rotate +replace a token'
+run helpt2 "$AB/aivenctl" help token;       rc "help token" 0
+out_has "help token: the group's help, not the global one" '^usage: aivenctl token SUBCOMMAND'
+grep -q 'EX_TEMPFAIL' "$O/helpt2.out" && bad "help token printed the global help" || ok "help token is not the global help"
+run helpt3 "$AB/aivenctl" help token rotate; rc "help token rotate" 0
+out_has "help token rotate: --grace with meaning and default" '^  --grace SECONDS .*'
+# Every option in a command's synopsis is listed in its help, with a default.
+nodoc=""
+for path in "sync" "status" "user list" "token create" "token rotate" "verify" "audit" "doctor" "follow" "fleet keygen"; do
+	"$AB/aivenctl" help $path > "$O/h.out" 2>&1 || nodoc="$nodoc [$path: exit $?]"
+	for o in $(sed -n '2,3p' "$O/h.out" | grep -oE -- '--[a-z-]+' | sort -u); do
+		grep -qE "^  $o" "$O/h.out" || nodoc="$nodoc [$path $o]"
+	done
+	grep -q 'default' "$O/h.out" || nodoc="$nodoc [$path: no default]"
+done
+[ -z "$nodoc" ] && ok "per-command help lists every option with its meaning and default" || bad "help misses:$nodoc"
+run dym ctl tokne list;                     rc "misspelt command" 64
+err_has "misspelt command: did you mean" "unknown command 'tokne' \(did you mean 'token'\?\)"
+run dym2 ctl token revok x y;               rc "misspelt subcommand" 64
+err_has "misspelt subcommand: did you mean" "did you mean 'token revoke'\?"
+run dym3 "$AB/aivenctl" help tokn;          rc "help of a misspelt command" 64
+err_has "help: did you mean" "did you mean 'token'\?"
 run badopt ctl sync --bogus;                rc "unknown option" 64
 run usage1 ctl token create;                rc "token create without USER_ID" 64
 run usage2 ctl token create u1 --extend-when-used
@@ -540,6 +566,19 @@ run rot4 ctl token rotate "$U2" "$P8B"
 rc "rotate another user's token" 65
 run rot5 ctl token rotate "$U" NoSuchPrefix
 rc "rotate an unknown prefix" 66
+# No --grace: the new token first, the old one keeps working for a day
+# (jobs in flight switch), so a rotation never breaks them.
+mint t6d "$U" --description "rotate default"
+T6D=$TOK; P6D=${T6D:0:12}
+run rot6 ctl --json token rotate "$U" "$P6D"
+mv "$O/rot6.out" "$O/mint_rot6.out"; mv "$O/rot6.err" "$O/mint_rot6.err"
+printf '%s\n' "$(jget "$O/mint_rot6.out" "d['full_token']")" >> "$SECRETS"
+RC=$(python3 -c 'import json,sys; print(0 if json.load(open(sys.argv[1])).get("grace_seconds")==86400 else 1)' "$O/mint_rot6.out" 2>/dev/null || echo 1)
+rc "rotate without --grace: a grace of 86400 s (one day)" 0
+runin ver6d "$T6D" ctl verify ci-bot
+rc "rotate without --grace: the old token still works (jobs in flight)" 0
+run rot6h ctl token rotate --help
+out_has "token rotate --help: --grace, its meaning and default" 'default: 86400, one day'
 
 # ================================================================ expiry
 mint t12 "$U" --description "short" --max-age-seconds 600
