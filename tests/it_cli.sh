@@ -362,9 +362,12 @@ run sync7 ctl sync
 # ================================================================ token list / inspect
 run tlist3 ctl token list
 rc "token list" 0
-out_has "token list: header" '^PREFIX +USER +DESCRIPTION +EXPIRY_TIME +LAST_USED_TIME +ENROLLED +STATE$'
-out_has "token list: underline" '^=+  =+  =+  =+  =+  =+  =+$'
-out_has "token list: the ci token" "ci token +[0-9T:Z-]+ +(null|[0-9T:Z-]+) +true +active$"
+out_has "token list: header (with the user's name)" '^PREFIX +USER_NAME +USER_ID +DESCRIPTION +EXPIRY_TIME +LAST_USED_TIME +ENROLLED +STATE$'
+grep -qw null "$O/$LAST.out" && bad "token list: a table shows null: $(grep -w null "$O/$LAST.out" | head -2)" ||
+	ok "token list: no cell says null (empty instead)"
+out_has "token list: a row names the user" " ci-bot +$U "
+out_has "token list: underline" '^=+  =+  =+  =+  =+  =+  =+  =+$'
+out_has "token list: the ci token" "ci token +[0-9T:Z-]+ +([0-9T:Z-]+ +)?true +active$"
 run tlist4 ctl token list "$U2"
 if grep -q "$P1" "$O/tlist4.out"; then bad "token list USER_ID filters"; else ok "token list USER_ID filters"; fi
 run insp1 ctl inspect "$P1"

@@ -100,6 +100,24 @@ ctl token create "$uid" --description deploy --max-age-seconds 86400 --ip-allowl
 ctl token create "$uid" --description deploy --max-age-seconds 86400 --ip-allowlist 10.0.0.0/8 >/dev/null 2>&1
 empty=$(ctl --json user create ops-empty | sed -n 's/^ *"user_id": "\(.*\)",*$/\1/p')
 
+# completion from the cache: ids shown with names, names complete to ids,
+# prefixes for inspect, revoke and rotate (of the user given).
+ctl sync >/dev/null 2>&1
+ccomp() { comp aivenctl -c "$W/aivenauth.conf" "$@"; }
+ccomp token revoke "" > "$W/c1"
+grep -qx "$uid (ops-runner)" "$W/c1" && grep -qx "$empty (ops-empty)" "$W/c1" &&
+	ok "completion: user ids offered with their names" || bad "completion ids+names: $(cat "$W/c1")"
+[ "$(ccomp token revoke ops-r)" = "$uid" ] && ok "completion: a name completes to its user's id" ||
+	bad "completion of a name: $(ccomp token revoke ops-r)"
+[ "$(ccomp token list "${uid:0:4}" | wc -l)" -ge 1 ] && ccomp token list "$uid" | grep -qx "$uid" &&
+	ok "completion: a unique id completes to the id alone" || bad "completion of an id: $(ccomp token list "$uid")"
+mapfile -t cps < <(ctl --json token list "$uid" | sed -n 's/^ *"token_prefix": "\(.*\)",*$/\1/p')
+[ "$(ccomp token revoke "$uid" "" | sort)" = "$(printf '%s\n' "${cps[@]}" | sort)" ] &&
+	ok "completion: token revoke USER_ID completes that user's prefixes" || bad "completion revoke prefixes: $(ccomp token revoke "$uid" "")"
+[ "$(ccomp inspect "${cps[0]:0:6}")" = "${cps[0]}" ] && ok "completion: inspect completes a prefix" ||
+	bad "completion inspect: '$(ccomp inspect "${cps[0]:0:6}")' want ${cps[0]}"
+ccomp token rotate "$uid" "${cps[1]:0:6}" | grep -qx -- "${cps[1]}" && ok "completion: token rotate USER_ID completes a prefix" ||
+	bad "completion rotate: $(ccomp token rotate "$uid" "${cps[1]:0:6}")"
 ctl sync --prometheus "$W/m/aivenauth.prom" >/dev/null 2>"$W/err"; rc=$?
 [ $rc != 0 ] && grep -q "cannot write metrics" "$W/err" &&
 	ok "sync --prometheus into a missing directory: error, rc $rc" || bad "missing metrics dir: rc $rc $(cat "$W/err")"
