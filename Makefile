@@ -191,8 +191,10 @@ unit: all $(TEST_BINS)
 	@tools/run-unit $(TEST_BINS)
 
 .PHONY: check
+# The benchmarks are built too (not run): a bench that no longer compiles
+# is caught here, not at the next `make bench`.
 check: deps
-	@$(MAKE) --no-print-directory all $(TEST_BINS)
+	@$(MAKE) --no-print-directory all $(TEST_BINS) $(BENCH_BINS)
 	@tools/run-tests $(BUILD)
 
 # The whole unit and PAM suites, built with ASan+UBSan in their own tree.

@@ -27,6 +27,7 @@
 #include "base/cache.h"
 #include "base/internal.h"
 #include "base/rec.h"
+#include "writer/writer.h"
 
 #include "token.h"
 

@@ -252,9 +252,9 @@ libaivenauth/base/config.c ### } else if (strcmp(v, "learn") == 0) { ### config 
 libaivenauth/base/rec.c ### return n == a.n && memcmp(a.p, s, n) == 0; ### sv_eq: user names/ids/emails
 libaivenauth/writer/sync.c ### return strcmp(x->prefix, y->prefix); ### sort by prefix (public)
 libaivenauth/reader/verify.c ### if (s.n < nl && need[s.n] == ':' && memcmp(s.p, need, s.n) == 0) ### scope names
-libaivenauth/net/http.c ### if (strcmp(host, "127.0.0.1") == 0 || ### URL host
-libaivenauth/net/http.c ### strcasecmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 || ### URL host
-libaivenauth/net/http.c ### strcmp(host, "::1") == 0) { ### URL host
+libaivenauth/net/http_client.c ### if (strcmp(host, "127.0.0.1") == 0 || ### URL host
+libaivenauth/net/http_client.c ### strcasecmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 || ### URL host
+libaivenauth/net/http_client.c ### strcmp(host, "::1") == 0) { ### URL host
 libaivenauth/net/http.c ### if (strcmp(r->method, "POST") == 0) { ### HTTP method
 libaivenauth/net/http.c ### } else if (strcmp(r->method, "GET") != 0) { ### HTTP method
 pam_aiven/opts.c ### if (strcmp(v, user_matches[i].name) == 0) { ### module argument
@@ -271,9 +271,9 @@ pam_aiven/pam_aiven.c ### strcmp(d.prefix, ad->prefix) != 0) { ### token prefix 
 pam_aiven/pam_aiven.c ### if (argv[i] != NULL && strcmp(argv[i], "non_token=fail") == 0) ### module argument (config-error path)
 libaivenauth/base/config_value.c ### if (strncasecmp(v, "https://", 8) == 0) { ### URL scheme
 libaivenauth/base/config_value.c ### } else if (strncasecmp(v, "http://", 7) == 0) { ### URL scheme
-libaivenauth/net/http.c ### if (strncasecmp(url, "https://", 8) == 0) { ### URL scheme
-libaivenauth/net/http.c ### if (strncasecmp(url, "http://", 7) != 0) ### URL scheme
-libaivenauth/net/json.c ### if (strncasecmp(s + i, needle, k) == 0) ### HTML tag search in an error page
+libaivenauth/net/http_client.c ### if (strncasecmp(url, "https://", 8) == 0) { ### URL scheme
+libaivenauth/net/http_client.c ### if (strncasecmp(url, "http://", 7) != 0) ### URL scheme
+libaivenauth/net/json_error.c ### if (strncasecmp(s + i, needle, k) == 0) ### HTML tag search in an error page
 libaivenauth/base/config_fleet.c ### if (strcmp(key, "fleet_lease_ttl") == 0) { ### config key name
 libaivenauth/base/config_fleet.c ### if (strcmp(key, "fleet") == 0) { ### config key / fleet mode name
 libaivenauth/base/config_fleet.c ### if (strcmp(v, "off") == 0) ### config key / fleet mode name
@@ -315,8 +315,8 @@ libaivenauth/fleet/fleet_publish.c ### v.leader_lease == stored && strcmp(v.lead
 libaivenauth/net/etcd_json.c ### strcmp(json_string_value(t), "PUT") == 0)) ### watch event type
 libaivenauth/net/etcd_json.c ### strcmp(json_string_value(t), "DELETE") == 0) ### watch event type
 libaivenauth/net/json.c ### strcmp(json_string_value(id), user_id) != 0) || ### /v1/me user id vs the synced owner (public ids)
-libaivenauth/net/json.c ### hit = json_is_string(v) && strcmp(json_string_value(v), code) == 0; ### API error_code
-libaivenauth/net/json.c ### strcmp(json_string_value(c), code) == 0) ### API error_code
+libaivenauth/net/json_error.c ### hit = json_is_string(v) && strcmp(json_string_value(v), code) == 0; ### API error_code
+libaivenauth/net/json_error.c ### strcmp(json_string_value(c), code) == 0) ### API error_code
 EOA
 )
 unlisted=0

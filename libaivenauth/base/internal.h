@@ -177,6 +177,8 @@ bool cidr_contains(const struct cidr *c, const unsigned char addr[16]);
 bool user_copy(struct aivenauth_user *dst, const struct aivenauth_user *src);
 bool token_copy(struct aivenauth_token *dst, const struct aivenauth_token *src);
 char *xstrdup_or_null(const char *s);
+/* Free n strings and the vector (NULL-safe). */
+void strv_free(char **v, size_t n);
 
 /* ------------------------------------------------------------ secrets */
 

@@ -14,7 +14,7 @@ xstrdup_or_null(const char *s)
 	return s != NULL ? strdup(s) : NULL;
 }
 
-static void
+void
 strv_free(char **v, size_t n)
 {
 	size_t i;

@@ -227,6 +227,9 @@ enum aivenauth_status fleet_key_gen(const char *prefix, uint64_t gen,
     struct buf *out);
 enum aivenauth_status fleet_key_manifest(const char *prefix, uint64_t gen,
     struct buf *out);
+/* PREFIX/gen/<gen>/u/ID or .../t/ID, for a record of kind (fleet_name). */
+enum aivenauth_status fleet_key_leaf(const char *prefix, uint64_t gen,
+    enum fleet_type kind, const char *id, struct buf *out);
 enum aivenauth_status fleet_key_user(const char *prefix, uint64_t gen,
     const char *user_id, struct buf *out);
 enum aivenauth_status fleet_key_token(const char *prefix, uint64_t gen,

@@ -141,6 +141,20 @@ list_whole(const struct net_params *p, const struct http_req *r, size_t n)
 	return AIVENAUTH_ERR_BAD_RESPONSE;
 }
 
+/* GET a list (path taken over): run, and its body said to be JSON; the
+ * caller parses r's body and frees r. */
+static enum aivenauth_status
+list_get(const struct net_params *p, char *path, struct http_req *r)
+{
+	enum aivenauth_status st;
+
+	http_req_init(r, p, "GET", path);
+	r->query = LIST_QUERY;
+	if ((st = run_one(p, r)) != AIVENAUTH_OK)
+		return st;
+	return want_json(p, r);
+}
+
 static enum aivenauth_status
 users_list(const struct net_params *p, struct aivenauth_user **users,
     size_t *n)
@@ -153,11 +167,7 @@ users_list(const struct net_params *p, struct aivenauth_user **users,
 	*n = 0;
 	if ((st = org_path(p, NULL, false, NULL, &path)) != AIVENAUTH_OK)
 		return st;
-	http_req_init(&r, p, "GET", path);
-	r.query = LIST_QUERY;
-	if ((st = run_one(p, &r)) != AIVENAUTH_OK)
-		goto out;
-	if ((st = want_json(p, &r)) != AIVENAUTH_OK)
+	if ((st = list_get(p, path, &r)) != AIVENAUTH_OK)
 		goto out;
 	if ((st = json_users_parse(r.resp.data, r.resp.len, users, n, err,
 	    sizeof(err))) != AIVENAUTH_OK)
@@ -245,11 +255,7 @@ tokens_list(const struct net_params *p, const char *user_id,
 	if ((st = org_path(p, user_id != NULL ? user_id : "", true, NULL,
 	    &path)) != AIVENAUTH_OK)
 		return st;
-	http_req_init(&r, p, "GET", path);
-	r.query = LIST_QUERY;
-	if ((st = run_one(p, &r)) != AIVENAUTH_OK)
-		goto out;
-	if ((st = want_json(p, &r)) != AIVENAUTH_OK)
+	if ((st = list_get(p, path, &r)) != AIVENAUTH_OK)
 		goto out;
 	if ((st = json_tokens_parse(r.resp.data, r.resp.len, user_id, tokens,
 	    n, err, sizeof(err))) != AIVENAUTH_OK)

@@ -15,23 +15,9 @@
 #include <sodium.h>
 
 #include "net/etcd_json.h"
+#include "net/json_read.h"
 
 #define B64 sodium_base64_VARIANT_ORIGINAL
-
-static void
-seterr(char *err, size_t errsz, const char *fmt, ...) PRINTF(3, 4);
-
-static void
-seterr(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errsz == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-}
 
 /* ------------------------------------------------------------ requests */
 
@@ -293,30 +279,6 @@ ej_auth_req(const char *name, const char *pw, size_t pw_len, struct buf *out)
 
 /* ------------------------------------------------------------ answers */
 
-static enum aivenauth_status
-load(const char *body, size_t len, json_t **root, char *err, size_t errsz)
-{
-	json_error_t jerr;
-
-	*root = NULL;
-	if (body == NULL || len == 0) {
-		seterr(err, errsz, "empty answer where JSON was expected");
-		return AIVENAUTH_ERR_BAD_RESPONSE;
-	}
-	if ((*root = json_loadb(body, len, 0, &jerr)) == NULL) {
-		seterr(err, errsz, "invalid JSON at line %d column %d",
-		    jerr.line, jerr.column);
-		return AIVENAUTH_ERR_BAD_RESPONSE;
-	}
-	if (!json_is_object(*root)) {
-		seterr(err, errsz, "answer is not a JSON object");
-		json_decref(*root);
-		*root = NULL;
-		return AIVENAUTH_ERR_BAD_RESPONSE;
-	}
-	return AIVENAUTH_OK;
-}
-
 /* An int64 field: a decimal string or a JSON integer; absent = 0. */
 static bool
 get_i64(json_t *o, const char *k, int64_t *out)
@@ -432,27 +394,28 @@ ej_range_parse(const char *body, size_t len, etcd_kv_fn *fn, void *arg,
 
 	*more = false;
 	*n_kvs = 0;
-	if ((st = load(body, len, &root, err, errsz)) != AIVENAUTH_OK)
+	if ((st = json_load_object(body, len, "answer", true, &root,
+	    err, errsz)) != AIVENAUTH_OK)
 		return st;
 	st = AIVENAUTH_ERR_BAD_RESPONSE;
 	if (!header_rev(root, rev) || *rev <= 0) {
-		seterr(err, errsz, "range answer without a header revision");
+		json_seterr(err, errsz, "range answer without a header revision");
 		goto out;
 	}
 	v = json_object_get(root, "more");
 	if (v != NULL && !json_is_boolean(v)) {
-		seterr(err, errsz, "range answer: \"more\" is not a boolean");
+		json_seterr(err, errsz, "range answer: \"more\" is not a boolean");
 		goto out;
 	}
 	*more = json_is_true(v);
 	kvs = json_object_get(root, "kvs");
 	if (kvs != NULL && !json_is_array(kvs)) {
-		seterr(err, errsz, "range answer: \"kvs\" is not an array");
+		json_seterr(err, errsz, "range answer: \"kvs\" is not an array");
 		goto out;
 	}
 	json_array_foreach(kvs, i, v) {
 		if (!kv_decode(v, &s)) {
-			seterr(err, errsz, "range answer: key %zu is malformed",
+			json_seterr(err, errsz, "range answer: key %zu is malformed",
 			    i);
 			goto out;
 		}
@@ -479,10 +442,11 @@ ej_header_parse(const char *body, size_t len, int64_t *rev, char *err,
 	enum aivenauth_status st;
 	json_t *root;
 
-	if ((st = load(body, len, &root, err, errsz)) != AIVENAUTH_OK)
+	if ((st = json_load_object(body, len, "answer", true, &root,
+	    err, errsz)) != AIVENAUTH_OK)
 		return st;
 	if (!header_rev(root, rev)) {
-		seterr(err, errsz, "answer without a header revision");
+		json_seterr(err, errsz, "answer without a header revision");
 		st = AIVENAUTH_ERR_BAD_RESPONSE;
 	}
 	json_decref(root);
@@ -497,14 +461,15 @@ ej_txn_parse(const char *body, size_t len, bool *succeeded, int64_t *rev,
 	json_t *root, *v;
 
 	*succeeded = false;
-	if ((st = load(body, len, &root, err, errsz)) != AIVENAUTH_OK)
+	if ((st = json_load_object(body, len, "answer", true, &root,
+	    err, errsz)) != AIVENAUTH_OK)
 		return st;
 	st = AIVENAUTH_ERR_BAD_RESPONSE;
 	v = json_object_get(root, "succeeded");
 	if (!header_rev(root, rev))
-		seterr(err, errsz, "txn answer without a header revision");
+		json_seterr(err, errsz, "txn answer without a header revision");
 	else if (v != NULL && !json_is_boolean(v))
-		seterr(err, errsz, "txn answer: \"succeeded\" is not a boolean");
+		json_seterr(err, errsz, "txn answer: \"succeeded\" is not a boolean");
 	else {
 		*succeeded = json_is_true(v);
 		st = AIVENAUTH_OK;
@@ -521,13 +486,14 @@ ej_lease_parse(const char *body, size_t len, bool in_result, int64_t *id,
 	json_t *root, *o;
 
 	*id = *ttl = 0;
-	if ((st = load(body, len, &root, err, errsz)) != AIVENAUTH_OK)
+	if ((st = json_load_object(body, len, "answer", true, &root,
+	    err, errsz)) != AIVENAUTH_OK)
 		return st;
 	o = in_result ? json_object_get(root, "result") : root;
 	st = AIVENAUTH_ERR_BAD_RESPONSE;
 	if (!json_is_object(o) || !get_i64(o, "ID", id) ||
 	    !get_i64(o, "TTL", ttl) || *id == 0)
-		seterr(err, errsz, "lease answer without an ID");
+		json_seterr(err, errsz, "lease answer without an ID");
 	else
 		st = AIVENAUTH_OK;
 	json_decref(root);
@@ -544,13 +510,14 @@ ej_auth_parse(const char *body, size_t len, char **tok, size_t *tok_len,
 
 	*tok = NULL;
 	*tok_len = 0;
-	if ((st = load(body, len, &root, err, errsz)) != AIVENAUTH_OK)
+	if ((st = json_load_object(body, len, "answer", true, &root,
+	    err, errsz)) != AIVENAUTH_OK)
 		return st;
 	v = json_object_get(root, "token");
 	st = AIVENAUTH_ERR_BAD_RESPONSE;
 	if (!json_is_string(v) || (n = json_string_length(v)) == 0 ||
 	    n > 4096) {
-		seterr(err, errsz, "authenticate answer without a token");
+		json_seterr(err, errsz, "authenticate answer without a token");
 	} else if ((*tok = malloc(n + 1)) == NULL) {
 		st = AIVENAUTH_ERR_NOMEM;
 	} else {
@@ -580,23 +547,24 @@ ej_watch_line(const char *line, size_t len, etcd_watch_fn *fn, void *arg,
 	int64_t rev = 0;
 
 	*stop = false;
-	if ((st = load(line, len, &root, err, errsz)) != AIVENAUTH_OK)
+	if ((st = json_load_object(line, len, "answer", true, &root,
+	    err, errsz)) != AIVENAUTH_OK)
 		return st;
 	st = AIVENAUTH_ERR_BAD_RESPONSE;
 	res = json_object_get(root, "result");
 	if (!json_is_object(res)) {
 		/* {"error": {...}} mid-stream: the gateway lost the watch. */
-		seterr(err, errsz, "watch answer without a result");
+		json_seterr(err, errsz, "watch answer without a result");
 		goto out;
 	}
 	if (!header_rev(res, &rev)) {
-		seterr(err, errsz, "watch answer without a header");
+		json_seterr(err, errsz, "watch answer without a header");
 		goto out;
 	}
 	if (json_is_true(json_object_get(res, "canceled"))) {
 		end->canceled = true;
 		if (!get_i64(res, "compact_revision", &end->compact_revision)) {
-			seterr(err, errsz, "watch cancel: bad compact_revision");
+			json_seterr(err, errsz, "watch cancel: bad compact_revision");
 			goto out;
 		}
 		v = json_object_get(res, "cancel_reason");
@@ -610,12 +578,12 @@ ej_watch_line(const char *line, size_t len, etcd_watch_fn *fn, void *arg,
 	}
 	evs = json_object_get(res, "events");
 	if (evs != NULL && !json_is_array(evs)) {
-		seterr(err, errsz, "watch answer: \"events\" is not an array");
+		json_seterr(err, errsz, "watch answer: \"events\" is not an array");
 		goto out;
 	}
 	n = json_array_size(evs);
 	if (n > WATCH_BATCH_MAX) {
-		seterr(err, errsz, "watch answer with %zu events", n);
+		json_seterr(err, errsz, "watch answer with %zu events", n);
 		goto out;
 	}
 	if (n > 0 && ((ev = calloc(n, sizeof(*ev))) == NULL ||
@@ -628,7 +596,7 @@ ej_watch_line(const char *line, size_t len, etcd_watch_fn *fn, void *arg,
 		t = json_object_get(v, "type");
 		if (!json_is_object(v) || !kv_decode(json_object_get(v, "kv"),
 		    &ks[i])) {
-			seterr(err, errsz, "watch event %zu is malformed", i);
+			json_seterr(err, errsz, "watch event %zu is malformed", i);
 			n = i;
 			goto out;
 		}
@@ -640,7 +608,7 @@ ej_watch_line(const char *line, size_t len, etcd_watch_fn *fn, void *arg,
 		    strcmp(json_string_value(t), "DELETE") == 0)
 			ev[i].type = ETCD_EV_DELETE;
 		else {
-			seterr(err, errsz, "watch event %zu of unknown type", i);
+			json_seterr(err, errsz, "watch event %zu of unknown type", i);
 			kv_free(&ks[i]);
 			n = i;
 			goto out;
