@@ -83,7 +83,9 @@ parse_line_args(struct doctor *d, int argc, const char **argv,
 		snprintf(path, sizeof(path), "%s%s", d->root, o->config_file);
 		st = aivenauth_config_load(ctx, path, true);
 		if (st != AIVENAUTH_OK) {
-			snprintf(err, errsize, "config=%s: %s", o->config_file,
+			/* Bounded so that it fits PA_ARGS_ERR whole. */
+			snprintf(err, errsize, "config=%.100s: %.140s",
+			    o->config_file,
 			    cap.msg[0] != '\0' ? cap.msg :
 			    aivenauth_strerror(st));
 			goto out;
