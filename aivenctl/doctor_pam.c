@@ -32,6 +32,7 @@ struct pam_use {
 	unsigned die_line;       /* pam_aiven auth line whose refusal fails it */
 	bool die_fails_humans;   /* ... and refuses people's passwords too */
 	bool any_token;          /* a line that accepts tokens at all */
+	bool bad_line;           /* a line the module refuses (reported) */
 };
 
 /* The library's last error message, while a line's config is checked. */
@@ -184,6 +185,7 @@ check_aiven_line(struct doctor *d, const char *path, unsigned lineno,
 		report(d, FAIL, "pam", fix, "%s:%u: %s %s pam_aiven.so: %s: the "
 		    "module refuses every token on this line", path, lineno,
 		    type, control, err);
+		u->bad_line = true;
 		return;
 	}
 	u->any_token = true;
@@ -300,7 +302,7 @@ check_pam_file(struct doctor *d, const char *path, const char *service,
 		report(d, WARN, "pam", fix, "%s: no account line: a token "
 		    "revoked after authentication is not re-checked (%s)",
 		    path, u.uses);
-	} else {
+	} else if (!u.bad_line) {
 		report(d, OK, "pam", NULL, "%s: %s", path, u.uses);
 	}
 }

@@ -29,6 +29,7 @@ have "a misspelt value fails with the values' did-you-mean" \
 	"^fail +pam +$R/etc/pam.d/pg-aiven:1: .*module argument user_match: invalid value \"nmae\" \(did you mean \"name\"\?\)"
 have "a config key with a bad value fails (the library's check)" \
 	"^fail +pam +$R/etc/pam.d/stale-aiven:1: .*module argument max_stale: invalid value"
+hasnt "a file with a refused line is not also ok" "^ok +pam +$R/etc/pam.d/nginx-aiven"
 have "a good line passes" "^ok +pam +$R/etc/pam.d/good-aiven: auth required, account required$"
 hasnt "no failure for the good file" "^fail +pam +$R/etc/pam.d/good-aiven"
 rm -f "$R/etc/pam.d/pg-aiven" "$R/etc/pam.d/stale-aiven" "$R/etc/pam.d/nginx-aiven"
