@@ -80,6 +80,10 @@ NET_SHARED_SRCS := libaivenauth/base/record.c libaivenauth/base/timeparse.c \
                    libaivenauth/base/buf.c
 PAM_SRCS  := $(sort $(wildcard pam_aiven/*.c))
 CTL_SRCS  := $(sort $(wildcard aivenctl/*.c))
+# The module's argument parser, pure (no libpam, no context), compiled into
+# aivenctl too: `aivenctl doctor` judges a PAM line as the module will.
+CTL_SHARED_SRCS := pam_aiven/args.c pam_aiven/logfield.c \
+                   libaivenauth/base/suggest.c
 TEST_SRCS := $(sort $(wildcard tests/check_*.c))
 TEST_HELPER_SRCS := $(sort $(wildcard tests/helpers/*.c))
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
@@ -91,7 +95,7 @@ READER_OBJS := $(call obj,$(BASE_SRCS) $(READER_SRCS))
 NET_OBJS  := $(call obj,$(NET_SRCS))
 NET_SHARED_OBJS := $(call obj,$(NET_SHARED_SRCS))
 PAM_OBJS  := $(call obj,$(PAM_SRCS))
-CTL_OBJS  := $(call obj,$(CTL_SRCS))
+CTL_OBJS  := $(call obj,$(CTL_SRCS)) $(call obj,$(CTL_SHARED_SRCS))
 TEST_HELPER_OBJS := $(call obj,$(TEST_HELPER_SRCS))
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/%,$(TEST_SRCS))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench_%,$(BENCH_SRCS))
@@ -113,7 +117,7 @@ $(BUILD)/obj/%.o: %.c
 	$(call msg,CC,$<)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 # The network module and the CLI see libcurl/jansson headers; nothing else.
-$(NET_OBJS) $(CTL_OBJS) $(TEST_HELPER_OBJS): CPPFLAGS += $(NET_CFLAGS)
+$(NET_OBJS) $(call obj,$(CTL_SRCS)) $(TEST_HELPER_OBJS): CPPFLAGS += $(NET_CFLAGS)
 $(call obj,$(TEST_SRCS)) $(TEST_HELPER_OBJS): CPPFLAGS += $(CHECK_CFLAGS) $(NET_CFLAGS) -DAIVENAUTH_TESTING -Itests
 
 $(LIB_SO): $(CORE_OBJS) libaivenauth/libaivenauth.map

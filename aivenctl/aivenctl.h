@@ -66,6 +66,9 @@ struct command {
 	const char *summary;
 	const struct command *sub;             /* its subcommands */
 	unsigned flags;                        /* CMD_* */
+	/* For --help: one line per option or operand, its meaning and its
+	 * default; NULL if it has none of its own. */
+	const char *options;
 };
 extern const struct command ctl_commands[];
 
@@ -144,9 +147,14 @@ const char *fmt_time(int64_t t, char buf[static 32]);
 /* Items joined by ", " ("" for none); malloc'd, NULL on no memory. */
 char *join_list(char *const *items, size_t n);
 bool parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
-/* Token state: active, expired, revoked, revoking@TIME, removed. */
+/* Token state: active, expired, revoking@TIME, revoked (here, or deleted
+ * at the API: the word verify and PAM use). */
 const char *token_state(const struct aivenauth_token *t, int64_t now,
     char buf[static 64]);
+/* Who revoked it: "api" (no longer listed: deleted in the console, by
+ * another tool...), "aivenctl" (token revoke / rotate here), NULL if not
+ * revoked. */
+const char *token_revoked_by(const struct aivenauth_token *t, int64_t now);
 /* Split "USER_ID PREFIX" or "ORG_ID/USER_ID/PREFIX" arguments.  Returns
  * 0 or an exit code (message printed).  *user and *prefix point into
  * malloc'd *store (free it). */

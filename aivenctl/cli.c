@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "aivenctl.h"
+#include "base/suggest.h"
 
 struct globals g;
 
@@ -113,25 +114,24 @@ usage(FILE *fp)
 	    "  --json             JSON output (4-space indent, sorted keys)\n"
 	    "  -v, --verbose      also notices (-vv: info and debug)\n"
 	    "  -h, --help         this help;  --version  the version\n"
+	    "\n`%s help COMMAND` (or `%s COMMAND --help`) lists a command's\n"
+	    "options with their meaning and default.\n"
 	    "\nThe admin API token comes from $AIVEN_AUTH_TOKEN or the config's\n"
 	    "api_token_file, never from the command line.  Tokens to add or\n"
-	    "verify are read from stdin.\n\n%s", exit_codes);
+	    "verify are read from stdin.\n\n%s", PROG_NAME, PROG_NAME,
+	    exit_codes);
 }
 
-int
-usage_of(const char *path)
-{
-	usage_print(stderr, path);
-	return EX_USAGE;
-}
-
-void
-usage_print(FILE *fp, const char *path)
+/* The command named by path ("token rotate"), and the name of the group
+ * that owns it in *prefix (NULL at the top). */
+static const struct command *
+find_path(const char *path, const char **prefix)
 {
 	const struct command *c, *table = top;
-	const char *prefix = NULL, *name = path, *sp = strchr(path, ' ');
+	const char *name = path, *sp = strchr(path, ' ');
 	char head[16];
 
+	*prefix = NULL;
 	if (sp != NULL && (size_t)(sp - path) < sizeof(head)) {
 		memcpy(head, path, (size_t)(sp - path));
 		head[sp - path] = '\0';
@@ -139,17 +139,108 @@ usage_print(FILE *fp, const char *path)
 			if (c->sub != NULL && strcmp(c->name, head) == 0)
 				break;
 		if (c->name == NULL)
-			return;
-		prefix = c->name;
+			return NULL;
+		*prefix = c->name;
 		table = c->sub;
 		name = sp + 1;
 	}
 	for (c = table; c->name != NULL; c++)
-		if (strcmp(c->name, name) == 0 && c->sub == NULL) {
-			fprintf(fp, "usage:\n");
-			usage_line(fp, prefix, c);
-			break;
-		}
+		if (strcmp(c->name, name) == 0 && c->sub == NULL)
+			return c;
+	return NULL;
+}
+
+static void
+global_options(FILE *fp)
+{
+	fprintf(fp, "Global options (before or after the command):\n"
+	    "  -c, --config FILE  config file (default $AIVENAUTH_CONFIG or\n"
+	    "                     " AIVENAUTH_SYSCONFDIR "/aivenauth/aivenauth.conf)\n"
+	    "  --json             JSON output (4-space indent, sorted keys)\n"
+	    "  -v, --verbose      also notices (-vv: info and debug)\n"
+	    "  -h, --help         help\n");
+}
+
+/* A bad usage: the synopsis and where the whole help is. */
+int
+usage_of(const char *path)
+{
+	const struct command *c;
+	const char *prefix;
+
+	if ((c = find_path(path, &prefix)) != NULL) {
+		fprintf(stderr, "usage:\n");
+		usage_line(stderr, prefix, c);
+		fprintf(stderr, "see `%s help %s`\n", PROG_NAME, path);
+	}
+	return EX_USAGE;
+}
+
+/* -h: synopsis, what it does, each option with its meaning and default. */
+void
+usage_print(FILE *fp, const char *path)
+{
+	const struct command *c;
+	const char *prefix;
+
+	if ((c = find_path(path, &prefix)) == NULL)
+		return;
+	fprintf(fp, "usage:\n");
+	usage_line(fp, prefix, c);
+	fprintf(fp, "\n%s%s%s: %s.\n", prefix != NULL ? prefix : "",
+	    prefix != NULL ? " " : "", c->name, c->summary);
+	if (c->options != NULL)
+		fprintf(fp, "\nOptions and arguments:\n%s", c->options);
+	fputc('\n', fp);
+	global_options(fp);
+	fprintf(fp, "\nSee aivenctl(8) for the details and the exit codes.\n");
+}
+
+/* The subcommands of a group ("aivenctl token --help"). */
+static void
+group_help(FILE *fp, const struct command *grp)
+{
+	const struct command *s;
+
+	fprintf(fp, "usage: %s %s SUBCOMMAND [ARGS...]\n\n%s.\n\n"
+	    "Subcommands:\n", PROG_NAME, grp->name, grp->summary);
+	for (s = grp->sub; s->name != NULL; s++)
+		fprintf(fp, "  %-8s %s\n", s->name, s->summary);
+	fprintf(fp, "\nSynopsis:\n");
+	for (s = grp->sub; s->name != NULL; s++)
+		usage_line(fp, grp->name, s);
+	fprintf(fp, "\n`%s help %s SUBCOMMAND` (or `%s %s SUBCOMMAND "
+	    "--help`) lists its options.\n", PROG_NAME, grp->name, PROG_NAME,
+	    grp->name);
+}
+
+static bool
+is_help(const char *a)
+{
+	return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0 ||
+	    strcmp(a, "help") == 0;
+}
+
+/* "unknown command" with the nearest command of the table, if close. */
+static void
+unknown(const struct command *table, const char *prefix, const char *word)
+{
+	const struct command *c;
+	struct suggest sg;
+	const char *best;
+
+	suggest_init(&sg, word, strlen(word));
+	for (c = table; c->name != NULL; c++)
+		suggest_consider(&sg, c->name);
+	best = suggest_best(&sg);
+	if (best != NULL)
+		ctl_err("unknown command '%s%s%s' (did you mean '%s%s%s'?)",
+		    prefix != NULL ? prefix : "", prefix != NULL ? " " : "",
+		    word, prefix != NULL ? prefix : "", prefix != NULL ? " " :
+		    "", best);
+	else
+		ctl_err("unknown command '%s%s%s'", prefix != NULL ? prefix :
+		    "", prefix != NULL ? " " : "", word);
 }
 
 /* Run argv[0] from table (prefix: the command that owns the table, for
@@ -173,6 +264,10 @@ dispatch(const struct command *table, const char *prefix, int argc,
 	for (c = table; c->name != NULL; c++) {
 		if (strcmp(c->name, argv[0]) != 0)
 			continue;
+		if (c->sub != NULL && argc >= 2 && is_help(argv[1])) {
+			group_help(stdout, c);
+			return 0;
+		}
 		if (c->sub != NULL)
 			return dispatch(c->sub, c->name, argc - 1, argv + 1);
 		snprintf(current_path, sizeof(current_path), "%s%s%s",
@@ -185,10 +280,9 @@ dispatch(const struct command *table, const char *prefix, int argc,
 			rc = hooks->after(c, current_path, rc);
 		return rc;
 	}
-	ctl_err("unknown command '%s%s%s'", prefix != NULL ? prefix : "",
-	    prefix != NULL ? " " : "", argv[0]);
+	unknown(table, prefix, argv[0]);
 	if (prefix == NULL) {
-		usage(stderr);
+		fprintf(stderr, "see `%s --help`\n", PROG_NAME);
 	} else {
 		fprintf(stderr, "usage:\n");
 		for (c = table; c->name != NULL; c++)
@@ -240,13 +334,48 @@ parse_no_opts(const char *path, int argc, char *argv[])
 	return -1;
 }
 
+/* help [COMMAND [SUBCOMMAND]]: the whole help, a group's, a command's. */
 int
 cmd_help(int argc, char *argv[])
 {
-	(void)argc;
-	(void)argv;
-	usage(stdout);
-	return 0;
+	const struct command *c, *s;
+	char path[64];
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (argv[i][0] == '-' && !is_help(argv[i])) {
+			ctl_err("help takes command names, not options");
+			return usage_of("help");
+		}
+	if (argc < 2 || is_help(argv[1])) {
+		usage(stdout);
+		return 0;
+	}
+	for (c = top; c->name != NULL; c++)
+		if (strcmp(c->name, argv[1]) == 0)
+			break;
+	if (c->name == NULL) {
+		unknown(top, NULL, argv[1]);
+		return EX_USAGE;
+	}
+	if (c->sub == NULL || argc < 3) {
+		if (c->sub != NULL)
+			group_help(stdout, c);
+		else
+			usage_print(stdout, c->name);
+		return argc > 3 || (c->sub == NULL && argc > 2) ?
+		    (ctl_err("help: too many names"), EX_USAGE) : 0;
+	}
+	for (s = c->sub; s->name != NULL; s++)
+		if (strcmp(s->name, argv[2]) == 0)
+			break;
+	if (s->name == NULL) {
+		unknown(c->sub, c->name, argv[2]);
+		return EX_USAGE;
+	}
+	snprintf(path, sizeof(path), "%s %s", c->name, s->name);
+	usage_print(stdout, path);
+	return argc > 3 ? (ctl_err("help: too many names"), EX_USAGE) : 0;
 }
 
 int

@@ -3,8 +3,12 @@
  * best practices, checked from the cache (the API's metadata as of the
  * last sync), one line per finding with what to do about it.
  *
- *   unused           a token not used for N days (API last_used_time;
- *                    never used and created N days ago) - revoke it
+ *   unused           a token the API has not seen used for N days (its
+ *                    last_used_time; never, and created N days ago).
+ *                    Logins through aivenauth never reach the API and
+ *                    never move it: a token used here all day looks
+ *                    unused.  So the finding says where "last used"
+ *                    comes from, and its fix is to ask, not to revoke.
  *   no-expiry        a token that never expires (no max_age_seconds)
  *   no-ip-allowlist  a token usable from any address
  *   old              a token older than the rotation age - rotate it
@@ -19,7 +23,10 @@
  *                    log in through user_match=map)
  *
  * Only live tokens count: revoked, removed, expired and scheduled-for-
- * revocation ones can no longer log in.  Exit 0: no findings; 1: findings;
+ * revocation ones can no longer log in.  The token `aivenctl sync` itself
+ * uses (recorded by the last good sync, or read here when this process
+ * can) is marked, and no fix tells anyone to revoke it: that would stop
+ * every sync.  Exit 0: no findings; 1: findings;
  * otherwise a sysexits code.
  */
 #include <stdarg.h>
@@ -39,7 +46,18 @@ struct audit {
 	size_t findings;
 	json_t *json;          /* array of findings with --json */
 	bool nomem;
+	char sync_prefix[AIVENAUTH_PREFIX_MAX + 1];  /* "" if unknown */
 };
+
+#define LAST_USED_SOURCE "the API's last_used_time, which logins through " \
+	"aivenauth (pam_aiven, aivenctl verify) never move"
+
+static bool
+is_sync_token(const struct audit *a, const struct aivenauth_token *t)
+{
+	return a->sync_prefix[0] != '\0' && t->prefix != NULL &&
+	    strcmp(t->prefix, a->sync_prefix) == 0;
+}
 
 static bool
 live(const struct aivenauth_token *t, int64_t now)
@@ -68,10 +86,11 @@ finding(struct audit *a, const char *check, const struct aivenauth_user *u,
 	va_end(ap);
 	a->findings++;
 	if (a->json != NULL) {
-		json_t *o = json_pack("{s:s, s:o, s:o, s:o, s:s, s:s}",
+		json_t *o = json_pack("{s:s, s:o, s:o, s:o, s:b, s:s, s:s}",
 		    "check", check, "user_id", json_str(uid),
 		    "user_name", json_str(uname),
 		    "prefix", json_str(t != NULL ? t->prefix : NULL),
+		    "sync_token", t != NULL && is_sync_token(a, t),
 		    "message", msg, "fix", fix);
 
 		if (o == NULL || json_array_append_new(a->json, o) != 0)
@@ -79,8 +98,9 @@ finding(struct audit *a, const char *check, const struct aivenauth_user *u,
 		return;
 	}
 	if (t != NULL)
-		print_visible(stdout, "%-16s token %s of %s (%s): %s; fix: %s",
-		    check, t->prefix, nn(uname), nn(uid), msg, fix);
+		print_visible(stdout, "%-16s token %s of %s (%s)%s: %s; fix: %s",
+		    check, t->prefix, nn(uname), nn(uid), is_sync_token(a, t) ?
+		    " [the sync's own admin token]" : "", msg, fix);
 	else
 		print_visible(stdout, "%-16s user %s (%s): %s; fix: %s", check,
 		    nn(uname), nn(uid), msg, fix);
@@ -91,25 +111,59 @@ static void
 audit_token(struct audit *a, const struct aivenauth_token *t)
 {
 	char fix[512], tb[32];
+	bool sync = is_sync_token(a, t);
 	int64_t days;
 
 	if (a->unused_days > 0) {
-		snprintf(fix, sizeof(fix), "revoke it if nothing needs it: "
-		    "aivenctl token revoke %s %s", t->user_id, t->prefix);
+		/* Never "revoke it" on this alone: the API does not see the
+		 * logins this product decides. */
+		if (sync)
+			snprintf(fix, sizeof(fix), "keep it: aivenctl sync "
+			    "authenticates with it (api_token_file)");
+		else
+			snprintf(fix, sizeof(fix), "ask who uses it before "
+			    "revoking: logins through this product do not "
+			    "count in last_used_time");
 		if (t->last_used_time != 0) {
 			days = (a->now - t->last_used_time) / DAY;
 			if (days >= a->unused_days)
 				finding(a, "unused", NULL, t, fix,
-				    "not used for %lld days (last used %s)",
-				    (long long)days,
-				    fmt_time(t->last_used_time, tb));
+				    "no use seen by the API for %lld days "
+				    "(last used %s, from %s)", (long long)days,
+				    fmt_time(t->last_used_time, tb),
+				    LAST_USED_SOURCE);
 		} else if (t->create_time != 0) {
 			days = (a->now - t->create_time) / DAY;
 			if (days >= a->unused_days)
 				finding(a, "unused", NULL, t, fix,
-				    "never used, created %lld days ago",
-				    (long long)days);
+				    "no use seen by the API since it was "
+				    "created %lld days ago (from %s)",
+				    (long long)days, LAST_USED_SOURCE);
 		}
+	}
+	if (sync) {
+		/* Replacing the sync's token is the fix, never revoking it
+		 * first: the sync would stop. */
+		if (t->expiry_time == 0 && t->max_age_seconds == 0)
+			finding(a, "no-expiry", NULL, t, "create a replacement "
+			    "with --max-age-seconds N --extend-when-used, put it "
+			    "in api_token_file and sync with it before this one "
+			    "goes", "never expires");
+		if (t->n_ip_allowlist == 0)
+			finding(a, "no-ip-allowlist", NULL, t, "create a "
+			    "replacement with --ip-allowlist CIDR of the hosts "
+			    "that sync, put it in api_token_file and sync with "
+			    "it before this one goes", "usable from any address");
+		if (a->rotation_days > 0 && t->create_time != 0 &&
+		    (days = (a->now - t->create_time) / DAY) >=
+		    a->rotation_days)
+			finding(a, "old", NULL, t, "create a replacement, put it "
+			    "in api_token_file and sync with it before this one "
+			    "goes (token rotate would revoke the sync's token)",
+			    "created %lld days ago (%s), rotation age is %lld "
+			    "days", (long long)days, fmt_time(t->create_time,
+			    tb), (long long)a->rotation_days);
+		return;
 	}
 	if (t->expiry_time == 0 && t->max_age_seconds == 0) {
 		snprintf(fix, sizeof(fix), "create a replacement with "
@@ -327,6 +381,18 @@ cmd_audit(int argc, char *argv[])
 		goto out;
 	}
 	a.now = (int64_t)time(NULL);
+	/* The sync's own token: as its last good run recorded it, or read
+	 * here if this process can (root). */
+	{
+		struct sync_state ss;
+
+		if (sync_state_read(ctx, &ss) && ss.token_prefix[0] != '\0')
+			snprintf(a.sync_prefix, sizeof(a.sync_prefix), "%s",
+			    ss.token_prefix);
+		else
+			(void)admin_token_prefix(ctx, t, nt, a.sync_prefix,
+			    sizeof(a.sync_prefix));
+	}
 	if (g.json && (a.json = json_array()) == NULL) {
 		rc = EX_OSERR;
 		goto out;
@@ -344,11 +410,14 @@ cmd_audit(int argc, char *argv[])
 		goto out;
 	}
 	if (g.json) {
-		json_t *o = json_pack("{s:O, s:I, s:I, s:I, s:I}",
+		json_t *o = json_pack("{s:O, s:I, s:I, s:I, s:I, s:o, s:s}",
 		    "findings", a.json, "users", (json_int_t)nu,
 		    "tokens", (json_int_t)live_tokens,
 		    "unused_days", (json_int_t)a.unused_days,
-		    "rotation_days", (json_int_t)a.rotation_days);
+		    "rotation_days", (json_int_t)a.rotation_days,
+		    "sync_token_prefix", json_str(a.sync_prefix[0] != '\0' ?
+		    a.sync_prefix : NULL),
+		    "last_used_source", LAST_USED_SOURCE);
 
 		rc = json_print(o);
 		json_decref(o);

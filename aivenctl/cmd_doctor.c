@@ -14,12 +14,14 @@
  *   fresh     the last good sync vs max_stale, and the last attempt
  *   api       the API answers the admin token (skipped with --offline;
  *             run as the token file's owner when started as root)
- *   pam       services in /etc/pam.d that use pam_aiven (read only)
+ *   pam       services in /etc/pam.d that use pam_aiven (read only): each
+ *             pam_aiven.so line parsed by the module's own parser,
+ *             user_match=any, a stack shared with people, sshd's root
  *   accounts  the local account map(s): safe, valid (FILE:LINE:COLUMN),
  *             present where user_match=map needs one; entries naming
  *             unknown application users; lines mapping to uid 0
  *   saslauthd -c in /etc/default/saslauthd* (its cache outlives a
- *             revocation)
+ *             revocation), when it asks PAM and pam_aiven is used
  *   dovecot   auth_cache_size in /etc/dovecot (the same)
  *   fleet     with fleet = publish or follow: the keys, etcd, the
  *             publisher's heartbeat, a follower caught up
@@ -43,12 +45,23 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "doctor.h"
 #include "fleetview.h"
 #include "ops.h"
+
+/* The first error loading the config says, for its report line. */
+static void
+capture_first(void *arg, int level, const char *msg)
+{
+	char *buf = arg;
+
+	if (level <= LOG_ERR && buf[0] == '\0')
+		snprintf(buf, 512, "%s", msg);
+}
 
 int
 cmd_doctor(int argc, char *argv[])
@@ -64,7 +77,7 @@ cmd_doctor(int argc, char *argv[])
 	struct aivenauth_ctx *ctx = NULL;
 	enum aivenauth_status st;
 	const char *config;
-	char defpath[4096];
+	char defpath[4096], why[512] = "";
 	bool loaded;
 	int c, rc = 0;
 
@@ -95,7 +108,8 @@ cmd_doctor(int argc, char *argv[])
 		    aivenauth_strerror(st));
 		return exit_code(st);
 	}
-	aivenauth_set_log(ctx, ctl_log, NULL, ctl_log_level());
+	/* The load's error goes in the config line, not on stderr. */
+	aivenauth_set_log(ctx, capture_first, why, LOG_ERR);
 	config = g.config != NULL ? g.config : secure_getenv("AIVENAUTH_CONFIG");
 	if (config == NULL || *config == '\0') {
 		snprintf(defpath, sizeof(defpath), "%s/aivenauth/aivenauth.conf",
@@ -104,6 +118,9 @@ cmd_doctor(int argc, char *argv[])
 	}
 	st = aivenauth_config_load(ctx, config, false);
 	loaded = st == AIVENAUTH_OK;
+	if (!loaded && why[0] == '\0')
+		snprintf(why, sizeof(why), "%s", aivenauth_strerror(st));
+	aivenauth_set_log(ctx, ctl_log, NULL, ctl_log_level());
 	if (!loaded) {
 		/* Go on with the defaults. */
 		aivenauth_ctx_free(ctx);
@@ -119,7 +136,8 @@ cmd_doctor(int argc, char *argv[])
 		goto out;
 	}
 	d.follower = loaded && fleet_mode_of(ctx) == FLEET_MODE_FOLLOW;
-	check_config(&d, ctx, config != NULL ? config : defpath, loaded);
+	check_config(&d, ctx, config != NULL ? config : defpath,
+	    loaded ? NULL : why);
 	check_sync_user(&d);
 	check_token_file(&d, ctx);
 	check_cache_dir(&d, ctx);

@@ -1,9 +1,12 @@
 /*
- * cmd_inspect.c - aivenctl inspect PREFIX: everything the cache knows
- * about one token (never its hash): metadata, local state, effective
- * expiry, and the local accounts the local account map lets it log into
- * on this host (user_match=map; the line's from= and scope= shown, they
- * are judged at login).
+ * cmd_inspect.c - aivenctl inspect PREFIX | USER_ID PREFIX |
+ * ORG_ID/USER_ID/PREFIX: everything the cache knows about one token
+ * (never its hash): metadata, local state, effective expiry, and the local
+ * accounts the local account map lets it log into on this host
+ * (user_match=map; the line's from= and scope= shown, they are judged at
+ * login).  The forms with ids are those `token revoke` takes
+ * (ORG_ID/USER_ID/PREFIX is the Terraform import id); the token must then
+ * be that user's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,25 +120,49 @@ cmd_inspect(int argc, char *argv[])
 	struct aivenauth_token t = { 0 };
 	struct aivenauth_ctx *ctx;
 	enum aivenauth_status st;
+	const char *prefix, *user = NULL;
+	char *store = NULL;
 	int64_t now;
-	int rc;
+	int rc, nargs;
 
 	if ((rc = parse_no_opts("inspect", argc, argv)) >= 0)
 		return rc;
-	if (argc - optind != 1 || argv[optind][0] == '\0')
+	nargs = argc - optind;
+	if (nargs < 1 || nargs > 2 || argv[optind][0] == '\0')
 		return usage_of("inspect");
-	if (!prefix_arg_ok(argv[optind]))
-		return EX_USAGE;
 	if ((rc = ctl_ctx_new(&ctx)) != 0)
 		return rc;
 	if ((rc = ctl_cache_open(ctx, AIVENAUTH_OPEN_RDONLY)) != 0)
 		goto out;
-	st = aivenauth_cache_token(ctx, argv[optind], &t);
+	prefix = argv[optind];
+	/* One argument: a prefix as it is (a prefix may hold '/'), else the
+	 * ORG_ID/USER_ID/PREFIX id.  Two: USER_ID PREFIX. */
+	if (nargs == 1 && strchr(prefix, '/') != NULL &&
+	    strlen(prefix) <= AIVENAUTH_PREFIX_MAX &&
+	    aivenauth_cache_token(ctx, prefix, &t) == AIVENAUTH_OK)
+		goto found;
+	aivenauth_token_clear(&t);
+	if (nargs == 2 || strchr(prefix, '/') != NULL) {
+		if ((rc = parse_token_id(ctx, nargs, argv + optind, &store, &user,
+		    &prefix)) != 0)
+			goto out;
+	} else if (!prefix_arg_ok(prefix)) {
+		rc = EX_USAGE;
+		goto out;
+	}
+	st = aivenauth_cache_token(ctx, prefix, &t);
 	if (st != AIVENAUTH_OK) {
-		ctl_err("token %s: %s", argv[optind], aivenauth_strerror(st));
+		ctl_err("token %s: %s", prefix, aivenauth_strerror(st));
 		rc = exit_code(st);
 		goto out;
 	}
+	if (user != NULL && (t.user_id == NULL || strcmp(t.user_id, user) != 0)) {
+		ctl_err("token %s is not user %s's (it is %s's)", prefix, user,
+		    t.user_id != NULL ? t.user_id : "no user");
+		rc = EX_DATAERR;
+		goto out;
+	}
+found:
 	now = (int64_t)time(NULL);
 	if (g.json) {
 		json_t *o = json_token(&t, now);
@@ -148,8 +175,9 @@ cmd_inspect(int argc, char *argv[])
 		print_token_details(&t, now);
 		show_accounts(ctx, &t, NULL);
 	}
-	aivenauth_token_clear(&t);
 out:
+	aivenauth_token_clear(&t);
+	free(store);
 	aivenauth_ctx_free(ctx);
 	return rc;
 }

@@ -1,7 +1,12 @@
 /*
- * cmd_status.c - aivenctl status: the cache, its counts and whether it is
- * fresh.  Exit 0 when fresh; EX_UNAVAILABLE when stale, never synced or
- * missing (what pam_aiven would answer with PAM_AUTHINFO_UNAVAIL).
+ * cmd_status.c - aivenctl status: the cache, its counts, whether it is
+ * fresh, and the last sync attempt (its time, result and error, from
+ * cache_dir/sync-state).  Exit 0 when fresh and the last attempt (if any
+ * is recorded) succeeded; EX_TEMPFAIL when fresh but the last attempt
+ * failed (state "sync-failing": logins are still decided, a revocation
+ * stops reaching this host, and the cache goes stale at max_stale unless
+ * a sync succeeds); EX_UNAVAILABLE when stale, never synced or missing
+ * (what pam_aiven would answer with PAM_AUTHINFO_UNAVAIL).
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -47,7 +52,9 @@ cmd_status(int argc, char *argv[])
 	char b1[32], b2[32];
 	const char *prom;       /* --prometheus [FILE] (ops.h) */
 	struct fleet_view fv;
-	bool fleet;
+	struct sync_state ss;
+	bool fleet, have_ss;
+	char b3[32];
 	int rc;
 
 	if ((rc = prom_parse_opts("status", argc, argv, true, &prom)) >= 0)
@@ -95,9 +102,16 @@ cmd_status(int argc, char *argv[])
 		state = "stale";
 	else
 		state = "fresh";
-	/* The exit code is the cache's, what pam_aiven decides on; the fleet
-	 * lines say why a follower's cache is what it is. */
+	have_ss = sync_state_read(ctx, &ss);
+	/* The exit code is first the cache's, what pam_aiven decides on; the
+	 * fleet lines say why a follower's cache is what it is.  A fresh cache
+	 * whose last sync failed is not "fresh" with exit 0: it is still
+	 * deciding, but on data that stops moving. */
 	rc = strcmp(state, "fresh") == 0 ? 0 : EX_UNAVAILABLE;
+	if (rc == 0 && have_ss && !ss.success) {
+		state = "sync-failing";
+		rc = EX_TEMPFAIL;
+	}
 	if ((fleet = fleet_mode_of(ctx) != FLEET_MODE_OFF))
 		fleet_view_read(ctx, max_stale, &fv);
 	if (g.json) {
@@ -113,7 +127,7 @@ cmd_status(int argc, char *argv[])
 		    "last_sync_age", age >= 0 ? json_integer(age) :
 		    json_null(),
 		    "max_stale", (json_int_t)max_stale,
-		    "stale", rc != 0,
+		    "stale", rc == EX_UNAVAILABLE,
 		    "state", state,
 		    "users", (json_int_t)in.users,
 		    "tokens", (json_int_t)in.tokens,
@@ -123,7 +137,17 @@ cmd_status(int argc, char *argv[])
 		    "map_size", (json_int_t)in.map_size,
 		    "file_size", (json_int_t)in.file_size,
 		    "fleet", fleet ? fleet_view_json(&fv) : json_null());
-		int jr = o != NULL ? json_print(o) : EX_OSERR;
+		int jr;
+
+		if (o != NULL && json_object_set_new(o, "last_attempt", !have_ss ?
+		    json_null() : json_pack("{s:o, s:s, s:i, s:s, s:b}", "time",
+		    json_time(ss.time), "result", ss.success ? "ok" : "failed",
+		    "exit_code", ss.exit_code, "error", ss.error, "under_unit",
+		    ss.unit)) != 0) {
+			json_decref(o);
+			o = NULL;
+		}
+		jr = o != NULL ? json_print(o) : EX_OSERR;
 
 		json_decref(o);
 		if (jr != 0)
@@ -142,6 +166,12 @@ cmd_status(int argc, char *argv[])
 			print_kv("last_sync_age:", "null");
 		print_kv("max_stale:", "%" PRId64, max_stale);
 		print_kv("state:", "%s", state);
+		/* The last attempt: empty cells when none is recorded. */
+		print_kv("last_attempt_time:", "%s", have_ss ?
+		    fmt_time(ss.time, b3) : "");
+		print_kv("last_attempt:", "%s", !have_ss ? "" : ss.success ?
+		    "ok" : "failed");
+		print_kv("last_attempt_error:", "%s", have_ss ? ss.error : "");
 		print_kv("users:", "%zu", in.users);
 		print_kv("tokens:", "%zu", in.tokens);
 		print_kv("enrolled:", "%zu", in.enrolled);
@@ -164,6 +194,14 @@ cmd_status(int argc, char *argv[])
 		ctl_err("the cache is %s%s", state, strcmp(state, "stale") == 0 ?
 		    " (last good sync older than max_stale); run `aivenctl "
 		    "sync`" : "; run `aivenctl sync`");
+	else if (rc == EX_TEMPFAIL)
+		ctl_err("the cache is fresh (last good sync %" PRId64 " s ago) "
+		    "but the last sync attempt (%s) failed: %s; logins are "
+		    "decided on the last good sync until max_stale, and "
+		    "revocations since then do not reach this host%s", age,
+		    fmt_time(ss.time, b3), ss.error[0] != '\0' ? ss.error :
+		    "unknown error", ss.unit ? " (journalctl -u "
+		    "aivenauth-sync.service)" : "");
 out:
 	aivenauth_ctx_free(ctx);
 	return rc;

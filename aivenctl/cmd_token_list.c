@@ -11,7 +11,7 @@ int
 cmd_token_list(int argc, char *argv[])
 {
 	static const char *const hdr[] = {
-		"PREFIX", "USER", "DESCRIPTION", "EXPIRY_TIME",
+		"PREFIX", "USER_NAME", "USER_ID", "DESCRIPTION", "EXPIRY_TIME",
 		"LAST_USED_TIME", "ENROLLED", "STATE",
 	};
 	struct aivenauth_token *t = NULL;
@@ -50,16 +50,18 @@ cmd_token_list(int argc, char *argv[])
 		rc = json_print(a);
 		json_decref(a);
 	} else {
-		struct table *tb = table_new(7, hdr);
+		struct table *tb = table_new(8, hdr);
 
 		for (i = 0; tb != NULL && i < n; i++) {
 			char b1[32], b2[32], sb[64];
 			const char *row[] = {
-				t[i].prefix, t[i].user_id,
-				t[i].description != NULL ? t[i].description :
-				"",
-				fmt_time(aivenauth_token_expiry(&t[i]), b1),
-				fmt_time(t[i].last_used_time, b2),
+				t[i].prefix, t[i].user_name, t[i].user_id,
+				t[i].description,
+				aivenauth_token_expiry(&t[i]) != 0 ?
+				fmt_time(aivenauth_token_expiry(&t[i]), b1) :
+				NULL,
+				t[i].last_used_time != 0 ?
+				fmt_time(t[i].last_used_time, b2) : NULL,
 				t[i].enrolled ? "true" : "false",
 				token_state(&t[i], now, sb),
 			};

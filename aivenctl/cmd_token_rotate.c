@@ -2,16 +2,23 @@
  * cmd_token_rotate.c - aivenctl token rotate USER_ID PREFIX [--grace S]:
  * create a replacement with the old token's settings (description, max
  * age, extend_when_used, ip_allowlist, scopes, as cached), store its hash,
- * print it once, then revoke the old token: at once with --grace 0 (the
- * default; locally, then at the API), else scheduled at now + S: verify
- * refuses the old token from then on and `aivenctl sync` deletes it at the
- * API once due.
+ * print it once, then revoke the old token: scheduled at now + S (default
+ * GRACE_DEFAULT, a day): verify refuses the old token from then on and
+ * `aivenctl sync` deletes it at the API once due; at once with --grace 0
+ * (locally, then at the API).
+ *
+ * Why a day by default: "create the new token before revoking the old"
+ * only helps if the old one keeps working while its users switch; with no
+ * grace a job in flight fails on its next call.  Long enough for a daily
+ * job, short enough that a leaked old token does not linger.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "aivenctl.h"
+
+#define GRACE_DEFAULT INT64_C(86400)
 
 int
 cmd_token_rotate(int argc, char *argv[])
@@ -28,7 +35,7 @@ cmd_token_rotate(int argc, char *argv[])
 	const char *user_id, *prefix;
 	enum aivenauth_status st;
 	char *store = NULL, *newp = NULL, tb[32];
-	int64_t grace = 0, at = 0;
+	int64_t grace = GRACE_DEFAULT, at = 0;
 	bool created, local, api, gone;
 	json_t *extra;
 	int c, rc;

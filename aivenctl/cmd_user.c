@@ -42,7 +42,8 @@ print_users(const struct aivenauth_user *u, size_t n, bool one)
 		char b[32];
 		const char *row[] = {
 			u[i].name, u[i].email, u[i].user_id,
-			fmt_time(u[i].create_time, b),
+			u[i].create_time != 0 ? fmt_time(u[i].create_time, b) :
+			NULL,
 		};
 
 		if (!table_add(t, row)) {

@@ -27,6 +27,11 @@ struct doctor {
 	uid_t sync_uid;        /* (uid_t)-1: no aivenauth user */
 	gid_t sync_gid;        /* (gid_t)-1: no aivenauth group */
 	bool dovecot_pam;      /* /etc/pam.d/dovecot uses pam_aiven */
+	bool sshd_pam;         /* /etc/pam.d/sshd accepts tokens */
+	unsigned aiven_services; /* PAM services that use pam_aiven */
+	/* The fix of a cache_dir that readers and the sync both refuse:
+	 * until it is applied, "run a sync" is no fix. */
+	char cache_fix[FIX_MAX];
 };
 
 enum level { OK, WARN, FAIL };
@@ -46,8 +51,9 @@ char *next_word(char **p);
 
 /* The checks, by area. */
 /* doctor_config.c */
+/* why: NULL when the config loaded, else the library's first error. */
 void check_config(struct doctor *d, struct aivenauth_ctx *ctx,
-    const char *path, bool loaded);
+    const char *path, const char *why);
 void check_token_file(struct doctor *d, struct aivenauth_ctx *ctx);
 void check_sync_user(struct doctor *d);
 /* doctor_cache.c */

@@ -19,6 +19,24 @@
 #include "doctor.h"
 #include "ops.h"
 
+/*
+ * The command that syncs by hand: as the aivenauth user when there is one
+ * (the files stay its own), else as root.  timer: and enable the timer.
+ */
+static const char *
+sync_fix(const struct doctor *d, bool timer)
+{
+	if (d->sync_uid == (uid_t)-1)
+		return timer ? "systemd-sysusers aivenauth.conf (the aivenauth "
+		    "user), runuser -u aivenauth -- aivenctl sync; systemctl "
+		    "enable --now aivenauth-sync.timer" : "systemd-sysusers "
+		    "aivenauth.conf (the aivenauth user), runuser -u aivenauth "
+		    "-- aivenctl sync";
+	return timer ? "runuser -u aivenauth -- aivenctl sync; systemctl "
+	    "enable --now aivenauth-sync.timer" : "runuser -u aivenauth -- "
+	    "aivenctl sync";
+}
+
 /* One file of the cache: expected mode bits and group. */
 static void
 check_cache_file(struct doctor *d, const char *dir, const char *name,
@@ -29,8 +47,9 @@ check_cache_file(struct doctor *d, const char *dir, const char *name,
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if (lstat(path, &sb) != 0) {
-		report(d, FAIL, "cache", "runuser -u aivenauth -- aivenctl sync",
-		    "%s: %s", path, strerror(errno));
+		report(d, FAIL, "cache", d->cache_fix[0] != '\0' ?
+		    d->cache_fix : sync_fix(d, false), "%s: %s", path,
+		    strerror(errno));
 		return;
 	}
 	describe(&sb, desc);
@@ -102,8 +121,9 @@ check_writer_dir(struct doctor *d, const char *dir)
 
 	snprintf(path, sizeof(path), "%s/writer", dir);
 	if (lstat(path, &sb) != 0) {
-		report(d, FAIL, "cache", "runuser -u aivenauth -- aivenctl sync",
-		    "%s: %s", path, strerror(errno));
+		report(d, FAIL, "cache", d->cache_fix[0] != '\0' ?
+		    d->cache_fix : sync_fix(d, false), "%s: %s", path,
+		    strerror(errno));
 		return;
 	}
 	describe(&sb, desc);
@@ -152,7 +172,9 @@ check_cache_dir(struct doctor *d, struct aivenauth_ctx *ctx)
 	if ((sb.st_mode & 022) != 0) {
 		snprintf(fix, sizeof(fix), "chmod 2750 %s", dir);
 		report(d, FAIL, "cache", fix, "cache_dir %s (%s) is writable "
-		    "by group or others", dir, desc);
+		    "by group or others: readers and the sync refuse it", dir,
+		    desc);
+		snprintf(d->cache_fix, sizeof(d->cache_fix), "%s", fix);
 	} else if (d->sync_uid != (uid_t)-1 && sb.st_uid != d->sync_uid &&
 	    sb.st_uid != 0) {
 		snprintf(fix, sizeof(fix), "chown -R %s:%s %s", SYNC_USER,
@@ -160,6 +182,7 @@ check_cache_dir(struct doctor *d, struct aivenauth_ctx *ctx)
 		report(d, FAIL, "cache", fix, "cache_dir %s (%s) is owned by "
 		    "neither %s nor root: readers refuse it", dir, desc,
 		    SYNC_USER);
+		snprintf(d->cache_fix, sizeof(d->cache_fix), "%s", fix);
 	} else if (d->sync_uid != (uid_t)-1 && sb.st_uid != d->sync_uid) {
 		snprintf(fix, sizeof(fix), "chown -R %s:%s %s", SYNC_USER,
 		    SYNC_USER, dir);
@@ -239,22 +262,26 @@ check_fresh(struct doctor *d, struct aivenauth_ctx *ctx)
 	if (st == AIVENAUTH_OK)
 		st = aivenauth_cache_info(ctx, &in);
 	if (st != AIVENAUTH_OK) {
-		report(d, FAIL, "fresh", d->follower ? "systemctl enable --now "
-		    "aivenauth-follow.service" : "runuser -u aivenauth -- "
-		    "aivenctl sync; systemctl enable --now aivenauth-sync.timer",
+		/* Syncing cannot help while cache_dir itself is refused: the
+		 * sync refuses it too (exit 77). */
+		report(d, FAIL, "fresh", d->cache_fix[0] != '\0' ?
+		    d->cache_fix : d->follower ? "systemctl enable --now "
+		    "aivenauth-follow.service" : sync_fix(d, true),
 		    "cannot read the cache: %s", aivenauth_strerror(st));
 		return;
 	}
 	if (sync_state_read(ctx, &ss) && !ss.success)
-		report(d, WARN, "fresh", "journalctl -u aivenauth-sync.service",
+		report(d, WARN, "fresh", ss.unit ? "journalctl -u "
+		    "aivenauth-sync.service" : "it was run by hand, not by "
+		    "aivenauth-sync.service: run it again with -v to see why",
 		    "the last sync attempt (%s) failed: %s",
 		    fmt_time(ss.time, tb), ss.error[0] != '\0' ? ss.error :
 		    "unknown error");
 	if (in.sync_time == 0 || in.generation == 0) {
-		report(d, FAIL, "fresh", d->follower ? "runuser -u aivenauth "
-		    "-- aivenctl follow --once" : "runuser -u aivenauth -- "
-		    "aivenctl sync", "the cache was never synced: every login "
-		    "is refused");
+		report(d, FAIL, "fresh", d->cache_fix[0] != '\0' ?
+		    d->cache_fix : d->follower ? "runuser -u aivenauth "
+		    "-- aivenctl follow --once" : sync_fix(d, false),
+		    "the cache was never synced: every login is refused");
 		return;
 	}
 	age = now - in.sync_time;

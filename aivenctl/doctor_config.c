@@ -19,11 +19,12 @@
 
 void
 check_config(struct doctor *d, struct aivenauth_ctx *ctx, const char *path,
-    bool loaded)
+    const char *why)
 {
 	struct stat sb;
 	char desc[96], fix[FIX_MAX];
 	const char *org;
+	bool unsafe = false;
 
 	if (lstat(path, &sb) != 0) {
 		report(d, FAIL, "config", "create it, see aivenauth.conf(5) "
@@ -41,11 +42,13 @@ check_config(struct doctor *d, struct aivenauth_ctx *ctx, const char *path,
 		snprintf(fix, sizeof(fix), "chmod go-w %s", path);
 		report(d, FAIL, "config", fix, "%s (%s) is writable by group "
 		    "or others: aivenauth refuses it", path, desc);
+		unsafe = true;
 	} else if (sb.st_uid != 0) {
 		snprintf(fix, sizeof(fix), "chown root: %s", path);
 		report(d, FAIL, "config", fix, "%s (%s) is not owned by root: "
 		    "services (pam_aiven in www-data, postgres...) refuse it",
 		    path, desc);
+		unsafe = true;
 	} else if ((sb.st_mode & 004) == 0) {
 		snprintf(fix, sizeof(fix), "chmod 0644 %s", path);
 		report(d, WARN, "config", fix, "%s (%s) is not world-readable: "
@@ -54,9 +57,25 @@ check_config(struct doctor *d, struct aivenauth_ctx *ctx, const char *path,
 	} else {
 		report(d, OK, "config", NULL, "%s (%s)", path, desc);
 	}
-	if (!loaded) {
-		report(d, FAIL, "config", "correct the line named above",
-		    "%s is invalid (see the message above)", path);
+	if (why != NULL) {
+		unsigned lineno = 0;
+		size_t plen = strlen(path);
+
+		/* The file's safety, reported above with its fix, is why it
+		 * did not load: one failure, not two. */
+		if (unsafe)
+			return;
+		/* "PATH:N: what": the line to correct.  Otherwise the message
+		 * names no line, and the fix does not pretend it does. */
+		if (strncmp(why, path, plen) == 0 && why[plen] == ':')
+			lineno = (unsigned)strtoul(why + plen + 1, NULL, 10);
+		if (lineno != 0)
+			snprintf(fix, sizeof(fix), "correct line %u of %s, see "
+			    "aivenauth.conf(5)", lineno, path);
+		else
+			snprintf(fix, sizeof(fix), "see aivenauth.conf(5)");
+		report(d, FAIL, "config", fix, "%s does not load: %s", path,
+		    why);
 		return;
 	}
 	org = aivenauth_config_get(ctx, "organization_id");

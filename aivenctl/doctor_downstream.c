@@ -55,7 +55,7 @@ check_saslauthd(struct doctor *d)
 	if ((dp = opendir(dir)) == NULL)
 		return;
 	while ((de = readdir(dp)) != NULL) {
-		bool cache = false, seen = false;
+		bool cache = false, seen = false, pam = true;
 		FILE *fp;
 
 		if (strncmp(de->d_name, "saslauthd", 9) != 0 ||
@@ -70,6 +70,13 @@ check_saslauthd(struct doctor *d)
 
 			while (*v == ' ' || *v == '\t')
 				v++;
+			if (strncmp(v, "MECHANISMS=", 11) == 0) {
+				v += 11;
+				v[strcspn(v, "\r\n")] = '\0';
+				/* -a pam, or -a pam among others. */
+				pam = strstr(v, "pam") != NULL;
+				continue;
+			}
 			if (strncmp(v, "OPTIONS=", 8) != 0)
 				continue;
 			v += 8;
@@ -85,6 +92,15 @@ check_saslauthd(struct doctor *d)
 		fclose(fp);
 		if (!seen)
 			continue;
+		/* Its cache matters here only if it asks PAM, and PAM asks
+		 * pam_aiven somewhere: stock Debian's -c is not ours. */
+		if (cache && (!pam || d->aiven_services == 0)) {
+			report(d, OK, "saslauthd", NULL, "%s: saslauthd -c, but "
+			    "%s: no token goes through it", path, !pam ?
+			    "its MECHANISMS do not include pam" : "no PAM "
+			    "service here uses pam_aiven");
+			continue;
+		}
 		snprintf(fix, sizeof(fix), "remove -c from OPTIONS in %s and "
 		    "restart saslauthd", path);
 		if (cache)

@@ -147,7 +147,10 @@ json_token(const struct aivenauth_token *t, int64_t now)
 	if (o == NULL)
 		return NULL;
 	if (json_object_set_new(o, "enrolled", json_boolean(t->enrolled)) ||
-	    json_object_set_new(o, "revoked", json_boolean(t->revoked)) ||
+	    json_object_set_new(o, "revoked",
+	    json_boolean(token_revoked_by(t, now) != NULL)) ||
+	    json_object_set_new(o, "revoked_by",
+	    json_str(token_revoked_by(t, now))) ||
 	    json_object_set_new(o, "revoke_at", json_time(t->revoke_at)) ||
 	    json_object_set_new(o, "removed_time",
 	    json_time(t->removed_time)) ||
@@ -203,7 +206,8 @@ print_token_details(const struct aivenauth_token *t, int64_t now)
 	kv("last_ip:", nn(t->last_ip));
 	kv("last_user_agent:", nn(t->last_user_agent));
 	kv("enrolled:", t->enrolled ? "true" : "false");
-	kv("revoked:", t->revoked ? "true" : "false");
+	kv("revoked:", token_revoked_by(t, now) != NULL ? "true" : "false");
+	kv("revoked_by:", nn(token_revoked_by(t, now)));
 	kv("revoke_at:", fmt_time(t->revoke_at, b));
 	kv("removed_time:", fmt_time(t->removed_time, b));
 	kv("local_expiry:", fmt_time(t->local_expiry, b));

@@ -155,12 +155,31 @@ sync_state_write(struct aivenauth_ctx *ctx, int64_t start_ms,
 	    "# aivenctl sync: the last attempt (read by aivenctl status "
 	    "--prometheus)\n"
 	    "time %" PRId64 "\nduration_ms %" PRId64 "\nsuccess %d\n"
-	    "exit %d\nerror %s\n", end / 1000,
+	    "exit %d\nunit %d\nerror %s\n", end / 1000,
 	    end - start_ms > 0 ? end - start_ms : 0,
 	    st == AIVENAUTH_OK ? 1 : 0, exit_code(st),
+	    getenv("INVOCATION_ID") != NULL ? 1 : 0,
 	    st == AIVENAUTH_OK ? "" : aivenauth_strerror(st));
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return;
+	/* The sync's own admin token, for audit (which must never tell
+	 * anyone to revoke it): known after a good sync, when the cache
+	 * holds its prefix. */
+	if (st == AIVENAUTH_OK) {
+		struct aivenauth_token *t = NULL;
+		char prefix[AIVENAUTH_PREFIX_MAX + 1];
+		size_t nt = 0;
+		int m;
+
+		if (aivenauth_cache_tokens(ctx, NULL, &t, &nt) == AIVENAUTH_OK &&
+		    admin_token_prefix(ctx, t, nt, prefix, sizeof(prefix))) {
+			m = snprintf(text + n, sizeof(text) - (size_t)n,
+			    "token_prefix %s\n", prefix);
+			if (m > 0 && (size_t)m < sizeof(text) - (size_t)n)
+				n += m;
+		}
+		aivenauth_tokens_free(t, nt);
+	}
 	if ((e = write_atomic(path, text, (size_t)n, 0640)) != 0)
 		ctl_note("cannot record the sync result in %s: %s", path,
 		    strerror(e));
@@ -205,6 +224,12 @@ sync_state_read(struct aivenauth_ctx *ctx, struct sync_state *s)
 		} else if (strcmp(line, "exit") == 0 &&
 		    parse_i64(val, 0, 255, &v)) {
 			s->exit_code = (int)v;
+		} else if (strcmp(line, "unit") == 0 &&
+		    parse_i64(val, 0, 1, &v)) {
+			s->unit = v == 1;
+		} else if (strcmp(line, "token_prefix") == 0) {
+			snprintf(s->token_prefix, sizeof(s->token_prefix), "%s",
+			    val);
 		} else if (strcmp(line, "error") == 0) {
 			snprintf(s->error, sizeof(s->error), "%s", val);
 		}
@@ -336,6 +361,9 @@ metrics_write(struct aivenauth_ctx *ctx, const char *file)
 	if (have_state) {
 		metric(&t, "aivenauth_last_sync_attempt_timestamp_seconds",
 		    "Unix time the last sync attempt ended.", ss.time);
+		metric(&t, "aivenauth_last_sync_attempt_exit_code",
+		    "Exit code of the last sync attempt (0: success; see "
+		    "aivenctl(8), EXIT STATUS).", ss.exit_code);
 		add(&t, "# HELP aivenauth_last_sync_duration_seconds Duration "
 		    "of the last sync attempt.\n# TYPE "
 		    "aivenauth_last_sync_duration_seconds gauge\n"

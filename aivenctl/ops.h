@@ -33,10 +33,22 @@ struct sync_state {
 	bool success;
 	int exit_code;
 	char error[128];        /* aivenauth_strerror() of a failure */
+	bool unit;              /* ran under a systemd unit (INVOCATION_ID):
+	                           its journal has the details */
+	char token_prefix[AIVENAUTH_PREFIX_MAX + 1];  /* the sync's own admin
+	                           token, "" if unknown (admintoken.c) */
 };
 /* Record an attempt; failures to record are reported with -v only. */
 void sync_state_write(struct aivenauth_ctx *ctx, int64_t start_ms,
     enum aivenauth_status st);
+/*
+ * admintoken.c: the prefix of the token `aivenctl sync` authenticates
+ * with ($AIVEN_AUTH_TOKEN or api_token_file, if this process can read it)
+ * among the tokens t[0..n), into out; false if unreadable or not among
+ * them.  The token itself is wiped; only its public prefix comes out.
+ */
+bool admin_token_prefix(struct aivenauth_ctx *ctx,
+    const struct aivenauth_token *t, size_t n, char *out, size_t outsize);
 /* false if there is no (readable, valid) record. */
 bool sync_state_read(struct aivenauth_ctx *ctx, struct sync_state *s);
 /* Milliseconds since the epoch. */

@@ -1,6 +1,7 @@
 /*
  * table.c - tables like avn's: upper-case headers, a line of '=' as wide
  * as each column, columns joined by two spaces, trailing spaces stripped.
+ * A missing value (NULL) is an empty cell.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,9 @@ add_row(struct table *t, const char *const cells[])
 	for (i = 0; i < t->ncols; i++) {
 		/* One record per line, nothing for the terminal to act on:
 		 * newlines, tabs and ESC are shown, not obeyed. */
-		char *s = visible_dup(cells[i] != NULL ? cells[i] : "null");
+		/* A value the API did not give is an empty cell, not
+		 * "null": a table is for reading (JSON keeps null). */
+		char *s = visible_dup(cells[i] != NULL ? cells[i] : "");
 
 		if (s == NULL) {
 			while (i-- > 0)

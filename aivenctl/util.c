@@ -134,8 +134,11 @@ token_state(const struct aivenauth_token *t, int64_t now, char buf[static 64])
 	int64_t exp;
 	char tb[32];
 
+	/* One word for "can never log in again", as verify and PAM say it:
+	 * deleted at the API (no longer listed) or revoked here.  Where it
+	 * happened is revoked_by (token_revoked_by). */
 	if (t->removed_time != 0)
-		return "removed";
+		return "revoked";
 	if (t->revoke_at > now) {
 		snprintf(buf, 64, "revoking@%s", fmt_time(t->revoke_at, tb));
 		return buf;
@@ -146,6 +149,16 @@ token_state(const struct aivenauth_token *t, int64_t now, char buf[static 64])
 	if (exp != 0 && exp <= now)
 		return "expired";
 	return "active";
+}
+
+const char *
+token_revoked_by(const struct aivenauth_token *t, int64_t now)
+{
+	if (t->revoked || (t->revoke_at != 0 && t->revoke_at <= now))
+		return "aivenctl";
+	if (t->removed_time != 0)
+		return "api";
+	return NULL;
 }
 
 /*

@@ -1,5 +1,7 @@
 /*
- * opts.h - pam_aiven module arguments (private to the module).
+ * opts.h - pam_aiven module arguments (private to the module): the pure
+ * parser of args.c (shared with `aivenctl doctor`) run against a context,
+ * its messages sent to pam_syslog.
  */
 #ifndef PAM_AIVEN_OPTS_H
 #define PAM_AIVEN_OPTS_H
@@ -9,18 +11,7 @@
 #include <security/pam_modules.h>
 
 #include "aivenauth.h"
-
-struct pa_opts {
-	bool debug;
-	bool silent;               /* PAM_SILENT was passed */
-	bool use_first_pass;       /* honoured by pam_get_authtok() itself */
-	bool try_first_pass;       /* ditto */
-	bool non_token_ignore;     /* non_token=ignore */
-	enum aivenauth_user_match user_match;
-	const char *scope;         /* points into argv, or NULL */
-	const char *config_file;   /* points into argv, or NULL */
-	const char *account_map;   /* account_map=FILE, in argv, or NULL */
-};
+#include "args.h"
 
 /*
  * Parse the module arguments into *o and the context's config:
@@ -38,8 +29,5 @@ int pa_opts_parse(pam_handle_t *pamh, int flags, int argc, const char **argv,
 /* Route the library's messages to pam_syslog on this handle. */
 void pa_opts_set_log(pam_handle_t *pamh, struct aivenauth_ctx *ctx,
     const struct pa_opts *o);
-
-/* The user_match value as written in arguments ("name", "id"...). */
-const char *pa_user_match_name(enum aivenauth_user_match m);
 
 #endif /* PAM_AIVEN_OPTS_H */

@@ -543,6 +543,81 @@ START_TEST(reader_keeps_view_while_writer_commits)
 }
 END_TEST
 
+/*
+ * A long-lived reader (an nginx worker) re-checks on re-open what a first
+ * open checks: a cache directory made group-writable after it opened is
+ * refused as soon as it opens the next snapshot, as a new process (sshd)
+ * refuses it; before, the worker kept accepting on the new snapshot.
+ */
+START_TEST(long_lived_reader_rechecks_on_reopen)
+{
+	struct aivenauth_ctx *r, *fresh;
+	struct cache_state cs;
+	MDB_txn *txn;
+	int status;
+	pid_t pid;
+
+	ck_assert_int_eq(aivenauth_cache_apply(ctx, &snap.s, 0, NULL), AIVENAUTH_OK);
+	aivenauth_cache_close(ctx);
+	r = reader();
+	ck_assert_int_eq(aivenauth_cache_open(r, AIVENAUTH_OPEN_RDONLY), AIVENAUTH_OK);
+	ck_assert_int_eq(cache_read_current(r, &txn, &cs), AIVENAUTH_OK);
+	cache_read_end(r);
+	/* A new snapshot (another process writes it), then the directory
+	 * becomes group-writable: anyone in the group can now swap it. */
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct aivenauth_ctx *w;
+
+		aivenauth_ctx_free(r);
+		w = reader();
+		snap.s.n_tokens = 1;
+		child_exit(aivenauth_cache_apply(w, &snap.s, 0, NULL) == AIVENAUTH_OK);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(chmod(path("cache"), 02770), 0);
+	fresh = reader();
+	ck_assert_int_eq(aivenauth_cache_open(fresh, AIVENAUTH_OPEN_RDONLY),
+	    AIVENAUTH_ERR_UNSAFE_FILE);
+	aivenauth_ctx_free(fresh);
+	ck_assert_int_eq(cache_read_current(r, &txn, &cs),
+	    AIVENAUTH_ERR_UNSAFE_FILE);
+	/* And it stays refused (fail closed) until the directory is fixed. */
+	ck_assert_int_eq(cache_read_current(r, &txn, &cs),
+	    AIVENAUTH_ERR_UNSAFE_FILE);
+	ck_assert_int_eq(chmod(path("cache"), 0750), 0);
+	ck_assert_int_eq(cache_read_current(r, &txn, &cs), AIVENAUTH_OK);
+	cache_read_end(r);
+	/* The state record too: made writable by the group, then a new
+	 * snapshot: refused by the long-lived reader as by a first open. */
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct aivenauth_ctx *w;
+
+		aivenauth_ctx_free(r);
+		w = reader();
+		snap.s.n_tokens = 2;
+		child_exit(aivenauth_cache_apply(w, &snap.s, 0, NULL) == AIVENAUTH_OK);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(chmod(path("cache/state"), 0660), 0);
+	fresh = reader();
+	ck_assert_int_eq(aivenauth_cache_open(fresh, AIVENAUTH_OPEN_RDONLY),
+	    AIVENAUTH_ERR_UNSAFE_FILE);
+	aivenauth_ctx_free(fresh);
+	ck_assert_int_eq(cache_read_current(r, &txn, &cs),
+	    AIVENAUTH_ERR_UNSAFE_FILE);
+	ck_assert_int_eq(chmod(path("cache/state"), 0640), 0);
+	ck_assert_int_eq(cache_read_current(r, &txn, &cs), AIVENAUTH_OK);
+	cache_read_end(r);
+	aivenauth_ctx_free(r);
+}
+END_TEST
+
 /* A context opened in a parent works in a forked child (reopened). */
 START_TEST(context_after_fork)
 {
@@ -727,6 +802,7 @@ cache_suite(void)
 	tcase_add_test(tc, newer_schema_refused);
 	tcase_add_test(tc, not_an_aivenauth_cache);
 	tcase_add_test(tc, reader_keeps_view_while_writer_commits);
+	tcase_add_test(tc, long_lived_reader_rechecks_on_reopen);
 	tcase_add_test(tc, context_after_fork);
 	tcase_add_test(tc, put_token_fills_user_and_respects_revocation);
 	tcase_add_test(tc, resized_updates_keep_keys);

@@ -13,6 +13,13 @@ if command -v man >/dev/null; then
 		[ -z "$w" ] && ok "man --warnings -l ${m##*/}: clean" ||
 			bad "man warnings in ${m##*/}: $w"
 	done
+	# A command's tag is its whole synopsis: a tag cut after the first
+	# word pushed "[--unused-days N] ..." into the text (audit, doctor).
+	for c in audit doctor; do
+		l=$(LC_ALL=C.UTF-8 MANWIDTH=80 man -l "$TOP/docs/aivenctl.8" 2>/dev/null | grep -A1 -E "^       $c ")
+		[[ $(head -1 <<<"$l") == *"]" ]] && [[ $(sed -n 2p <<<"$l") == *Check* ]] &&
+			ok "aivenctl(8): the $c entry renders its synopsis whole, text below" || bad "aivenctl(8) $c entry: $l"
+	done
 else
 	skip "man not installed: man pages not checked"
 fi
@@ -93,6 +100,24 @@ ctl token create "$uid" --description deploy --max-age-seconds 86400 --ip-allowl
 ctl token create "$uid" --description deploy --max-age-seconds 86400 --ip-allowlist 10.0.0.0/8 >/dev/null 2>&1
 empty=$(ctl --json user create ops-empty | sed -n 's/^ *"user_id": "\(.*\)",*$/\1/p')
 
+# completion from the cache: ids shown with names, names complete to ids,
+# prefixes for inspect, revoke and rotate (of the user given).
+ctl sync >/dev/null 2>&1
+ccomp() { comp aivenctl -c "$W/aivenauth.conf" "$@"; }
+ccomp token revoke "" > "$W/c1"
+grep -qx "$uid (ops-runner)" "$W/c1" && grep -qx "$empty (ops-empty)" "$W/c1" &&
+	ok "completion: user ids offered with their names" || bad "completion ids+names: $(cat "$W/c1")"
+[ "$(ccomp token revoke ops-r)" = "$uid" ] && ok "completion: a name completes to its user's id" ||
+	bad "completion of a name: $(ccomp token revoke ops-r)"
+[ "$(ccomp token list "${uid:0:4}" | wc -l)" -ge 1 ] && ccomp token list "$uid" | grep -qx "$uid" &&
+	ok "completion: a unique id completes to the id alone" || bad "completion of an id: $(ccomp token list "$uid")"
+mapfile -t cps < <(ctl --json token list "$uid" | sed -n 's/^ *"token_prefix": "\(.*\)",*$/\1/p')
+[ "$(ccomp token revoke "$uid" "" | sort)" = "$(printf '%s\n' "${cps[@]}" | sort)" ] &&
+	ok "completion: token revoke USER_ID completes that user's prefixes" || bad "completion revoke prefixes: $(ccomp token revoke "$uid" "")"
+[ "$(ccomp inspect "${cps[0]:0:6}")" = "${cps[0]}" ] && ok "completion: inspect completes a prefix" ||
+	bad "completion inspect: '$(ccomp inspect "${cps[0]:0:6}")' want ${cps[0]}"
+ccomp token rotate "$uid" "${cps[1]:0:6}" | grep -qx -- "${cps[1]}" && ok "completion: token rotate USER_ID completes a prefix" ||
+	bad "completion rotate: $(ccomp token rotate "$uid" "${cps[1]:0:6}")"
 ctl sync --prometheus "$W/m/aivenauth.prom" >/dev/null 2>"$W/err"; rc=$?
 [ $rc != 0 ] && grep -q "cannot write metrics" "$W/err" &&
 	ok "sync --prometheus into a missing directory: error, rc $rc" || bad "missing metrics dir: rc $rc $(cat "$W/err")"
@@ -130,8 +155,30 @@ ctl status --prometheus "$M" 2>/dev/null
 	[ "$(val aivenauth_last_sync_timestamp_seconds)" = "$ts" ] &&
 	ok "after a failed sync: sync_success 0, generation and last good sync unchanged" ||
 	bad "after failed sync: success $(val aivenauth_sync_success) gen $(val aivenauth_cache_generation)/$gen"
+[ "$(val aivenauth_last_sync_attempt_exit_code)" = 77 ] && ok "after a failed sync: last_sync_attempt_exit_code 77" ||
+	bad "last_sync_attempt_exit_code $(val aivenauth_last_sync_attempt_exit_code)"
+# status right after a failed sync: not "fresh" with exit 0
+ctl status > "$W/st" 2>"$W/st.err"; rc=$?
+[ $rc = 75 ] && grep -qE '^state: +sync-failing$' "$W/st" && grep -qE '^last_attempt: +failed$' "$W/st" &&
+	grep -qE '^last_attempt_time: +20[0-9-]+T[0-9:]+Z$' "$W/st" && grep -qE '^last_attempt_error: +.+' "$W/st" &&
+	grep -q 'the last sync attempt .* failed' "$W/st.err" &&
+	ok "status after a failed sync: state sync-failing, exit 75, the attempt's time, result and error" ||
+	bad "status after failed sync: rc $rc: $(cat "$W/st" "$W/st.err")"
+grep -q journalctl "$W/st.err" && bad "status: journalctl after a sync run by hand" || ok "status: no journalctl after a sync run by hand"
+ctl --json status > "$W/st.json" 2>/dev/null; rc=$?
+python3 - "$W/st.json" <<'PY' && [ $rc = 75 ] && ok "status --json after a failed sync: last_attempt {time, result failed, exit_code 77, error}, exit 75" || bad "status --json failed sync rc $rc: $(cat "$W/st.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+a = d["last_attempt"]
+assert d["state"] == "sync-failing" and d["stale"] is False, d
+assert a["result"] == "failed" and a["exit_code"] == 77 and a["error"] and a["time"].endswith("Z"), a
+PY
 ctl sync >/dev/null 2>&1; ctl status --prometheus "$M" 2>/dev/null
 [ "$(val aivenauth_sync_success)" = 1 ] && ok "a good sync sets sync_success 1 again" || bad "sync_success after recovery"
+ctl status > "$W/st" 2>"$W/st.err"; rc=$?
+[ $rc = 0 ] && grep -qE '^state: +fresh$' "$W/st" && grep -qE '^last_attempt: +ok$' "$W/st" &&
+	grep -qE '^last_attempt_error: *$' "$W/st" && ok "status after a good sync again: fresh, last_attempt ok, exit 0" ||
+	bad "status after recovery: rc $rc: $(cat "$W/st" "$W/st.err")"
 sed "s|cache_dir = .*|cache_dir = $W/nocache|" "$W/aivenauth.conf" > "$W/nocache.conf"
 "$AB/aivenctl" -c "$W/nocache.conf" status --prometheus "$W/m/nocache.prom" 2>/dev/null; rc=$?
 [ $rc = 0 ] && grep -q '^aivenauth_cache_up 0$' "$W/m/nocache.prom" && grep -q '^aivenauth_sync_success 0$' "$W/m/nocache.prom" &&
@@ -156,8 +203,42 @@ d = json.load(open(sys.argv[1]))
 assert d["unused_days"] == 90 and d["rotation_days"] == 365, d
 checks = {f["check"] for f in d["findings"]}
 assert {"no-tokens", "duplicate", "no-expiry", "no-ip-allowlist"} <= checks, checks
-assert all(set(f) == {"check", "user_id", "user_name", "prefix", "message", "fix"} for f in d["findings"])
+assert all(set(f) == {"check", "user_id", "user_name", "prefix", "sync_token", "message", "fix"} for f in d["findings"])
 PY
+# The sync's own admin token: marked, and never "revoke it".
+grep -E "of aiven-sim admin" "$W/audit" | grep -qv "\[the sync's own admin token\]" &&
+	bad "audit: an admin-token line not marked as the sync's: $(grep 'aiven-sim admin' "$W/audit")" ||
+	ok "audit: the sync's own admin token is marked on every line"
+grep "\[the sync's own admin token\]" "$W/audit" | grep -qiE 'fix: .*revoke' &&
+	bad "audit suggests revoking the sync's own token: $(grep "sync's own" "$W/audit")" ||
+	ok "audit: no fix suggests revoking the sync's own admin token"
+# "unused" comes from the API's last_used_time, which logins here never
+# move: said, and never a reason to revoke on its own.  A token made at
+# the API and used there 92 days ago, before this host first syncs it.
+enc_p() { python3 -c 'import urllib.parse,sys;print(urllib.parse.quote(sys.argv[1],safe=""))' "$1"; }
+aged=$(ctl --json user create ops-aged | sed -n 's/^ *"user_id": "\(.*\)",*$/\1/p')
+ap=$(api POST "/v1/organization/$ORG_ID/application-users/$aged/access-tokens" '{"description":"ci"}' |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["token_prefix"])')
+sim_ctl POST "/_sim/tokens/$(enc_p "$ap")/age" '{"last_used_seconds_ago": 8000000}' >/dev/null
+ctl sync > "$W/async" 2>&1 || bad "sync after ageing: $(cat "$W/async")"
+ctl audit > "$W/audit0" 2>&1
+n_unused=$(grep -c '^unused' "$W/audit0")
+[ "$n_unused" = 1 ] && grep -qE "^unused +token .* of ops-aged .*: no use seen by the API for 92 days \(last used .*, from the API's last_used_time, which logins through aivenauth \(pam_aiven, aivenctl verify\) never move\)" "$W/audit0" &&
+	ok "audit: an 'unused' finding says last used comes from the API's last_used_time, which logins here never move" ||
+	bad "audit unused source ($n_unused): $(cat "$W/audit0")"
+grep '^unused' "$W/audit0" | grep -q 'token revoke' && bad "audit recommends revoking on last_used_time alone: $(grep '^unused' "$W/audit0" | grep 'token revoke')" ||
+	ok "audit: no 'unused' finding recommends revoking on that basis alone (fix: ask who uses it)"
+grep '^unused' "$W/audit0" | grep -v -q 'fix: ask who uses it before revoking' && bad "audit unused fix: $(grep '^unused' "$W/audit0")"
+ctl user delete "$aged" >/dev/null 2>&1 || bad "delete ops-aged"
+ctl sync >/dev/null 2>&1
+# Without access to the token (api_token_file elsewhere), the last good
+# sync's record still names it.
+adm=$(ctl --json audit | python3 -c 'import json,sys; print(json.load(sys.stdin)["sync_token_prefix"])')
+sed "s|api_token_file = .*|api_token_file = $W/no-such-token|" "$W/aivenauth.conf" > "$W/notok.conf"
+adm2=$(env -u AIVEN_AUTH_TOKEN "$AB/aivenctl" -c "$W/notok.conf" --json audit | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["sync_token_prefix"], d["last_used_source"][:24])')
+[ -n "$adm" ] && [ "$adm" != None ] && [ "$adm2" = "$adm the API's last_used_time" ] &&
+	ok "audit --json: sync_token_prefix from the sync's record when the token cannot be read; last_used_source said" ||
+	bad "audit sync_token_prefix '$adm' / '$adm2'"
 ctl audit --unused-days 0 --rotation-days 0 >/dev/null; rc=$?
 [ $rc = 1 ] && ok "audit --unused-days 0 --rotation-days 0 accepted" || bad "audit with 0 days rc $rc"
 ctl audit --unused-days ten >/dev/null 2>&1; [ $? = 64 ] && ok "audit --unused-days ten: usage error" || bad "audit bad number"

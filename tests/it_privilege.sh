@@ -108,6 +108,13 @@ if command -v pamtester >/dev/null && [ -e /usr/lib/x86_64-linux-gnu/libpam_wrap
 	    pamtester aivpriv alice authenticate < "$W/tok" > "$W/pt3.out" 2>&1
 	check "pamtester outside the group: refused (cannot retrieve authentication info)" \
 	    grep -q 'cannot retrieve authentication info' "$W/pt3.out"
+	# The service's log names the uid, the cache's group and the fix, not
+	# only "Permission denied" (pam_syslog through pam_wrapper's debug).
+	as_nobody env PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$W/pam.d" LD_PRELOAD=libpam_wrapper.so \
+	    PAM_WRAPPER_DEBUGLEVEL=3 pamtester aivpriv alice authenticate < "$W/tok" > "$W/pt4.out" 2>&1
+	check "PAM log outside the group: uid 65534, the cache's group root and the fix (adduser nobody root)" \
+	    grep -qE "opening the cache directory: permission denied: this process runs as uid 65534 \(nobody\), which is not in the cache's group root; fix: adduser nobody root, then restart the service" "$W/pt4.out"
+	grep -q 'cannot retrieve authentication info' "$W/pt4.out" || bad "pt4: not refused as unavailable: $(cat "$W/pt4.out")"
 	share_cache
 else
 	skip "privilege: pamtester or pam_wrapper missing"

@@ -257,13 +257,13 @@ libaivenauth/net/http_client.c ### strcasecmp(host, "localhost") == 0 || strcmp(
 libaivenauth/net/http_client.c ### strcmp(host, "::1") == 0) { ### URL host
 libaivenauth/net/http.c ### if (strcmp(r->method, "POST") == 0) { ### HTTP method
 libaivenauth/net/http.c ### } else if (strcmp(r->method, "GET") != 0) { ### HTTP method
-pam_aiven/opts.c ### if (strcmp(v, user_matches[i].name) == 0) { ### module argument
-pam_aiven/opts.c ### if (strcmp(v, "fail") == 0) ### module argument
-pam_aiven/opts.c ### else if (strcmp(v, "ignore") == 0) ### module argument
-pam_aiven/opts.c ### strncmp(opt_table[i].name, name, nlen) == 0) ### module argument
-pam_aiven/opts.c ### if (strcmp(argv[i], "debug") == 0) ### module argument
-pam_aiven/opts.c ### if (strncmp(argv[i], "config=", 7) == 0) { ### module argument
-pam_aiven/opts.c ### if (mlen != nlen || strncmp(argv[i], argv[j], nlen) != 0) ### module argument names (duplicates)
+pam_aiven/args.c ### if (strcmp(v, user_matches[i].name) == 0) { ### module argument
+pam_aiven/args.c ### if (strcmp(v, "fail") == 0) ### module argument
+pam_aiven/args.c ### else if (strcmp(v, "ignore") == 0) ### module argument
+pam_aiven/args.c ### strncmp(opt_table[i].name, name, nlen) == 0) ### module argument
+pam_aiven/args.c ### if (strcmp(argv[i], "debug") == 0) ### module argument
+pam_aiven/args.c ### if (strncmp(argv[i], "config=", 7) == 0) { ### module argument
+pam_aiven/args.c ### if (mlen != nlen || strncmp(argv[i], argv[j], nlen) != 0) ### module argument names (duplicates)
 libaivenauth/base/config.c ### if (strncasecmp(v, schemes[i], strlen(schemes[i])) == 0 && ### proxy URL scheme
 pam_aiven/ctxpool.c ### if (s->busy || strcmp(s->key, key) != 0) ### pool key: the module arguments from the PAM service file
 pam_aiven/pam_aiven.c ### if (user == NULL || ad->user == NULL || strcmp(user, ad->user) != 0) { ### PAM user name

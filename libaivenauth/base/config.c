@@ -170,6 +170,12 @@ aivenauth_config_is_key(const char *key)
 	return key != NULL && key_lookup(key) >= 0;
 }
 
+const char *
+aivenauth_config_key_at(size_t i)
+{
+	return i < (size_t)K_COUNT ? key_names[i] : NULL;
+}
+
 void
 config_keys_suggest(struct suggest *s)
 {

@@ -189,6 +189,9 @@ AIVENAUTH_EXPORT enum aivenauth_status aivenauth_config_set(
     struct aivenauth_ctx *ctx, const char *key, const char *value) AIVENAUTH_WUR;
 /* True if key is a config key (used by PAM to route module arguments). */
 AIVENAUTH_EXPORT bool aivenauth_config_is_key(const char *key);
+/* The i-th config key (from 0), NULL past the last: for callers that take
+ * config keys among words of their own and say "did you mean". */
+AIVENAUTH_EXPORT const char *aivenauth_config_key_at(size_t i);
 /* The current value as text (numbers in decimal); owned by ctx, valid until
  * the next config call.  NULL for an unknown key or an unset optional key. */
 AIVENAUTH_EXPORT const char *aivenauth_config_get(struct aivenauth_ctx *ctx,

@@ -13,6 +13,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
@@ -118,6 +121,64 @@ close_snapshot(struct cache *c)
 	c->env = NULL;
 }
 
+/* Is this process in group gid (effective or supplementary)? */
+static bool
+in_group(gid_t gid)
+{
+	gid_t groups[256];
+	int n, i;
+
+	if (getegid() == gid)
+		return true;
+	if ((n = getgroups(256, groups)) < 0)
+		return false;
+	for (i = 0; i < n; i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
+}
+
+/*
+ * The cache directory refused this process (EACCES): a service user left
+ * out of the cache's group is the usual cause, and the service's log is
+ * where its administrator looks.  Name the uid, the group and the fix
+ * there, not only "Permission denied".  Names through the _r calls: a
+ * service may have threads.
+ */
+static enum aivenauth_status
+dir_denied(struct aivenauth_ctx *ctx, const char *dir, const char *what)
+{
+	char ubuf[1024], gbuf[4096], uname[64], gname[64];
+	struct passwd pw, *pwp = NULL;
+	struct group gr, *grp = NULL;
+	uid_t uid = geteuid();
+	struct stat st;
+
+	if (stat(dir, &st) != 0)
+		return cache_err(ctx, EACCES, what);
+	if (getpwuid_r(uid, &pw, ubuf, sizeof(ubuf), &pwp) == 0 && pwp != NULL)
+		snprintf(uname, sizeof(uname), "%s", pwp->pw_name);
+	else
+		snprintf(uname, sizeof(uname), "%u", (unsigned)uid);
+	if (getgrgid_r(st.st_gid, &gr, gbuf, sizeof(gbuf), &grp) == 0 &&
+	    grp != NULL)
+		snprintf(gname, sizeof(gname), "%s", grp->gr_name);
+	else
+		snprintf(gname, sizeof(gname), "%u", (unsigned)st.st_gid);
+	if (!in_group(st.st_gid))
+		ctx_log(ctx, LOG_ERR, "cache %s: %s: permission denied: this "
+		    "process runs as uid %u (%s), which is not in the cache's "
+		    "group %s; fix: adduser %s %s, then restart the service (a "
+		    "process keeps the groups it started with)", dir, what,
+		    (unsigned)uid, uname, gname, uname, gname);
+	else
+		ctx_log(ctx, LOG_ERR, "cache %s: %s: permission denied: uid %u "
+		    "(%s) is in the cache's group %s, but the directory's mode "
+		    "is %04o; fix: chmod 2750 %s", dir, what, (unsigned)uid,
+		    uname, gname, (unsigned)(st.st_mode & 07777), dir);
+	return AIVENAUTH_ERR_CACHE_ACCESS;
+}
+
 /* Map cache_dir/state if it is there (a missing one is not an error: the
  * reader then stat()s the snapshot per call, and trusts only the sync time
  * the snapshot carries). */
@@ -130,6 +191,8 @@ map_state(struct aivenauth_ctx *ctx)
 	if (c->ps.rec != NULL)
 		return AIVENAUTH_OK;
 	dfd = open(c->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0 && errno == EACCES)
+		return dir_denied(ctx, c->path, "opening the cache directory");
 	if (dfd < 0)
 		return cache_err(ctx, errno, "opening the cache directory");
 	e = pubstate_open(&c->ps, dfd, false);
@@ -222,8 +285,16 @@ reopen(struct aivenauth_ctx *ctx)
 
 	close_snapshot(ctx->cache);
 	/* Fail closed: a newer snapshot exists and cannot be read, so the
-	 * old one must not decide (it may accept a revoked token). */
-	if ((st = open_snapshot(ctx)) != AIVENAUTH_OK) {
+	 * old one must not decide (it may accept a revoked token).  And the
+	 * same checks as a first open (reader_open): a long-lived process
+	 * (an nginx worker) must not accept what a new one (sshd) refuses,
+	 * such as a cache directory made group-writable since it opened, or
+	 * a state record writable by others (mapped again: one openat and
+	 * mmap per published snapshot). */
+	pubstate_close(&ctx->cache->ps);
+	if ((st = check_dir(ctx, ctx->cfg.cache_dir, false)) != AIVENAUTH_OK ||
+	    (st = map_state(ctx)) != AIVENAUTH_OK ||
+	    (st = open_snapshot(ctx)) != AIVENAUTH_OK) {
 		close_snapshot(ctx->cache);
 		return st;
 	}
