@@ -1,0 +1,374 @@
+/*
+ * main.c - aivenauth-saslauthd: options, start-up checks, run, clean exit.
+ *
+ * A reader like pam_aiven (docs/DESIGN.md): it decides with
+ * aivenauth_verify() on the published snapshot, opened read-only, links
+ * only the library's base/ and reader/ objects (tests/it_boundary.sh),
+ * never reads the admin API token, and goes to the network only where
+ * the PAM module would (online = learn).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "aivenauth.h"
+#include "decide.h"
+#include "listen.h"
+#include "log.h"
+#include "loop.h"
+#include "policy.h"
+#include "reader/reader.h"
+
+#define DEFAULT_MAX_CONNS 1024
+#define DEFAULT_TIMEOUT 10
+
+struct opts {
+	const char *config;
+	const char *policy;
+	const char *listen[SLN_MAX];
+	size_t n_listen;
+	mode_t mode;
+	const char *group;
+	unsigned max_conns;
+	unsigned timeout;
+	bool to_stderr, debug, check;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: aivenauth-saslauthd [-c FILE] [--policy FILE] [--listen PATH]...\n"
+	    "           [--socket-mode MODE] [--socket-group GROUP]\n"
+	    "           [--max-connections N] [--timeout SECONDS] [--stderr] [--debug]\n"
+	    "       aivenauth-saslauthd [-c FILE] [--policy FILE] --check\n"
+	    "Answers the saslauthd socket protocol with aivenauth's decision.\n"
+	    "Without --listen, the sockets come from systemd socket activation.\n"
+	    "See aivenauth-saslauthd(8).\n");
+}
+
+static bool
+parse_num(const char *s, unsigned long lo, unsigned long hi, int base,
+    unsigned long *out)
+{
+	char *end;
+
+	if (s == NULL || *s == '\0' || *s == '-' || *s == '+')
+		return false;
+	errno = 0;
+	*out = strtoul(s, &end, base);
+	return errno == 0 && *end == '\0' && *out >= lo && *out <= hi;
+}
+
+/* Returns 0, or an exit code. */
+static int
+parse_args(int argc, char **argv, struct opts *o)
+{
+	enum { O_POLICY = 256, O_LISTEN, O_MODE, O_GROUP, O_MAXC, O_TIMEOUT,
+		O_STDERR, O_DEBUG, O_CHECK };
+	static const struct option lo[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "policy", required_argument, NULL, O_POLICY },
+		{ "listen", required_argument, NULL, O_LISTEN },
+		{ "socket-mode", required_argument, NULL, O_MODE },
+		{ "socket-group", required_argument, NULL, O_GROUP },
+		{ "max-connections", required_argument, NULL, O_MAXC },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "stderr", no_argument, NULL, O_STDERR },
+		{ "debug", no_argument, NULL, O_DEBUG },
+		{ "check", no_argument, NULL, O_CHECK },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned long v;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->mode = 0660;
+	o->max_conns = DEFAULT_MAX_CONNS;
+	o->timeout = DEFAULT_TIMEOUT;
+	while ((c = getopt_long(argc, argv, "c:hV", lo, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case O_POLICY:
+			o->policy = optarg;
+			break;
+		case O_LISTEN:
+			if (o->n_listen == SLN_MAX) {
+				fprintf(stderr, "aivenauth-saslauthd: at most %d "
+				    "--listen\n", SLN_MAX);
+				return EX_USAGE;
+			}
+			if (optarg[0] != '/') {
+				fprintf(stderr, "aivenauth-saslauthd: --listen %s: "
+				    "an absolute path, please\n", optarg);
+				return EX_USAGE;
+			}
+			o->listen[o->n_listen++] = optarg;
+			break;
+		case O_MODE:
+			if (!parse_num(optarg, 0, 0777, 8, &v)) {
+				fprintf(stderr, "aivenauth-saslauthd: --socket-mode "
+				    "%s: an octal mode such as 0660\n", optarg);
+				return EX_USAGE;
+			}
+			if (v & 0006)
+				fprintf(stderr, "aivenauth-saslauthd: warning: "
+				    "--socket-mode %s lets every local user ask\n",
+				    optarg);
+			o->mode = (mode_t)v;
+			break;
+		case O_GROUP:
+			o->group = optarg;
+			break;
+		case O_MAXC:
+			if (!parse_num(optarg, 1, 65536, 10, &v)) {
+				fprintf(stderr, "aivenauth-saslauthd: "
+				    "--max-connections %s: 1 to 65536\n", optarg);
+				return EX_USAGE;
+			}
+			o->max_conns = (unsigned)v;
+			break;
+		case O_TIMEOUT:
+			if (!parse_num(optarg, 1, 3600, 10, &v)) {
+				fprintf(stderr, "aivenauth-saslauthd: --timeout %s: "
+				    "1 to 3600 seconds\n", optarg);
+				return EX_USAGE;
+			}
+			o->timeout = (unsigned)v;
+			break;
+		case O_STDERR:
+			o->to_stderr = true;
+			break;
+		case O_DEBUG:
+			o->debug = true;
+			break;
+		case O_CHECK:
+			o->check = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("aivenauth-saslauthd %s\n", aivenauth_version());
+			exit(0);
+		default:
+			usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "aivenauth-saslauthd: unexpected argument %s\n",
+		    argv[optind]);
+		return EX_USAGE;
+	}
+	return 0;
+}
+
+static size_t
+decide_cb(void *arg, const unsigned char *req, const struct sa_fields *f,
+    const struct sd_peer *peer, unsigned char *answer)
+{
+	return sd_decide(arg, req, f, peer, answer);
+}
+
+static size_t
+refuse_cb(void *arg, enum sa_parse why, const struct sd_peer *peer,
+    unsigned char *answer)
+{
+	(void)arg;
+	return sd_refuse_request(why, peer, answer);
+}
+
+/* Going idle: hold no read snapshot while nobody asks. */
+static void
+idle_cb(void *arg)
+{
+	aivenauth_cache_idle(((struct sd_state *)arg)->ctx);
+}
+
+/* A descriptor per connection, and a few for the cache and syslog. */
+static unsigned
+fit_fd_limit(unsigned want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return want;
+	if (rl.rlim_cur < rl.rlim_max && rl.rlim_cur < (rlim_t)want + 64) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)want + 64) {
+		unsigned fit = rl.rlim_cur > 128 ? (unsigned)rl.rlim_cur - 64 : 64;
+
+		sl_log(LOG_WARNING, "--max-connections %u lowered to %u "
+		    "(RLIMIT_NOFILE %llu)", want, fit,
+		    (unsigned long long)rl.rlim_cur);
+		return fit;
+	}
+	return want;
+}
+
+static void
+log_policy(const struct sp_table *t)
+{
+	size_t i;
+	const struct sp_policy *p;
+
+	for (i = 0; i <= t->n; i++) {
+		p = i < t->n ? &t->p[i] : &t->def;
+		sl_log(LOG_INFO, "policy %s: user_match=%s%s%s realm=%s%s",
+		    p->service, sp_user_match_name(p->user_match),
+		    p->scope != NULL ? " scope=" : "",
+		    p->scope != NULL ? p->scope : "", sp_realm_name(p->realm),
+		    p->line == 0 ? " (built-in default)" : "");
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sp_table policy;
+	struct sd_state state;
+	struct sl_loop_opts lo;
+	struct sl_stats stats;
+	struct opts o;
+	struct stat bound[SLN_MAX];
+	enum aivenauth_status st;
+	struct aivenauth_ctx *ctx = NULL;
+	int fds[SLN_MAX], n_fds = 0, n, rc;
+	gid_t gid = (gid_t)-1;
+	char err[512];
+	sigset_t set;
+	size_t i;
+
+	/* Before anything else: SIGTERM is read from a signalfd by the loop,
+	 * so it must never be delivered the default way. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	rc = parse_args(argc, argv, &o);
+	if (rc != 0)
+		return rc;
+	sl_log_init(o.to_stderr || o.check, o.debug);
+
+	memset(&policy, 0, sizeof(policy));
+	sp_free(&policy);
+	if (aivenauth_ctx_new(&ctx) != AIVENAUTH_OK) {
+		sl_log(LOG_ERR, "cannot create a library context");
+		return EX_OSERR;
+	}
+	aivenauth_set_log(ctx, sl_lib_log, NULL, sl_log_max());
+	st = aivenauth_config_load(ctx, o.config, o.config != NULL);
+	if (st != AIVENAUTH_OK) {
+		sl_log(LOG_ERR, "config %s: %s; not starting",
+		    o.config != NULL ? o.config : "(default)",
+		    aivenauth_strerror(st));
+		aivenauth_ctx_free(ctx);
+		return EX_CONFIG;
+	}
+	if (!sp_load(ctx, o.policy, &policy, err, sizeof(err))) {
+		sl_log(LOG_ERR, "%s; not starting", err);
+		aivenauth_ctx_free(ctx);
+		return EX_CONFIG;
+	}
+	if (o.check) {
+		log_policy(&policy);
+		printf("aivenauth-saslauthd: config and policy OK\n");
+		sp_free(&policy);
+		aivenauth_ctx_free(ctx);
+		return 0;
+	}
+	if (o.group != NULL) {
+		struct group *gr = getgrnam(o.group);
+
+		if (gr == NULL) {
+			sl_log(LOG_ERR, "--socket-group %s: no such group", o.group);
+			return EX_USAGE;
+		}
+		gid = gr->gr_gid;
+	}
+
+	n = sln_from_systemd(fds, SLN_MAX, err, sizeof(err));
+	if (n < 0) {
+		sl_log(LOG_ERR, "%s", err);
+		return EX_OSERR;
+	}
+	n_fds = n;
+	for (i = 0; i < o.n_listen; i++) {
+		if ((size_t)n_fds == SLN_MAX) {
+			sl_log(LOG_ERR, "more than %d sockets", SLN_MAX);
+			return EX_USAGE;
+		}
+		fds[n_fds] = sln_bind(o.listen[i], o.mode, gid, err, sizeof(err));
+		if (fds[n_fds] < 0 || lstat(o.listen[i], &bound[i]) != 0) {
+			sl_log(LOG_ERR, "%s", err);
+			return EX_OSERR;
+		}
+		n_fds++;
+	}
+	if (n_fds == 0) {
+		sl_log(LOG_ERR, "no socket: give --listen PATH, or start it "
+		    "through its systemd .socket unit");
+		return EX_USAGE;
+	}
+
+	/* Not required to start (the first sync may come later), but say
+	 * so now rather than at the first login. */
+	st = reader_attach(ctx);      /* the snapshot, read-only */
+	if (st != AIVENAUTH_OK)
+		sl_log(LOG_WARNING, "cache not readable yet (%s): every "
+		    "request is refused until it is", aivenauth_strerror(st));
+	aivenauth_cache_idle(ctx);
+
+	log_policy(&policy);
+	state.ctx = ctx;
+	state.policy = &policy;
+	memset(&lo, 0, sizeof(lo));
+	lo.listen_fds = fds;
+	lo.n_listen = (size_t)n_fds;
+	lo.max_conns = fit_fd_limit(o.max_conns);
+	lo.timeout_ms = o.timeout * 1000;
+	lo.decide = decide_cb;
+	lo.refuse = refuse_cb;
+	lo.idle = idle_cb;
+	lo.arg = &state;
+	sl_log(LOG_INFO, "ready: %d socket%s, up to %u connections, "
+	    "%u s per request", n_fds, n_fds == 1 ? "" : "s", lo.max_conns,
+	    o.timeout);
+	rc = sl_run(&lo, &stats);
+
+	for (i = 0; i < o.n_listen; i++) {
+		struct stat now;
+
+		/* Only our own socket: another instance may have replaced it. */
+		if (lstat(o.listen[i], &now) == 0 && now.st_ino == bound[i].st_ino &&
+		    now.st_dev == bound[i].st_dev)
+			unlink(o.listen[i]);
+	}
+	for (n = 0; n < n_fds; n++)
+		close(fds[n]);
+	sl_log(LOG_INFO, "stopping: %llu connections, %llu answered, %llu "
+	    "malformed, %llu timed out, %llu evicted, %llu dropped",
+	    stats.accepted, stats.answered, stats.refused_bad, stats.timed_out,
+	    stats.evicted, stats.dropped);
+	sp_free(&policy);
+	aivenauth_ctx_free(ctx);
+	return rc == 0 ? 0 : EX_OSERR;
+}
