@@ -46,6 +46,11 @@ no_decision_code(enum aivenauth_status st, enum aivenauth_reason reason)
 		return PAM_BUF_ERR;
 	if (st == AIVENAUTH_ERR_CONFIG || st == AIVENAUTH_ERR_INVALID)
 		return PAM_SERVICE_ERR;
+	/* The account map is the module's configuration: missing, unsafe
+	 * or invalid, it is a service error (never a fall-through as for
+	 * an unreachable cache). */
+	if (reason == AIVENAUTH_REASON_MAP_UNAVAILABLE)
+		return PAM_SERVICE_ERR;
 	if (reason == AIVENAUTH_REASON_CACHE_UNAVAILABLE ||
 	    reason == AIVENAUTH_REASON_ONLINE_UNAVAILABLE ||
 	    pa_status_unavailable(st))
@@ -80,6 +85,11 @@ pa_auth_code(enum aivenauth_status st, enum aivenauth_reason reason,
 	case AIVENAUTH_REASON_ADDRESS:
 	case AIVENAUTH_REASON_SCOPE:
 	case AIVENAUTH_REASON_ONLINE_REJECTED:
+	case AIVENAUTH_REASON_MAP_NO_LINE:
+	case AIVENAUTH_REASON_MAP_NOT_LISTED:
+	case AIVENAUTH_REASON_MAP_FROM:
+	case AIVENAUTH_REASON_MAP_SCOPE:
+	case AIVENAUTH_REASON_ROOT_REFUSED:
 	default:
 		return PAM_AUTH_ERR;
 	}

@@ -73,6 +73,7 @@ static const struct {
 	{ "id", AIVENAUTH_MATCH_ID },
 	{ "email", AIVENAUTH_MATCH_EMAIL },
 	{ "any", AIVENAUTH_MATCH_ANY },
+	{ "map", AIVENAUTH_MATCH_MAP },
 };
 
 const char *
@@ -87,7 +88,7 @@ pa_user_match_name(enum aivenauth_user_match m)
 }
 
 static const char *const user_match_words[] = {
-	"name", "id", "email", "any", NULL
+	"name", "id", "email", "map", "any", NULL
 };
 static const char *const non_token_words[] = { "fail", "ignore", NULL };
 
@@ -109,6 +110,17 @@ static bool
 set_scope(struct pa_opts *o, const char *v)
 {
 	o->scope = v;
+	return true;
+}
+
+/* The service's own account map: config account_map_file for this
+ * context (applied after the loop, when the context is known). */
+static bool
+set_account_map(struct pa_opts *o, const char *v)
+{
+	if (v[0] != '/')
+		return false;
+	o->account_map = v;
 	return true;
 }
 
@@ -141,6 +153,7 @@ static const struct opt_def opt_table[] = {
 	{ "user_match", OPT_VALUE, set_user_match, user_match_words },
 	{ "scope", OPT_VALUE, set_scope, NULL },
 	{ "non_token", OPT_VALUE, set_non_token, non_token_words },
+	{ "account_map", OPT_VALUE, set_account_map, NULL },
 	/* max_stale=N and every other config key: aivenauth_config_set(). */
 };
 
@@ -294,6 +307,41 @@ check_duplicate(pam_handle_t *pamh, int argc, const char **argv, int i)
 	return PAM_SUCCESS;
 }
 
+/*
+ * account_map=FILE is the short name of the config key account_map_file
+ * for one service; both in one line would leave which one holds to the
+ * reader.  Refused, like a duplicate argument.
+ */
+static int
+apply_account_map(pam_handle_t *pamh, int argc, const char **argv,
+    struct aivenauth_ctx *ctx, const struct pa_opts *o)
+{
+	enum aivenauth_status st;
+	int i;
+
+	if (o->account_map == NULL)
+		return PAM_SUCCESS;
+	for (i = 0; i < argc; i++) {
+		if (argv[i] != NULL &&
+		    strncmp(argv[i], "account_map_file=", 17) == 0) {
+			pam_syslog(pamh, LOG_ERR, "module arguments account_map= "
+			    "and account_map_file= both given: use one");
+			return PAM_SERVICE_ERR;
+		}
+	}
+	if (ctx == NULL)
+		return PAM_SUCCESS;
+	st = aivenauth_config_set(ctx, "account_map_file", o->account_map);
+	if (st == AIVENAUTH_ERR_NOMEM)
+		return PAM_BUF_ERR;
+	if (st != AIVENAUTH_OK) {
+		pam_syslog(pamh, LOG_ERR, "module argument account_map: invalid "
+		    "value (%s)", aivenauth_strerror(st));
+		return PAM_SERVICE_ERR;
+	}
+	return PAM_SUCCESS;
+}
+
 void
 pa_opts_set_log(pam_handle_t *pamh, struct aivenauth_ctx *ctx,
     const struct pa_opts *o)
@@ -411,5 +459,5 @@ pa_opts_parse(pam_handle_t *pamh, int flags, int argc, const char **argv,
 			return PAM_SERVICE_ERR;
 		}
 	}
-	return PAM_SUCCESS;
+	return apply_account_map(pamh, argc, argv, ctx, o);
 }

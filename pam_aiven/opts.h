@@ -19,6 +19,7 @@ struct pa_opts {
 	enum aivenauth_user_match user_match;
 	const char *scope;         /* points into argv, or NULL */
 	const char *config_file;   /* points into argv, or NULL */
+	const char *account_map;   /* account_map=FILE, in argv, or NULL */
 };
 
 /*

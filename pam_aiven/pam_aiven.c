@@ -99,6 +99,7 @@ log_decision(pam_handle_t *pamh, const char *phase, const char *user,
 {
 	const char *service = NULL;
 	char ubuf[PA_LOG_FIELD], hbuf[PA_LOG_FIELD], sbuf[PA_LOG_FIELD];
+	char abuf[PA_LOG_FIELD], ibuf[PA_LOG_FIELD], appbuf[2 * PA_LOG_FIELD + 16] = "";
 	char stbuf[96] = "";
 	/* A password that is not token-shaped may be a real one: no part of
 	 * it, whatever the library put in the decision. */
@@ -117,11 +118,18 @@ log_decision(pam_handle_t *pamh, const char *phase, const char *user,
 	if (st != AIVENAUTH_OK)
 		snprintf(stbuf, sizeof(stbuf), " error=\"%s\"",
 		    aivenauth_strerror(st));
-	pam_syslog(pamh, level, "%sservice=%s user=%s rhost=%s%s%s "
+	/* The account logged into and the application user who did: with
+	 * user_match=map they differ (user=deploy app_user=ci-runner(u...)),
+	 * and the prefix alone would send the reader to the cache. */
+	if (prefix[0] != '\0' && d->user_id[0] != '\0')
+		snprintf(appbuf, sizeof(appbuf), " app_user=%s(%s)",
+		    pa_log_field(d->user_name, abuf, sizeof(abuf)),
+		    pa_log_field(d->user_id, ibuf, sizeof(ibuf)));
+	pam_syslog(pamh, level, "%sservice=%s user=%s%s rhost=%s%s%s "
 	    "decision=%s reason=%s%s%s",
 	    phase,
 	    pa_log_field(service, sbuf, sizeof(sbuf)),
-	    pa_log_field(user, ubuf, sizeof(ubuf)),
+	    pa_log_field(user, ubuf, sizeof(ubuf)), appbuf,
 	    pa_log_field(rhost, hbuf, sizeof(hbuf)),
 	    prefix[0] != '\0' ? " prefix=" : "",
 	    prefix,
@@ -340,9 +348,9 @@ pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		user = NULL;
 
 	/* The user changed since authentication: the token proved nothing
-	 * about the new one. */
-	if (ad->user_match != AIVENAUTH_MATCH_ANY &&
-	    (user == NULL || ad->user == NULL || strcmp(user, ad->user) != 0)) {
+	 * about the new one (with user_match=any neither: the new one could
+	 * be root, which any never admits). */
+	if (user == NULL || ad->user == NULL || strcmp(user, ad->user) != 0) {
 		d.reason = AIVENAUTH_REASON_USER_MISMATCH;
 		st = AIVENAUTH_OK;
 		goto decide;

@@ -272,6 +272,134 @@ START_TEST(user_match_any)
 	/* The token still decides. */
 	ck_assert_int_eq(auth("t-um-any", "alice", tokens[T_REVOKED]), PAM_AUTH_ERR);
 	ck_assert_int_eq(auth("t-um-any", "alice", tokens[T_WRONG]), PAM_AUTH_ERR);
+	/* Never uid 0 (a changed default): root only by a map line. */
+	ck_assert_int_eq(auth("t-um-any", "root", tokens[T_GOOD]), PAM_AUTH_ERR);
+}
+END_TEST
+
+/* Write the account map at path (0644) so that it looks settled: the
+ * pool must notice an edit by the file's identity alone. */
+static void
+map_write(const char *path, const char *text)
+{
+	struct timespec ts[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+	char tmp[PATH_MAX];
+
+	/* rename into place, as editors and package managers do */
+	pf_xsnprintf(tmp, sizeof(tmp), "%s.new", path);
+	pf_write_file(tmp, "%s", text);
+	ck_assert_int_eq(utimensat(AT_FDCWD, tmp, ts, 0), 0);
+	ck_assert_int_eq(rename(tmp, path), 0);
+}
+
+/*
+ * user_match=map through Linux-PAM: several application users into one
+ * account, a glob, from=, scope=, root only by its own line, a revoked
+ * token of a listed user, one reason of its own per refusal; the pooled
+ * context sees an edit of the map at the next login (this test is one
+ * long-lived process: the module stays loaded, -z nodelete).
+ */
+START_TEST(user_match_map)
+{
+	char map[PATH_MAX], a[PATH_MAX * 3];
+
+	pf_xsnprintf(map, sizeof(map), "%s/accounts", topdir);
+	map_write(map,
+	    "# local account   application users   options\n"
+	    "deploy     alice bob\n"
+	    "solo       alice\n"
+	    "web        b*\n"
+	    "net        alice   from=10.0.0.0/8\n"
+	    "scoped     alice   scope=pam:nginx\n");
+	pf_xsnprintf(a, sizeof(a), "user_match=map account_map=%s", map);
+	service("t-map", args(a));
+	/* two application users, one account */
+	ck_assert_int_eq(auth("t-map", "deploy", tokens[T_GOOD]), PAM_SUCCESS);
+	ck_assert_int_eq(auth("t-map", "deploy", tokens[T_BOB]), PAM_SUCCESS);
+	ck_assert_int_eq(auth("t-map", "solo", tokens[T_GOOD]), PAM_SUCCESS);
+	ck_assert_int_eq(auth("t-map", "solo", tokens[T_BOB]), PAM_AUTH_ERR);
+	ck_assert_int_eq(auth("t-map", "web", tokens[T_BOB]), PAM_SUCCESS);
+	ck_assert_int_eq(auth("t-map", "web", tokens[T_GOOD]), PAM_AUTH_ERR);
+	/* no line: nobody, root included; the app user's own name neither */
+	ck_assert_int_eq(auth("t-map", "root", tokens[T_GOOD]), PAM_AUTH_ERR);
+	ck_assert_int_eq(auth("t-map", "alice", tokens[T_GOOD]), PAM_AUTH_ERR);
+	ck_assert_int_eq(auth("t-map", "other", tokens[T_BOB]), PAM_AUTH_ERR);
+	/* from= with the client address inside, outside, absent */
+	ck_assert_int_eq(auth_rhost("t-map", "net", tokens[T_GOOD], "10.9.8.7"), PAM_SUCCESS);
+	ck_assert_int_eq(auth_rhost("t-map", "net", tokens[T_GOOD], "192.0.2.1"), PAM_AUTH_ERR);
+	ck_assert_int_eq(auth("t-map", "net", tokens[T_GOOD]), PAM_AUTH_ERR);
+	/* scope=: a token without scopes is unrestricted; T_SCOPE carries
+	 * pam:sshd only */
+	ck_assert_int_eq(auth("t-map", "scoped", tokens[T_GOOD]), PAM_SUCCESS);
+	ck_assert_int_eq(auth("t-map", "scoped", tokens[T_SCOPE]), PAM_AUTH_ERR);
+	/* every token check still holds */
+	ck_assert_int_eq(auth("t-map", "deploy", tokens[T_REVOKED]), PAM_AUTH_ERR);
+	ck_assert_int_eq(auth("t-map", "deploy", tokens[T_WRONG]), PAM_AUTH_ERR);
+	ck_assert_int_eq(auth("t-map", "deploy", tokens[T_UNKNOWN]), PAM_AUTH_ERR);
+	/* root by an explicit line only; the edit is seen at the next login */
+	map_write(map, "deploy alice\nroot   bob\n");
+	ck_assert_int_eq(auth("t-map", "root", tokens[T_BOB]), PAM_SUCCESS);
+	ck_assert_int_eq(auth("t-map", "root", tokens[T_GOOD]), PAM_AUTH_ERR);
+	ck_assert_int_eq(auth("t-map", "deploy", tokens[T_BOB]), PAM_AUTH_ERR);
+	ck_assert_int_eq(auth("t-map", "deploy", tokens[T_GOOD]), PAM_SUCCESS);
+	/* in-place rewrite, same inode */
+	pf_write_file(map, "deploy bob  \nroot   alice\n");
+	ck_assert_int_eq(auth("t-map", "deploy", tokens[T_GOOD]), PAM_AUTH_ERR);
+	ck_assert_int_eq(auth("t-map", "deploy", tokens[T_BOB]), PAM_SUCCESS);
+	/* a broken map refuses everyone: a service error, never success */
+	map_write(map, "deploy alice bob\nroot from=10.0.0.0/8\n");
+	ck_assert_int_eq(auth("t-map", "deploy", tokens[T_GOOD]), PAM_SERVICE_ERR);
+	map_write(map, "deploy alice bob\n");
+	ck_assert_int_eq(chmod(map, 0666), 0);
+	ck_assert_int_eq(auth("t-map", "deploy", tokens[T_GOOD]), PAM_SERVICE_ERR);
+	ck_assert_int_eq(chmod(map, 0644), 0);
+	ck_assert_int_eq(auth("t-map", "deploy", tokens[T_GOOD]), PAM_SUCCESS);
+	/* the account phase keeps the account: changed to root, refused */
+	{
+		struct pf_conv_state cs = { tokens[T_GOOD], 0, 0 };
+		pam_handle_t *pamh = start("t-map", "deploy", &cs, NULL);
+		int rc;
+
+		ck_assert_int_eq(pam_authenticate(pamh, 0), PAM_SUCCESS);
+		ck_assert_int_eq(pam_acct_mgmt(pamh, 0), PAM_SUCCESS);
+		ck_assert_int_eq(pam_set_item(pamh, PAM_USER, "root"), PAM_SUCCESS);
+		rc = pam_acct_mgmt(pamh, 0);
+		ck_assert_int_ne(rc, PAM_SUCCESS);
+		pam_end(pamh, rc);
+	}
+	/* a missing map (default path or account_map=) refuses */
+	pf_xsnprintf(a, sizeof(a), "user_match=map account_map=%s/none", topdir);
+	service("t-map-missing", args(a));
+	ck_assert_int_eq(auth("t-map-missing", "deploy", tokens[T_GOOD]), PAM_SERVICE_ERR);
+	/* bad arguments */
+	service("t-map-rel", args("user_match=map account_map=accounts"));
+	ck_assert_int_eq(auth("t-map-rel", "deploy", tokens[T_GOOD]), PAM_SERVICE_ERR);
+	pf_xsnprintf(a, sizeof(a), "user_match=map account_map=%s account_map_file=%s",
+	    map, map);
+	service("t-map-both", args(a));
+	ck_assert_int_eq(auth("t-map-both", "deploy", tokens[T_GOOD]), PAM_SERVICE_ERR);
+	/* the config key works as the argument does */
+	pf_xsnprintf(a, sizeof(a), "user_match=map account_map_file=%s", map);
+	service("t-map-key", args(a));
+	ck_assert_int_eq(auth("t-map-key", "deploy", tokens[T_GOOD]), PAM_SUCCESS);
+	ck_assert_int_eq(auth("t-map-key", "root", tokens[T_GOOD]), PAM_AUTH_ERR);
+}
+END_TEST
+
+/* user_match=any: the account phase refuses a user changed to root. */
+START_TEST(any_account_changed_to_root)
+{
+	struct pf_conv_state cs = { tokens[T_GOOD], 0, 0 };
+	pam_handle_t *pamh;
+	int rc;
+
+	service("t-any-root", args("user_match=any"));
+	pamh = start("t-any-root", "whoever", &cs, NULL);
+	ck_assert_int_eq(pam_authenticate(pamh, 0), PAM_SUCCESS);
+	ck_assert_int_eq(pam_set_item(pamh, PAM_USER, "root"), PAM_SUCCESS);
+	rc = pam_acct_mgmt(pamh, 0);
+	ck_assert_int_ne(rc, PAM_SUCCESS);
+	pam_end(pamh, rc);
 }
 END_TEST
 
@@ -387,7 +515,7 @@ START_TEST(duplicate_arguments)
 
 	/* Without the first argument of each pair, it would log in. */
 	service("t-dup-any", args("user_match=any"));
-	ck_assert_int_eq(auth("t-dup-any", "root", tokens[T_GOOD]), PAM_SUCCESS);
+	ck_assert_int_eq(auth("t-dup-any", "whoever", tokens[T_GOOD]), PAM_SUCCESS);
 	service("t-dup-name", args("user_match=name"));
 	ck_assert_int_eq(auth("t-dup-name", "root", tokens[T_GOOD]), PAM_AUTH_ERR);
 	for (i = 0; i < sizeof(dup) / sizeof(dup[0]); i++) {
@@ -1099,6 +1227,8 @@ pam_suite(void)
 	tcase_add_test(tc, user_match_id);
 	tcase_add_test(tc, user_match_email);
 	tcase_add_test(tc, user_match_any);
+	tcase_add_test(tc, user_match_map);
+	tcase_add_test(tc, any_account_changed_to_root);
 	tcase_add_test(tc, ip_allowlist);
 	tcase_add_test(tc, scopes);
 	tcase_add_test(tc, stale_cache);

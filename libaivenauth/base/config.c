@@ -33,6 +33,7 @@
 #define DEFAULT_API_URL "https://api.aiven.io"
 #define DEFAULT_TOKEN_FILE AIVENAUTH_SYSCONFDIR "/aivenauth/api-token"
 #define DEFAULT_CACHE_DIR "/var/lib/aivenauth"
+#define DEFAULT_ACCOUNT_MAP AIVENAUTH_SYSCONFDIR "/aivenauth/accounts"
 
 enum key_id {
 	K_API_URL,
@@ -56,6 +57,7 @@ enum key_id {
 	K_FLEET_PUBLIC_KEYS,
 	K_FLEET_LEASE_TTL,
 	K_PROXY,
+	K_ACCOUNT_MAP_FILE,
 	K_COUNT,
 };
 
@@ -81,6 +83,7 @@ static const char *const key_names[K_COUNT] = {
 	[K_FLEET_PUBLIC_KEYS] = "fleet_public_keys",
 	[K_FLEET_LEASE_TTL] = "fleet_lease_ttl",
 	[K_PROXY] = "proxy",
+	[K_ACCOUNT_MAP_FILE] = "account_map_file",
 };
 
 void
@@ -91,6 +94,7 @@ config_init_defaults(struct config *c)
 	c->api_url = strdup(DEFAULT_API_URL);
 	c->api_token_file = strdup(DEFAULT_TOKEN_FILE);
 	c->cache_dir = strdup(DEFAULT_CACHE_DIR);
+	c->account_map_file = strdup(DEFAULT_ACCOUNT_MAP);
 	c->max_stale = 86400;
 	c->timeout = 10;
 	c->connect_timeout = 5;
@@ -108,6 +112,7 @@ config_free(struct config *c)
 	free(c->cache_dir);
 	free(c->ca_file);
 	free(c->proxy);
+	free(c->account_map_file);
 	free(c->source);
 	fleet_config_free(&c->fleet);
 	memset(c, 0, sizeof(*c));
@@ -132,6 +137,7 @@ config_copy(struct config *dst, const struct config *src)
 	*dst = *src;
 	dst->api_url = dst->organization_id = dst->api_token_file = NULL;
 	dst->cache_dir = dst->ca_file = dst->proxy = dst->source = NULL;
+	dst->account_map_file = NULL;
 	if (!fleet_config_copy(&dst->fleet, &src->fleet) ||
 	    !dup_field(&dst->api_url, src->api_url) ||
 	    !dup_field(&dst->organization_id, src->organization_id) ||
@@ -139,6 +145,7 @@ config_copy(struct config *dst, const struct config *src)
 	    !dup_field(&dst->cache_dir, src->cache_dir) ||
 	    !dup_field(&dst->ca_file, src->ca_file) ||
 	    !dup_field(&dst->proxy, src->proxy) ||
+	    !dup_field(&dst->account_map_file, src->account_map_file) ||
 	    !dup_field(&dst->source, src->source)) {
 		config_free(dst);
 		return false;
@@ -281,6 +288,9 @@ set_value(struct config *c, enum key_id k, const char *v, char *why,
 		break;
 	case K_CA_FILE:
 		st = set_path(&c->ca_file, key_names[k], v, why, wn);
+		break;
+	case K_ACCOUNT_MAP_FILE:
+		st = set_path(&c->account_map_file, key_names[k], v, why, wn);
 		break;
 	case K_PROXY:
 		st = set_proxy(c, v, why, wn);
@@ -531,6 +541,8 @@ aivenauth_config_get(struct aivenauth_ctx *ctx, const char *key)
 		return c->cache_dir;
 	case K_CA_FILE:
 		return c->ca_file;
+	case K_ACCOUNT_MAP_FILE:
+		return c->account_map_file;
 	case K_PROXY:
 		return c->proxy;
 	case K_MAX_STALE:

@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include "base/acctmap.h"
 #include "base/cache.h"
 #include "base/internal.h"
 #include "base/netload.h"
@@ -33,7 +34,7 @@ aivenauth_ctx_new(struct aivenauth_ctx **ctxp)
 		return AIVENAUTH_ERR_NOMEM;
 	config_init_defaults(&ctx->cfg);
 	if (ctx->cfg.api_url == NULL || ctx->cfg.cache_dir == NULL ||
-	    ctx->cfg.api_token_file == NULL) {
+	    ctx->cfg.api_token_file == NULL || ctx->cfg.account_map_file == NULL) {
 		config_free(&ctx->cfg);
 		free(ctx);
 		return AIVENAUTH_ERR_NOMEM;
@@ -49,6 +50,7 @@ aivenauth_ctx_free(struct aivenauth_ctx *ctx)
 	if (ctx == NULL)
 		return;
 	aivenauth_cache_close(ctx);
+	acctmap_cache_free(ctx);
 	if (ctx->learned_free != NULL)
 		ctx->learned_free(ctx);
 	net_unload(ctx);

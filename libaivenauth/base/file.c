@@ -32,6 +32,8 @@ trust_name(enum trust trust)
 		return "api token file";
 	case TRUST_MODULE:
 		return "module";
+	case TRUST_MAP:
+		return "account map";
 	}
 	return "file";
 }
@@ -167,6 +169,14 @@ enum aivenauth_status
 read_trusted(struct aivenauth_ctx *ctx, const char *path, enum trust trust,
     size_t max, char **bufp, size_t *lenp)
 {
+	return read_trusted_st(ctx, path, trust, max, bufp, lenp, NULL);
+}
+
+enum aivenauth_status
+read_trusted_st(struct aivenauth_ctx *ctx, const char *path,
+    enum trust trust, size_t max, char **bufp, size_t *lenp,
+    struct stat *sbp)
+{
 	enum aivenauth_status st = AIVENAUTH_ERR_INTERNAL;
 	const char *what = trust_name(trust);
 	char *buf = NULL;
@@ -238,6 +248,8 @@ read_trusted(struct aivenauth_ctx *ctx, const char *path, enum trust trust,
 		goto out;
 	}
 	buf[len] = '\0';
+	if (sbp != NULL)
+		*sbp = sb;
 	*bufp = buf;
 	*lenp = len;
 	buf = NULL;

@@ -67,6 +67,7 @@ struct config {
 	unsigned max_parallel;     /* sync fan-out */
 	enum online_mode online;
 	int64_t hash_retention;    /* seconds a removed token keeps its hash */
+	char *account_map_file;    /* the local account map (base/acctmap.c) */
 	struct fleet_config fleet;
 	char *source;              /* file the config came from, or NULL */
 	char getbuf[32];           /* aivenauth_config_get() number text */
@@ -78,6 +79,7 @@ void config_free(struct config *c);
 /* ------------------------------------------------------------ context */
 
 struct cache;
+struct acctmap_cache;
 
 struct aivenauth_ctx {
 	struct config cfg;
@@ -88,6 +90,8 @@ struct aivenauth_ctx {
 	struct learned *learned;                /* online learning's memory
 	                                           (reader/learned.c) */
 	void (*learned_free)(struct aivenauth_ctx *ctx);  /* set with it */
+	struct acctmap_cache *acctmap;          /* the account map as last
+	                                           read (base/acctmap_load.c) */
 	const struct aivenauth_net_ops *net;   /* loaded on first API use */
 	void *net_handle;                       /* dlopen handle */
 	int last_http;
@@ -105,6 +109,7 @@ enum trust {
 	TRUST_CONFIG,  /* regular, owner root/euid, not group/world-writable */
 	TRUST_SECRET,  /* as CONFIG, and no group/world bits at all */
 	TRUST_MODULE,  /* as CONFIG (a shared object we are about to dlopen) */
+	TRUST_MAP,     /* as CONFIG (the local account map, base/acctmap.c) */
 };
 
 /*
@@ -116,6 +121,12 @@ enum trust {
  */
 enum aivenauth_status read_trusted(struct aivenauth_ctx *ctx, const char *path,
     enum trust trust, size_t max, char **buf, size_t *len);
+/* The same, also giving the fstat() of what was read (its identity:
+ * dev, ino, size, times), for a caller that re-reads only on change. */
+struct stat;
+enum aivenauth_status read_trusted_st(struct aivenauth_ctx *ctx,
+    const char *path, enum trust trust, size_t max, char **buf, size_t *len,
+    struct stat *sb);
 /*
  * May a file owned by uid be trusted?  Root and the caller always; with
  * service_user, also the dedicated "aivenauth" user, which runs the sync

@@ -110,6 +110,18 @@ aivenauth_reason_name(enum aivenauth_reason r)
 		return "error";
 	case AIVENAUTH_REASON_ONLINE_IP_POLICY:
 		return "online-ip-policy";
+	case AIVENAUTH_REASON_MAP_NO_LINE:
+		return "map-no-line";
+	case AIVENAUTH_REASON_MAP_NOT_LISTED:
+		return "map-not-listed";
+	case AIVENAUTH_REASON_MAP_FROM:
+		return "map-from";
+	case AIVENAUTH_REASON_MAP_SCOPE:
+		return "map-scope";
+	case AIVENAUTH_REASON_MAP_UNAVAILABLE:
+		return "map-unavailable";
+	case AIVENAUTH_REASON_ROOT_REFUSED:
+		return "root-refused";
 	}
 	return "unknown";
 }
@@ -154,6 +166,22 @@ aivenauth_reason_text(enum aivenauth_reason r)
 		return "the Aiven API refused the online check from this host's "
 		    "address (the token's ip_allowlist or an organization IP "
 		    "policy)";
+	case AIVENAUTH_REASON_MAP_NO_LINE:
+		return "the local account has no line in the account map";
+	case AIVENAUTH_REASON_MAP_NOT_LISTED:
+		return "the token's application user is not listed on the local "
+		    "account's line of the account map";
+	case AIVENAUTH_REASON_MAP_FROM:
+		return "the client address is missing or outside the from= of "
+		    "the account map line";
+	case AIVENAUTH_REASON_MAP_SCOPE:
+		return "the token lacks the scope= of the account map line";
+	case AIVENAUTH_REASON_MAP_UNAVAILABLE:
+		return "the account map is missing, unsafe or invalid (the log "
+		    "says where)";
+	case AIVENAUTH_REASON_ROOT_REFUSED:
+		return "user_match=any never admits uid 0; give the account an "
+		    "explicit line in the account map (user_match=map)";
 	}
 	return "unknown reason";
 }

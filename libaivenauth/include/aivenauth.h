@@ -125,6 +125,21 @@ enum aivenauth_reason {
 	AIVENAUTH_REASON_ONLINE_IP_POLICY = 15,/* online check: the API refused
 	                                          this host's address (403 with
 	                                          an IP-policy error_code) */
+	/* user_match MAP (the local account map, aivenauth-accounts(5)): */
+	AIVENAUTH_REASON_MAP_NO_LINE = 16,     /* the requested local account
+	                                          has no line in the map */
+	AIVENAUTH_REASON_MAP_NOT_LISTED = 17,  /* the token's application user
+	                                          is not listed on its line */
+	AIVENAUTH_REASON_MAP_FROM = 18,        /* client address missing or
+	                                          outside the line's from= */
+	AIVENAUTH_REASON_MAP_SCOPE = 19,       /* token lacks the line's scope= */
+	AIVENAUTH_REASON_MAP_UNAVAILABLE = 20, /* map missing, unsafe or invalid
+	                                          (status AIVENAUTH_ERR_CONFIG
+	                                          or _UNSAFE_FILE; logged with
+	                                          file:line:column) */
+	AIVENAUTH_REASON_ROOT_REFUSED = 21,    /* user_match ANY and the account
+	                                          is uid 0 (root, or a name
+	                                          resolving to uid 0) */
 };
 
 /* Stable machine name of a reason ("unknown-prefix"), for logs and --json. */
@@ -363,7 +378,14 @@ enum aivenauth_user_match {
 	AIVENAUTH_MATCH_NAME = 0,  /* PAM user == application user name */
 	AIVENAUTH_MATCH_ID = 1,    /* PAM user == application user id */
 	AIVENAUTH_MATCH_EMAIL = 2, /* PAM user == application user email */
-	AIVENAUTH_MATCH_ANY = 3,   /* any user: the token alone decides */
+	AIVENAUTH_MATCH_ANY = 3,   /* any user: the token alone decides,
+	                              except that it never admits uid 0 (the
+	                              name root or any name resolving to uid 0:
+	                              AIVENAUTH_REASON_ROOT_REFUSED) */
+	AIVENAUTH_MATCH_MAP = 4,   /* the local account map: the PAM user is a
+	                              local account, and the token's application
+	                              user must be listed on its line (config
+	                              account_map_file; see below) */
 };
 
 struct aivenauth_request {
@@ -486,6 +508,65 @@ AIVENAUTH_EXPORT enum aivenauth_status aivenauth_api_token_delete(
 AIVENAUTH_EXPORT enum aivenauth_status aivenauth_api_me(struct aivenauth_ctx *ctx,
     const char *token, size_t len, const char *user_id,
     const char *user_email) AIVENAUTH_WUR;
+
+/*
+ * The local account map (aivenauth-accounts(5)): one line per local
+ * account, then the application users allowed to log into it (names,
+ * u... ids, name globs with * and ?), then options from=CIDR[,CIDR...]
+ * and scope=S.
+ *
+ * aivenauth_verify() with AIVENAUTH_MATCH_MAP reads the file named by the
+ * config key account_map_file itself, and reads it again only when it
+ * changed (one lstat(2) per verify: device, inode, size, mode, owner,
+ * mtime and ctime; an edit made within the last two seconds is re-read
+ * until it is older, so a same-size rewrite in one clock tick is seen).
+ * The functions below are for tools (inspect, audit, doctor) and for
+ * services that check the map at start-up.
+ */
+struct aivenauth_account_map;
+
+struct aivenauth_account_entry {
+	const char *account;        /* the local account, as written */
+	unsigned line;              /* 1-based line in the file */
+	const char *const *users;   /* names, u... ids, globs, as written */
+	size_t n_users;
+	const char *from;           /* "CIDR[,CIDR...]" as written, or NULL */
+	const char *scope;          /* scope=S, or NULL */
+};
+
+/*
+ * Read and parse a map (path NULL: config account_map_file), opened like
+ * the config: no symlink, a regular file owned by root or the caller, not
+ * group- or world-writable.  Any mistake refuses the whole map, logged as
+ * "FILE:LINE:COLUMN: what" (AIVENAUTH_ERR_CONFIG); an unsafe file
+ * AIVENAUTH_ERR_UNSAFE_FILE; a missing one AIVENAUTH_ERR_NOT_FOUND (not
+ * logged at LOG_ERR: whether that matters is the caller's call).
+ */
+AIVENAUTH_EXPORT enum aivenauth_status aivenauth_account_map_load(
+    struct aivenauth_ctx *ctx, const char *path,
+    struct aivenauth_account_map **mapp) AIVENAUTH_WUR;
+/* Parse text (name is used in messages); same rules, no file. */
+AIVENAUTH_EXPORT enum aivenauth_status aivenauth_account_map_parse(
+    struct aivenauth_ctx *ctx, const char *name, const char *text,
+    size_t len, struct aivenauth_account_map **mapp) AIVENAUTH_WUR;
+AIVENAUTH_EXPORT void aivenauth_account_map_free(struct aivenauth_account_map *map);
+/* Lines in file order: i < aivenauth_account_map_count(). */
+AIVENAUTH_EXPORT size_t aivenauth_account_map_count(
+    const struct aivenauth_account_map *map);
+AIVENAUTH_EXPORT const struct aivenauth_account_entry *aivenauth_account_map_entry(
+    const struct aivenauth_account_map *map, size_t i);
+/* The line of a local account (exact, case-sensitive), or NULL. */
+AIVENAUTH_EXPORT const struct aivenauth_account_entry *aivenauth_account_map_find(
+    const struct aivenauth_account_map *map, const char *account);
+/* Does the line list this application user (by id, exact name, or a
+ * glob on the name)?  Options (from=, scope=) are not judged here. */
+AIVENAUTH_EXPORT bool aivenauth_account_entry_lists(
+    const struct aivenauth_account_entry *e, const char *user_name,
+    const char *user_id);
+/* Is this entry written as an application user id ("u" + hex digits)? */
+AIVENAUTH_EXPORT bool aivenauth_account_user_is_id(const char *entry);
+/* Is this entry a glob (contains * or ?)? */
+AIVENAUTH_EXPORT bool aivenauth_account_user_is_glob(const char *entry);
 
 /* Wipe len bytes at p, then free(p).  NULL is ignored. */
 AIVENAUTH_EXPORT void aivenauth_secret_free(void *p, size_t len);

@@ -7,6 +7,8 @@
  * fields read in place from the memory map.  No allocation, no copy of the
  * token.
  */
+#include <errno.h>
+#include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 
 #include <sodium.h>
 
+#include "base/acctmap.h"
 #include "base/cache.h"
 #include "base/rec.h"
 #include "reader/learned.h"
@@ -85,8 +88,31 @@ user_ok(const struct tok_view *v, const struct aivenauth_request *req)
 		return v->user_email.n > 0 && sv_eq(v->user_email, req->user);
 	case AIVENAUTH_MATCH_ANY:
 		return true;
+	case AIVENAUTH_MATCH_MAP:
+		return false;   /* judged by map_policy() */
 	}
 	return false;
+}
+
+/*
+ * user_match=map: the requested account's line must list the token's
+ * application user, and the line's options must hold.  Each refusal has
+ * its own reason, so the log says which part of the map refused.
+ */
+static enum aivenauth_reason
+map_policy(const struct tok_view *v, const struct aivenauth_request *req,
+    const struct acct_line *line)
+{
+	if (line == NULL)
+		return AIVENAUTH_REASON_MAP_NO_LINE;
+	if (!acct_line_lists(line, v->user_name.p, v->user_name.n,
+	    v->user_id.p, v->user_id.n))
+		return AIVENAUTH_REASON_MAP_NOT_LISTED;
+	if (!acct_line_from_ok(line, req->rhost))
+		return AIVENAUTH_REASON_MAP_FROM;
+	if (line->pub.scope != NULL && !scope_ok(v, line->pub.scope))
+		return AIVENAUTH_REASON_MAP_SCOPE;
+	return AIVENAUTH_ACCEPTED;
 }
 
 static int64_t
@@ -98,16 +124,21 @@ effective_expiry(const struct tok_view *v)
 /* Everything after the secret matched. */
 static enum aivenauth_reason
 policy(const struct tok_view *v, const struct aivenauth_request *req,
-    int64_t now)
+    const struct acct_line *line, int64_t now)
 {
 	int64_t exp = effective_expiry(v);
+	enum aivenauth_reason r;
 
 	if ((v->flags & TOK_F_REVOKED) || (v->revoke_at != 0 && now >= v->revoke_at))
 		return AIVENAUTH_REASON_REVOKED;
 	if (exp != 0 && now >= exp)
 		return AIVENAUTH_REASON_EXPIRED;
-	if (!user_ok(v, req))
+	if (req->user_match == AIVENAUTH_MATCH_MAP) {
+		if ((r = map_policy(v, req, line)) != AIVENAUTH_ACCEPTED)
+			return r;
+	} else if (!user_ok(v, req)) {
 		return AIVENAUTH_REASON_USER_MISMATCH;
+	}
 	if (!addr_allowed(v, req->rhost))
 		return AIVENAUTH_REASON_ADDRESS;
 	if (!scope_ok(v, req->scope))
@@ -143,8 +174,8 @@ is_stale(const struct aivenauth_ctx *ctx, const struct cache_state *s,
 
 static enum aivenauth_status
 decide(struct aivenauth_ctx *ctx, const char *token, size_t len,
-    const struct aivenauth_request *req, int64_t now,
-    struct aivenauth_decision *d, struct followup *f)
+    const struct aivenauth_request *req, const struct acct_line *line,
+    int64_t now, struct aivenauth_decision *d, struct followup *f)
 {
 	unsigned char h[HASH_BYTES];
 	enum aivenauth_status st;
@@ -202,7 +233,7 @@ decide(struct aivenauth_ctx *ctx, const char *token, size_t len,
 		if (ctx->cfg.online == ONLINE_LEARN) {
 			/* Policy first: a token refused anyway (revoked, wrong
 			 * user, address) costs no API call. */
-			enum aivenauth_reason r = policy(&v, req, now);
+			enum aivenauth_reason r = policy(&v, req, line, now);
 
 			if (r != AIVENAUTH_ACCEPTED) {
 				d->reason = r;
@@ -221,7 +252,7 @@ decide(struct aivenauth_ctx *ctx, const char *token, size_t len,
 		d->reason = AIVENAUTH_REASON_SECRET_MISMATCH;
 		goto out;
 	}
-	d->reason = policy(&v, req, now);
+	d->reason = policy(&v, req, line, now);
 	if (d->reason == AIVENAUTH_ACCEPTED && (v.flags & TOK_F_EXTEND) &&
 	    v.max_age > 0 && exp != 0 && exp - now < v.max_age / 2 &&
 	    ctx->cfg.online == ONLINE_LEARN) {
@@ -238,10 +269,39 @@ out:
 	return st;
 }
 
+/*
+ * user_match=any: does the account name uid 0?  "root" without asking,
+ * then NSS (another name with uid 0: toor, an LDAP alias).  A lookup that
+ * fails for another reason than "no such user" cannot tell: refused.
+ */
+static bool
+names_uid0(struct aivenauth_ctx *ctx, const char *user)
+{
+	struct passwd pw, *res = NULL;
+	char buf[16384];
+	int rc;
+
+	if (user == NULL)
+		return false;   /* no account at all: nothing to log into */
+	if (strcmp(user, "root") == 0)
+		return true;
+	rc = getpwnam_r(user, &pw, buf, sizeof(buf), &res);
+	if (rc == 0)
+		return res != NULL && res->pw_uid == 0;
+	if (rc == ENOENT || rc == ESRCH || rc == EBADF || rc == EPERM)
+		return false;   /* getpwnam_r(3): all mean "not found" */
+	ctx_log(ctx, LOG_ERR, "cannot tell whether account %.64s is uid 0 "
+	    "(getpwnam_r: %s); refused under user_match any", user,
+	    strerror(rc));
+	return true;
+}
+
 enum aivenauth_status
 aivenauth_verify(struct aivenauth_ctx *ctx, const char *token, size_t len,
     const struct aivenauth_request *req, struct aivenauth_decision *d)
 {
+	const struct aivenauth_account_map *map = NULL;
+	const struct acct_line *line = NULL;
 	struct aivenauth_request none = { NULL, AIVENAUTH_MATCH_NAME, NULL, NULL,
 	    NULL, 0 };
 	struct followup f;
@@ -263,11 +323,30 @@ aivenauth_verify(struct aivenauth_ctx *ctx, const char *token, size_t len,
 		return AIVENAUTH_OK;
 	}
 	now = req->now != 0 ? req->now : (int64_t)time(NULL);
+	if (req->user_match == AIVENAUTH_MATCH_ANY &&
+	    names_uid0(ctx, req->user)) {
+		/* Root only by name, through an explicit map line: "any
+		 * valid token of the organization" must not mean a root
+		 * shell.  Before the cache: no token judgement is needed. */
+		d->reason = AIVENAUTH_REASON_ROOT_REFUSED;
+		return AIVENAUTH_OK;
+	}
+	if (req->user_match == AIVENAUTH_MATCH_MAP) {
+		/* Outside the read transaction: reading and parsing the map
+		 * (only when it changed) must not pin the snapshot. */
+		if ((st = acctmap_current(ctx, &map)) != AIVENAUTH_OK) {
+			d->reason = AIVENAUTH_REASON_MAP_UNAVAILABLE;
+			return st;
+		}
+		line = acctmap_find(map, req->user);
+	} else if ((unsigned)req->user_match > AIVENAUTH_MATCH_MAP) {
+		return AIVENAUTH_ERR_INVALID;
+	}
 	if ((st = reader_attach(ctx)) != AIVENAUTH_OK) {
 		d->reason = AIVENAUTH_REASON_CACHE_UNAVAILABLE;
 		return st;
 	}
-	if ((st = decide(ctx, token, len, req, now, d, &f)) != AIVENAUTH_OK) {
+	if ((st = decide(ctx, token, len, req, line, now, d, &f)) != AIVENAUTH_OK) {
 		d->reason = AIVENAUTH_REASON_CACHE_UNAVAILABLE;
 		return st;
 	}

@@ -1,0 +1,615 @@
+/*
+ * check_acctmap.c - the local account map (aivenauth-accounts(5)): the
+ * parser (every mistake refuses the whole map, with FILE:LINE:COLUMN),
+ * the matcher (names, ids, globs), the file rules (no symlink, owner,
+ * mode, size), reload on change and only on change, and the decision
+ * with user_match MAP (one reason per refusal) and ANY (never uid 0).
+ */
+#include <check.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helpers/fixture.h"
+#include "base/acctmap.h"
+#include "base/internal.h"
+
+#define ID_CI "u0123456789a"
+#define ID_TF "u1abc2345678"
+#define ID_BK "u00000000bbb"
+#define ID_GR "u00000000ccc"
+#define ID_EV "u00000000eee"
+
+static struct fx_log lg;
+static struct aivenauth_ctx *pctx;   /* parser tests: no cache */
+
+/* ---------------------------------------------------------------- parser */
+
+static void
+psetup(void)
+{
+	memset(&lg, 0, sizeof(lg));
+	ck_assert_int_eq(aivenauth_ctx_new(&pctx), AIVENAUTH_OK);
+	aivenauth_set_log(pctx, fx_log_fn, &lg, 7);
+}
+
+static void
+pteardown(void)
+{
+	aivenauth_ctx_free(pctx);
+}
+
+static struct aivenauth_account_map *
+parse_ok(const char *text)
+{
+	struct aivenauth_account_map *m = NULL;
+
+	ck_assert_int_eq(aivenauth_account_map_parse(pctx, "accounts", text,
+	    strlen(text), &m), AIVENAUTH_OK);
+	ck_assert_ptr_nonnull(m);
+	return m;
+}
+
+/* Refused, and the log names where: "accounts:LINE:COL: ..." + what. */
+static void
+parse_bad_n(const char *text, size_t len, const char *where, const char *what)
+{
+	struct aivenauth_account_map *m = (void *)1;
+
+	lg.len = 0;
+	lg.buf[0] = '\0';
+	ck_assert_int_ne(aivenauth_account_map_parse(pctx, "accounts", text,
+	    len, &m), AIVENAUTH_OK);
+	ck_assert_ptr_null(m);
+	ck_assert_msg(strstr(lg.buf, where) != NULL, "want %s in: %s", where,
+	    lg.buf);
+	ck_assert_msg(strstr(lg.buf, what) != NULL, "want %s in: %s", what,
+	    lg.buf);
+}
+
+static void
+parse_bad(const char *text, const char *where, const char *what)
+{
+	parse_bad_n(text, strlen(text), where, what);
+}
+
+START_TEST(design_example_parses)
+{
+	struct aivenauth_account_map *m = parse_ok(
+	    "# /etc/aivenauth/accounts\n"
+	    "# local account   application users; then options\n"
+	    "deploy            ci-runner terraform-prod " ID_TF "\n"
+	    "\n"
+	    "backup            backup-*                     from=10.0.0.0/8\n"
+	    "   postgres-ro    grafana    scope=projects:read   # trailing comment\r\n"
+	    "\t\n"
+	    "root              break-glass from=192.0.2.0/24,2001:db8::/32 scope=all");
+	const struct aivenauth_account_entry *e;
+
+	ck_assert_uint_eq(aivenauth_account_map_count(m), 4);
+	e = aivenauth_account_map_entry(m, 0);
+	ck_assert_str_eq(e->account, "deploy");
+	ck_assert_uint_eq(e->line, 3);
+	ck_assert_uint_eq(e->n_users, 3);
+	ck_assert_str_eq(e->users[2], ID_TF);
+	ck_assert_ptr_null(e->from);
+	ck_assert_ptr_null(e->scope);
+	e = aivenauth_account_map_find(m, "backup");
+	ck_assert_ptr_nonnull(e);
+	ck_assert_str_eq(e->from, "10.0.0.0/8");
+	e = aivenauth_account_map_find(m, "postgres-ro");
+	ck_assert_uint_eq(e->line, 6);
+	ck_assert_str_eq(e->scope, "projects:read");
+	ck_assert_uint_eq(e->n_users, 1);
+	e = aivenauth_account_map_find(m, "root");
+	ck_assert_str_eq(e->from, "192.0.2.0/24,2001:db8::/32");
+	ck_assert_ptr_null(aivenauth_account_map_find(m, "Deploy"));
+	ck_assert_ptr_null(aivenauth_account_map_find(m, "nobody"));
+	ck_assert_ptr_null(aivenauth_account_map_entry(m, 4));
+	aivenauth_account_map_free(m);
+	/* empty and comment-only maps are valid (and admit nobody) */
+	m = parse_ok("");
+	ck_assert_uint_eq(aivenauth_account_map_count(m), 0);
+	ck_assert_ptr_null(aivenauth_account_map_find(m, "deploy"));
+	aivenauth_account_map_free(m);
+	m = parse_ok("# nothing\n\n   # still nothing\n");
+	ck_assert_uint_eq(aivenauth_account_map_count(m), 0);
+	aivenauth_account_map_free(m);
+}
+END_TEST
+
+START_TEST(syntax_errors_name_line_and_column)
+{
+	char *big;
+
+	parse_bad("deploy ci\ndeploy tf\n", "accounts:2:1:", "first is line 1");
+	parse_bad("a x\nb y\n\na z\n", "accounts:4:1:", "second line for local account \"a\"");
+	parse_bad("deploy ci-runner form=10.0.0.0/8\n", "accounts:1:18:",
+	    "unknown option \"form=\"");
+	parse_bad("deploy ci from=10.0.0.0/33\n", "accounts:1:16:", "not an address range");
+	parse_bad("deploy ci from=10.0.0.0/8,,1.2.3.4\n", "accounts:1:27:", "empty address range");
+	parse_bad("deploy ci from=\n", "accounts:1:16:", "empty address range");
+	parse_bad("deploy ci from=example.com\n", "accounts:1:16:", "not an address range");
+	parse_bad("deploy ci from=10.0.0.0/8 from=1.2.3.4\n", "accounts:1:27:", "from= given twice");
+	parse_bad("deploy ci scope=\n", "accounts:1:17:", "empty scope=");
+	parse_bad("deploy ci scope=a b=c\n", "accounts:1:19:", "unknown option");
+	parse_bad("deploy ci scope=x scope=y\n", "accounts:1:19:", "scope= given twice");
+	parse_bad("deploy ci scope=pro/jects\n", "accounts:1:20:", "character '/' in scope=");
+	parse_bad("deploy ci from=10.0.0.0/8 tf\n", "accounts:1:27:", "after an option");
+	parse_bad("deploy from=10.0.0.0/8 ci\n", "accounts:1:8:", "before any application user");
+	parse_bad("deploy\n", "accounts:1:7:", "lists no application user");
+	parse_bad("ok x\n  deploy   # no users\n", "accounts:2:12:", "lists no application user");
+	parse_bad("deploy* ci\n", "accounts:1:7:", "matched literally");
+	parse_bad("from=1.2.3.4 ci\n", "accounts:1:1:", "starts with the local account");
+	parse_bad("deploy ci [ab]c\n", "accounts:1:11:", "globs have only * and ?");
+	parse_bad("deploy ci\x01x\n", "accounts:1:10:", "control character 0x01");
+	parse_bad("deploy ci \x7f\n", "accounts:1:11:", "control character 0x7f");
+	parse_bad_n("ok x\ndeploy c\0i\n", 15, "accounts:2:9:", "NUL byte");
+	/* a line of 1 MB */
+	big = malloc((1u << 20) + 16);
+	ck_assert_ptr_nonnull(big);
+	memcpy(big, "ok x\ndeploy ", 12);
+	memset(big + 12, 'a', 1u << 20);
+	big[12 + (1u << 20)] = '\n';
+	parse_bad_n(big, 13 + (1u << 20), "accounts:2:65537:", "line longer than 65536");
+	free(big);
+	/* a huge file */
+	big = calloc(1, ACCTMAP_MAX_FILE + 2);
+	ck_assert_ptr_nonnull(big);
+	memset(big, '\n', ACCTMAP_MAX_FILE + 1);
+	parse_bad_n(big, ACCTMAP_MAX_FILE + 1, "accounts:", "too large");
+	free(big);
+}
+END_TEST
+
+START_TEST(matching_names_ids_globs)
+{
+	struct aivenauth_account_map *m = parse_ok(
+	    "deploy ci-runner " ID_TF " build-?? *-deployer\n"
+	    "star *\n"
+	    "idlike u0123456789ab uABCDEF01234\n");
+	const struct aivenauth_account_entry *d = aivenauth_account_map_find(m, "deploy");
+	const struct aivenauth_account_entry *s = aivenauth_account_map_find(m, "star");
+	const struct aivenauth_account_entry *i = aivenauth_account_map_find(m, "idlike");
+
+	ck_assert(aivenauth_account_entry_lists(d, "ci-runner", "u999"));
+	ck_assert(!aivenauth_account_entry_lists(d, "ci-runner2", "u999"));
+	ck_assert(!aivenauth_account_entry_lists(d, "CI-runner", "u999"));
+	/* an id-shaped entry matches the id, never a name */
+	ck_assert(aivenauth_account_entry_lists(d, "whoever", ID_TF));
+	ck_assert(!aivenauth_account_entry_lists(d, ID_TF, "u999"));
+	ck_assert(aivenauth_account_entry_lists(d, "build-01", "u9"));
+	ck_assert(!aivenauth_account_entry_lists(d, "build-1", "u9"));
+	ck_assert(!aivenauth_account_entry_lists(d, "build-001", "u9"));
+	ck_assert(aivenauth_account_entry_lists(d, "prod-deployer", "u9"));
+	ck_assert(aivenauth_account_entry_lists(d, "-deployer", "u9"));
+	ck_assert(!aivenauth_account_entry_lists(d, "prod-deployer-x", "u9"));
+	/* a glob never matches an empty name */
+	ck_assert(aivenauth_account_entry_lists(s, "anyone", "u9"));
+	ck_assert(!aivenauth_account_entry_lists(s, "", "u9"));
+	ck_assert(!aivenauth_account_entry_lists(s, NULL, NULL));
+	/* not id-shaped (12 hex, upper case): plain names */
+	ck_assert(aivenauth_account_user_is_id(ID_TF));
+	ck_assert(!aivenauth_account_user_is_id("u0123456789ab"));
+	ck_assert(!aivenauth_account_user_is_id("uABCDEF01234"));
+	ck_assert(aivenauth_account_entry_lists(i, "uABCDEF01234", "u9"));
+	ck_assert(!aivenauth_account_entry_lists(i, "x", "uABCDEF01234"));
+	aivenauth_account_map_free(m);
+}
+END_TEST
+
+START_TEST(glob_is_not_exponential)
+{
+	char pat[200], name[300];
+	struct aivenauth_account_map *m;
+	char text[400];
+
+	/* *a*a*a...*b against aaaa...: a naive matcher takes forever */
+	memset(pat, 0, sizeof(pat));
+	for (int k = 0; k < 60; k++) {
+		pat[2 * k] = '*';
+		pat[2 * k + 1] = 'a';
+	}
+	strcat(pat, "*b");
+	memset(name, 'a', 250);
+	name[250] = '\0';
+	snprintf(text, sizeof(text), "x %s\n", pat);
+	m = parse_ok(text);
+	ck_assert(!aivenauth_account_entry_lists(aivenauth_account_map_find(m,
+	    "x"), name, "u1"));
+	aivenauth_account_map_free(m);
+}
+END_TEST
+
+/* ------------------------------------------------------- files and verify */
+
+static char *dir;
+static struct aivenauth_ctx *ctx;
+static struct fx_snap snap;
+static char mapfile[512];
+/* ci, tf: listed on deploy; ev: listed nowhere; bk: backup-nightly; gr:
+ * grafana (scoped token); t[5] ci's second token, revoked */
+static char t_ci[FX_TOKEN_LEN + 1], t_tf[FX_TOKEN_LEN + 1], t_ev[FX_TOKEN_LEN + 1];
+static char t_bk[FX_TOKEN_LEN + 1], t_gr[FX_TOKEN_LEN + 1], t_rv[FX_TOKEN_LEN + 1];
+
+static void
+write_file(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	ck_assert_int_eq(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+/* Make the file look settled (modified long ago), as a map is between
+ * edits, so that "unchanged" is judged by identity alone. */
+static void
+settle(const char *path)
+{
+	struct timespec ts[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+
+	ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW), 0);
+}
+
+static const char *map_text =
+    "# test map\n"
+    "deploy      ci-runner " ID_TF "\n"
+    "backup      backup-*            from=10.0.0.0/8,2001:db8::/32\n"
+    "postgres-ro grafana             scope=projects:read\n"
+    "root        break-glass\n";
+
+static void
+setup(void)
+{
+	struct aivenauth_token *x;
+
+	memset(&lg, 0, sizeof(lg));
+	dir = fx_tmpdir();
+	ck_assert_ptr_nonnull(dir);
+	ctx = fx_ctx(dir);
+	ck_assert_ptr_nonnull(ctx);
+	fx_snap_init(&snap);
+	fx_add_user(&snap, ID_CI, "ci-runner");
+	fx_add_user(&snap, ID_TF, "terraform-prod");
+	fx_add_user(&snap, ID_EV, "evil");
+	fx_add_user(&snap, ID_BK, "backup-nightly");
+	fx_add_user(&snap, ID_GR, "grafana");
+	fx_token(t_ci, 0);
+	fx_token(t_tf, 0);
+	fx_token(t_ev, 0);
+	fx_token(t_bk, 0);
+	fx_token(t_gr, 0);
+	fx_token(t_rv, 0);
+	fx_add_token(&snap, ID_CI, t_ci);
+	fx_add_token(&snap, ID_TF, t_tf);
+	fx_add_token(&snap, ID_EV, t_ev);
+	fx_add_token(&snap, ID_BK, t_bk);
+	x = fx_add_token(&snap, ID_GR, t_gr);
+	fx_strv(&x->scopes, &x->n_scopes, "user:read", NULL);
+	fx_add_token(&snap, ID_CI, t_rv);
+	ck_assert_int_eq(aivenauth_cache_apply(ctx, &snap.s, 0, NULL), AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_cache_enroll(ctx, ID_CI, t_ci, FX_TOKEN_LEN, NULL), AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_cache_enroll(ctx, ID_TF, t_tf, FX_TOKEN_LEN, NULL), AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_cache_enroll(ctx, ID_EV, t_ev, FX_TOKEN_LEN, NULL), AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_cache_enroll(ctx, ID_BK, t_bk, FX_TOKEN_LEN, NULL), AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_cache_enroll(ctx, ID_GR, t_gr, FX_TOKEN_LEN, NULL), AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_cache_enroll(ctx, ID_CI, t_rv, FX_TOKEN_LEN, NULL), AIVENAUTH_OK);
+	{
+		char p[FX_PREFIX_LEN + 1];
+
+		memcpy(p, t_rv, FX_PREFIX_LEN);
+		p[FX_PREFIX_LEN] = '\0';
+		ck_assert_int_eq(aivenauth_cache_revoke(ctx, p, 0), AIVENAUTH_OK);
+	}
+	aivenauth_cache_close(ctx);
+	snprintf(mapfile, sizeof(mapfile), "%s/accounts", dir);
+	write_file(mapfile, map_text, 0644);
+	settle(mapfile);
+	ck_assert_int_eq(aivenauth_config_set(ctx, "account_map_file", mapfile),
+	    AIVENAUTH_OK);
+	aivenauth_set_log(ctx, fx_log_fn, &lg, 7);
+}
+
+static void
+teardown(void)
+{
+	fx_snap_free(&snap);
+	aivenauth_ctx_free(ctx);
+	fx_rmdir(dir);
+	free(dir);
+}
+
+static enum aivenauth_reason
+vfy(const char *user, const char *tok, const char *rhost, enum aivenauth_user_match m,
+    enum aivenauth_status want_st)
+{
+	struct aivenauth_request req = { user, m, rhost, "test", NULL, 0 };
+	struct aivenauth_decision d;
+
+	ck_assert_int_eq(aivenauth_verify(ctx, tok, strlen(tok), &req, &d), want_st);
+	return d.reason;
+}
+
+static enum aivenauth_reason
+as(const char *account, const char *tok, const char *rhost)
+{
+	return vfy(account, tok, rhost, AIVENAUTH_MATCH_MAP, AIVENAUTH_OK);
+}
+
+START_TEST(map_decisions)
+{
+	struct aivenauth_decision d;
+	struct aivenauth_request req = { "deploy", AIVENAUTH_MATCH_MAP, NULL,
+	    "sshd", NULL, 0 };
+
+	/* two application users into one account */
+	ck_assert_int_eq(as("deploy", t_ci, NULL), AIVENAUTH_ACCEPTED);
+	ck_assert_int_eq(as("deploy", t_tf, NULL), AIVENAUTH_ACCEPTED);
+	ck_assert_int_eq(aivenauth_verify(ctx, t_tf, FX_TOKEN_LEN, &req, &d), AIVENAUTH_OK);
+	ck_assert_str_eq(d.user_name, "terraform-prod");
+	ck_assert_str_eq(d.user_id, ID_TF);
+	/* a third is not listed; nobody gets an account without a line */
+	ck_assert_int_eq(as("deploy", t_ev, NULL), AIVENAUTH_REASON_MAP_NOT_LISTED);
+	ck_assert_int_eq(as("nobody", t_ci, NULL), AIVENAUTH_REASON_MAP_NO_LINE);
+	ck_assert_int_eq(as("Deploy", t_ci, NULL), AIVENAUTH_REASON_MAP_NO_LINE);
+	/* root only by its explicit line, and not for the deploy users */
+	ck_assert_int_eq(as("root", t_ci, NULL), AIVENAUTH_REASON_MAP_NOT_LISTED);
+	ck_assert_int_eq(as("root", t_ev, NULL), AIVENAUTH_REASON_MAP_NOT_LISTED);
+	/* the app user's name is not an account of its own */
+	ck_assert_int_eq(as("ci-runner", t_ci, NULL), AIVENAUTH_REASON_MAP_NO_LINE);
+	/* glob + from= */
+	ck_assert_int_eq(as("backup", t_bk, "10.1.2.3"), AIVENAUTH_ACCEPTED);
+	ck_assert_int_eq(as("backup", t_bk, "2001:db8::5"), AIVENAUTH_ACCEPTED);
+	ck_assert_int_eq(as("backup", t_bk, "::ffff:10.9.9.9"), AIVENAUTH_ACCEPTED);
+	ck_assert_int_eq(as("backup", t_bk, "192.0.2.1"), AIVENAUTH_REASON_MAP_FROM);
+	ck_assert_int_eq(as("backup", t_bk, NULL), AIVENAUTH_REASON_MAP_FROM);
+	ck_assert_int_eq(as("backup", t_bk, "backup.example"), AIVENAUTH_REASON_MAP_FROM);
+	ck_assert_int_eq(as("backup", t_ci, "10.1.2.3"), AIVENAUTH_REASON_MAP_NOT_LISTED);
+	/* scope=: grafana's token has scopes, not projects:read */
+	ck_assert_int_eq(as("postgres-ro", t_gr, NULL), AIVENAUTH_REASON_MAP_SCOPE);
+	/* every existing check still holds first */
+	ck_assert_int_eq(as("deploy", t_rv, NULL), AIVENAUTH_REASON_REVOKED);
+	{
+		char bad[FX_TOKEN_LEN + 1];
+
+		memcpy(bad, t_ci, sizeof(bad));
+		bad[100] = bad[100] == 'A' ? 'B' : 'A';
+		ck_assert_int_eq(as("deploy", bad, NULL), AIVENAUTH_REASON_SECRET_MISMATCH);
+	}
+	ck_assert_int_eq(as("deploy", "not a token", NULL), AIVENAUTH_REASON_NOT_TOKEN);
+	/* no user at all */
+	ck_assert_int_eq(as(NULL, t_ci, NULL), AIVENAUTH_REASON_MAP_NO_LINE);
+}
+END_TEST
+
+START_TEST(any_never_admits_uid0)
+{
+	struct passwd *pw;
+
+	ck_assert_int_eq(vfy("deploy", t_ev, NULL, AIVENAUTH_MATCH_ANY,
+	    AIVENAUTH_OK), AIVENAUTH_ACCEPTED);
+	ck_assert_int_eq(vfy("root", t_ev, NULL, AIVENAUTH_MATCH_ANY,
+	    AIVENAUTH_OK), AIVENAUTH_REASON_ROOT_REFUSED);
+	ck_assert_int_eq(vfy("root", t_ci, NULL, AIVENAUTH_MATCH_ANY,
+	    AIVENAUTH_OK), AIVENAUTH_REASON_ROOT_REFUSED);
+	/* whatever this host calls uid 0 (root here; toor elsewhere) */
+	pw = getpwuid(0);
+	ck_assert_ptr_nonnull(pw);
+	ck_assert_int_eq(vfy(pw->pw_name, t_ci, NULL, AIVENAUTH_MATCH_ANY,
+	    AIVENAUTH_OK), AIVENAUTH_REASON_ROOT_REFUSED);
+	/* a name that is not uid 0 */
+	ck_assert_int_eq(vfy("nobody", t_ci, NULL, AIVENAUTH_MATCH_ANY,
+	    AIVENAUTH_OK), AIVENAUTH_ACCEPTED);
+	/* the map admits root by its explicit line */
+	ck_assert_int_eq(aivenauth_config_set(ctx, "account_map_file", mapfile), AIVENAUTH_OK);
+	write_file(mapfile, "root ci-runner\n", 0644);
+	ck_assert_int_eq(as("root", t_ci, NULL), AIVENAUTH_ACCEPTED);
+}
+END_TEST
+
+/* A broken map: never a success, a status and a reason, and the log
+ * says what is wrong. */
+static void
+refused(const char *account, const char *tok, enum aivenauth_status want,
+    const char *logged)
+{
+	lg.len = 0;
+	lg.buf[0] = '\0';
+	ck_assert_int_eq(vfy(account, tok, NULL, AIVENAUTH_MATCH_MAP, want),
+	    AIVENAUTH_REASON_MAP_UNAVAILABLE);
+	ck_assert_msg(strstr(lg.buf, logged) != NULL, "want %s in: %s", logged,
+	    lg.buf);
+}
+
+START_TEST(hostile_and_broken_maps)
+{
+	char link[600], other[600];
+	int fd;
+
+	ck_assert_int_eq(as("deploy", t_ci, NULL), AIVENAUTH_ACCEPTED);
+	/* syntax error: the whole map goes, the good lines with it */
+	write_file(mapfile, "deploy ci-runner\nbackup backup-* from=10.0.0.0/99\n", 0644);
+	refused("deploy", t_ci, AIVENAUTH_ERR_CONFIG, ":2:22: ");
+	/* group- and world-writable */
+	write_file(mapfile, map_text, 0664);
+	refused("deploy", t_ci, AIVENAUTH_ERR_UNSAFE_FILE, "group-writable");
+	write_file(mapfile, map_text, 0666);
+	refused("deploy", t_ci, AIVENAUTH_ERR_UNSAFE_FILE, "world-writable");
+	/* an owner other than root (or us) */
+	write_file(mapfile, map_text, 0644);
+	if (geteuid() == 0) {
+		ck_assert_int_eq(chown(mapfile, 65534, 65534), 0);
+		refused("deploy", t_ci, AIVENAUTH_ERR_UNSAFE_FILE, "owned by uid 65534");
+		ck_assert_int_eq(chown(mapfile, 0, 0), 0);
+	}
+	ck_assert_int_eq(as("deploy", t_ci, NULL), AIVENAUTH_ACCEPTED);
+	/* a symlink to a perfectly good map */
+	snprintf(other, sizeof(other), "%s/real", dir);
+	snprintf(link, sizeof(link), "%s/link", dir);
+	write_file(other, map_text, 0644);
+	ck_assert_int_eq(symlink(other, link), 0);
+	ck_assert_int_eq(aivenauth_config_set(ctx, "account_map_file", link), AIVENAUTH_OK);
+	refused("deploy", t_ci, AIVENAUTH_ERR_UNSAFE_FILE, "symlink");
+	/* missing */
+	snprintf(other, sizeof(other), "%s/missing", dir);
+	ck_assert_int_eq(aivenauth_config_set(ctx, "account_map_file", other), AIVENAUTH_OK);
+	refused("deploy", t_ci, AIVENAUTH_ERR_CONFIG, "does not exist");
+	/* a directory, a FIFO */
+	ck_assert_int_eq(aivenauth_config_set(ctx, "account_map_file", dir), AIVENAUTH_OK);
+	refused("deploy", t_ci, AIVENAUTH_ERR_UNSAFE_FILE, "not a regular file");
+	snprintf(other, sizeof(other), "%s/fifo", dir);
+	ck_assert_int_eq(mkfifo(other, 0644), 0);
+	ck_assert_int_eq(aivenauth_config_set(ctx, "account_map_file", other), AIVENAUTH_OK);
+	refused("deploy", t_ci, AIVENAUTH_ERR_UNSAFE_FILE, "not a regular file");
+	/* NUL bytes, a huge file */
+	snprintf(other, sizeof(other), "%s/nul", dir);
+	fd = open(other, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	ck_assert_int_eq(write(fd, "deploy ci-runner\0\n", 18), 18);
+	close(fd);
+	ck_assert_int_eq(aivenauth_config_set(ctx, "account_map_file", other), AIVENAUTH_OK);
+	refused("deploy", t_ci, AIVENAUTH_ERR_CONFIG, "NUL byte");
+	fd = open(other, O_WRONLY | O_TRUNC);
+	ck_assert_int_eq(ftruncate(fd, ACCTMAP_MAX_FILE + 1), 0);
+	close(fd);
+	refused("deploy", t_ci, AIVENAUTH_ERR_TOO_LARGE, "too large");
+	/* and back to a good one */
+	ck_assert_int_eq(aivenauth_config_set(ctx, "account_map_file", mapfile), AIVENAUTH_OK);
+	ck_assert_int_eq(as("deploy", t_ci, NULL), AIVENAUTH_ACCEPTED);
+}
+END_TEST
+
+START_TEST(reload_on_change_only)
+{
+	char tmp[600];
+	unsigned long r0;
+
+	ck_assert_int_eq(as("deploy", t_ci, NULL), AIVENAUTH_ACCEPTED);
+	r0 = acctmap_reads(ctx);
+	ck_assert_uint_eq(r0, 1);
+	/* unchanged: not read again, however many logins */
+	for (int i = 0; i < 50; i++)
+		ck_assert_int_eq(as("deploy", t_tf, NULL), AIVENAUTH_ACCEPTED);
+	ck_assert_uint_eq(acctmap_reads(ctx), r0);
+	/* in-place rewrite of the same size: terraform-prod becomes evil;
+	 * settled again so only the identity (ctime, size) can tell */
+	{
+		char *edited = strdup(map_text), *at = strstr(edited, ID_TF);
+
+		memcpy(at, ID_EV, strlen(ID_EV));
+		write_file(mapfile, edited, 0644);
+		free(edited);
+	}
+	settle(mapfile);
+	ck_assert_int_eq(as("deploy", t_tf, NULL), AIVENAUTH_REASON_MAP_NOT_LISTED);
+	ck_assert_int_eq(as("deploy", t_ev, NULL), AIVENAUTH_ACCEPTED);
+	ck_assert_uint_eq(acctmap_reads(ctx), r0 + 1);
+	/* rename into place (the editor's and the package manager's way) */
+	snprintf(tmp, sizeof(tmp), "%s/accounts.new", dir);
+	write_file(tmp, "deploy terraform-prod\n", 0644);
+	settle(tmp);
+	ck_assert_int_eq(rename(tmp, mapfile), 0);
+	ck_assert_int_eq(as("deploy", t_ev, NULL), AIVENAUTH_REASON_MAP_NOT_LISTED);
+	ck_assert_int_eq(as("deploy", t_tf, NULL), AIVENAUTH_ACCEPTED);
+	ck_assert_int_eq(as("backup", t_bk, "10.0.0.1"), AIVENAUTH_REASON_MAP_NO_LINE);
+	ck_assert_uint_eq(acctmap_reads(ctx), r0 + 2);
+	/* a fresh edit (not settled) is re-read at each use until it is
+	 * older than the file system's clock tick could hide */
+	write_file(mapfile, "deploy ci-runner\n", 0644);
+	ck_assert_int_eq(as("deploy", t_ci, NULL), AIVENAUTH_ACCEPTED);
+	write_file(mapfile, "deploy evil-xxxx\n", 0644);   /* same size */
+	ck_assert_int_eq(as("deploy", t_ci, NULL), AIVENAUTH_REASON_MAP_NOT_LISTED);
+	/* chmod alone is seen too */
+	settle(mapfile);
+	ck_assert_int_eq(as("deploy", t_ci, NULL), AIVENAUTH_REASON_MAP_NOT_LISTED);
+	ck_assert_int_eq(chmod(mapfile, 0666), 0);
+	ck_assert_int_eq(vfy("deploy", t_ci, NULL, AIVENAUTH_MATCH_MAP,
+	    AIVENAUTH_ERR_UNSAFE_FILE), AIVENAUTH_REASON_MAP_UNAVAILABLE);
+	/* a map that turned bad does not leave the old one in force */
+	ck_assert_int_eq(chmod(mapfile, 0644), 0);
+	write_file(mapfile, "deploy ci-runner\nbroken\n", 0644);
+	ck_assert_int_eq(vfy("deploy", t_ci, NULL, AIVENAUTH_MATCH_MAP,
+	    AIVENAUTH_ERR_CONFIG), AIVENAUTH_REASON_MAP_UNAVAILABLE);
+}
+END_TEST
+
+START_TEST(public_load_and_config_key)
+{
+	struct aivenauth_account_map *m = NULL;
+	char other[600];
+
+	ck_assert_str_eq(aivenauth_config_get(ctx, "account_map_file"), mapfile);
+	ck_assert_int_eq(aivenauth_account_map_load(ctx, NULL, &m), AIVENAUTH_OK);
+	ck_assert_uint_eq(aivenauth_account_map_count(m), 4);
+	aivenauth_account_map_free(m);
+	snprintf(other, sizeof(other), "%s/nope", dir);
+	ck_assert_int_eq(aivenauth_account_map_load(ctx, other, &m), AIVENAUTH_ERR_NOT_FOUND);
+	ck_assert_ptr_null(m);
+	ck_assert_int_ne(aivenauth_config_set(ctx, "account_map_file", "relative"), AIVENAUTH_OK);
+	{
+		struct aivenauth_ctx *c2;
+
+		ck_assert_int_eq(aivenauth_ctx_new(&c2), AIVENAUTH_OK);
+		ck_assert_str_eq(aivenauth_config_get(c2, "account_map_file"),
+		    AIVENAUTH_SYSCONFDIR "/aivenauth/accounts");
+		aivenauth_ctx_free(c2);
+	}
+}
+END_TEST
+
+START_TEST(reason_names)
+{
+	static const char *const want[] = { "map-no-line", "map-not-listed",
+	    "map-from", "map-scope", "map-unavailable", "root-refused" };
+	int r;
+
+	for (r = AIVENAUTH_REASON_MAP_NO_LINE; r <= AIVENAUTH_REASON_ROOT_REFUSED; r++) {
+		ck_assert_str_eq(aivenauth_reason_name(r),
+		    want[r - AIVENAUTH_REASON_MAP_NO_LINE]);
+		ck_assert_str_ne(aivenauth_reason_text(r), "unknown reason");
+	}
+}
+END_TEST
+
+static Suite *
+acctmap_suite(void)
+{
+	Suite *s = suite_create("acctmap");
+	TCase *tc = tcase_create("parser");
+
+	tcase_add_checked_fixture(tc, psetup, pteardown);
+	tcase_add_test(tc, design_example_parses);
+	tcase_add_test(tc, syntax_errors_name_line_and_column);
+	tcase_add_test(tc, matching_names_ids_globs);
+	tcase_add_test(tc, glob_is_not_exponential);
+	tcase_add_test(tc, reason_names);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("verify");
+	tcase_set_timeout(tc, 120);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, map_decisions);
+	tcase_add_test(tc, any_never_admits_uid0);
+	tcase_add_test(tc, hostile_and_broken_maps);
+	tcase_add_test(tc, reload_on_change_only);
+	tcase_add_test(tc, public_load_and_config_key);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(acctmap_suite());
+	int nf;
+
+	srunner_run_all(sr, CK_NORMAL);
+	nf = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
