@@ -61,7 +61,8 @@ log_decision(const struct sd_peer *peer, const char *user,
     enum aivenauth_status st)
 {
 	char sbuf[PA_LOG_FIELD], lbuf[PA_LOG_FIELD], rbuf[PA_LOG_FIELD];
-	char ubuf[PA_LOG_FIELD], stbuf[96] = "";
+	char ubuf[PA_LOG_FIELD], stbuf[96] = "", appbuf[2 * PA_LOG_FIELD + 16] = "";
+	char abuf[PA_LOG_FIELD], ibuf[PA_LOG_FIELD];
 	const char *word = why != NULL ? "denied" : outcome_word(st, d->reason);
 	/* A password that is not token-shaped may be a real one: no part
 	 * of it. */
@@ -78,12 +79,18 @@ log_decision(const struct sd_peer *peer, const char *user,
 	if (why == NULL && st != AIVENAUTH_OK)
 		snprintf(stbuf, sizeof(stbuf), " error=\"%s\"",
 		    aivenauth_strerror(st));
-	sl_log(level, "service=%s login=%s realm=%s user=%s peer_uid=%ld "
+	/* The name matched and the application user who presented the
+	 * token: with user_match=map they differ, as in pam_aiven's line. */
+	if (prefix[0] != '\0' && d->user_id[0] != '\0')
+		snprintf(appbuf, sizeof(appbuf), " app_user=%s(%s)",
+		    pa_log_field(d->user_name, abuf, sizeof(abuf)),
+		    pa_log_field(d->user_id, ibuf, sizeof(ibuf)));
+	sl_log(level, "service=%s login=%s realm=%s user=%s%s peer_uid=%ld "
 	    "peer_pid=%ld%s%s decision=%s reason=%s%s%s",
 	    pa_log_field(scratch.service, sbuf, sizeof(sbuf)),
 	    pa_log_field(scratch.login, lbuf, sizeof(lbuf)),
 	    pa_log_field(scratch.realm, rbuf, sizeof(rbuf)),
-	    pa_log_field(user, ubuf, sizeof(ubuf)),
+	    pa_log_field(user, ubuf, sizeof(ubuf)), appbuf,
 	    (long)peer->uid, (long)peer->pid,
 	    prefix[0] != '\0' ? " prefix=" : "", prefix,
 	    word, why != NULL ? why : aivenauth_reason_name(d->reason), stbuf,
@@ -144,7 +151,8 @@ sd_decide(struct sd_state *s, const unsigned char *req,
 		r.rhost = NULL;         /* the protocol carries no address */
 		r.service = scratch.service;
 		r.scope = p->scope;
-		st = aivenauth_verify(s->ctx, scratch.password,
+		st = aivenauth_verify(p->ctx != NULL ? p->ctx : s->ctx,
+		    scratch.password,
 		    f->len[SA_PASSWORD], &r, &d);
 		ok = st == AIVENAUTH_OK && d.reason == AIVENAUTH_ACCEPTED;
 	}

@@ -20,6 +20,12 @@ sl_log_init(bool to_stderr, bool debug)
 		openlog("aivenauth-saslauthd", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
 }
 
+void
+sl_log_set_max(int level)
+{
+	max_level = level;
+}
+
 int
 sl_log_max(void)
 {

@@ -24,6 +24,8 @@ void sl_log_init(bool to_stderr, bool debug);
 void sl_log(int level, const char *fmt, ...) SL_PRINTF(2, 3);
 /* The library's log callback (aivenauth_set_log). */
 void sl_lib_log(void *arg, int level, const char *msg);
+/* Only lines at level or more urgent (the unit tests keep LOG_ERR). */
+void sl_log_set_max(int level);
 /* The max_level to give aivenauth_set_log. */
 int sl_log_max(void);
 

@@ -196,7 +196,15 @@ refuse_cb(void *arg, enum sa_parse why, const struct sd_peer *peer,
 static void
 idle_cb(void *arg)
 {
-	aivenauth_cache_idle(((struct sd_state *)arg)->ctx);
+	const struct sd_state *s = arg;
+	size_t i;
+
+	aivenauth_cache_idle(s->ctx);
+	for (i = 0; i < s->policy->n; i++)
+		if (s->policy->p[i].ctx != NULL)
+			aivenauth_cache_idle(s->policy->p[i].ctx);
+	if (s->policy->def.ctx != NULL)
+		aivenauth_cache_idle(s->policy->def.ctx);
 }
 
 /* A descriptor per connection, and a few for the cache and syslog. */
@@ -222,6 +230,70 @@ fit_fd_limit(unsigned want)
 	return want;
 }
 
+/* Every policy entry, the default last. */
+static struct sp_policy *
+policy_at(struct sp_table *t, size_t i)
+{
+	return i < t->n ? &t->p[i] : &t->def;
+}
+
+/*
+ * user_match=map: a context per account_map= file (the map is the
+ * config key account_map_file of a context), and every map read once
+ * now, so that a missing or broken map stops the start rather than
+ * refuse every login later.  The library re-reads a map when it
+ * changes, as for pam_aiven.
+ */
+static bool
+prepare_maps(struct aivenauth_ctx *ctx, const char *config, struct sp_table *t)
+{
+	struct aivenauth_account_map *m;
+	struct aivenauth_ctx *c;
+	struct sp_policy *p;
+	enum aivenauth_status st;
+	size_t i;
+
+	for (i = 0; i <= t->n; i++) {
+		p = policy_at(t, i);
+		if (p->user_match != AIVENAUTH_MATCH_MAP)
+			continue;
+		c = ctx;
+		if (p->account_map != NULL) {
+			if (aivenauth_ctx_new(&p->ctx) != AIVENAUTH_OK)
+				return false;
+			c = p->ctx;
+			aivenauth_set_log(c, sl_lib_log, NULL, sl_log_max());
+			if (aivenauth_config_load(c, config, config != NULL) !=
+			    AIVENAUTH_OK ||
+			    aivenauth_config_set(c, "account_map_file",
+			    p->account_map) != AIVENAUTH_OK)
+				return false;
+		}
+		m = NULL;
+		st = aivenauth_account_map_load(c, NULL, &m);
+		aivenauth_account_map_free(m);
+		if (st != AIVENAUTH_OK) {
+			sl_log(LOG_ERR, "policy %s: user_match=map: account map "
+			    "%s: %s", p->service,
+			    aivenauth_config_get(c, "account_map_file"),
+			    aivenauth_strerror(st));
+			return false;
+		}
+	}
+	return true;
+}
+
+static void
+free_map_ctxs(struct sp_table *t)
+{
+	size_t i;
+
+	for (i = 0; i <= t->n; i++) {
+		aivenauth_ctx_free(policy_at(t, i)->ctx);
+		policy_at(t, i)->ctx = NULL;
+	}
+}
+
 static void
 log_policy(const struct sp_table *t)
 {
@@ -230,8 +302,10 @@ log_policy(const struct sp_table *t)
 
 	for (i = 0; i <= t->n; i++) {
 		p = i < t->n ? &t->p[i] : &t->def;
-		sl_log(LOG_INFO, "policy %s: user_match=%s%s%s realm=%s%s",
+		sl_log(LOG_INFO, "policy %s: user_match=%s%s%s%s%s realm=%s%s",
 		    p->service, sp_user_match_name(p->user_match),
+		    p->account_map != NULL ? " account_map=" : "",
+		    p->account_map != NULL ? p->account_map : "",
 		    p->scope != NULL ? " scope=" : "",
 		    p->scope != NULL ? p->scope : "", sp_realm_name(p->realm),
 		    p->line == 0 ? " (built-in default)" : "");
@@ -288,9 +362,17 @@ main(int argc, char **argv)
 		aivenauth_ctx_free(ctx);
 		return EX_CONFIG;
 	}
+	if (!prepare_maps(ctx, o.config, &policy)) {
+		sl_log(LOG_ERR, "not starting");
+		free_map_ctxs(&policy);
+		sp_free(&policy);
+		aivenauth_ctx_free(ctx);
+		return EX_CONFIG;
+	}
 	if (o.check) {
 		log_policy(&policy);
 		printf("aivenauth-saslauthd: config and policy OK\n");
+		free_map_ctxs(&policy);
 		sp_free(&policy);
 		aivenauth_ctx_free(ctx);
 		return 0;
@@ -368,6 +450,7 @@ main(int argc, char **argv)
 	    "malformed, %llu timed out, %llu evicted, %llu dropped",
 	    stats.accepted, stats.answered, stats.refused_bad, stats.timed_out,
 	    stats.evicted, stats.dropped);
+	free_map_ctxs(&policy);
 	sp_free(&policy);
 	aivenauth_ctx_free(ctx);
 	return rc == 0 ? 0 : EX_OSERR;

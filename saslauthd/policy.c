@@ -27,6 +27,7 @@ static const struct {
 	{ "id", AIVENAUTH_MATCH_ID },
 	{ "email", AIVENAUTH_MATCH_EMAIL },
 	{ "any", AIVENAUTH_MATCH_ANY },
+	{ "map", AIVENAUTH_MATCH_MAP },
 };
 
 static const char *const realm_names[] = {
@@ -69,6 +70,7 @@ policy_clear(struct sp_policy *p)
 	size_t i;
 
 	free(p->scope);
+	free(p->account_map);
 	for (i = 0; i < p->n_realms; i++)
 		free(p->realms[i]);
 	memset(p, 0, sizeof(*p));
@@ -167,14 +169,14 @@ apply_option(struct sp_policy *p, const char *opt, unsigned *seen,
     char *err, size_t errsize)
 {
 	static const char *const keys[] = { "user_match", "scope", "realm",
-		"realms" };
+		"realms", "account_map" };
 	const char *eq = strchr(opt, '=');
 	const char *v;
 	size_t klen, k, i;
 
 	if (eq == NULL || eq == opt || eq[1] == '\0') {
 		snprintf(err, errsize, "\"%.64s\": an option is key=value "
-		    "(user_match, scope, realm, realms)", opt);
+		    "(user_match, scope, realm, realms, account_map)", opt);
 		return false;
 	}
 	klen = (size_t)(eq - opt);
@@ -184,7 +186,7 @@ apply_option(struct sp_policy *p, const char *opt, unsigned *seen,
 			break;
 	if (k == sizeof(keys) / sizeof(keys[0])) {
 		snprintf(err, errsize, "unknown option \"%.*s\" (known: "
-		    "user_match, scope, realm, realms)", (int)(klen > 64 ? 64 : klen),
+		    "user_match, scope, realm, realms, account_map)", (int)(klen > 64 ? 64 : klen),
 		    opt);
 		return false;
 	}
@@ -201,7 +203,7 @@ apply_option(struct sp_policy *p, const char *opt, unsigned *seen,
 				return true;
 			}
 		snprintf(err, errsize, "user_match=%.64s: not one of name, id, "
-		    "email, any", v);
+		    "email, any, map", v);
 		return false;
 	case 1:
 		for (i = 0; v[i] != '\0'; i++)
@@ -225,8 +227,20 @@ apply_option(struct sp_policy *p, const char *opt, unsigned *seen,
 		snprintf(err, errsize, "realm=%.64s: not one of rejoin, ignore, "
 		    "list", v);
 		return false;
-	default:
+	case 3:
 		return set_realms(p, v, err, errsize);
+	default:
+		if (v[0] != '/') {
+			snprintf(err, errsize, "account_map=%.64s: an absolute "
+			    "path", v);
+			return false;
+		}
+		p->account_map = strdup(v);
+		if (p->account_map == NULL) {
+			snprintf(err, errsize, "out of memory");
+			return false;
+		}
+		return true;
 	}
 }
 
@@ -236,6 +250,11 @@ policy_consistent(const struct sp_policy *p, char *err, size_t errsize)
 {
 	if (p->realm == SP_REALM_LIST && p->n_realms == 0) {
 		snprintf(err, errsize, "realm=list needs realms=LIST");
+		return false;
+	}
+	if (p->account_map != NULL && p->user_match != AIVENAUTH_MATCH_MAP) {
+		snprintf(err, errsize, "account_map= is only read with "
+		    "user_match=map");
 		return false;
 	}
 	if (p->realm != SP_REALM_LIST && p->n_realms != 0) {

@@ -10,6 +10,7 @@
  *   *          user_match=name realm=rejoin
  *   smtp       user_match=email scope=smtp
  *   ldap       realm=list realms=example.com,example.org
+ *   imap       user_match=map account_map=/etc/aivenauth/accounts.imap
  *
  * A line stands alone: an option it does not name takes the built-in
  * default, not the "*" line's value (a service's policy can be read off
@@ -43,6 +44,13 @@ struct sp_policy {
 	char *realms[SP_REALMS_MAX];          /* SP_REALM_LIST: lower-case;
 	                                         "" stands for "no realm" */
 	size_t n_realms;
+	char *account_map;                    /* user_match=map: this map
+	                                         file, not the config's
+	                                         account_map_file; or NULL */
+	struct aivenauth_ctx *ctx;            /* set by the caller for a
+	                                         policy with its own map (a
+	                                         context per map file); NULL =
+	                                         the responder's context */
 	unsigned line;                        /* in the file; 0 = built in */
 };
 

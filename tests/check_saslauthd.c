@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 
 #include "aivenauth.h"
@@ -211,7 +212,8 @@ START_TEST(test_policy_good)
 	    "\n"
 	    "*     user_match=id\n"
 	    "smtp  user_match=email scope=smtp realm=ignore   # trailing\n"
-	    "ldap  realm=list realms=Example.COM,-\n";
+	    "ldap  realm=list realms=Example.COM,-\n"
+	    "imap  user_match=map account_map=/etc/aivenauth/accounts.imap\n";
 	struct sp_table t;
 	const struct sp_policy *p;
 	char err[256] = "";
@@ -232,6 +234,10 @@ START_TEST(test_policy_good)
 	ck_assert(sp_realm_listed(p, ""));
 	ck_assert(!sp_realm_listed(p, "example.org"));
 	p = sp_lookup(&t, "imap");
+	ck_assert_str_eq(p->service, "imap");
+	ck_assert_int_eq(p->user_match, AIVENAUTH_MATCH_MAP);
+	ck_assert_str_eq(p->account_map, "/etc/aivenauth/accounts.imap");
+	p = sp_lookup(&t, "pop3");
 	ck_assert_str_eq(p->service, "*");
 	ck_assert_int_eq(p->user_match, AIVENAUTH_MATCH_ID);
 	sp_free(&t);
@@ -272,6 +278,8 @@ static const struct {
 	{ "smtp scope=\n", "key=value" },
 	{ "smtp any\n", "key=value" },
 	{ "\n\nsmtp scope=a,b\n", "P:3:" },
+	{ "smtp account_map=/etc/x\n", "only read with user_match=map" },
+	{ "smtp user_match=map account_map=x\n", "absolute path" },
 };
 
 START_TEST(test_policy_bad)
@@ -321,6 +329,7 @@ dsetup(void)
 	int i;
 
 	sl_log_init(true, false);
+	sl_log_set_max(LOG_ERR);
 	dir = fx_tmpdir();
 	ck_assert_ptr_nonnull(dir);
 	w = fx_ctx(dir);
@@ -449,6 +458,33 @@ START_TEST(test_decide_scope_and_match)
 }
 END_TEST
 
+/* user_match=map (issue 17's account map): the login is a local account,
+ * the token's application user must be on its line. */
+START_TEST(test_decide_map)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/accounts", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "deploy alice\nmail   bob\n");
+	fclose(f);
+	ck_assert_int_eq(aivenauth_config_set(rctx, "account_map_file", path),
+	    AIVENAUTH_OK);
+	ck_assert(ask("* user_match=map\n", "deploy", tok[0], "smtp", ""));
+	ck_assert(!ask("* user_match=map\n", "mail", tok[0], "smtp", ""));
+	ck_assert(ask("* user_match=map\n", "mail", tok[3], "smtp", ""));
+	ck_assert(!ask("* user_match=map\n", "nobody", tok[0], "smtp", ""));
+	ck_assert(!ask("* user_match=map\n", "alice", tok[0], "smtp", ""));
+	/* rejoin: deploy@example.com is not the account deploy. */
+	ck_assert(!ask("* user_match=map\n", "deploy", tok[0], "smtp",
+	    "example.com"));
+	ck_assert(ask("* user_match=map realm=ignore\n", "deploy", tok[0],
+	    "smtp", "example.com"));
+}
+END_TEST
+
 static Suite *
 saslauthd_suite(void)
 {
@@ -478,6 +514,7 @@ saslauthd_suite(void)
 	tcase_add_test(td, test_decide_ip_allowlist);
 	tcase_add_test(td, test_decide_realm);
 	tcase_add_test(td, test_decide_scope_and_match);
+	tcase_add_test(td, test_decide_map);
 	suite_add_tcase(s, td);
 	return s;
 }

@@ -63,7 +63,9 @@ ldap       realm=list realms=example.com
 imap       realm=ignore
 sieve      user_match=id
 EOP
-chmod 0644 "$W/policy"
+printf 'pop3       user_match=map account_map=%s\n' "$W/accounts.pop3" >> "$W/policy"
+printf '# local account   application users\ndeploy  alice\n' > "$W/accounts.pop3"
+chmod 0644 "$W/policy" "$W/accounts.pop3"
 PIDMAIN=$SASLD_PID; SOCKMAIN=$SASLD_SOCK
 start_sasld pol --policy "$W/policy" || bad "responder with a policy did not start"
 ask alice a_good ldap example.com OK > /dev/null; check "policy ldap realm=list: a listed realm accepted" test $? = 0
@@ -73,6 +75,11 @@ ask alice a_good imap whatever.example OK > /dev/null; check "policy imap realm=
 ask alice a_good smtp example.com OK > /dev/null; check "default realm=rejoin: alice@example.com is not alice, refused" test $? != 0
 ask "$ALICE_ID" a_good sieve "" OK > /dev/null; check "policy sieve user_match=id: the user id accepted" test $? = 0
 ask alice a_good sieve "" OK > /dev/null; check "policy sieve user_match=id: the name refused" test $? != 0
+ask deploy a_good pop3 "" OK > /dev/null; check "policy pop3 user_match=map (its own account_map): alice's token logs into deploy" test $? = 0
+ask deploy b_good pop3 "" OK > /dev/null; check "policy pop3 user_match=map: bob (not on deploy's line) refused" test $? != 0
+ask alice a_good pop3 "" OK > /dev/null; check "policy pop3 user_match=map: an account with no line refused" test $? != 0
+grep -q 'user=deploy app_user=alice(' "$W/pol.log" && ok "... the log names the account and the application user" ||
+    bad "no user=deploy app_user=alice in the log"
 stop_sasld
 SASLD_PID=$PIDMAIN; SASLD_SOCK=$SOCKMAIN
 
@@ -125,6 +132,13 @@ refuse_start "a world-writable policy file" 78 'world-writable' \
     -c "$W/aivenauth.conf" --policy "$W/bad.policy" --listen "$W/x.sock"
 refuse_start "a missing policy file named on the command line" 78 'policy file' \
     -c "$W/aivenauth.conf" --policy "$W/none.policy" --listen "$W/x.sock"
+printf 'pop3 user_match=map account_map=%s\n' "$W/no-such-map" > "$W/bad3.policy"; chmod 0644 "$W/bad3.policy"
+refuse_start "user_match=map with a missing account map" 78 'account map .*no-such-map' \
+    -c "$W/aivenauth.conf" --policy "$W/bad3.policy" --listen "$W/x.sock"
+printf 'deploy ali ce=\n' > "$W/broken.map"; chmod 0644 "$W/broken.map"
+printf 'pop3 user_match=map account_map=%s\n' "$W/broken.map" > "$W/bad4.policy"; chmod 0644 "$W/bad4.policy"
+refuse_start "user_match=map with a broken account map" 78 'broken.map' \
+    -c "$W/aivenauth.conf" --policy "$W/bad4.policy" --listen "$W/x.sock"
 printf 'no_such_key = 1\n' > "$W/bad.conf"; chmod 0644 "$W/bad.conf"
 refuse_start "a bad config file" 78 'not starting' -c "$W/bad.conf" --listen "$W/x.sock"
 refuse_start "no socket at all (no --listen, no systemd)" 64 'no socket' -c "$W/aivenauth.conf"
