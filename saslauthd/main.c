@@ -230,6 +230,29 @@ fit_fd_limit(unsigned want)
 	return want;
 }
 
+/*
+ * online = learn is not done here (yet): an API call takes up to
+ * `timeout` seconds, and this one-thread loop would hold every other
+ * SASL client -- which waits with no timeout of its own -- behind it.
+ * So the responder decides on the cache alone: a token this host never
+ * enrolled is refused (not-enrolled), never waited for.  Enroll tokens
+ * with `aivenctl token create` / `token add`.
+ */
+static bool
+cache_only(struct aivenauth_ctx *c, bool say)
+{
+	const char *v = aivenauth_config_get(c, "online");
+
+	if (v == NULL || strcmp(v, "off") == 0)
+		return true;
+	if (say)
+		sl_log(LOG_WARNING, "online = %s in the config: not on this "
+		    "path (an API call would stall every SASL client behind "
+		    "it); deciding on the cache alone -- enroll tokens with "
+		    "aivenctl token create or token add", v);
+	return aivenauth_config_set(c, "online", "off") == AIVENAUTH_OK;
+}
+
 /* Every policy entry, the default last. */
 static struct sp_policy *
 policy_at(struct sp_table *t, size_t i)
@@ -266,7 +289,7 @@ prepare_maps(struct aivenauth_ctx *ctx, const char *config, struct sp_table *t)
 			if (aivenauth_config_load(c, config, config != NULL) !=
 			    AIVENAUTH_OK ||
 			    aivenauth_config_set(c, "account_map_file",
-			    p->account_map) != AIVENAUTH_OK)
+			    p->account_map) != AIVENAUTH_OK || !cache_only(c, false))
 				return false;
 		}
 		m = NULL;
@@ -354,6 +377,10 @@ main(int argc, char **argv)
 		sl_log(LOG_ERR, "config %s: %s; not starting",
 		    o.config != NULL ? o.config : "(default)",
 		    aivenauth_strerror(st));
+		aivenauth_ctx_free(ctx);
+		return EX_CONFIG;
+	}
+	if (!cache_only(ctx, true)) {
 		aivenauth_ctx_free(ctx);
 		return EX_CONFIG;
 	}

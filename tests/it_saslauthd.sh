@@ -103,6 +103,32 @@ done < <(python3 "$SP" "$SASLD_SOCK" deadline 2>&1)
 stop_sasld
 SASLD_PID=$PIDMAIN; SASLD_SOCK=$SOCKMAIN
 
+# ---------------------------------------------------------------- online = learn
+# Not on this path: an API call would hold the one-thread loop, and every
+# SASL client behind it, for up to `timeout` seconds.  A token made
+# elsewhere (synced, never enrolled here) is refused at once.
+api POST "/v1/organization/$ORG_ID/application-users/$ALICE_ID/access-tokens" \
+    '{"description": "made elsewhere"}' > "$S/l_else.json"
+_jtok "$S/l_else.json" "$S/l_else"
+ctl sync > "$W/sync3.out" 2>&1 || bad "sync: $(cat "$W/sync3.out")"
+{ cat "$W/aivenauth.conf"; echo "online = learn"; } > "$W/learn.conf"; chmod 0644 "$W/learn.conf"
+SASLD_SAVE=$SASLD_SOCK
+"$SASLD" -c "$W/learn.conf" --listen "$W/learn.sock" --stderr > "$W/learn.log" 2>&1 &
+LP=$!; PIDS+=("$LP")
+for i in $(seq 600); do grep -q 'ready:' "$W/learn.log" && break; kill -0 $LP 2>/dev/null || break; sleep 0.1; done
+grep -q 'online = learn in the config: not on this path' "$W/learn.log" &&
+    ok "online = learn: the responder says at start that it decides on the cache alone" ||
+    bad "no online warning: $(cat "$W/learn.log")"
+SASLD_SOCK="$W/learn.sock"
+ask alice l_else smtp "" OK > /dev/null
+check "online = learn: a synced token never enrolled here is refused, not sent to the API" test $? != 0
+grep -q 'reason=not-enrolled' "$W/learn.log" && ok "... reason not-enrolled" || bad "no not-enrolled in the log"
+! grep -q 'GET /v1/me' "$W/sim.log" && ok "... and the simulator saw no /v1/me call" ||
+    bad "the responder called /v1/me"
+ask alice a_good smtp "" OK > /dev/null; check "online = learn: an enrolled token still accepted" test $? = 0
+SASLD_PID=$LP; stop_sasld
+SASLD_SOCK=$SASLD_SAVE; SASLD_PID=$PIDMAIN
+
 # ---------------------------------------------------------------- SIGTERM
 stop_sasld
 check "SIGTERM: exit status 0 (was $SASLD_RC)" test "$SASLD_RC" = 0
