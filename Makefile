@@ -288,7 +288,8 @@ $(CTL_INST): $(CTL_OBJS) $(LIB_SO) $(LIB_DEVSO)
 # install test.
 MAN_PAGES := $(sort $(wildcard docs/*.3 docs/*.5 docs/*.8))
 SYSTEMD_UNITS := systemd/aivenauth-sync.service systemd/aivenauth-sync.timer \
-    systemd/aivenauth-follow.service
+    systemd/aivenauth-follow.service systemd/aivenauth-saslauthd.socket \
+    systemd/aivenauth-saslauthd.service
 
 .PHONY: install
 install: all $(CTL_INST)
@@ -307,12 +308,14 @@ install: all $(CTL_INST)
 	$(INSTALL) -m 0644 libaivenauth/include/aivenauth_fleet.h $(DESTDIR)$(INCLUDEDIR)/aivenauth_fleet.h
 	$(INSTALL) -m 0644 $(PC) $(DESTDIR)$(PKGCONFIGDIR)/aivenauth.pc
 	$(INSTALL) -m 0755 $(CTL_INST) $(DESTDIR)$(SBINDIR)/aivenctl
+	$(INSTALL) -m 0755 $(SASLD) $(DESTDIR)$(SBINDIR)/aivenauth-saslauthd
 	for m in $(MAN_PAGES); do s=$${m##*.}; \
 	    $(INSTALL) -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
 	printf '.so man3/libaivenauth.3\n' > $(DESTDIR)$(MANDIR)/man3/aivenauth.3
 	chmod 0644 $(DESTDIR)$(MANDIR)/man3/aivenauth.3
 	for u in $(SYSTEMD_UNITS); do \
 	    sed -e 's|/usr/sbin/aivenctl|$(SBINDIR)/aivenctl|g' \
+	        -e 's|/usr/sbin/aivenauth-saslauthd|$(SBINDIR)/aivenauth-saslauthd|g' \
 	        -e 's|/etc/aivenauth/|$(SYSCONFDIR)/aivenauth/|g' $$u \
 	        > $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} && \
 	    chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} || exit 1; done
@@ -330,6 +333,7 @@ uninstall:
 	    $(DESTDIR)$(PAMDIR)/pam_aiven.so $(DESTDIR)$(INCLUDEDIR)/aivenauth.h \
 	    $(DESTDIR)$(INCLUDEDIR)/aivenauth_fleet.h \
 	    $(DESTDIR)$(PKGCONFIGDIR)/aivenauth.pc $(DESTDIR)$(SBINDIR)/aivenctl \
+	    $(DESTDIR)$(SBINDIR)/aivenauth-saslauthd \
 	    $(DESTDIR)$(SYSUSERSDIR)/aivenauth.conf $(DESTDIR)$(TMPFILESDIR)/aivenauth.conf \
 	    $(DESTDIR)$(BASHCOMPDIR)/aivenctl
 	for u in $(SYSTEMD_UNITS); do rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/}; done
