@@ -15,7 +15,7 @@
 
 [ -x "$SASLD" ] || { bad "no $SASLD"; finish; exit; }
 sasl_setup || { bad "set-up (simulator, users, tokens, sync)"; finish; exit; }
-start_sasld main || { bad "responder did not start"; finish; exit; }
+start_sasld main --timeout 600 || { bad "responder did not start"; finish; exit; }
 ok "aivenauth-saslauthd started on $SASLD_SOCK"
 
 # ---------------------------------------------------------------- testsaslauthd
@@ -91,7 +91,7 @@ done < <(python3 "$SP" "$SASLD_SOCK" hostile alice "@$S/a_good" 2>&1
          python3 "$SP" "$SASLD_SOCK" concurrent 16 40 "@$S/a_good" alice "@$S/b_good" 2>&1)
 kill -0 "$SASLD_PID" 2>/dev/null && ok "the responder survived all of it" || bad "the responder died"
 
-start_sasld small --max-connections 8 || bad "responder --max-connections 8 did not start"
+start_sasld small --max-connections 8 --timeout 3600 || bad "responder --max-connections 8 did not start"
 while IFS= read -r l; do
 	case $l in PASS:*) ok "${l#PASS: }";; FAIL:*) bad "${l#FAIL: }";; esac
 done < <(python3 "$SP" "$SASLD_SOCK" evict 8 "@$S/a_good" alice 2>&1)
