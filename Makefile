@@ -99,7 +99,8 @@ SASLD_OBJS := $(call obj,$(SASLD_SRCS))
 SASLD_LIB_OBJS := $(filter-out $(BUILD)/obj/saslauthd/main.o,$(SASLD_OBJS)) \
                   $(BUILD)/obj/pam_aiven/logfield.o
 # The protocol and the event loop alone: the bench's floor responder.
-SASLD_LOOP_OBJS := $(call obj,saslauthd/proto.c saslauthd/loop.c saslauthd/log.c)
+SASLD_LOOP_OBJS := $(call obj,saslauthd/proto.c saslauthd/loop.c saslauthd/log.c \
+                   saslauthd/listen.c)
 CTL_OBJS  := $(call obj,$(CTL_SRCS))
 TEST_HELPER_OBJS := $(call obj,$(TEST_HELPER_SRCS))
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/%,$(TEST_SRCS))
