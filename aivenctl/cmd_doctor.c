@@ -126,6 +126,7 @@ cmd_doctor(int argc, char *argv[])
 	check_pam(&d);
 	check_saslauthd(&d);
 	check_dovecot(&d);
+	check_sasl_responder(&d);
 	if (loaded)
 		check_fleet(&d, ctx);
 	if (d.nomem) {

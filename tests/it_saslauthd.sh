@@ -230,5 +230,31 @@ else
 	skip "reader privileges: needs root and setpriv"
 fi
 
+# ---------------------------------------------------------------- aivenctl doctor
+R="$W/root"; mkdir -p "$R/run/aivenauth-saslauthd"
+python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$R/run/aivenauth-saslauthd/mux"
+chmod 0666 "$R/run/aivenauth-saslauthd/mux"
+ctl doctor --root "$R" --offline > "$W/doc1" 2>&1
+grep -q '^fail  *sasl .*mux is .*0666: every local user can ask' "$W/doc1" &&
+    ok "doctor: a world-usable responder socket is a failure" || bad "doctor (0666): $(grep sasl "$W/doc1")"
+chmod 0660 "$R/run/aivenauth-saslauthd/mux"
+if getent passwd postfix > /dev/null; then
+	chgrp "$(id -g postfix)" "$R/run/aivenauth-saslauthd/mux"
+	ctl doctor --root "$R" --offline > "$W/doc2" 2>&1
+	grep -q '^ok  *sasl .*mux is .*0660' "$W/doc2" && grep -q '^ok  *sasl .*postfix can reach' "$W/doc2" &&
+	    ok "doctor: socket 0660 of postfix's group: ok, postfix can reach it" || bad "doctor (0660): $(grep sasl "$W/doc2")"
+	chgrp nogroup "$R/run/aivenauth-saslauthd/mux"
+	ctl doctor --root "$R" --offline > "$W/doc3" 2>&1
+	grep -q '^warn  *sasl .*postfix is not in group nogroup' "$W/doc3" &&
+	    ok "doctor: postfix outside the socket's group is named, with the fix" || bad "doctor (nogroup): $(grep sasl "$W/doc3")"
+else
+	skip "doctor consumer check: no postfix user"
+fi
+rm -f "$R/run/aivenauth-saslauthd/mux"; mkdir -p "$R/etc/systemd/system/sockets.target.wants"
+ln -s /lib/systemd/system/aivenauth-saslauthd.socket "$R/etc/systemd/system/sockets.target.wants/"
+ctl doctor --root "$R" --offline > "$W/doc4" 2>&1
+grep -q '^warn  *sasl .*missing although aivenauth-saslauthd.socket is enabled' "$W/doc4" &&
+    ok "doctor: the socket unit enabled but no socket: warned" || bad "doctor (missing): $(grep sasl "$W/doc4")"
+
 leak_check
 finish
