@@ -19,16 +19,9 @@
 #include "log.h"
 #include "../pam_aiven/logfield.h"
 
-/* The fields as C strings.  Static: one decision at a time (the event
- * loop is one thread), and no stack copy of the password is left behind
- * in frames that are reused later. */
-static struct {
-	char login[SA_LOGIN_MAX + 1];
-	char password[SA_PASSWORD_MAX + 1];
-	char service[SA_SERVICE_MAX + 1];
-	char realm[SA_REALM_MAX + 1];
-	char user[SA_LOGIN_MAX + 1 + SA_REALM_MAX + 1];
-} scratch;
+/* The fields as C strings live in the caller's struct sd_scratch (one
+ * per deciding thread, static in main.c): no stack copy of the password
+ * is left behind in frames that are reused later. */
 
 static void
 field_copy(char *dst, const unsigned char *req, const struct sa_fields *f,
@@ -56,7 +49,8 @@ outcome_word(enum aivenauth_status st, enum aivenauth_reason reason)
 }
 
 static void
-log_decision(const struct sd_peer *peer, const char *user,
+log_decision(const struct sd_scratch *sc, const struct sd_peer *peer,
+    const char *user,
     const char *why, const struct aivenauth_decision *d,
     enum aivenauth_status st)
 {
@@ -87,9 +81,9 @@ log_decision(const struct sd_peer *peer, const char *user,
 		    pa_log_field(d->user_id, ibuf, sizeof(ibuf)));
 	sl_log(level, "service=%s login=%s realm=%s user=%s%s peer_uid=%ld "
 	    "peer_pid=%ld%s%s decision=%s reason=%s%s%s",
-	    pa_log_field(scratch.service, sbuf, sizeof(sbuf)),
-	    pa_log_field(scratch.login, lbuf, sizeof(lbuf)),
-	    pa_log_field(scratch.realm, rbuf, sizeof(rbuf)),
+	    pa_log_field(sc->service, sbuf, sizeof(sbuf)),
+	    pa_log_field(sc->login, lbuf, sizeof(lbuf)),
+	    pa_log_field(sc->realm, rbuf, sizeof(rbuf)),
 	    pa_log_field(user, ubuf, sizeof(ubuf)), appbuf,
 	    (long)peer->uid, (long)peer->pid,
 	    prefix[0] != '\0' ? " prefix=" : "", prefix,
@@ -102,24 +96,25 @@ log_decision(const struct sd_peer *peer, const char *user,
 /* The user name the policy matches, or NULL (why set) if the realm is
  * refused. */
 static const char *
-policy_user(const struct sp_policy *p, const char **why)
+policy_user(struct sd_scratch *sc, const struct sp_policy *p,
+    const char **why)
 {
 	switch (p->realm) {
 	case SP_REALM_LIST:
-		if (!sp_realm_listed(p, scratch.realm)) {
+		if (!sp_realm_listed(p, sc->realm)) {
 			*why = "realm-not-listed";
 			return NULL;
 		}
-		return scratch.login;
+		return sc->login;
 	case SP_REALM_IGNORE:
-		return scratch.login;
+		return sc->login;
 	case SP_REALM_REJOIN:
 	default:
-		if (scratch.realm[0] == '\0')
-			return scratch.login;
-		snprintf(scratch.user, sizeof(scratch.user), "%s@%s",
-		    scratch.login, scratch.realm);
-		return scratch.user;
+		if (sc->realm[0] == '\0')
+			return sc->login;
+		snprintf(sc->user, sizeof(sc->user), "%s@%s", sc->login,
+		    sc->realm);
+		return sc->user;
 	}
 }
 
@@ -131,34 +126,44 @@ sd_decide(struct sd_state *s, const unsigned char *req,
 	struct aivenauth_decision d;
 	struct aivenauth_request r;
 	enum aivenauth_status st = AIVENAUTH_OK;
+	struct sd_scratch *sc = s->scratch;
+	struct aivenauth_ctx *ctx;
 	const struct sp_policy *p;
 	const char *user, *why = NULL;
 	bool ok = false;
 
 	memset(&d, 0, sizeof(d));
 	d.reason = AIVENAUTH_REASON_ERROR;
-	field_copy(scratch.login, req, f, SA_LOGIN);
-	field_copy(scratch.password, req, f, SA_PASSWORD);
-	field_copy(scratch.service, req, f, SA_SERVICE);
-	field_copy(scratch.realm, req, f, SA_REALM);
+	field_copy(sc->login, req, f, SA_LOGIN);
+	field_copy(sc->password, req, f, SA_PASSWORD);
+	field_copy(sc->service, req, f, SA_SERVICE);
+	field_copy(sc->realm, req, f, SA_REALM);
 
-	p = sp_lookup(s->policy, scratch.service);
-	user = policy_user(p, &why);
+	p = sp_lookup(s->policy, sc->service);
+	ctx = s->worker ? p->wctx : p->ctx;
+	if (ctx == NULL)
+		ctx = s->ctx;
+	user = policy_user(sc, p, &why);
 	if (user != NULL) {
 		memset(&r, 0, sizeof(r));
 		r.user = user;
 		r.user_match = p->user_match;
 		r.rhost = NULL;         /* the protocol carries no address */
-		r.service = scratch.service;
+		r.service = sc->service;
 		r.scope = p->scope;
-		st = aivenauth_verify(p->ctx != NULL ? p->ctx : s->ctx,
-		    scratch.password,
-		    f->len[SA_PASSWORD], &r, &d);
+		st = aivenauth_verify(ctx, sc->password, f->len[SA_PASSWORD],
+		    &r, &d);
 		ok = st == AIVENAUTH_OK && d.reason == AIVENAUTH_ACCEPTED;
 	}
-	sodium_memzero(scratch.password, sizeof(scratch.password));
-	log_decision(peer, user != NULL ? user : scratch.login, why, &d, st);
-	sodium_memzero(&scratch, sizeof(scratch));
+	sodium_memzero(sc->password, sizeof(sc->password));
+	if (s->defer_not_enrolled && st == AIVENAUTH_OK &&
+	    d.reason == AIVENAUTH_REASON_NOT_ENROLLED) {
+		/* The worker decides (and logs) this one, with the API. */
+		sodium_memzero(sc, sizeof(*sc));
+		return 0;
+	}
+	log_decision(sc, peer, user != NULL ? user : sc->login, why, &d, st);
+	sodium_memzero(sc, sizeof(*sc));
 	if (ok)
 		return sa_answer(answer, true, "Success.");
 	if (why == NULL && strcmp(outcome_word(st, d.reason), "unavailable") == 0)

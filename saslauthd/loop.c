@@ -2,11 +2,13 @@
  * loop.c - the event loop (loop.h).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <syslog.h>
@@ -18,11 +20,13 @@
 #include "log.h"
 #include "loop.h"
 
-enum cstate { C_FREE = 0, C_READ, C_WRITE };
+enum cstate { C_FREE = 0, C_READ, C_WRITE, C_WORKER };
 
 struct conn {
 	int fd;
 	enum cstate state;
+	bool listed;                /* on the deadline list */
+	struct sa_fields f;         /* C_WORKER: the request's fields */
 	struct sd_peer peer;
 	uint64_t deadline;          /* monotonic ms */
 	struct conn *prev, *next;   /* live connections, oldest first */
@@ -34,6 +38,7 @@ struct conn {
 
 /* epoll tags: a connection's index, or one of these above them. */
 #define TAG_SIGNAL UINT64_C(0xffffffff)
+#define TAG_WAKE UINT64_C(0xfffffffe)
 #define TAG_LISTEN UINT64_C(0x100000000)   /* | listener index */
 
 #define ACCEPT_BATCH 64
@@ -47,6 +52,15 @@ struct loop {
 	unsigned *free_idx;         /* stack of free slots */
 	unsigned n_free;
 	struct conn *head, *tail;
+	/* The worker: jobs (connection indexes) in, answers out, both rings
+	 * of max_conns (a connection is in at most one of them at a time). */
+	pthread_t thread;
+	bool thread_up, stop;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	unsigned *jobs, jobs_head, jobs_n;
+	unsigned *done, done_head, done_n;
+	int wake;                   /* eventfd: answers are ready */
 };
 
 static uint64_t
@@ -59,8 +73,25 @@ now_ms(void)
 }
 
 static void
+list_append(struct loop *l, struct conn *c)
+{
+	c->deadline = now_ms() + l->o->timeout_ms;
+	c->prev = l->tail;
+	c->next = NULL;
+	if (l->tail != NULL)
+		l->tail->next = c;
+	else
+		l->head = c;
+	l->tail = c;
+	c->listed = true;
+}
+
+static void
 list_unlink(struct loop *l, struct conn *c)
 {
+	if (!c->listed)
+		return;
+	c->listed = false;
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -77,7 +108,8 @@ static void
 conn_close(struct loop *l, struct conn *c)
 {
 	list_unlink(l, c);
-	(void)epoll_ctl(l->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	if (c->state != C_WORKER)
+		(void)epoll_ctl(l->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	if (c->have > 0)
 		sodium_memzero(c->rx, c->have);
@@ -122,12 +154,39 @@ conn_flush(struct loop *l, struct conn *c)
 	return false;
 }
 
+/*
+ * Hand c to the worker: out of epoll and off the deadline list (neither
+ * a deadline nor an eviction may close a connection the worker reads),
+ * its request kept until the answer is back.
+ */
+static void
+conn_to_worker(struct loop *l, struct conn *c, const struct sa_fields *f)
+{
+	unsigned n = l->o->max_conns;
+
+	(void)epoll_ctl(l->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	list_unlink(l, c);
+	c->state = C_WORKER;
+	c->f = *f;
+	l->st->deferred++;
+	pthread_mutex_lock(&l->mu);
+	l->jobs[(l->jobs_head + l->jobs_n++) % n] = (unsigned)(c - l->conns);
+	pthread_cond_signal(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+}
+
 static void
 conn_answer(struct loop *l, struct conn *c, enum sa_parse pr,
     const struct sa_fields *f)
 {
 	if (pr == SA_PARSE_DONE) {
 		c->tx_len = l->o->decide(l->o->arg, c->rx, f, &c->peer, c->tx);
+		if (c->tx_len == 0 && l->thread_up) {
+			conn_to_worker(l, c, f);
+			return;
+		}
+		if (c->tx_len == 0)     /* no worker: never "OK" by default */
+			c->tx_len = sa_answer(c->tx, false, "temporarily unavailable");
 	} else {
 		l->st->refused_bad++;
 		c->tx_len = l->o->refuse(l->o->arg, pr, &c->peer, c->tx);
@@ -191,7 +250,13 @@ conn_accept(struct loop *l, int lfd)
 		}
 		l->st->accepted++;
 		/* Full: the oldest connection goes.  A live client sends its
-		 * request at once, so the oldest is the idlest. */
+		 * request at once, so the oldest is the idlest.  (With every
+		 * slot waiting for the worker there is none to evict.) */
+		if (l->n_free == 0 && l->head == NULL) {
+			l->st->dropped++;
+			close(fd);
+			continue;
+		}
 		if (l->n_free == 0) {
 			l->st->evicted++;
 			conn_close(l, l->head);
@@ -208,14 +273,7 @@ conn_accept(struct loop *l, int lfd)
 			c->peer.uid = cred.uid;
 			c->peer.pid = cred.pid;
 		}
-		c->deadline = now_ms() + l->o->timeout_ms;
-		c->prev = l->tail;
-		c->next = NULL;
-		if (l->tail != NULL)
-			l->tail->next = c;
-		else
-			l->head = c;
-		l->tail = c;
+		list_append(l, c);
 		memset(&ev, 0, sizeof(ev));
 		ev.events = EPOLLIN | EPOLLRDHUP;
 		ev.data.u64 = idx;
@@ -228,6 +286,122 @@ conn_accept(struct loop *l, int lfd)
 		 * once, saving a trip through epoll. */
 		conn_read(l, c);
 	}
+}
+
+/* The worker thread: one request at a time, on its own contexts. */
+static void *
+worker_main(void *arg)
+{
+	struct loop *l = arg;
+	unsigned n = l->o->max_conns, idx;
+	uint64_t one = 1;
+	struct conn *c;
+
+	for (;;) {
+		pthread_mutex_lock(&l->mu);
+		while (l->jobs_n == 0 && !l->stop)
+			pthread_cond_wait(&l->cv, &l->mu);
+		if (l->jobs_n == 0) {
+			pthread_mutex_unlock(&l->mu);
+			return NULL;
+		}
+		idx = l->jobs[l->jobs_head];
+		l->jobs_head = (l->jobs_head + 1) % n;
+		l->jobs_n--;
+		pthread_mutex_unlock(&l->mu);
+
+		c = &l->conns[idx];
+		c->tx_len = l->o->worker(l->o->worker_arg, c->rx, &c->f, &c->peer,
+		    c->tx);
+		if (c->tx_len == 0)
+			c->tx_len = sa_answer(c->tx, false, "temporarily unavailable");
+
+		pthread_mutex_lock(&l->mu);
+		l->done[(l->done_head + l->done_n++) % n] = idx;
+		pthread_mutex_unlock(&l->mu);
+		(void)!write(l->wake, &one, sizeof(one));
+	}
+}
+
+/* Answers back from the worker: each connection returns to the loop with
+ * a fresh deadline for sending its answer. */
+static void
+worker_answers(struct loop *l)
+{
+	unsigned n = l->o->max_conns, idx;
+	struct epoll_event ev;
+	uint64_t v;
+	struct conn *c;
+
+	(void)!read(l->wake, &v, sizeof(v));
+	for (;;) {
+		pthread_mutex_lock(&l->mu);
+		if (l->done_n == 0) {
+			pthread_mutex_unlock(&l->mu);
+			return;
+		}
+		idx = l->done[l->done_head];
+		l->done_head = (l->done_head + 1) % n;
+		l->done_n--;
+		pthread_mutex_unlock(&l->mu);
+
+		c = &l->conns[idx];
+		sodium_memzero(c->rx, c->have);
+		c->have = 0;
+		c->tx_off = 0;
+		c->state = C_READ;
+		list_append(l, c);
+		memset(&ev, 0, sizeof(ev));
+		ev.events = EPOLLIN | EPOLLRDHUP;
+		ev.data.u64 = idx;
+		if (epoll_ctl(l->ep, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
+			conn_close(l, c);
+			continue;
+		}
+		(void)conn_flush(l, c);
+	}
+}
+
+static int
+worker_start(struct loop *l)
+{
+	struct epoll_event ev;
+
+	l->jobs = calloc(l->o->max_conns, sizeof(*l->jobs));
+	l->done = calloc(l->o->max_conns, sizeof(*l->done));
+	l->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (l->jobs == NULL || l->done == NULL || l->wake < 0) {
+		sl_log(LOG_ERR, "cannot set up the online worker");
+		return -1;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.u64 = TAG_WAKE;
+	if (epoll_ctl(l->ep, EPOLL_CTL_ADD, l->wake, &ev) != 0 ||
+	    pthread_create(&l->thread, NULL, worker_main, l) != 0) {
+		sl_log(LOG_ERR, "cannot start the online worker");
+		return -1;
+	}
+	l->thread_up = true;
+	return 0;
+}
+
+static void
+worker_stop(struct loop *l)
+{
+	if (l->thread_up) {
+		pthread_mutex_lock(&l->mu);
+		l->stop = true;
+		l->jobs_n = 0;          /* queued requests are closed below */
+		pthread_cond_signal(&l->cv);
+		pthread_mutex_unlock(&l->mu);
+		pthread_join(l->thread, NULL);
+		l->thread_up = false;
+	}
+	if (l->wake > 0)
+		close(l->wake);
+	free(l->jobs);
+	free(l->done);
 }
 
 /* Drop every connection past its deadline; the epoll timeout until the
@@ -307,7 +481,12 @@ sl_run(const struct sl_loop_opts *o, struct sl_stats *stats)
 	memset(stats, 0, sizeof(*stats));
 	l.o = o;
 	l.st = stats;
+	l.wake = -1;
+	pthread_mutex_init(&l.mu, NULL);
+	pthread_cond_init(&l.cv, NULL);
 	if (o->max_conns == 0 || setup(&l, &sfd) != 0)
+		goto out;
+	if (o->worker != NULL && worker_start(&l) != 0)
 		goto out;
 	while (!stop) {
 		timeout = expire(&l);
@@ -328,10 +507,13 @@ sl_run(const struct sl_loop_opts *o, struct sl_stats *stats)
 			if (tag == TAG_SIGNAL) {
 				while (read(sfd, &si, sizeof(si)) == sizeof(si))
 					stop = true;
+			} else if (tag == TAG_WAKE) {
+				worker_answers(&l);
 			} else if (tag & TAG_LISTEN) {
 				idle_done = false;
 				conn_accept(&l, o->listen_fds[tag & 0xffffffffu]);
-			} else if (l.conns[tag].state != C_FREE) {
+			} else if (l.conns[tag].state == C_READ ||
+			    l.conns[tag].state == C_WRITE) {
 				/* conn_accept may have closed and reused this
 				 * slot in this round: a stale event then reads
 				 * a fresh socket, which is harmless (EAGAIN). */
@@ -341,8 +523,17 @@ sl_run(const struct sl_loop_opts *o, struct sl_stats *stats)
 	}
 	rc = 0;
 out:
-	while (l.head != NULL)
-		conn_close(&l, l.head);
+	/* The worker first: it may be reading a connection's request. */
+	worker_stop(&l);
+	if (l.conns != NULL) {
+		unsigned j;
+
+		for (j = 0; j < o->max_conns; j++)
+			if (l.conns[j].state != C_FREE)
+				conn_close(&l, &l.conns[j]);
+	}
+	pthread_mutex_destroy(&l.mu);
+	pthread_cond_destroy(&l.cv);
 	free(l.conns);
 	free(l.free_idx);
 	if (sfd >= 0)

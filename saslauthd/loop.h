@@ -12,7 +12,10 @@
  *  - connections are kept in accept order, which is deadline order, so
  *    the next deadline is the list's head (no timer structure);
  *  - at the connection cap, a new client evicts the oldest connection
- *    rather than wait: idle clients can fill the table, never block it.
+ *    rather than wait: idle clients can fill the table, never block it;
+ *  - what may wait on the network (online learning: decide returned 0)
+ *    goes to one worker thread, and its answer comes back through an
+ *    eventfd: the loop itself never waits for the API.
  */
 #ifndef SASLD_LOOP_H
 #define SASLD_LOOP_H
@@ -22,7 +25,8 @@
 #include "decide.h"
 #include "proto.h"
 
-/* Decide on a complete request; write the answer, return its length. */
+/* Decide on a complete request; write the answer, return its length
+ * (0 from the loop's decide: hand the request to the worker's). */
 typedef size_t sl_decide_fn(void *arg, const unsigned char *req,
     const struct sa_fields *f, const struct sd_peer *peer,
     unsigned char *answer);
@@ -41,12 +45,14 @@ struct sl_loop_opts {
 	sl_refuse_fn *refuse;
 	sl_idle_fn *idle;           /* may be NULL */
 	void *arg;
+	sl_decide_fn *worker;       /* NULL: no worker; decide never returns 0 */
+	void *worker_arg;           /* the worker thread's own */
 };
 
 /* Counters, for the end-of-run line and the tests' --stats. */
 struct sl_stats {
 	unsigned long long accepted, answered, refused_bad, timed_out, evicted,
-	    dropped;
+	    dropped, deferred;
 };
 
 /*

@@ -192,6 +192,25 @@ refuse_cb(void *arg, enum sa_parse why, const struct sd_peer *peer,
 	return sd_refuse_request(why, peer, answer);
 }
 
+/* The online worker's decision; then its contexts hold no snapshot. */
+static size_t
+worker_cb(void *arg, const unsigned char *req, const struct sa_fields *f,
+    const struct sd_peer *peer, unsigned char *answer)
+{
+	const struct sd_state *s = arg;
+	size_t n = sd_decide(arg, req, f, peer, answer), i;
+
+	aivenauth_cache_idle(s->ctx);
+	for (i = 0; i <= s->policy->n; i++) {
+		const struct sp_policy *p = i < s->policy->n ?
+		    &s->policy->p[i] : &s->policy->def;
+
+		if (p->wctx != NULL)
+			aivenauth_cache_idle(p->wctx);
+	}
+	return n;
+}
+
 /* Going idle: hold no read snapshot while nobody asks. */
 static void
 idle_cb(void *arg)
@@ -231,26 +250,45 @@ fit_fd_limit(unsigned want)
 }
 
 /*
- * online = learn is not done here (yet): an API call takes up to
- * `timeout` seconds, and this one-thread loop would hold every other
- * SASL client -- which waits with no timeout of its own -- behind it.
- * So the responder decides on the cache alone: a token this host never
- * enrolled is refused (not-enrolled), never waited for.  Enroll tokens
- * with `aivenctl token create` / `token add`.
+ * online = learn: the event loop decides on the cache alone (its
+ * contexts get online = off) and hands a token whose hash this host does
+ * not know (not-enrolled) to one worker thread, whose contexts keep
+ * online = learn: an API call takes up to `timeout` seconds, and the
+ * loop must never wait for one (libsasl2 waits with no timeout of its
+ * own).  What the API vouched for stays in the worker's memory, as in
+ * pam_aiven.
  */
 static bool
-cache_only(struct aivenauth_ctx *c, bool say)
+learning(struct aivenauth_ctx *c)
 {
 	const char *v = aivenauth_config_get(c, "online");
 
-	if (v == NULL || strcmp(v, "off") == 0)
-		return true;
-	if (say)
-		sl_log(LOG_WARNING, "online = %s in the config: not on this "
-		    "path (an API call would stall every SASL client behind "
-		    "it); deciding on the cache alone -- enroll tokens with "
-		    "aivenctl token create or token add", v);
-	return aivenauth_config_set(c, "online", "off") == AIVENAUTH_OK;
+	return v != NULL && strcmp(v, "off") != 0;
+}
+
+static bool
+cache_only(struct aivenauth_ctx *c)
+{
+	return !learning(c) ||
+	    aivenauth_config_set(c, "online", "off") == AIVENAUTH_OK;
+}
+
+/* A context like the responder's: same config file, then key = value. */
+static struct aivenauth_ctx *
+make_ctx(const char *config, const char *key, const char *value, bool learn)
+{
+	struct aivenauth_ctx *c = NULL;
+
+	if (aivenauth_ctx_new(&c) != AIVENAUTH_OK)
+		return NULL;
+	aivenauth_set_log(c, sl_lib_log, NULL, sl_log_max());
+	if (aivenauth_config_load(c, config, config != NULL) != AIVENAUTH_OK ||
+	    (key != NULL && aivenauth_config_set(c, key, value) != AIVENAUTH_OK) ||
+	    (!learn && !cache_only(c))) {
+		aivenauth_ctx_free(c);
+		return NULL;
+	}
+	return c;
 }
 
 /* Every policy entry, the default last. */
@@ -268,7 +306,8 @@ policy_at(struct sp_table *t, size_t i)
  * changes, as for pam_aiven.
  */
 static bool
-prepare_maps(struct aivenauth_ctx *ctx, const char *config, struct sp_table *t)
+prepare_maps(struct aivenauth_ctx *ctx, const char *config, struct sp_table *t,
+    bool learn)
 {
 	struct aivenauth_account_map *m;
 	struct aivenauth_ctx *c;
@@ -282,14 +321,13 @@ prepare_maps(struct aivenauth_ctx *ctx, const char *config, struct sp_table *t)
 			continue;
 		c = ctx;
 		if (p->account_map != NULL) {
-			if (aivenauth_ctx_new(&p->ctx) != AIVENAUTH_OK)
+			p->ctx = make_ctx(config, "account_map_file",
+			    p->account_map, false);
+			if (p->ctx == NULL)
 				return false;
 			c = p->ctx;
-			aivenauth_set_log(c, sl_lib_log, NULL, sl_log_max());
-			if (aivenauth_config_load(c, config, config != NULL) !=
-			    AIVENAUTH_OK ||
-			    aivenauth_config_set(c, "account_map_file",
-			    p->account_map) != AIVENAUTH_OK || !cache_only(c, false))
+			if (learn && (p->wctx = make_ctx(config, "account_map_file",
+			    p->account_map, true)) == NULL)
 				return false;
 		}
 		m = NULL;
@@ -313,7 +351,8 @@ free_map_ctxs(struct sp_table *t)
 
 	for (i = 0; i <= t->n; i++) {
 		aivenauth_ctx_free(policy_at(t, i)->ctx);
-		policy_at(t, i)->ctx = NULL;
+		aivenauth_ctx_free(policy_at(t, i)->wctx);
+		policy_at(t, i)->ctx = policy_at(t, i)->wctx = NULL;
 	}
 }
 
@@ -339,7 +378,10 @@ int
 main(int argc, char **argv)
 {
 	struct sp_table policy;
-	struct sd_state state;
+	static struct sd_scratch scratch, wscratch;
+	struct sd_state state, wstate;
+	struct aivenauth_ctx *wctx = NULL;
+	bool learn;
 	struct sl_loop_opts lo;
 	struct sl_stats stats;
 	struct opts o;
@@ -380,7 +422,13 @@ main(int argc, char **argv)
 		aivenauth_ctx_free(ctx);
 		return EX_CONFIG;
 	}
-	if (!cache_only(ctx, true)) {
+	learn = learning(ctx);
+	if (learn && (wctx = make_ctx(o.config, NULL, NULL, true)) == NULL) {
+		sl_log(LOG_ERR, "cannot make the online worker's context");
+		aivenauth_ctx_free(ctx);
+		return EX_CONFIG;
+	}
+	if (!cache_only(ctx)) {
 		aivenauth_ctx_free(ctx);
 		return EX_CONFIG;
 	}
@@ -389,7 +437,7 @@ main(int argc, char **argv)
 		aivenauth_ctx_free(ctx);
 		return EX_CONFIG;
 	}
-	if (!prepare_maps(ctx, o.config, &policy)) {
+	if (!prepare_maps(ctx, o.config, &policy, learn)) {
 		sl_log(LOG_ERR, "not starting");
 		free_map_ctxs(&policy);
 		sp_free(&policy);
@@ -447,8 +495,16 @@ main(int argc, char **argv)
 	aivenauth_cache_idle(ctx);
 
 	log_policy(&policy);
+	memset(&state, 0, sizeof(state));
 	state.ctx = ctx;
 	state.policy = &policy;
+	state.scratch = &scratch;
+	state.defer_not_enrolled = learn;
+	memset(&wstate, 0, sizeof(wstate));
+	wstate.ctx = wctx;
+	wstate.policy = &policy;
+	wstate.scratch = &wscratch;
+	wstate.worker = true;
 	memset(&lo, 0, sizeof(lo));
 	lo.listen_fds = fds;
 	lo.n_listen = (size_t)n_fds;
@@ -458,6 +514,13 @@ main(int argc, char **argv)
 	lo.refuse = refuse_cb;
 	lo.idle = idle_cb;
 	lo.arg = &state;
+	if (learn) {
+		lo.worker = worker_cb;
+		lo.worker_arg = &wstate;
+		sl_log(LOG_INFO, "online = learn: tokens this host has no hash "
+		    "for are checked at the API by a worker thread; cached "
+		    "decisions never wait for it");
+	}
 	sl_log(LOG_INFO, "ready: %d socket%s, up to %u connections, "
 	    "%u s per request", n_fds, n_fds == 1 ? "" : "s", lo.max_conns,
 	    o.timeout);
@@ -474,11 +537,13 @@ main(int argc, char **argv)
 	for (n = 0; n < n_fds; n++)
 		close(fds[n]);
 	sl_log(LOG_INFO, "stopping: %llu connections, %llu answered, %llu "
-	    "malformed, %llu timed out, %llu evicted, %llu dropped",
-	    stats.accepted, stats.answered, stats.refused_bad, stats.timed_out,
-	    stats.evicted, stats.dropped);
+	    "malformed, %llu timed out, %llu evicted, %llu dropped, %llu "
+	    "to the online worker", stats.accepted, stats.answered,
+	    stats.refused_bad, stats.timed_out, stats.evicted, stats.dropped,
+	    stats.deferred);
 	free_map_ctxs(&policy);
 	sp_free(&policy);
+	aivenauth_ctx_free(wctx);
 	aivenauth_ctx_free(ctx);
 	return rc == 0 ? 0 : EX_OSERR;
 }

@@ -51,6 +51,8 @@ struct sp_policy {
 	                                         policy with its own map (a
 	                                         context per map file); NULL =
 	                                         the responder's context */
+	struct aivenauth_ctx *wctx;           /* the same for the online
+	                                         worker thread, or NULL */
 	unsigned line;                        /* in the file; 0 = built in */
 };
 

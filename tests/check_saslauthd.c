@@ -371,6 +371,7 @@ static bool
 ask(const char *policy, const char *login, const char *password,
     const char *service, const char *realm)
 {
+	static struct sd_scratch sc;
 	struct sd_peer peer = { 0, 1 };
 	struct sd_state s;
 	struct sp_table t;
@@ -383,12 +384,16 @@ ask(const char *policy, const char *login, const char *password,
 	memset(&t, 0, sizeof(t));
 	ck_assert_msg(sp_parse(policy, strlen(policy), "P", &t, err, sizeof(err)),
 	    "%s", err);
+	memset(&s, 0, sizeof(s));
 	s.ctx = rctx;
 	s.policy = &t;
+	s.scratch = &sc;
 	n = req_str(rbuf, login, password, service, realm);
 	ck_assert_int_eq(sa_parse(rbuf, n, &f), SA_PARSE_DONE);
 	n = sd_decide(&s, rbuf, &f, &peer, out);
 	ck_assert_uint_ge(n, 4);
+	/* The password was wiped with the rest. */
+	ck_assert(sc.password[0] == '\0' && sc.login[0] == '\0');
 	ck_assert_uint_eq(((size_t)out[0] << 8 | out[1]) + 2, n);
 	ok = memcmp(out + 2, "OK", 2) == 0;
 	if (!ok)
