@@ -336,6 +336,7 @@ dsetup(void)
 	ck_assert_ptr_nonnull(w);
 	fx_snap_init(&snap);
 	u = fx_add_user(&snap, "u1", "alice");
+	free(u->email);
 	u->email = strdup("alice@example.com");
 	fx_add_user(&snap, "u2", "bob");
 	for (i = 0; i < 4; i++)
