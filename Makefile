@@ -79,6 +79,7 @@ NET_SRCS  := $(sort $(wildcard libaivenauth/net/*.c))
 NET_SHARED_SRCS := libaivenauth/base/record.c libaivenauth/base/timeparse.c \
                    libaivenauth/base/buf.c
 PAM_SRCS  := $(sort $(wildcard pam_aiven/*.c))
+SASLD_SRCS := $(sort $(wildcard saslauthd/*.c))
 CTL_SRCS  := $(sort $(wildcard aivenctl/*.c))
 # The module's argument parser, pure (no libpam, no context), compiled into
 # aivenctl too: `aivenctl doctor` judges a PAM line as the module will.
@@ -95,6 +96,15 @@ READER_OBJS := $(call obj,$(BASE_SRCS) $(READER_SRCS))
 NET_OBJS  := $(call obj,$(NET_SRCS))
 NET_SHARED_OBJS := $(call obj,$(NET_SHARED_SRCS))
 PAM_OBJS  := $(call obj,$(PAM_SRCS))
+SASLD_OBJS := $(call obj,$(SASLD_SRCS))
+# Everything of the responder but main(): what its unit tests link.  The
+# log-field sanitiser is pam_aiven's own (one rule for what a log line may
+# show of a client-chosen string).
+SASLD_LIB_OBJS := $(filter-out $(BUILD)/obj/saslauthd/main.o,$(SASLD_OBJS)) \
+                  $(BUILD)/obj/pam_aiven/logfield.o
+# The protocol and the event loop alone: the bench's floor responder.
+SASLD_LOOP_OBJS := $(call obj,saslauthd/proto.c saslauthd/loop.c saslauthd/log.c \
+                   saslauthd/listen.c)
 CTL_OBJS  := $(call obj,$(CTL_SRCS)) $(call obj,$(CTL_SHARED_SRCS))
 TEST_HELPER_OBJS := $(call obj,$(TEST_HELPER_SRCS))
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/%,$(TEST_SRCS))
@@ -107,10 +117,11 @@ NET_A      := $(BUILD)/libaivenauth-net.a
 NET_SO     := $(BUILD)/aivenauth/aivenauth-net.so
 PAM_SO     := $(BUILD)/pam_aiven.so
 CTL        := $(BUILD)/aivenctl
+SASLD      := $(BUILD)/aivenauth-saslauthd
 PC         := $(BUILD)/aivenauth.pc
 
 .PHONY: all
-all: $(LIB_SO) $(LIB_DEVSO) $(NET_SO) $(PAM_SO) $(CTL) $(PC)
+all: $(LIB_SO) $(LIB_DEVSO) $(NET_SO) $(PAM_SO) $(CTL) $(SASLD) $(PC)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -157,6 +168,13 @@ $(CTL): $(CTL_OBJS) $(LIB_SO) $(LIB_DEVSO)
 	$(call msg,LD,$@)$(CC) -o $@ $(CTL_OBJS) $(ALL_LDFLAGS) $(RPATH) \
 	    -L$(BUILD) -laivenauth $(JANSSON_LIBS)
 
+# The SASL responder is a reader like pam_aiven.so: the foundation and the
+# reader compiled in, no writer, no fleet (tests/it_boundary.sh).  The
+# network module is dlopened by base/netload.c only for online learning.
+$(SASLD): $(SASLD_LIB_OBJS) $(BUILD)/obj/saslauthd/main.o $(READER_OBJS)
+	$(call msg,LD,$@)$(CC) -pie -o $@ $(BUILD)/obj/saslauthd/main.o \
+	    $(SASLD_LIB_OBJS) $(READER_OBJS) $(ALL_LDFLAGS) $(CORE_LIBS) -ldl
+
 $(PC): libaivenauth/aivenauth.pc.in Makefile
 	$(call msg,GEN,$@)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
@@ -164,11 +182,18 @@ $(PC): libaivenauth/aivenauth.pc.in Makefile
 # Unit tests link the core statically (internals are testable) plus the
 # network objects (the JSON layer is tested in-process).
 $(BUILD)/check_%: $(BUILD)/obj/tests/check_%.o $(TEST_HELPER_OBJS) $(LIB_A) $(NET_A) $(NET_SO)
-	$(call msg,LD,$@)$(CC) -o $@ $< $(TEST_HELPER_OBJS) $(NET_A) $(LIB_A) \
+	$(call msg,LD,$@)$(CC) -o $@ $< $(CHECK_EXTRA_OBJS) $(TEST_HELPER_OBJS) $(NET_A) $(LIB_A) \
 	    $(ALL_LDFLAGS) $(CHECK_LIBS) $(NET_LIBS) $(CORE_LIBS) -lpam -ldl
 
+# The responder's protocol, policy and loop, for its unit suite; the loop
+# alone for the bench's floor responder.
+$(BUILD)/check_saslauthd: $(SASLD_LIB_OBJS)
+$(BUILD)/check_saslauthd: CHECK_EXTRA_OBJS = $(SASLD_LIB_OBJS)
+$(BUILD)/bench_sasl_floor: $(SASLD_LOOP_OBJS)
+$(BUILD)/bench_sasl_floor: BENCH_EXTRA_OBJS = $(SASLD_LOOP_OBJS)
+
 $(BUILD)/bench_%: $(BUILD)/obj/bench/%.o $(NET_A) $(LIB_A)
-	$(call msg,LD,$@)$(CC) -o $@ $< $(NET_A) $(LIB_A) $(ALL_LDFLAGS) \
+	$(call msg,LD,$@)$(CC) -o $@ $< $(BENCH_EXTRA_OBJS) $(NET_A) $(LIB_A) $(ALL_LDFLAGS) \
 	    $(NET_LIBS) $(CORE_LIBS) -lpam -ldl -lm
 
 # ---------------------------------------------------------------- tests
@@ -179,7 +204,7 @@ DEB_TEST  := python3 pamtester libpam-wrapper libpamtest0-dev db-util \
              lmdb-utils sasl2-bin dovecot-core nginx libnginx-mod-http-auth-pam curl \
              postgresql openssh-server openssh-client sshpass valgrind \
              ca-certificates procps iproute2 etcd-server etcd-client debhelper \
-             lintian
+             lintian postfix swaks slapd ldap-utils libsasl2-modules
 DEB_EXTRA := clang libclang-rt-14-dev
 
 .PHONY: deps
@@ -256,7 +281,7 @@ $(PATHS_STAMP): FORCE
 	@mkdir -p $(BUILD)
 	@if [ "$$(cat $@ 2>/dev/null)" != '$(PATHS_VALUE)' ]; then \
 	    printf '%s\n' '$(PATHS_VALUE)' > $@; fi
-$(CORE_OBJS) $(NET_OBJS) $(PAM_OBJS) $(CTL_OBJS) $(PC): $(PATHS_STAMP)
+$(CORE_OBJS) $(NET_OBJS) $(PAM_OBJS) $(CTL_OBJS) $(SASLD_OBJS) $(PC): $(PATHS_STAMP)
 .PHONY: FORCE
 FORCE:
 
@@ -270,7 +295,8 @@ $(CTL_INST): $(CTL_OBJS) $(LIB_SO) $(LIB_DEVSO)
 # install test.
 MAN_PAGES := $(sort $(wildcard docs/*.3 docs/*.5 docs/*.8))
 SYSTEMD_UNITS := systemd/aivenauth-sync.service systemd/aivenauth-sync.timer \
-    systemd/aivenauth-follow.service
+    systemd/aivenauth-follow.service systemd/aivenauth-saslauthd.socket \
+    systemd/aivenauth-saslauthd.service
 
 .PHONY: install
 install: all $(CTL_INST)
@@ -289,12 +315,14 @@ install: all $(CTL_INST)
 	$(INSTALL) -m 0644 libaivenauth/include/aivenauth_fleet.h $(DESTDIR)$(INCLUDEDIR)/aivenauth_fleet.h
 	$(INSTALL) -m 0644 $(PC) $(DESTDIR)$(PKGCONFIGDIR)/aivenauth.pc
 	$(INSTALL) -m 0755 $(CTL_INST) $(DESTDIR)$(SBINDIR)/aivenctl
+	$(INSTALL) -m 0755 $(SASLD) $(DESTDIR)$(SBINDIR)/aivenauth-saslauthd
 	for m in $(MAN_PAGES); do s=$${m##*.}; \
 	    $(INSTALL) -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
 	printf '.so man3/libaivenauth.3\n' > $(DESTDIR)$(MANDIR)/man3/aivenauth.3
 	chmod 0644 $(DESTDIR)$(MANDIR)/man3/aivenauth.3
 	for u in $(SYSTEMD_UNITS); do \
 	    sed -e 's|/usr/sbin/aivenctl|$(SBINDIR)/aivenctl|g' \
+	        -e 's|/usr/sbin/aivenauth-saslauthd|$(SBINDIR)/aivenauth-saslauthd|g' \
 	        -e 's|/etc/aivenauth/|$(SYSCONFDIR)/aivenauth/|g' $$u \
 	        > $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} && \
 	    chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} || exit 1; done
@@ -312,6 +340,7 @@ uninstall:
 	    $(DESTDIR)$(PAMDIR)/pam_aiven.so $(DESTDIR)$(INCLUDEDIR)/aivenauth.h \
 	    $(DESTDIR)$(INCLUDEDIR)/aivenauth_fleet.h \
 	    $(DESTDIR)$(PKGCONFIGDIR)/aivenauth.pc $(DESTDIR)$(SBINDIR)/aivenctl \
+	    $(DESTDIR)$(SBINDIR)/aivenauth-saslauthd \
 	    $(DESTDIR)$(SYSUSERSDIR)/aivenauth.conf $(DESTDIR)$(TMPFILESDIR)/aivenauth.conf \
 	    $(DESTDIR)$(BASHCOMPDIR)/aivenctl
 	for u in $(SYSTEMD_UNITS); do rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/}; done

@@ -149,6 +149,7 @@ cmd_doctor(int argc, char *argv[])
 	check_accounts(&d, ctx);
 	check_saslauthd(&d);
 	check_dovecot(&d);
+	check_sasl_responder(&d);
 	if (loaded)
 		check_fleet(&d, ctx);
 	if (d.nomem) {

@@ -29,6 +29,8 @@ fi
 expect=$(sort <<EOF
 /etc/aivenauth d755
 /lib/systemd/system/aivenauth-follow.service f644
+/lib/systemd/system/aivenauth-saslauthd.service f644
+/lib/systemd/system/aivenauth-saslauthd.socket f644
 /lib/systemd/system/aivenauth-sync.service f644
 /lib/systemd/system/aivenauth-sync.timer f644
 /usr/include/aivenauth.h f644
@@ -41,12 +43,14 @@ $LIBDIR/pkgconfig/aivenauth.pc f644
 $LIBDIR/security/pam_aiven.so f644
 /usr/lib/sysusers.d/aivenauth.conf f644
 /usr/lib/tmpfiles.d/aivenauth.conf f644
+/usr/sbin/aivenauth-saslauthd f755
 /usr/sbin/aivenctl f755
 /usr/share/bash-completion/completions/aivenctl f644
 /usr/share/man/man3/aivenauth.3 f644
 /usr/share/man/man3/libaivenauth.3 f644
 /usr/share/man/man5/aivenauth-accounts.5 f644
 /usr/share/man/man5/aivenauth.conf.5 f644
+/usr/share/man/man8/aivenauth-saslauthd.8 f644
 /usr/share/man/man8/aivenctl.8 f644
 /usr/share/man/man8/pam_aiven.8 f644
 EOF

@@ -1,0 +1,426 @@
+/*
+ * policy.c - parse and look up the per-service policy (policy.h).
+ *
+ * Strict like pam_aiven's arguments: an unknown option, a malformed or
+ * repeated value, a service named twice -- the whole file is refused and
+ * the responder does not start.  A typo in a security policy must not
+ * silently widen it.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "base/internal.h"
+#include "policy.h"
+
+#define POLICY_MAX_FILE (256 * 1024)
+#define POLICY_MAX_LINES 4096
+#define TOKEN_MAX 1024
+
+static const struct {
+	const char *name;
+	enum aivenauth_user_match m;
+} user_matches[] = {
+	{ "name", AIVENAUTH_MATCH_NAME },
+	{ "id", AIVENAUTH_MATCH_ID },
+	{ "email", AIVENAUTH_MATCH_EMAIL },
+	{ "any", AIVENAUTH_MATCH_ANY },
+	{ "map", AIVENAUTH_MATCH_MAP },
+};
+
+static const char *const realm_names[] = {
+	[SP_REALM_REJOIN] = "rejoin",
+	[SP_REALM_IGNORE] = "ignore",
+	[SP_REALM_LIST] = "list",
+};
+
+const char *
+sp_user_match_name(enum aivenauth_user_match m)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(user_matches) / sizeof(user_matches[0]); i++)
+		if (user_matches[i].m == m)
+			return user_matches[i].name;
+	return "?";
+}
+
+const char *
+sp_realm_name(enum sp_realm r)
+{
+	return (unsigned)r < sizeof(realm_names) / sizeof(realm_names[0]) ?
+	    realm_names[r] : "?";
+}
+
+static void
+policy_init(struct sp_policy *p, const char *service, unsigned line)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->service, sizeof(p->service), "%s", service);
+	p->user_match = AIVENAUTH_MATCH_NAME;
+	p->realm = SP_REALM_REJOIN;
+	p->line = line;
+}
+
+static void
+policy_clear(struct sp_policy *p)
+{
+	size_t i;
+
+	free(p->scope);
+	free(p->account_map);
+	for (i = 0; i < p->n_realms; i++)
+		free(p->realms[i]);
+	memset(p, 0, sizeof(*p));
+}
+
+void
+sp_free(struct sp_table *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		policy_clear(&t->p[i]);
+	free(t->p);
+	policy_clear(&t->def);
+	memset(t, 0, sizeof(*t));
+	policy_init(&t->def, "*", 0);
+}
+
+/* SASL service names: what libsasl2 callers pass ("smtp", "ldap",
+ * "imap", "sieve"...). */
+static bool
+service_ok(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (strcmp(s, "*") == 0)
+		return true;
+	if (n == 0 || n > SA_SERVICE_MAX)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && strchr("._-", s[i]) == NULL)
+			return false;
+	return true;
+}
+
+/* A realm as libsasl2 splits it off: the part after the last '@', a
+ * domain name.  "-" in the file stands for "no realm". */
+static bool
+realm_word_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 1 && s[0] == '-')
+		return true;
+	if (n == 0 || n > SA_REALM_MAX)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '-' &&
+		    s[i] != '_')
+			return false;
+	return true;
+}
+
+static bool
+set_realms(struct sp_policy *p, const char *v, char *err, size_t errsize)
+{
+	const char *s = v, *comma;
+	size_t n, i;
+
+	while (*s != '\0') {
+		comma = strchr(s, ',');
+		n = comma != NULL ? (size_t)(comma - s) : strlen(s);
+		if (!realm_word_ok(s, n)) {
+			snprintf(err, errsize, "realms: \"%.*s\" is not a realm "
+			    "(a domain name, or - for none)", (int)(n > 64 ? 64 : n), s);
+			return false;
+		}
+		if (p->n_realms == SP_REALMS_MAX) {
+			snprintf(err, errsize, "realms: more than %d", SP_REALMS_MAX);
+			return false;
+		}
+		p->realms[p->n_realms] = (n == 1 && s[0] == '-') ? strdup("") :
+		    strndup(s, n);
+		if (p->realms[p->n_realms] == NULL) {
+			snprintf(err, errsize, "out of memory");
+			return false;
+		}
+		for (i = 0; p->realms[p->n_realms][i] != '\0'; i++)
+			p->realms[p->n_realms][i] = (char)tolower(
+			    (unsigned char)p->realms[p->n_realms][i]);
+		p->n_realms++;
+		if (comma == NULL)
+			break;
+		s = comma + 1;
+		if (*s == '\0') {
+			snprintf(err, errsize, "realms: empty entry after ','");
+			return false;
+		}
+	}
+	return true;
+}
+
+/* One "key=value" of a line; seen[] refuses a repeated key. */
+static bool
+apply_option(struct sp_policy *p, const char *opt, unsigned *seen,
+    char *err, size_t errsize)
+{
+	static const char *const keys[] = { "user_match", "scope", "realm",
+		"realms", "account_map" };
+	const char *eq = strchr(opt, '=');
+	const char *v;
+	size_t klen, k, i;
+
+	if (eq == NULL || eq == opt || eq[1] == '\0') {
+		snprintf(err, errsize, "\"%.64s\": an option is key=value "
+		    "(user_match, scope, realm, realms, account_map)", opt);
+		return false;
+	}
+	klen = (size_t)(eq - opt);
+	v = eq + 1;
+	for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+		if (strlen(keys[k]) == klen && memcmp(keys[k], opt, klen) == 0)
+			break;
+	if (k == sizeof(keys) / sizeof(keys[0])) {
+		snprintf(err, errsize, "unknown option \"%.*s\" (known: "
+		    "user_match, scope, realm, realms, account_map)", (int)(klen > 64 ? 64 : klen),
+		    opt);
+		return false;
+	}
+	if (*seen & (1u << k)) {
+		snprintf(err, errsize, "%s given twice", keys[k]);
+		return false;
+	}
+	*seen |= 1u << k;
+	switch (k) {
+	case 0:
+		for (i = 0; i < sizeof(user_matches) / sizeof(user_matches[0]); i++)
+			if (strcmp(v, user_matches[i].name) == 0) {
+				p->user_match = user_matches[i].m;
+				return true;
+			}
+		snprintf(err, errsize, "user_match=%.64s: not one of name, id, "
+		    "email, any, map", v);
+		return false;
+	case 1:
+		for (i = 0; v[i] != '\0'; i++)
+			if (!isgraph((unsigned char)v[i]) || v[i] == ',') {
+				snprintf(err, errsize, "scope=%.64s: one scope "
+				    "name, printable, no ','", v);
+				return false;
+			}
+		p->scope = strdup(v);
+		if (p->scope == NULL) {
+			snprintf(err, errsize, "out of memory");
+			return false;
+		}
+		return true;
+	case 2:
+		for (i = 0; i < sizeof(realm_names) / sizeof(realm_names[0]); i++)
+			if (strcmp(v, realm_names[i]) == 0) {
+				p->realm = (enum sp_realm)i;
+				return true;
+			}
+		snprintf(err, errsize, "realm=%.64s: not one of rejoin, ignore, "
+		    "list", v);
+		return false;
+	case 3:
+		return set_realms(p, v, err, errsize);
+	default:
+		if (v[0] != '/') {
+			snprintf(err, errsize, "account_map=%.64s: an absolute "
+			    "path", v);
+			return false;
+		}
+		p->account_map = strdup(v);
+		if (p->account_map == NULL) {
+			snprintf(err, errsize, "out of memory");
+			return false;
+		}
+		return true;
+	}
+}
+
+/* Options that only make sense together. */
+static bool
+policy_consistent(const struct sp_policy *p, char *err, size_t errsize)
+{
+	if (p->realm == SP_REALM_LIST && p->n_realms == 0) {
+		snprintf(err, errsize, "realm=list needs realms=LIST");
+		return false;
+	}
+	if (p->account_map != NULL && p->user_match != AIVENAUTH_MATCH_MAP) {
+		snprintf(err, errsize, "account_map= is only read with "
+		    "user_match=map");
+		return false;
+	}
+	if (p->realm != SP_REALM_LIST && p->n_realms != 0) {
+		snprintf(err, errsize, "realms= is only read with realm=list");
+		return false;
+	}
+	return true;
+}
+
+/* Split a line into blank-separated words, '#' to the end is a comment.
+ * Returns the count (at most max), or -1 if a word is too long. */
+static int
+split_words(char *line, char **words, int max)
+{
+	int n = 0;
+	char *s = line;
+
+	for (;;) {
+		while (*s == ' ' || *s == '\t' || *s == '\r')
+			s++;
+		if (*s == '\0' || *s == '#')
+			return n;
+		if (n == max)
+			return -1;
+		words[n++] = s;
+		while (*s != '\0' && *s != ' ' && *s != '\t' && *s != '\r')
+			s++;
+		if (*s == '\0')
+			return n;
+		*s++ = '\0';
+	}
+}
+
+#define WORDS_MAX 16
+
+bool
+sp_parse(const char *text, size_t len, const char *name, struct sp_table *t,
+    char *err, size_t errsize)
+{
+	struct sp_table nt;
+	struct sp_policy p;
+	char line[TOKEN_MAX + 1], why[200], *words[WORDS_MAX];
+	const char *s = text, *end = text + len, *nl;
+	unsigned lineno = 0, seen;
+	bool have_def = false;
+	int nw, i;
+	size_t n;
+
+	memset(&nt, 0, sizeof(nt));
+	policy_init(&nt.def, "*", 0);
+	while (s < end) {
+		nl = memchr(s, '\n', (size_t)(end - s));
+		n = nl != NULL ? (size_t)(nl - s) : (size_t)(end - s);
+		lineno++;
+		if (lineno > POLICY_MAX_LINES || n > TOKEN_MAX) {
+			snprintf(why, sizeof(why), lineno > POLICY_MAX_LINES ?
+			    "more than %d lines" : "line longer than %d bytes",
+			    lineno > POLICY_MAX_LINES ? POLICY_MAX_LINES : TOKEN_MAX);
+			goto fail;
+		}
+		if (memchr(s, '\0', n) != NULL) {
+			snprintf(why, sizeof(why), "NUL byte");
+			goto fail;
+		}
+		memcpy(line, s, n);
+		line[n] = '\0';
+		s += n + (nl != NULL);
+		nw = split_words(line, words, WORDS_MAX);
+		if (nw < 0) {
+			snprintf(why, sizeof(why), "more than %d words", WORDS_MAX);
+			goto fail;
+		}
+		if (nw == 0)
+			continue;
+		if (!service_ok(words[0])) {
+			snprintf(why, sizeof(why), "\"%.64s\" is not a SASL service "
+			    "name (letters, digits, . _ -) or *", words[0]);
+			goto fail;
+		}
+		if ((strcmp(words[0], "*") == 0 && have_def) ||
+		    sp_lookup(&nt, words[0]) != &nt.def) {
+			snprintf(why, sizeof(why), "service %s has a line already",
+			    words[0]);
+			goto fail;
+		}
+		policy_init(&p, words[0], lineno);
+		seen = 0;
+		for (i = 1; i < nw; i++)
+			if (!apply_option(&p, words[i], &seen, why, sizeof(why))) {
+				policy_clear(&p);
+				goto fail;
+			}
+		if (!policy_consistent(&p, why, sizeof(why))) {
+			policy_clear(&p);
+			goto fail;
+		}
+		if (strcmp(p.service, "*") == 0) {
+			policy_clear(&nt.def);
+			nt.def = p;
+			have_def = true;
+			continue;
+		}
+		{
+			struct sp_policy *np = realloc(nt.p, (nt.n + 1) * sizeof(*np));
+
+			if (np == NULL) {
+				policy_clear(&p);
+				snprintf(why, sizeof(why), "out of memory");
+				goto fail;
+			}
+			nt.p = np;
+			nt.p[nt.n++] = p;
+		}
+	}
+	sp_free(t);
+	*t = nt;
+	return true;
+fail:
+	snprintf(err, errsize, "%s:%u: %s", name, lineno, why);
+	sp_free(&nt);
+	return false;
+}
+
+bool
+sp_load(struct aivenauth_ctx *ctx, const char *path, struct sp_table *t,
+    char *err, size_t errsize)
+{
+	const char *file = path != NULL ? path : SP_DEFAULT_FILE;
+	enum aivenauth_status st;
+	char *text = NULL;
+	size_t len = 0;
+	bool ok;
+
+	st = read_trusted(ctx, file, TRUST_CONFIG, POLICY_MAX_FILE, &text, &len);
+	if (st == AIVENAUTH_ERR_NOT_FOUND && path == NULL) {
+		sp_free(t);      /* no file: the built-in default */
+		return true;
+	}
+	if (st != AIVENAUTH_OK) {
+		snprintf(err, errsize, "policy file %s: %s", file,
+		    aivenauth_strerror(st));
+		return false;
+	}
+	ok = sp_parse(text, len, file, t, err, errsize);
+	free(text);
+	return ok;
+}
+
+const struct sp_policy *
+sp_lookup(const struct sp_table *t, const char *service)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (strcmp(t->p[i].service, service) == 0)
+			return &t->p[i];
+	return &t->def;
+}
+
+bool
+sp_realm_listed(const struct sp_policy *p, const char *realm)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_realms; i++)
+		if (strcasecmp(p->realms[i], realm) == 0)
+			return true;
+	return false;
+}

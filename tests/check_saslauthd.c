@@ -1,0 +1,538 @@
+/*
+ * check_saslauthd.c - aivenauth-saslauthd's pieces: the request parser
+ * and answer encoder (saslauthd/proto.c), the policy file
+ * (saslauthd/policy.c), and decisions through a real cache
+ * (saslauthd/decide.c): realm handling, user match, scope, and the
+ * ip_allowlist refusal of a path that carries no client address.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "aivenauth.h"
+#include "helpers/fixture.h"
+#include "../saslauthd/decide.h"
+#include "../saslauthd/log.h"
+#include "../saslauthd/policy.h"
+#include "../saslauthd/proto.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Encode a request of four fields (lengths given: a field may hold NUL). */
+static size_t
+req4(unsigned char *out, const char *const f[4], const size_t n[4])
+{
+	size_t pos = 0;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		out[pos++] = (unsigned char)(n[i] >> 8);
+		out[pos++] = (unsigned char)(n[i] & 0xff);
+		memcpy(out + pos, f[i], n[i]);
+		pos += n[i];
+	}
+	return pos;
+}
+
+static size_t
+req_str(unsigned char *out, const char *a, const char *b, const char *c,
+    const char *d)
+{
+	const char *f[4] = { a, b, c, d };
+	size_t n[4] = { strlen(a), strlen(b), strlen(c), strlen(d) };
+
+	return req4(out, f, n);
+}
+
+static unsigned char rbuf[SA_REQUEST_MAX + 64];
+
+START_TEST(test_parse_whole)
+{
+	struct sa_fields f;
+	size_t n = req_str(rbuf, "alice", "secret", "smtp", "example.com");
+
+	ck_assert_int_eq(sa_parse(rbuf, n, &f), SA_PARSE_DONE);
+	ck_assert_uint_eq(f.len[SA_LOGIN], 5);
+	ck_assert(memcmp(rbuf + f.off[SA_LOGIN], "alice", 5) == 0);
+	ck_assert(memcmp(rbuf + f.off[SA_PASSWORD], "secret", 6) == 0);
+	ck_assert(memcmp(rbuf + f.off[SA_SERVICE], "smtp", 4) == 0);
+	ck_assert(memcmp(rbuf + f.off[SA_REALM], "example.com", 11) == 0);
+}
+END_TEST
+
+/* Every proper prefix of a valid request asks for more. */
+START_TEST(test_parse_prefixes)
+{
+	size_t n = req_str(rbuf, "alice", "secret", "smtp", ""), i;
+
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(sa_parse(rbuf, i, NULL), SA_PARSE_MORE);
+	ck_assert_int_eq(sa_parse(rbuf, n, NULL), SA_PARSE_DONE);
+}
+END_TEST
+
+START_TEST(test_parse_empty_fields)
+{
+	struct sa_fields f;
+	size_t n = req_str(rbuf, "", "", "", "");
+
+	ck_assert_uint_eq(n, 8);
+	ck_assert_int_eq(sa_parse(rbuf, n, &f), SA_PARSE_DONE);
+	ck_assert_uint_eq(f.len[SA_REALM], 0);
+}
+END_TEST
+
+/* A field at its cap is fine; one byte more is refused on the length
+ * word alone, before any of its bytes are there. */
+START_TEST(test_parse_caps)
+{
+	static char big[SA_PASSWORD_MAX + 2];
+	const char *f[4] = { big, big, big, big };
+	size_t n[4] = { 1, 1, 1, 1 };
+	enum sa_field which = (enum sa_field)_i;
+	size_t len;
+
+	memset(big, 'a', sizeof(big) - 1);
+	n[which] = sa_field_max(which);
+	len = req4(rbuf, f, n);
+	ck_assert_int_eq(sa_parse(rbuf, len, NULL), SA_PARSE_DONE);
+	n[which] = sa_field_max(which) + 1;
+	len = req4(rbuf, f, n);
+	ck_assert_int_eq(sa_parse(rbuf, len, NULL), SA_PARSE_TOO_LONG);
+	/* The length word is enough. */
+	{
+		size_t pos = 0;
+		int i;
+
+		for (i = 0; i < (int)which; i++)
+			pos += 2 + n[i];
+		ck_assert_int_eq(sa_parse(rbuf, pos + 2, NULL), SA_PARSE_TOO_LONG);
+	}
+}
+END_TEST
+
+START_TEST(test_parse_high_byte)
+{
+	/* A 372-byte field: the high byte is 1 (a Go drop-in refused it). */
+	static char tok[373];
+	struct sa_fields f;
+	size_t n;
+
+	memset(tok, 'A', 372);
+	n = req_str(rbuf, "alice", tok, "smtp", "");
+	ck_assert_uint_eq(rbuf[2 + 5], 1);
+	ck_assert_int_eq(sa_parse(rbuf, n, &f), SA_PARSE_DONE);
+	ck_assert_uint_eq(f.len[SA_PASSWORD], 372);
+}
+END_TEST
+
+START_TEST(test_parse_nul_inside)
+{
+	const char *f[4] = { "al\0ice", "x", "smtp", "" };
+	size_t n[4] = { 6, 1, 4, 0 }, len;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		const char *g[4] = { "a", "b", "c", "d" };
+		size_t m[4] = { 1, 1, 1, 1 };
+
+		g[i] = f[0];
+		m[i] = n[0];
+		len = req4(rbuf, g, m);
+		ck_assert_int_eq(sa_parse(rbuf, len, NULL), SA_PARSE_BAD);
+	}
+	len = req4(rbuf, f, n);
+	ck_assert_int_eq(sa_parse(rbuf, len, NULL), SA_PARSE_BAD);
+}
+END_TEST
+
+START_TEST(test_parse_trailing)
+{
+	size_t n = req_str(rbuf, "alice", "secret", "smtp", "");
+
+	rbuf[n] = 0;
+	ck_assert_int_eq(sa_parse(rbuf, n + 1, NULL), SA_PARSE_BAD);
+	/* A second request behind the first: one per connection. */
+	memcpy(rbuf + n, rbuf, n);
+	ck_assert_int_eq(sa_parse(rbuf, 2 * n, NULL), SA_PARSE_BAD);
+}
+END_TEST
+
+START_TEST(test_parse_random)
+{
+	unsigned seed = 12345;
+	size_t i, n;
+	int k;
+
+	/* Never reads past n, never says DONE for what is not exactly one
+	 * request (ASan and the fuzzer see the rest). */
+	for (k = 0; k < 20000; k++) {
+		n = (size_t)(rand_r(&seed) % 64);
+		for (i = 0; i < n; i++)
+			rbuf[i] = (unsigned char)(rand_r(&seed) % 8);
+		(void)sa_parse(rbuf, n, NULL);
+	}
+	ck_assert_int_eq(sa_parse(rbuf, 0, NULL), SA_PARSE_MORE);
+}
+END_TEST
+
+START_TEST(test_answer)
+{
+	unsigned char out[SA_ANSWER_MAX];
+	size_t n;
+	char longtext[300];
+
+	n = sa_answer(out, true, "Success.");
+	ck_assert_uint_eq(n, 2 + 11);
+	ck_assert_uint_eq(out[0], 0);
+	ck_assert_uint_eq(out[1], 11);
+	ck_assert(memcmp(out + 2, "OK Success.", 11) == 0);
+	n = sa_answer(out, false, NULL);
+	ck_assert_uint_eq(n, 4);
+	ck_assert(memcmp(out + 2, "NO", 2) == 0);
+	n = sa_answer(out, false, "bad\nline\x01");
+	ck_assert(memcmp(out + 2, "NO bad?line?", 12) == 0);
+	memset(longtext, 'x', sizeof(longtext) - 1);
+	longtext[sizeof(longtext) - 1] = '\0';
+	n = sa_answer(out, false, longtext);
+	ck_assert_uint_eq(n, SA_ANSWER_MAX);
+	ck_assert_uint_eq(((size_t)out[0] << 8 | out[1]) + 2, n);
+}
+END_TEST
+
+/* ------------------------------------------------------------ policy */
+
+START_TEST(test_policy_good)
+{
+	static const char text[] =
+	    "# comment\n"
+	    "\n"
+	    "*     user_match=id\n"
+	    "smtp  user_match=email scope=smtp realm=ignore   # trailing\n"
+	    "ldap  realm=list realms=Example.COM,-\n"
+	    "imap  user_match=map account_map=/etc/aivenauth/accounts.imap\n";
+	struct sp_table t;
+	const struct sp_policy *p;
+	char err[256] = "";
+
+	memset(&t, 0, sizeof(t));
+	ck_assert_msg(sp_parse(text, sizeof(text) - 1, "P", &t, err, sizeof(err)),
+	    "%s", err);
+	p = sp_lookup(&t, "smtp");
+	ck_assert_str_eq(p->service, "smtp");
+	ck_assert_int_eq(p->user_match, AIVENAUTH_MATCH_EMAIL);
+	ck_assert_str_eq(p->scope, "smtp");
+	ck_assert_int_eq(p->realm, SP_REALM_IGNORE);
+	p = sp_lookup(&t, "ldap");
+	ck_assert_int_eq(p->realm, SP_REALM_LIST);
+	/* A line stands alone: not the "*" line's user_match. */
+	ck_assert_int_eq(p->user_match, AIVENAUTH_MATCH_NAME);
+	ck_assert(sp_realm_listed(p, "example.com"));
+	ck_assert(sp_realm_listed(p, ""));
+	ck_assert(!sp_realm_listed(p, "example.org"));
+	p = sp_lookup(&t, "imap");
+	ck_assert_str_eq(p->service, "imap");
+	ck_assert_int_eq(p->user_match, AIVENAUTH_MATCH_MAP);
+	ck_assert_str_eq(p->account_map, "/etc/aivenauth/accounts.imap");
+	p = sp_lookup(&t, "pop3");
+	ck_assert_str_eq(p->service, "*");
+	ck_assert_int_eq(p->user_match, AIVENAUTH_MATCH_ID);
+	sp_free(&t);
+}
+END_TEST
+
+START_TEST(test_policy_builtin)
+{
+	struct sp_table t;
+	const struct sp_policy *p;
+	char err[256];
+
+	memset(&t, 0, sizeof(t));
+	ck_assert(sp_parse("", 0, "P", &t, err, sizeof(err)));
+	p = sp_lookup(&t, "smtp");
+	ck_assert_int_eq(p->user_match, AIVENAUTH_MATCH_NAME);
+	ck_assert_int_eq(p->realm, SP_REALM_REJOIN);
+	ck_assert_ptr_null(p->scope);
+	sp_free(&t);
+}
+END_TEST
+
+static const struct {
+	const char *text;
+	const char *msg;      /* a piece of the message */
+} bad_policies[] = {
+	{ "smtp user_match=nmae\n", "P:1: user_match=nmae" },
+	{ "smtp\nsmtp realm=ignore\n", "P:2: service smtp has a line already" },
+	{ "*\n* realm=ignore\n", "P:2: service * has a line already" },
+	{ "smtp user_match=name user_match=any\n", "given twice" },
+	{ "smtp usermatch=any\n", "unknown option" },
+	{ "smtp realm=list\n", "realm=list needs realms" },
+	{ "smtp realms=example.com\n", "only read with realm=list" },
+	{ "smtp realm=list realms=a,,b\n", "not a realm" },
+	{ "smtp realm=list realms=a,\n", "empty entry" },
+	{ "smtp realm=everything\n", "realm=everything" },
+	{ "sm/tp\n", "not a SASL service name" },
+	{ "smtp scope=\n", "key=value" },
+	{ "smtp any\n", "key=value" },
+	{ "\n\nsmtp scope=a,b\n", "P:3:" },
+	{ "smtp account_map=/etc/x\n", "only read with user_match=map" },
+	{ "smtp user_match=map account_map=x\n", "absolute path" },
+};
+
+START_TEST(test_policy_bad)
+{
+	struct sp_table t;
+	char err[256] = "";
+	const char *text = bad_policies[_i].text;
+
+	memset(&t, 0, sizeof(t));
+	ck_assert(!sp_parse(text, strlen(text), "P", &t, err, sizeof(err)));
+	ck_assert_msg(strstr(err, bad_policies[_i].msg) != NULL,
+	    "\"%s\" does not contain \"%s\"", err, bad_policies[_i].msg);
+	ck_assert_uint_eq(t.n, 0);
+	sp_free(&t);
+}
+END_TEST
+
+/* A failed parse leaves an earlier table as it was. */
+START_TEST(test_policy_keep_on_error)
+{
+	struct sp_table t;
+	char err[256];
+
+	memset(&t, 0, sizeof(t));
+	ck_assert(sp_parse("smtp user_match=any\n", 20, "P", &t, err, sizeof(err)));
+	ck_assert(!sp_parse("smtp bogus=1\n", 13, "P", &t, err, sizeof(err)));
+	ck_assert_uint_eq(t.n, 1);
+	ck_assert_int_eq(sp_lookup(&t, "smtp")->user_match, AIVENAUTH_MATCH_ANY);
+	sp_free(&t);
+}
+END_TEST
+
+/* ------------------------------------------------------------ decide */
+
+static char *dir;
+static char tok[4][FX_TOKEN_LEN + 1];
+static struct aivenauth_ctx *rctx;
+
+static void
+dsetup(void)
+{
+	struct aivenauth_ctx *w;
+	struct fx_snap snap;
+	struct aivenauth_token *x;
+	struct aivenauth_user *u;
+	char cache[512];
+	int i;
+
+	sl_log_init(true, false);
+	sl_log_set_max(LOG_ERR);
+	dir = fx_tmpdir();
+	ck_assert_ptr_nonnull(dir);
+	w = fx_ctx(dir);
+	ck_assert_ptr_nonnull(w);
+	fx_snap_init(&snap);
+	u = fx_add_user(&snap, "u1", "alice");
+	free(u->email);
+	u->email = strdup("alice@example.com");
+	fx_add_user(&snap, "u2", "bob");
+	for (i = 0; i < 4; i++)
+		fx_token(tok[i], 0);
+	fx_add_token(&snap, "u1", tok[0]);
+	x = fx_add_token(&snap, "u1", tok[1]);
+	fx_strv(&x->ip_allowlist, &x->n_ip_allowlist, "127.0.0.0/8", NULL);
+	x = fx_add_token(&snap, "u1", tok[2]);
+	fx_strv(&x->scopes, &x->n_scopes, "smtp", NULL);
+	fx_add_token(&snap, "u2", tok[3]);
+	ck_assert_int_eq(aivenauth_cache_apply(w, &snap.s, 0, NULL), AIVENAUTH_OK);
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(aivenauth_cache_enroll(w, i == 3 ? "u2" : "u1",
+		    tok[i], FX_TOKEN_LEN, NULL), AIVENAUTH_OK);
+	fx_snap_free(&snap);
+	aivenauth_ctx_free(w);
+	ck_assert_int_eq(aivenauth_ctx_new(&rctx), AIVENAUTH_OK);
+	snprintf(cache, sizeof(cache), "%s/cache", dir);
+	ck_assert_int_eq(aivenauth_config_set(rctx, "cache_dir", cache),
+	    AIVENAUTH_OK);
+}
+
+static void
+dteardown(void)
+{
+	aivenauth_ctx_free(rctx);
+	fx_rmdir(dir);
+	free(dir);
+}
+
+/* Ask through sd_decide with this policy text; true if "OK". */
+static bool
+ask(const char *policy, const char *login, const char *password,
+    const char *service, const char *realm)
+{
+	static struct sd_scratch sc;
+	struct sd_peer peer = { 0, 1 };
+	struct sd_state s;
+	struct sp_table t;
+	struct sa_fields f;
+	unsigned char out[SA_ANSWER_MAX];
+	char err[256];
+	size_t n;
+	bool ok;
+
+	memset(&t, 0, sizeof(t));
+	ck_assert_msg(sp_parse(policy, strlen(policy), "P", &t, err, sizeof(err)),
+	    "%s", err);
+	memset(&s, 0, sizeof(s));
+	s.ctx = rctx;
+	s.policy = &t;
+	s.scratch = &sc;
+	n = req_str(rbuf, login, password, service, realm);
+	ck_assert_int_eq(sa_parse(rbuf, n, &f), SA_PARSE_DONE);
+	n = sd_decide(&s, rbuf, &f, &peer, out);
+	ck_assert_uint_ge(n, 4);
+	/* The password was wiped with the rest. */
+	ck_assert(sc.password[0] == '\0' && sc.login[0] == '\0');
+	ck_assert_uint_eq(((size_t)out[0] << 8 | out[1]) + 2, n);
+	ok = memcmp(out + 2, "OK", 2) == 0;
+	if (!ok)
+		ck_assert(memcmp(out + 2, "NO", 2) == 0);
+	sp_free(&t);
+	return ok;
+}
+
+START_TEST(test_decide_default)
+{
+	ck_assert(ask("", "alice", tok[0], "smtp", ""));
+	ck_assert(!ask("", "bob", tok[0], "smtp", ""));        /* another's */
+	ck_assert(!ask("", "alice", tok[3], "smtp", ""));
+	ck_assert(!ask("", "alice", "not a token", "smtp", ""));
+	ck_assert(!ask("", "alice", "", "smtp", ""));
+	/* Same prefix, another secret. */
+	{
+		char wrong[FX_TOKEN_LEN + 1];
+
+		memcpy(wrong, tok[0], sizeof(wrong));
+		wrong[100] = wrong[100] == 'A' ? 'B' : 'A';
+		ck_assert(!ask("", "alice", wrong, "smtp", ""));
+	}
+}
+END_TEST
+
+/* No client address on this path: a token with an allowlist is refused,
+ * even one whose list would hold the client. */
+START_TEST(test_decide_ip_allowlist)
+{
+	ck_assert(!ask("", "alice", tok[1], "smtp", ""));
+	ck_assert(!ask("* user_match=any\n", "alice", tok[1], "smtp", ""));
+}
+END_TEST
+
+START_TEST(test_decide_realm)
+{
+	/* rejoin (default): alice@example.com is not the name "alice"... */
+	ck_assert(!ask("", "alice", tok[0], "ldap", "example.com"));
+	/* ...and is the e-mail */
+	ck_assert(ask("* user_match=email\n", "alice", tok[0], "ldap",
+	    "example.com"));
+	ck_assert(ask("ldap realm=ignore\n", "alice", tok[0], "ldap",
+	    "example.com"));
+	ck_assert(ask("ldap realm=list realms=example.com\n", "alice", tok[0],
+	    "ldap", "EXAMPLE.com"));
+	ck_assert(!ask("ldap realm=list realms=example.com\n", "alice", tok[0],
+	    "ldap", "example.org"));
+	ck_assert(!ask("ldap realm=list realms=example.com\n", "alice", tok[0],
+	    "ldap", ""));
+	ck_assert(ask("ldap realm=list realms=example.com,-\n", "alice", tok[0],
+	    "ldap", ""));
+	/* The policy is the service's: smtp has the default. */
+	ck_assert(!ask("ldap realm=ignore\n", "alice", tok[0], "smtp",
+	    "example.com"));
+}
+END_TEST
+
+START_TEST(test_decide_scope_and_match)
+{
+	ck_assert(ask("smtp scope=smtp\n", "alice", tok[2], "smtp", ""));
+	ck_assert(!ask("smtp scope=imap\n", "alice", tok[2], "smtp", ""));
+	ck_assert(ask("smtp scope=imap\n", "alice", tok[2], "ldap", ""));
+	ck_assert(ask("* user_match=id\n", "u1", tok[0], "smtp", ""));
+	ck_assert(!ask("* user_match=id\n", "alice", tok[0], "smtp", ""));
+	ck_assert(ask("* user_match=any\n", "whoever", tok[0], "smtp", ""));
+}
+END_TEST
+
+/* user_match=map (issue 17's account map): the login is a local account,
+ * the token's application user must be on its line. */
+START_TEST(test_decide_map)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/accounts", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "deploy alice\nmail   bob\n");
+	fclose(f);
+	ck_assert_int_eq(aivenauth_config_set(rctx, "account_map_file", path),
+	    AIVENAUTH_OK);
+	ck_assert(ask("* user_match=map\n", "deploy", tok[0], "smtp", ""));
+	ck_assert(!ask("* user_match=map\n", "mail", tok[0], "smtp", ""));
+	ck_assert(ask("* user_match=map\n", "mail", tok[3], "smtp", ""));
+	ck_assert(!ask("* user_match=map\n", "nobody", tok[0], "smtp", ""));
+	ck_assert(!ask("* user_match=map\n", "alice", tok[0], "smtp", ""));
+	/* rejoin: deploy@example.com is not the account deploy. */
+	ck_assert(!ask("* user_match=map\n", "deploy", tok[0], "smtp",
+	    "example.com"));
+	ck_assert(ask("* user_match=map realm=ignore\n", "deploy", tok[0],
+	    "smtp", "example.com"));
+}
+END_TEST
+
+static Suite *
+saslauthd_suite(void)
+{
+	Suite *s = suite_create("saslauthd");
+	TCase *tc = tcase_create("proto");
+	TCase *tp = tcase_create("policy");
+	TCase *td = tcase_create("decide");
+
+	tcase_add_test(tc, test_parse_whole);
+	tcase_add_test(tc, test_parse_prefixes);
+	tcase_add_test(tc, test_parse_empty_fields);
+	tcase_add_loop_test(tc, test_parse_caps, 0, SA_NFIELDS);
+	tcase_add_test(tc, test_parse_high_byte);
+	tcase_add_test(tc, test_parse_nul_inside);
+	tcase_add_test(tc, test_parse_trailing);
+	tcase_add_test(tc, test_parse_random);
+	tcase_add_test(tc, test_answer);
+	suite_add_tcase(s, tc);
+	tcase_add_test(tp, test_policy_good);
+	tcase_add_test(tp, test_policy_builtin);
+	tcase_add_loop_test(tp, test_policy_bad, 0, (int)ARRAY_SIZE(bad_policies));
+	tcase_add_test(tp, test_policy_keep_on_error);
+	suite_add_tcase(s, tp);
+	tcase_add_checked_fixture(td, dsetup, dteardown);
+	tcase_set_timeout(td, 60);
+	tcase_add_test(td, test_decide_default);
+	tcase_add_test(td, test_decide_ip_allowlist);
+	tcase_add_test(td, test_decide_realm);
+	tcase_add_test(td, test_decide_scope_and_match);
+	tcase_add_test(td, test_decide_map);
+	suite_add_tcase(s, td);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(saslauthd_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
