@@ -147,8 +147,23 @@ set_tokens(struct aivenauth_ctx *ctx, MDB_txn *txn, struct follow_apply *fa)
 		if (hit != NULL) {
 			const struct aivenauth_token *pt = &g->snap.tokens[*hit];
 
-			t.revoked = false;
+			/* A revocation stands until the API confirms it (the
+			 * token leaves the published set: a tombstone, by the
+			 * merge): a generation that lists the token as live
+			 * (another publisher's, whose sync saw the API still
+			 * listing it) never clears one held here, nor moves a
+			 * scheduled one later.  The leader sends the DELETE. */
+			t.revoked = pt->revoked || (v.flags & TOK_F_REVOKED);
+			if ((v.flags & TOK_F_REVOKED) && !pt->revoked)
+				ctx_log(ctx, LOG_WARNING, "fleet: generation %"
+				    PRIu64 " lists token %s as live, but it is "
+				    "revoked here and the API has not confirmed "
+				    "the delete: it stays revoked (the leader "
+				    "sends the DELETE)", g->generation, pfx);
 			t.revoke_at = pt->revoke_at;
+			if (v.revoke_at != 0 && (t.revoke_at == 0 ||
+			    v.revoke_at < t.revoke_at))
+				t.revoke_at = v.revoke_at;
 			t.local_expiry = pt->local_expiry;
 			if (g->has_hash[*hit])
 				hash = g->hashes[*hit];
