@@ -152,4 +152,36 @@ y="F=$(decY fF) L=$(decY fL)"
 	ok "5. a later generation listing Y as live (a publisher that never saw its revocation) does not clear it on F and L ($y)" ||
 	bad "5. before $y0, after $y: $(cat "$W/sync.C" "$W/fo.F")"
 sim_ctl DELETE /_sim/faults > /dev/null
+
+# ------------------------------------------------------------ 6. a publisher that cannot verify the fleet
+# D signs with its own key and pins none: it cannot verify what the fleet
+# publishes.  When the leader resigns it must not take the key (it would
+# publish under a key every follower refuses and keep A out).
+other=$(ctl fleet keygen --out "$W/other.key" 2>"$W/err") || bad "keygen: $(cat "$W/err")"
+sed -e "s#^cache_dir = .*#cache_dir = $W/pubD#" -e "s#^fleet_signing_key_file = .*#fleet_signing_key_file = $W/other.key#" \
+    "$W/aivenauth.conf" > "$W/d.conf"; chmod 0644 "$W/d.conf"
+dctl() { "$AB/aivenctl" -c "$W/d.conf" "$@"; }
+ctl sync > "$W/sync.A" 2>&1 || bad "A sync: $(cat "$W/sync.A")"
+G6=$(ekv get "${PFX}current")
+ctl fleet resign > /dev/null 2>&1 || bad "A resign"
+sim_ctl POST /_sim/stats/reset > /dev/null
+dctl sync > "$W/sync.D" 2>&1; rc=$?
+tot=$(sim_ctl GET /_sim/stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
+ldr=$(ekv get "${PFX}leader" 2>/dev/null || echo none)
+[ $rc = 78 ] && grep -q "generation $G6 does not verify against this publisher's keys" "$W/sync.D" &&
+	grep -q 'pin its public key in fleet_public_keys' "$W/sync.D" && [ "$ldr" = none ] &&
+	[ "$(ekv get "${PFX}current")" = "$G6" ] && [ "$tot" = 0 ] &&
+	ok "6. a publisher signing with an unpinned key does not take the leader key when the leader resigns (exit 78, says why and what to do, no API request, current $G6 kept)" ||
+	bad "6. D sync exit $rc, leader '$ldr', current $(ekv get "${PFX}current"), $tot API requests: $(cat "$W/sync.D")"
+dctl doctor > "$W/doc.D" 2>&1
+dctl fleet status > "$W/fs.D" 2>&1
+grep -E '^fail +fleet ' "$W/doc.D" | grep -q 'never takes the leader key' &&
+	grep -q 'never takes the leader key: pin the leader' "$W/fs.D" &&
+	ok "6. doctor (fail) and fleet status on that publisher say it never takes the leader key, and the fix" ||
+	bad "6. doctor/status: $(grep ' fleet ' "$W/doc.D"; cat "$W/fs.D")"
+ctl sync > "$W/sync.A" 2>&1; rc=$?
+fF follow --once > "$W/fo.F" 2>&1; frc=$?
+[ $rc = 0 ] && [ $frc = 0 ] && grep -q 'fleet: ' "$W/sync.A" && [ "$(ekv get "${PFX}leader")" = "$(hostname)" ] &&
+	ok "6. the rightful publisher takes the key back at its next sync; the follower follows" ||
+	bad "6. A sync $rc, F follow $frc: $(cat "$W/sync.A" "$W/fo.F")"
 finish

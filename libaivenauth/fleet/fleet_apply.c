@@ -402,8 +402,8 @@ state_only(struct aivenauth_ctx *ctx, MDB_txn *txn, void *arg)
  * without pinned keys, its own public key, the fleet sharing one signing
  * key.
  */
-static enum aivenauth_status
-follower_keys(struct aivenauth_ctx *ctx, struct fleet_keys *keys)
+enum aivenauth_status
+fleet_follower_keys(struct aivenauth_ctx *ctx, struct fleet_keys *keys)
 {
 	unsigned char sk[FLEET_SK_BYTES];
 	enum aivenauth_status st;
@@ -541,7 +541,7 @@ aivenauth_fleet_follow_once(struct aivenauth_ctx *ctx,
 	if (ctx == NULL || res == NULL)
 		return AIVENAUTH_ERR_INVALID;
 	memset(res, 0, sizeof(*res));
-	if ((st = follower_keys(ctx, &keys)) != AIVENAUTH_OK ||
+	if ((st = fleet_follower_keys(ctx, &keys)) != AIVENAUTH_OK ||
 	    (st = fleet_etcd_open(ctx, &fe)) != AIVENAUTH_OK)
 		return st;
 	st = step(ctx, &fe, &keys, res);
@@ -558,7 +558,7 @@ fleet_catch_up(struct aivenauth_ctx *ctx, struct fleet_etcd *fe,
 	enum aivenauth_status st;
 
 	*trusted = false;
-	if ((st = follower_keys(ctx, &keys)) != AIVENAUTH_OK)
+	if ((st = fleet_follower_keys(ctx, &keys)) != AIVENAUTH_OK)
 		return st;
 	st = step(ctx, fe, &keys, &res);
 	if (st == AIVENAUTH_OK) {
@@ -650,7 +650,7 @@ aivenauth_fleet_follow_run(struct aivenauth_ctx *ctx, volatile int *stop,
 
 	if (ctx == NULL || stop == NULL)
 		return AIVENAUTH_ERR_INVALID;
-	if ((st = follower_keys(ctx, &keys)) != AIVENAUTH_OK)
+	if ((st = fleet_follower_keys(ctx, &keys)) != AIVENAUTH_OK)
 		return st;
 	while (!*stop) {
 		if (!open_) {
