@@ -90,6 +90,10 @@ struct cache {
 	bool map_full;           /* last write hit MDB_MAP_FULL */
 	/* writer */
 	bool publish;            /* this write changed a record: publish */
+	bool restricts;          /* ... took away something a reader
+	                            accepts (a revocation, a removal): if
+	                            it is lost, readers fail closed
+	                            (writer/apply.c) */
 	int lockfd;              /* writer/publish.lock, serialises
 	                            commit + publish across processes */
 	/* both: the state record (reader: read-only map) */

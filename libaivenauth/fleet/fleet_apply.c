@@ -168,6 +168,15 @@ set_tokens(struct aivenauth_ctx *ctx, MDB_txn *txn, struct follow_apply *fa)
 			if (g->has_hash[*hit])
 				hash = g->hashes[*hit];
 		}
+		/* Something a reader accepted taken away (a revocation, a
+		 * hash dropped or replaced, an earlier end): if this write is
+		 * lost, readers fail closed (writer/apply.c). */
+		if ((t.revoked && !(v.flags & TOK_F_REVOKED)) ||
+		    ((v.flags & TOK_F_HASH) && (hash == NULL ||
+		    sodium_memcmp(hash, v.hash, HASH_BYTES) != 0)) ||
+		    t.revoke_at != v.revoke_at ||
+		    t.local_expiry < v.local_expiry)
+			ctx->cache->restricts = true;
 		fa->enc.len = 0;
 		st = tok_encode(&t, hash, &fa->enc);
 		aivenauth_token_clear(&t);
@@ -245,6 +254,7 @@ after_merge(struct aivenauth_ctx *ctx, MDB_txn *txn, void *arg)
 			return st;
 		fa->key_changed = true;
 		ctx->cache->publish = true;
+		ctx->cache->restricts = true;   /* every hash is replaced */
 	}
 	if ((st = set_tokens(ctx, txn, fa)) != AIVENAUTH_OK ||
 	    (st = state_get(ctx, txn, &s)) != AIVENAUTH_OK)
