@@ -519,6 +519,53 @@ wait_for 60 fresh6 && complete 6 && [ "$(applied 6)" = "$G6" ] &&
 	bad "6. after the partition: $(dvec 6) on $(applied 6): $(tail -3 "$W/follow6.log")"
 stop_pid "$F6"; stop_pid "$F4"
 
+# ------------------------------------------------------------ 6b. revocation across a leader change
+section "6b. revocation across a leader change"
+# The next enrolled token revoked with `aivenctl token revoke` on leader A
+# while the API answers 503 to every DELETE; A hands over to B (pb.conf)
+# with the API still failing, then the API recovers.  The revocation is
+# part of the signed published state: every follower keeps refusing the
+# token throughout, and leader B sends the DELETE once the API answers.
+is_listed() {  # is prefix $1 listed at the simulator?
+	sim_ctl GET /_sim/state | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(any(sys.argv[1] in json.dumps(u) for u in d.get("users", [])))' "$1"
+}
+record() { local g; g=$(current); GENK[$g]=$K; }
+follow_check() {  # follow12, then both followers complete on current
+	local n
+	follow12
+	for n in 1 2; do { complete $n && on_gen $n "$(current)"; } || { bad "6b. $1: $WHY"; return 1; }; done
+}
+ctl sync > /dev/null 2>&1 || bad "6b. A sync"
+"${AS_B[@]}" "$AB/aivenctl" -c "$W/pb.conf" sync > "$W/b6.out" 2>&1 || bad "6b. B standby: $(cat "$W/b6.out")"
+K=$((K + 1))
+read -r u p < "$SECRETS/T$K.meta"
+sim_ctl POST /_sim/faults '{"path": "access-tokens", "method": "DELETE", "kind": "status", "status": 503}' > /dev/null
+ctl token revoke "$u" "$p" > "$W/rv6" 2>&1; rc=$?
+record
+follow_check "after the revoke" && [ $rc != 0 ] && [ "$(is_listed "$p")" = True ] &&
+	ok "6b. T$K revoked on leader A with the API failing (exit $rc, still listed): refused on followers 1 and 2 (generation $(current))"
+"${AS_B[@]}" "$AB/aivenctl" -c "$W/pb.conf" sync > "$W/b6.out" 2>&1 || bad "6b. B standby: $(cat "$W/b6.out")"
+ctl fleet resign > /dev/null 2>&1 || bad "6b. A resign"
+"${AS_B[@]}" "$AB/aivenctl" -c "$W/pb.conf" sync > "$W/b6.out" 2>&1; rc=$?
+record
+follow_check "B leading, API failing" && [ $rc = 0 ] && grep -q 'could not be sent to the API' "$W/b6.out" &&
+	[ "$(is_listed "$p")" = True ] &&
+	ok "6b. A resigned, B leads with the API still failing: its DELETE fails, T$K stays refused on followers 1 and 2 (generation $(current))" ||
+	bad "6b. B sync exit $rc: $(cat "$W/b6.out")"
+sim_ctl DELETE /_sim/faults > /dev/null
+"${AS_B[@]}" "$AB/aivenctl" -c "$W/pb.conf" sync > "$W/b6.out" 2>&1; rc=$?
+record
+follow_check "after the API recovered" && [ $rc = 0 ] && grep -q 'revocations sent to the API: 1' "$W/b6.out" &&
+	[ "$(is_listed "$p")" = False ] &&
+	ok "6b. the API recovered: leader B sent the pending DELETE (T$K no longer listed), refused everywhere (generation $(current))" ||
+	bad "6b. B sync exit $rc, listed $(is_listed "$p"): $(cat "$W/b6.out")"
+"${AS_B[@]}" "$AB/aivenctl" -c "$W/pb.conf" fleet resign > /dev/null 2>&1
+ctl sync > "$W/a6.out" 2>&1 || bad "6b. A takes the key back: $(cat "$W/a6.out")"
+record
+
 # ------------------------------------------------------------ 7. RBAC
 section "7. RBAC"
 # etcd users: root, publisher (readwrite on the prefix), follower (read).
