@@ -591,6 +591,14 @@ sed -e "s#^cache_dir = .*#cache_dir = $W/cacheH#" "$W/aivenauth.conf" > "$W/h.co
 printf 'etcd_user = follower\netcd_password_file = %s\n' "$SECRETS/etcd-follower" >> "$W/h.conf"
 chmod 0644 "$W/h.conf"
 for n in 1 2; do fctl $n follow --once > "$W/fo.$n" 2>&1 || bad "7. follower $n with its etcd user: $(cat "$W/fo.$n")"; done
+# Only a read: status and fleet status on a healthy read-only follower
+# print nothing on stderr (the write probe's expected 403 is not an error),
+# doctor says the follower cannot write.
+fctl 1 status > /dev/null 2> "$W/st7.err"; fctl 1 fleet status > /dev/null 2>> "$W/st7.err"
+fctl 1 doctor > "$W/doc7" 2>&1
+[ ! -s "$W/st7.err" ] && grep -E '^ok +etcd ' "$W/doc7" | grep -q 'can read the prefix, not write it' &&
+	ok "7. status and fleet status on a read-only follower print no etcd error; doctor: it can read, not write" ||
+	bad "7. stderr: $(cat "$W/st7.err"); doctor: $(grep ' etcd ' "$W/doc7")"
 # The real publisher keeps the leader key between runs: it gives it up
 # (with its own etcd user) so that the hostile config campaigns for it.
 printf 'etcd_user = publisher\netcd_password_file = %s\n' "$SECRETS/etcd-publisher" >> "$W/aivenauth.conf"

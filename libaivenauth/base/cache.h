@@ -112,6 +112,9 @@ struct cache *cache_alloc(struct aivenauth_ctx *ctx, const char *data_name,
 void cache_free(struct cache *c);
 enum aivenauth_status check_dir(struct aivenauth_ctx *ctx, const char *dir,
     bool create);
+/* The command that makes this host's cache ("aivenctl sync", or on a
+ * fleet follower "aivenctl follow --once"), for messages. */
+const char *cache_create_cmd(const struct aivenauth_ctx *ctx);
 /* lstat checks of an LMDB file before LMDB opens it; *exists set. */
 enum aivenauth_status check_data_file(struct aivenauth_ctx *ctx,
     const char *path, bool *exists, off_t *size);
