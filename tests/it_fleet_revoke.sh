@@ -184,4 +184,17 @@ fF follow --once > "$W/fo.F" 2>&1; frc=$?
 [ $rc = 0 ] && [ $frc = 0 ] && grep -q 'fleet: ' "$W/sync.A" && [ "$(ekv get "${PFX}leader")" = "$(hostname)" ] &&
 	ok "6. the rightful publisher takes the key back at its next sync; the follower follows" ||
 	bad "6. A sync $rc, F follow $frc: $(cat "$W/sync.A" "$W/fo.F")"
+
+# ------------------------------------------------------------ 7. a token for a brand-new user
+# On the leader, `token create` right after `user create` (no sync between):
+# the token reaches the followers at once (a generation carries only tokens
+# whose user it carries: the user is stored with the token).
+ctl --json user create rv-new > "$W/u2.json" 2>"$W/err" || bad "user create: $(cat "$W/err")"
+U2=$(jq1 "$W/u2.json" 'd["user_id"]')
+ctl token create "$U2" 2>"$W/err" | head -n 1 > "$SECRETS/N"
+fF follow --once > "$W/fo.F" 2>&1
+n=$(fF verify rv-new < "$SECRETS/N" 2>/dev/null | head -n 1 | sed -e 's/^denied: //' -e 's/:.*//')
+[ "$n" = accepted ] &&
+	ok "7. a token created on the leader for a user created just before (no sync between) is accepted on the follower at once" ||
+	bad "7. new user's token on F: $n: $(cat "$W/err" "$W/fo.F")"
 finish
