@@ -80,6 +80,12 @@ ctl sync > "$W/sync" 2>&1; rc=$?
 	bad "1. revocation: sync exit $rc, X $(dec "$C" "$SECRETS/X") (exit $vrc), Y $(dec "$C" "$SECRETS/Y"): $(cat "$W/sync")"
 
 rm -f "$W/fs/fill"
+# A write that is not a sync (a token command) publishes the view the API
+# contradicted: readers stay withdrawn until a sync stores the revocation.
+ctl token create "$U" 2>"$W/tc.err" | head -n 1 > "$SECRETS/W"; rc=$?
+[ "$(dec "$C" "$SECRETS/X")" = cache-unavailable ] && grep -q 'readers refuse to decide until a sync stores' "$W/tc.err" &&
+	ok "1. with room again, a token command before the next sync leaves the readers withdrawn (X still not accepted)" ||
+	bad "1. token create: X $(dec "$C" "$SECRETS/X"): $(cat "$W/tc.err")"
 ctl sync > "$W/sync" 2>&1; rc=$?
 [ $rc = 0 ] && [ "$(dec "$C" "$SECRETS/X")" = revoked ] && [ "$(dec "$C" "$SECRETS/Y")" = accepted ] &&
 	ok "1. with room again the next sync stores it: X revoked, Y accepted" ||

@@ -90,6 +90,9 @@ struct cache {
 	bool map_full;           /* last write hit MDB_MAP_FULL */
 	/* writer */
 	bool publish;            /* this write changed a record: publish */
+	bool applying;           /* this write is a sync's or a follower's
+	                            apply: it may lift a withdrawal until
+	                            a sync (pubstate.h) */
 	bool restricts;          /* ... took away something a reader
 	                            accepts (a revocation, a removal): if
 	                            it is lost, readers fail closed

@@ -561,6 +561,7 @@ do_apply(struct aivenauth_ctx *ctx, MDB_txn *txn, void *arg)
 	a->decisive = false;
 	a->complete = false;
 	ctx->cache->restricts = false;
+	ctx->cache->applying = true;
 	if ((st = state_get(ctx, txn, &s)) != AIVENAUTH_OK ||
 	    (st = merge(ctx, txn, ctx->cache->users, a->snap->n_users, a,
 	    &user_ops)) != AIVENAUTH_OK ||
@@ -698,7 +699,7 @@ cache_apply_ext(struct aivenauth_ctx *ctx,
 		 * stores it (the next sync, or follow step, publishes).
 		 * Withdrawing needs no disk block.  A write that failed before
 		 * it could tell counts as one that took something away. */
-		pubstate_withdraw(&ctx->cache->ps);
+		pubstate_withdraw_until_sync(&ctx->cache->ps);
 		ctx_log(ctx, LOG_ERR, "cache %s: a revocation or removal was "
 		    "fetched but could not be stored (%s): readers refuse to "
 		    "decide until a sync stores it", ctx->cache->path,
