@@ -22,6 +22,8 @@
 #     inside its sync (SIGSTOP), then A held at its first guarded write
 #     (a forwarder), B takes over each time, A's writes are refused;
 #  6. a partition (a forwarder that relays nothing) longer than max_stale;
+#  6b. a revocation pending across a leader change, the API failing across
+#     it (503 on every DELETE), then recovering;
 #  7. a follower's etcd credential (RBAC read) used to publish.
 # Waits are bounded polls on a condition; no assertion is on timing.
 . "$(dirname "$0")/lib.sh"
