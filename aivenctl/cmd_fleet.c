@@ -146,6 +146,12 @@ cmd_fleet_status(int argc, char *argv[])
 		print_kv("heartbeat written:", "%s", fmt_time(fs->published_time, b2));
 	}
 	print_kv("state:", "%s", v.state);
+	if (v.mode == FLEET_MODE_PUBLISH && fs->has_heartbeat &&
+	    !fs->heartbeat_valid)
+		printf("this publisher cannot verify the fleet's state, so it "
+		    "never takes the leader key: pin the leader's public key in "
+		    "fleet_public_keys here (or use the fleet's "
+		    "fleet_signing_key_file)\n");
 out:
 	aivenauth_ctx_free(ctx);
 	return rc;

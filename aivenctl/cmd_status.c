@@ -79,7 +79,13 @@ cmd_status(int argc, char *argv[])
 	if (st != AIVENAUTH_OK) {
 		const char *dir = aivenauth_config_get(ctx, "cache_dir");
 
-		ctl_err("cache %s: %s", nn(dir), aivenauth_strerror(st));
+		/* A follower's cache comes from etcd; it refuses sync. */
+		if (st == AIVENAUTH_ERR_CACHE_MISSING &&
+		    fleet_mode_of(ctx) == FLEET_MODE_FOLLOW)
+			ctl_err("cache %s: cache does not exist (run 'aivenctl "
+			    "follow --once')", nn(dir));
+		else
+			ctl_err("cache %s: %s", nn(dir), aivenauth_strerror(st));
 		if (g.json) {
 			json_t *o = json_pack("{s:o, s:s, s:s}",
 			    "cache_path", json_str(dir),

@@ -87,7 +87,16 @@ cmd_sync(int argc, char *argv[])
 	if (fleet_mode_of(ctx) == FLEET_MODE_PUBLISH) {
 		st = aivenauth_fleet_publisher_open(ctx, &pub, &is_leader,
 		    leader);
-		if (st != AIVENAUTH_OK) {
+		if (st == AIVENAUTH_ERR_CONFIG) {
+			/* A publisher that cannot verify the fleet's current
+			 * generation (a key not pinned here), or one missing
+			 * its key: it neither leads nor syncs (said above). */
+			ctl_err("sync: this publisher does not campaign for "
+			    "the fleet's leader key (its configuration, see "
+			    "above); nothing synced, nothing published");
+			rc = exit_code(st);
+			goto out;
+		} else if (st != AIVENAUTH_OK) {
 			/* etcd unreachable: who leads is unknown.  This host's
 			 * own cache still gets its sync (its logins keep
 			 * working); the fleet gets nothing, and the exit code

@@ -125,11 +125,22 @@ check_view(struct doctor *d, struct aivenauth_ctx *ctx, enum fleet_mode m,
 		    ": this follower refuses every login" : "");
 		return;
 	}
+	if (strcmp(v.state, "unverified") == 0 && m == FLEET_MODE_FOLLOW) {
+		report(d, FAIL, "fleet", "pin the publisher's public key in "
+		    "fleet_public_keys", "the heartbeat in etcd is refused: %s",
+		    fs->heartbeat_error);
+		return;
+	}
 	if (strcmp(v.state, "unverified") == 0) {
-		report(d, FAIL, "fleet", m == FLEET_MODE_FOLLOW ? "pin the "
-		    "publisher's public key in fleet_public_keys" : "sign with "
-		    "the key the followers pin (fleet_signing_key_file)",
-		    "the heartbeat in etcd is refused: %s", fs->heartbeat_error);
+		/* fleet_trust.c: such a publisher never campaigns. */
+		report(d, FAIL, "fleet", "if the fleet's publishers sign with "
+		    "another key, pin its public key in fleet_public_keys here "
+		    "(or use the fleet's fleet_signing_key_file); if what etcd "
+		    "holds is not the fleet's, point PREFIXcurrent back at a "
+		    "generation you trust", "the heartbeat in etcd is refused "
+		    "(%s): this publisher cannot verify the fleet's state, so "
+		    "it never takes the leader key (it would publish what the "
+		    "followers refuse)", fs->heartbeat_error);
 		return;
 	}
 	if (strcmp(v.state, "stale") == 0)

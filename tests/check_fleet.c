@@ -119,6 +119,49 @@ START_TEST(test_token_round_trip)
 }
 END_TEST
 
+/*
+ * A pending revocation is part of the signed record (a flag): it survives
+ * the round trip, changes the content digest (so a delta carries it), and
+ * a record without it is byte-identical to one written before the flag
+ * existed (flags byte 0x05 here).
+ */
+START_TEST(test_token_revoked_flag)
+{
+	const char *key = PFX "gen/00000000000000000007/t/abcdEFGH1234";
+	unsigned char d1[FLEET_DIGEST_BYTES], d2[FLEET_DIGEST_BYTES];
+	struct fleet_rec r, d;
+	struct buf v, live;
+	enum fleet_err err;
+	size_t i;
+
+	sample_token(&r, 7);
+	encode(sk1, key, &r, &live);
+	ck_assert_int_eq(fleet_rec_content_digest(&r, d1), AIVENAUTH_OK);
+	r.token.revoked = true;
+	encode(sk1, key, &r, &v);
+	ck_assert_int_eq(fleet_rec_content_digest(&r, d2), AIVENAUTH_OK);
+	ck_assert(memcmp(d1, d2, sizeof(d1)) != 0);
+	ck_assert_uint_eq(v.len, live.len);
+	/* Exactly one byte differs: the flags, 0x05 -> 0x0d. */
+	for (i = 0; i < v.len - FLEET_SIG_BYTES; i++)
+		if (((unsigned char *)v.data)[i] !=
+		    ((unsigned char *)live.data)[i])
+			break;
+	ck_assert_uint_lt(i, v.len - FLEET_SIG_BYTES);
+	ck_assert_uint_eq(((unsigned char *)live.data)[i], 0x05);
+	ck_assert_uint_eq(((unsigned char *)v.data)[i], 0x0d);
+	ck_assert_int_eq(decode(&v, key, &keys1, &d, &err), AIVENAUTH_OK);
+	ck_assert(d.token.revoked);
+	ck_assert(d.has_hash);
+	fleet_rec_clear(&d);
+	ck_assert_int_eq(decode(&live, key, &keys1, &d, &err), AIVENAUTH_OK);
+	ck_assert(!d.token.revoked);
+	fleet_rec_clear(&d);
+	buf_free(&v);
+	buf_free(&live);
+}
+END_TEST
+
 START_TEST(test_other_types_round_trip)
 {
 	struct fleet_rec r, d;
@@ -1045,6 +1088,7 @@ fleet_suite(void)
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_token_round_trip);
+	tcase_add_test(tc, test_token_revoked_flag);
 	tcase_add_test(tc, test_other_types_round_trip);
 	tcase_add_test(tc, test_flipped_bit_refused);
 	tcase_add_test(tc, test_other_key_refused);

@@ -259,9 +259,18 @@ e=$(decisions "$SECRETS/E")
 	ok "hostile (other key): decisions unchanged, its token refused, generation $G_B kept" ||
 	bad "other key: before '$base' after '$after' E '$e'"
 
-# The real publisher's next sync takes etcd back (it publishes past the
+# The real publisher cannot verify that generation: it does not take the
+# leader key (it would not know whether the fleet moved to another key);
+# the operator points current back at the last generation it trusts, and
+# the real publisher's next sync takes etcd back (it publishes past the
 # forged generation).
-ctl sync > "$W/sync2" 2>&1 || bad "sync after forgery: $(cat "$W/sync2")"
+ctl sync > "$W/sync2" 2>&1; rc=$?
+[ $rc = 78 ] && grep -q 'does not verify against this publisher.s keys' "$W/sync2" &&
+	grep -q 'point /.*current back' "$W/sync2" &&
+	ok "the real publisher does not take the leader key over a generation it cannot verify (exit 78, says what to do)" ||
+	bad "sync after forgery: exit $rc: $(cat "$W/sync2")"
+ecur "$G_B"
+ctl sync > "$W/sync2" 2>&1 || bad "sync after current moved back: $(cat "$W/sync2")"
 follow_all
 [ "${FRC[1]}${FRC[2]}${FRC[3]}" = 000 ] && ok "the publisher's next generation is applied again" || bad "recover: ${FRC[*]}: $(cat "$W/fo.1")"
 G_R=$(applied 1)

@@ -22,6 +22,8 @@
 #     inside its sync (SIGSTOP), then A held at its first guarded write
 #     (a forwarder), B takes over each time, A's writes are refused;
 #  6. a partition (a forwarder that relays nothing) longer than max_stale;
+#  6b. a revocation pending across a leader change, the API failing across
+#     it (503 on every DELETE), then recovering;
 #  7. a follower's etcd credential (RBAC read) used to publish.
 # Waits are bounded polls on a condition; no assertion is on timing.
 . "$(dirname "$0")/lib.sh"
@@ -519,6 +521,53 @@ wait_for 60 fresh6 && complete 6 && [ "$(applied 6)" = "$G6" ] &&
 	bad "6. after the partition: $(dvec 6) on $(applied 6): $(tail -3 "$W/follow6.log")"
 stop_pid "$F6"; stop_pid "$F4"
 
+# ------------------------------------------------------------ 6b. revocation across a leader change
+section "6b. revocation across a leader change"
+# The next enrolled token revoked with `aivenctl token revoke` on leader A
+# while the API answers 503 to every DELETE; A hands over to B (pb.conf)
+# with the API still failing, then the API recovers.  The revocation is
+# part of the signed published state: every follower keeps refusing the
+# token throughout, and leader B sends the DELETE once the API answers.
+is_listed() {  # is prefix $1 listed at the simulator?
+	sim_ctl GET /_sim/state | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(any(sys.argv[1] in json.dumps(u) for u in d.get("users", [])))' "$1"
+}
+record() { local g; g=$(current); GENK[$g]=$K; }
+follow_check() {  # follow12, then both followers complete on current
+	local n
+	follow12
+	for n in 1 2; do { complete $n && on_gen $n "$(current)"; } || { bad "6b. $1: $WHY"; return 1; }; done
+}
+ctl sync > /dev/null 2>&1 || bad "6b. A sync"
+"${AS_B[@]}" "$AB/aivenctl" -c "$W/pb.conf" sync > "$W/b6.out" 2>&1 || bad "6b. B standby: $(cat "$W/b6.out")"
+K=$((K + 1))
+read -r u p < "$SECRETS/T$K.meta"
+sim_ctl POST /_sim/faults '{"path": "access-tokens", "method": "DELETE", "kind": "status", "status": 503}' > /dev/null
+ctl token revoke "$u" "$p" > "$W/rv6" 2>&1; rc=$?
+record
+follow_check "after the revoke" && [ $rc != 0 ] && [ "$(is_listed "$p")" = True ] &&
+	ok "6b. T$K revoked on leader A with the API failing (exit $rc, still listed): refused on followers 1 and 2 (generation $(current))"
+"${AS_B[@]}" "$AB/aivenctl" -c "$W/pb.conf" sync > "$W/b6.out" 2>&1 || bad "6b. B standby: $(cat "$W/b6.out")"
+ctl fleet resign > /dev/null 2>&1 || bad "6b. A resign"
+"${AS_B[@]}" "$AB/aivenctl" -c "$W/pb.conf" sync > "$W/b6.out" 2>&1; rc=$?
+record
+follow_check "B leading, API failing" && [ $rc = 0 ] && grep -q 'could not be sent to the API' "$W/b6.out" &&
+	[ "$(is_listed "$p")" = True ] &&
+	ok "6b. A resigned, B leads with the API still failing: its DELETE fails, T$K stays refused on followers 1 and 2 (generation $(current))" ||
+	bad "6b. B sync exit $rc: $(cat "$W/b6.out")"
+sim_ctl DELETE /_sim/faults > /dev/null
+"${AS_B[@]}" "$AB/aivenctl" -c "$W/pb.conf" sync > "$W/b6.out" 2>&1; rc=$?
+record
+follow_check "after the API recovered" && [ $rc = 0 ] && grep -q 'revocations sent to the API: 1' "$W/b6.out" &&
+	[ "$(is_listed "$p")" = False ] &&
+	ok "6b. the API recovered: leader B sent the pending DELETE (T$K no longer listed), refused everywhere (generation $(current))" ||
+	bad "6b. B sync exit $rc, listed $(is_listed "$p"): $(cat "$W/b6.out")"
+"${AS_B[@]}" "$AB/aivenctl" -c "$W/pb.conf" fleet resign > /dev/null 2>&1
+ctl sync > "$W/a6.out" 2>&1 || bad "6b. A takes the key back: $(cat "$W/a6.out")"
+record
+
 # ------------------------------------------------------------ 7. RBAC
 section "7. RBAC"
 # etcd users: root, publisher (readwrite on the prefix), follower (read).
@@ -544,6 +593,14 @@ sed -e "s#^cache_dir = .*#cache_dir = $W/cacheH#" "$W/aivenauth.conf" > "$W/h.co
 printf 'etcd_user = follower\netcd_password_file = %s\n' "$SECRETS/etcd-follower" >> "$W/h.conf"
 chmod 0644 "$W/h.conf"
 for n in 1 2; do fctl $n follow --once > "$W/fo.$n" 2>&1 || bad "7. follower $n with its etcd user: $(cat "$W/fo.$n")"; done
+# Only a read: status and fleet status on a healthy read-only follower
+# print nothing on stderr (the write probe's expected 403 is not an error),
+# doctor says the follower cannot write.
+fctl 1 status > /dev/null 2> "$W/st7.err"; fctl 1 fleet status > /dev/null 2>> "$W/st7.err"
+fctl 1 doctor > "$W/doc7" 2>&1
+[ ! -s "$W/st7.err" ] && grep -E '^ok +etcd ' "$W/doc7" | grep -q 'can read the prefix, not write it' &&
+	ok "7. status and fleet status on a read-only follower print no etcd error; doctor: it can read, not write" ||
+	bad "7. stderr: $(cat "$W/st7.err"); doctor: $(grep ' etcd ' "$W/doc7")"
 # The real publisher keeps the leader key between runs: it gives it up
 # (with its own etcd user) so that the hostile config campaigns for it.
 printf 'etcd_user = publisher\netcd_password_file = %s\n' "$SECRETS/etcd-publisher" >> "$W/aivenauth.conf"

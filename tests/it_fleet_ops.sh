@@ -58,6 +58,10 @@ doc_has() { grep -E "^$2 +$3 " "$1" | grep -qE "$4"; }
 ctl --json user create ops-bot > "$W/u.json" 2>"$W/err" || bad "user create: $(cat "$W/err")"
 UID1=$(jq1 "$W/u.json" 'd["user_id"]')
 ctl sync > "$W/sync" 2>&1 || bad "publisher sync: $(cat "$W/sync")"
+fctl status > "$W/st0" 2>&1
+grep -q "run 'aivenctl follow --once' to create it" "$W/st0" && ! grep -q "aivenctl sync" "$W/st0" &&
+	ok "status on a follower without a cache says to run 'aivenctl follow --once' (not sync, which it refuses)" ||
+	bad "status without a cache: $(cat "$W/st0")"
 fctl follow --once > "$W/fo" 2>&1 || bad "follow --once: $(cat "$W/fo")"
 
 # ------------------------------------------------------------ status

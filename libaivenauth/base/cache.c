@@ -103,6 +103,15 @@ record_corrupt(struct aivenauth_ctx *ctx, const char *what, const MDB_val *k)
 	return AIVENAUTH_ERR_CACHE_CORRUPT;
 }
 
+/* What makes a cache here: a follower's comes from etcd, and it refuses
+ * `aivenctl sync`. */
+const char *
+cache_create_cmd(const struct aivenauth_ctx *ctx)
+{
+	return ctx->cfg.fleet.mode == FLEET_FOLLOW ? "aivenctl follow --once" :
+	    "aivenctl sync";
+}
+
 enum aivenauth_status
 check_dir(struct aivenauth_ctx *ctx, const char *dir, bool create)
 {
@@ -125,7 +134,7 @@ check_dir(struct aivenauth_ctx *ctx, const char *dir, bool create)
 		}
 		if (errno == ENOENT) {
 			ctx_log(ctx, LOG_ERR, "cache directory %s does not exist "
-			    "(run 'aivenctl sync' to create it)", dir);
+			    "(run '%s' to create it)", dir, cache_create_cmd(ctx));
 			return AIVENAUTH_ERR_CACHE_MISSING;
 		}
 		ctx_log(ctx, LOG_ERR, "cache directory %s: %s", dir, strerror(errno));

@@ -90,6 +90,13 @@ struct cache {
 	bool map_full;           /* last write hit MDB_MAP_FULL */
 	/* writer */
 	bool publish;            /* this write changed a record: publish */
+	bool applying;           /* this write is a sync's or a follower's
+	                            apply: it may lift a withdrawal until
+	                            a sync (pubstate.h) */
+	bool restricts;          /* ... took away something a reader
+	                            accepts (a revocation, a removal): if
+	                            it is lost, readers fail closed
+	                            (writer/apply.c) */
 	int lockfd;              /* writer/publish.lock, serialises
 	                            commit + publish across processes */
 	/* both: the state record (reader: read-only map) */
@@ -108,6 +115,9 @@ struct cache *cache_alloc(struct aivenauth_ctx *ctx, const char *data_name,
 void cache_free(struct cache *c);
 enum aivenauth_status check_dir(struct aivenauth_ctx *ctx, const char *dir,
     bool create);
+/* The command that makes this host's cache ("aivenctl sync", or on a
+ * fleet follower "aivenctl follow --once"), for messages. */
+const char *cache_create_cmd(const struct aivenauth_ctx *ctx);
 /* lstat checks of an LMDB file before LMDB opens it; *exists set. */
 enum aivenauth_status check_data_file(struct aivenauth_ctx *ctx,
     const char *path, bool *exists, off_t *size);

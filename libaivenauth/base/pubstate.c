@@ -152,6 +152,27 @@ pubstate_withdraw(struct pubstate_map *m)
 }
 
 void
+pubstate_withdraw_until_sync(struct pubstate_map *m)
+{
+	struct pubstate s;
+
+	if (m->rec == NULL || !m->writable)
+		return;
+	memcpy(s.snap_id, (const void *)m->rec->snap_id, SNAP_ID_BYTES);
+	s.sync_time = PUBSTATE_WITHDRAWN;
+	s.generation = PUBSTATE_UNTIL_SYNC;
+	s.publish_time = m->rec->publish_time;
+	pubstate_write(m, &s);
+}
+
+bool
+pubstate_until_sync(const struct pubstate_map *m)
+{
+	return m->last.sync_time == PUBSTATE_WITHDRAWN &&
+	    m->last.generation == PUBSTATE_UNTIL_SYNC;
+}
+
+void
 pubstate_write(struct pubstate_map *m, const struct pubstate *s)
 {
 	volatile struct pubstate_rec *r = m->rec;

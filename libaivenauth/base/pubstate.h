@@ -82,5 +82,13 @@ void pubstate_write(struct pubstate_map *m, const struct pubstate *s);
 /* Writer: withdraw the current record (fail closed; needs no disk block:
  * the page is allocated when the file is made). */
 void pubstate_withdraw(struct pubstate_map *m);
+/* The generation of a record withdrawn because a sync (or a follower's
+ * apply) fetched a revocation it could not store: only a sync or apply
+ * that commits lifts it, not another write (a token command) publishing
+ * the view the API contradicted.  Readers see a withdrawn record. */
+#define PUBSTATE_UNTIL_SYNC UINT64_MAX
+void pubstate_withdraw_until_sync(struct pubstate_map *m);
+/* Writer: is the record withdrawn until a sync (as last read)? */
+bool pubstate_until_sync(const struct pubstate_map *m);
 
 #endif

@@ -147,12 +147,36 @@ set_tokens(struct aivenauth_ctx *ctx, MDB_txn *txn, struct follow_apply *fa)
 		if (hit != NULL) {
 			const struct aivenauth_token *pt = &g->snap.tokens[*hit];
 
-			t.revoked = false;
+			/* A revocation stands until the API confirms it (the
+			 * token leaves the published set: a tombstone, by the
+			 * merge): a generation that lists the token as live
+			 * (another publisher's, whose sync saw the API still
+			 * listing it) never clears one held here, nor moves a
+			 * scheduled one later.  The leader sends the DELETE. */
+			t.revoked = pt->revoked || (v.flags & TOK_F_REVOKED);
+			if ((v.flags & TOK_F_REVOKED) && !pt->revoked)
+				ctx_log(ctx, LOG_WARNING, "fleet: generation %"
+				    PRIu64 " lists token %s as live, but it is "
+				    "revoked here and the API has not confirmed "
+				    "the delete: it stays revoked (the leader "
+				    "sends the DELETE)", g->generation, pfx);
 			t.revoke_at = pt->revoke_at;
+			if (v.revoke_at != 0 && (t.revoke_at == 0 ||
+			    v.revoke_at < t.revoke_at))
+				t.revoke_at = v.revoke_at;
 			t.local_expiry = pt->local_expiry;
 			if (g->has_hash[*hit])
 				hash = g->hashes[*hit];
 		}
+		/* Something a reader accepted taken away (a revocation, a
+		 * hash dropped or replaced, an earlier end): if this write is
+		 * lost, readers fail closed (writer/apply.c). */
+		if ((t.revoked && !(v.flags & TOK_F_REVOKED)) ||
+		    ((v.flags & TOK_F_HASH) && (hash == NULL ||
+		    sodium_memcmp(hash, v.hash, HASH_BYTES) != 0)) ||
+		    t.revoke_at != v.revoke_at ||
+		    t.local_expiry < v.local_expiry)
+			ctx->cache->restricts = true;
 		fa->enc.len = 0;
 		st = tok_encode(&t, hash, &fa->enc);
 		aivenauth_token_clear(&t);
@@ -230,6 +254,7 @@ after_merge(struct aivenauth_ctx *ctx, MDB_txn *txn, void *arg)
 			return st;
 		fa->key_changed = true;
 		ctx->cache->publish = true;
+		ctx->cache->restricts = true;   /* every hash is replaced */
 	}
 	if ((st = set_tokens(ctx, txn, fa)) != AIVENAUTH_OK ||
 	    (st = state_get(ctx, txn, &s)) != AIVENAUTH_OK)
@@ -387,8 +412,8 @@ state_only(struct aivenauth_ctx *ctx, MDB_txn *txn, void *arg)
  * without pinned keys, its own public key, the fleet sharing one signing
  * key.
  */
-static enum aivenauth_status
-follower_keys(struct aivenauth_ctx *ctx, struct fleet_keys *keys)
+enum aivenauth_status
+fleet_follower_keys(struct aivenauth_ctx *ctx, struct fleet_keys *keys)
 {
 	unsigned char sk[FLEET_SK_BYTES];
 	enum aivenauth_status st;
@@ -526,7 +551,7 @@ aivenauth_fleet_follow_once(struct aivenauth_ctx *ctx,
 	if (ctx == NULL || res == NULL)
 		return AIVENAUTH_ERR_INVALID;
 	memset(res, 0, sizeof(*res));
-	if ((st = follower_keys(ctx, &keys)) != AIVENAUTH_OK ||
+	if ((st = fleet_follower_keys(ctx, &keys)) != AIVENAUTH_OK ||
 	    (st = fleet_etcd_open(ctx, &fe)) != AIVENAUTH_OK)
 		return st;
 	st = step(ctx, &fe, &keys, res);
@@ -543,7 +568,7 @@ fleet_catch_up(struct aivenauth_ctx *ctx, struct fleet_etcd *fe,
 	enum aivenauth_status st;
 
 	*trusted = false;
-	if ((st = follower_keys(ctx, &keys)) != AIVENAUTH_OK)
+	if ((st = fleet_follower_keys(ctx, &keys)) != AIVENAUTH_OK)
 		return st;
 	st = step(ctx, fe, &keys, &res);
 	if (st == AIVENAUTH_OK) {
@@ -635,7 +660,7 @@ aivenauth_fleet_follow_run(struct aivenauth_ctx *ctx, volatile int *stop,
 
 	if (ctx == NULL || stop == NULL)
 		return AIVENAUTH_ERR_INVALID;
-	if ((st = follower_keys(ctx, &keys)) != AIVENAUTH_OK)
+	if ((st = fleet_follower_keys(ctx, &keys)) != AIVENAUTH_OK)
 		return st;
 	while (!*stop) {
 		if (!open_) {

@@ -292,27 +292,48 @@ enum aivenauth_status
 fleet_read_manifest(struct fleet_etcd *fe, const struct fleet_keys *keys,
     const char *org, uint64_t gen, int64_t rev, struct fleet_manifest *m)
 {
+	return fleet_read_manifest_why(fe, keys, org, gen, rev, m, NULL, NULL,
+	    0);
+}
+
+enum aivenauth_status
+fleet_read_manifest_why(struct fleet_etcd *fe, const struct fleet_keys *keys,
+    const char *org, uint64_t gen, int64_t rev, struct fleet_manifest *m,
+    enum fleet_err *err, char *why, size_t wn)
+{
 	enum aivenauth_status st;
 	struct fleet_rec r;
 	struct buf key;
 	struct one o;
 
 	memset(m, 0, sizeof(*m));
+	if (err != NULL)
+		*err = FLEET_E_NONE;
+	if (wn > 0)
+		why[0] = '\0';
 	buf_init(&key, FLEET_KEY_MAX, false);
 	buf_init(&o.val, FLEET_VALUE_MAX, false);
 	o.found = false;
 	if ((st = fleet_key_manifest(fe->prefix, gen, &key)) == AIVENAUTH_OK &&
 	    (st = fe->ops->range(fe->c, key.data, key.len, NULL, 0, rev, 0,
 	    one_kv, &o, NULL)) == AIVENAUTH_OK) {
-		if (!o.found)
+		if (!o.found) {
 			st = AIVENAUTH_ERR_BAD_RESPONSE;
-		else if ((st = fleet_rec_decode(o.val.data, o.val.len, key.data,
-		    key.len, keys, org, FLEET_T_MANIFEST, &r, NULL, NULL, 0)) ==
-		    AIVENAUTH_OK) {
-			if (r.generation == gen)
+			if (wn > 0)
+				snprintf(why, wn, "no manifest");
+		} else if ((st = fleet_rec_decode(o.val.data, o.val.len,
+		    key.data, key.len, keys, org, FLEET_T_MANIFEST, &r, err,
+		    why, wn)) == AIVENAUTH_OK) {
+			if (r.generation == gen) {
 				*m = r.manifest;
-			else
+			} else {
 				st = AIVENAUTH_ERR_BAD_RESPONSE;
+				if (err != NULL)
+					*err = FLEET_E_FORMAT;
+				if (wn > 0)
+					snprintf(why, wn, "the manifest names "
+					    "another generation");
+			}
 			fleet_rec_clear(&r);
 		}
 	}
@@ -545,6 +566,7 @@ fleet_probe_write(struct fleet_etcd *fe, bool *can_write)
 	struct etcd_op put;
 	struct buf key;
 	bool ok = true;
+	int saved;
 
 	*can_write = false;
 	buf_init(&key, FLEET_KEY_MAX, false);
@@ -562,7 +584,17 @@ fleet_probe_write(struct fleet_etcd *fe, bool *can_write)
 	put.key_len = key.len;
 	put.value = "probe";
 	put.value_len = 5;
+	/* A read-only follower's etcd answers 403 here: that is the answer
+	 * hoped for, not an error to print ("permission denied" on a healthy
+	 * follower reads as broken RBAC).  The client's own log is muted for
+	 * this one request; any other failure is said below. */
+	saved = fe->ctx->log_max;
+	fe->ctx->log_max = -1;
 	st = fe->ops->txn(fe->c, &cmp, 1, &put, 1, NULL, 0, &ok, NULL);
+	fe->ctx->log_max = saved;
+	if (st != AIVENAUTH_OK && st != AIVENAUTH_ERR_FORBIDDEN)
+		ctx_log(fe->ctx, LOG_NOTICE, "etcd: the write probe (can this "
+		    "host write the prefix?) failed: %s", aivenauth_strerror(st));
 	if (st == AIVENAUTH_OK && ok) {
 		ctx_log(fe->ctx, LOG_ERR, "etcd: a compare that cannot hold "
 		    "held: the write probe wrote the leader key");

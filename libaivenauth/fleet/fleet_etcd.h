@@ -69,6 +69,12 @@ enum aivenauth_status fleet_read_gen(struct fleet_etcd *fe,
 enum aivenauth_status fleet_read_manifest(struct fleet_etcd *fe,
     const struct fleet_keys *keys, const char *org, uint64_t gen,
     int64_t rev, struct fleet_manifest *m);
+/* The same; *err (may be NULL) says why it was refused: FLEET_E_NONE
+ * when there is no manifest at all, and why (may be NULL) in words. */
+enum aivenauth_status fleet_read_manifest_why(struct fleet_etcd *fe,
+    const struct fleet_keys *keys, const char *org, uint64_t gen,
+    int64_t rev, struct fleet_manifest *m, enum fleet_err *err, char *why,
+    size_t wn);
 
 /* One follower step (fleet_follow_step). */
 enum fleet_step_result {
@@ -136,6 +142,20 @@ void fleet_update_free(struct fleet_update *u);
  */
 enum aivenauth_status fleet_catch_up(struct aivenauth_ctx *ctx,
     struct fleet_etcd *fe, bool *trusted);
+/* The keys a generation must verify against here: fleet_public_keys; on a
+ * publisher that pins none, its own public key. */
+enum aivenauth_status fleet_follower_keys(struct aivenauth_ctx *ctx,
+    struct fleet_keys *keys);
+/*
+ * fleet_trust.c: may this publisher campaign for the leader key?  Only if
+ * it can verify the fleet's current generation with those keys (or there
+ * is none to verify: no current, or a current naming no manifest).  A
+ * publisher that cannot would publish under a key the followers refuse,
+ * and hold the key against the one they trust: AIVENAUTH_ERR_CONFIG,
+ * logged with what to do.
+ */
+enum aivenauth_status fleet_may_lead(struct aivenauth_ctx *ctx,
+    struct fleet_etcd *fe);
 enum aivenauth_status fleet_mark_published(struct aivenauth_ctx *ctx,
     uint64_t gen, const unsigned char *set_digest);
 

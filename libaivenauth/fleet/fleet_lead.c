@@ -286,6 +286,10 @@ fleet_lead_take(struct aivenauth_ctx *ctx, struct fleet_etcd *fe,
 			    "or a writer of etcd", id);
 		return AIVENAUTH_OK;
 	}
+	/* A publisher that cannot verify what the fleet holds never takes
+	 * the key (fleet_trust.c). */
+	if ((st = fleet_may_lead(ctx, fe)) != AIVENAUTH_OK)
+		return st;
 	if ((st = fleet_campaign(fe, id, ttl, leader, lease)) != AIVENAUTH_OK)
 		return st;
 	if (*leader) {

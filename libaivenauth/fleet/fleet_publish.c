@@ -8,10 +8,11 @@
  * generation.
  *
  * The generation is read from the writer's own environment in one read
- * transaction: the users, every token the publisher would accept (a
- * tombstone or a locally revoked token is left out, so a follower's merge
- * turns it into a tombstone there too), each with its hash, and the
- * cache's hash key (in the manifest: the fleet shares it).
+ * transaction: the users, every token the API lists (a tombstone is left
+ * out, so a follower's merge turns it into a tombstone there too; a
+ * revocation the API has not confirmed yet is published as such), each
+ * with its hash, and the cache's hash key (in the manifest: the fleet
+ * shares it).
  *
  * "Nothing new" is decided by the cache's snapshot id (meta snap_id,
  * which changes exactly when the writer publishes a snapshot to its own
@@ -359,9 +360,15 @@ fleet_gen_from_cache(struct aivenauth_ctx *ctx, struct fleet_gen *g,
 			st = AIVENAUTH_ERR_CACHE_CORRUPT;
 			goto out;
 		}
-		/* What this host refuses whatever the time, followers must
-		 * refuse: leave it out (their merge makes it a tombstone). */
-		if (v.removed_time != 0 || (v.flags & TOK_F_REVOKED))
+		/* A token the API stopped listing: left out (a follower's
+		 * merge makes it a tombstone there too).  A token revoked here
+		 * that the API still lists (its DELETE failed, or is due):
+		 * published with its revocation flag, so that every follower,
+		 * the standby and the next leader keep refusing it, and the
+		 * next leader sends the DELETE (the flag survives its sync,
+		 * apply.c).  Its hash goes along: verify then says "revoked"
+		 * for it, "secret mismatch" for a forgery of the prefix. */
+		if (v.removed_time != 0)
 			continue;
 		if ((st = tok_to_public(&v, k.mv_data, k.mv_size, &t)) !=
 		    AIVENAUTH_OK)

@@ -23,7 +23,15 @@ static const char DOMAIN[] = "aivenauth-fleet-v1";   /* NUL signed too */
 #define TOK_F_EXTEND 0x01
 #define TOK_F_MANUAL 0x02
 #define TOK_F_HASH 0x04
-#define TOK_F_ALL 0x07
+/* A revocation the API has not confirmed yet (a pending DELETE): every
+ * follower refuses the token, and whichever publisher leads sends the
+ * DELETE (docs/FLEET.md, "A revocation stands until the API confirms
+ * it").  A record without it is byte-identical to what version 2 wrote
+ * before the flag existed, so content digests do not move; a follower
+ * that predates it refuses the generation (an unknown flag), failing
+ * closed. */
+#define TOK_F_REVOKED 0x08
+#define TOK_F_ALL 0x0f
 
 /* ------------------------------------------------------------ writing */
 
@@ -117,7 +125,8 @@ body_encode(const struct fleet_rec *r, struct buf *b)
 			return AIVENAUTH_ERR_INVALID;
 		flags = (t->extend_when_used ? TOK_F_EXTEND : 0) |
 		    (t->created_manually ? TOK_F_MANUAL : 0) |
-		    (r->has_hash ? TOK_F_HASH : 0);
+		    (r->has_hash ? TOK_F_HASH : 0) |
+		    (t->revoked ? TOK_F_REVOKED : 0);
 		P(put_str(b, t->prefix));
 		P(put_str(b, t->user_id));
 		P(put_str(b, t->description));
@@ -356,6 +365,7 @@ body_decode(struct cur *c, struct fleet_rec *r)
 		t->extend_when_used = (flags & TOK_F_EXTEND) != 0;
 		t->created_manually = (flags & TOK_F_MANUAL) != 0;
 		r->has_hash = (flags & TOK_F_HASH) != 0;
+		t->revoked = (flags & TOK_F_REVOKED) != 0;
 		t->enrolled = r->has_hash;
 		t->create_time = get_i64(c);
 		t->expiry_time = get_i64(c);

@@ -104,7 +104,8 @@ struct fleet_heartbeat {
 
 /*
  * One record, decoded (owns its strings) or to encode.  token.user_name
- * and token.user_email, the local state fields other than revoke_at and
+ * and token.user_email, the local state fields other than revoked (a
+ * revocation the API has not confirmed: a flag), revoke_at and
  * local_expiry, and currently_active are not part of the format.
  */
 struct fleet_rec {
@@ -311,9 +312,9 @@ void fleet_gen_abort(struct fleet_gen_builder *b);
 
 /*
  * What a fleet's generation looks like in the writer's cache, in one
- * read transaction (fleet_publish.c): the users, every token this host
- * accepts whatever the time (no tombstone, nothing revoked here) whose
- * user is listed, each with its hash, and the cache's hash key; the
+ * read transaction (fleet_publish.c): the users, every token but the
+ * tombstones (a revocation the API has not confirmed carries its flag)
+ * whose user is listed, each with its hash, and the cache's hash key; the
  * cache's snapshot id and sync time.  A publisher publishes it; a
  * follower, whose cache holds exactly the set it applied, takes it as the
  * base of a delta (after checking its set digest).

@@ -356,8 +356,10 @@ AIVENAUTH_EXPORT enum aivenauth_status aivenauth_cache_enroll(
 
 /*
  * Store a token just created through the API: its metadata (meta->prefix,
- * meta->user_id required; the rest as known) and its hash.  A later sync
- * replaces the metadata with the API's and keeps the hash.
+ * meta->user_id required; the rest as known) and its hash.  A user the
+ * cache does not hold yet (created since the last sync) is stored too when
+ * meta->user_name is given (with meta->user_email).  A later sync replaces
+ * the metadata with the API's and keeps the hash.
  */
 AIVENAUTH_EXPORT enum aivenauth_status aivenauth_cache_put_token(
     struct aivenauth_ctx *ctx, const struct aivenauth_token *meta,

@@ -52,7 +52,8 @@ open_snapshot_once(struct aivenauth_ctx *ctx, bool *replaced)
 			    c->path);
 		else
 			ctx_log(ctx, LOG_ERR, "cache %s has no published snapshot "
-			    "(run 'aivenctl sync' to create it)", c->path);
+			    "(run '%s' to create it)", c->path,
+			    cache_create_cmd(ctx));
 		return AIVENAUTH_ERR_CACHE_MISSING;
 	}
 	if (lstat(c->data_path, &lst) != 0)

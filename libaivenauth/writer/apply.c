@@ -61,6 +61,9 @@ struct apply {
 	bool changed;                           /* a record was written */
 	bool decisive;                          /* ... that a decision reads */
 	bool decisive_before;                   /* (token_both's undo) */
+	bool complete;                          /* do_apply ran to its end:
+	                                           ctx->cache->restricts
+	                                           says all */
 	write_fn *after;                        /* cache_apply_ext: more work
 	                                           in the same transaction */
 	void *after_arg;
@@ -366,6 +369,7 @@ user_gone(struct aivenauth_ctx *ctx, struct apply *a, MDB_cursor *cur,
 	a->stats.users_removed++;
 	a->changed = true;
 	a->decisive = true;
+	ctx->cache->restricts = true;
 	return cache_err(ctx, mdb_cursor_del(cur, 0), "removing a user");
 }
 
@@ -460,6 +464,9 @@ token_both(struct aivenauth_ctx *ctx, struct apply *a, MDB_cursor *cur,
 	 * admin token's own use, every sync) is not. */
 	if (!decisive_change(&v, &a->enc))
 		a->decisive = a->decisive_before;
+	else if (v.removed_time == 0)
+		ctx->cache->restricts = true;   /* it may take something away
+		                                   (an expiry, scopes, addresses) */
 	return AIVENAUTH_OK;
 }
 
@@ -507,6 +514,7 @@ token_gone(struct aivenauth_ctx *ctx, struct apply *a, MDB_cursor *cur,
 		keep_hash = false;    /* retention over: drop the hash */
 	} else {
 		a->stats.tokens_removed++;
+		ctx->cache->restricts = true;   /* the API revoked it */
 	}
 	if ((st = tok_to_public(&v, k->mv_data, k->mv_size, &t)) != AIVENAUTH_OK)
 		return st;
@@ -551,6 +559,9 @@ do_apply(struct aivenauth_ctx *ctx, MDB_txn *txn, void *arg)
 	a->lens = 0;
 	a->changed = false;
 	a->decisive = false;
+	a->complete = false;
+	ctx->cache->restricts = false;
+	ctx->cache->applying = true;
 	if ((st = state_get(ctx, txn, &s)) != AIVENAUTH_OK ||
 	    (st = merge(ctx, txn, ctx->cache->users, a->snap->n_users, a,
 	    &user_ops)) != AIVENAUTH_OK ||
@@ -597,7 +608,25 @@ do_apply(struct aivenauth_ctx *ctx, MDB_txn *txn, void *arg)
 			return st;
 		ctx->cache->publish = ctx->cache->publish || a->decisive;
 	}
+	a->complete = true;
 	return AIVENAUTH_OK;
+}
+
+/* A failure of the cache itself (not of what was fetched). */
+static bool
+storage_failure(enum aivenauth_status st)
+{
+	switch (st) {
+	case AIVENAUTH_ERR_CACHE_FULL:
+	case AIVENAUTH_ERR_IO:
+	case AIVENAUTH_ERR_CACHE_ACCESS:
+	case AIVENAUTH_ERR_CACHE_CORRUPT:
+	case AIVENAUTH_ERR_READONLY:
+	case AIVENAUTH_ERR_NOMEM:
+		return true;
+	default:
+		return false;
+	}
 }
 
 enum aivenauth_status
@@ -661,6 +690,21 @@ cache_apply_ext(struct aivenauth_ctx *ctx,
 	buf_init(&a.enc, 1 << 20, false);
 	st = cache_write(ctx, do_apply, &a);
 	buf_free(&a.enc);
+	if (st != AIVENAUTH_OK && storage_failure(st) &&
+	    (ctx->cache->restricts || !a.complete)) {
+		/* The API (or the fleet) took something away -- a revocation,
+		 * a removal -- and the cache could not store it (a full
+		 * disk...): readers must not keep deciding on the snapshot it
+		 * contradicts.  They answer cache-unavailable until a write
+		 * stores it (the next sync, or follow step, publishes).
+		 * Withdrawing needs no disk block.  A write that failed before
+		 * it could tell counts as one that took something away. */
+		pubstate_withdraw_until_sync(&ctx->cache->ps);
+		ctx_log(ctx, LOG_ERR, "cache %s: a revocation or removal was "
+		    "fetched but could not be stored (%s): readers refuse to "
+		    "decide until a sync stores it", ctx->cache->path,
+		    aivenauth_strerror(st));
+	}
 	if (st == AIVENAUTH_OK && stats != NULL)
 		*stats = a.stats;
 out:

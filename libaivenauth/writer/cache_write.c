@@ -199,12 +199,40 @@ do_put(struct aivenauth_ctx *ctx, MDB_txn *txn, void *arg)
 	t.currently_active = false;
 	/* Verify matches on the user's name and email, which the record
 	 * carries: take them from the synced user when the caller has not. */
+	MDB_val uk = { strlen(t.user_id), (void *)t.user_id }, ud;
+
+	rc = mdb_get(txn, ctx->cache->users, &uk, &ud);
+	if (rc == MDB_NOTFOUND && t.user_name != NULL) {
+		/* A user created since the last sync (the caller found it at
+		 * the API): record it now, as the caller names it, so that a
+		 * fleet leader publishes the token at once (a generation
+		 * carries only tokens whose user it carries).  The next sync
+		 * replaces it with the API's record, or removes it. */
+		struct aivenauth_user nu;
+
+		memset(&nu, 0, sizeof(nu));
+		nu.user_id = t.user_id;
+		nu.name = t.user_name;
+		nu.email = t.user_email;
+		buf_init(&b, 1 << 20, false);
+		st = user_encode(&nu, &b);
+		if (st == AIVENAUTH_OK) {
+			d.mv_data = b.data;
+			d.mv_size = b.len;
+			st = cache_err(ctx, mdb_put(txn, ctx->cache->users, &uk,
+			    &d, 0), "storing a user");
+		}
+		buf_free(&b);
+		if (st != AIVENAUTH_OK)
+			return st;
+	} else if (rc != 0 && rc != MDB_NOTFOUND) {
+		return cache_err(ctx, rc, "looking up a user");
+	}
 	if (t.user_name == NULL || t.user_email == NULL) {
 		struct aivenauth_user u;
 		struct sv name, email;
-		MDB_val uk = { strlen(t.user_id), (void *)t.user_id }, ud;
 
-		if (mdb_get(txn, ctx->cache->users, &uk, &ud) == 0 &&
+		if (rc == 0 &&
 		    user_decode(ud.mv_data, ud.mv_size, &u, &name, &email)) {
 			if (t.user_name == NULL && (t.user_name = uname =
 			    sv_dup(name)) == NULL)

@@ -487,6 +487,7 @@ cache_write(struct aivenauth_ctx *ctx, write_fn *fn, void *arg)
 		/* Every write publishes unless it says nothing changed (apply:
 		 * a sync that changed no record updates only the state). */
 		c->publish = true;
+		c->applying = false;
 		st = fn != NULL ? fn(ctx, txn, arg) : AIVENAUTH_OK;
 		if (st == AIVENAUTH_OK && c->publish) {
 			randombytes_buf(id, sizeof(id));

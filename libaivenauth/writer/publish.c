@@ -102,6 +102,17 @@ publish_after_commit(struct aivenauth_ctx *ctx, bool full)
 	struct cache_state s;
 	struct pubstate ps;
 
+	if (!c->applying && pubstate_read(&c->ps) &&
+	    pubstate_until_sync(&c->ps)) {
+		/* A sync fetched a revocation it could not store: what this
+		 * write publishes would still accept it.  Committed; readers
+		 * stay withdrawn until a sync (or follow step) stores it. */
+		ctx_log(ctx, LOG_WARNING, "cache %s: committed, not published: "
+		    "readers refuse to decide until a sync stores the "
+		    "revocation the last one could not (run aivenctl sync, or "
+		    "aivenctl follow --once on a follower)", c->path);
+		return AIVENAUTH_OK;
+	}
 	if (!full && !publish_current(ctx))
 		full = true;
 	memset(&ps, 0, sizeof(ps));
