@@ -405,54 +405,6 @@ state_only(struct aivenauth_ctx *ctx, MDB_txn *txn, void *arg)
 	return state_put(ctx, txn, &s);
 }
 
-/*
- * The keys a generation must verify against: fleet_public_keys; on a
- * standby publisher (fleet = publish, following the leader so that a
- * takeover publishes with the fleet's hash key and every enrolled hash)
- * without pinned keys, its own public key, the fleet sharing one signing
- * key.
- */
-enum aivenauth_status
-fleet_follower_keys(struct aivenauth_ctx *ctx, struct fleet_keys *keys)
-{
-	unsigned char sk[FLEET_SK_BYTES];
-	enum aivenauth_status st;
-	char why[160];
-
-	memset(keys, 0, sizeof(*keys));
-	if (ctx->cfg.fleet.mode != FLEET_FOLLOW &&
-	    ctx->cfg.fleet.mode != FLEET_PUBLISH) {
-		ctx_log(ctx, LOG_ERR, "this host is not in a fleet "
-		    "(fleet = follow or publish)");
-		return AIVENAUTH_ERR_CONFIG;
-	}
-	if (ctx->cfg.organization_id == NULL) {
-		ctx_log(ctx, LOG_ERR, "a fleet follower needs organization_id");
-		return AIVENAUTH_ERR_CONFIG;
-	}
-	if (ctx->cfg.fleet.public_keys == NULL &&
-	    ctx->cfg.fleet.mode == FLEET_PUBLISH &&
-	    ctx->cfg.fleet.signing_key_file != NULL) {
-		st = fleet_key_load(ctx, ctx->cfg.fleet.signing_key_file, sk,
-		    keys->pk[0]);
-		sodium_memzero(sk, sizeof(sk));
-		if (st == AIVENAUTH_OK)
-			keys->n = 1;
-		return st;
-	}
-	if (ctx->cfg.fleet.public_keys == NULL) {
-		ctx_log(ctx, LOG_ERR, "a fleet follower needs fleet_public_keys "
-		    "(the publisher's `aivenctl fleet keygen` prints it)");
-		return AIVENAUTH_ERR_CONFIG;
-	}
-	if (!fleet_keys_parse(ctx->cfg.fleet.public_keys, keys, why,
-	    sizeof(why))) {
-		ctx_log(ctx, LOG_ERR, "fleet_public_keys: %s", why);
-		return AIVENAUTH_ERR_CONFIG;
-	}
-	return AIVENAUTH_OK;
-}
-
 /* One step on an open etcd client. */
 static enum aivenauth_status
 step(struct aivenauth_ctx *ctx, struct fleet_etcd *fe,
