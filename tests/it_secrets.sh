@@ -307,7 +307,7 @@ libaivenauth/fleet/fleet_gen.c ### if (ll == 8 && memcmp(leaf, "manifest", 8) ==
 libaivenauth/fleet/fleet_gen.c ### else if (ll > 2 && memcmp(leaf, "u/", 2) == 0) ### etcd key layout (public)
 libaivenauth/fleet/fleet_apply.c ### return strcmp(sort_gen->snap.tokens[*(const size_t *)x].prefix, ### token prefixes, sort order (public)
 libaivenauth/fleet/fleet_apply.c ### return strcmp(key, find_gen->snap.tokens[*(const size_t *)e].prefix); ### token prefixes, lookup (public)
-libaivenauth/fleet/fleet_publish.c ### return strcmp(k, ((const struct aivenauth_user *)e)->user_id); ### application user ids (public)
+libaivenauth/fleet/fleet_from_cache.c ### return strcmp(k, ((const struct aivenauth_user *)e)->user_id); ### application user ids (public)
 libaivenauth/fleet/fleet_gen.c ### else if (ll > 2 && memcmp(leaf, "t/", 2) == 0) ### etcd key layout (public)
 libaivenauth/fleet/fleet_gen.c ### memcmp(exp.data, key, key_len) != 0) { ### etcd key layout (public)
 libaivenauth/fleet/fleet_gen.c ### memcmp(key + pl, "gen/", 4) != 0 || key[pl + 24] != '/') ### etcd key layout (public)
