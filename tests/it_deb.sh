@@ -77,6 +77,7 @@ purge() {
 }
 cleanup() {
 	rm -f "/etc/pam.d/$SVC" "/etc/pam.d/$SVC_COMMON" "/etc/pam.d/$SVC_TOKENS"
+	[ "$had_etc" = 1 ] || rm -f /etc/aivenauth/accounts
 	dpkg-query -W -f='${Status}\n' $PKGS 2>/dev/null | grep -q 'ok installed' && purge
 	getent passwd "$HUMAN" >/dev/null && userdel "$HUMAN"
 	[ $had_etc = 1 ] || rm -rf /etc/aivenauth
@@ -184,11 +185,15 @@ printf '@include common-auth\n@include common-account\n' > "/etc/pam.d/$SVC_COMM
 login_ok "$SVC" "$W/tok" && ok "$SVC: the token logs in through the installed module" || bad "$SVC token: $(pt "$SVC" "$W/tok")"
 login_ok "$SVC" "$W/pw" && ok "$SVC: a person logs in with a Unix password (pam_unix)" || bad "$SVC person: $(pt "$SVC" "$W/pw")"
 login_ok "$SVC" "$W/wrongpw" && bad "$SVC: a wrong password accepted" || ok "$SVC: a wrong password refused"
+# The README's recipe logs tokens in through the local account map: the
+# test's account, for its own application user.
+printf '%s %s\n' "$HUMAN" "$HUMAN" > /etc/aivenauth/accounts
+chmod 0644 /etc/aivenauth/accounts
 login_ok "$SVC_TOKENS" "$W/tok" && ok "$SVC_TOKENS (README's separate sshd service): the token logs in" ||
 	bad "$SVC_TOKENS token: $(pt "$SVC_TOKENS" "$W/tok")"
 login_ok "$SVC_TOKENS" "$W/pw" && bad "$SVC_TOKENS: a Unix password accepted" ||
 	ok "$SVC_TOKENS: a Unix password refused (tokens only)"
-rm -f "/etc/pam.d/$SVC_TOKENS"
+rm -f "/etc/pam.d/$SVC_TOKENS" /etc/aivenauth/accounts
 login_ok "$SVC_COMMON" "$W/tok" && bad "common-auth accepts a token before the profile is enabled" ||
 	ok "common-auth: no token logins until the profile is enabled"
 
