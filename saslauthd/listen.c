@@ -21,6 +21,27 @@
 
 #define SD_LISTEN_FDS_START 3
 
+/*
+ * Does a process listen on the socket at sa?  A stale socket left by a
+ * crash refuses the connection (ECONNREFUSED) and may be replaced; a live
+ * one belongs to another instance, which unlinking would cut off from
+ * every new client while it keeps running.
+ */
+static bool
+socket_live(const struct sockaddr_un *sa)
+{
+	int fd, rc;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return false;
+	rc = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	/* EAGAIN: its backlog is full, so it is very much alive. */
+	rc = rc == 0 || errno == EAGAIN || errno == EINPROGRESS;
+	close(fd);
+	return rc;
+}
+
 int
 sln_bind(const char *path, mode_t mode, gid_t gid, char *err, size_t errsize)
 {
@@ -43,6 +64,12 @@ sln_bind(const char *path, mode_t mode, gid_t gid, char *err, size_t errsize)
 			    "refusing to replace it", path);
 			return -1;
 		}
+		if (socket_live(&sa)) {
+			snprintf(err, errsize, "%s: another process is listening "
+			    "on this socket (a second instance?); refusing to "
+			    "take it over", path);
+			return -1;
+		}
 		if (unlink(path) != 0) {
 			snprintf(err, errsize, "cannot remove the old socket %s: %s",
 			    path, strerror(errno));
@@ -63,8 +90,9 @@ sln_bind(const char *path, mode_t mode, gid_t gid, char *err, size_t errsize)
 		return -1;
 	}
 	umask(old);
-	if ((gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) != 0) ||
-	    chmod(path, mode) != 0) {
+	/* By path, without following a symlink swapped in since bind. */
+	if ((gid != (gid_t)-1 && lchown(path, (uid_t)-1, gid) != 0) ||
+	    fchmodat(AT_FDCWD, path, mode, AT_SYMLINK_NOFOLLOW) != 0) {
 		snprintf(err, errsize, "%s: cannot set %s: %s", path,
 		    gid != (gid_t)-1 ? "group and mode" : "mode", strerror(errno));
 		unlink(path);

@@ -28,5 +28,8 @@ void sl_lib_log(void *arg, int level, const char *msg);
 void sl_log_set_max(int level);
 /* The max_level to give aivenauth_set_log. */
 int sl_log_max(void);
+/* Lines dropped since the last one that went (the sink was not taking
+ * them: logging never blocks the event loop). */
+unsigned long sl_log_dropped(void);
 
 #endif /* SASLD_LOG_H */

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <syslog.h>
@@ -282,6 +283,7 @@ make_ctx(const char *config, const char *key, const char *value, bool learn)
 	if (aivenauth_ctx_new(&c) != AIVENAUTH_OK)
 		return NULL;
 	aivenauth_set_log(c, sl_lib_log, NULL, sl_log_max());
+	reader_uid0_by_name_only(c);
 	if (aivenauth_config_load(c, config, config != NULL) != AIVENAUTH_OK ||
 	    (key != NULL && aivenauth_config_set(c, key, value) != AIVENAUTH_OK) ||
 	    (!learn && !cache_only(c))) {
@@ -401,6 +403,17 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* A terminal hang-up or a stray `kill -HUP` must not end the mail and
+	 * LDAP path's responder (the default action would, leaving its
+	 * socket behind); the account map reloads by itself. */
+	signal(SIGHUP, SIG_IGN);
+	/* Passwords are tokens: no core file may carry one (as aivenctl). */
+	{
+		struct rlimit core = { 0, 0 };
+
+		(void)setrlimit(RLIMIT_CORE, &core);
+		(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	}
 
 	rc = parse_args(argc, argv, &o);
 	if (rc != 0)
@@ -414,6 +427,8 @@ main(int argc, char **argv)
 		return EX_OSERR;
 	}
 	aivenauth_set_log(ctx, sl_lib_log, NULL, sl_log_max());
+	/* No NSS lookup inside the event loop (reader.h). */
+	reader_uid0_by_name_only(ctx);
 	st = aivenauth_config_load(ctx, o.config, o.config != NULL);
 	if (st != AIVENAUTH_OK) {
 		sl_log(LOG_ERR, "config %s: %s; not starting",

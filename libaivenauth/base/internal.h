@@ -96,6 +96,7 @@ struct aivenauth_ctx {
 	 * when that is believed (reader/verify.c names_uid0) */
 	char not_uid0[AIVENAUTH_NAME_MAX + 1];
 	int64_t not_uid0_until;
+	bool uid0_name_only;        /* reader_uid0_by_name_only() */
 	const struct aivenauth_net_ops *net;   /* loaded on first API use */
 	void *net_handle;                       /* dlopen handle */
 	int last_http;

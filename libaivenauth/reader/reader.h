@@ -31,6 +31,15 @@ reader_attach(struct aivenauth_ctx *ctx)
 }
 
 /*
+ * user_match=any refuses uid 0 by name only ("root"), without asking NSS:
+ * for a program that decides inside one event loop (the SASL responder),
+ * where a name lookup over LDAP or SSSD would hold every other client, and
+ * whose logins name a mailbox, an SMTP identity or an LDAP entry rather
+ * than a Unix account.  (verify.c)
+ */
+void reader_uid0_by_name_only(struct aivenauth_ctx *ctx);
+
+/*
  * The reason an online check (aivenauth_api_me, status st != OK) refused a
  * token, logged with why: ONLINE_REJECTED for 401, any 403 and a 200 about
  * another user, ONLINE_IP_POLICY for a 403 with an IP-policy error_code,

@@ -282,6 +282,12 @@ out:
  */
 #define UID0_TTL 5
 
+void
+reader_uid0_by_name_only(struct aivenauth_ctx *ctx)
+{
+	ctx->uid0_name_only = true;
+}
+
 static bool
 names_uid0(struct aivenauth_ctx *ctx, const char *user)
 {
@@ -294,6 +300,8 @@ names_uid0(struct aivenauth_ctx *ctx, const char *user)
 		return false;   /* no account at all: nothing to log into */
 	if (strcmp(user, "root") == 0)
 		return true;
+	if (ctx->uid0_name_only)
+		return false;
 	if (now < ctx->not_uid0_until && strcmp(user, ctx->not_uid0) == 0)
 		return false;
 	rc = getpwnam_r(user, &pw, buf, sizeof(buf), &res);

@@ -1,0 +1,143 @@
+#!/bin/bash
+# it_sasl_hardening.sh - aivenauth-saslauthd against what an attacker's
+# review found could wedge or weaken it (docs/SECURITY.md, "The SASL
+# responder"): each check fails on the responder before its mend.
+#
+#   1. user_match=any asks no NSS inside the event loop (a slow LDAP/SSSD
+#      lookup would hold every SASL client): an NSS module that marks
+#      when it is called, in a private nsswitch.conf (unshare -m; the
+#      host's /etc is untouched); root is still refused by name.
+#   2. a log sink that stops draining never blocks the loop: 2,000
+#      malformed requests with --stderr into a pipe nobody reads, then a
+#      good request is answered and SIGTERM ends it.
+#   3. --listen never takes over a live instance's socket.
+#   4. no core file: RLIMIT_CORE 0.  SIGHUP does not end it.
+# Waits are bounded (a hang is a failure); nothing is timed.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_sasl.sh"
+sasl_setup || { bad "set-up (simulator, users, tokens, sync)"; finish; exit; }
+
+# ---------------------------------------------------------------- 1. NSS
+if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null || ! command -v gcc >/dev/null; then
+	skip "user_match=any and NSS: needs root, unshare and gcc"
+else
+	mkdir "$W/nss"
+	cat > "$W/nss/nss_mark.c" <<EOC
+#include <errno.h>
+#include <fcntl.h>
+#include <nss.h>
+#include <pwd.h>
+#include <unistd.h>
+enum nss_status _nss_mark_getpwnam_r(const char *name, struct passwd *pw,
+    char *buf, size_t len, int *err)
+{
+	int fd = open("$W/nss/called", O_WRONLY | O_CREAT, 0600);
+	(void)name; (void)pw; (void)buf; (void)len;
+	if (fd >= 0)
+		close(fd);
+	*err = ENOENT;
+	return NSS_STATUS_NOTFOUND;
+}
+EOC
+	gcc -shared -fPIC -o "$W/nss/libnss_mark.so.2" "$W/nss/nss_mark.c"
+	sed 's/^passwd:.*/passwd:         files mark/' /etc/nsswitch.conf > "$W/nss/nsswitch.conf"
+	printf '*     user_match=name\nimap  user_match=any\n' > "$W/policy"
+	chmod 0644 "$W/policy"
+	# The control: the module is reached through this nsswitch.conf.
+	LD_LIBRARY_PATH="$W/nss" unshare -m sh -c '
+		mount --bind "$1/nss/nsswitch.conf" /etc/nsswitch.conf &&
+		getent passwd "nosuch-ctl-$$" >/dev/null; exit 0' _ "$W"
+	if [ -e "$W/nss/called" ]; then
+		ok "control: a name lookup in the private namespace reaches the marking NSS module"
+		rm -f "$W/nss/called"
+		SASLD_SOCK="$W/nss.sock"
+		LD_LIBRARY_PATH="$W/nss" unshare -m sh -c '
+			mount --bind "$1/nss/nsswitch.conf" /etc/nsswitch.conf || exit 99
+			shift; exec "$@"' _ "$W" "$SASLD" -c "$W/aivenauth.conf" \
+		    --policy "$W/policy" --listen "$SASLD_SOCK" --stderr > "$W/nss.log" 2>&1 &
+		SASLD_PID=$!; PIDS+=("$SASLD_PID")
+		for i in $(seq 600); do grep -q 'ready:' "$W/nss.log" && break; sleep 0.1; done
+		ask "ci-anyname" a_good imap "" OK > /dev/null &&
+		    ok "user_match=any: a good token for another login name is accepted" ||
+		    bad "user_match=any: a good token for another login name refused ($(tail -2 "$W/nss.log"))"
+		ask root a_good imap "" NO > /dev/null &&
+		    ok "user_match=any: root refused by name" || bad "user_match=any: root accepted"
+		[ ! -e "$W/nss/called" ] &&
+		    ok "user_match=any asked no NSS inside the event loop" ||
+		    bad "user_match=any made a name lookup inside the event loop (a slow directory would stall every SASL client)"
+		grep -q 'root-refused' "$W/nss.log" && ok "the refusal of root is logged with its reason" ||
+		    bad "no root-refused in the log"
+		stop_sasld
+	else
+		bad "control: the marking NSS module was not reached; the check below would prove nothing"
+	fi
+fi
+
+# ---------------------------------------------------------------- 2. log
+mkfifo "$W/logpipe"
+sleep 3600 < "$W/logpipe" & PIDS+=($!)      # holds the pipe open, never reads
+SASLD_SOCK="$W/log.sock"
+"$SASLD" -c "$W/aivenauth.conf" --listen "$SASLD_SOCK" --stderr > "$W/logpipe" 2>&1 &
+SASLD_PID=$!; PIDS+=("$SASLD_PID")
+for i in $(seq 600); do [ -S "$SASLD_SOCK" ] && break; sleep 0.1; done
+python3 - "$SASLD_SOCK" <<'PY'
+import socket, sys
+# 2,000 malformed requests (a length word of 65535), each one log line:
+# far more than a pipe holds.  Answers are read with a bound; one that
+# does not come is the loop blocked in a write.
+for i in range(2000):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(60)
+    try:
+        s.connect(sys.argv[1]); s.sendall(b"\xff\xff"); s.recv(64)
+    except socket.timeout:
+        print("FAIL: malformed request %d got no answer: the loop is blocked" % (i + 1))
+        sys.exit(1)
+    except OSError:
+        pass
+    finally:
+        s.close()
+print("PASS: 2000 malformed requests answered with the log not draining")
+PY
+SASLPROTO_BOUND=60 ask alice a_good smtp "" OK > /dev/null &&
+    ok "a good request is answered while the log is not draining" ||
+    bad "a good request got no OK while the log was not draining"
+kill -TERM "$SASLD_PID"
+for i in $(seq 300); do kill -0 "$SASLD_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$SASLD_PID" 2>/dev/null && bad "SIGTERM did not end it (blocked in a log write?)" ||
+    ok "SIGTERM ends it with the log not draining"
+
+# ---------------------------------------------------------------- 3. listen
+start_sasld live || bad "start"
+if "$SASLD" -c "$W/aivenauth.conf" --listen "$SASLD_SOCK" --stderr > "$W/second.log" 2>&1 < /dev/null; then
+	bad "a second instance started on a live instance's socket"
+else
+	grep -q 'another process is listening' "$W/second.log" &&
+	    ok "a second instance refuses to take over a live socket, and says why" ||
+	    bad "a second instance failed without saying why: $(cat "$W/second.log")"
+fi
+ask alice a_good smtp "" OK > /dev/null && ok "the first instance still answers on its socket" ||
+    bad "the first instance lost its socket"
+
+# ---------------------------------------------------------------- 4. core, HUP
+grep -Eq '^Max core file size +0 +0 ' "/proc/$SASLD_PID/limits" &&
+    ok "no core file (RLIMIT_CORE 0)" || bad "core files allowed: $(grep -i core /proc/$SASLD_PID/limits)"
+kill -HUP "$SASLD_PID"
+ask alice a_good smtp "" OK > /dev/null && kill -0 "$SASLD_PID" 2>/dev/null &&
+    ok "SIGHUP does not end it" || bad "SIGHUP ended it"
+stop_sasld
+[ "$SASLD_RC" = 0 ] && ok "SIGTERM: exit 0" || bad "SIGTERM: exit $SASLD_RC"
+# A stale socket (bound, then its process gone: a crash) is still replaced.
+python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$W/stale.sock"
+[ -S "$W/stale.sock" ] || bad "control: no stale socket made"
+start_sasld_keep() {
+	"$SASLD" -c "$W/aivenauth.conf" --listen "$W/stale.sock" --stderr > "$W/stale.log" 2>&1 &
+	SASLD_PID=$!; PIDS+=("$SASLD_PID"); SASLD_SOCK="$W/stale.sock"
+	for i in $(seq 600); do grep -q 'ready:' "$W/stale.log" && return 0
+		kill -0 "$SASLD_PID" 2>/dev/null || return 1; sleep 0.1; done
+	return 1
+}
+start_sasld_keep && ask alice a_good smtp "" OK > /dev/null && ok "a stale socket left behind is replaced" || bad "a stale socket blocks a restart"
+stop_sasld
+leak_check
+finish
