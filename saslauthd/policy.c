@@ -334,10 +334,22 @@ sp_parse(const char *text, size_t len, const char *name, struct sp_table *t,
 			    "name (letters, digits, . _ -) or *", words[0]);
 			goto fail;
 		}
-		if ((strcmp(words[0], "*") == 0 && have_def) ||
-		    sp_lookup(&nt, words[0]) != &nt.def) {
-			snprintf(why, sizeof(why), "service %s has a line already",
-			    words[0]);
+		if (strcmp(words[0], "*") == 0 && have_def) {
+			snprintf(why, sizeof(why), "service * has a line already "
+			    "(line %u)", nt.def.line);
+			goto fail;
+		}
+		if (sp_lookup(&nt, words[0]) != &nt.def) {
+			const struct sp_policy *o = sp_lookup(&nt, words[0]);
+
+			if (strcmp(o->service, words[0]) == 0)
+				snprintf(why, sizeof(why), "service %s has a "
+				    "line already (line %u)", words[0], o->line);
+			else
+				snprintf(why, sizeof(why), "service %s has a "
+				    "line already (line %u, as %s: service names "
+				    "are compared without case)", words[0],
+				    o->line, o->service);
 			goto fail;
 		}
 		policy_init(&p, words[0], lineno);
@@ -403,13 +415,40 @@ sp_load(struct aivenauth_ctx *ctx, const char *path, struct sp_table *t,
 	return ok;
 }
 
+/* ASCII only, whatever the locale: "SMTP" and "smtp" are one service,
+ * and no locale may fold some other byte onto a configured name. */
+static bool
+service_eq(const char *a, const char *b)
+{
+	unsigned char x, y;
+
+	for (;; a++, b++) {
+		x = (unsigned char)*a;
+		y = (unsigned char)*b;
+		if (x >= 'A' && x <= 'Z')
+			x = (unsigned char)(x - 'A' + 'a');
+		if (y >= 'A' && y <= 'Z')
+			y = (unsigned char)(y - 'A' + 'a');
+		if (x != y)
+			return false;
+		if (x == '\0')
+			return true;
+	}
+}
+
+/*
+ * Service names are compared without case: libsasl2 callers pass "smtp",
+ * but nothing in the protocol says so, and a client sending "SMTP" (or an
+ * operator writing "SMTP") must not fall through to the default policy
+ * unnoticed.
+ */
 const struct sp_policy *
 sp_lookup(const struct sp_table *t, const char *service)
 {
 	size_t i;
 
 	for (i = 0; i < t->n; i++)
-		if (strcmp(t->p[i].service, service) == 0)
+		if (service_eq(t->p[i].service, service))
 			return &t->p[i];
 	return &t->def;
 }

@@ -280,6 +280,10 @@ static const struct {
 	{ "\n\nsmtp scope=a,b\n", "P:3:" },
 	{ "smtp account_map=/etc/x\n", "only read with user_match=map" },
 	{ "smtp user_match=map account_map=x\n", "absolute path" },
+	/* Two lines for one service, differing only in case (O5). */
+	{ "smtp realm=ignore\n# x\nSMTP user_match=any\n",
+	  "P:3: service SMTP has a line already (line 1, as smtp" },
+	{ "Ldap\nlDAP\n", "P:2: service lDAP has a line already (line 1, as Ldap" },
 };
 
 START_TEST(test_policy_bad)
@@ -293,6 +297,29 @@ START_TEST(test_policy_bad)
 	ck_assert_msg(strstr(err, bad_policies[_i].msg) != NULL,
 	    "\"%s\" does not contain \"%s\"", err, bad_policies[_i].msg);
 	ck_assert_uint_eq(t.n, 0);
+	sp_free(&t);
+}
+END_TEST
+
+/* Service names are matched without case (ASCII): the operator's "SMTP"
+ * is the client's "smtp" and the other way round (O5). */
+START_TEST(test_policy_case)
+{
+	static const char text[] = "SMTP user_match=email\nldap user_match=id\n";
+	struct sp_table t;
+	char err[256] = "";
+
+	memset(&t, 0, sizeof(t));
+	ck_assert_msg(sp_parse(text, sizeof(text) - 1, "P", &t, err, sizeof(err)),
+	    "%s", err);
+	ck_assert_str_eq(sp_lookup(&t, "smtp")->service, "SMTP");
+	ck_assert_str_eq(sp_lookup(&t, "Smtp")->service, "SMTP");
+	ck_assert_str_eq(sp_lookup(&t, "LDAP")->service, "ldap");
+	ck_assert_int_eq(sp_lookup(&t, "LDAP")->user_match, AIVENAUTH_MATCH_ID);
+	/* ASCII only: no locale folds another byte onto a name. */
+	ck_assert_str_eq(sp_lookup(&t, "smtp\xc4\xb1")->service, "*");
+	ck_assert_str_eq(sp_lookup(&t, "smt")->service, "*");
+	ck_assert_str_eq(sp_lookup(&t, "smtpx")->service, "*");
 	sp_free(&t);
 }
 END_TEST
@@ -458,6 +485,9 @@ START_TEST(test_decide_scope_and_match)
 	ck_assert(ask("smtp scope=smtp\n", "alice", tok[2], "smtp", ""));
 	ck_assert(!ask("smtp scope=imap\n", "alice", tok[2], "smtp", ""));
 	ck_assert(ask("smtp scope=imap\n", "alice", tok[2], "ldap", ""));
+	/* The client's "SMTP" gets smtp's policy, not the default (O5). */
+	ck_assert(!ask("smtp scope=imap\n", "alice", tok[2], "SMTP", ""));
+	ck_assert(!ask("SMTP scope=imap\n", "alice", tok[2], "smtp", ""));
 	ck_assert(ask("* user_match=id\n", "u1", tok[0], "smtp", ""));
 	ck_assert(!ask("* user_match=id\n", "alice", tok[0], "smtp", ""));
 	ck_assert(ask("* user_match=any\n", "whoever", tok[0], "smtp", ""));
@@ -513,6 +543,7 @@ saslauthd_suite(void)
 	tcase_add_test(tp, test_policy_builtin);
 	tcase_add_loop_test(tp, test_policy_bad, 0, (int)ARRAY_SIZE(bad_policies));
 	tcase_add_test(tp, test_policy_keep_on_error);
+	tcase_add_test(tp, test_policy_case);
 	suite_add_tcase(s, tp);
 	tcase_add_checked_fixture(td, dsetup, dteardown);
 	tcase_set_timeout(td, 60);
