@@ -14,38 +14,17 @@
 
 #include "base/internal.h"
 #include "policy.h"
+#include "../pam_aiven/args.h"
 
 #define POLICY_MAX_FILE (256 * 1024)
 #define POLICY_MAX_LINES 4096
 #define TOKEN_MAX 1024
-
-static const struct {
-	const char *name;
-	enum aivenauth_user_match m;
-} user_matches[] = {
-	{ "name", AIVENAUTH_MATCH_NAME },
-	{ "id", AIVENAUTH_MATCH_ID },
-	{ "email", AIVENAUTH_MATCH_EMAIL },
-	{ "any", AIVENAUTH_MATCH_ANY },
-	{ "map", AIVENAUTH_MATCH_MAP },
-};
 
 static const char *const realm_names[] = {
 	[SP_REALM_REJOIN] = "rejoin",
 	[SP_REALM_IGNORE] = "ignore",
 	[SP_REALM_LIST] = "list",
 };
-
-const char *
-sp_user_match_name(enum aivenauth_user_match m)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(user_matches) / sizeof(user_matches[0]); i++)
-		if (user_matches[i].m == m)
-			return user_matches[i].name;
-	return "?";
-}
 
 const char *
 sp_realm_name(enum sp_realm r)
@@ -163,6 +142,46 @@ set_realms(struct sp_policy *p, const char *v, char *err, size_t errsize)
 	return true;
 }
 
+/* The module's options a policy line takes, through the module's own
+ * parser; realm= and realms= are the responder's. */
+static const char *const pam_keys[] = { "user_match", "scope", "account_map",
+	NULL };
+
+static bool
+apply_pam_option(struct sp_policy *p, const char *opt, char *err,
+    size_t errsize)
+{
+	struct pa_opts o;
+	size_t i;
+
+	memset(&o, 0, sizeof(o));
+	o.user_match = p->user_match;
+	if (pa_args_option(opt, pam_keys, &o, err, errsize) != PA_ARGS_OK)
+		return false;
+	p->user_match = o.user_match;
+	if (o.scope != NULL) {
+		/* One scope per line: the file is split on blanks, and a
+		 * list would read as one scope that never matches. */
+		for (i = 0; o.scope[i] != '\0'; i++)
+			if (!isgraph((unsigned char)o.scope[i]) ||
+			    o.scope[i] == ',') {
+				snprintf(err, errsize, "scope=%.64s: one scope "
+				    "name, printable, no ','", o.scope);
+				return false;
+			}
+		if ((p->scope = strdup(o.scope)) == NULL) {
+			snprintf(err, errsize, "out of memory");
+			return false;
+		}
+	}
+	if (o.account_map != NULL &&
+	    (p->account_map = strdup(o.account_map)) == NULL) {
+		snprintf(err, errsize, "out of memory");
+		return false;
+	}
+	return true;
+}
+
 /* One "key=value" of a line; seen[] refuses a repeated key. */
 static bool
 apply_option(struct sp_policy *p, const char *opt, unsigned *seen,
@@ -196,28 +215,6 @@ apply_option(struct sp_policy *p, const char *opt, unsigned *seen,
 	}
 	*seen |= 1u << k;
 	switch (k) {
-	case 0:
-		for (i = 0; i < sizeof(user_matches) / sizeof(user_matches[0]); i++)
-			if (strcmp(v, user_matches[i].name) == 0) {
-				p->user_match = user_matches[i].m;
-				return true;
-			}
-		snprintf(err, errsize, "user_match=%.64s: not one of name, id, "
-		    "email, any, map", v);
-		return false;
-	case 1:
-		for (i = 0; v[i] != '\0'; i++)
-			if (!isgraph((unsigned char)v[i]) || v[i] == ',') {
-				snprintf(err, errsize, "scope=%.64s: one scope "
-				    "name, printable, no ','", v);
-				return false;
-			}
-		p->scope = strdup(v);
-		if (p->scope == NULL) {
-			snprintf(err, errsize, "out of memory");
-			return false;
-		}
-		return true;
 	case 2:
 		for (i = 0; i < sizeof(realm_names) / sizeof(realm_names[0]); i++)
 			if (strcmp(v, realm_names[i]) == 0) {
@@ -230,17 +227,7 @@ apply_option(struct sp_policy *p, const char *opt, unsigned *seen,
 	case 3:
 		return set_realms(p, v, err, errsize);
 	default:
-		if (v[0] != '/') {
-			snprintf(err, errsize, "account_map=%.64s: an absolute "
-			    "path", v);
-			return false;
-		}
-		p->account_map = strdup(v);
-		if (p->account_map == NULL) {
-			snprintf(err, errsize, "out of memory");
-			return false;
-		}
-		return true;
+		return apply_pam_option(p, opt, err, errsize);
 	}
 }
 

@@ -208,6 +208,20 @@ def main():
             s.close()
         return
 
+    if what == "flood":               # N: N malformed requests, each answered
+        n, answered = int(args[0]), 0
+        for i in range(n):
+            s = connect(path)
+            # Alternately a field over its cap and bytes after a request.
+            s.sendall(struct.pack(">H", 0xffff) if i % 2 else
+                      encode(b"a", b"b", b"smtp", b"") + b"\0")
+            a = read_answer(s)
+            answered += a is not None and a.startswith("NO")
+            s.close()
+        check(answered == n, "%d malformed requests: %d answered NO" %
+              (n, answered))
+        return
+
     if what == "deadline":
         s = connect(path)
         s.sendall(b"\x00\x05al")
