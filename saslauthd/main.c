@@ -555,9 +555,9 @@ main(int argc, char **argv)
 	sl_log_limit_flush();
 	sl_log(LOG_INFO, "stopping: %llu connections, %llu answered, %llu "
 	    "malformed, %llu timed out, %llu evicted, %llu dropped, %llu "
-	    "to the online worker", stats.accepted, stats.answered,
-	    stats.refused_bad, stats.timed_out, stats.evicted, stats.dropped,
-	    stats.deferred);
+	    "to the online worker, %llu refused out of descriptors",
+	    stats.accepted, stats.answered, stats.refused_bad, stats.timed_out,
+	    stats.evicted, stats.dropped, stats.deferred, stats.fd_exhausted);
 	free_map_ctxs(&policy);
 	sp_free(&policy);
 	aivenauth_ctx_free(wctx);

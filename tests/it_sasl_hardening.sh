@@ -10,6 +10,9 @@
 #   2. a log sink that stops draining never blocks the loop: 2,000
 #      malformed requests with --stderr into a pipe nobody reads, then a
 #      good request is answered and SIGTERM ends it.
+#   2b. out of descriptors (prlimit --nofile=40): new clients are answered,
+#      the loop does not spin (its CPU time over 200 attempts is bounded),
+#      a good request is answered once the idle clients are gone.
 #   3. --listen never takes over a live instance's socket.
 #   4. no core file: RLIMIT_CORE 0.  SIGHUP does not end it.
 # Waits are bounded (a hang is a failure); nothing is timed.
@@ -106,6 +109,36 @@ kill -TERM "$SASLD_PID"
 for i in $(seq 300); do kill -0 "$SASLD_PID" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$SASLD_PID" 2>/dev/null && bad "SIGTERM did not end it (blocked in a log write?)" ||
     ok "SIGTERM ends it with the log not draining"
+
+# ---------------------------------------------------------------- 2b. out of descriptors
+# RLIMIT_NOFILE far below the connection cap (a unit without its
+# LimitNOFILE): 60 idle clients use up the descriptors, accept() fails
+# with EMFILE.  A pending client must be answered, not left in the backlog
+# (libsasl2 would wait for ever), and the level-triggered listener must
+# not make the loop spin (SECURITY.md O5).
+if command -v prlimit >/dev/null; then
+	SASLD_SOCK="$W/nofile.sock"
+	prlimit --nofile=40:40 "$SASLD" -c "$W/aivenauth.conf" --listen "$SASLD_SOCK" \
+	    --timeout 3600 --stderr > "$W/nofile.log" 2>&1 &
+	SASLD_PID=$!; PIDS+=("$SASLD_PID")
+	for i in $(seq 600); do grep -q 'ready:' "$W/nofile.log" && break
+		kill -0 "$SASLD_PID" 2>/dev/null || break; sleep 0.1; done
+	grep -Eq '^Max open files +40 +40 ' "/proc/$SASLD_PID/limits" &&
+	    ok "control: the responder runs with RLIMIT_NOFILE 40" ||
+	    bad "control: RLIMIT_NOFILE not 40: $(grep -i 'open files' /proc/$SASLD_PID/limits)"
+	while IFS= read -r l; do
+		case $l in PASS:*) ok "${l#PASS: }";; FAIL:*) bad "${l#FAIL: }";; esac
+	done < <(python3 "$SP" "$SASLD_SOCK" emfile "$SASLD_PID" 60 200 "@$S/a_good" alice 2>&1)
+	stop_sasld
+	n=$(grep -c 'accept: Too many open files' "$W/nofile.log")
+	check "EMFILE logged, rate-limited: $n lines for 200+ refusals" test "$n" -ge 1 -a "$n" -le 12
+	grep -Eq 'stopping: .* [1-9][0-9]* refused out of descriptors' "$W/nofile.log" &&
+	    ok "... and counted in the end-of-run line" ||
+	    bad "no refusals counted: $(grep stopping: "$W/nofile.log")"
+	check "... and SIGTERM exit 0" test "$SASLD_RC" = 0
+else
+	skip "out of descriptors: needs prlimit (util-linux)"
+fi
 
 # ---------------------------------------------------------------- 3. listen
 start_sasld live || bad "start"
