@@ -54,7 +54,9 @@ static bool keylog_refused;
  * scanning the responder's memory: docs/SECURITY.md O5).  Every block
  * curl frees or moves is zeroed first.  curl_global_init_mem() only takes
  * effect if this is the process's first initialisation of libcurl: a host
- * that set libcurl up itself keeps its own allocator.
+ * that set libcurl up itself keeps its own allocator.  (A host that
+ * initialises libcurl after us gets these too: slower frees, nothing
+ * worse; they stay valid, as the module is loaded RTLD_NODELETE.)
  */
 static void
 wipe_free(void *ptr)
