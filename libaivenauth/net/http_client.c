@@ -33,20 +33,6 @@ static CURLcode global_rc = CURLE_FAILED_INIT;
 static bool keylog_refused;
 
 /*
- * SSLKEYLOGFILE: Debian 12's libcurl (7.88, OpenSSL) reads it in
- * curl_global_init() with plain getenv(), opens (creates) that file for
- * appending there and then, and writes every TLS session secret to it.
- * Inside PAM the environment is the caller's (su, sudo: an unprivileged
- * user's): a file created as root wherever the user says, and the keys of
- * calls that carry a token.  A library cannot take the variable out of
- * its host's environment (unsetenv is not thread-safe and not ours to
- * do), and past curl_global_init nothing turns the log off, so the client
- * is not started at all while the variable is set, in any process: fail
- * closed, and say why.  getenv, not secure_getenv: the question is what
- * libcurl would see.  (A host that initialised libcurl itself has chosen
- * for its own process; nothing here can change that.)
- */
-/*
  * libcurl's own memory, wiped when it is given back.  curl composes each
  * request -- the Authorization header with the token in it -- in buffers
  * of its own and frees them as they are: a token checked online by
@@ -103,6 +89,20 @@ wipe_strdup(const char *s)
 	return strdup(s);
 }
 
+/*
+ * SSLKEYLOGFILE: Debian 12's libcurl (7.88, OpenSSL) reads it in
+ * curl_global_init() with plain getenv(), opens (creates) that file for
+ * appending there and then, and writes every TLS session secret to it.
+ * Inside PAM the environment is the caller's (su, sudo: an unprivileged
+ * user's): a file created as root wherever the user says, and the keys of
+ * calls that carry a token.  A library cannot take the variable out of
+ * its host's environment (unsetenv is not thread-safe and not ours to
+ * do), and past curl_global_init nothing turns the log off, so the client
+ * is not started at all while the variable is set, in any process: fail
+ * closed, and say why.  getenv, not secure_getenv: the question is what
+ * libcurl would see.  (A host that initialised libcurl itself has chosen
+ * for its own process; nothing here can change that.)
+ */
 static void
 global_init(void)
 {
