@@ -299,8 +299,8 @@ libaivenauth/base/config_fleet.c ### if (strcmp(key, "etcd_password_file") == 0)
 libaivenauth/base/config_fleet.c ### if (strcmp(key, "fleet_signing_key_file") == 0) ### config key / fleet mode name
 libaivenauth/base/config_fleet.c ### if (strcmp(key, "fleet_public_keys") == 0) ### config key / fleet mode name
 libaivenauth/base/config_fleet.c ### if (strcmp(key, "fleet") == 0) ### config key / fleet mode name
-libaivenauth/fleet/fleet_etcd_write.c ### memcmp(kv->key, w->current.data, kv->key_len) == 0) { ### etcd key names (public)
-libaivenauth/fleet/fleet_etcd_write.c ### memcmp(kv->key, w->heartbeat.data, kv->key_len) == 0) { ### etcd key names (public)
+libaivenauth/fleet/fleet_etcd_read.c ### memcmp(kv->key, w->current.data, kv->key_len) == 0) { ### etcd key names (public)
+libaivenauth/fleet/fleet_etcd_read.c ### memcmp(kv->key, w->heartbeat.data, kv->key_len) == 0) { ### etcd key names (public)
 libaivenauth/fleet/fleet_etcd_write.c ### int c = memcmp(x->key.data, y->key.data, n); ### etcd key names (public)
 libaivenauth/fleet/fleet_gen.c ### if (len < pl + 4 + 20 + 2 || memcmp(key, b->prefix, pl) != 0 || ### etcd key layout (public)
 libaivenauth/fleet/fleet_gen.c ### if (ll == 8 && memcmp(leaf, "manifest", 8) == 0) ### etcd key layout (public)

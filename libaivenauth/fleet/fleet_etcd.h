@@ -4,6 +4,10 @@
  * network module's etcd client (etcd.h) and the signed records
  * (fleet_rec.h).  Only the follower and the publisher call these, so only
  * they load the network module; the login path never does.
+ *
+ * The connection: fleet_etcd_conn.c; reading and the watch:
+ * fleet_etcd_read.c; publishing: fleet_etcd_write.c; the leader key:
+ * fleet_lead.h.
  */
 #ifndef AIVENAUTH_FLEET_ETCD_H
 #define AIVENAUTH_FLEET_ETCD_H
@@ -28,7 +32,12 @@ enum aivenauth_status fleet_etcd_open(struct aivenauth_ctx *ctx,
     struct fleet_etcd *fe);
 void fleet_etcd_close(struct fleet_etcd *fe);
 
-/* ------------------------------------------------------------ reading */
+/* Whether this client may write the prefix, found without writing
+ * (aivenctl doctor on a follower: it should not). */
+enum aivenauth_status fleet_probe_write(struct fleet_etcd *fe,
+    bool *can_write);
+
+/* ------------------------------------------ reading (fleet_etcd_read.c) */
 
 #define FLEET_LEADER_MAX 255
 
@@ -184,25 +193,10 @@ struct fleet_change {
  * is watched: no record of a generation is streamed to a follower.
  * (FLEET_CH_CURRENT is kept for a watch that sees current itself.)
  */
-/* Whether this client may write the prefix, found without writing
- * (aivenctl doctor on a follower: it should not). */
-enum aivenauth_status fleet_probe_write(struct fleet_etcd *fe,
-    bool *can_write);
-
 enum aivenauth_status fleet_watch(struct fleet_etcd *fe, int64_t from_rev,
     long max_ms, struct fleet_change *out);
 
-/* ------------------------------------------------------------ publishing */
-
-/*
- * Leader election: take the leader key, bound to a lease of ttl seconds,
- * if nobody holds it (txn: create_revision == 0).  *leader says whether
- * we hold it now; *lease is the lease to keep alive (0 if not leader).
- * Losing the lease (keepalive: AIVENAUTH_ERR_API_NOT_FOUND) is losing the
- * leadership: stop publishing and campaign again.
- */
-enum aivenauth_status fleet_campaign(struct fleet_etcd *fe, const char *id,
-    int64_t ttl, bool *leader, int64_t *lease);
+/* --------------------------------------- publishing (fleet_etcd_write.c) */
 
 /*
  * Publish generation gen of g (snap, has_hash, hashes; org from

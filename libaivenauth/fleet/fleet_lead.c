@@ -1,6 +1,7 @@
 /*
- * fleet_lead.c - a publisher's hold on the leader key across runs
- * (docs/FLEET.md, "Leader election").
+ * fleet_lead.c - a publisher's hold on the leader key (docs/FLEET.md,
+ * "Leader election"): the election (fleet_campaign: the key taken with a
+ * lease in one txn) and keeping the key across runs.
  *
  * The sync timer starts one short run a minute.  If each run gave the
  * leader key back when it ended, every publisher would lead in turn: each
@@ -234,6 +235,51 @@ fleet_lead_store(struct aivenauth_ctx *ctx, int64_t lease, const char *id)
 	boot_id(r.boot_id);
 	writer_identity(ctx, &r.dir_dev, &r.dir_ino);
 	(void)fleet_writer_file_put(ctx, LEASE_FILE, &r, sizeof(r));
+}
+
+/* The election itself: one txn on etcd (fleet_lead.h). */
+enum aivenauth_status
+fleet_campaign(struct fleet_etcd *fe, const char *id, int64_t ttl,
+    bool *leader, int64_t *lease)
+{
+	enum aivenauth_status st;
+	struct etcd_cmp cmp;
+	struct etcd_op put;
+	struct buf key;
+	int64_t l = 0;
+	bool ok = false;
+
+	*leader = false;
+	*lease = 0;
+	if (id == NULL || id[0] == '\0' || strlen(id) > FLEET_LEADER_MAX)
+		return AIVENAUTH_ERR_INVALID;
+	buf_init(&key, FLEET_KEY_MAX, false);
+	if ((st = fleet_key_leader(fe->prefix, &key)) != AIVENAUTH_OK ||
+	    (st = fe->ops->lease_grant(fe->c, ttl, &l, NULL)) != AIVENAUTH_OK)
+		goto out;
+	memset(&cmp, 0, sizeof(cmp));
+	cmp.key = key.data;
+	cmp.key_len = key.len;
+	cmp.target = ETCD_CMP_CREATE;
+	cmp.result = ETCD_CMP_EQUAL;
+	memset(&put, 0, sizeof(put));
+	put.type = ETCD_OP_PUT;
+	put.key = key.data;
+	put.key_len = key.len;
+	put.value = id;
+	put.value_len = strlen(id);
+	put.lease = l;
+	st = fe->ops->txn(fe->c, &cmp, 1, &put, 1, NULL, 0, &ok, NULL);
+	if (st == AIVENAUTH_OK && ok) {
+		*leader = true;
+		*lease = l;
+	} else {
+		/* Not ours: let the lease go now rather than at its TTL. */
+		(void)fe->ops->lease_revoke(fe->c, l);
+	}
+out:
+	buf_free(&key);
+	return st;
 }
 
 enum aivenauth_status

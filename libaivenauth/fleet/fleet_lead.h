@@ -1,11 +1,21 @@
 /*
- * fleet_lead.h - a publisher's hold on the leader key across runs
- * (fleet_lead.c).
+ * fleet_lead.h - a publisher's hold on the leader key: the election, and
+ * keeping the key across runs (fleet_lead.c).
  */
 #ifndef AIVENAUTH_FLEET_LEAD_H
 #define AIVENAUTH_FLEET_LEAD_H
 
 #include "fleet/fleet_etcd.h"
+
+/*
+ * Leader election: take the leader key, bound to a lease of ttl seconds,
+ * if nobody holds it (txn: create_revision == 0).  *leader says whether
+ * we hold it now; *lease is the lease to keep alive (0 if not leader).
+ * Losing the lease (keepalive: AIVENAUTH_ERR_API_NOT_FOUND) is losing the
+ * leadership: stop publishing and campaign again.
+ */
+enum aivenauth_status fleet_campaign(struct fleet_etcd *fe, const char *id,
+    int64_t ttl, bool *leader, int64_t *lease);
 
 /* Take cache_dir/writer/fleet.lock exclusively (waits for the other run
  * on this host); *fd is released by fleet_lead_unlock. */
