@@ -314,7 +314,7 @@ libaivenauth/fleet/fleet_gen.c ### memcmp(key + pl, "gen/", 4) != 0 || key[pl + 
 libaivenauth/fleet/fleet_gen.c ### int c = memcmp(a, b, an < bn ? an : bn); ### set names: user ids, token prefixes (public)
 libaivenauth/fleet/fleet_etcd_write.c ### int c = a == NULL ? 1 : o == NULL ? -1 : memcmp(a->name, o->name, ### set names: user ids, token prefixes (public)
 libaivenauth/fleet/fleet_publish.c ### strcmp(nw->e[i].name, old->e[j].name); ### set names: user ids, token prefixes (public)
-libaivenauth/fleet/fleet_publish.c ### strcmp(out->e[i - 1].name, out->e[i].name) >= 0)) ### set names: user ids, token prefixes (public)
+libaivenauth/fleet/fleet_published.c ### strcmp(out->e[i - 1].name, out->e[i].name) >= 0)) ### set names: user ids, token prefixes (public)
 libaivenauth/fleet/fleet_rec.c ### if (memcmp(hdr, MAGIC, sizeof(MAGIC)) != 0 || hdr[4] != FLEET_VERSION) ### record magic
 libaivenauth/fleet/fleet_rec.c ### memcmp(expect_org, org, org_len) != 0)) ### organization id (public, inside a verified signature)
 libaivenauth/base/pinned_keys.c ### if (memcmp(out->pk[i], pk, FLEET_PK_BYTES) == 0) { ### pinned public keys (public)

@@ -225,6 +225,11 @@ enum aivenauth_status fleet_publish_set(struct fleet_etcd *fe,
     const struct fleet_heartbeat *hb, struct fleet_dset *set_out,
     size_t *n_records);
 
+/* Empty gen/G/ (keys someone else left there) before generation G is
+ * written there, guarded by the lease like a publish. */
+enum aivenauth_status fleet_clear_gen(struct fleet_etcd *fe, int64_t lease,
+    uint64_t gen);
+
 /* Write a fresh heartbeat for the current generation, guarded by the
  * lease like a publish. */
 enum aivenauth_status fleet_publish_heartbeat(struct fleet_etcd *fe,

@@ -460,3 +460,48 @@ fleet_publish_heartbeat(struct fleet_etcd *fe,
 	free(b);
 	return st;
 }
+
+/*
+ * Clear gen/G/ before writing generation G there: keys left by someone
+ * else (a forged or half-written generation of that number, from whoever
+ * could write etcd) would otherwise sit next to ours, and followers would
+ * refuse the whole generation for the extra records.  Guarded by the
+ * lease like every write of a publish.
+ */
+enum aivenauth_status
+fleet_clear_gen(struct fleet_etcd *fe, int64_t lease, uint64_t gen)
+{
+	struct buf leader, from, to;
+	enum aivenauth_status st;
+	struct etcd_cmp cmp;
+	struct etcd_op del;
+	bool ok = false;
+
+	buf_init(&leader, FLEET_KEY_MAX, false);
+	buf_init(&from, FLEET_KEY_MAX, false);
+	buf_init(&to, FLEET_KEY_MAX, false);
+	if ((st = fleet_key_leader(fe->prefix, &leader)) != AIVENAUTH_OK ||
+	    (st = fleet_key_gen(fe->prefix, gen, &from)) != AIVENAUTH_OK ||
+	    (st = fleet_key_gen(fe->prefix, gen + 1, &to)) != AIVENAUTH_OK)
+		goto out;
+	memset(&cmp, 0, sizeof(cmp));
+	cmp.key = leader.data;
+	cmp.key_len = leader.len;
+	cmp.target = ETCD_CMP_LEASE;
+	cmp.result = ETCD_CMP_EQUAL;
+	cmp.number = lease;
+	memset(&del, 0, sizeof(del));
+	del.type = ETCD_OP_DELETE;
+	del.key = from.data;
+	del.key_len = from.len;
+	del.range_end = to.data;
+	del.range_end_len = to.len;
+	st = fe->ops->txn(fe->c, &cmp, 1, &del, 1, NULL, 0, &ok, NULL);
+	if (st == AIVENAUTH_OK && !ok)
+		st = AIVENAUTH_ERR_FORBIDDEN;
+out:
+	buf_free(&leader);
+	buf_free(&from);
+	buf_free(&to);
+	return st;
+}
