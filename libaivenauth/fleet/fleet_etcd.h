@@ -151,6 +151,13 @@ void fleet_update_free(struct fleet_update *u);
  */
 enum aivenauth_status fleet_catch_up(struct aivenauth_ctx *ctx,
     struct fleet_etcd *fe, bool *trusted);
+/* fleet_apply.c: one follower step on an open client: read what is new
+ * (fleet_follow_step_base, from the set this cache holds) and apply it,
+ * or move only the freshness; res says what happened. */
+struct aivenauth_fleet_follow_result;
+enum aivenauth_status fleet_apply_step(struct aivenauth_ctx *ctx,
+    struct fleet_etcd *fe, const struct fleet_keys *keys,
+    struct aivenauth_fleet_follow_result *res);
 /* The keys a generation must verify against here: fleet_public_keys; on a
  * publisher that pins none, its own public key. */
 enum aivenauth_status fleet_follower_keys(struct aivenauth_ctx *ctx,
