@@ -92,8 +92,8 @@ boot_id(char out[BOOT_ID_MAX + 1])
 	out[strcspn(out, "\n")] = '\0';
 }
 
-static char *
-writer_path(struct aivenauth_ctx *ctx, const char *name)
+char *
+fleet_writer_path(struct aivenauth_ctx *ctx, const char *name)
 {
 	char *w = path_join(ctx->cfg.cache_dir, WRITER_DIR), *p;
 
@@ -108,7 +108,7 @@ bool
 fleet_writer_file_put(struct aivenauth_ctx *ctx, const char *name,
     const void *data, size_t len)
 {
-	char *p = writer_path(ctx, name), *tmp = NULL;
+	char *p = fleet_writer_path(ctx, name), *tmp = NULL;
 	bool ok = false;
 	size_t n;
 	int fd = -1, e = ENOMEM;
@@ -141,7 +141,7 @@ out:
 enum aivenauth_status
 fleet_lead_lock(struct aivenauth_ctx *ctx, int *fd)
 {
-	char *p = writer_path(ctx, LOCK_FILE);
+	char *p = fleet_writer_path(ctx, LOCK_FILE);
 	int e;
 
 	*fd = -1;
@@ -183,7 +183,7 @@ fleet_lead_unlock(int fd)
 int64_t
 fleet_lead_stored(struct aivenauth_ctx *ctx, const char *id)
 {
-	char *p = writer_path(ctx, LEASE_FILE), boot[BOOT_ID_MAX + 1];
+	char *p = fleet_writer_path(ctx, LEASE_FILE), boot[BOOT_ID_MAX + 1];
 	uint64_t dev, ino;
 	struct lease_rec r;
 	int fd;
@@ -223,7 +223,7 @@ fleet_lead_store(struct aivenauth_ctx *ctx, int64_t lease, const char *id)
 	char *p;
 
 	if (lease == 0) {
-		if ((p = writer_path(ctx, LEASE_FILE)) != NULL)
+		if ((p = fleet_writer_path(ctx, LEASE_FILE)) != NULL)
 			(void)unlink(p);
 		free(p);
 		return;

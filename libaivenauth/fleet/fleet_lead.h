@@ -42,6 +42,8 @@ int64_t fleet_lead_stored(struct aivenauth_ctx *ctx, const char *id);
 void fleet_lead_store(struct aivenauth_ctx *ctx, int64_t lease,
     const char *id);
 
+/* cache_dir/writer/NAME, allocated (NULL: out of memory). */
+char *fleet_writer_path(struct aivenauth_ctx *ctx, const char *name);
 /* Write cache_dir/writer/NAME atomically (aside, fsync, rename; 0600,
  * never through a symlink, given the directory's owner when root writes
  * it); false (logged) on failure. */

@@ -26,22 +26,10 @@
 #define SET_FILE "fleet-published-set"
 #define SET_FILE_MAX (512u << 20)
 
-static char *
-published_path(struct aivenauth_ctx *ctx)
-{
-	char *w = path_join(ctx->cfg.cache_dir, WRITER_DIR), *p;
-
-	if (w == NULL)
-		return NULL;
-	p = path_join(w, PUBLISHED_FILE);
-	free(w);
-	return p;
-}
-
 void
 fleet_published_read(struct aivenauth_ctx *ctx, struct fleet_published *out)
 {
-	char *p = published_path(ctx);
+	char *p = fleet_writer_path(ctx, PUBLISHED_FILE);
 	int fd;
 
 	memset(out, 0, sizeof(*out));
@@ -66,18 +54,6 @@ fleet_published_write(struct aivenauth_ctx *ctx,
 	(void)fleet_writer_file_put(ctx, PUBLISHED_FILE, pb, sizeof(*pb));
 }
 
-static char *
-set_path(struct aivenauth_ctx *ctx)
-{
-	char *w = path_join(ctx->cfg.cache_dir, WRITER_DIR), *p;
-
-	if (w == NULL)
-		return NULL;
-	p = path_join(w, SET_FILE);
-	free(w);
-	return p;
-}
-
 /* The set published last, or false (missing, damaged: publish full).  The
  * entries must be sorted and make the digest the header records. */
 bool
@@ -85,7 +61,7 @@ fleet_published_set_read(struct aivenauth_ctx *ctx, struct fleet_set_hdr *h,
     struct fleet_dset *out)
 {
 	unsigned char d[FLEET_DIGEST_BYTES];
-	char *p = set_path(ctx), *data = NULL;
+	char *p = fleet_writer_path(ctx, SET_FILE), *data = NULL;
 	size_t len = 0, pos, i;
 	struct stat sb;
 	ssize_t r;
