@@ -18,7 +18,12 @@
 #     until the API confirms it; a revoke that died between its journal
 #     slot and its commit is honoured by the next command;
 #  3. a fleet follower (real etcd) whose disk is full when a revocation is
-#     published: the same as 1, and its next `follow --once` stores it.
+#     published: the same as 1, and its next `follow --once` stores it;
+#  4. the publisher's disk full when `token revoke` runs there, the API's
+#     DELETE failing: the journaled revocation is published all the same
+#     (the signed pending-revocation flag), the follower refuses the
+#     token, and the publisher's syncs send the DELETE once the API is
+#     back.
 # The sync must grow the writer's file to fail at commit (a small change
 # fits in pages LMDB frees and reuses): each change comes with 300 new
 # application users at the API.
@@ -195,9 +200,10 @@ fi
 . "$(dirname "$0")/lib_etcd.sh"
 etcd_start || { bad "etcd did not start: $(tail -5 "$W/etcd.log")"; finish; exit; }
 small_fs "$W/ffs" || { bad "second tmpfs"; finish; exit; }
+small_fs "$W/pfs" || { bad "third tmpfs"; finish; exit; }
 PFX=/df/
 pk=$(ctl fleet keygen --out "$W/fleet.key" 2>"$W/err") || bad "keygen: $(cat "$W/err")"
-sed -e "s#^cache_dir = .*#cache_dir = $W/pub#" "$C" > "$W/p.conf"
+sed -e "s#^cache_dir = .*#cache_dir = $W/pfs/cache#" "$C" > "$W/p.conf"
 cat >> "$W/p.conf" <<EOC
 fleet = publish
 etcd_endpoints = $EURL
@@ -240,4 +246,31 @@ fctl follow --once > "$W/fo" 2>&1; rc=$?
 [ $rc = 0 ] && [ "$(dec "$F" "$SECRETS/Z")" = revoked ] &&
 	ok "3. with room again its next follow --once stores it: Z revoked" ||
 	bad "3. after: follow exit $rc, Z $(dec "$F" "$SECRETS/Z"): $(cat "$W/fo")"
+
+# ------------------------------------------------------------ 4. the publisher's disk full
+pctl token create "$U" 2>"$W/err" | head -n 1 > "$SECRETS/Q"
+PQ=$(head -c 12 "$SECRETS/Q")
+fctl follow --once > "$W/fo" 2>&1 || bad "4. follow: $(cat "$W/fo")"
+[ "$(dec "$F" "$SECRETS/Q")" = accepted ] && ok "4. token Q created on the publisher, accepted on the follower" ||
+	bad "4. Q: $(dec "$F" "$SECRETS/Q")"
+if command -v mdb_copy > /dev/null; then
+compact "$W/pfs/cache/writer" || bad "4. mdb_copy -c failed"
+fill "$W/pfs"
+sim_ctl POST /_sim/faults '{"path": "access-tokens", "method": "DELETE", "kind": "status", "status": 503}' > /dev/null
+pctl token revoke "$U" "$PQ" > "$W/rv" 2>&1; rc=$?
+fctl follow --once > "$W/fo" 2>&1; frc=$?
+[ $rc != 0 ] && grep -q "revocation recorded in the revocation journal, but the cache cannot store it" "$W/rv" &&
+	[ $frc = 0 ] && [ "$(dec "$F" "$SECRETS/Q")" = revoked ] &&
+	ok "4. the publisher's disk full, DELETE failing: token revoke exits $rc, the journaled revocation is published; the follower refuses Q (revoked)" ||
+	bad "4. revoke exit $rc, follow exit $frc, Q on the follower $(dec "$F" "$SECRETS/Q"): $(cat "$W/rv" "$W/fo")"
+rm -f "$W/pfs/fill"
+sim_ctl DELETE /_sim/faults > /dev/null
+pctl sync > "$W/psync" 2>&1; rc=$?
+fctl follow --once > "$W/fo" 2>&1
+[ $rc = 0 ] && [ "$(listed "$PQ")" = False ] && [ "$(dec "$F" "$SECRETS/Q")" = revoked ] &&
+	ok "4. room again and the API back: the publisher's sync sends the DELETE (the API no longer lists Q); the follower still refuses Q" ||
+	bad "4. after: publisher sync exit $rc, listed $(listed "$PQ"), Q $(dec "$F" "$SECRETS/Q"): $(cat "$W/psync" "$W/fo")"
+else
+	skip "4. the publisher's disk full: mdb_copy (lmdb-utils) not installed"
+fi
 finish
