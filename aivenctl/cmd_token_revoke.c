@@ -108,10 +108,11 @@ token_revoke_now(struct aivenauth_ctx *ctx, const char *user_id,
 	}
 	if (st != AIVENAUTH_OK) {
 		if (recorded)
-			ctl_err("token %s: the API call failed: %s; the "
-			    "revocation is recorded here and every `aivenctl "
-			    "sync` retries the DELETE until the API confirms it "
-			    "(or revoke it in the console)", prefix,
+			ctl_err("token %s %s; the API call failed: %s; every "
+			    "`aivenctl sync` retries the DELETE until the API "
+			    "confirms it; run again or revoke in the console",
+			    prefix, *local ? "revoked locally" : "revocation "
+			    "recorded, not yet stored in the cache",
 			    aivenauth_strerror(st));
 		else if (*local)
 			ctl_err("token %s revoked locally; the API call failed: "
