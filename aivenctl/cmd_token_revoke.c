@@ -55,9 +55,10 @@ token_revoke_now(struct aivenauth_ctx *ctx, const char *user_id,
 	 * stops listing the token.  If even that fails, the library has
 	 * withdrawn the readers (cache-unavailable).
 	 */
-	st = aivenauth_revocation_record(ctx, user_id, prefix);
+	st = ost == AIVENAUTH_ERR_CACHE_MISSING ? ost :
+	    aivenauth_revocation_record(ctx, user_id, prefix);
 	recorded = st == AIVENAUTH_OK;
-	if (!recorded) {
+	if (!recorded && st != AIVENAUTH_ERR_CACHE_MISSING) {
 		ctl_err("cannot record the revocation of token %s (%s): readers "
 		    "refuse to decide (cache-unavailable) until the cache can "
 		    "be written", prefix, aivenauth_strerror(st));

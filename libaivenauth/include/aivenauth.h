@@ -379,8 +379,9 @@ AIVENAUTH_EXPORT enum aivenauth_status aivenauth_cache_revoke(
  * before aivenauth_cache_revoke() and the API call: from then on every
  * write to the cache stores the token revoked, and aivenauth_sync() sends
  * the DELETE until the API stops listing the token.  Needs no open cache.
- * On failure the readers are withdrawn (they answer cache-unavailable)
- * and AIVENAUTH_ERR_CACHE_FULL (journal full), _IO, ... is returned.
+ * AIVENAUTH_ERR_CACHE_MISSING when this host has no cache.  On any other
+ * failure the readers are withdrawn (they answer cache-unavailable) and
+ * AIVENAUTH_ERR_CACHE_FULL (journal full), _IO, ... is returned.
  */
 AIVENAUTH_EXPORT enum aivenauth_status aivenauth_revocation_record(
     struct aivenauth_ctx *ctx, const char *user_id, const char *prefix)

@@ -138,6 +138,8 @@ writer_dir_fd(struct aivenauth_ctx *ctx, int *dfd)
 		return AIVENAUTH_ERR_NOMEM;
 	fd = open(w, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	free(w);
+	if (fd < 0 && errno == ENOENT)
+		return AIVENAUTH_ERR_CACHE_MISSING;     /* no cache yet */
 	if (fd < 0)
 		return cache_err(ctx, errno, "opening the writer directory");
 	if (fstat(fd, &st) != 0 || (st.st_mode & 077) != 0 ||

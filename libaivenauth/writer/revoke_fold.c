@@ -76,7 +76,9 @@ aivenauth_revocation_record(struct aivenauth_ctx *ctx, const char *user_id,
 	memcpy(e.user_id, user_id, strlen(user_id));
 	e.time = (int64_t)time(NULL);
 	/* Opened locked: another recorder cannot take the same slot. */
-	if ((st = revj_open(ctx, true, &j)) != AIVENAUTH_OK)
+	if ((st = revj_open(ctx, true, &j)) == AIVENAUTH_ERR_CACHE_MISSING)
+		return st;      /* no cache here: nothing a reader could accept */
+	if (st != AIVENAUTH_OK)
 		goto fail;
 	for (i = 0; i < REVJ_SLOTS; i++) {
 		if (j.kind[i] == REVJ_ENTRY && strcmp(j.e[i].prefix, prefix) == 0 &&
