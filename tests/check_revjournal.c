@@ -110,6 +110,8 @@ teardown(void)
 	fx_snap_free(&snap);
 	aivenauth_ctx_free(ctx);
 	fx_rmdir(dir);
+	free(dir);
+	dir = NULL;
 }
 
 static char *
