@@ -408,6 +408,7 @@ aivenauth_fleet_publisher_publish(struct aivenauth_fleet_publisher *p,
 	struct fleet_held held;
 	struct fleet_gen g;
 	int64_t sync_time = 0;
+	size_t journaled;
 
 	if (p == NULL || res == NULL)
 		return AIVENAUTH_ERR_INVALID;
@@ -431,6 +432,10 @@ aivenauth_fleet_publisher_publish(struct aivenauth_fleet_publisher *p,
 		fleet_gen_free(&g);
 		return AIVENAUTH_ERR_CACHE_MISSING;
 	}
+	/* A revocation `token revoke` journaled but could not store (a full
+	 * disk) is published all the same: the snapshot id has not moved,
+	 * so the followers would otherwise get only a heartbeat. */
+	journaled = fleet_gen_journal(ctx, &g);
 	memset(&none, 0, sizeof(none));
 	if ((st = fleet_read_view(&p->fe, &none, NULL, &v)) != AIVENAUTH_OK) {
 		fleet_gen_free(&g);
@@ -441,7 +446,7 @@ aivenauth_fleet_publisher_publish(struct aivenauth_fleet_publisher *p,
 	hb.last_sync_time = sync_time;
 	hb.published_time = (int64_t)time(NULL);
 	snprintf(hb.publisher_id, sizeof(hb.publisher_id), "%s", p->id);
-	if (v.current != 0 && v.current == pb.generation &&
+	if (v.current != 0 && v.current == pb.generation && journaled == 0 &&
 	    sodium_memcmp(snap_id, pb.snap_id, SNAP_ID_BYTES) == 0) {
 		/* The followers have this snapshot: freshness only, for the
 		 * set it holds (the same as the one published). */
