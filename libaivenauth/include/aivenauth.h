@@ -386,6 +386,18 @@ AIVENAUTH_EXPORT enum aivenauth_status aivenauth_cache_revoke(
 AIVENAUTH_EXPORT enum aivenauth_status aivenauth_revocation_record(
     struct aivenauth_ctx *ctx, const char *user_id, const char *prefix)
     AIVENAUTH_WUR;
+/*
+ * The revocation journal's overflow mark: set when a revocation found the
+ * journal full (and the cache could not store it); while it is set the
+ * writer publishes nothing (readers answer cache-unavailable).  *listed:
+ * how many such revocations it names (each is taken off when it is
+ * journaled: run its revoke again); *lost: one could not even be named.
+ * With clear, the mark is cleared (the operator confirmed the revocations
+ * at the API); the next sync publishes again.  No journal: no mark.
+ */
+AIVENAUTH_EXPORT enum aivenauth_status aivenauth_revocation_overflow(
+    struct aivenauth_ctx *ctx, size_t *listed, bool *lost, bool clear)
+    AIVENAUTH_WUR;
 /* Forget a token entirely (hash and metadata). */
 AIVENAUTH_EXPORT enum aivenauth_status aivenauth_cache_remove(
     struct aivenauth_ctx *ctx, const char *prefix) AIVENAUTH_WUR;

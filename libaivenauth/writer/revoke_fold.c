@@ -56,6 +56,54 @@ withdraw_readers(struct aivenauth_ctx *ctx)
 	close(dfd);
 }
 
+/* Take (prefix, user) off the overflow list: it is journaled now. */
+static bool
+over_drop(struct revj *j, const char *user_id, const char *prefix)
+{
+	size_t i;
+
+	for (i = 0; i < j->hdr.n_over; i++)
+		if (strcmp(j->hdr.over[i].prefix, prefix) == 0 &&
+		    strcmp(j->hdr.over[i].user_id, user_id) == 0) {
+			memmove(&j->hdr.over[i], &j->hdr.over[i + 1],
+			    (j->hdr.n_over - i - 1) * sizeof(j->hdr.over[0]));
+			j->hdr.n_over--;
+			memset(&j->hdr.over[j->hdr.n_over], 0,
+			    sizeof(j->hdr.over[0]));
+			return true;
+		}
+	return false;
+}
+
+/*
+ * The journal is full: set the overflow mark (durable, in the header the
+ * writer allocated with the slots), listing this revocation if there is
+ * room, so that no publication lifts the withdrawal of the readers until
+ * it is journaled.  false: not even the mark could be written.
+ */
+static bool
+over_mark(struct aivenauth_ctx *ctx, struct revj *j, const char *user_id,
+    const char *prefix)
+{
+	struct revj_over *o;
+	size_t i;
+
+	for (i = 0; i < j->hdr.n_over; i++)
+		if (strcmp(j->hdr.over[i].prefix, prefix) == 0 &&
+		    strcmp(j->hdr.over[i].user_id, user_id) == 0)
+			return true;     /* already listed */
+	if (j->hdr.n_over < REVJ_OVER_MAX) {
+		o = &j->hdr.over[j->hdr.n_over++];
+		memset(o, 0, sizeof(*o));
+		memcpy(o->prefix, prefix, strlen(prefix));
+		memcpy(o->user_id, user_id, strlen(user_id));
+	} else {
+		j->hdr.lost = true;
+	}
+	return revj_put_hdr(ctx, j) == AIVENAUTH_OK &&
+	    revj_sync(ctx, j) == AIVENAUTH_OK;
+}
+
 enum aivenauth_status
 aivenauth_revocation_record(struct aivenauth_ctx *ctx, const char *user_id,
     const char *prefix)
@@ -65,6 +113,7 @@ aivenauth_revocation_record(struct aivenauth_ctx *ctx, const char *user_id,
 	struct revj_entry e;
 	struct revj j;
 	size_t i, free_slot = REVJ_SLOTS;
+	bool marked = false;
 
 	if (ctx == NULL || user_id == NULL || prefix == NULL ||
 	    *user_id == '\0' || *prefix == '\0' ||
@@ -83,7 +132,13 @@ aivenauth_revocation_record(struct aivenauth_ctx *ctx, const char *user_id,
 	for (i = 0; i < REVJ_SLOTS; i++) {
 		if (j.kind[i] == REVJ_ENTRY && strcmp(j.e[i].prefix, prefix) == 0 &&
 		    strcmp(j.e[i].user_id, user_id) == 0) {
-			revj_close(&j);   /* already recorded, still pending */
+			/* already recorded, still pending */
+			if (over_drop(&j, user_id, prefix) &&
+			    (revj_put_hdr(ctx, &j) != AIVENAUTH_OK ||
+			    revj_sync(ctx, &j) != AIVENAUTH_OK))
+				ctx_log(ctx, LOG_WARNING, "revocation journal: "
+				    "token %s stays on the overflow list", prefix);
+			revj_close(&j);
 			return AIVENAUTH_OK;
 		}
 		if (j.kind[i] == REVJ_EMPTY && free_slot == REVJ_SLOTS)
@@ -95,12 +150,15 @@ aivenauth_revocation_record(struct aivenauth_ctx *ctx, const char *user_id,
 		if (j.kind[i] == REVJ_TORN)
 			free_slot = i;
 	if (free_slot == REVJ_SLOTS) {
+		marked = over_mark(ctx, &j, user_id, prefix);
 		ctx_log(ctx, LOG_ERR, "the revocation journal is full (%d "
-		    "revocations the cache could not store yet)", REVJ_SLOTS);
+		    "revocations the cache could not store yet)%s", REVJ_SLOTS,
+		    marked ? "; overflow mark set" : "");
 		revj_close(&j);
 		st = AIVENAUTH_ERR_CACHE_FULL;
 		goto fail;
 	}
+	e.seq = revj_last_seq(&j) + 1;
 	if (!revj_encode(&e, slot)) {
 		revj_close(&j);
 		return AIVENAUTH_ERR_INVALID;
@@ -111,6 +169,15 @@ aivenauth_revocation_record(struct aivenauth_ctx *ctx, const char *user_id,
 		revj_close(&j);
 		goto fail;
 	}
+	/* The counter: the entry carries it too (revj_last_seq), so a
+	 * header that cannot be written loses nothing -- unless it held
+	 * this revocation on the overflow list, which then stays (the
+	 * readers stay withdrawn: fail closed). */
+	j.hdr.seq = e.seq;
+	(void)over_drop(&j, user_id, prefix);
+	if (revj_put_hdr(ctx, &j) != AIVENAUTH_OK)
+		ctx_log(ctx, LOG_WARNING, "revocation journal: header not "
+		    "updated");
 	st = revj_sync(ctx, &j);
 	revj_close(&j);
 	if (st != AIVENAUTH_OK)
@@ -120,9 +187,17 @@ fail:
 	/* Nowhere durable: the readers must not go on accepting it while
 	 * the caller tries the cache and the API. */
 	withdraw_readers(ctx);
-	ctx_log(ctx, LOG_ERR, "revocation of token %s not recorded in the "
-	    "revocation journal (%s): readers refuse to decide until the "
-	    "cache can be written", prefix, aivenauth_strerror(st));
+	if (marked)
+		ctx_log(ctx, LOG_ERR, "revocation of token %s not recorded in "
+		    "the revocation journal (full): readers refuse to decide "
+		    "(overflow mark) until it is: free space so that `aivenctl "
+		    "sync` can store the pending revocations, then run this "
+		    "revoke again", prefix);
+	else
+		ctx_log(ctx, LOG_ERR, "revocation of token %s not recorded in "
+		    "the revocation journal (%s): readers refuse to decide "
+		    "until the cache can be written", prefix,
+		    aivenauth_strerror(st));
 	return st;
 }
 
@@ -143,10 +218,13 @@ fold_one(struct aivenauth_ctx *ctx, MDB_txn *txn, const struct revj_entry *e,
 	rc = mdb_get(txn, ctx->cache->tokens, &k, &d);
 	if (rc == MDB_NOTFOUND) {
 		/* Not in the cache: nothing here accepts it.  A sync's apply
-		 * has just stored every token the API lists, so there the
-		 * API no longer has it: done.  Elsewhere it is kept for the
-		 * sync (which also sends its DELETE). */
-		*done = ctx->cache->applying;
+		 * has just stored every token the API listed when its fetch
+		 * began: for a revocation journaled before that, the API no
+		 * longer has it: done.  One journaled since (the token may be
+		 * newer than the listing: made in the console after the
+		 * fetch) is kept for the next sync, which sends its DELETE;
+		 * so is any outside a sync's apply. */
+		*done = ctx->cache->applying && e->seq <= ctx->cache->fetch_seq;
 		return AIVENAUTH_OK;
 	}
 	if (rc != 0)
@@ -186,6 +264,7 @@ revj_fold(struct aivenauth_ctx *ctx, MDB_txn *txn, struct revj_fold *f)
 
 	memset(f->done, 0, sizeof(f->done));
 	f->n_done = 0;
+	ctx->cache->revj_over = false;
 	if (f->j.fd < 0) {
 		/* Held (locked) from the first attempt to the commit: no
 		 * recorder writes a slot while this write reads and frees
@@ -195,6 +274,9 @@ revj_fold(struct aivenauth_ctx *ctx, MDB_txn *txn, struct revj_fold *f)
 		if (f->j.fd < 0)
 			return AIVENAUTH_OK;   /* no journal: nothing pending */
 	}
+	/* A revocation the full journal could not take: no publication
+	 * lifts the readers' withdrawal (publish_after_commit). */
+	ctx->cache->revj_over = revj_overflowed(&f->j);
 	for (i = 0; i < REVJ_SLOTS; i++) {
 		if (f->j.kind[i] == REVJ_TORN) {
 			ctx_log(ctx, LOG_WARNING, "revocation journal: slot %zu is "
@@ -247,8 +329,12 @@ revj_pending(struct aivenauth_ctx *ctx)
 	bool pending = false;
 	size_t i;
 
-	if (revj_open(ctx, false, &j) != AIVENAUTH_OK || j.fd < 0)
+	if (revj_open(ctx, false, &j) != AIVENAUTH_OK)
 		return false;
+	if (j.fd < 0) {
+		revj_close(&j);
+		return false;
+	}
 	if ((st = cache_read_begin(ctx, &txn)) != AIVENAUTH_OK) {
 		revj_close(&j);
 		return true;
@@ -268,4 +354,41 @@ revj_pending(struct aivenauth_ctx *ctx)
 	cache_read_end(ctx);
 	revj_close(&j);
 	return pending;
+}
+
+enum aivenauth_status
+aivenauth_revocation_overflow(struct aivenauth_ctx *ctx, size_t *listed,
+    bool *lost, bool clear)
+{
+	enum aivenauth_status st;
+	struct revj j;
+
+	if (ctx == NULL)
+		return AIVENAUTH_ERR_INVALID;
+	if (listed != NULL)
+		*listed = 0;
+	if (lost != NULL)
+		*lost = false;
+	if ((st = revj_open(ctx, false, &j)) != AIVENAUTH_OK)
+		return st;
+	if (j.fd < 0) {
+		revj_close(&j);
+		return AIVENAUTH_OK;   /* no journal: no mark */
+	}
+	if (listed != NULL)
+		*listed = j.hdr.n_over;
+	if (lost != NULL)
+		*lost = j.hdr.lost;
+	if (clear && revj_overflowed(&j)) {
+		j.hdr.lost = false;
+		j.hdr.n_over = 0;
+		memset(j.hdr.over, 0, sizeof(j.hdr.over));
+		if ((st = revj_put_hdr(ctx, &j)) == AIVENAUTH_OK)
+			st = revj_sync(ctx, &j);
+		if (st == AIVENAUTH_OK)
+			ctx_log(ctx, LOG_NOTICE, "revocation journal: overflow "
+			    "mark cleared by the operator");
+	}
+	revj_close(&j);
+	return st;
 }

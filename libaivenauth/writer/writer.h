@@ -11,6 +11,10 @@
 #include "base/cache.h"
 #include "writer/revjournal.h"
 
+/* nocow.c: no copy-on-write on fd (a directory: for the files made in
+ * it; a file: only while empty), where the file system has it. */
+void nocow_set(struct aivenauth_ctx *ctx, int fd);
+
 /* cache_writer.c */
 enum aivenauth_status writer_open(struct aivenauth_ctx *ctx, bool create);
 /* Root creating a file in a directory the aivenauth user owns gives it to
