@@ -4,7 +4,8 @@
  *
  * Revocation beats availability: the revocation is recorded first in the
  * writer's revocation journal (preallocated: a full disk cannot lose it),
- * then the local tombstone is written, so verify refuses the token on this
+ * before the cache is even opened, and the readers refuse to decide until
+ * a publication carries it; then the local tombstone is written, so verify refuses the token on this
  * host even if the API call then fails; the tombstone stays until the API
  * stops listing the token.  If the tombstone cannot be written (a full
  * disk) the readers refuse to decide until a write stores it, and every
@@ -35,34 +36,43 @@ token_revoke_now(struct aivenauth_ctx *ctx, const char *user_id,
 	int lrc = 0;
 
 	*local = *api = *gone = false;
+	/*
+	 * First the journal, before any LMDB environment is opened: a slot
+	 * the writer allocated in advance, so a full disk cannot lose the
+	 * revocation, and nothing the open may run into (a damaged
+	 * environment, a full copy-on-write disk) comes before it.  The
+	 * library withdraws the readers until a publication carries it (the
+	 * open below normally does, at once); if even the journal fails,
+	 * they stay withdrawn.  From here on every write to the cache stores
+	 * it and every sync sends its DELETE until the API stops listing it.
+	 */
+	st = aivenauth_revocation_record(ctx, user_id, prefix);
 	ost = aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDWR);
+	if (st == AIVENAUTH_ERR_CACHE_MISSING && ost == AIVENAUTH_OK)
+		st = aivenauth_revocation_record(ctx, user_id, prefix);
+	recorded = st == AIVENAUTH_OK;
+	if (!recorded && st != AIVENAUTH_ERR_CACHE_MISSING) {
+		ctl_err("cannot record the revocation of token %s (%s): readers "
+		    "refuse to decide (cache-unavailable) until %s", prefix,
+		    aivenauth_strerror(st), st == AIVENAUTH_ERR_CACHE_FULL ?
+		    "it is recorded: free space so that `aivenctl sync` can "
+		    "store the pending revocations, then run this command "
+		    "again" : "the cache can be written");
+		lrc = exit_code(st);
+	}
 	if (ost == AIVENAUTH_OK) {
 		st = aivenauth_cache_token(ctx, prefix, &t);
 		known = st == AIVENAUTH_OK;
 		if (st == AIVENAUTH_OK && t.user_id != NULL &&
 		    strcmp(t.user_id, user_id) != 0) {
+			/* (Its journal entry names the wrong owner: the
+			 * cache's open dropped it, revoking nothing.) */
 			ctl_err("token %s belongs to user %s, not %s; nothing "
 			    "revoked", prefix, t.user_id, user_id);
 			aivenauth_token_clear(&t);
 			return EX_DATAERR;
 		}
 		aivenauth_token_clear(&t);
-	}
-	/*
-	 * First the journal: a slot the writer allocated in advance, so a
-	 * full disk cannot lose the revocation.  From here on every write to
-	 * the cache stores it and every sync sends its DELETE until the API
-	 * stops listing the token.  If even that fails, the library has
-	 * withdrawn the readers (cache-unavailable).
-	 */
-	st = ost == AIVENAUTH_ERR_CACHE_MISSING ? ost :
-	    aivenauth_revocation_record(ctx, user_id, prefix);
-	recorded = st == AIVENAUTH_OK;
-	if (!recorded && st != AIVENAUTH_ERR_CACHE_MISSING) {
-		ctl_err("cannot record the revocation of token %s (%s): readers "
-		    "refuse to decide (cache-unavailable) until the cache can "
-		    "be written", prefix, aivenauth_strerror(st));
-		lrc = exit_code(st);
 	}
 	if (ost == AIVENAUTH_OK) {
 		st = known ? aivenauth_cache_revoke(ctx, prefix, 0) :
@@ -91,8 +101,10 @@ token_revoke_now(struct aivenauth_ctx *ctx, const char *user_id,
 	} else {
 		ctl_err("cannot open the cache to revoke token %s locally: %s%s",
 		    prefix, aivenauth_strerror(ost), recorded ? "; recorded in "
-		    "the revocation journal: the next write to the cache "
-		    "stores it" : "");
+		    "the revocation journal: readers refuse to decide "
+		    "(cache-unavailable) until a write to the cache stores it "
+		    "(repair the cache, see aivenctl doctor; `aivenctl sync` "
+		    "sends the DELETE meanwhile)" : "");
 		lrc = exit_code(ost);
 	}
 

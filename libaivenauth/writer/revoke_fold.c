@@ -33,27 +33,39 @@
 #include "base/rec.h"
 #include "writer/writer.h"
 
-/* Readers refuse to decide (the revocation is nowhere a commit will pick
- * it up).  Needs no disk block. */
+/* Readers refuse to decide (the revocation is nowhere a publication has
+ * carried it yet).  Needs no disk block: a pwrite into the state record's
+ * allocated page (base/pubstate.c), no LMDB environment. */
 static void
 withdraw_readers(struct aivenauth_ctx *ctx)
 {
 	struct pubstate_map m;
-	int dfd;
+	int dfd, e;
 
-	if (ctx->cache != NULL && ctx->cache->rdwr && cache_is_ours(ctx->cache)) {
-		pubstate_withdraw(&ctx->cache->ps);
-		return;
+	if (ctx->cache != NULL && ctx->cache->rdwr && cache_is_ours(ctx->cache))
+		e = pubstate_withdraw(&ctx->cache->ps);
+	else if ((dfd = open(ctx->cfg.cache_dir, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) < 0)
+		e = errno;
+	else {
+		if ((e = pubstate_open(&m, dfd, true)) == 0) {
+			e = pubstate_withdraw(&m);
+			pubstate_close(&m);
+		}
+		close(dfd);
 	}
-	dfd = open(ctx->cfg.cache_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
-	if (dfd < 0)
-		return;
-	if (pubstate_open(&m, dfd, true) == 0) {
-		pubstate_withdraw(&m);
-		pubstate_close(&m);
-	}
-	close(dfd);
+	if (e != 0 && e != ENOENT)
+		ctx_log(ctx, LOG_CRIT, "cache %s: readers could not be withdrawn "
+		    "(%s): they may accept a revoked token until a write "
+		    "publishes (run aivenctl doctor)", ctx->cfg.cache_dir,
+		    strerror(e));
+}
+
+static bool
+writer_is_open(struct aivenauth_ctx *ctx)
+{
+	return ctx->cache != NULL && ctx->cache->rdwr &&
+	    cache_is_ours(ctx->cache);
 }
 
 /* Take (prefix, user) off the overflow list: it is journaled now. */
@@ -182,6 +194,15 @@ aivenauth_revocation_record(struct aivenauth_ctx *ctx, const char *user_id,
 	revj_close(&j);
 	if (st != AIVENAUTH_OK)
 		goto fail;
+	/* Recorded before the cache is open (`token revoke` does that, so
+	 * that nothing -- a damaged environment, a SIGBUS in LMDB's mapped
+	 * lock file on a full copy-on-write disk -- can come between the
+	 * command and the journal): the readers refuse to decide until a
+	 * publication carries it.  Opening the writer stores it and
+	 * publishes (writer_open: the record is withdrawn, so it publishes),
+	 * which lifts this; if the open fails, they stay withdrawn. */
+	if (!writer_is_open(ctx))
+		withdraw_readers(ctx);
 	return AIVENAUTH_OK;
 fail:
 	/* Nowhere durable: the readers must not go on accepting it while
