@@ -141,17 +141,78 @@ token_revoke_now(struct aivenauth_ctx *ctx, const char *user_id,
 	return lrc;
 }
 
+/*
+ * --clear-overflow: the revocation journal's overflow mark (a revocation
+ * that found the journal full) holds every publication back; it names the
+ * revocations it could, and each is taken off when its revoke is run
+ * again.  One it could not name is cleared only here, after the operator
+ * confirmed in the console that every token meant to be revoked is gone.
+ */
+static int
+clear_overflow(void)
+{
+	struct aivenauth_ctx *ctx;
+	enum aivenauth_status st;
+	size_t listed = 0;
+	bool lost = false;
+	int rc;
+
+	if ((rc = ctl_ctx_new(&ctx)) != 0)
+		return rc;
+	st = aivenauth_revocation_overflow(ctx, &listed, &lost, true);
+	if (st == AIVENAUTH_ERR_CACHE_MISSING) {
+		ctl_err("no local cache: no overflow mark to clear");
+		rc = exit_code(st);
+	} else if (st != AIVENAUTH_OK) {
+		ctl_err("cannot clear the revocation journal's overflow mark: %s",
+		    aivenauth_strerror(st));
+		rc = exit_code(st);
+	} else if (listed == 0 && !lost) {
+		printf("No overflow mark set: nothing to clear.\n");
+	} else {
+		printf("Overflow mark cleared (%zu revocation(s) named%s); run "
+		    "'aivenctl sync' to publish again.\n", listed, lost ?
+		    ", and at least one that could not be named" : "");
+	}
+	aivenauth_ctx_free(ctx);
+	return rc;
+}
+
 int
 cmd_token_revoke(int argc, char *argv[])
 {
+	static const struct option longopts[] = {
+		GLOBAL_LONGOPTS,
+		{ "clear-overflow", no_argument, NULL, 'O' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct aivenauth_ctx *ctx;
 	const char *user_id, *prefix;
-	bool local, api, gone;
+	bool local, api, gone, clear = false;
 	char *store = NULL;
-	int rc;
+	int c, rc;
 
-	if ((rc = parse_no_opts("token revoke", argc, argv)) >= 0)
-		return rc;
+	while ((c = getopt_long(argc, argv, GLOBAL_SHORTOPTS "h", longopts,
+	    NULL)) != -1) {
+		if (global_opt(c, optarg))
+			continue;
+		switch (c) {
+		case 'O':
+			clear = true;
+			break;
+		case 'h':
+			usage_print(stdout, "token revoke");
+			return 0;
+		default:
+			return opt_error("token revoke", argv);
+		}
+	}
+	if (clear) {
+		if (argc - optind != 0)
+			return usage_of("token revoke");
+		return clear_overflow();
+	}
 	if (argc - optind < 1 || argc - optind > 2)
 		return usage_of("token revoke");
 	if ((rc = ctl_ctx_new(&ctx)) != 0)
