@@ -59,4 +59,15 @@ ctl sync > "$W/sync" 2>&1; rc=$?
 r=$(dec "$SECRETS/R")
 [ $rc = 0 ] && [ "$r" = revoked ] && ok "room again, DELETE still failing: the sync stores it, R refused ($r)" ||
 	bad "after the sync (exit $rc) R is $r: $(tail -2 "$W/sync")"
+# aivenctl doctor: this cache is fine; one whose state record was made
+# before the writer could mark the directory is not.
+ctl doctor > "$W/doc" 2>&1
+grep -E '^ok +cache-fs .*btrfs' "$W/doc" > /dev/null && ok "doctor: cache-fs ok on btrfs with no-copy-on-write" ||
+	bad "doctor: $(grep cache-fs "$W/doc")"
+mkdir -m 0750 "$W/fs/cow" && : > "$W/fs/cow/state" && chmod 0640 "$W/fs/cow/state"
+sed "s#^cache_dir = .*#cache_dir = $W/fs/cow#" "$C" > "$W/cow.conf"
+"$AB/aivenctl" -c "$W/cow.conf" sync > /dev/null 2>&1 || bad "sync into the second cache"
+"$AB/aivenctl" -c "$W/cow.conf" doctor > "$W/doc" 2>&1
+grep -E '^warn +cache-fs .*copy-on-write for: state' "$W/doc" > /dev/null &&
+	ok "doctor warns when a file of the cache is copy-on-write on btrfs" || bad "doctor: $(grep cache-fs "$W/doc")"
 finish
