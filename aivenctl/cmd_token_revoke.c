@@ -47,10 +47,16 @@ token_revoke_now(struct aivenauth_ctx *ctx, const char *user_id,
 	 * it and every sync sends its DELETE until the API stops listing it.
 	 */
 	st = aivenauth_revocation_record(ctx, user_id, prefix);
+	if (st == AIVENAUTH_OK)
+		sigbus_note("the revocation is recorded in the revocation "
+		    "journal and the readers refuse to decide "
+		    "(cache-unavailable) until a write stores it; every sync "
+		    "sends its DELETE");
 	ost = aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDWR);
 	if (st == AIVENAUTH_ERR_CACHE_MISSING && ost == AIVENAUTH_OK)
 		st = aivenauth_revocation_record(ctx, user_id, prefix);
 	recorded = st == AIVENAUTH_OK;
+	sigbus_note(NULL);
 	if (!recorded && st != AIVENAUTH_ERR_CACHE_MISSING) {
 		ctl_err("cannot record the revocation of token %s (%s): readers "
 		    "refuse to decide (cache-unavailable) until %s", prefix,
