@@ -11,6 +11,9 @@ enum mapcheck_kind {
 	MAPCHECK_UNKNOWN_USER,  /* a name or id no synced user has */
 	MAPCHECK_EMPTY_GLOB,    /* a glob no synced user's name matches */
 	MAPCHECK_ROOT,          /* application users mapped to uid 0 */
+	MAPCHECK_AMBIGUOUS,     /* an exact name several synced users hold:
+	                           logins by it are refused (verify's
+	                           map-ambiguous-name) */
 };
 
 /* One finding: the line, the entry concerned (NULL for MAPCHECK_ROOT) and
