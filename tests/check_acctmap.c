@@ -20,6 +20,7 @@
 #include "helpers/fixture.h"
 #include "base/acctmap.h"
 #include "base/internal.h"
+#include "reader/dupnames.h"
 
 #define ID_CI "u0123456789a"
 #define ID_TF "u1abc2345678"
@@ -680,6 +681,61 @@ START_TEST(in_place_rewrite_never_wider)
 }
 END_TEST
 
+/*
+ * O4 (docs/SECURITY.md): names are display names.  A second application
+ * user called "ci-runner" appears: the line listing "ci-runner" by name
+ * admits neither (map-ambiguous-name); a line listing the id admits that
+ * one user; a glob admits every name like it, as a glob says.  The list
+ * of repeated names is built once per cache version, not per login.
+ */
+#define ID_C2 "u00000000c2c"
+
+START_TEST(ambiguous_name_refused)
+{
+	char t_c2[FX_TOKEN_LEN + 1];
+	unsigned long b0;
+
+	ck_assert_int_eq(as("deploy", t_ci, NULL), AIVENAUTH_ACCEPTED);
+	ck_assert_uint_eq(dupnames_builds(ctx), 1);
+	for (int i = 0; i < 20; i++)
+		ck_assert_int_eq(as("deploy", t_ci, NULL), AIVENAUTH_ACCEPTED);
+	ck_assert_uint_eq(dupnames_builds(ctx), 1);
+	/* an org admin creates a second ci-runner, with a token */
+	fx_add_user(&snap, ID_C2, "ci-runner");
+	fx_token(t_c2, 0);
+	fx_add_token(&snap, ID_C2, t_c2);
+	ck_assert_int_eq(aivenauth_cache_apply(ctx, &snap.s, 0, NULL), AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_cache_enroll(ctx, ID_C2, t_c2, FX_TOKEN_LEN, NULL), AIVENAUTH_OK);
+	aivenauth_cache_close(ctx);
+	lg.len = 0;
+	lg.buf[0] = '\0';
+	ck_assert_int_eq(as("deploy", t_c2, NULL), AIVENAUTH_REASON_MAP_AMBIGUOUS_NAME);
+	ck_assert_int_eq(as("deploy", t_ci, NULL), AIVENAUTH_REASON_MAP_AMBIGUOUS_NAME);
+	b0 = dupnames_builds(ctx);
+	for (int i = 0; i < 20; i++)
+		ck_assert_int_eq(as("deploy", t_ci, NULL),
+		    AIVENAUTH_REASON_MAP_AMBIGUOUS_NAME);
+	ck_assert_uint_eq(dupnames_builds(ctx), b0);
+	/* by id: that one user, the other refused; the name beside the id
+	 * does not make the id ambiguous */
+	write_file(mapfile, "deploy " ID_CI "\n", 0644);
+	ck_assert_int_eq(as("deploy", t_ci, NULL), AIVENAUTH_ACCEPTED);
+	ck_assert_int_eq(as("deploy", t_c2, NULL), AIVENAUTH_REASON_MAP_NOT_LISTED);
+	write_file(mapfile, "deploy ci-runner " ID_CI "\n", 0644);
+	ck_assert_int_eq(as("deploy", t_ci, NULL), AIVENAUTH_ACCEPTED);
+	ck_assert_int_eq(as("deploy", t_c2, NULL), AIVENAUTH_REASON_MAP_AMBIGUOUS_NAME);
+	/* a glob: every name like it, both */
+	write_file(mapfile, "deploy ci-*\n", 0644);
+	ck_assert_int_eq(as("deploy", t_ci, NULL), AIVENAUTH_ACCEPTED);
+	ck_assert_int_eq(as("deploy", t_c2, NULL), AIVENAUTH_ACCEPTED);
+	/* names nobody else holds are untouched */
+	write_file(mapfile, "deploy terraform-prod ci-runner\n", 0644);
+	ck_assert_int_eq(as("deploy", t_tf, NULL), AIVENAUTH_ACCEPTED);
+	ck_assert_str_eq(aivenauth_reason_name(AIVENAUTH_REASON_MAP_AMBIGUOUS_NAME),
+	    "map-ambiguous-name");
+}
+END_TEST
+
 START_TEST(reload_on_change_only)
 {
 	char tmp[600];
@@ -794,6 +850,7 @@ acctmap_suite(void)
 	tcase_add_test(tc, hostile_and_broken_maps);
 	tcase_add_test(tc, partial_map_file_refused);
 	tcase_add_test(tc, in_place_rewrite_never_wider);
+	tcase_add_test(tc, ambiguous_name_refused);
 	tcase_add_test(tc, reload_on_change_only);
 	tcase_add_test(tc, public_load_and_config_key);
 	suite_add_tcase(s, tc);
