@@ -107,8 +107,10 @@ build(struct aivenauth_ctx *ctx, MDB_txn *txn, struct dupnames *dn)
 	prev = n > 0 ? all[0] : NULL;
 	for (i = 1; i < n; i++) {
 		char *nm = all[i];
+		bool same = strcmp(nm, prev) == 0;
 
-		if (nm[0] != '\0' && strcmp(nm, prev) == 0 &&
+		/* An empty name is no name: a map entry never matches it. */
+		if (same && nm[0] != '\0' &&
 		    (out == 0 || strcmp(dups[out - 1], nm) != 0)) {
 			dups[out++] = nm;
 			all[i] = NULL;
