@@ -332,10 +332,7 @@ libaivenauth/net/json_error.c ### strcmp(json_string_value(c), code) == 0) ### A
 libaivenauth/base/file.c ### if (strcmp(real, dir) != 0 && strlen(real) + 2 <= WALK_PATH_MAX) { ### file paths (the parent-directory walk)
 libaivenauth/base/file.c ### snprintf(dir, sizeof(dir), "%s/x", strcmp(real, "/") == 0 ? ### file paths (the parent-directory walk)
 libaivenauth/base/file.c ### } else if (strcmp(real, dir) != 0) { ### file paths (the parent-directory walk)
-libaivenauth/reader/dupnames.c ### return strcmp(*(char *const *)a, *(char *const *)b); ### application user names (public), sorted
-libaivenauth/reader/dupnames.c ### bool same = strcmp(nm, prev) == 0; ### application user names (public), repeated ones
-libaivenauth/reader/dupnames.c ### (out == 0 || strcmp(dups[out - 1], nm) != 0)) { ### application user names (public), repeated ones
-libaivenauth/reader/dupnames.c ### c = strncmp(name, dn->names[mid], len); ### application user names (public), binary search
+libaivenauth/reader/dupnames.c ### int c = n > 0 ? memcmp(x->p, y->p, n) : 0; ### application user names (public), sorted and searched
 EOA
 )
 unlisted=0
