@@ -80,6 +80,41 @@ holders(const char *entry, const struct aivenauth_user *u, size_t nu,
 	return count;
 }
 
+bool
+mapcheck_by_name_only(const struct aivenauth_account_entry *e,
+    const char *name, const char *id)
+{
+	struct aivenauth_account_entry one = { 0 };
+	const char *users[1];
+	size_t j;
+
+	if (!aivenauth_account_entry_lists(e, name, id))
+		return false;
+	one.users = users;
+	one.n_users = 1;
+	for (j = 0; j < e->n_users; j++) {
+		if (!aivenauth_account_user_is_id(e->users[j]) &&
+		    !aivenauth_account_user_is_glob(e->users[j]))
+			continue;
+		users[0] = e->users[j];
+		if (aivenauth_account_entry_lists(&one, name, id))
+			return false;
+	}
+	return true;
+}
+
+size_t
+mapcheck_name_holders(const char *name, const struct aivenauth_user *u,
+    size_t nu)
+{
+	size_t i, count = 0;
+
+	for (i = 0; name != NULL && name[0] != '\0' && i < nu; i++)
+		if (u[i].name != NULL && strcmp(u[i].name, name) == 0)
+			count++;
+	return count;
+}
+
 size_t
 mapcheck_run(const struct aivenauth_account_map *m,
     const struct aivenauth_user *u, size_t nu, mapcheck_fn *fn, void *arg)

@@ -334,6 +334,10 @@ case_ "a name two users hold (the first)" ci deploy 127.0.0.1 map-ambiguous-name
 case_ "a name two users hold (the second)" ci2 deploy 127.0.0.1 map-ambiguous-name
 case_ "the same user by id" ci ops 127.0.0.1 accept
 case_ "the other user, not that id" ci2 ops 127.0.0.1 map-not-listed
+ctl inspect "$(pfx ci)" > "$W/inspect.out" 2>&1
+grep -qE "^local_accounts: +deploy \(refused: map-ambiguous-name, list $CI on line 1\), ops$" "$W/inspect.out" &&
+    ok "inspect agrees: the line by name is refused, the line by id admits" ||
+    bad "inspect ambiguous: $(grep local_accounts "$W/inspect.out")"
 ctl audit > "$W/audit.out" 2>&1
 grep -q "^map-ambiguous-name .*line 1 (deploy): name \"ci-runner\" is held by 2 application users" "$W/audit.out" &&
     grep "^map-ambiguous-name" "$W/audit.out" | grep -q "$CI" &&
