@@ -233,6 +233,41 @@ START_TEST(cut_last_line_is_refused)
 }
 END_TEST
 
+/*
+ * O2, the reader's half: a file that yields fewer or more bytes than
+ * fstat() said is being written (a rewrite in place truncates, then
+ * writes); it is read again, and refused if it stays so.  Kernel files
+ * give that deterministically: sysfs says 4096 bytes and gives a few,
+ * procfs says 0 and gives more.  Both are root-owned and not writable by
+ * others, so only the byte count can refuse them.
+ */
+START_TEST(short_or_long_read_is_refused)
+{
+	static const char *const files[] = {
+	    "/sys/devices/system/cpu/online", "/proc/version" };
+	struct stat sb;
+	char *buf = NULL;
+	size_t len = 0, i;
+	int tried = 0;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (stat(files[i], &sb) != 0 || !S_ISREG(sb.st_mode))
+			continue;
+		tried++;
+		lg.len = 0;
+		lg.buf[0] = '\0';
+		ck_assert_int_eq(read_trusted(pctx, files[i], TRUST_MAP,
+		    ACCTMAP_MAX_FILE, &buf, &len), AIVENAUTH_ERR_IO);
+		ck_assert_ptr_null(buf);
+		ck_assert_msg(strstr(lg.buf, "changed while being read, 3 "
+		    "times in a row") != NULL, "%s: %s", files[i], lg.buf);
+	}
+	if (tried == 0)
+		fprintf(stderr, "short_or_long_read_is_refused: no sysfs or "
+		    "procfs file to read, not checked\n");
+}
+END_TEST
+
 START_TEST(matching_names_ids_globs)
 {
 	struct aivenauth_account_map *m = parse_ok(
@@ -840,6 +875,7 @@ acctmap_suite(void)
 	tcase_add_test(tc, matching_names_ids_globs);
 	tcase_add_test(tc, glob_is_not_exponential);
 	tcase_add_test(tc, cut_last_line_is_refused);
+	tcase_add_test(tc, short_or_long_read_is_refused);
 	tcase_add_test(tc, reason_names);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("verify");
