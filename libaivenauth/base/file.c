@@ -192,6 +192,8 @@ check_parents(struct aivenauth_ctx *ctx, const char *path, const char *what,
 		    "" : real);
 		st = walk_parents(ctx, dir, path, what, trust);
 	} else if (strcmp(real, dir) != 0) {
+		ctx_log(ctx, LOG_ERR, "%s %s: its real path %s is longer than "
+		    "%d bytes", what, path, real, WALK_PATH_MAX);
 		st = AIVENAUTH_ERR_INVALID;
 	}
 	free(real);
