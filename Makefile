@@ -99,9 +99,10 @@ PAM_OBJS  := $(call obj,$(PAM_SRCS))
 SASLD_OBJS := $(call obj,$(SASLD_SRCS))
 # Everything of the responder but main(): what its unit tests link.  The
 # log-field sanitiser is pam_aiven's own (one rule for what a log line may
-# show of a client-chosen string).
+# show of a client-chosen string), and so is the argument parser (its
+# policy file's user_match, scope and account_map are the module's).
 SASLD_LIB_OBJS := $(filter-out $(BUILD)/obj/saslauthd/main.o,$(SASLD_OBJS)) \
-                  $(BUILD)/obj/pam_aiven/logfield.o
+                  $(BUILD)/obj/pam_aiven/logfield.o $(BUILD)/obj/pam_aiven/args.o
 # The protocol and the event loop alone: the bench's floor responder.
 SASLD_LOOP_OBJS := $(call obj,saslauthd/proto.c saslauthd/loop.c saslauthd/log.c \
                    saslauthd/listen.c)

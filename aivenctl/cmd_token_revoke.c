@@ -2,9 +2,13 @@
  * cmd_token_revoke.c - aivenctl token revoke USER_ID PREFIX (or Terraform's
  * ORG_ID/USER_ID/PREFIX).
  *
- * Revocation beats availability: the local tombstone is written first, so
- * verify refuses the token on this host even if the API call then fails;
- * the tombstone stays until the API stops listing the token.
+ * Revocation beats availability: the revocation is recorded first in the
+ * writer's revocation journal (preallocated: a full disk cannot lose it),
+ * then the local tombstone is written, so verify refuses the token on this
+ * host even if the API call then fails; the tombstone stays until the API
+ * stops listing the token.  If the tombstone cannot be written (a full
+ * disk) the readers refuse to decide until a write stores it, and every
+ * write folds the journal in (libaivenauth/writer/revoke_fold.c).
  *
  * Deletes are idempotent: a token this host knows (in the cache, removed
  * ones included: their tombstones are kept 30 days) that the API answers
@@ -18,7 +22,7 @@
 #include "aivenctl.h"
 
 /*
- * Local revoke (now), then the API delete.  A missing cache or a token not
+ * Journal, local revoke (now), then the API delete.  A missing cache or a token not
  * in it is a warning: the API call is what matters most then.
  */
 int
@@ -26,13 +30,13 @@ token_revoke_now(struct aivenauth_ctx *ctx, const char *user_id,
     const char *prefix, bool *local, bool *api, bool *gone)
 {
 	struct aivenauth_token t = { 0 };
-	enum aivenauth_status st;
-	bool known = false;
+	enum aivenauth_status st, ost;
+	bool known = false, recorded;
 	int lrc = 0;
 
 	*local = *api = *gone = false;
-	st = aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDWR);
-	if (st == AIVENAUTH_OK) {
+	ost = aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDWR);
+	if (ost == AIVENAUTH_OK) {
 		st = aivenauth_cache_token(ctx, prefix, &t);
 		known = st == AIVENAUTH_OK;
 		if (st == AIVENAUTH_OK && t.user_id != NULL &&
@@ -43,25 +47,53 @@ token_revoke_now(struct aivenauth_ctx *ctx, const char *user_id,
 			return EX_DATAERR;
 		}
 		aivenauth_token_clear(&t);
-		if (st == AIVENAUTH_OK)
-			st = aivenauth_cache_revoke(ctx, prefix, 0);
+	}
+	/*
+	 * First the journal: a slot the writer allocated in advance, so a
+	 * full disk cannot lose the revocation.  From here on every write to
+	 * the cache stores it and every sync sends its DELETE until the API
+	 * stops listing the token.  If even that fails, the library has
+	 * withdrawn the readers (cache-unavailable).
+	 */
+	st = ost == AIVENAUTH_ERR_CACHE_MISSING ? ost :
+	    aivenauth_revocation_record(ctx, user_id, prefix);
+	recorded = st == AIVENAUTH_OK;
+	if (!recorded && st != AIVENAUTH_ERR_CACHE_MISSING) {
+		ctl_err("cannot record the revocation of token %s (%s): readers "
+		    "refuse to decide (cache-unavailable) until the cache can "
+		    "be written", prefix, aivenauth_strerror(st));
+		lrc = exit_code(st);
+	}
+	if (ost == AIVENAUTH_OK) {
+		st = known ? aivenauth_cache_revoke(ctx, prefix, 0) :
+		    AIVENAUTH_ERR_NOT_FOUND;
 		if (st == AIVENAUTH_OK) {
 			*local = true;
 		} else if (st == AIVENAUTH_ERR_NOT_FOUND) {
 			ctl_warn("token %s is not in the local cache; "
 			    "revoking it at the API only", prefix);
+		} else if (recorded) {
+			ctl_err("token %s: revocation recorded in the revocation "
+			    "journal, but the cache cannot store it yet (%s): "
+			    "readers refuse to decide (cache-unavailable) until "
+			    "a write stores it; `aivenctl sync` stores it once "
+			    "there is room, and sends the DELETE", prefix,
+			    aivenauth_strerror(st));
+			lrc = exit_code(st);
 		} else {
 			ctl_err("cannot revoke token %s in the local cache: "
 			    "%s", prefix, aivenauth_strerror(st));
 			lrc = exit_code(st);
 		}
-	} else if (st == AIVENAUTH_ERR_CACHE_MISSING) {
+	} else if (ost == AIVENAUTH_ERR_CACHE_MISSING) {
 		ctl_warn("no local cache; revoking token %s at the API only",
 		    prefix);
 	} else {
-		ctl_err("cannot open the cache to revoke token %s locally: %s",
-		    prefix, aivenauth_strerror(st));
-		lrc = exit_code(st);
+		ctl_err("cannot open the cache to revoke token %s locally: %s%s",
+		    prefix, aivenauth_strerror(ost), recorded ? "; recorded in "
+		    "the revocation journal: the next write to the cache "
+		    "stores it" : "");
+		lrc = exit_code(ost);
 	}
 
 	st = aivenauth_api_token_delete(ctx, user_id, prefix);
@@ -76,7 +108,14 @@ token_revoke_now(struct aivenauth_ctx *ctx, const char *user_id,
 		return exit_code(st);
 	}
 	if (st != AIVENAUTH_OK) {
-		if (*local)
+		if (recorded)
+			ctl_err("token %s %s; the API call failed: %s; every "
+			    "`aivenctl sync` retries the DELETE until the API "
+			    "confirms it; run again or revoke in the console",
+			    prefix, *local ? "revoked locally" : "revocation "
+			    "recorded, not yet stored in the cache",
+			    aivenauth_strerror(st));
+		else if (*local)
 			ctl_err("token %s revoked locally; the API call failed: "
 			    "%s; run again or revoke in the console", prefix,
 			    aivenauth_strerror(st));

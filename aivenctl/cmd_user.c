@@ -158,9 +158,9 @@ user_cached(struct aivenauth_ctx *ctx, const char *user_id)
 }
 
 /*
- * Revocation beats availability: the user's tokens are tombstoned in the
- * local cache before the API is asked to delete the user (and with it its
- * tokens).  A missing cache is not an error here.  *known: the cache knows
+ * Revocation beats availability: the user's tokens are journaled and
+ * tombstoned in the local cache before the API is asked to delete the user
+ * (and with it its tokens).  A missing cache is not an error here.  *known: the cache knows
  * the user, or holds a token of it (removed tokens' tombstones included,
  * kept 30 days) -- what makes a 404 from the API "already deleted" rather
  * than a typo.
@@ -186,6 +186,16 @@ revoke_user_tokens(struct aivenauth_ctx *ctx, const char *user_id,
 		if (t[i].removed_time != 0 || (t[i].revoked &&
 		    t[i].revoke_at == 0))
 			continue;
+		/* First the revocation journal, as `token revoke` does: a
+		 * full disk cannot lose it (the next write stores it, the
+		 * sync sends its DELETE); if even that fails the library
+		 * withdraws the readers. */
+		if ((st = aivenauth_revocation_record(ctx, user_id,
+		    t[i].prefix)) != AIVENAUTH_OK)
+			ctl_err("cannot record the revocation of token %s (%s): "
+			    "readers refuse to decide (cache-unavailable) until "
+			    "the cache can be written", t[i].prefix,
+			    aivenauth_strerror(st));
 		st = aivenauth_cache_revoke(ctx, t[i].prefix, 0);
 		if (st == AIVENAUTH_OK)
 			(*count)++;

@@ -33,6 +33,8 @@ struct opt_def {
 	/* The words the value may be (NULL-terminated), for "did you
 	 * mean"; NULL for a free value. */
 	const char *const *values;
+	/* What a free value must be, for the message; or NULL. */
+	const char *hint;
 };
 
 static bool
@@ -141,14 +143,15 @@ set_nothing(struct pa_opts *o, const char *v)
 }
 
 static const struct opt_def opt_table[] = {
-	{ "config", OPT_VALUE, set_nothing, NULL },
-	{ "debug", OPT_FLAG, set_debug, NULL },
-	{ "use_first_pass", OPT_FLAG, set_use_first_pass, NULL },
-	{ "try_first_pass", OPT_FLAG, set_try_first_pass, NULL },
-	{ "user_match", OPT_VALUE, set_user_match, user_match_words },
-	{ "scope", OPT_VALUE, set_scope, NULL },
-	{ "non_token", OPT_VALUE, set_non_token, non_token_words },
-	{ "account_map", OPT_VALUE, set_account_map, NULL },
+	{ "config", OPT_VALUE, set_nothing, NULL, NULL },
+	{ "debug", OPT_FLAG, set_debug, NULL, NULL },
+	{ "use_first_pass", OPT_FLAG, set_use_first_pass, NULL, NULL },
+	{ "try_first_pass", OPT_FLAG, set_try_first_pass, NULL, NULL },
+	{ "user_match", OPT_VALUE, set_user_match, user_match_words, NULL },
+	{ "scope", OPT_VALUE, set_scope, NULL, NULL },
+	{ "non_token", OPT_VALUE, set_non_token, non_token_words, NULL },
+	{ "account_map", OPT_VALUE, set_account_map, NULL,
+	  "an absolute path" },
 	/* max_stale=N and every other config key: the caller's set(). */
 };
 
@@ -195,7 +198,8 @@ name_suggestion(const char *name, size_t nlen, char *buf, size_t size)
 	return did_you_mean(&s, buf, size);
 }
 
-/* The allowed value nearest to a bad one, for options with a fixed set. */
+/* The allowed value nearest to a bad one, for options with a fixed set;
+ * what a free value must be for the others. */
 static const char *
 value_suggestion(const struct opt_def *d, const char *value, char *buf,
     size_t size)
@@ -203,8 +207,12 @@ value_suggestion(const struct opt_def *d, const char *value, char *buf,
 	struct suggest s;
 	size_t i;
 
-	if (d->values == NULL)
-		return "";
+	if (d->values == NULL) {
+		if (d->hint == NULL)
+			return "";
+		snprintf(buf, size, " (%s)", d->hint);
+		return buf;
+	}
 	suggest_init(&s, value, strlen(value));
 	for (i = 0; d->values[i] != NULL; i++)
 		suggest_consider(&s, d->values[i]);
@@ -341,6 +349,55 @@ pa_args_first(int argc, const char **argv, struct pa_opts *o, char *err,
 	return PA_ARGS_OK;
 }
 
+/* Apply one known option's value; the message says "module argument
+ * NAME: ..." in the module's words, "NAME=VALUE: ..." in a file's. */
+static enum pa_args_rc
+apply_def(const struct opt_def *d, const char *value, struct pa_opts *o,
+    bool module, char *err, size_t errsize)
+{
+	const char *what = module ? "module argument " : "option ";
+	char vbuf[PA_LOG_FIELD], sbuf[80];
+
+	if (d->kind == OPT_FLAG && value != NULL) {
+		say(err, errsize, "%s\"%s\" takes no value", what, d->name);
+		return PA_ARGS_BAD;
+	}
+	if (d->kind == OPT_VALUE && (value == NULL || *value == '\0')) {
+		say(err, errsize, "%s\"%s\" needs a value (%s=VALUE)", what,
+		    d->name, d->name);
+		return PA_ARGS_BAD;
+	}
+	if (d->apply(o, value))
+		return PA_ARGS_OK;
+	if (module)
+		say(err, errsize, "module argument %s: invalid value \"%s\"%s",
+		    d->name, pa_log_field(value, vbuf, sizeof(vbuf)),
+		    value_suggestion(d, value, sbuf, sizeof(sbuf)));
+	else
+		say(err, errsize, "%s=%s: invalid value%s", d->name,
+		    pa_log_field(value, vbuf, sizeof(vbuf)),
+		    value_suggestion(d, value, sbuf, sizeof(sbuf)));
+	return PA_ARGS_BAD;
+}
+
+enum pa_args_rc
+pa_args_option(const char *arg, const char *const *allowed,
+    struct pa_opts *o, char *err, size_t errsize)
+{
+	const struct opt_def *d;
+	const char *value;
+	size_t nlen, i;
+
+	split_arg(arg, &nlen, &value);
+	d = find_opt(arg, nlen);
+	for (i = 0; d != NULL && allowed[i] != NULL; i++)
+		if (strcmp(allowed[i], d->name) == 0)
+			return apply_def(d, value, o, false, err, errsize);
+	say(err, errsize, "\"%.*s\" is not an option here",
+	    (int)(nlen > 40 ? 40 : nlen), arg);
+	return PA_ARGS_BAD;
+}
+
 enum pa_args_rc
 pa_args_apply(int argc, const char **argv, struct pa_opts *o,
     pa_args_set_fn set, void *set_arg, char *err, size_t errsize)
@@ -381,25 +438,9 @@ pa_args_apply(int argc, const char **argv, struct pa_opts *o,
 			}
 			return PA_ARGS_BAD;
 		}
-		if (d->kind == OPT_FLAG && value != NULL) {
-			say(err, errsize, "module argument \"%s\" takes no "
-			    "value", d->name);
-			return PA_ARGS_BAD;
-		}
-		if (d->kind == OPT_VALUE && (value == NULL || *value == '\0')) {
-			say(err, errsize, "module argument \"%s\" needs a value "
-			    "(%s=VALUE)", d->name, d->name);
-			return PA_ARGS_BAD;
-		}
-		if (!d->apply(o, value)) {
-			char vbuf[PA_LOG_FIELD], sbuf[80];
-
-			say(err, errsize, "module argument %s: invalid value "
-			    "\"%s\"%s", d->name, pa_log_field(value, vbuf,
-			    sizeof(vbuf)), value_suggestion(d, value, sbuf,
-			    sizeof(sbuf)));
-			return PA_ARGS_BAD;
-		}
+		rc = apply_def(d, value, o, true, err, errsize);
+		if (rc != PA_ARGS_OK)
+			return (enum pa_args_rc)rc;
 	}
 	return PA_ARGS_OK;
 }

@@ -58,6 +58,17 @@ enum pa_args_rc pa_args_first(int argc, const char **argv, struct pa_opts *o,
 enum pa_args_rc pa_args_apply(int argc, const char **argv, struct pa_opts *o,
     pa_args_set_fn set, void *set_arg, char *err, size_t errsize);
 
+/*
+ * One option of the module's, "name=value", written in another file that
+ * takes them (aivenauth-saslauthd's policy file): name must be one of
+ * allowed (NULL-terminated), and the value is checked and applied to *o
+ * by the same table as the module's arguments -- a user_match value the
+ * module knows, the responder knows.  PA_ARGS_BAD with err set
+ * ("user_match=nmae: invalid value (did you mean \"name\"?)").
+ */
+enum pa_args_rc pa_args_option(const char *arg, const char *const *allowed,
+    struct pa_opts *o, char *err, size_t errsize);
+
 /* The user_match value as written in arguments ("name", "id"...). */
 const char *pa_user_match_name(enum aivenauth_user_match m);
 

@@ -175,7 +175,10 @@ size_t
 sd_refuse_request(enum sa_parse why, const struct sd_peer *peer,
     unsigned char *answer)
 {
-	sl_log(LOG_NOTICE, "peer_uid=%ld peer_pid=%ld decision=denied "
+	/* Not a decision on a token: a client can send these at will, so
+	 * they are rate-limited (log.h); decisions are not. */
+	sl_log_limited(SL_CLASS_MALFORMED, LOG_NOTICE, "peer_uid=%ld "
+	    "peer_pid=%ld decision=denied "
 	    "reason=%s", (long)peer->uid, (long)peer->pid,
 	    why == SA_PARSE_TOO_LONG ? "request-too-large" : "malformed-request");
 	return sa_answer(answer, false, why == SA_PARSE_TOO_LONG ?

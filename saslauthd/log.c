@@ -172,6 +172,133 @@ sl_log(int level, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* ------------------------------------------------------- the limiter */
+
+static const char *const class_name[SL_NCLASSES] = {
+	[SL_CLASS_MALFORMED] = "malformed requests",
+	[SL_CLASS_ACCEPT] = "accept failures",
+};
+
+struct bucket {
+	bool started;
+	unsigned tokens;
+	uint64_t last;              /* when tokens was last topped up */
+	unsigned long suppressed;
+	int level;                  /* of the lines suppressed */
+};
+
+static struct bucket buckets[SL_NCLASSES];
+static uint64_t (*limit_clock)(void);
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void
+sl_log_set_clock(uint64_t (*now_ms)(void))
+{
+	pthread_mutex_lock(&log_lock);
+	limit_clock = now_ms;
+	memset(buckets, 0, sizeof(buckets));
+	pthread_mutex_unlock(&log_lock);
+}
+
+unsigned long
+sl_log_suppressed(enum sl_class c)
+{
+	unsigned long n;
+
+	if ((unsigned)c >= SL_NCLASSES)
+		return 0;
+	pthread_mutex_lock(&log_lock);
+	n = buckets[c].suppressed;
+	pthread_mutex_unlock(&log_lock);
+	return n;
+}
+
+/* May a line of this class go now?  *said: how many were suppressed
+ * before it (to be said first). */
+static bool
+bucket_take(enum sl_class c, int level, unsigned long *said)
+{
+	struct bucket *b = &buckets[c];
+	uint64_t now, add;
+	bool ok;
+
+	pthread_mutex_lock(&log_lock);
+	now = limit_clock != NULL ? limit_clock() : mono_ms();
+	if (!b->started) {
+		b->started = true;
+		b->tokens = SL_LIMIT_BURST;
+		b->last = now;
+	}
+	if (now > b->last) {
+		add = (now - b->last) / SL_LIMIT_REFILL_MS;
+		if (add >= SL_LIMIT_BURST - b->tokens) {
+			b->tokens = SL_LIMIT_BURST;
+			b->last = now;
+		} else {
+			b->tokens += (unsigned)add;
+			b->last += add * SL_LIMIT_REFILL_MS;
+		}
+	}
+	*said = 0;
+	ok = b->tokens > 0;
+	if (ok) {
+		b->tokens--;
+		*said = b->suppressed;
+		b->suppressed = 0;
+	} else {
+		b->suppressed++;
+		b->level = level;
+	}
+	pthread_mutex_unlock(&log_lock);
+	return ok;
+}
+
+void
+sl_log_limited(enum sl_class c, int level, const char *fmt, ...)
+{
+	unsigned long said;
+	va_list ap;
+
+	if ((unsigned)c >= SL_NCLASSES || level > max_level)
+		return;
+	if (!bucket_take(c, level, &said))
+		return;
+	if (said > 0)
+		sl_log(level, "%lu similar messages suppressed (%s: at most %d "
+		    "lines, then one every %d s)", said, class_name[c],
+		    SL_LIMIT_BURST, SL_LIMIT_REFILL_MS / 1000);
+	va_start(ap, fmt);
+	sl_vlog(level, fmt, ap);
+	va_end(ap);
+}
+
+void
+sl_log_limit_flush(void)
+{
+	unsigned long n;
+	int level;
+	size_t c;
+
+	for (c = 0; c < SL_NCLASSES; c++) {
+		pthread_mutex_lock(&log_lock);
+		n = buckets[c].suppressed;
+		level = buckets[c].level;
+		buckets[c].suppressed = 0;
+		pthread_mutex_unlock(&log_lock);
+		if (n > 0)
+			sl_log(level, "%lu similar messages suppressed (%s)", n,
+			    class_name[c]);
+	}
+}
+
 void
 sl_lib_log(void *arg, int level, const char *msg)
 {

@@ -2,6 +2,7 @@
  * loop.c - the event loop (loop.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -61,6 +62,14 @@ struct loop {
 	unsigned *jobs, jobs_head, jobs_n;
 	unsigned *done, done_head, done_n;
 	int wake;                   /* eventfd: answers are ready */
+	/* Out of descriptors (EMFILE, ENFILE), a pending connection cannot
+	 * be accepted and the listener stays readable: level-triggered
+	 * epoll would wake the loop for it forever, a busy spin.  So one
+	 * descriptor is kept in reserve: closed to accept and refuse the
+	 * client, then taken again.  If it cannot be taken again, the
+	 * listeners are not polled until a connection closes. */
+	int spare;
+	bool listeners_off;
 };
 
 static uint64_t
@@ -103,6 +112,8 @@ list_unlink(struct loop *l, struct conn *c)
 	c->prev = c->next = NULL;
 }
 
+static void listeners_on(struct loop *l);
+
 /* Close and wipe: the request bytes hold the password. */
 static void
 conn_close(struct loop *l, struct conn *c)
@@ -118,6 +129,8 @@ conn_close(struct loop *l, struct conn *c)
 	c->fd = -1;
 	c->state = C_FREE;
 	l->free_idx[l->n_free++] = (unsigned)(c - l->conns);
+	if (l->listeners_off)   /* a descriptor is free again */
+		listeners_on(l);
 }
 
 /* Send what is left of the answer; close when it is all out or the
@@ -229,6 +242,93 @@ conn_read(struct loop *l, struct conn *c)
 		conn_answer(l, c, pr, &f);
 }
 
+static int
+spare_open(void)
+{
+	return open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+/* Poll the listeners (again), and take the spare descriptor back. */
+static void
+listeners_on(struct loop *l)
+{
+	struct epoll_event ev;
+	size_t i;
+
+	if (l->spare < 0)
+		l->spare = spare_open();
+	if (l->spare < 0)
+		return;                 /* still none: stay off */
+	l->listeners_off = false;
+	for (i = 0; i < l->o->n_listen; i++) {
+		memset(&ev, 0, sizeof(ev));
+		ev.events = EPOLLIN;
+		ev.data.u64 = TAG_LISTEN | i;
+		(void)epoll_ctl(l->ep, EPOLL_CTL_MOD, l->o->listen_fds[i], &ev);
+	}
+}
+
+static void
+listeners_off(struct loop *l)
+{
+	struct epoll_event ev;
+	size_t i;
+
+	l->listeners_off = true;
+	for (i = 0; i < l->o->n_listen; i++) {
+		memset(&ev, 0, sizeof(ev));
+		ev.events = 0;          /* stays registered, reports nothing */
+		ev.data.u64 = TAG_LISTEN | i;
+		(void)epoll_ctl(l->ep, EPOLL_CTL_MOD, l->o->listen_fds[i], &ev);
+	}
+}
+
+/*
+ * accept() failed for want of a descriptor.  The pending client gets an
+ * answer rather than a wait with no end (libsasl2 has no timeout): the
+ * spare descriptor makes room to accept it, "NO" goes out if the socket
+ * takes it at once, and it is closed.  Returns true if the listener may
+ * be tried again.
+ */
+static bool
+out_of_fds(struct loop *l, int lfd, int err)
+{
+	unsigned char answer[SA_ANSWER_MAX];
+	size_t n;
+	int fd;
+
+	l->st->fd_exhausted++;
+	sl_log_limited(SL_CLASS_ACCEPT, LOG_ERR, "accept: %s: a client was "
+	    "refused (%u connections open; raise LimitNOFILE or lower "
+	    "--max-connections)", strerror(err),
+	    l->o->max_conns - l->n_free);
+	if (l->spare >= 0) {
+		close(l->spare);
+		l->spare = -1;
+		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		err = fd < 0 ? errno : 0;
+		if (fd >= 0) {
+			n = sa_answer(answer, false, "temporarily unavailable");
+			(void)!send(fd, answer, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+			close(fd);
+		}
+		l->spare = spare_open();
+		if (l->spare >= 0) {
+			/* Refused one: try the next.  The backlog is empty
+			 * (or the client gave up): nothing to wait for. */
+			if (fd >= 0)
+				return true;
+			if (err == EAGAIN || err == EWOULDBLOCK ||
+			    err == ECONNABORTED || err == EINTR)
+				return false;
+		}
+	}
+	/* No room even so (another thread holds the descriptors, or the
+	 * spare is gone): stop polling until a connection closes. */
+	listeners_off(l);
+	return false;
+}
+
 static void
 conn_accept(struct loop *l, int lfd)
 {
@@ -244,8 +344,14 @@ conn_accept(struct loop *l, int lfd)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
+			if (errno == EMFILE || errno == ENFILE) {
+				if (out_of_fds(l, lfd, errno))
+					continue;
+				return;
+			}
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				sl_log(LOG_ERR, "accept: %s", strerror(errno));
+				sl_log_limited(SL_CLASS_ACCEPT, LOG_ERR,
+				    "accept: %s", strerror(errno));
 			return;
 		}
 		l->st->accepted++;
@@ -454,6 +560,12 @@ setup(struct loop *l, int *sfd)
 			return -1;
 		}
 	}
+	l->spare = spare_open();
+	if (l->spare < 0) {
+		sl_log(LOG_ERR, "cannot keep a spare descriptor: %s",
+		    strerror(errno));
+		return -1;
+	}
 	l->conns = calloc(l->o->max_conns, sizeof(*l->conns));
 	l->free_idx = calloc(l->o->max_conns, sizeof(*l->free_idx));
 	if (l->conns == NULL || l->free_idx == NULL) {
@@ -482,6 +594,7 @@ sl_run(const struct sl_loop_opts *o, struct sl_stats *stats)
 	l.o = o;
 	l.st = stats;
 	l.wake = -1;
+	l.spare = -1;
 	pthread_mutex_init(&l.mu, NULL);
 	pthread_cond_init(&l.cv, NULL);
 	if (o->max_conns == 0 || setup(&l, &sfd) != 0)
@@ -490,6 +603,14 @@ sl_run(const struct sl_loop_opts *o, struct sl_stats *stats)
 		goto out;
 	while (!stop) {
 		timeout = expire(&l);
+		/* Listeners off and no connection whose close would turn
+		 * them on: try again now and then (rare: the descriptors are
+		 * held elsewhere). */
+		if (l.listeners_off && l.head == NULL) {
+			listeners_on(&l);
+			if (l.listeners_off)
+				timeout = 1000;
+		}
 		if (timeout < 0 && !idle_done && o->idle != NULL) {
 			o->idle(o->arg);
 			idle_done = true;
@@ -538,6 +659,8 @@ out:
 	free(l.free_idx);
 	if (sfd >= 0)
 		close(sfd);
+	if (l.spare >= 0)
+		close(l.spare);
 	if (l.ep > 0)
 		close(l.ep);
 	return rc;

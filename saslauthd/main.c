@@ -28,6 +28,7 @@
 #include "loop.h"
 #include "policy.h"
 #include "reader/reader.h"
+#include "../pam_aiven/args.h"
 
 #define DEFAULT_MAX_CONNS 1024
 #define DEFAULT_TIMEOUT 10
@@ -367,7 +368,7 @@ log_policy(const struct sp_table *t)
 	for (i = 0; i <= t->n; i++) {
 		p = i < t->n ? &t->p[i] : &t->def;
 		sl_log(LOG_INFO, "policy %s: user_match=%s%s%s%s%s realm=%s%s",
-		    p->service, sp_user_match_name(p->user_match),
+		    p->service, pa_user_match_name(p->user_match),
 		    p->account_map != NULL ? " account_map=" : "",
 		    p->account_map != NULL ? p->account_map : "",
 		    p->scope != NULL ? " scope=" : "",
@@ -551,11 +552,12 @@ main(int argc, char **argv)
 	}
 	for (n = 0; n < n_fds; n++)
 		close(fds[n]);
+	sl_log_limit_flush();
 	sl_log(LOG_INFO, "stopping: %llu connections, %llu answered, %llu "
 	    "malformed, %llu timed out, %llu evicted, %llu dropped, %llu "
-	    "to the online worker", stats.accepted, stats.answered,
-	    stats.refused_bad, stats.timed_out, stats.evicted, stats.dropped,
-	    stats.deferred);
+	    "to the online worker, %llu refused out of descriptors",
+	    stats.accepted, stats.answered, stats.refused_bad, stats.timed_out,
+	    stats.evicted, stats.dropped, stats.deferred, stats.fd_exhausted);
 	free_map_ctxs(&policy);
 	sp_free(&policy);
 	aivenauth_ctx_free(wctx);

@@ -14,38 +14,17 @@
 
 #include "base/internal.h"
 #include "policy.h"
+#include "../pam_aiven/args.h"
 
 #define POLICY_MAX_FILE (256 * 1024)
 #define POLICY_MAX_LINES 4096
 #define TOKEN_MAX 1024
-
-static const struct {
-	const char *name;
-	enum aivenauth_user_match m;
-} user_matches[] = {
-	{ "name", AIVENAUTH_MATCH_NAME },
-	{ "id", AIVENAUTH_MATCH_ID },
-	{ "email", AIVENAUTH_MATCH_EMAIL },
-	{ "any", AIVENAUTH_MATCH_ANY },
-	{ "map", AIVENAUTH_MATCH_MAP },
-};
 
 static const char *const realm_names[] = {
 	[SP_REALM_REJOIN] = "rejoin",
 	[SP_REALM_IGNORE] = "ignore",
 	[SP_REALM_LIST] = "list",
 };
-
-const char *
-sp_user_match_name(enum aivenauth_user_match m)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(user_matches) / sizeof(user_matches[0]); i++)
-		if (user_matches[i].m == m)
-			return user_matches[i].name;
-	return "?";
-}
 
 const char *
 sp_realm_name(enum sp_realm r)
@@ -163,6 +142,46 @@ set_realms(struct sp_policy *p, const char *v, char *err, size_t errsize)
 	return true;
 }
 
+/* The module's options a policy line takes, through the module's own
+ * parser; realm= and realms= are the responder's. */
+static const char *const pam_keys[] = { "user_match", "scope", "account_map",
+	NULL };
+
+static bool
+apply_pam_option(struct sp_policy *p, const char *opt, char *err,
+    size_t errsize)
+{
+	struct pa_opts o;
+	size_t i;
+
+	memset(&o, 0, sizeof(o));
+	o.user_match = p->user_match;
+	if (pa_args_option(opt, pam_keys, &o, err, errsize) != PA_ARGS_OK)
+		return false;
+	p->user_match = o.user_match;
+	if (o.scope != NULL) {
+		/* One scope per line: the file is split on blanks, and a
+		 * list would read as one scope that never matches. */
+		for (i = 0; o.scope[i] != '\0'; i++)
+			if (!isgraph((unsigned char)o.scope[i]) ||
+			    o.scope[i] == ',') {
+				snprintf(err, errsize, "scope=%.64s: one scope "
+				    "name, printable, no ','", o.scope);
+				return false;
+			}
+		if ((p->scope = strdup(o.scope)) == NULL) {
+			snprintf(err, errsize, "out of memory");
+			return false;
+		}
+	}
+	if (o.account_map != NULL &&
+	    (p->account_map = strdup(o.account_map)) == NULL) {
+		snprintf(err, errsize, "out of memory");
+		return false;
+	}
+	return true;
+}
+
 /* One "key=value" of a line; seen[] refuses a repeated key. */
 static bool
 apply_option(struct sp_policy *p, const char *opt, unsigned *seen,
@@ -196,28 +215,6 @@ apply_option(struct sp_policy *p, const char *opt, unsigned *seen,
 	}
 	*seen |= 1u << k;
 	switch (k) {
-	case 0:
-		for (i = 0; i < sizeof(user_matches) / sizeof(user_matches[0]); i++)
-			if (strcmp(v, user_matches[i].name) == 0) {
-				p->user_match = user_matches[i].m;
-				return true;
-			}
-		snprintf(err, errsize, "user_match=%.64s: not one of name, id, "
-		    "email, any, map", v);
-		return false;
-	case 1:
-		for (i = 0; v[i] != '\0'; i++)
-			if (!isgraph((unsigned char)v[i]) || v[i] == ',') {
-				snprintf(err, errsize, "scope=%.64s: one scope "
-				    "name, printable, no ','", v);
-				return false;
-			}
-		p->scope = strdup(v);
-		if (p->scope == NULL) {
-			snprintf(err, errsize, "out of memory");
-			return false;
-		}
-		return true;
 	case 2:
 		for (i = 0; i < sizeof(realm_names) / sizeof(realm_names[0]); i++)
 			if (strcmp(v, realm_names[i]) == 0) {
@@ -230,17 +227,7 @@ apply_option(struct sp_policy *p, const char *opt, unsigned *seen,
 	case 3:
 		return set_realms(p, v, err, errsize);
 	default:
-		if (v[0] != '/') {
-			snprintf(err, errsize, "account_map=%.64s: an absolute "
-			    "path", v);
-			return false;
-		}
-		p->account_map = strdup(v);
-		if (p->account_map == NULL) {
-			snprintf(err, errsize, "out of memory");
-			return false;
-		}
-		return true;
+		return apply_pam_option(p, opt, err, errsize);
 	}
 }
 
@@ -334,10 +321,22 @@ sp_parse(const char *text, size_t len, const char *name, struct sp_table *t,
 			    "name (letters, digits, . _ -) or *", words[0]);
 			goto fail;
 		}
-		if ((strcmp(words[0], "*") == 0 && have_def) ||
-		    sp_lookup(&nt, words[0]) != &nt.def) {
-			snprintf(why, sizeof(why), "service %s has a line already",
-			    words[0]);
+		if (strcmp(words[0], "*") == 0 && have_def) {
+			snprintf(why, sizeof(why), "service * has a line already "
+			    "(line %u)", nt.def.line);
+			goto fail;
+		}
+		if (sp_lookup(&nt, words[0]) != &nt.def) {
+			const struct sp_policy *o = sp_lookup(&nt, words[0]);
+
+			if (strcmp(o->service, words[0]) == 0)
+				snprintf(why, sizeof(why), "service %s has a "
+				    "line already (line %u)", words[0], o->line);
+			else
+				snprintf(why, sizeof(why), "service %s has a "
+				    "line already (line %u, as %s: service names "
+				    "are compared without case)", words[0],
+				    o->line, o->service);
 			goto fail;
 		}
 		policy_init(&p, words[0], lineno);
@@ -403,13 +402,40 @@ sp_load(struct aivenauth_ctx *ctx, const char *path, struct sp_table *t,
 	return ok;
 }
 
+/* ASCII only, whatever the locale: "SMTP" and "smtp" are one service,
+ * and no locale may fold some other byte onto a configured name. */
+static bool
+service_eq(const char *a, const char *b)
+{
+	unsigned char x, y;
+
+	for (;; a++, b++) {
+		x = (unsigned char)*a;
+		y = (unsigned char)*b;
+		if (x >= 'A' && x <= 'Z')
+			x = (unsigned char)(x - 'A' + 'a');
+		if (y >= 'A' && y <= 'Z')
+			y = (unsigned char)(y - 'A' + 'a');
+		if (x != y)
+			return false;
+		if (x == '\0')
+			return true;
+	}
+}
+
+/*
+ * Service names are compared without case: libsasl2 callers pass "smtp",
+ * but nothing in the protocol says so, and a client sending "SMTP" (or an
+ * operator writing "SMTP") must not fall through to the default policy
+ * unnoticed.
+ */
 const struct sp_policy *
 sp_lookup(const struct sp_table *t, const char *service)
 {
 	size_t i;
 
 	for (i = 0; i < t->n; i++)
-		if (strcmp(t->p[i].service, service) == 0)
+		if (service_eq(t->p[i].service, service))
 			return &t->p[i];
 	return &t->def;
 }

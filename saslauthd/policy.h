@@ -89,7 +89,6 @@ const struct sp_policy *sp_lookup(const struct sp_table *t,
 /* Is realm (may be "") allowed by an SP_REALM_LIST policy? */
 bool sp_realm_listed(const struct sp_policy *p, const char *realm);
 
-const char *sp_user_match_name(enum aivenauth_user_match m);
 const char *sp_realm_name(enum sp_realm r);
 
 #endif /* SASLD_POLICY_H */

@@ -28,7 +28,7 @@
 
 #include "base/internal.h"
 #include "base/etcd.h"
-#include "fleet/fleet_etcd.h"
+#include "fleet/fleet_lead.h"
 #include "net/etcd_client.h"
 
 #define OPS (&etcd_ops)

@@ -6,11 +6,14 @@
  * ip_allowlist refusal of a path that carries no client address.
  */
 #include <check.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "aivenauth.h"
 #include "helpers/fixture.h"
@@ -18,6 +21,7 @@
 #include "../saslauthd/log.h"
 #include "../saslauthd/policy.h"
 #include "../saslauthd/proto.h"
+#include "../pam_aiven/args.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -265,6 +269,12 @@ static const struct {
 	const char *msg;      /* a piece of the message */
 } bad_policies[] = {
 	{ "smtp user_match=nmae\n", "P:1: user_match=nmae" },
+	/* The module's parser, with its "did you mean" (pam_aiven/args.c). */
+	{ "smtp user_match=nmae\n", "did you mean \"name\"" },
+	{ "smtp user_match=map account_map=rel\n", "an absolute path" },
+	/* The module's other options are not policy options. */
+	{ "smtp non_token=ignore\n", "unknown option" },
+	{ "smtp config=/etc/x\n", "unknown option" },
 	{ "smtp\nsmtp realm=ignore\n", "P:2: service smtp has a line already" },
 	{ "*\n* realm=ignore\n", "P:2: service * has a line already" },
 	{ "smtp user_match=name user_match=any\n", "given twice" },
@@ -280,6 +290,10 @@ static const struct {
 	{ "\n\nsmtp scope=a,b\n", "P:3:" },
 	{ "smtp account_map=/etc/x\n", "only read with user_match=map" },
 	{ "smtp user_match=map account_map=x\n", "absolute path" },
+	/* Two lines for one service, differing only in case (O5). */
+	{ "smtp realm=ignore\n# x\nSMTP user_match=any\n",
+	  "P:3: service SMTP has a line already (line 1, as smtp" },
+	{ "Ldap\nlDAP\n", "P:2: service lDAP has a line already (line 1, as Ldap" },
 };
 
 START_TEST(test_policy_bad)
@@ -297,6 +311,55 @@ START_TEST(test_policy_bad)
 }
 END_TEST
 
+/* Service names are matched without case (ASCII): the operator's "SMTP"
+ * is the client's "smtp" and the other way round (O5). */
+START_TEST(test_policy_case)
+{
+	static const char text[] = "SMTP user_match=email\nldap user_match=id\n";
+	struct sp_table t;
+	char err[256] = "";
+
+	memset(&t, 0, sizeof(t));
+	ck_assert_msg(sp_parse(text, sizeof(text) - 1, "P", &t, err, sizeof(err)),
+	    "%s", err);
+	ck_assert_str_eq(sp_lookup(&t, "smtp")->service, "SMTP");
+	ck_assert_str_eq(sp_lookup(&t, "Smtp")->service, "SMTP");
+	ck_assert_str_eq(sp_lookup(&t, "LDAP")->service, "ldap");
+	ck_assert_int_eq(sp_lookup(&t, "LDAP")->user_match, AIVENAUTH_MATCH_ID);
+	/* ASCII only: no locale folds another byte onto a name. */
+	ck_assert_str_eq(sp_lookup(&t, "smtp\xc4\xb1")->service, "*");
+	ck_assert_str_eq(sp_lookup(&t, "smt")->service, "*");
+	ck_assert_str_eq(sp_lookup(&t, "smtpx")->service, "*");
+	sp_free(&t);
+}
+END_TEST
+
+/* Every user_match value pam_aiven's parser knows (pam_aiven/args.c), the
+ * policy file knows, by the same name: one table for both (O5). */
+START_TEST(test_policy_user_match_shared)
+{
+	struct sp_table t;
+	char text[128], err[256] = "";
+	const char *name;
+	int m, known = 0;
+
+	for (m = 0; m < 64; m++) {
+		name = pa_user_match_name((enum aivenauth_user_match)m);
+		if (strcmp(name, "?") == 0)
+			continue;
+		known++;
+		snprintf(text, sizeof(text), "smtp user_match=%s%s\n", name,
+		    m == AIVENAUTH_MATCH_MAP ? " account_map=/etc/x" : "");
+		memset(&t, 0, sizeof(t));
+		ck_assert_msg(sp_parse(text, strlen(text), "P", &t, err,
+		    sizeof(err)), "%s: %s", text, err);
+		ck_assert_int_eq(sp_lookup(&t, "smtp")->user_match, m);
+		sp_free(&t);
+	}
+	ck_assert_int_ge(known, 5);
+}
+END_TEST
+
 /* A failed parse leaves an earlier table as it was. */
 START_TEST(test_policy_keep_on_error)
 {
@@ -309,6 +372,129 @@ START_TEST(test_policy_keep_on_error)
 	ck_assert_uint_eq(t.n, 1);
 	ck_assert_int_eq(sp_lookup(&t, "smtp")->user_match, AIVENAUTH_MATCH_ANY);
 	sp_free(&t);
+}
+END_TEST
+
+/* ------------------------------------------------------------ log */
+
+/* The limiter's clock, driven by the tests: no waiting, no timing. */
+static uint64_t fake_now;
+
+static uint64_t
+fake_clock(void)
+{
+	return fake_now;
+}
+
+/* stderr into an unlinked file of the test's own, read back by
+ * log_count(). */
+static char log_path[64];
+
+static void
+log_capture(void)
+{
+	int fd;
+
+	snprintf(log_path, sizeof(log_path), "/tmp/check_saslauthd.XXXXXX");
+	fd = mkstemp(log_path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	close(fd);
+	/* Nothing left behind, even by a failing test: read back through
+	 * the descriptor. */
+	unlink(log_path);
+	snprintf(log_path, sizeof(log_path), "/proc/self/fd/%d", STDERR_FILENO);
+	sl_log_init(true, false);
+	sl_log_set_max(LOG_INFO);
+	fake_now = 1000000;
+	sl_log_set_clock(fake_clock);
+}
+
+/* Lines of the captured log holding needle; *last: the last such line. */
+static unsigned
+log_count(const char *needle, char *last, size_t lastsize)
+{
+	char line[2048];
+	unsigned n = 0;
+	FILE *f = fopen(log_path, "r");
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, needle) != NULL) {
+			n++;
+			if (last != NULL)
+				snprintf(last, lastsize, "%s", line);
+		}
+	fclose(f);
+	return n;
+}
+
+static void
+refuse_n(unsigned n)
+{
+	struct sd_peer peer = { 1000, 42 };
+	unsigned char out[SA_ANSWER_MAX];
+
+	while (n-- > 0)
+		ck_assert_uint_ge(sd_refuse_request(n % 2 ? SA_PARSE_BAD :
+		    SA_PARSE_TOO_LONG, &peer, out), 4);
+}
+
+/* Malformed requests: a burst, then silence counted, then one line that
+ * says how many were suppressed when the bucket has room again (O5). */
+START_TEST(test_log_limit_malformed)
+{
+	char last[2048];
+
+	log_capture();
+	refuse_n(1000);
+	ck_assert_uint_eq(log_count("decision=denied", NULL, 0), SL_LIMIT_BURST);
+	ck_assert_uint_eq(sl_log_suppressed(SL_CLASS_MALFORMED),
+	    1000 - SL_LIMIT_BURST);
+	ck_assert_uint_eq(log_count("suppressed", NULL, 0), 0);
+	/* Not a whole refill period: still silent. */
+	fake_now += SL_LIMIT_REFILL_MS - 1;
+	refuse_n(1);
+	ck_assert_uint_eq(log_count("decision=denied", NULL, 0), SL_LIMIT_BURST);
+	fake_now += 1;
+	refuse_n(1);
+	ck_assert_uint_eq(log_count("decision=denied", NULL, 0),
+	    SL_LIMIT_BURST + 1);
+	ck_assert_uint_eq(log_count("similar messages suppressed", last,
+	    sizeof(last)), 1);
+	ck_assert_msg(strstr(last, "991 similar messages suppressed "
+	    "(malformed requests") != NULL, "%s", last);
+	ck_assert_uint_eq(sl_log_suppressed(SL_CLASS_MALFORMED), 0);
+	/* The rest is said at the end of the run. */
+	refuse_n(7);
+	sl_log_limit_flush();
+	ck_assert_uint_eq(log_count("similar messages suppressed", last,
+	    sizeof(last)), 2);
+	ck_assert_msg(strstr(last, "7 similar messages suppressed") != NULL,
+	    "%s", last);
+	/* A long quiet spell refills the bucket to the burst, no more. */
+	fake_now += 1000 * SL_LIMIT_REFILL_MS;
+	refuse_n(3 * SL_LIMIT_BURST);
+	ck_assert_uint_eq(log_count("decision=denied", NULL, 0),
+	    2 * SL_LIMIT_BURST + 1);
+}
+END_TEST
+
+/* Each class has its own bucket, and plain lines are never limited. */
+START_TEST(test_log_limit_classes)
+{
+	int i;
+
+	log_capture();
+	refuse_n(100);
+	for (i = 0; i < 50; i++)
+		sl_log_limited(SL_CLASS_ACCEPT, LOG_ERR, "accept: test %d", i);
+	for (i = 0; i < 50; i++)
+		sl_log(LOG_NOTICE, "plain line %d", i);
+	ck_assert_uint_eq(log_count("decision=denied", NULL, 0), SL_LIMIT_BURST);
+	ck_assert_uint_eq(log_count("accept: test", NULL, 0), SL_LIMIT_BURST);
+	ck_assert_uint_eq(log_count("plain line", NULL, 0), 50);
+	ck_assert_uint_eq(sl_log_suppressed(SL_CLASS_ACCEPT), 50 - SL_LIMIT_BURST);
 }
 END_TEST
 
@@ -403,6 +589,22 @@ ask(const char *policy, const char *login, const char *password,
 	return ok;
 }
 
+/* Decisions are one line each, however many (only malformed requests
+ * are rate-limited), even after the malformed bucket is empty. */
+START_TEST(test_decide_not_limited)
+{
+	int i;
+
+	log_capture();
+	refuse_n(50);
+	for (i = 0; i < 3 * SL_LIMIT_BURST; i++)
+		ck_assert(!ask("", "bob", tok[0], "smtp", ""));
+	ck_assert_uint_eq(log_count("reason=malformed-request", NULL, 0) +
+	    log_count("reason=request-too-large", NULL, 0), SL_LIMIT_BURST);
+	ck_assert_uint_eq(log_count("login=bob", NULL, 0), 3 * SL_LIMIT_BURST);
+}
+END_TEST
+
 START_TEST(test_decide_default)
 {
 	ck_assert(ask("", "alice", tok[0], "smtp", ""));
@@ -458,6 +660,9 @@ START_TEST(test_decide_scope_and_match)
 	ck_assert(ask("smtp scope=smtp\n", "alice", tok[2], "smtp", ""));
 	ck_assert(!ask("smtp scope=imap\n", "alice", tok[2], "smtp", ""));
 	ck_assert(ask("smtp scope=imap\n", "alice", tok[2], "ldap", ""));
+	/* The client's "SMTP" gets smtp's policy, not the default (O5). */
+	ck_assert(!ask("smtp scope=imap\n", "alice", tok[2], "SMTP", ""));
+	ck_assert(!ask("SMTP scope=imap\n", "alice", tok[2], "smtp", ""));
 	ck_assert(ask("* user_match=id\n", "u1", tok[0], "smtp", ""));
 	ck_assert(!ask("* user_match=id\n", "alice", tok[0], "smtp", ""));
 	ck_assert(ask("* user_match=any\n", "whoever", tok[0], "smtp", ""));
@@ -498,6 +703,7 @@ saslauthd_suite(void)
 	TCase *tc = tcase_create("proto");
 	TCase *tp = tcase_create("policy");
 	TCase *td = tcase_create("decide");
+	TCase *tl = tcase_create("log");
 
 	tcase_add_test(tc, test_parse_whole);
 	tcase_add_test(tc, test_parse_prefixes);
@@ -513,6 +719,11 @@ saslauthd_suite(void)
 	tcase_add_test(tp, test_policy_builtin);
 	tcase_add_loop_test(tp, test_policy_bad, 0, (int)ARRAY_SIZE(bad_policies));
 	tcase_add_test(tp, test_policy_keep_on_error);
+	tcase_add_test(tp, test_policy_case);
+	tcase_add_test(tp, test_policy_user_match_shared);
+	tcase_add_test(tl, test_log_limit_malformed);
+	tcase_add_test(tl, test_log_limit_classes);
+	suite_add_tcase(s, tl);
 	suite_add_tcase(s, tp);
 	tcase_add_checked_fixture(td, dsetup, dteardown);
 	tcase_set_timeout(td, 60);
@@ -521,6 +732,7 @@ saslauthd_suite(void)
 	tcase_add_test(td, test_decide_realm);
 	tcase_add_test(td, test_decide_scope_and_match);
 	tcase_add_test(td, test_decide_map);
+	tcase_add_test(td, test_decide_not_limited);
 	suite_add_tcase(s, td);
 	return s;
 }

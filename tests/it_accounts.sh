@@ -20,17 +20,6 @@ SEC=/usr/lib/x86_64-linux-gnu/security
 PW_LIB=libpam_wrapper.so
 ROOT=false; [ "$(id -u)" = 0 ] && ROOT=true
 need() { command -v "$1" >/dev/null 2>&1; }
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_tcp() {
-	local i
-	for i in $(seq 600); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 [ -r "$MOD" ] || { bad "no module at $MOD"; finish; exit; }
 need pamtester || { skip "pamtester not installed"; finish; exit; }
@@ -260,54 +249,12 @@ grep -q "^fail .*accounts.*$want" "$W/doctor.out" &&
 chmod 0755 "$W/m"
 
 # ---------------------------------------------------------------- sshd
-if ! $ROOT; then
-	skip "sshd: needs root"
-elif ! [ -x /usr/sbin/sshd ] || ! need ssh || ! need sshpass; then
-	skip "sshd: openssh-server, openssh-client or sshpass missing"
-else
+if sshd_usable; then
 	write_map "nobody   ci-runner terraform-prod
 "
-	SSH_PORT=$(free_port)
-	[ -d /run/sshd ] || install -d -m 0755 /run/sshd
-	mkdir -p "$W/ssh"; ssh-keygen -q -t ed25519 -N '' -f "$W/ssh/hostkey"
-	ln -s /usr/sbin/sshd "$W/ssh/aivmap"      # PAM service = basename
-	cat > "$W/ssh/sshd_config" <<EOT
-Port $SSH_PORT
-ListenAddress 127.0.0.1
-HostKey $W/ssh/hostkey
-PidFile $W/ssh/sshd.pid
-UsePAM yes
-KbdInteractiveAuthentication yes
-PasswordAuthentication no
-PubkeyAuthentication no
-AuthenticationMethods keyboard-interactive
-PermitRootLogin yes
-StrictModes no
-LogLevel VERBOSE
-EOT
-	PAM_WRAPPER=1 LD_PRELOAD=$PW_LIB "$W/ssh/aivmap" -D -e -f "$W/ssh/sshd_config" \
-	    > "$W/ssh/sshd.log" 2>&1 &
-	SSH_PID=$!; PIDS+=("$SSH_PID")
-	if wait_tcp "$SSH_PORT"; then
-		ssh_try() {   # TOKEN ACCOUNT -> 0 accepted, 1 refused, 2 no verdict
-			local ok0 bad0 ok1 bad1 i
-			ok0=$(grep -c "Accepted keyboard-interactive/pam for $2 " "$W/ssh/sshd.log")
-			bad0=$(grep -c "Failed keyboard-interactive/pam for $2 " "$W/ssh/sshd.log")
-			sshpass -f "$S/$1" ssh -p "$SSH_PORT" -o StrictHostKeyChecking=no \
-			    -o UserKnownHostsFile=/dev/null -o PreferredAuthentications=keyboard-interactive \
-			    -o PubkeyAuthentication=no -o NumberOfPasswordPrompts=1 -o LogLevel=ERROR \
-			    -o ConnectTimeout=10 "$2@127.0.0.1" true >> "$W/ssh.out" 2>&1
-			for i in $(seq 300); do
-				ok1=$(grep -c "Accepted keyboard-interactive/pam for $2 " "$W/ssh/sshd.log")
-				bad1=$(grep -c "Failed keyboard-interactive/pam for $2 " "$W/ssh/sshd.log")
-				[ "$ok1" -gt "$ok0" ] && return 0
-				[ "$bad1" -gt "$bad0" ] && return 1
-				sleep 0.1
-			done
-			return 2
-		}
+	if sshd_start aivmap "PermitRootLogin yes"; then
 		ssh_case() {   # DESC TOKEN ACCOUNT 0|1
-			ssh_try "$2" "$3"; local rc=$?
+			sshd_login "$S/$2" "$3"; local rc=$?
 			[ $rc = "$4" ] && ok "sshd: $1" || bad "sshd: $1 (rc=$rc, want $4)"
 		}
 		ssh_case "ci-runner logs in as the shared account" ci nobody 0
@@ -315,8 +262,6 @@ EOT
 		ssh_case "intruder refused" in nobody 1
 		ssh_case "ci-runner refused as root (no line)" ci root 1
 		ssh_case "revoked token of a listed user refused" ci_rev nobody 1
-	else
-		bad "sshd did not start: $(tail -3 "$W/ssh/sshd.log")"
 	fi
 fi
 

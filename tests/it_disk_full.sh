@@ -11,8 +11,19 @@
 #     (made in the console) and cannot commit it makes every reader answer
 #     cache-unavailable (PAM_AUTHINFO_UNAVAIL), not accept the token; once
 #     there is room, the next sync stores it and the token is "revoked";
-#  2. a fleet follower (real etcd) whose disk is full when a revocation is
-#     published: the same, and its next `follow --once` stores it.
+#  2. `aivenctl token revoke` with the disk full AND the API's DELETE
+#     failing (SECURITY.md O1): the revocation is recorded in the writer's
+#     preallocated revocation journal; readers refuse until a write stores
+#     it; the next writes never lift that, every sync sends the DELETE
+#     until the API confirms it; a revoke that died between its journal
+#     slot and its commit is honoured by the next command;
+#  3. a fleet follower (real etcd) whose disk is full when a revocation is
+#     published: the same as 1, and its next `follow --once` stores it;
+#  4. the publisher's disk full when `token revoke` runs there, the API's
+#     DELETE failing: the journaled revocation is published all the same
+#     (the signed pending-revocation flag), the follower refuses the
+#     token, and the publisher's syncs send the DELETE once the API is
+#     back.
 # The sync must grow the writer's file to fail at commit (a small change
 # fits in pages LMDB frees and reuses): each change comes with 300 new
 # application users at the API.
@@ -91,7 +102,97 @@ ctl sync > "$W/sync" 2>&1; rc=$?
 	ok "1. with room again the next sync stores it: X revoked, Y accepted" ||
 	bad "1. after: sync exit $rc, X $(dec "$C" "$SECRETS/X"), Y $(dec "$C" "$SECRETS/Y"): $(cat "$W/sync")"
 
-# ------------------------------------------------------------ 2. a follower
+# ------------------------------------------------------------ 2. token revoke, disk full, API failing
+# compact WRITER_DIR: the writer's environment rewritten with no free page
+# (what `mdb_copy -c` makes), so the next commit must grow the file: a
+# small change otherwise fits in pages LMDB freed before, and the disk
+# being full would not show.
+compact() {
+	rm -rf "$W/compact" && mkdir "$W/compact" && mdb_copy -c "$1" "$W/compact" &&
+	    cat "$W/compact/data.mdb" > "$1/data.mdb" && rm -rf "$W/compact"
+}
+# journal_empty: every slot of the revocation journal free (all zero)
+journal_empty() { python3 -c 'import sys; sys.exit(any(open(sys.argv[1], "rb").read()))' "$W/fs/cache/writer/revocations"; }
+dels() { sim_ctl GET /_sim/stats | python3 -c 'import json,sys; print(sum(v for k, v in json.load(sys.stdin)["requests"].items() if k.startswith("DELETE") and "access-tokens" in k))'; }
+listed() { sim_ctl GET /_sim/state | python3 -c 'import json,sys; p=sys.argv[1]; print(any(p in json.dumps(u) for u in json.load(sys.stdin)["users"]))' "$1"; }
+ctl token create "$U" 2>"$W/err" | head -n 1 > "$SECRETS/R"
+PR=$(head -c 12 "$SECRETS/R")
+ctl sync > /dev/null 2>&1 || bad "2. sync"
+[ "$(dec "$C" "$SECRETS/R")" = accepted ] && ok "2. token R accepted" || bad "2. R: $(dec "$C" "$SECRETS/R")"
+if ! command -v mdb_copy > /dev/null; then
+	skip "2. token revoke on a full disk: mdb_copy (lmdb-utils) not installed"
+else
+compact "$W/fs/cache/writer" || bad "2. mdb_copy -c failed"
+fill "$W/fs"
+sim_ctl POST /_sim/faults '{"path": "access-tokens", "method": "DELETE", "kind": "status", "status": 503}' > /dev/null
+ctl token revoke "$U" "$PR" > "$W/rv" 2>&1; rc=$?
+d0=$(dels)
+[ $rc != 0 ] && grep -q "revocation recorded in the revocation journal, but the cache cannot store it" "$W/rv" &&
+	grep -q "every .aivenctl sync. retries the DELETE" "$W/rv" &&
+	[ "$(dec "$C" "$SECRETS/R")" = cache-unavailable ] && [ "$(dec "$C" "$SECRETS/Y")" = cache-unavailable ] &&
+	ok "2. disk full, DELETE failing: token revoke exits $rc, says the revocation is recorded and the sync retries the DELETE; readers refuse (cache-unavailable)" ||
+	bad "2. revoke exit $rc, R $(dec "$C" "$SECRETS/R"): $(cat "$W/rv")"
+# The commit that failed: the token is not stored revoked (else this
+# section proves nothing).
+grep -q "No space left on device" "$W/rv" && ok "2. (the revoke's own commit failed: no space)" || bad "2. the commit did not fail: $(cat "$W/rv")"
+ctl sync > "$W/sync" 2>&1; rc=$?
+d1=$(dels)
+[ "$(dec "$C" "$SECRETS/R")" = cache-unavailable ] && [ "$d1" -gt "$d0" ] &&
+	ok "2. still full: a sync (exit $rc) sends the DELETE all the same ($((d1 - d0)) attempts), readers still refuse" ||
+	bad "2. still full: sync exit $rc, R $(dec "$C" "$SECRETS/R"): $(cat "$W/sync")"
+rm -f "$W/fs/fill"
+d1=$(dels)
+ctl sync > "$W/sync" 2>&1; rc=$?
+d2=$(dels)
+[ $rc = 0 ] && [ "$(dec "$C" "$SECRETS/R")" = revoked ] && [ "$d2" -gt "$d1" ] && [ "$(listed "$PR")" = True ] &&
+	ok "2. room again, a sync while the DELETE still fails: R refused as revoked (the API still lists it), the DELETE is retried ($((d2 - d1)) attempts)" ||
+	bad "2. sync exit $rc, R $(dec "$C" "$SECRETS/R"), DELETEs $d1 -> $d2: $(cat "$W/sync")"
+sim_ctl DELETE /_sim/faults > /dev/null
+ctl sync > "$W/sync" 2>&1; rc=$?
+[ $rc = 0 ] && [ "$(listed "$PR")" = False ] && [ "$(dec "$C" "$SECRETS/R")" = revoked ] &&
+	grep -q "revocations sent to the API: 1" "$W/sync" &&
+	ok "2. the API back: the sync sends the DELETE, the API no longer lists R, R refused (revoked)" ||
+	bad "2. recovered: sync exit $rc, listed $(listed "$PR"), R $(dec "$C" "$SECRETS/R"): $(cat "$W/sync")"
+ctl sync > "$W/sync" 2>&1; rc=$?
+r=$(dec "$C" "$SECRETS/R")
+[ $rc = 0 ] && { [ "$r" = revoked ] || [ "$r" = not-enrolled ]; } && journal_empty &&
+	ok "2. later syncs: R stays refused ($r), the journal is empty" ||
+	bad "2. later: sync exit $rc, R $r"
+# A revoke that died between its journal slot and its commit (a crash, a
+# kill): the slot is written by the library call token revoke makes
+# first, from a process that then exits without any other step.  The
+# next sync stores it (the writer's open folds the journal in) and sends
+# its DELETE until the API confirms it.
+ctl token create "$U" 2>"$W/err" | head -n 1 > "$SECRETS/K"
+PK=$(head -c 12 "$SECRETS/K")
+ctl sync > /dev/null 2>&1
+[ "$(dec "$C" "$SECRETS/K")" = accepted ] || bad "2. crash: K $(dec "$C" "$SECRETS/K")"
+python3 - "$AB/libaivenauth.so.1" "$C" "$U" "$PK" <<'PY' || bad "2. crash: journal helper failed"
+import ctypes, os, sys
+lib = ctypes.CDLL(sys.argv[1])
+ctx = ctypes.c_void_p()
+if lib.aivenauth_ctx_new(ctypes.byref(ctx)) != 0: sys.exit(1)
+if lib.aivenauth_config_load(ctx, sys.argv[2].encode(), True) != 0: sys.exit(2)
+if lib.aivenauth_revocation_record(ctx, sys.argv[3].encode(), sys.argv[4].encode()) != 0: sys.exit(3)
+os._exit(0)   # dies here: no commit, no API call
+PY
+[ "$(dec "$C" "$SECRETS/K")" = accepted ] && ok "2. crash: K journaled, nothing else done: still accepted (the operator was told nothing)" ||
+	bad "2. crash: K $(dec "$C" "$SECRETS/K") before the sync"
+sim_ctl POST /_sim/faults '{"path": "access-tokens", "method": "DELETE", "kind": "status", "status": 503}' > /dev/null
+d1=$(dels)
+ctl sync > "$W/sync" 2>&1; rc=$?
+d2=$(dels)
+[ $rc = 0 ] && [ "$(dec "$C" "$SECRETS/K")" = revoked ] && [ "$d2" -gt "$d1" ] &&
+	ok "2. crash: the next sync honours the journal (DELETE still failing): K revoked, the DELETE tried" ||
+	bad "2. crash: sync exit $rc, K $(dec "$C" "$SECRETS/K"), DELETEs $d1 -> $d2: $(cat "$W/sync")"
+sim_ctl DELETE /_sim/faults > /dev/null
+ctl sync > "$W/sync" 2>&1; rc=$?
+[ $rc = 0 ] && [ "$(listed "$PK")" = False ] && [ "$(dec "$C" "$SECRETS/K")" = revoked ] && journal_empty &&
+	ok "2. crash: the API back, the next sync sends its DELETE (the API no longer lists K), K refused, the journal empty" ||
+	bad "2. crash: sync exit $rc, listed $(listed "$PK"), K $(dec "$C" "$SECRETS/K"): $(cat "$W/sync")"
+fi
+
+# ------------------------------------------------------------ 3. a follower
 if ! command -v etcd >/dev/null; then
 	skip "disk full, follower: etcd not installed"
 	finish; exit
@@ -99,9 +200,10 @@ fi
 . "$(dirname "$0")/lib_etcd.sh"
 etcd_start || { bad "etcd did not start: $(tail -5 "$W/etcd.log")"; finish; exit; }
 small_fs "$W/ffs" || { bad "second tmpfs"; finish; exit; }
+small_fs "$W/pfs" || { bad "third tmpfs"; finish; exit; }
 PFX=/df/
 pk=$(ctl fleet keygen --out "$W/fleet.key" 2>"$W/err") || bad "keygen: $(cat "$W/err")"
-sed -e "s#^cache_dir = .*#cache_dir = $W/pub#" "$C" > "$W/p.conf"
+sed -e "s#^cache_dir = .*#cache_dir = $W/pfs/cache#" "$C" > "$W/p.conf"
 cat >> "$W/p.conf" <<EOC
 fleet = publish
 etcd_endpoints = $EURL
@@ -128,8 +230,8 @@ pctl sync > /dev/null 2>&1 || bad "publisher sync"
 pctl token create "$U" 2>"$W/err" | head -n 1 > "$SECRETS/Z"
 PZ=$(head -c 12 "$SECRETS/Z")
 fctl follow --once > "$W/fo" 2>&1 || bad "follow: $(cat "$W/fo")"
-[ "$(dec "$F" "$SECRETS/Z")" = accepted ] && ok "2. token Z created on the publisher, accepted on the follower (cache on its own tmpfs)" ||
-	bad "2. Z: $(dec "$F" "$SECRETS/Z"): $(cat "$W/fo")"
+[ "$(dec "$F" "$SECRETS/Z")" = accepted ] && ok "3. token Z created on the publisher, accepted on the follower (cache on its own tmpfs)" ||
+	bad "3. Z: $(dec "$F" "$SECRETS/Z"): $(cat "$W/fo")"
 fill "$W/ffs"
 sim_ctl POST "/_sim/tokens/$(enc "$PZ")/revoke" > /dev/null
 more_users 300
@@ -137,11 +239,38 @@ pctl sync > "$W/psync" 2>&1 || bad "publisher sync: $(cat "$W/psync")"
 fctl follow --once > "$W/fo" 2>&1; rc=$?
 [ $rc != 0 ] && grep -q 'a revocation or removal was fetched but could not be stored' "$W/fo" &&
 	[ "$(dec "$F" "$SECRETS/Z")" = cache-unavailable ] &&
-	ok "2. the follower's disk full when Z's revocation is published: follow --once fails (exit $rc), its readers answer cache-unavailable, never accept Z" ||
-	bad "2. follow exit $rc, Z $(dec "$F" "$SECRETS/Z"): $(cat "$W/fo")"
+	ok "3. the follower's disk full when Z's revocation is published: follow --once fails (exit $rc), its readers answer cache-unavailable, never accept Z" ||
+	bad "3. follow exit $rc, Z $(dec "$F" "$SECRETS/Z"): $(cat "$W/fo")"
 rm -f "$W/ffs/fill"
 fctl follow --once > "$W/fo" 2>&1; rc=$?
 [ $rc = 0 ] && [ "$(dec "$F" "$SECRETS/Z")" = revoked ] &&
-	ok "2. with room again its next follow --once stores it: Z revoked" ||
-	bad "2. after: follow exit $rc, Z $(dec "$F" "$SECRETS/Z"): $(cat "$W/fo")"
+	ok "3. with room again its next follow --once stores it: Z revoked" ||
+	bad "3. after: follow exit $rc, Z $(dec "$F" "$SECRETS/Z"): $(cat "$W/fo")"
+
+# ------------------------------------------------------------ 4. the publisher's disk full
+pctl token create "$U" 2>"$W/err" | head -n 1 > "$SECRETS/Q"
+PQ=$(head -c 12 "$SECRETS/Q")
+fctl follow --once > "$W/fo" 2>&1 || bad "4. follow: $(cat "$W/fo")"
+[ "$(dec "$F" "$SECRETS/Q")" = accepted ] && ok "4. token Q created on the publisher, accepted on the follower" ||
+	bad "4. Q: $(dec "$F" "$SECRETS/Q")"
+if command -v mdb_copy > /dev/null; then
+compact "$W/pfs/cache/writer" || bad "4. mdb_copy -c failed"
+fill "$W/pfs"
+sim_ctl POST /_sim/faults '{"path": "access-tokens", "method": "DELETE", "kind": "status", "status": 503}' > /dev/null
+pctl token revoke "$U" "$PQ" > "$W/rv" 2>&1; rc=$?
+fctl follow --once > "$W/fo" 2>&1; frc=$?
+[ $rc != 0 ] && grep -q "revocation recorded in the revocation journal, but the cache cannot store it" "$W/rv" &&
+	[ $frc = 0 ] && [ "$(dec "$F" "$SECRETS/Q")" = revoked ] &&
+	ok "4. the publisher's disk full, DELETE failing: token revoke exits $rc, the journaled revocation is published; the follower refuses Q (revoked)" ||
+	bad "4. revoke exit $rc, follow exit $frc, Q on the follower $(dec "$F" "$SECRETS/Q"): $(cat "$W/rv" "$W/fo")"
+rm -f "$W/pfs/fill"
+sim_ctl DELETE /_sim/faults > /dev/null
+pctl sync > "$W/psync" 2>&1; rc=$?
+fctl follow --once > "$W/fo" 2>&1
+[ $rc = 0 ] && [ "$(listed "$PQ")" = False ] && [ "$(dec "$F" "$SECRETS/Q")" = revoked ] &&
+	ok "4. room again and the API back: the publisher's sync sends the DELETE (the API no longer lists Q); the follower still refuses Q" ||
+	bad "4. after: publisher sync exit $rc, listed $(listed "$PQ"), Q $(dec "$F" "$SECRETS/Q"): $(cat "$W/psync" "$W/fo")"
+else
+	skip "4. the publisher's disk full: mdb_copy (lmdb-utils) not installed"
+fi
 finish

@@ -51,17 +51,6 @@ PW_LIB=libpam_wrapper.so
 ROOT=false; [ "$(id -u)" = 0 ] && ROOT=true
 
 need() { command -v "$1" >/dev/null 2>&1; }
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_tcp() {
-	local i
-	for i in $(seq 600); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
 # Descendants of a pid (inclusive), for the command-line snapshot.
 tree_pids() {
 	local p=$1 c
@@ -333,50 +322,11 @@ try_postgres() {
 }
 
 HAVE_SSH=false
-if ! $ROOT; then
-	skip "sshd: needs root"
-elif ! [ -x /usr/sbin/sshd ] || ! need ssh || ! need sshpass; then
-	skip "sshd: openssh-server, openssh-client or sshpass missing"
-else
-	SSH_PORT=$(free_port)
-	[ -d /run/sshd ] || install -d -m 0755 /run/sshd
-	mkdir -p "$W/ssh"; ssh-keygen -q -t ed25519 -N '' -f "$W/ssh/hostkey"
-	ln -s /usr/sbin/sshd "$W/ssh/aivtest-sshd"      # PAM service = basename
-	cat > "$W/ssh/sshd_config" <<EOT
-Port $SSH_PORT
-ListenAddress 127.0.0.1
-HostKey $W/ssh/hostkey
-PidFile $W/ssh/sshd.pid
-UsePAM yes
-KbdInteractiveAuthentication yes
-PasswordAuthentication no
-PubkeyAuthentication no
-AuthenticationMethods keyboard-interactive
-StrictModes no
-LogLevel VERBOSE
-EOT
-	LD_PRELOAD=$PW_LIB "$W/ssh/aivtest-sshd" -D -e -f "$W/ssh/sshd_config" \
-	    > "$W/ssh/sshd.log" 2>&1 &
-	SSH_PID=$!; PIDS+=("$SSH_PID"); SERVERS+=("$SSH_PID")
-	if wait_tcp "$SSH_PORT"; then HAVE_SSH=true; else bad "sshd did not start: $(tail -3 "$W/ssh/sshd.log")"; fi
+if sshd_usable; then
+	sshd_start aivtest-sshd && HAVE_SSH=true
+	SERVERS+=("$SSH_PID")
 fi
-try_sshd() {
-	local ok0 bad0 ok1 bad1 i
-	ok0=$(grep -c "Accepted keyboard-interactive/pam for $2 " "$W/ssh/sshd.log")
-	bad0=$(grep -c "Failed keyboard-interactive/pam for $2 " "$W/ssh/sshd.log")
-	sshpass -f "$S/$1" ssh -p "$SSH_PORT" -o StrictHostKeyChecking=no \
-	    -o UserKnownHostsFile=/dev/null -o PreferredAuthentications=keyboard-interactive \
-	    -o PubkeyAuthentication=no -o NumberOfPasswordPrompts=1 -o LogLevel=ERROR \
-	    -o ConnectTimeout=10 "$2@127.0.0.1" true >> "$W/ssh.out" 2>&1
-	for i in $(seq 300); do
-		ok1=$(grep -c "Accepted keyboard-interactive/pam for $2 " "$W/ssh/sshd.log")
-		bad1=$(grep -c "Failed keyboard-interactive/pam for $2 " "$W/ssh/sshd.log")
-		[ "$ok1" -gt "$ok0" ] && return 0
-		[ "$bad1" -gt "$bad0" ] && return 1
-		sleep 0.1
-	done
-	return 2
-}
+try_sshd() { sshd_login "$S/$1" "$2"; }
 
 # case CLIENT DESC TOKEN-NAME USER EXPECT(accept|refuse)
 CLIENTS=()

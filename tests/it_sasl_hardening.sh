@@ -10,8 +10,14 @@
 #   2. a log sink that stops draining never blocks the loop: 2,000
 #      malformed requests with --stderr into a pipe nobody reads, then a
 #      good request is answered and SIGTERM ends it.
+#   2b. out of descriptors (prlimit --nofile=40): new clients are answered,
+#      the loop does not spin (its CPU time over 200 attempts is bounded),
+#      a good request is answered once the idle clients are gone.
 #   3. --listen never takes over a live instance's socket.
 #   4. no core file: RLIMIT_CORE 0.  SIGHUP does not end it.
+#   5. no piece of a token in its memory after requests on every path
+#      (accepted, denied, malformed, truncated, reset, timed out, checked
+#      online), read through /proc/PID/mem as root.
 # Waits are bounded (a hang is a failure); nothing is timed.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_sasl.sh"
@@ -107,6 +113,44 @@ for i in $(seq 300); do kill -0 "$SASLD_PID" 2>/dev/null || break; sleep 0.1; do
 kill -0 "$SASLD_PID" 2>/dev/null && bad "SIGTERM did not end it (blocked in a log write?)" ||
     ok "SIGTERM ends it with the log not draining"
 
+# ---------------------------------------------------------------- 2b. out of descriptors
+# RLIMIT_NOFILE far below the connection cap (a unit without its
+# LimitNOFILE): 60 idle clients use up the descriptors, accept() fails
+# with EMFILE.  A pending client must be answered, not left in the backlog
+# (libsasl2 would wait for ever), and the level-triggered listener must
+# not make the loop spin (SECURITY.md O5).
+if command -v prlimit >/dev/null; then
+	SASLD_SOCK="$W/nofile.sock"
+	prlimit --nofile=40:40 "$SASLD" -c "$W/aivenauth.conf" --listen "$SASLD_SOCK" \
+	    --timeout 3600 --stderr > "$W/nofile.log" 2>&1 &
+	SASLD_PID=$!; PIDS+=("$SASLD_PID")
+	for i in $(seq 600); do grep -q 'ready:' "$W/nofile.log" && break
+		kill -0 "$SASLD_PID" 2>/dev/null || break; sleep 0.1; done
+	grep -Eq '^Max open files +40 +40 ' "/proc/$SASLD_PID/limits" &&
+	    ok "control: the responder runs with RLIMIT_NOFILE 40" ||
+	    bad "control: RLIMIT_NOFILE not 40: $(grep -i 'open files' /proc/$SASLD_PID/limits)"
+	t0=$(date +%s)
+	while IFS= read -r l; do
+		case $l in PASS:*) ok "${l#PASS: }";; FAIL:*) bad "${l#FAIL: }";; esac
+	done < <(python3 "$SP" "$SASLD_SOCK" emfile "$SASLD_PID" 60 200 "@$S/a_good" alice 2>&1)
+	t1=$(date +%s)
+	stop_sasld
+	# A burst of 10, then one per 6 s of the time it took (not a timing
+	# assertion: the bound grows with a slow machine).
+	n=$(grep -c 'accept: Too many open files' "$W/nofile.log")
+	bound=$(( 10 + (t1 - t0 + 1) / 6 + 1 ))
+	check "EMFILE logged, rate-limited: $n lines for 200+ refusals (at most $bound)" \
+	    test "$n" -ge 1 -a "$n" -le "$bound"
+	grep -q 'similar messages suppressed (accept failures' "$W/nofile.log" &&
+	    ok "... the rest reported suppressed" || bad "no suppressed count for the accept failures"
+	grep -Eq 'stopping: .* [1-9][0-9]* refused out of descriptors' "$W/nofile.log" &&
+	    ok "... and counted in the end-of-run line" ||
+	    bad "no refusals counted: $(grep stopping: "$W/nofile.log")"
+	check "... and SIGTERM exit 0" test "$SASLD_RC" = 0
+else
+	skip "out of descriptors: needs prlimit (util-linux)"
+fi
+
 # ---------------------------------------------------------------- 3. listen
 start_sasld live || bad "start"
 if "$SASLD" -c "$W/aivenauth.conf" --listen "$SASLD_SOCK" --stderr > "$W/second.log" 2>&1 < /dev/null; then
@@ -139,5 +183,85 @@ start_sasld_keep() {
 }
 start_sasld_keep && ask alice a_good smtp "" OK > /dev/null && ok "a stale socket left behind is replaced" || bad "a stale socket blocks a restart"
 stop_sasld
+
+# ---------------------------------------------------------------- 5. memory
+# No piece of a token outlives its request in the responder's memory
+# (SECURITY.md O5: a 40-byte fragment was seen in a core image).  Read
+# through /proc/PID/mem as root (CAP_SYS_PTRACE: the process is not
+# dumpable, and stays so), every path a request can take: accepted,
+# denied, malformed, truncated with the client gone, reset mid-request,
+# timed out, and checked online by the worker thread (libcurl's buffers).
+# A window of 16 bytes of a token past its public prefix is a hit.
+MS="$TOP/tests/helpers/memscan.py"
+mk_else() {
+	api POST "/v1/organization/$ORG_ID/application-users/$ALICE_ID/access-tokens" \
+	    "{\"description\": \"made elsewhere $1\"}" > "$S/$1.json"
+	_jtok "$S/$1.json" "$S/$1"
+}
+if [ "$(id -u)" != 0 ]; then
+	skip "token pieces in memory: needs root to read a non-dumpable process's memory"
+else
+	mk_else m_learn
+	ctl sync > "$W/sync-mem.out" 2>&1 || bad "sync: $(cat "$W/sync-mem.out")"
+	{ cat "$W/aivenauth.conf"; echo "online = learn"; } > "$W/mem.conf"; chmod 0644 "$W/mem.conf"
+	start_sasld mem -c "$W/mem.conf" --timeout 1 || bad "responder (online = learn) did not start"
+	cat > "$W/mem.py" <<'PY'
+import os, socket, struct, subprocess, sys, time
+path, pid, ms, S = sys.argv[1:5]
+toks = [os.path.join(S, n) for n in ("a_good", "b_good", "m_learn")]
+good = open(toks[0], "rb").read().strip()
+learn = open(toks[2], "rb").read().strip()
+def enc(*f): return b"".join(struct.pack(">H", len(x)) + x for x in f)
+def conn():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.settimeout(60)
+    s.connect(path); return s
+def answer(s):
+    try:
+        return s.recv(200)
+    except OSError:
+        return b""
+def scan(label):
+    r = subprocess.run([sys.executable, ms, pid] + toks, capture_output=True, text=True)
+    return r.returncode, r.stdout.strip()
+def check(c, m): print(("PASS: " if c else "FAIL: ") + m, flush=True)
+# Control: a request held half-sent is in the read buffer: the scan must see it.
+h = conn(); h.sendall(enc(b"alice", good, b"smtp", b"")[:-6])
+deadline = time.time() + 60
+while True:
+    rc, out = scan("held")
+    if rc != 0 or time.time() > deadline: break
+    time.sleep(0.1)
+if rc == 2:
+    print("SKIP: memory of the responder not readable here (%s)" % out); sys.exit(0)
+check(rc == 1, "control: a half-sent request held open is found in the responder's memory (%s)" % out.splitlines()[-1])
+h.close()
+for i in range(20):                                   # accepted, denied
+    for login, t in ((b"alice", good), (b"bob", good)):
+        s = conn(); s.sendall(enc(login, t, b"smtp", b"")); answer(s); s.close()
+for i in range(5):
+    s = conn(); s.sendall(enc(b"alice", good, b"smtp", b"") + b"xx"); answer(s); s.close()   # malformed
+    s = conn(); s.sendall(enc(b"alice", good, b"smtp", b"")[:200]); s.close()               # truncated, gone
+    s = conn(); s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.sendall(enc(b"alice", good, b"smtp", b"")[:300]); s.close()                           # reset
+    s = conn(); s.sendall(enc(b"alice", good, b"smtp", b"")[:-1])                           # timed out
+    a = answer(s); s.close()
+    if i == 0: check(a == b"", "a request left unfinished is dropped at the deadline: %r" % a)
+for i in range(3):                                    # the online worker (libcurl)
+    s = conn(); s.sendall(enc(b"alice", learn, b"smtp", b"")); a = answer(s); s.close()
+    if i == 0: check(a[2:4] == b"OK", "a token made elsewhere is checked online and accepted: %r" % a)
+# The loop has seen every close (a good request answered after them all).
+s = conn(); s.sendall(enc(b"alice", good, b"smtp", b"")); answer(s); s.close()
+rc, out = scan("after")
+check(rc == 0, "after 20 accepted, 20 denied, 5 each malformed, truncated, reset and timed out, "
+      "3 checked online: no piece of a token in the responder's memory (%s)" %
+      "; ".join(out.splitlines()[-4:]))
+PY
+	while IFS= read -r l; do
+		case $l in PASS:*) ok "${l#PASS: }";; FAIL:*) bad "${l#FAIL: }";;
+		    SKIP:*) skip "${l#SKIP: }";; *) bad "memory scan: $l";; esac
+	done < <(python3 "$W/mem.py" "$SASLD_SOCK" "$SASLD_PID" "$MS" "$S" 2>&1)
+	stop_sasld
+fi
+
 leak_check
 finish

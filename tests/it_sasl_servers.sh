@@ -21,17 +21,6 @@
 . "$(dirname "$0")/lib_sasl.sh"
 
 if [ "$(id -u)" != 0 ]; then skip "postfix/slapd: needs root"; finish; exit; fi
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_tcp() {
-	local i
-	for i in $(seq 600); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 PF=""; PF_UP=false; MADE_SLAPD_CONF=false
 servers_cleanup() {   # postfix through its master; our slapd.conf only

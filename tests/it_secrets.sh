@@ -299,9 +299,9 @@ libaivenauth/base/config_fleet.c ### if (strcmp(key, "etcd_password_file") == 0)
 libaivenauth/base/config_fleet.c ### if (strcmp(key, "fleet_signing_key_file") == 0) ### config key / fleet mode name
 libaivenauth/base/config_fleet.c ### if (strcmp(key, "fleet_public_keys") == 0) ### config key / fleet mode name
 libaivenauth/base/config_fleet.c ### if (strcmp(key, "fleet") == 0) ### config key / fleet mode name
-libaivenauth/fleet/fleet_etcd.c ### memcmp(kv->key, w->current.data, kv->key_len) == 0) { ### etcd key names (public)
-libaivenauth/fleet/fleet_etcd.c ### memcmp(kv->key, w->heartbeat.data, kv->key_len) == 0) { ### etcd key names (public)
-libaivenauth/fleet/fleet_etcd.c ### int c = memcmp(x->key.data, y->key.data, n); ### etcd key names (public)
+libaivenauth/fleet/fleet_etcd_read.c ### memcmp(kv->key, w->current.data, kv->key_len) == 0) { ### etcd key names (public)
+libaivenauth/fleet/fleet_etcd_read.c ### memcmp(kv->key, w->heartbeat.data, kv->key_len) == 0) { ### etcd key names (public)
+libaivenauth/fleet/fleet_etcd_write.c ### int c = memcmp(x->key.data, y->key.data, n); ### etcd key names (public)
 libaivenauth/fleet/fleet_gen.c ### if (len < pl + 4 + 20 + 2 || memcmp(key, b->prefix, pl) != 0 || ### etcd key layout (public)
 libaivenauth/fleet/fleet_gen.c ### if (ll == 8 && memcmp(leaf, "manifest", 8) == 0) ### etcd key layout (public)
 libaivenauth/fleet/fleet_gen.c ### else if (ll > 2 && memcmp(leaf, "u/", 2) == 0) ### etcd key layout (public)
@@ -312,9 +312,9 @@ libaivenauth/fleet/fleet_gen.c ### else if (ll > 2 && memcmp(leaf, "t/", 2) == 0
 libaivenauth/fleet/fleet_gen.c ### memcmp(exp.data, key, key_len) != 0) { ### etcd key layout (public)
 libaivenauth/fleet/fleet_gen.c ### memcmp(key + pl, "gen/", 4) != 0 || key[pl + 24] != '/') ### etcd key layout (public)
 libaivenauth/fleet/fleet_gen.c ### int c = memcmp(a, b, an < bn ? an : bn); ### set names: user ids, token prefixes (public)
-libaivenauth/fleet/fleet_etcd.c ### int c = a == NULL ? 1 : o == NULL ? -1 : memcmp(a->name, o->name, ### set names: user ids, token prefixes (public)
+libaivenauth/fleet/fleet_etcd_write.c ### int c = a == NULL ? 1 : o == NULL ? -1 : memcmp(a->name, o->name, ### set names: user ids, token prefixes (public)
 libaivenauth/fleet/fleet_publish.c ### strcmp(nw->e[i].name, old->e[j].name); ### set names: user ids, token prefixes (public)
-libaivenauth/fleet/fleet_publish.c ### strcmp(out->e[i - 1].name, out->e[i].name) >= 0)) ### set names: user ids, token prefixes (public)
+libaivenauth/fleet/fleet_published.c ### strcmp(out->e[i - 1].name, out->e[i].name) >= 0)) ### set names: user ids, token prefixes (public)
 libaivenauth/fleet/fleet_rec.c ### if (memcmp(hdr, MAGIC, sizeof(MAGIC)) != 0 || hdr[4] != FLEET_VERSION) ### record magic
 libaivenauth/fleet/fleet_rec.c ### memcmp(expect_org, org, org_len) != 0)) ### organization id (public, inside a verified signature)
 libaivenauth/base/pinned_keys.c ### if (memcmp(out->pk[i], pk, FLEET_PK_BYTES) == 0) { ### pinned public keys (public)

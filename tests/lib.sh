@@ -14,6 +14,22 @@
 #                                 (header from a 0600 file: no secret in argv)
 #   jget EXPR                     a Python expression over JSON on stdin (d)
 #   enc S / rx S                  URL-encode S / escape S for a regex
+#   free_port                     a free TCP port on 127.0.0.1
+#   wait_tcp PORT                 until 127.0.0.1:PORT accepts (up to 60 s)
+#   sshd_usable                   0 if a real sshd can run here (root,
+#                                 sshd, ssh, sshpass), else a SKIP line
+#   sshd_start SERVICE [LINE...]  a real sshd on 127.0.0.1 at a free port,
+#                                 keyboard-interactive through PAM service
+#                                 SERVICE, read by pam_wrapper from
+#                                 $PAM_WRAPPER_SERVICE_DIR; host key, config
+#                                 (plus the sshd_config LINEs), pid file and
+#                                 log in $W/ssh; sets SSH_PORT SSH_PID (in
+#                                 PIDS: stopped by pid at exit); 1 and a
+#                                 FAIL line if it does not listen
+#   sshd_login FILE ACCOUNT       log in to that sshd as ACCOUNT with the
+#                                 password in FILE (sshpass -f: not in
+#                                 argv); 0 accepted, 1 refused, 2 no verdict
+#                                 (read from sshd's log); output in $W/ssh.out
 set -u
 AB=${AIVENAUTH_BUILD:?run through make check (AIVENAUTH_BUILD unset)}
 TOP=${AIVENAUTH_TOP:?}
@@ -104,4 +120,75 @@ api() {
 	    ( umask 077; printf 'Authorization: aivenv1 %s\n' "$ADMIN_TOKEN" > "$W/auth.hdr" )
 	curl -sS -X "$1" -H @"$W/auth.hdr" -H 'Content-Type: application/json' \
 	    ${3:+--data "$3"} "$SIM_URL$2"
+}
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+wait_tcp() {
+	local i
+	for i in $(seq 600); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+sshd_usable() {
+	if [ "$(id -u)" != 0 ]; then
+		skip "sshd: needs root"; return 1
+	fi
+	if ! [ -x /usr/sbin/sshd ] || ! command -v ssh >/dev/null 2>&1 ||
+	    ! command -v sshpass >/dev/null 2>&1; then
+		skip "sshd: openssh-server, openssh-client or sshpass missing"
+		return 1
+	fi
+}
+
+sshd_start() {
+	local svc=$1 line; shift
+	SSH_PORT=$(free_port)
+	[ -d /run/sshd ] || install -d -m 0755 /run/sshd   # its privsep dir
+	mkdir -p "$W/ssh"; ssh-keygen -q -t ed25519 -N '' -f "$W/ssh/hostkey"
+	ln -s /usr/sbin/sshd "$W/ssh/$svc"      # PAM service = basename
+	cat > "$W/ssh/sshd_config" <<EOT
+Port $SSH_PORT
+ListenAddress 127.0.0.1
+HostKey $W/ssh/hostkey
+PidFile $W/ssh/sshd.pid
+UsePAM yes
+KbdInteractiveAuthentication yes
+PasswordAuthentication no
+PubkeyAuthentication no
+AuthenticationMethods keyboard-interactive
+StrictModes no
+LogLevel VERBOSE
+EOT
+	for line in "$@"; do printf '%s\n' "$line" >> "$W/ssh/sshd_config"; done
+	PAM_WRAPPER=1 LD_PRELOAD=libpam_wrapper.so "$W/ssh/$svc" -D -e \
+	    -f "$W/ssh/sshd_config" > "$W/ssh/sshd.log" 2>&1 &
+	SSH_PID=$!; PIDS+=("$SSH_PID")
+	wait_tcp "$SSH_PORT" && return 0
+	bad "sshd did not start: $(tail -3 "$W/ssh/sshd.log")"
+	return 1
+}
+
+# The verdict is sshd's own log line for this account, counted before
+# and after: ssh's exit status cannot tell a refusal from a failure.
+sshd_login() {
+	local ok0 bad0 ok1 bad1 i
+	ok0=$(grep -c "Accepted keyboard-interactive/pam for $2 " "$W/ssh/sshd.log")
+	bad0=$(grep -c "Failed keyboard-interactive/pam for $2 " "$W/ssh/sshd.log")
+	sshpass -f "$1" ssh -p "$SSH_PORT" -o StrictHostKeyChecking=no \
+	    -o UserKnownHostsFile=/dev/null -o PreferredAuthentications=keyboard-interactive \
+	    -o PubkeyAuthentication=no -o NumberOfPasswordPrompts=1 -o LogLevel=ERROR \
+	    -o ConnectTimeout=10 "$2@127.0.0.1" true >> "$W/ssh.out" 2>&1
+	for i in $(seq 300); do
+		ok1=$(grep -c "Accepted keyboard-interactive/pam for $2 " "$W/ssh/sshd.log")
+		bad1=$(grep -c "Failed keyboard-interactive/pam for $2 " "$W/ssh/sshd.log")
+		[ "$ok1" -gt "$ok0" ] && return 0
+		[ "$bad1" -gt "$bad0" ] && return 1
+		sleep 0.1
+	done
+	return 2
 }

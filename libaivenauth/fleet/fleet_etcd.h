@@ -4,6 +4,10 @@
  * network module's etcd client (etcd.h) and the signed records
  * (fleet_rec.h).  Only the follower and the publisher call these, so only
  * they load the network module; the login path never does.
+ *
+ * The connection: fleet_etcd_conn.c; reading and the watch:
+ * fleet_etcd_read.c; publishing: fleet_etcd_write.c; the leader key:
+ * fleet_lead.h.
  */
 #ifndef AIVENAUTH_FLEET_ETCD_H
 #define AIVENAUTH_FLEET_ETCD_H
@@ -28,7 +32,12 @@ enum aivenauth_status fleet_etcd_open(struct aivenauth_ctx *ctx,
     struct fleet_etcd *fe);
 void fleet_etcd_close(struct fleet_etcd *fe);
 
-/* ------------------------------------------------------------ reading */
+/* Whether this client may write the prefix, found without writing
+ * (aivenctl doctor on a follower: it should not). */
+enum aivenauth_status fleet_probe_write(struct fleet_etcd *fe,
+    bool *can_write);
+
+/* ------------------------------------------ reading (fleet_etcd_read.c) */
 
 #define FLEET_LEADER_MAX 255
 
@@ -142,6 +151,13 @@ void fleet_update_free(struct fleet_update *u);
  */
 enum aivenauth_status fleet_catch_up(struct aivenauth_ctx *ctx,
     struct fleet_etcd *fe, bool *trusted);
+/* fleet_apply.c: one follower step on an open client: read what is new
+ * (fleet_follow_step_base, from the set this cache holds) and apply it,
+ * or move only the freshness; res says what happened. */
+struct aivenauth_fleet_follow_result;
+enum aivenauth_status fleet_apply_step(struct aivenauth_ctx *ctx,
+    struct fleet_etcd *fe, const struct fleet_keys *keys,
+    struct aivenauth_fleet_follow_result *res);
 /* The keys a generation must verify against here: fleet_public_keys; on a
  * publisher that pins none, its own public key. */
 enum aivenauth_status fleet_follower_keys(struct aivenauth_ctx *ctx,
@@ -184,25 +200,10 @@ struct fleet_change {
  * is watched: no record of a generation is streamed to a follower.
  * (FLEET_CH_CURRENT is kept for a watch that sees current itself.)
  */
-/* Whether this client may write the prefix, found without writing
- * (aivenctl doctor on a follower: it should not). */
-enum aivenauth_status fleet_probe_write(struct fleet_etcd *fe,
-    bool *can_write);
-
 enum aivenauth_status fleet_watch(struct fleet_etcd *fe, int64_t from_rev,
     long max_ms, struct fleet_change *out);
 
-/* ------------------------------------------------------------ publishing */
-
-/*
- * Leader election: take the leader key, bound to a lease of ttl seconds,
- * if nobody holds it (txn: create_revision == 0).  *leader says whether
- * we hold it now; *lease is the lease to keep alive (0 if not leader).
- * Losing the lease (keepalive: AIVENAUTH_ERR_API_NOT_FOUND) is losing the
- * leadership: stop publishing and campaign again.
- */
-enum aivenauth_status fleet_campaign(struct fleet_etcd *fe, const char *id,
-    int64_t ttl, bool *leader, int64_t *lease);
+/* --------------------------------------- publishing (fleet_etcd_write.c) */
 
 /*
  * Publish generation gen of g (snap, has_hash, hashes; org from
@@ -230,6 +231,11 @@ enum aivenauth_status fleet_publish_set(struct fleet_etcd *fe,
     uint64_t full, const struct fleet_gen *g, const struct fleet_dset *old,
     const struct fleet_heartbeat *hb, struct fleet_dset *set_out,
     size_t *n_records);
+
+/* Empty gen/G/ (keys someone else left there) before generation G is
+ * written there, guarded by the lease like a publish. */
+enum aivenauth_status fleet_clear_gen(struct fleet_etcd *fe, int64_t lease,
+    uint64_t gen);
 
 /* Write a fresh heartbeat for the current generation, guarded by the
  * lease like a publish. */

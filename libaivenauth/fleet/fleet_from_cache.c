@@ -187,3 +187,36 @@ out:
 	return st;
 }
 
+
+size_t
+fleet_gen_journal(struct aivenauth_ctx *ctx, struct fleet_gen *g)
+{
+	struct revj j;
+	size_t i, t, n = 0;
+
+	if (revj_open(ctx, false, &j) != AIVENAUTH_OK)
+		return 0;
+	revj_close(&j);
+	for (i = 0; i < REVJ_SLOTS; i++) {
+		if (j.kind[i] != REVJ_ENTRY)
+			continue;
+		for (t = 0; t < g->snap.n_tokens; t++) {
+			struct aivenauth_token *tk = &g->snap.tokens[t];
+
+			if (strcmp(tk->prefix, j.e[i].prefix) != 0)
+				continue;
+			if (!tk->revoked && tk->user_id != NULL &&
+			    strcmp(tk->user_id, j.e[i].user_id) == 0) {
+				tk->revoked = true;
+				if (tk->revoke_at == 0 || tk->revoke_at > j.e[i].time)
+					tk->revoke_at = j.e[i].time;
+				ctx_log(ctx, LOG_NOTICE, "fleet: token %s published "
+				    "revoked from the revocation journal (the "
+				    "cache could not store it yet)", tk->prefix);
+				n++;
+			}
+			break;
+		}
+	}
+	return n;
+}

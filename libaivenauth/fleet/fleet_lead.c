@@ -1,6 +1,7 @@
 /*
- * fleet_lead.c - a publisher's hold on the leader key across runs
- * (docs/FLEET.md, "Leader election").
+ * fleet_lead.c - a publisher's hold on the leader key (docs/FLEET.md,
+ * "Leader election"): the election (fleet_campaign: the key taken with a
+ * lease in one txn) and keeping the key across runs.
  *
  * The sync timer starts one short run a minute.  If each run gave the
  * leader key back when it ended, every publisher would lead in turn: each
@@ -91,8 +92,8 @@ boot_id(char out[BOOT_ID_MAX + 1])
 	out[strcspn(out, "\n")] = '\0';
 }
 
-static char *
-writer_path(struct aivenauth_ctx *ctx, const char *name)
+char *
+fleet_writer_path(struct aivenauth_ctx *ctx, const char *name)
 {
 	char *w = path_join(ctx->cfg.cache_dir, WRITER_DIR), *p;
 
@@ -107,7 +108,7 @@ bool
 fleet_writer_file_put(struct aivenauth_ctx *ctx, const char *name,
     const void *data, size_t len)
 {
-	char *p = writer_path(ctx, name), *tmp = NULL;
+	char *p = fleet_writer_path(ctx, name), *tmp = NULL;
 	bool ok = false;
 	size_t n;
 	int fd = -1, e = ENOMEM;
@@ -140,7 +141,7 @@ out:
 enum aivenauth_status
 fleet_lead_lock(struct aivenauth_ctx *ctx, int *fd)
 {
-	char *p = writer_path(ctx, LOCK_FILE);
+	char *p = fleet_writer_path(ctx, LOCK_FILE);
 	int e;
 
 	*fd = -1;
@@ -182,7 +183,7 @@ fleet_lead_unlock(int fd)
 int64_t
 fleet_lead_stored(struct aivenauth_ctx *ctx, const char *id)
 {
-	char *p = writer_path(ctx, LEASE_FILE), boot[BOOT_ID_MAX + 1];
+	char *p = fleet_writer_path(ctx, LEASE_FILE), boot[BOOT_ID_MAX + 1];
 	uint64_t dev, ino;
 	struct lease_rec r;
 	int fd;
@@ -222,7 +223,7 @@ fleet_lead_store(struct aivenauth_ctx *ctx, int64_t lease, const char *id)
 	char *p;
 
 	if (lease == 0) {
-		if ((p = writer_path(ctx, LEASE_FILE)) != NULL)
+		if ((p = fleet_writer_path(ctx, LEASE_FILE)) != NULL)
 			(void)unlink(p);
 		free(p);
 		return;
@@ -234,6 +235,51 @@ fleet_lead_store(struct aivenauth_ctx *ctx, int64_t lease, const char *id)
 	boot_id(r.boot_id);
 	writer_identity(ctx, &r.dir_dev, &r.dir_ino);
 	(void)fleet_writer_file_put(ctx, LEASE_FILE, &r, sizeof(r));
+}
+
+/* The election itself: one txn on etcd (fleet_lead.h). */
+enum aivenauth_status
+fleet_campaign(struct fleet_etcd *fe, const char *id, int64_t ttl,
+    bool *leader, int64_t *lease)
+{
+	enum aivenauth_status st;
+	struct etcd_cmp cmp;
+	struct etcd_op put;
+	struct buf key;
+	int64_t l = 0;
+	bool ok = false;
+
+	*leader = false;
+	*lease = 0;
+	if (id == NULL || id[0] == '\0' || strlen(id) > FLEET_LEADER_MAX)
+		return AIVENAUTH_ERR_INVALID;
+	buf_init(&key, FLEET_KEY_MAX, false);
+	if ((st = fleet_key_leader(fe->prefix, &key)) != AIVENAUTH_OK ||
+	    (st = fe->ops->lease_grant(fe->c, ttl, &l, NULL)) != AIVENAUTH_OK)
+		goto out;
+	memset(&cmp, 0, sizeof(cmp));
+	cmp.key = key.data;
+	cmp.key_len = key.len;
+	cmp.target = ETCD_CMP_CREATE;
+	cmp.result = ETCD_CMP_EQUAL;
+	memset(&put, 0, sizeof(put));
+	put.type = ETCD_OP_PUT;
+	put.key = key.data;
+	put.key_len = key.len;
+	put.value = id;
+	put.value_len = strlen(id);
+	put.lease = l;
+	st = fe->ops->txn(fe->c, &cmp, 1, &put, 1, NULL, 0, &ok, NULL);
+	if (st == AIVENAUTH_OK && ok) {
+		*leader = true;
+		*lease = l;
+	} else {
+		/* Not ours: let the lease go now rather than at its TTL. */
+		(void)fe->ops->lease_revoke(fe->c, l);
+	}
+out:
+	buf_free(&key);
+	return st;
 }
 
 enum aivenauth_status

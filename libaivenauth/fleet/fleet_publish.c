@@ -18,15 +18,12 @@
  * which changes exactly when the writer publishes a snapshot to its own
  * readers: a decision could change, or last-use metadata is 15 minutes
  * old) and by etcd's current generation: what this host published last
- * is remembered in cache_dir/writer/fleet-published.
+ * is remembered in cache_dir/writer/fleet-published (fleet_published.c).
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,13 +37,9 @@
 #include "fleet/fleet_etcd.h"
 #include "fleet/fleet_key.h"
 #include "fleet/fleet_lead.h"
+#include "fleet/fleet_published.h"
 #include "base/rec.h"
 
-#define PUBLISHED_FILE "fleet-published"
-#define PUBLISHED_MAGIC 0x3142505441564941ULL   /* "AIVATPB1" */
-#define SET_FILE "fleet-published-set"
-#define SET_MAGIC 0x3154455346564941ULL         /* "AIVFSET1" */
-#define SET_FILE_MAX (512u << 20)
 /* When a delta chain is rolled over into a new full generation: a
  * follower behind the chain's start reads the full one and every delta,
  * so the deltas' records are kept under a quarter of the full's (plus a
@@ -55,27 +48,6 @@
 #define CHAIN_MAX_DELTAS 64
 #define CHAIN_MIN_RECORDS 64
 
-struct published {
-	uint64_t magic;
-	uint64_t generation;
-	unsigned char snap_id[SNAP_ID_BYTES];
-};
-
-/*
- * cache_dir/writer/fleet-published-set: the set this host published last
- * (names and content digests, fleet_rec.h), what a delta is diffed
- * against; header then n x (u32 name_len, name, digest).
- */
-struct set_hdr {
-	uint64_t magic;
-	uint64_t generation;        /* published as */
-	uint64_t full;              /* its chain's full generation */
-	uint64_t full_records;      /* records of that full generation */
-	uint64_t chain_records;     /* records of the deltas since */
-	uint64_t n_deltas;
-	uint64_t n;
-	unsigned char digest[FLEET_DIGEST_BYTES];
-};
 
 struct aivenauth_fleet_publisher {
 	struct aivenauth_ctx *ctx;
@@ -87,145 +59,6 @@ struct aivenauth_fleet_publisher {
 	char id[FLEET_LEADER_MAX + 1];
 };
 
-static char *
-published_path(struct aivenauth_ctx *ctx)
-{
-	char *w = path_join(ctx->cfg.cache_dir, WRITER_DIR), *p;
-
-	if (w == NULL)
-		return NULL;
-	p = path_join(w, PUBLISHED_FILE);
-	free(w);
-	return p;
-}
-
-static void
-published_read(struct aivenauth_ctx *ctx, struct published *out)
-{
-	char *p = published_path(ctx);
-	int fd;
-
-	memset(out, 0, sizeof(*out));
-	if (p == NULL)
-		return;
-	fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	free(p);
-	if (fd < 0)
-		return;
-	if (read(fd, out, sizeof(*out)) != (ssize_t)sizeof(*out) ||
-	    out->magic != PUBLISHED_MAGIC)
-		memset(out, 0, sizeof(*out));
-	close(fd);
-}
-
-/* Atomically: written aside, fsynced, renamed.  A failure costs one
- * needless generation next time, so it is only logged. */
-static void
-published_write(struct aivenauth_ctx *ctx, const struct published *pb)
-{
-	(void)fleet_writer_file_put(ctx, PUBLISHED_FILE, pb, sizeof(*pb));
-}
-
-static char *
-set_path(struct aivenauth_ctx *ctx)
-{
-	char *w = path_join(ctx->cfg.cache_dir, WRITER_DIR), *p;
-
-	if (w == NULL)
-		return NULL;
-	p = path_join(w, SET_FILE);
-	free(w);
-	return p;
-}
-
-/* The set published last, or false (missing, damaged: publish full).  The
- * entries must be sorted and make the digest the header records. */
-static bool
-set_read(struct aivenauth_ctx *ctx, struct set_hdr *h, struct fleet_dset *out)
-{
-	unsigned char d[FLEET_DIGEST_BYTES];
-	char *p = set_path(ctx), *data = NULL;
-	size_t len = 0, pos, i;
-	struct stat sb;
-	ssize_t r;
-	bool ok = false;
-	int fd;
-
-	memset(out, 0, sizeof(*out));
-	if (p == NULL)
-		return false;
-	fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	free(p);
-	if (fd < 0)
-		return false;
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
-	    sb.st_size < (off_t)sizeof(*h) || sb.st_size > SET_FILE_MAX ||
-	    (data = malloc((size_t)sb.st_size)) == NULL)
-		goto out;
-	while (len < (size_t)sb.st_size && (r = read(fd, data + len,
-	    (size_t)sb.st_size - len)) > 0)
-		len += (size_t)r;
-	if (len != (size_t)sb.st_size)
-		goto out;
-	memcpy(h, data, sizeof(*h));
-	if (h->magic != SET_MAGIC || h->n > len / (4 + FLEET_DIGEST_BYTES) ||
-	    (out->e = calloc(h->n + 1, sizeof(*out->e))) == NULL)
-		goto out;
-	for (pos = sizeof(*h), i = 0; i < h->n; i++) {
-		uint32_t nl;
-
-		if (len - pos < 4)
-			goto out;
-		memcpy(&nl, data + pos, 4);
-		pos += 4;
-		if (nl == 0 || nl > FLEET_KEY_MAX || len - pos < (size_t)nl +
-		    FLEET_DIGEST_BYTES || (out->e[i].name = malloc(nl + 1)) ==
-		    NULL)
-			goto out;
-		out->n = i + 1;
-		memcpy(out->e[i].name, data + pos, nl);
-		out->e[i].name[nl] = '\0';
-		out->e[i].name_len = nl;
-		memcpy(out->e[i].cd, data + pos + nl, FLEET_DIGEST_BYTES);
-		pos += nl + FLEET_DIGEST_BYTES;
-		if (memchr(out->e[i].name, '\0', nl) != NULL || (i > 0 &&
-		    strcmp(out->e[i - 1].name, out->e[i].name) >= 0))
-			goto out;
-	}
-	if (pos != len)
-		goto out;
-	/* fleet_dset_digest refuses nothing: order was checked above. */
-	fleet_dset_digest(out, d);
-	ok = sodium_memcmp(d, h->digest, sizeof(d)) == 0;
-out:
-	close(fd);
-	free(data);
-	if (!ok)
-		fleet_dset_free(out);
-	return ok;
-}
-
-/* Atomically, like fleet-published; a failure costs a full generation. */
-static void
-set_write(struct aivenauth_ctx *ctx, const struct set_hdr *h,
-    const struct fleet_dset *s)
-{
-	struct buf b;
-	size_t i;
-	bool ok;
-
-	buf_init(&b, SET_FILE_MAX, false);
-	ok = buf_add(&b, h, sizeof(*h)) == AIVENAUTH_OK;
-	for (i = 0; ok && i < s->n; i++)
-		ok = buf_add(&b, &s->e[i].name_len, 4) == AIVENAUTH_OK &&
-		    buf_add(&b, s->e[i].name, s->e[i].name_len) ==
-		    AIVENAUTH_OK && buf_add(&b, s->e[i].cd, FLEET_DIGEST_BYTES) ==
-		    AIVENAUTH_OK;
-	if (!ok || !fleet_writer_file_put(ctx, SET_FILE, b.data, b.len))
-		ctx_log(ctx, LOG_WARNING, "fleet: the published set not "
-		    "recorded: the next generation will be a full one");
-	buf_free(&b);
-}
 
 /* How many records a delta from old to new would hold. */
 static size_t
@@ -252,50 +85,6 @@ diff_count(const struct fleet_dset *nw, const struct fleet_dset *old)
 	return n;
 }
 
-/*
- * Clear gen/G/ before writing generation G there: keys left by someone
- * else (a forged or half-written generation of that number, from whoever
- * could write etcd) would otherwise sit next to ours, and followers would
- * refuse the whole generation for the extra records.  Guarded by the
- * lease like every write of a publish.
- */
-static enum aivenauth_status
-clear_gen(struct aivenauth_fleet_publisher *p, uint64_t gen)
-{
-	struct buf leader, from, to;
-	enum aivenauth_status st;
-	struct etcd_cmp cmp;
-	struct etcd_op del;
-	bool ok = false;
-
-	buf_init(&leader, FLEET_KEY_MAX, false);
-	buf_init(&from, FLEET_KEY_MAX, false);
-	buf_init(&to, FLEET_KEY_MAX, false);
-	if ((st = fleet_key_leader(p->fe.prefix, &leader)) != AIVENAUTH_OK ||
-	    (st = fleet_key_gen(p->fe.prefix, gen, &from)) != AIVENAUTH_OK ||
-	    (st = fleet_key_gen(p->fe.prefix, gen + 1, &to)) != AIVENAUTH_OK)
-		goto out;
-	memset(&cmp, 0, sizeof(cmp));
-	cmp.key = leader.data;
-	cmp.key_len = leader.len;
-	cmp.target = ETCD_CMP_LEASE;
-	cmp.result = ETCD_CMP_EQUAL;
-	cmp.number = p->lease;
-	memset(&del, 0, sizeof(del));
-	del.type = ETCD_OP_DELETE;
-	del.key = from.data;
-	del.key_len = from.len;
-	del.range_end = to.data;
-	del.range_end_len = to.len;
-	st = p->fe.ops->txn(p->fe.c, &cmp, 1, &del, 1, NULL, 0, &ok, NULL);
-	if (st == AIVENAUTH_OK && !ok)
-		st = AIVENAUTH_ERR_FORBIDDEN;
-out:
-	buf_free(&leader);
-	buf_free(&from);
-	buf_free(&to);
-	return st;
-}
 
 static enum aivenauth_status
 publisher_keys(struct aivenauth_ctx *ctx, unsigned char sk[FLEET_SK_BYTES],
@@ -411,7 +200,7 @@ aivenauth_fleet_publisher_keepalive(struct aivenauth_fleet_publisher *p)
  */
 static bool
 delta_ok(struct aivenauth_fleet_publisher *p, const struct fleet_gen *g,
-    const struct fleet_view *v, const struct set_hdr *h,
+    const struct fleet_view *v, const struct fleet_set_hdr *h,
     const struct fleet_dset *old, size_t *changes)
 {
 	struct fleet_manifest m;
@@ -492,14 +281,14 @@ skip_taken(struct aivenauth_fleet_publisher *p, const char *org, uint64_t gen)
 
 static enum aivenauth_status
 publish_gen(struct aivenauth_fleet_publisher *p, const struct fleet_gen *g,
-    const struct fleet_view *v, struct published *pb,
+    const struct fleet_view *v, struct fleet_published *pb,
     const struct fleet_heartbeat *hb, const unsigned char *snap_id,
     uint64_t held_gen, struct aivenauth_fleet_publish_result *res)
 {
 	struct aivenauth_ctx *ctx = p->ctx;
 	struct fleet_dset old, set;
 	enum aivenauth_status st;
-	struct set_hdr h, nh;
+	struct fleet_set_hdr h, nh;
 	size_t changes = 0, n = 0;
 	uint64_t gen;
 	bool delta;
@@ -522,7 +311,7 @@ publish_gen(struct aivenauth_fleet_publisher *p, const struct fleet_gen *g,
 	gen++;
 	gen = skip_taken(p, g->snap.organization_id, gen);
 	memset(&h, 0, sizeof(h));
-	delta = set_read(ctx, &h, &old);
+	delta = fleet_published_set_read(ctx, &h, &old);
 	if (!delta)
 		ctx_log(ctx, LOG_INFO, "fleet: full generation: no record of the "
 		    "set published last");
@@ -545,7 +334,7 @@ publish_gen(struct aivenauth_fleet_publisher *p, const struct fleet_gen *g,
 		    g->snap.organization_id, v->current, &hb2);
 		if (st == AIVENAUTH_OK) {
 			memcpy(pb->snap_id, snap_id, SNAP_ID_BYTES);
-			published_write(ctx, pb);
+			fleet_published_write(ctx, pb);
 		}
 		res->generation = v->current;
 		return st;
@@ -556,23 +345,23 @@ publish_gen(struct aivenauth_fleet_publisher *p, const struct fleet_gen *g,
 	 * after its manifest but before current moves leaves a complete,
 	 * signed generation under it, and a second one signed under the
 	 * same number would let whoever writes etcd swap the two. */
-	pb->magic = PUBLISHED_MAGIC;
+	pb->magic = FLEET_PUBLISHED_MAGIC;
 	pb->generation = gen;
 	memset(pb->snap_id, 0, SNAP_ID_BYTES);
-	published_write(ctx, pb);
-	st = clear_gen(p, gen);
+	fleet_published_write(ctx, pb);
+	st = fleet_clear_gen(&p->fe, p->lease, gen);
 	if (st == AIVENAUTH_OK)
 		st = fleet_publish_set(&p->fe, p->sk, p->lease, gen,
 		    delta ? h.full : gen, g, delta ? &old : NULL, hb, &set, &n);
 	fleet_dset_free(&old);
 	if (st != AIVENAUTH_OK)
 		return st;
-	pb->magic = PUBLISHED_MAGIC;
+	pb->magic = FLEET_PUBLISHED_MAGIC;
 	pb->generation = gen;
 	memcpy(pb->snap_id, snap_id, SNAP_ID_BYTES);
-	published_write(ctx, pb);
+	fleet_published_write(ctx, pb);
 	memset(&nh, 0, sizeof(nh));
-	nh.magic = SET_MAGIC;
+	nh.magic = FLEET_SET_MAGIC;
 	nh.generation = gen;
 	nh.full = delta ? h.full : gen;
 	nh.full_records = delta ? h.full_records : n;
@@ -580,7 +369,7 @@ publish_gen(struct aivenauth_fleet_publisher *p, const struct fleet_gen *g,
 	nh.n_deltas = delta ? h.n_deltas + 1 : 0;
 	nh.n = set.n;
 	fleet_dset_digest(&set, nh.digest);
-	set_write(ctx, &nh, &set);
+	fleet_published_set_write(ctx, &nh, &set);
 	fleet_dset_free(&set);
 	/* The cache holds what it published: a later catch-up (after another
 	 * publisher led) applies only what is newer. */
@@ -613,12 +402,13 @@ aivenauth_fleet_publisher_publish(struct aivenauth_fleet_publisher *p,
 	unsigned char snap_id[SNAP_ID_BYTES];
 	struct fleet_heartbeat hb;
 	enum aivenauth_status st;
-	struct published pb;
+	struct fleet_published pb;
 	struct fleet_keys none;
 	struct fleet_view v;
 	struct fleet_held held;
 	struct fleet_gen g;
 	int64_t sync_time = 0;
+	size_t journaled;
 
 	if (p == NULL || res == NULL)
 		return AIVENAUTH_ERR_INVALID;
@@ -642,17 +432,21 @@ aivenauth_fleet_publisher_publish(struct aivenauth_fleet_publisher *p,
 		fleet_gen_free(&g);
 		return AIVENAUTH_ERR_CACHE_MISSING;
 	}
+	/* A revocation `token revoke` journaled but could not store (a full
+	 * disk) is published all the same: the snapshot id has not moved,
+	 * so the followers would otherwise get only a heartbeat. */
+	journaled = fleet_gen_journal(ctx, &g);
 	memset(&none, 0, sizeof(none));
 	if ((st = fleet_read_view(&p->fe, &none, NULL, &v)) != AIVENAUTH_OK) {
 		fleet_gen_free(&g);
 		return st;
 	}
-	published_read(ctx, &pb);
+	fleet_published_read(ctx, &pb);
 	memset(&hb, 0, sizeof(hb));
 	hb.last_sync_time = sync_time;
 	hb.published_time = (int64_t)time(NULL);
 	snprintf(hb.publisher_id, sizeof(hb.publisher_id), "%s", p->id);
-	if (v.current != 0 && v.current == pb.generation &&
+	if (v.current != 0 && v.current == pb.generation && journaled == 0 &&
 	    sodium_memcmp(snap_id, pb.snap_id, SNAP_ID_BYTES) == 0) {
 		/* The followers have this snapshot: freshness only, for the
 		 * set it holds (the same as the one published). */

@@ -332,5 +332,12 @@ struct fleet_held {
 enum aivenauth_status fleet_gen_from_cache(struct aivenauth_ctx *ctx,
     struct fleet_gen *g, unsigned char *snap_id /* SNAP_ID_BYTES */,
     int64_t *sync_time, struct fleet_held *held);
+/*
+ * The publisher's journaled revocations (writer/revjournal.h) that its
+ * cache could not store yet (a full disk): each such token of g marked
+ * revoked, so the fleet refuses it too and the next leader sends the
+ * DELETE.  Returns how many it marked (0 when the cache has them all).
+ */
+size_t fleet_gen_journal(struct aivenauth_ctx *ctx, struct fleet_gen *g);
 
 #endif /* AIVENAUTH_FLEET_REC_H */

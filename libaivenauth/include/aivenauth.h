@@ -376,6 +376,20 @@ AIVENAUTH_EXPORT enum aivenauth_status aivenauth_cache_put_token(
  */
 AIVENAUTH_EXPORT enum aivenauth_status aivenauth_cache_revoke(
     struct aivenauth_ctx *ctx, const char *prefix, int64_t at) AIVENAUTH_WUR;
+/*
+ * Record a revocation where a full disk cannot lose it: the writer's
+ * revocation journal (cache_dir/writer/revocations, allocated in full when
+ * the writer opens the cache; one slot written and synced).  Call it
+ * before aivenauth_cache_revoke() and the API call: from then on every
+ * write to the cache stores the token revoked, and aivenauth_sync() sends
+ * the DELETE until the API stops listing the token.  Needs no open cache.
+ * AIVENAUTH_ERR_CACHE_MISSING when this host has no cache.  On any other
+ * failure the readers are withdrawn (they answer cache-unavailable) and
+ * AIVENAUTH_ERR_CACHE_FULL (journal full), _IO, ... is returned.
+ */
+AIVENAUTH_EXPORT enum aivenauth_status aivenauth_revocation_record(
+    struct aivenauth_ctx *ctx, const char *user_id, const char *prefix)
+    AIVENAUTH_WUR;
 /* Forget a token entirely (hash and metadata). */
 AIVENAUTH_EXPORT enum aivenauth_status aivenauth_cache_remove(
     struct aivenauth_ctx *ctx, const char *prefix) AIVENAUTH_WUR;

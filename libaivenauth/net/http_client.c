@@ -6,6 +6,7 @@
  * that runs requests is http.c.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,6 +33,63 @@ static CURLcode global_rc = CURLE_FAILED_INIT;
 static bool keylog_refused;
 
 /*
+ * libcurl's own memory, wiped when it is given back.  curl composes each
+ * request -- the Authorization header with the token in it -- in buffers
+ * of its own and frees them as they are: a token checked online by
+ * pam_aiven or aivenauth-saslauthd stayed whole in freed heap (found by
+ * scanning the responder's memory: docs/SECURITY.md O5).  Every block
+ * curl frees or moves is zeroed first.  curl_global_init_mem() only takes
+ * effect if this is the process's first initialisation of libcurl: a host
+ * that set libcurl up itself keeps its own allocator.  (A host that
+ * initialises libcurl after us gets these too: slower frees, nothing
+ * worse; they stay valid, as the module is loaded RTLD_NODELETE.)
+ */
+static void
+wipe_free(void *ptr)
+{
+	if (ptr != NULL)
+		sodium_memzero(ptr, malloc_usable_size(ptr));
+	free(ptr);
+}
+
+static void *
+wipe_malloc(size_t size)
+{
+	return malloc(size);
+}
+
+static void *
+wipe_calloc(size_t nmemb, size_t size)
+{
+	return calloc(nmemb, size);
+}
+
+/* Never realloc(3): it would free the old block unwiped. */
+static void *
+wipe_realloc(void *ptr, size_t size)
+{
+	size_t have;
+	void *n;
+
+	if (ptr == NULL)
+		return malloc(size);
+	have = malloc_usable_size(ptr);
+	if (size <= have && size > 0)
+		return ptr;
+	if ((n = malloc(size > 0 ? size : 1)) == NULL)
+		return NULL;
+	memcpy(n, ptr, have < size ? have : size);
+	wipe_free(ptr);
+	return n;
+}
+
+static char *
+wipe_strdup(const char *s)
+{
+	return strdup(s);
+}
+
+/*
  * SSLKEYLOGFILE: Debian 12's libcurl (7.88, OpenSSL) reads it in
  * curl_global_init() with plain getenv(), opens (creates) that file for
  * appending there and then, and writes every TLS session secret to it.
@@ -55,7 +113,8 @@ global_init(void)
 		global_rc = CURLE_FAILED_INIT;
 		return;
 	}
-	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	global_rc = curl_global_init_mem(CURL_GLOBAL_DEFAULT, wipe_malloc,
+	    wipe_free, wipe_realloc, wipe_strdup, wipe_calloc);
 }
 
 enum aivenauth_status

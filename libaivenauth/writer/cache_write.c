@@ -27,8 +27,8 @@ need_rdwr(struct aivenauth_ctx *ctx)
 }
 
 /* Re-encode a token record from its view with changed local fields. */
-static enum aivenauth_status
-rewrite(struct aivenauth_ctx *ctx, MDB_txn *txn, MDB_val *k,
+enum aivenauth_status
+token_rewrite(struct aivenauth_ctx *ctx, MDB_txn *txn, MDB_val *k,
     const struct tok_view *v, const struct aivenauth_token *changes,
     const unsigned char *hash)
 {
@@ -106,7 +106,7 @@ do_enroll(struct aivenauth_ctx *ctx, MDB_txn *txn, void *arg)
 	ch.revoked = (v.flags & TOK_F_REVOKED) != 0;
 	ch.revoke_at = v.revoke_at;
 	ch.local_expiry = v.local_expiry;
-	st = rewrite(ctx, txn, &k, &v, &ch, h);
+	st = token_rewrite(ctx, txn, &k, &v, &ch, h);
 	sodium_memzero(h, sizeof(h));
 	return st;
 }
@@ -326,7 +326,7 @@ do_revoke(struct aivenauth_ctx *ctx, MDB_txn *txn, void *arg)
 	}
 	/* Keep the hash: verify then says "revoked" for the right token and
 	 * "secret mismatch" for a forged one with the same prefix. */
-	return rewrite(ctx, txn, &k, &v, &ch,
+	return token_rewrite(ctx, txn, &k, &v, &ch,
 	    (v.flags & TOK_F_HASH) ? v.hash : NULL);
 }
 
@@ -347,9 +347,9 @@ aivenauth_cache_revoke(struct aivenauth_ctx *ctx, const char *prefix, int64_t at
 		 * accepting the token; they refuse to decide until a write
 		 * succeeds. */
 		pubstate_withdraw(&ctx->cache->ps);
-		ctx_log(ctx, LOG_ERR, "revocation of token %s not recorded: "
-		    "readers refuse to decide until the cache can be written",
-		    prefix);
+		ctx_log(ctx, LOG_ERR, "revocation of token %s not stored in "
+		    "the cache: readers refuse to decide until a write stores "
+		    "it", prefix);
 	}
 	return st;
 }

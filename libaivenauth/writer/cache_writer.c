@@ -437,11 +437,27 @@ writer_open(struct aivenauth_ctx *ctx, bool create)
 	c->se = se;
 	pthread_mutex_unlock(&envs_lock);
 opened:
+	/* The revocation journal owns its blocks before the disk can fill. */
+	if ((st = revj_ensure(ctx)) != AIVENAUTH_OK)
+		ctx_log(ctx, LOG_WARNING, "cache %s: cannot allocate the "
+		    "revocation journal (%s): a revocation made while the disk "
+		    "is full may not be recorded", c->path,
+		    aivenauth_strerror(st));
 	/* Readers must see what the writer has: after a crash between a
-	 * commit and its publication, after a conversion, or the first time. */
-	if (!publish_current(ctx) &&
-	    (st = cache_write(ctx, NULL, NULL)) != AIVENAUTH_OK)
-		goto fail;
+	 * commit and its publication, after a conversion, a revocation left
+	 * in the journal, or the first time. */
+	if ((!publish_current(ctx) || revj_pending(ctx)) &&
+	    (st = cache_write(ctx, NULL, NULL)) != AIVENAUTH_OK) {
+		if (st != AIVENAUTH_ERR_CACHE_FULL && st != AIVENAUTH_ERR_IO)
+			goto fail;
+		/* The disk is full: readers must not decide on what they have
+		 * (it may lack a revocation); the writer goes on, so that a
+		 * sync still sends the pending DELETEs. */
+		pubstate_withdraw(&c->ps);
+		ctx_log(ctx, LOG_WARNING, "cache %s: cannot store what is "
+		    "pending (%s): readers refuse to decide until a write "
+		    "succeeds", c->path, aivenauth_strerror(st));
+	}
 	free(wdir);
 	free(lock);
 	return AIVENAUTH_OK;
@@ -462,6 +478,7 @@ cache_write(struct aivenauth_ctx *ctx, write_fn *fn, void *arg)
 	MDB_envinfo info;
 	MDB_txn *txn;
 	unsigned char id[SNAP_ID_BYTES];
+	struct revj_fold fold;
 	int rc, tries;
 
 	if (c == NULL || !c->rdwr) {
@@ -475,6 +492,7 @@ cache_write(struct aivenauth_ctx *ctx, write_fn *fn, void *arg)
 	while (flock(c->lockfd, LOCK_EX) != 0)
 		if (errno != EINTR)
 			return cache_err(ctx, errno, "taking the publish lock");
+	fold.j.fd = -1;
 	for (tries = 0; tries < 16; tries++) {
 		if ((rc = mdb_txn_begin(c->env, NULL, 0, &txn)) != 0) {
 			if (rc == MDB_MAP_RESIZED &&
@@ -489,6 +507,10 @@ cache_write(struct aivenauth_ctx *ctx, write_fn *fn, void *arg)
 		c->publish = true;
 		c->applying = false;
 		st = fn != NULL ? fn(ctx, txn, arg) : AIVENAUTH_OK;
+		/* Every commit carries every journaled revocation: none is
+		 * lifted from the readers' view by a write that lacks it. */
+		if (st == AIVENAUTH_OK)
+			st = revj_fold(ctx, txn, &fold);
 		if (st == AIVENAUTH_OK && c->publish) {
 			randombytes_buf(id, sizeof(id));
 			st = put_meta(ctx, txn, "snap_id", id, sizeof(id));
@@ -499,6 +521,7 @@ cache_write(struct aivenauth_ctx *ctx, write_fn *fn, void *arg)
 				goto out;
 			rc = MDB_MAP_FULL;
 		} else if ((rc = mdb_txn_commit(txn)) == 0) {
+			revj_fold_end(ctx, &fold, true);
 			st = publish_after_commit(ctx, c->publish);
 			goto out;
 		}
@@ -527,6 +550,7 @@ cache_write(struct aivenauth_ctx *ctx, write_fn *fn, void *arg)
 	}
 	st = AIVENAUTH_ERR_CACHE_FULL;
 out:
+	revj_fold_end(ctx, &fold, false);
 	(void)flock(c->lockfd, LOCK_UN);
 	return st;
 }

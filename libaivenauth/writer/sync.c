@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "base/netload.h"
+#include "writer/writer.h"
 
 static int
 prefix_cmp(const void *a, const void *b)
@@ -16,6 +17,58 @@ prefix_cmp(const void *a, const void *b)
 	const struct aivenauth_token *x = a, *y = b;
 
 	return strcmp(x->prefix, y->prefix);
+}
+
+/* One pending revocation the API still lists: DELETE it; once deleted,
+ * drop it from the snapshot so this very sync records it as removed. */
+static void
+send_one(struct aivenauth_ctx *ctx, const struct net_params *p,
+    struct aivenauth_snapshot *snap, struct aivenauth_apply_stats *stats,
+    const char *user_id, const char *prefix)
+{
+	struct aivenauth_token key, *hit;
+	enum aivenauth_status st;
+	size_t j;
+
+	memset(&key, 0, sizeof(key));
+	key.prefix = (char *)prefix;
+	hit = bsearch(&key, snap->tokens, snap->n_tokens, sizeof(*snap->tokens),
+	    prefix_cmp);
+	if (hit == NULL)
+		return;     /* already gone at the API */
+	if (hit->user_id == NULL || strcmp(hit->user_id, user_id) != 0) {
+		ctx_log(ctx, LOG_WARNING, "token %s is listed for another "
+		    "application user than %s; its revocation is not sent",
+		    prefix, user_id);
+		return;
+	}
+	st = ctx->net->token_delete(p, user_id, prefix);
+	if (st != AIVENAUTH_OK && st != AIVENAUTH_ERR_API_NOT_FOUND) {
+		stats->revocations_failed++;
+		ctx_log(ctx, LOG_WARNING, "could not revoke token %s at the API "
+		    "(%s); it stays revoked here and the next sync retries",
+		    prefix, aivenauth_strerror(st));
+		return;
+	}
+	stats->revocations_sent++;
+	ctx_log(ctx, LOG_NOTICE, "revoked token %s of %s at the API", prefix,
+	    user_id);
+	j = (size_t)(hit - snap->tokens);
+	aivenauth_token_clear(hit);
+	memmove(hit, hit + 1, (snap->n_tokens - j - 1) * sizeof(*hit));
+	snap->n_tokens--;
+}
+
+static bool
+tried(const struct revj *j, const char *prefix)
+{
+	size_t i;
+
+	for (i = 0; i < REVJ_SLOTS; i++)
+		if (j->kind[i] == REVJ_ENTRY &&
+		    strcmp(j->e[i].prefix, prefix) == 0)
+			return true;
+	return false;
 }
 
 /*
@@ -29,40 +82,38 @@ static enum aivenauth_status
 send_revocations(struct aivenauth_ctx *ctx, const struct net_params *p,
     struct aivenauth_snapshot *snap, struct aivenauth_apply_stats *stats)
 {
-	struct aivenauth_token *t = NULL, key, *hit;
+	struct aivenauth_token *t = NULL;
 	enum aivenauth_status st;
 	int64_t now = (int64_t)time(NULL);
-	size_t n = 0, i, j;
+	size_t n = 0, i;
+
+	struct revj j;
 
 	if ((st = aivenauth_cache_tokens(ctx, NULL, &t, &n)) != AIVENAUTH_OK)
 		return st;
 	qsort(snap->tokens, snap->n_tokens, sizeof(*snap->tokens), prefix_cmp);
+	/* The journal's first: a revocation `token revoke` recorded but
+	 * could not store (a full disk) is not revoked in the cache yet, and
+	 * the API must hear of it all the same.  (The apply that follows
+	 * stores it revoked, and frees its slot.) */
+	if ((st = revj_open(ctx, false, &j)) != AIVENAUTH_OK) {
+		aivenauth_tokens_free(t, n);
+		return st;
+	}
+	revj_close(&j);     /* a copy is enough: the DELETE is idempotent */
+	for (i = 0; i < REVJ_SLOTS; i++) {
+		if (j.kind[i] != REVJ_ENTRY)
+			continue;
+		send_one(ctx, p, snap, stats, j.e[i].user_id, j.e[i].prefix);
+	}
 	for (i = 0; i < n; i++) {
 		if (t[i].removed_time != 0 || t[i].user_id == NULL)
 			continue;
 		if (!t[i].revoked && (t[i].revoke_at == 0 || t[i].revoke_at > now))
 			continue;
-		memset(&key, 0, sizeof(key));
-		key.prefix = t[i].prefix;
-		hit = bsearch(&key, snap->tokens, snap->n_tokens,
-		    sizeof(*snap->tokens), prefix_cmp);
-		if (hit == NULL)
-			continue;   /* already gone at the API */
-		st = ctx->net->token_delete(p, t[i].user_id, t[i].prefix);
-		if (st != AIVENAUTH_OK && st != AIVENAUTH_ERR_API_NOT_FOUND) {
-			stats->revocations_failed++;
-			ctx_log(ctx, LOG_WARNING, "could not revoke token %s at the "
-			    "API (%s); it stays revoked here and the next sync "
-			    "retries", t[i].prefix, aivenauth_strerror(st));
-			continue;
-		}
-		stats->revocations_sent++;
-		ctx_log(ctx, LOG_NOTICE, "revoked token %s of %s at the API",
-		    t[i].prefix, t[i].user_id);
-		j = (size_t)(hit - snap->tokens);
-		aivenauth_token_clear(hit);
-		memmove(hit, hit + 1, (snap->n_tokens - j - 1) * sizeof(*hit));
-		snap->n_tokens--;
+		if (tried(&j, t[i].prefix))
+			continue;   /* sent (or tried) from the journal */
+		send_one(ctx, p, snap, stats, t[i].user_id, t[i].prefix);
 	}
 	aivenauth_tokens_free(t, n);
 	return AIVENAUTH_OK;

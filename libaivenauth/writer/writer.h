@@ -9,6 +9,7 @@
 #define AIVENAUTH_WRITER_H
 
 #include "base/cache.h"
+#include "writer/revjournal.h"
 
 /* cache_writer.c */
 enum aivenauth_status writer_open(struct aivenauth_ctx *ctx, bool create);
@@ -25,6 +26,31 @@ enum aivenauth_status state_put(struct aivenauth_ctx *ctx, MDB_txn *txn,
 typedef enum aivenauth_status write_fn(struct aivenauth_ctx *ctx, MDB_txn *txn,
     void *arg);
 enum aivenauth_status cache_write(struct aivenauth_ctx *ctx, write_fn *fn, void *arg);
+
+/* cache_write.c: re-encode the token record under k (view v) with the
+ * local fields of changes (revoked, revoke_at, local_expiry) and hash. */
+struct tok_view;
+enum aivenauth_status token_rewrite(struct aivenauth_ctx *ctx, MDB_txn *txn,
+    MDB_val *k, const struct tok_view *v,
+    const struct aivenauth_token *changes, const unsigned char *hash);
+
+/* revoke_fold.c: the revocation journal (revjournal.h) in every write.
+ * revj_fold runs inside the transaction, after its work: each journaled
+ * revocation is stored (its token revoked) in it.  revj_fold_end after
+ * the commit (committed) or the abort: frees the slots the commit made
+ * durable, releases the journal. */
+struct revj_fold {
+	struct revj j;
+	bool done[REVJ_SLOTS];
+	size_t n_done;
+};
+enum aivenauth_status revj_fold(struct aivenauth_ctx *ctx, MDB_txn *txn,
+    struct revj_fold *f);
+void revj_fold_end(struct aivenauth_ctx *ctx, struct revj_fold *f,
+    bool committed);
+/* A journaled revocation of a token the cache stores live (a revoke that
+ * died between its journal slot and its commit): writer_open stores it. */
+bool revj_pending(struct aivenauth_ctx *ctx);
 
 /* publish.c: after a commit (publish lock held). */
 enum aivenauth_status publish_after_commit(struct aivenauth_ctx *ctx,

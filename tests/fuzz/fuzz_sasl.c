@@ -18,6 +18,10 @@
 
 #include "../../saslauthd/proto.c"
 #include "../../saslauthd/policy.c"
+/* The policy's user_match, scope and account_map are pam_aiven's options,
+ * parsed by its own table (not among libaivenauth's objects). */
+#include "../../pam_aiven/args.c"
+#include "../../pam_aiven/logfield.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -208,6 +208,81 @@ def main():
             s.close()
         return
 
+    if what == "flood":               # N: N malformed requests, each answered
+        n, answered = int(args[0]), 0
+        for i in range(n):
+            s = connect(path)
+            # Alternately a field over its cap and bytes after a request.
+            s.sendall(struct.pack(">H", 0xffff) if i % 2 else
+                      encode(b"a", b"b", b"smtp", b"") + b"\0")
+            a = read_answer(s)
+            answered += a is not None and a.startswith("NO")
+            s.close()
+        check(answered == n, "%d malformed requests: %d answered NO" %
+              (n, answered))
+        return
+
+    if what == "emfile":              # PID IDLE ATTEMPTS @GOOD LOGIN
+        # The responder runs with a low RLIMIT_NOFILE: IDLE connections
+        # use up its descriptors, so accept() fails with EMFILE.  Each of
+        # ATTEMPTS new clients must still get an answer (or EOF) -- a
+        # client left in the backlog would wait for ever, as libsasl2
+        # does -- and the loop must not spin on the readable listener:
+        # its CPU time over the attempts is bounded (a count, not a
+        # speed: a spinning loop burns CPU for every second it waits).
+        pid, n_idle, attempts = int(args[0]), int(args[1]), int(args[2])
+        good, login = secret(args[3]), args[4].encode()
+        req = encode(login, good, b"smtp", b"")
+
+        def cpu_ticks():
+            with open("/proc/%d/stat" % pid) as f:
+                st = f.read().rsplit(")", 1)[1].split()
+            return int(st[11]) + int(st[12])   # utime + stime
+        idle = [connect(path) for _ in range(n_idle)]
+        before = cpu_ticks()
+        answered, waited = 0, None
+        for i in range(attempts):
+            s = connect(path)
+            s.settimeout(10)
+            try:
+                s.sendall(req)
+                a = read_answer(s)
+                answered += 1
+                if a is not None and a.startswith("OK"):
+                    waited = "attempt %d answered OK with every " \
+                        "descriptor in use?" % i
+                    break
+            except OSError as e:   # a reset is an answer; a timeout is not
+                if isinstance(e, socket.timeout):
+                    waited = "attempt %d: no answer in 10 s (left in " \
+                        "the backlog)" % i
+                    s.close()
+                    break
+                answered += 1
+            s.close()
+        spent = cpu_ticks() - before
+        hz = os.sysconf("SC_CLK_TCK")
+        check(waited is None and answered == attempts,
+              "out of descriptors (%d idle connections): %d/%d new clients "
+              "answered at once (NO or closed), none left waiting%s" %
+              (n_idle, answered, attempts, ": " + waited if waited else ""))
+        check(spent <= hz, "... and the loop did not spin: %d ticks of CPU "
+              "for %d attempts (bound %d, one second)" % (spent, attempts, hz))
+        for s in idle:
+            s.close()
+        # The idle clients gone (the responder sees each EOF in its own
+        # time: asked again until then, bounded), a good request is
+        # answered as before.
+        a = None
+        for i in range(600):
+            a = ask(path, login, good)
+            if a == "OK Success.":
+                break
+            threading.Event().wait(0.1)
+        check(a == "OK Success.", "the idle connections closed, a good "
+              "request is answered: %r" % a)
+        return
+
     if what == "deadline":
         s = connect(path)
         s.sendall(b"\x00\x05al")

@@ -1,0 +1,288 @@
+/*
+ * revjournal.c - the revocation journal's slots and file (revjournal.h).
+ *
+ * A slot (REVJ_SLOT bytes, little-endian):
+ *   0  u32 magic "RVJ1"      4  u8 prefix length   5  u8 user id length
+ *   6  u16 zero              8  i64 time of the revocation
+ *   16 prefix (64 bytes, zero padded)   80 user id (64, zero padded)
+ *   144..495 zero            496 BLAKE2b-128 of bytes 0..495
+ * An all-zero slot is free.  Anything else that does not check out is
+ * torn: a write a crash cut short.  Since `token revoke` says nothing
+ * before its slot is written and synced, a torn slot is a revocation
+ * nobody was told about; it is reported and reused, never guessed at
+ * (honouring half a prefix could revoke someone else's token).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "base/cache.h"
+#include "writer/revjournal.h"
+#include "writer/writer.h"
+
+#define OFF_PLEN 4
+#define OFF_ULEN 5
+#define OFF_TIME 8
+#define OFF_PREFIX 16
+#define OFF_USER (OFF_PREFIX + AIVENAUTH_PREFIX_MAX)
+#define OFF_CHECK (REVJ_SLOT - 16)
+
+static void
+put_le(unsigned char *p, uint64_t v, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t
+get_le(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = n - 1; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static void
+slot_check(const unsigned char *slot, unsigned char out[16])
+{
+	crypto_generichash(out, 16, slot, OFF_CHECK, NULL, 0);
+}
+
+/* A field's bytes: no NUL inside, zero padding after. */
+static bool
+field_ok(const unsigned char *p, size_t n, size_t cap)
+{
+	size_t i;
+
+	if (n == 0 || n > cap || memchr(p, '\0', n) != NULL)
+		return false;
+	for (i = n; i < cap; i++)
+		if (p[i] != 0)
+			return false;
+	return true;
+}
+
+bool
+revj_encode(const struct revj_entry *e, unsigned char slot[REVJ_SLOT])
+{
+	size_t pn = strnlen(e->prefix, sizeof(e->prefix));
+	size_t un = strnlen(e->user_id, sizeof(e->user_id));
+
+	memset(slot, 0, REVJ_SLOT);
+	if (pn == 0 || pn > AIVENAUTH_PREFIX_MAX || un == 0 ||
+	    un > AIVENAUTH_ID_MAX)
+		return false;
+	put_le(slot, REVJ_MAGIC, 4);
+	slot[OFF_PLEN] = (unsigned char)pn;
+	slot[OFF_ULEN] = (unsigned char)un;
+	put_le(slot + OFF_TIME, (uint64_t)e->time, 8);
+	memcpy(slot + OFF_PREFIX, e->prefix, pn);
+	memcpy(slot + OFF_USER, e->user_id, un);
+	slot_check(slot, slot + OFF_CHECK);
+	return true;
+}
+
+enum revj_kind
+revj_decode(const unsigned char slot[REVJ_SLOT], struct revj_entry *e)
+{
+	unsigned char sum[16];
+	size_t i, pn, un;
+
+	memset(e, 0, sizeof(*e));
+	for (i = 0; i < REVJ_SLOT && slot[i] == 0; i++)
+		;
+	if (i == REVJ_SLOT)
+		return REVJ_EMPTY;
+	if (get_le(slot, 4) != REVJ_MAGIC)
+		return REVJ_TORN;
+	slot_check(slot, sum);
+	if (sodium_memcmp(sum, slot + OFF_CHECK, sizeof(sum)) != 0)
+		return REVJ_TORN;
+	pn = slot[OFF_PLEN];
+	un = slot[OFF_ULEN];
+	if (slot[6] != 0 || slot[7] != 0 ||
+	    !field_ok(slot + OFF_PREFIX, pn, AIVENAUTH_PREFIX_MAX) ||
+	    !field_ok(slot + OFF_USER, un, AIVENAUTH_ID_MAX))
+		return REVJ_TORN;
+	for (i = OFF_USER + AIVENAUTH_ID_MAX; i < OFF_CHECK; i++)
+		if (slot[i] != 0)
+			return REVJ_TORN;
+	memcpy(e->prefix, slot + OFF_PREFIX, pn);
+	memcpy(e->user_id, slot + OFF_USER, un);
+	e->time = (int64_t)get_le(slot + OFF_TIME, 8);
+	return REVJ_ENTRY;
+}
+
+/* cache_dir/writer, checked as writer_open checks it: a private
+ * directory of root or the writer. */
+static enum aivenauth_status
+writer_dir_fd(struct aivenauth_ctx *ctx, int *dfd)
+{
+	char *w = path_join(ctx->cfg.cache_dir, WRITER_DIR);
+	struct stat st;
+	int fd;
+
+	if (w == NULL)
+		return AIVENAUTH_ERR_NOMEM;
+	fd = open(w, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	free(w);
+	if (fd < 0 && errno == ENOENT)
+		return AIVENAUTH_ERR_CACHE_MISSING;     /* no cache yet */
+	if (fd < 0)
+		return cache_err(ctx, errno, "opening the writer directory");
+	if (fstat(fd, &st) != 0 || (st.st_mode & 077) != 0 ||
+	    !owner_trusted(st.st_uid, true)) {
+		close(fd);
+		ctx_log(ctx, LOG_ERR, "cache %s/%s is not private to the writer; "
+		    "refusing to keep the revocation journal there",
+		    ctx->cfg.cache_dir, WRITER_DIR);
+		return AIVENAUTH_ERR_UNSAFE_FILE;
+	}
+	*dfd = fd;
+	return AIVENAUTH_OK;
+}
+
+static enum aivenauth_status
+open_file(struct aivenauth_ctx *ctx, bool create, int *out)
+{
+	enum aivenauth_status st;
+	struct stat fs;
+	int dfd = -1, fd, e;
+
+	*out = -1;
+	if ((st = writer_dir_fd(ctx, &dfd)) != AIVENAUTH_OK)
+		return st;
+	fd = openat(dfd, REVJ_FILE, O_RDWR | (create ? O_CREAT : 0) |
+	    O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	e = errno;
+	close(dfd);
+	if (fd < 0) {
+		if (e == ENOENT && !create)
+			return AIVENAUTH_OK;
+		return cache_err(ctx, e, "opening the revocation journal");
+	}
+	if (fstat(fd, &fs) != 0 || !S_ISREG(fs.st_mode) || fs.st_nlink != 1 ||
+	    (fs.st_mode & 077) != 0 || !owner_trusted(fs.st_uid, true)) {
+		close(fd);
+		ctx_log(ctx, LOG_ERR, "cache %s/%s/%s is not a regular file of "
+		    "root or aivenauth, mode 0600, with one link; refusing it",
+		    ctx->cfg.cache_dir, WRITER_DIR, REVJ_FILE);
+		return AIVENAUTH_ERR_UNSAFE_FILE;
+	}
+	/* Allocated in full, now, while there is room: a revocation later
+	 * written into it needs no new block. */
+	if (fs.st_size < REVJ_SIZE || fs.st_blocks * 512 < REVJ_SIZE) {
+		if ((e = posix_fallocate(fd, 0, REVJ_SIZE)) != 0) {
+			close(fd);
+			return cache_err(ctx, e, "allocating the revocation "
+			    "journal");
+		}
+		if (fdatasync(fd) != 0) {
+			e = errno;
+			close(fd);
+			return cache_err(ctx, e, "syncing the revocation journal");
+		}
+		cache_adopt(ctx, fd, NULL);
+	}
+	*out = fd;
+	return AIVENAUTH_OK;
+}
+
+static enum aivenauth_status
+revj_lock(struct aivenauth_ctx *ctx, struct revj *j)
+{
+	while (flock(j->fd, LOCK_EX) != 0)
+		if (errno != EINTR)
+			return cache_err(ctx, errno, "locking the revocation "
+			    "journal");
+	return AIVENAUTH_OK;
+}
+
+enum aivenauth_status
+revj_open(struct aivenauth_ctx *ctx, bool create, struct revj *j)
+{
+	unsigned char *buf;
+	enum aivenauth_status st;
+	ssize_t n;
+	size_t i;
+
+	memset(j, 0, sizeof(*j));
+	j->fd = -1;
+	if ((st = open_file(ctx, create, &j->fd)) != AIVENAUTH_OK ||
+	    j->fd < 0)
+		return st;
+	if ((st = revj_lock(ctx, j)) != AIVENAUTH_OK) {
+		revj_close(j);
+		return st;
+	}
+	if ((buf = malloc(REVJ_SIZE)) == NULL) {
+		revj_close(j);
+		return AIVENAUTH_ERR_NOMEM;
+	}
+	n = pread(j->fd, buf, REVJ_SIZE, 0);
+	if (n != REVJ_SIZE) {
+		st = cache_err(ctx, n < 0 ? errno : EIO,
+		    "reading the revocation journal");
+		free(buf);
+		revj_close(j);
+		return st;
+	}
+	for (i = 0; i < REVJ_SLOTS; i++)
+		j->kind[i] = revj_decode(buf + i * REVJ_SLOT, &j->e[i]);
+	free(buf);
+	return AIVENAUTH_OK;
+}
+
+enum aivenauth_status
+revj_ensure(struct aivenauth_ctx *ctx)
+{
+	enum aivenauth_status st;
+	int fd;
+
+	if ((st = open_file(ctx, true, &fd)) == AIVENAUTH_OK)
+		close(fd);
+	return st;
+}
+
+enum aivenauth_status
+revj_clear(struct aivenauth_ctx *ctx, struct revj *j, size_t i)
+{
+	unsigned char zero[REVJ_SLOT];
+
+	memset(zero, 0, sizeof(zero));
+	if (pwrite(j->fd, zero, sizeof(zero), (off_t)(i * REVJ_SLOT)) !=
+	    (ssize_t)sizeof(zero))
+		return cache_err(ctx, errno, "clearing a revocation journal "
+		    "slot");
+	j->kind[i] = REVJ_EMPTY;
+	memset(&j->e[i], 0, sizeof(j->e[i]));
+	return AIVENAUTH_OK;
+}
+
+enum aivenauth_status
+revj_sync(struct aivenauth_ctx *ctx, struct revj *j)
+{
+	if (fdatasync(j->fd) != 0)
+		return cache_err(ctx, errno, "syncing the revocation journal");
+	return AIVENAUTH_OK;
+}
+
+void
+revj_close(struct revj *j)
+{
+	if (j->fd >= 0)
+		close(j->fd);
+	j->fd = -1;
+}

@@ -1,0 +1,271 @@
+/*
+ * revoke_fold.c - a revocation recorded where a full disk cannot lose it
+ * (the journal, revjournal.h), and folded into every write transaction
+ * until a commit stores it.
+ *
+ *   aivenauth_revocation_record()  `token revoke`'s first step: one slot,
+ *                                  written and synced; the cache need not
+ *                                  open (on a full disk it may not).
+ *   revj_fold()                    inside each write transaction (cache_
+ *                                  write): every journaled token stored
+ *                                  revoked -- the pending revocation the
+ *                                  sync sends the DELETE for until the
+ *                                  API stops listing the token.
+ *   revj_fold_end()                after the commit: the slots it made
+ *                                  durable are freed.
+ *
+ * The withdrawal of the readers after a revocation could not be stored is
+ * lifted only by a publication, which follows a commit; every commit
+ * carries every journaled revocation; so the withdrawal is never lifted
+ * by a view that still accepts a journaled token.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "base/cache.h"
+#include "base/rec.h"
+#include "writer/writer.h"
+
+/* Readers refuse to decide (the revocation is nowhere a commit will pick
+ * it up).  Needs no disk block. */
+static void
+withdraw_readers(struct aivenauth_ctx *ctx)
+{
+	struct pubstate_map m;
+	int dfd;
+
+	if (ctx->cache != NULL && ctx->cache->rdwr && cache_is_ours(ctx->cache)) {
+		pubstate_withdraw(&ctx->cache->ps);
+		return;
+	}
+	dfd = open(ctx->cfg.cache_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (dfd < 0)
+		return;
+	if (pubstate_open(&m, dfd, true) == 0) {
+		pubstate_withdraw(&m);
+		pubstate_close(&m);
+	}
+	close(dfd);
+}
+
+enum aivenauth_status
+aivenauth_revocation_record(struct aivenauth_ctx *ctx, const char *user_id,
+    const char *prefix)
+{
+	unsigned char slot[REVJ_SLOT];
+	enum aivenauth_status st;
+	struct revj_entry e;
+	struct revj j;
+	size_t i, free_slot = REVJ_SLOTS;
+
+	if (ctx == NULL || user_id == NULL || prefix == NULL ||
+	    *user_id == '\0' || *prefix == '\0' ||
+	    strlen(user_id) > AIVENAUTH_ID_MAX ||
+	    strlen(prefix) > AIVENAUTH_PREFIX_MAX)
+		return AIVENAUTH_ERR_INVALID;
+	memset(&e, 0, sizeof(e));
+	memcpy(e.prefix, prefix, strlen(prefix));
+	memcpy(e.user_id, user_id, strlen(user_id));
+	e.time = (int64_t)time(NULL);
+	/* Opened locked: another recorder cannot take the same slot. */
+	if ((st = revj_open(ctx, true, &j)) == AIVENAUTH_ERR_CACHE_MISSING)
+		return st;      /* no cache here: nothing a reader could accept */
+	if (st != AIVENAUTH_OK)
+		goto fail;
+	for (i = 0; i < REVJ_SLOTS; i++) {
+		if (j.kind[i] == REVJ_ENTRY && strcmp(j.e[i].prefix, prefix) == 0 &&
+		    strcmp(j.e[i].user_id, user_id) == 0) {
+			revj_close(&j);   /* already recorded, still pending */
+			return AIVENAUTH_OK;
+		}
+		if (j.kind[i] == REVJ_EMPTY && free_slot == REVJ_SLOTS)
+			free_slot = i;
+	}
+	/* A torn slot was never acknowledged (see revjournal.c): reusable
+	 * when nothing else is. */
+	for (i = 0; free_slot == REVJ_SLOTS && i < REVJ_SLOTS; i++)
+		if (j.kind[i] == REVJ_TORN)
+			free_slot = i;
+	if (free_slot == REVJ_SLOTS) {
+		ctx_log(ctx, LOG_ERR, "the revocation journal is full (%d "
+		    "revocations the cache could not store yet)", REVJ_SLOTS);
+		revj_close(&j);
+		st = AIVENAUTH_ERR_CACHE_FULL;
+		goto fail;
+	}
+	if (!revj_encode(&e, slot)) {
+		revj_close(&j);
+		return AIVENAUTH_ERR_INVALID;
+	}
+	if (pwrite(j.fd, slot, REVJ_SLOT, (off_t)(free_slot * REVJ_SLOT)) !=
+	    REVJ_SLOT) {
+		st = cache_err(ctx, errno, "writing the revocation journal");
+		revj_close(&j);
+		goto fail;
+	}
+	st = revj_sync(ctx, &j);
+	revj_close(&j);
+	if (st != AIVENAUTH_OK)
+		goto fail;
+	return AIVENAUTH_OK;
+fail:
+	/* Nowhere durable: the readers must not go on accepting it while
+	 * the caller tries the cache and the API. */
+	withdraw_readers(ctx);
+	ctx_log(ctx, LOG_ERR, "revocation of token %s not recorded in the "
+	    "revocation journal (%s): readers refuse to decide until the "
+	    "cache can be written", prefix, aivenauth_strerror(st));
+	return st;
+}
+
+/* One journaled revocation in this transaction: true when it is stored
+ * (or nothing is left to store). */
+static enum aivenauth_status
+fold_one(struct aivenauth_ctx *ctx, MDB_txn *txn, const struct revj_entry *e,
+    bool *done)
+{
+	struct aivenauth_token ch;
+	struct tok_view v;
+	MDB_val k, d;
+	int rc;
+
+	*done = false;
+	k.mv_data = (void *)e->prefix;
+	k.mv_size = strlen(e->prefix);
+	rc = mdb_get(txn, ctx->cache->tokens, &k, &d);
+	if (rc == MDB_NOTFOUND) {
+		/* Not in the cache: nothing here accepts it.  A sync's apply
+		 * has just stored every token the API lists, so there the
+		 * API no longer has it: done.  Elsewhere it is kept for the
+		 * sync (which also sends its DELETE). */
+		*done = ctx->cache->applying;
+		return AIVENAUTH_OK;
+	}
+	if (rc != 0)
+		return cache_err(ctx, rc, "looking up a token");
+	if (!tok_decode(d.mv_data, d.mv_size, &v))
+		return record_corrupt(ctx, "token", &k);
+	if (!sv_eq(v.user_id, e->user_id)) {
+		/* `token revoke` checks the owner when the cache opens; a
+		 * journaled entry it could not check names the wrong user:
+		 * the API refuses that DELETE too.  Nothing to store. */
+		ctx_log(ctx, LOG_WARNING, "revocation journal: token %s belongs "
+		    "to application user %.*s, not %s; not revoked", e->prefix,
+		    (int)v.user_id.n, v.user_id.p, e->user_id);
+		*done = true;
+		return AIVENAUTH_OK;
+	}
+	*done = true;
+	if ((v.flags & TOK_F_REVOKED) || v.removed_time != 0)
+		return AIVENAUTH_OK;
+	memset(&ch, 0, sizeof(ch));
+	ch.revoked = true;
+	ch.revoke_at = e->time > 0 ? e->time : (int64_t)time(NULL);
+	ch.local_expiry = v.local_expiry;
+	ctx->cache->publish = true;
+	ctx->cache->restricts = true;
+	ctx_log(ctx, LOG_NOTICE, "token %s revoked from the revocation journal",
+	    e->prefix);
+	return token_rewrite(ctx, txn, &k, &v, &ch,
+	    (v.flags & TOK_F_HASH) ? v.hash : NULL);
+}
+
+enum aivenauth_status
+revj_fold(struct aivenauth_ctx *ctx, MDB_txn *txn, struct revj_fold *f)
+{
+	enum aivenauth_status st;
+	size_t i;
+
+	memset(f->done, 0, sizeof(f->done));
+	f->n_done = 0;
+	if (f->j.fd < 0) {
+		/* Held (locked) from the first attempt to the commit: no
+		 * recorder writes a slot while this write reads and frees
+		 * them. */
+		if ((st = revj_open(ctx, false, &f->j)) != AIVENAUTH_OK)
+			return st;
+		if (f->j.fd < 0)
+			return AIVENAUTH_OK;   /* no journal: nothing pending */
+	}
+	for (i = 0; i < REVJ_SLOTS; i++) {
+		if (f->j.kind[i] == REVJ_TORN) {
+			ctx_log(ctx, LOG_WARNING, "revocation journal: slot %zu is "
+			    "torn (a revocation cut short by a crash, before "
+			    "`token revoke` said anything); freed", i);
+			f->done[i] = true;
+		} else if (f->j.kind[i] == REVJ_ENTRY) {
+			if ((st = fold_one(ctx, txn, &f->j.e[i], &f->done[i])) !=
+			    AIVENAUTH_OK)
+				return st;
+		}
+		if (f->done[i])
+			f->n_done++;
+	}
+	return AIVENAUTH_OK;
+}
+
+void
+revj_fold_end(struct aivenauth_ctx *ctx, struct revj_fold *f, bool committed)
+{
+	enum aivenauth_status st = AIVENAUTH_OK;
+	size_t i;
+
+	if (f->j.fd < 0)
+		return;
+	if (committed && f->n_done > 0) {
+		for (i = 0; i < REVJ_SLOTS && st == AIVENAUTH_OK; i++)
+			if (f->done[i])
+				st = revj_clear(ctx, &f->j, i);
+		if (st == AIVENAUTH_OK)
+			st = revj_sync(ctx, &f->j);
+		/* Not freed: the next write folds it again (a no-op). */
+		if (st != AIVENAUTH_OK)
+			ctx_log(ctx, LOG_WARNING, "revocation journal: stored "
+			    "revocations not cleared (%s); the next write "
+			    "retries", aivenauth_strerror(st));
+	}
+	revj_close(&f->j);
+	f->n_done = 0;
+}
+
+bool
+revj_pending(struct aivenauth_ctx *ctx)
+{
+	enum aivenauth_status st;
+	struct tok_view v;
+	struct revj j;
+	MDB_txn *txn;
+	MDB_val k, d;
+	bool pending = false;
+	size_t i;
+
+	if (revj_open(ctx, false, &j) != AIVENAUTH_OK || j.fd < 0)
+		return false;
+	if ((st = cache_read_begin(ctx, &txn)) != AIVENAUTH_OK) {
+		revj_close(&j);
+		return true;
+	}
+	for (i = 0; i < REVJ_SLOTS && !pending; i++) {
+		if (j.kind[i] != REVJ_ENTRY)
+			continue;
+		k.mv_data = j.e[i].prefix;
+		k.mv_size = strlen(j.e[i].prefix);
+		/* Only a token stored live needs a write (an unknown one
+		 * waits for the sync). */
+		if (mdb_get(txn, ctx->cache->tokens, &k, &d) == 0 &&
+		    tok_decode(d.mv_data, d.mv_size, &v) &&
+		    !(v.flags & TOK_F_REVOKED) && v.removed_time == 0)
+			pending = true;
+	}
+	cache_read_end(ctx);
+	revj_close(&j);
+	return pending;
+}

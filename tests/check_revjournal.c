@@ -1,0 +1,264 @@
+/*
+ * check_revjournal.c - the revocation journal (libaivenauth/writer/
+ * revjournal.c, revoke_fold.c; SECURITY.md O1): the slot codec (round
+ * trip, checksum, torn slots), a full journal, and the fold: a journaled
+ * revocation is stored by the next write of any kind and its slot freed;
+ * one naming the wrong user revokes nothing; a torn slot is freed, never
+ * guessed at.
+ */
+#include <check.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helpers/fixture.h"
+#include "base/internal.h"
+#include "writer/revjournal.h"
+
+static struct revj_entry
+entry(const char *prefix, const char *user)
+{
+	struct revj_entry e;
+
+	memset(&e, 0, sizeof(e));
+	snprintf(e.prefix, sizeof(e.prefix), "%s", prefix);
+	snprintf(e.user_id, sizeof(e.user_id), "%s", user);
+	e.time = 1700000000;
+	return e;
+}
+
+START_TEST(codec_round_trip)
+{
+	unsigned char slot[REVJ_SLOT];
+	struct revj_entry e = entry("ab+/cd=efGH1", "u4c1d2e3f"), d;
+
+	ck_assert(revj_encode(&e, slot));
+	ck_assert_int_eq(revj_decode(slot, &d), REVJ_ENTRY);
+	ck_assert_str_eq(d.prefix, e.prefix);
+	ck_assert_str_eq(d.user_id, e.user_id);
+	ck_assert_int_eq(d.time, e.time);
+	memset(slot, 0, sizeof(slot));
+	ck_assert_int_eq(revj_decode(slot, &d), REVJ_EMPTY);
+	/* Longest fields fit; longer, or empty, are refused. */
+	memset(e.prefix, 'p', AIVENAUTH_PREFIX_MAX);
+	memset(e.user_id, 'u', AIVENAUTH_ID_MAX);
+	ck_assert(revj_encode(&e, slot));
+	ck_assert_int_eq(revj_decode(slot, &d), REVJ_ENTRY);
+	ck_assert_uint_eq(strlen(d.prefix), AIVENAUTH_PREFIX_MAX);
+	e = entry("", "u1");
+	ck_assert(!revj_encode(&e, slot));
+	e = entry("abc", "");
+	ck_assert(!revj_encode(&e, slot));
+}
+END_TEST
+
+START_TEST(codec_torn_and_checksum)
+{
+	unsigned char slot[REVJ_SLOT], copy[REVJ_SLOT];
+	struct revj_entry e = entry("ABCDEFGHIJKL", "u1"), d;
+	size_t i;
+
+	ck_assert(revj_encode(&e, slot));
+	/* Any one bit flipped anywhere: torn, never another entry. */
+	for (i = 0; i < REVJ_SLOT; i++) {
+		memcpy(copy, slot, sizeof(copy));
+		copy[i] ^= 0x10;
+		ck_assert_int_eq(revj_decode(copy, &d), REVJ_TORN);
+		ck_assert_str_eq(d.prefix, "");
+	}
+	/* A write cut short (the first half written, the rest still zero,
+	 * or the tail of an old slot): torn. */
+	memset(copy, 0, sizeof(copy));
+	memcpy(copy, slot, REVJ_SLOT / 2);
+	ck_assert_int_eq(revj_decode(copy, &d), REVJ_TORN);
+	memset(copy, 0, sizeof(copy));
+	memcpy(copy + REVJ_SLOT / 2, slot + REVJ_SLOT / 2, REVJ_SLOT / 2);
+	ck_assert_int_eq(revj_decode(copy, &d), REVJ_TORN);
+}
+END_TEST
+
+static char *dir;
+static struct aivenauth_ctx *ctx;
+static char tok[2][FX_TOKEN_LEN + 1];
+static struct fx_snap snap;
+
+static void
+setup(void)
+{
+	dir = fx_tmpdir();
+	ck_assert_ptr_nonnull(dir);
+	ctx = fx_ctx(dir);
+	ck_assert_ptr_nonnull(ctx);
+	fx_token(tok[0], 0);
+	fx_token(tok[1], '+');
+	fx_snap_init(&snap);
+	fx_add_user(&snap, "u1", "alice");
+	fx_add_user(&snap, "u2", "bob");
+	fx_add_token(&snap, "u1", tok[0]);
+	fx_add_token(&snap, "u2", tok[1]);
+	ck_assert_int_eq(aivenauth_cache_apply(ctx, &snap.s, 0, NULL),
+	    AIVENAUTH_OK);
+}
+
+static void
+teardown(void)
+{
+	fx_snap_free(&snap);
+	aivenauth_ctx_free(ctx);
+	fx_rmdir(dir);
+	free(dir);
+	dir = NULL;
+}
+
+static char *
+jpath(void)
+{
+	static char p[4096];
+
+	snprintf(p, sizeof(p), "%s/cache/writer/%s", dir, REVJ_FILE);
+	return p;
+}
+
+/* How many slots hold an entry, read from the file itself. */
+static int
+entries(void)
+{
+	unsigned char slot[REVJ_SLOT];
+	struct revj_entry e;
+	int fd = open(jpath(), O_RDONLY), n = 0, i;
+
+	ck_assert_int_ge(fd, 0);
+	for (i = 0; i < REVJ_SLOTS; i++) {
+		ck_assert_int_eq(pread(fd, slot, sizeof(slot), i * REVJ_SLOT),
+		    REVJ_SLOT);
+		n += revj_decode(slot, &e) == REVJ_ENTRY;
+	}
+	close(fd);
+	return n;
+}
+
+START_TEST(journal_preallocated)
+{
+	struct stat st;
+
+	/* Made in full when the writer opened the cache. */
+	ck_assert_int_eq(stat(jpath(), &st), 0);
+	ck_assert_int_eq(st.st_size, REVJ_SIZE);
+	ck_assert_int_ge(st.st_blocks * 512, REVJ_SIZE);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(entries(), 0);
+}
+END_TEST
+
+START_TEST(journal_full)
+{
+	char p[32];
+	int i;
+
+	for (i = 0; i < REVJ_SLOTS; i++) {
+		snprintf(p, sizeof(p), "pfx%09d", i);
+		ck_assert_int_eq(aivenauth_revocation_record(ctx, "u1", p),
+		    AIVENAUTH_OK);
+	}
+	ck_assert_int_eq(entries(), REVJ_SLOTS);
+	/* The same one again takes no slot. */
+	ck_assert_int_eq(aivenauth_revocation_record(ctx, "u1", "pfx000000007"),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_revocation_record(ctx, "u1", "one-too-many"),
+	    AIVENAUTH_ERR_CACHE_FULL);
+	ck_assert_int_eq(entries(), REVJ_SLOTS);
+	/* A sync's apply: none of them is listed, so the API confirms
+	 * them all; the slots are free again. */
+	ck_assert_int_eq(aivenauth_cache_apply(ctx, &snap.s, 0, NULL),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(entries(), 0);
+	ck_assert_int_eq(aivenauth_revocation_record(ctx, "u1", "one-too-many"),
+	    AIVENAUTH_OK);
+}
+END_TEST
+
+START_TEST(fold_on_any_write)
+{
+	struct aivenauth_token t;
+	char *p = snap.s.tokens[0].prefix, *q = snap.s.tokens[1].prefix;
+
+	ck_assert_int_eq(aivenauth_revocation_record(ctx, "u1", p), AIVENAUTH_OK);
+	/* Wrong owner: u1 does not own q; revokes nothing. */
+	ck_assert_int_eq(aivenauth_revocation_record(ctx, "u1", q), AIVENAUTH_OK);
+	ck_assert_int_eq(entries(), 2);
+	ck_assert_int_eq(aivenauth_cache_token(ctx, p, &t), AIVENAUTH_OK);
+	ck_assert(!t.revoked);
+	aivenauth_token_clear(&t);
+	/* Any write -- here removing an unrelated token -- carries it. */
+	ck_assert_int_eq(aivenauth_cache_remove(ctx, "no-such"),
+	    AIVENAUTH_ERR_NOT_FOUND);
+	ck_assert_int_eq(aivenauth_cache_revoke(ctx, q, (int64_t)time(NULL) +
+	    3600), AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_cache_token(ctx, p, &t), AIVENAUTH_OK);
+	ck_assert(t.revoked);
+	aivenauth_token_clear(&t);
+	ck_assert_int_eq(aivenauth_cache_token(ctx, q, &t), AIVENAUTH_OK);
+	ck_assert(!t.revoked);
+	aivenauth_token_clear(&t);
+	ck_assert_int_eq(entries(), 0);
+	/* A sync that still sees p listed keeps it revoked. */
+	ck_assert_int_eq(aivenauth_cache_apply(ctx, &snap.s, 0, NULL),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_cache_token(ctx, p, &t), AIVENAUTH_OK);
+	ck_assert(t.revoked);
+	aivenauth_token_clear(&t);
+}
+END_TEST
+
+START_TEST(torn_slot_freed_not_guessed)
+{
+	unsigned char slot[REVJ_SLOT];
+	struct revj_entry e = entry(snap.s.tokens[0].prefix, "u1");
+	struct aivenauth_token t;
+	int fd;
+
+	ck_assert(revj_encode(&e, slot));
+	memset(slot + REVJ_SLOT / 2, 0, REVJ_SLOT / 2);   /* cut short */
+	fd = open(jpath(), O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, slot, sizeof(slot), 3 * REVJ_SLOT), REVJ_SLOT);
+	close(fd);
+	ck_assert_int_eq(aivenauth_cache_apply(ctx, &snap.s, 0, NULL),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_cache_token(ctx, e.prefix, &t), AIVENAUTH_OK);
+	ck_assert(!t.revoked);
+	aivenauth_token_clear(&t);
+	fd = open(jpath(), O_RDONLY);
+	ck_assert_int_eq(pread(fd, slot, sizeof(slot), 3 * REVJ_SLOT), REVJ_SLOT);
+	close(fd);
+	ck_assert_int_eq(revj_decode(slot, &e), REVJ_EMPTY);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("revjournal");
+	TCase *tc = tcase_create("codec"), *tj = tcase_create("journal");
+	SRunner *sr;
+	int nf;
+
+	tcase_add_test(tc, codec_round_trip);
+	tcase_add_test(tc, codec_torn_and_checksum);
+	suite_add_tcase(s, tc);
+	tcase_add_checked_fixture(tj, setup, teardown);
+	tcase_add_test(tj, journal_preallocated);
+	tcase_add_test(tj, journal_full);
+	tcase_add_test(tj, fold_on_any_write);
+	tcase_add_test(tj, torn_slot_freed_not_guessed);
+	suite_add_tcase(s, tj);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	nf = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nf == 0 ? 0 : 1;
+}
