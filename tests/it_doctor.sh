@@ -105,6 +105,14 @@ doc
 sed -i '$d' "$W/aivenauth.conf"
 have "a config with a bad line: that line, in the message and the fix" \
 	"^fail +config +$W/aivenauth.conf does not load: $W/aivenauth.conf:[0-9]+: .*; fix: correct line [0-9]+ of $W/aivenauth.conf"
+# SECURITY.md O3: the config's directory writable by others (they could
+# swap an older config in): the library refuses it, doctor says which
+# directory and the chmod
+wmode=$(stat -c %a "$W"); chmod 0775 "$W"
+doc
+chmod "$wmode" "$W"
+have "the config's directory group-writable: named, with the chmod" \
+	"^fail +config +$W/aivenauth.conf does not load: directory $W of config file $W/aivenauth.conf is group-writable without the sticky bit \(owner uid [0-9]+, mode 0775\): others can swap the file; run: chmod go-w $W"
 chmod 0770 "$W/cache"
 doc
 chmod 0750 "$W/cache"

@@ -140,6 +140,10 @@ enum aivenauth_reason {
 	AIVENAUTH_REASON_ROOT_REFUSED = 21,    /* user_match ANY and the account
 	                                          is uid 0 (root, or a name
 	                                          resolving to uid 0) */
+	AIVENAUTH_REASON_MAP_AMBIGUOUS_NAME = 22,/* the line lists the token's
+	                                          application user only by a
+	                                          name several synced users
+	                                          hold (list it by u-id) */
 };
 
 /* Stable machine name of a reason ("unknown-prefix"), for logs and --json. */
