@@ -411,7 +411,7 @@ struct aivenauth_revocation_journal {
 	int64_t oldest;         /* when the oldest pending one was recorded */
 };
 /* AIVENAUTH_OK with all counts 0 when there is no journal yet;
- * AIVENAUTH_ERR_CACHE_MISSING without a cache; _UNSAFE_FILE, _PERM, _IO
+ * AIVENAUTH_ERR_CACHE_MISSING without a cache; _UNSAFE_FILE, _CACHE_ACCESS, _IO
  * when it cannot be read (needs the writer's rights). */
 AIVENAUTH_EXPORT enum aivenauth_status aivenauth_revocation_journal_info(
     struct aivenauth_ctx *ctx, struct aivenauth_revocation_journal *out)
