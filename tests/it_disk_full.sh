@@ -190,6 +190,62 @@ ctl sync > "$W/sync" 2>&1; rc=$?
 [ $rc = 0 ] && [ "$(listed "$PK")" = False ] && [ "$(dec "$C" "$SECRETS/K")" = revoked ] && journal_empty &&
 	ok "2. crash: the API back, the next sync sends its DELETE (the API no longer lists K), K refused, the journal empty" ||
 	bad "2. crash: sync exit $rc, listed $(listed "$PK"), K $(dec "$C" "$SECRETS/K"): $(cat "$W/sync")"
+
+# `token rotate` on a full disk: the old token's revocation is journaled
+# before the replacement is created, so neither the replacement's commit
+# nor the revocation's failing (no space) leaves the old token valid.
+# enrolled NAME: a new token of U in $SECRETS/NAME, synced, accepted
+enrolled() {
+	ctl token create "$U" 2>"$W/err" | head -n 1 > "$SECRETS/$1"
+	ctl sync > /dev/null 2>&1
+	[ "$(dec "$C" "$SECRETS/$1")" = accepted ] || bad "2. rotate: $1 $(dec "$C" "$SECRETS/$1")"
+}
+enrolled O; PO=$(head -c 12 "$SECRETS/O")
+compact "$W/fs/cache/writer" || bad "2. mdb_copy -c failed"
+fill "$W/fs"
+sim_ctl POST /_sim/faults '{"path": "access-tokens", "method": "DELETE", "kind": "status", "status": 503}' > /dev/null
+ctl token rotate "$U" "$PO" --grace 0 > "$W/rot" 2>&1; rc=$?
+[ $rc != 0 ] && grep -q "No space left on device" "$W/rot" && grep -q "the old token $PO is revoked all the same" "$W/rot" &&
+	[ "$(dec "$C" "$SECRETS/O")" = cache-unavailable ] &&
+	ok "2. rotate --grace 0, disk full, DELETE failing: exit $rc, the replacement not stored, the old token revoked all the same (journaled first): readers refuse (cache-unavailable)" ||
+	bad "2. rotate --grace 0: exit $rc, O $(dec "$C" "$SECRETS/O"): $(cat "$W/rot")"
+rm -f "$W/fs/fill"
+d1=$(dels)
+ctl sync > "$W/sync" 2>&1; rc=$?
+d2=$(dels)
+[ $rc = 0 ] && [ "$(dec "$C" "$SECRETS/O")" = revoked ] && [ "$d2" -gt "$d1" ] &&
+	ok "2. rotate --grace 0: room again, the DELETE still failing: the sync stores O revoked from the journal and retries the DELETE" ||
+	bad "2. rotate --grace 0: sync exit $rc, O $(dec "$C" "$SECRETS/O"), DELETEs $d1 -> $d2: $(cat "$W/sync")"
+sim_ctl DELETE /_sim/faults > /dev/null
+ctl sync > "$W/sync" 2>&1; rc=$?
+[ $rc = 0 ] && [ "$(listed "$PO")" = False ] && [ "$(dec "$C" "$SECRETS/O")" = revoked ] && journal_empty &&
+	ok "2. rotate --grace 0: the API back, the sync deletes O there; O refused, the journal empty" ||
+	bad "2. rotate --grace 0: sync exit $rc, listed $(listed "$PO"), O $(dec "$C" "$SECRETS/O"): $(cat "$W/sync")"
+
+# With a grace: the scheduled revocation (a journal slot with its time).
+enrolled S; PS=$(head -c 12 "$SECRETS/S")
+compact "$W/fs/cache/writer" || bad "2. mdb_copy -c failed"
+fill "$W/fs"
+ctl token rotate "$U" "$PS" --grace 3600 > "$W/rot" 2>&1; rc=$?
+at=$(sed -n 's/.*its revocation at \([^ ]*\) is recorded in the revocation journal.*/\1/p' "$W/rot")
+[ $rc != 0 ] && [ -n "$at" ] && [ "$(dec "$C" "$SECRETS/S")" = cache-unavailable ] &&
+	ok "2. rotate --grace 3600, disk full: exit $rc, the scheduled revocation (at $at) journaled; readers refuse to decide while it is not stored (they cannot learn its time otherwise)" ||
+	bad "2. rotate --grace 3600: exit $rc, S $(dec "$C" "$SECRETS/S"): $(cat "$W/rot")"
+d1=$(dels)
+ctl sync > "$W/sync" 2>&1; rc=$?
+d2=$(dels)
+[ $rc != 0 ] && [ "$d2" = "$d1" ] && [ "$(listed "$PS")" = True ] && [ "$(dec "$C" "$SECRETS/S")" = cache-unavailable ] &&
+	ok "2. rotate --grace 3600, still full: a sync (exit $rc) does not delete S at the API before its time; readers still refuse" ||
+	bad "2. rotate --grace 3600, still full: sync exit $rc, DELETEs $d1 -> $d2, listed $(listed "$PS"), S $(dec "$C" "$SECRETS/S"): $(cat "$W/sync")"
+rm -f "$W/fs/fill"
+d1=$(dels)
+ctl sync > "$W/sync" 2>&1; rc=$?
+d2=$(dels)
+"$AB/aivenctl" -c "$C" inspect "$PS" > "$W/insp" 2>&1
+[ $rc = 0 ] && [ -n "$at" ] && grep -qE "^revoke_at: +$at\$" "$W/insp" && [ "$(dec "$C" "$SECRETS/S")" = accepted ] &&
+	[ "$d2" = "$d1" ] && [ "$(listed "$PS")" = True ] && journal_empty &&
+	ok "2. rotate --grace 3600: room again, the sync stores the schedule (revoke_at $at): S accepted during its grace, not deleted at the API before it; the journal empty" ||
+	bad "2. rotate --grace 3600: sync exit $rc, S $(dec "$C" "$SECRETS/S"), DELETEs $d1 -> $d2: $(cat "$W/sync" "$W/insp")"
 fi
 
 # ------------------------------------------------------------ 3. a follower
