@@ -246,6 +246,29 @@ d2=$(dels)
 	[ "$d2" = "$d1" ] && [ "$(listed "$PS")" = True ] && journal_empty &&
 	ok "2. rotate --grace 3600: room again, the sync stores the schedule (revoke_at $at): S accepted during its grace, not deleted at the API before it; the journal empty" ||
 	bad "2. rotate --grace 3600: sync exit $rc, S $(dec "$C" "$SECRETS/S"), DELETEs $d1 -> $d2: $(cat "$W/sync" "$W/insp")"
+
+# `user delete` on a full disk, the API failing: every token of the user
+# is journaled before the first tombstone (whose commit fails).
+dec2() { "$AB/aivenctl" -c "$C" verify df-two < "$1" 2>/dev/null | head -n 1 | sed -e 's/^denied: //' -e 's/:.*//'; }
+ctl --json user create df-two > "$W/u2.json" 2>"$W/err" || bad "user create: $(cat "$W/err")"
+U2=$(jget 'd["user_id"]' < "$W/u2.json")
+ctl token create "$U2" 2>"$W/err" | head -n 1 > "$SECRETS/A"
+ctl token create "$U2" 2>"$W/err" | head -n 1 > "$SECRETS/B"
+ctl sync > /dev/null 2>&1
+[ "$(dec2 "$SECRETS/A")" = accepted ] && [ "$(dec2 "$SECRETS/B")" = accepted ] || bad "2. user delete: A $(dec2 "$SECRETS/A"), B $(dec2 "$SECRETS/B")"
+compact "$W/fs/cache/writer" || bad "2. mdb_copy -c failed"
+fill "$W/fs"
+sim_ctl POST /_sim/faults '{"path": "application-users", "method": "DELETE", "kind": "status", "status": 503}' > /dev/null
+ctl user delete "$U2" > "$W/ud" 2>&1; rc=$?
+[ $rc != 0 ] && [ "$(dec2 "$SECRETS/A")" = cache-unavailable ] && [ "$(dec2 "$SECRETS/B")" = cache-unavailable ] &&
+	ok "2. user delete, disk full, the API failing: exit $rc, readers refuse (cache-unavailable)" ||
+	bad "2. user delete: exit $rc, A $(dec2 "$SECRETS/A"), B $(dec2 "$SECRETS/B"): $(cat "$W/ud")"
+rm -f "$W/fs/fill"
+ctl sync > "$W/sync" 2>&1; rc=$?
+[ $rc = 0 ] && [ "$(dec2 "$SECRETS/A")" = revoked ] && [ "$(dec2 "$SECRETS/B")" = revoked ] &&
+	ok "2. user delete: room again, the API still failing: the sync stores both of the user's tokens revoked (both were journaled first)" ||
+	bad "2. user delete: sync exit $rc, A $(dec2 "$SECRETS/A"), B $(dec2 "$SECRETS/B"): $(cat "$W/sync")"
+sim_ctl DELETE /_sim/faults > /dev/null
 fi
 
 # ------------------------------------------------------------ 3. a follower
