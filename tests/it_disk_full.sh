@@ -16,14 +16,16 @@
 #     preallocated revocation journal; readers refuse until a write stores
 #     it; the next writes never lift that, every sync sends the DELETE
 #     until the API confirms it; a revoke that died between its journal
-#     slot and its commit is honoured by the next command;
+#     slot and its commit is honoured by the next command; `token
+#     rotate` (grace 0, and a grace: a scheduled slot) and `user delete`
+#     on a full disk go through the journal the same way;
 #  3. a fleet follower (real etcd) whose disk is full when a revocation is
 #     published: the same as 1, and its next `follow --once` stores it;
 #  4. the publisher's disk full when `token revoke` runs there, the API's
 #     DELETE failing: the journaled revocation is published all the same
 #     (the signed pending-revocation flag), the follower refuses the
 #     token, and the publisher's syncs send the DELETE once the API is
-#     back.
+#     back; a rotation's scheduled one is published as its time.
 # The sync must grow the writer's file to fail at commit (a small change
 # fits in pages LMDB frees and reuses): each change comes with 300 new
 # application users at the API.
@@ -349,6 +351,22 @@ fctl follow --once > "$W/fo" 2>&1
 [ $rc = 0 ] && [ "$(listed "$PQ")" = False ] && [ "$(dec "$F" "$SECRETS/Q")" = revoked ] &&
 	ok "4. room again and the API back: the publisher's sync sends the DELETE (the API no longer lists Q); the follower still refuses Q" ||
 	bad "4. after: publisher sync exit $rc, listed $(listed "$PQ"), Q $(dec "$F" "$SECRETS/Q"): $(cat "$W/psync" "$W/fo")"
+# token rotate with a grace on the publisher's full disk: the scheduled
+# revocation is published from the journal as its time (revoke_at), not
+# as a revocation now: the follower accepts the old token until then.
+pctl token create "$U" 2>"$W/err" | head -n 1 > "$SECRETS/G"
+PG=$(head -c 12 "$SECRETS/G")
+fctl follow --once > "$W/fo" 2>&1 || bad "4. follow: $(cat "$W/fo")"
+compact "$W/pfs/cache/writer" || bad "4. mdb_copy -c failed"
+fill "$W/pfs"
+pctl token rotate "$U" "$PG" --grace 3600 > "$W/rot" 2>&1; rc=$?
+at=$(sed -n 's/.*its revocation at \([^ ]*\) is recorded in the revocation journal.*/\1/p' "$W/rot")
+fctl follow --once > "$W/fo" 2>&1; frc=$?
+"$AB/aivenctl" -c "$F" inspect "$PG" > "$W/insp" 2>&1
+[ $rc != 0 ] && [ -n "$at" ] && [ $frc = 0 ] && grep -qE "^revoke_at: +$at\$" "$W/insp" && [ "$(dec "$F" "$SECRETS/G")" = accepted ] &&
+	ok "4. rotate --grace 3600 on the publisher's full disk: the scheduled revocation published from the journal; the follower stores revoke_at $at and accepts G during its grace" ||
+	bad "4. rotate: exit $rc, follow exit $frc, G on the follower $(dec "$F" "$SECRETS/G"): $(cat "$W/rot" "$W/fo" "$W/insp")"
+rm -f "$W/pfs/fill"
 else
 	skip "4. the publisher's disk full: mdb_copy (lmdb-utils) not installed"
 fi
