@@ -59,9 +59,10 @@ token_revoke_now(struct aivenauth_ctx *ctx, const char *user_id,
 	    aivenauth_revocation_record(ctx, user_id, prefix);
 	recorded = st == AIVENAUTH_OK;
 	if (!recorded && st != AIVENAUTH_ERR_CACHE_MISSING) {
-		ctl_err("cannot record the revocation of token %s (%s): readers "
-		    "refuse to decide (cache-unavailable) until the cache can "
-		    "be written", prefix, aivenauth_strerror(st));
+		ctl_err("cannot record the revocation of token %s in the "
+		    "revocation journal (%s): readers refuse to decide "
+		    "(cache-unavailable) until the cache stores it", prefix,
+		    aivenauth_strerror(st));
 		lrc = exit_code(st);
 	}
 	if (ost == AIVENAUTH_OK) {

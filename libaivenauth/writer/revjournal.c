@@ -5,7 +5,9 @@
  *   0  u32 magic "RVJ1"      4  u8 prefix length   5  u8 user id length
  *   6  u16 zero              8  i64 time of the revocation
  *   16 prefix (64 bytes, zero padded)   80 user id (64, zero padded)
- *   144..495 zero            496 BLAKE2b-128 of bytes 0..495
+ *   144 i64 not before (0: now; else a scheduled revocation's time)
+ *   152..495 zero            496 BLAKE2b-128 of bytes 0..495
+ * (Slots written before "not before" existed have zero there: "now".)
  * An all-zero slot is free.  Anything else that does not check out is
  * torn: a write a crash cut short.  Since `token revoke` says nothing
  * before its slot is written and synced, a torn slot is a revocation
@@ -32,6 +34,8 @@
 #define OFF_TIME 8
 #define OFF_PREFIX 16
 #define OFF_USER (OFF_PREFIX + AIVENAUTH_PREFIX_MAX)
+#define OFF_NB (OFF_USER + AIVENAUTH_ID_MAX)
+#define OFF_PAD (OFF_NB + 8)
 #define OFF_CHECK (REVJ_SLOT - 16)
 
 static void
@@ -82,7 +86,7 @@ revj_encode(const struct revj_entry *e, unsigned char slot[REVJ_SLOT])
 
 	memset(slot, 0, REVJ_SLOT);
 	if (pn == 0 || pn > AIVENAUTH_PREFIX_MAX || un == 0 ||
-	    un > AIVENAUTH_ID_MAX)
+	    un > AIVENAUTH_ID_MAX || e->not_before < 0)
 		return false;
 	put_le(slot, REVJ_MAGIC, 4);
 	slot[OFF_PLEN] = (unsigned char)pn;
@@ -90,6 +94,7 @@ revj_encode(const struct revj_entry *e, unsigned char slot[REVJ_SLOT])
 	put_le(slot + OFF_TIME, (uint64_t)e->time, 8);
 	memcpy(slot + OFF_PREFIX, e->prefix, pn);
 	memcpy(slot + OFF_USER, e->user_id, un);
+	put_le(slot + OFF_NB, (uint64_t)e->not_before, 8);
 	slot_check(slot, slot + OFF_CHECK);
 	return true;
 }
@@ -116,12 +121,15 @@ revj_decode(const unsigned char slot[REVJ_SLOT], struct revj_entry *e)
 	    !field_ok(slot + OFF_PREFIX, pn, AIVENAUTH_PREFIX_MAX) ||
 	    !field_ok(slot + OFF_USER, un, AIVENAUTH_ID_MAX))
 		return REVJ_TORN;
-	for (i = OFF_USER + AIVENAUTH_ID_MAX; i < OFF_CHECK; i++)
+	if ((int64_t)get_le(slot + OFF_NB, 8) < 0)
+		return REVJ_TORN;
+	for (i = OFF_PAD; i < OFF_CHECK; i++)
 		if (slot[i] != 0)
 			return REVJ_TORN;
 	memcpy(e->prefix, slot + OFF_PREFIX, pn);
 	memcpy(e->user_id, slot + OFF_USER, un);
 	e->time = (int64_t)get_le(slot + OFF_TIME, 8);
+	e->not_before = (int64_t)get_le(slot + OFF_NB, 8);
 	return REVJ_ENTRY;
 }
 

@@ -56,9 +56,15 @@ withdraw_readers(struct aivenauth_ctx *ctx)
 	close(dfd);
 }
 
-enum aivenauth_status
-aivenauth_revocation_record(struct aivenauth_ctx *ctx, const char *user_id,
-    const char *prefix)
+/*
+ * One slot for (user_id, prefix, not_before), written and synced.  An
+ * entry already there for the token stands if it refuses the token no
+ * later than this one would; otherwise its slot is rewritten with this
+ * one (a `token revoke` of a token whose rotation scheduled it).
+ */
+static enum aivenauth_status
+record_entry(struct aivenauth_ctx *ctx, const char *user_id,
+    const char *prefix, int64_t not_before)
 {
 	unsigned char slot[REVJ_SLOT];
 	enum aivenauth_status st;
@@ -69,22 +75,26 @@ aivenauth_revocation_record(struct aivenauth_ctx *ctx, const char *user_id,
 	if (ctx == NULL || user_id == NULL || prefix == NULL ||
 	    *user_id == '\0' || *prefix == '\0' ||
 	    strlen(user_id) > AIVENAUTH_ID_MAX ||
-	    strlen(prefix) > AIVENAUTH_PREFIX_MAX)
+	    strlen(prefix) > AIVENAUTH_PREFIX_MAX || not_before < 0)
 		return AIVENAUTH_ERR_INVALID;
 	memset(&e, 0, sizeof(e));
 	memcpy(e.prefix, prefix, strlen(prefix));
 	memcpy(e.user_id, user_id, strlen(user_id));
 	e.time = (int64_t)time(NULL);
+	e.not_before = not_before;
 	/* Opened locked: another recorder cannot take the same slot. */
-	if ((st = revj_open(ctx, true, &j)) == AIVENAUTH_ERR_CACHE_MISSING)
-		return st;      /* no cache here: nothing a reader could accept */
-	if (st != AIVENAUTH_OK)
-		goto fail;
+	if ((st = revj_open(ctx, true, &j)) != AIVENAUTH_OK)
+		return st;
 	for (i = 0; i < REVJ_SLOTS; i++) {
 		if (j.kind[i] == REVJ_ENTRY && strcmp(j.e[i].prefix, prefix) == 0 &&
 		    strcmp(j.e[i].user_id, user_id) == 0) {
-			revj_close(&j);   /* already recorded, still pending */
-			return AIVENAUTH_OK;
+			if (j.e[i].not_before == 0 || (not_before != 0 &&
+			    j.e[i].not_before <= not_before)) {
+				revj_close(&j);   /* recorded, still pending */
+				return AIVENAUTH_OK;
+			}
+			free_slot = i;    /* sooner now: this slot, rewritten */
+			break;
 		}
 		if (j.kind[i] == REVJ_EMPTY && free_slot == REVJ_SLOTS)
 			free_slot = i;
@@ -95,11 +105,12 @@ aivenauth_revocation_record(struct aivenauth_ctx *ctx, const char *user_id,
 		if (j.kind[i] == REVJ_TORN)
 			free_slot = i;
 	if (free_slot == REVJ_SLOTS) {
-		ctx_log(ctx, LOG_ERR, "the revocation journal is full (%d "
-		    "revocations the cache could not store yet)", REVJ_SLOTS);
+		ctx_log(ctx, LOG_ERR, "the revocation journal %s/%s/%s is full "
+		    "(%d revocations the cache could not store yet): free space "
+		    "in the cache's file system and run `aivenctl sync`",
+		    ctx->cfg.cache_dir, WRITER_DIR, REVJ_FILE, REVJ_SLOTS);
 		revj_close(&j);
-		st = AIVENAUTH_ERR_CACHE_FULL;
-		goto fail;
+		return AIVENAUTH_ERR_CACHE_FULL;
 	}
 	if (!revj_encode(&e, slot)) {
 		revj_close(&j);
@@ -109,14 +120,23 @@ aivenauth_revocation_record(struct aivenauth_ctx *ctx, const char *user_id,
 	    REVJ_SLOT) {
 		st = cache_err(ctx, errno, "writing the revocation journal");
 		revj_close(&j);
-		goto fail;
+		return st;
 	}
 	st = revj_sync(ctx, &j);
 	revj_close(&j);
-	if (st != AIVENAUTH_OK)
-		goto fail;
-	return AIVENAUTH_OK;
-fail:
+	return st;
+}
+
+enum aivenauth_status
+aivenauth_revocation_record(struct aivenauth_ctx *ctx, const char *user_id,
+    const char *prefix)
+{
+	enum aivenauth_status st;
+
+	st = record_entry(ctx, user_id, prefix, 0);
+	if (st == AIVENAUTH_OK || st == AIVENAUTH_ERR_CACHE_MISSING ||
+	    st == AIVENAUTH_ERR_INVALID)
+		return st;      /* no cache here: nothing a reader could accept */
 	/* Nowhere durable: the readers must not go on accepting it while
 	 * the caller tries the cache and the API. */
 	withdraw_readers(ctx);
@@ -124,6 +144,64 @@ fail:
 	    "revocation journal (%s): readers refuse to decide until the "
 	    "cache can be written", prefix, aivenauth_strerror(st));
 	return st;
+}
+
+enum aivenauth_status
+aivenauth_revocation_schedule(struct aivenauth_ctx *ctx, const char *user_id,
+    const char *prefix, int64_t at)
+{
+	enum aivenauth_status st;
+
+	if (at <= 0)
+		return AIVENAUTH_ERR_INVALID;
+	/* Nothing is taken away yet: a failure leaves the readers as they
+	 * are, and the caller stops before it tells anyone otherwise. */
+	st = record_entry(ctx, user_id, prefix, at);
+	if (st != AIVENAUTH_OK && st != AIVENAUTH_ERR_CACHE_MISSING)
+		ctx_log(ctx, LOG_ERR, "scheduled revocation of token %s not "
+		    "recorded in the revocation journal (%s)", prefix,
+		    aivenauth_strerror(st));
+	return st;
+}
+
+enum aivenauth_status
+aivenauth_revocation_journal_info(struct aivenauth_ctx *ctx,
+    struct aivenauth_revocation_journal *out)
+{
+	enum aivenauth_status st;
+	int64_t now = (int64_t)time(NULL);
+	struct revj j;
+	size_t i;
+
+	if (ctx == NULL || out == NULL)
+		return AIVENAUTH_ERR_INVALID;
+	memset(out, 0, sizeof(*out));
+	out->slots = REVJ_SLOTS;
+	if ((st = revj_open(ctx, false, &j)) != AIVENAUTH_OK)
+		return st;
+	revj_close(&j);
+	for (i = 0; i < REVJ_SLOTS; i++) {
+		if (j.kind[i] == REVJ_TORN) {
+			out->torn++;
+		} else if (j.kind[i] == REVJ_ENTRY) {
+			out->pending++;
+			if (j.e[i].not_before > now)
+				out->scheduled++;
+			if (out->oldest == 0 || j.e[i].time < out->oldest)
+				out->oldest = j.e[i].time;
+		}
+	}
+	return AIVENAUTH_OK;
+}
+
+/* Does the stored token (view v) carry the journaled revocation e? */
+static bool
+entry_stored(const struct revj_entry *e, const struct tok_view *v)
+{
+	if ((v->flags & TOK_F_REVOKED) || v->removed_time != 0)
+		return true;
+	return e->not_before != 0 && v->revoke_at != 0 &&
+	    v->revoke_at <= e->not_before;
 }
 
 /* One journaled revocation in this transaction: true when it is stored
@@ -135,6 +213,7 @@ fold_one(struct aivenauth_ctx *ctx, MDB_txn *txn, const struct revj_entry *e,
 	struct aivenauth_token ch;
 	struct tok_view v;
 	MDB_val k, d;
+	int64_t now = (int64_t)time(NULL);
 	int rc;
 
 	*done = false;
@@ -164,16 +243,24 @@ fold_one(struct aivenauth_ctx *ctx, MDB_txn *txn, const struct revj_entry *e,
 		return AIVENAUTH_OK;
 	}
 	*done = true;
-	if ((v.flags & TOK_F_REVOKED) || v.removed_time != 0)
+	if (entry_stored(e, &v))
 		return AIVENAUTH_OK;
 	memset(&ch, 0, sizeof(ch));
-	ch.revoked = true;
-	ch.revoke_at = e->time > 0 ? e->time : (int64_t)time(NULL);
+	if (e->not_before != 0 && e->not_before > now) {
+		/* Scheduled: refused from not_before on (verify reads
+		 * revoke_at), as aivenauth_cache_revoke(at) stores it. */
+		ch.revoked = false;
+		ch.revoke_at = e->not_before;
+	} else {
+		ch.revoked = true;
+		ch.revoke_at = e->not_before != 0 ? e->not_before :
+		    e->time > 0 ? e->time : now;
+	}
 	ch.local_expiry = v.local_expiry;
 	ctx->cache->publish = true;
 	ctx->cache->restricts = true;
-	ctx_log(ctx, LOG_NOTICE, "token %s revoked from the revocation journal",
-	    e->prefix);
+	ctx_log(ctx, LOG_NOTICE, "token %s %s from the revocation journal",
+	    e->prefix, ch.revoked ? "revoked" : "scheduled for revocation");
 	return token_rewrite(ctx, txn, &k, &v, &ch,
 	    (v.flags & TOK_F_HASH) ? v.hash : NULL);
 }
@@ -262,7 +349,7 @@ revj_pending(struct aivenauth_ctx *ctx)
 		 * waits for the sync). */
 		if (mdb_get(txn, ctx->cache->tokens, &k, &d) == 0 &&
 		    tok_decode(d.mv_data, d.mv_size, &v) &&
-		    !(v.flags & TOK_F_REVOKED) && v.removed_time == 0)
+		    !entry_stored(&j.e[i], &v))
 			pending = true;
 	}
 	cache_read_end(ctx);
