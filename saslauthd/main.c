@@ -29,6 +29,7 @@
 #include "policy.h"
 #include "reader/reader.h"
 #include "../pam_aiven/args.h"
+#include "../pam_aiven/logfield.h"
 
 #define DEFAULT_MAX_CONNS 1024
 #define DEFAULT_TIMEOUT 10
@@ -71,7 +72,12 @@ parse_num(const char *s, unsigned long lo, unsigned long hi, int base,
 	return errno == 0 && *end == '\0' && *out >= lo && *out <= hi;
 }
 
-/* Returns 0, or an exit code. */
+/*
+ * Returns 0, or an exit code.  A value shown in a message goes through
+ * pa_log_field (pa_log_path for a path): a token pasted into the wrong
+ * argument must not reach the journal, even though argv is not secret
+ * from this host's root.
+ */
 static int
 parse_args(int argc, char **argv, struct opts *o)
 {
@@ -92,6 +98,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	char vbuf[PA_LOG_PATH];
 	unsigned long v;
 	int c;
 
@@ -115,7 +122,8 @@ parse_args(int argc, char **argv, struct opts *o)
 			}
 			if (optarg[0] != '/') {
 				fprintf(stderr, "aivenauth-saslauthd: --listen %s: "
-				    "an absolute path, please\n", optarg);
+				    "an absolute path, please\n",
+				    pa_log_path(optarg, vbuf, sizeof(vbuf)));
 				return EX_USAGE;
 			}
 			o->listen[o->n_listen++] = optarg;
@@ -123,13 +131,14 @@ parse_args(int argc, char **argv, struct opts *o)
 		case O_MODE:
 			if (!parse_num(optarg, 0, 0777, 8, &v)) {
 				fprintf(stderr, "aivenauth-saslauthd: --socket-mode "
-				    "%s: an octal mode such as 0660\n", optarg);
+				    "%s: an octal mode such as 0660\n",
+				    pa_log_field(optarg, vbuf, PA_LOG_FIELD));
 				return EX_USAGE;
 			}
 			if (v & 0006)
 				fprintf(stderr, "aivenauth-saslauthd: warning: "
 				    "--socket-mode %s lets every local user ask\n",
-				    optarg);
+				    pa_log_field(optarg, vbuf, PA_LOG_FIELD));
 			o->mode = (mode_t)v;
 			break;
 		case O_GROUP:
@@ -138,7 +147,8 @@ parse_args(int argc, char **argv, struct opts *o)
 		case O_MAXC:
 			if (!parse_num(optarg, 1, 65536, 10, &v)) {
 				fprintf(stderr, "aivenauth-saslauthd: "
-				    "--max-connections %s: 1 to 65536\n", optarg);
+				    "--max-connections %s: 1 to 65536\n",
+				    pa_log_field(optarg, vbuf, PA_LOG_FIELD));
 				return EX_USAGE;
 			}
 			o->max_conns = (unsigned)v;
@@ -146,7 +156,8 @@ parse_args(int argc, char **argv, struct opts *o)
 		case O_TIMEOUT:
 			if (!parse_num(optarg, 1, 3600, 10, &v)) {
 				fprintf(stderr, "aivenauth-saslauthd: --timeout %s: "
-				    "1 to 3600 seconds\n", optarg);
+				    "1 to 3600 seconds\n",
+				    pa_log_field(optarg, vbuf, PA_LOG_FIELD));
 				return EX_USAGE;
 			}
 			o->timeout = (unsigned)v;
@@ -173,7 +184,7 @@ parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (optind != argc) {
 		fprintf(stderr, "aivenauth-saslauthd: unexpected argument %s\n",
-		    argv[optind]);
+		    pa_log_field(argv[optind], vbuf, PA_LOG_FIELD));
 		return EX_USAGE;
 	}
 	return 0;
@@ -316,6 +327,7 @@ prepare_maps(struct aivenauth_ctx *ctx, const char *config, struct sp_table *t,
 	struct aivenauth_ctx *c;
 	struct sp_policy *p;
 	enum aivenauth_status st;
+	char sbuf[PA_LOG_FIELD], mbuf[PA_LOG_PATH];
 	size_t i;
 
 	for (i = 0; i <= t->n; i++) {
@@ -338,8 +350,9 @@ prepare_maps(struct aivenauth_ctx *ctx, const char *config, struct sp_table *t,
 		aivenauth_account_map_free(m);
 		if (st != AIVENAUTH_OK) {
 			sl_log(LOG_ERR, "policy %s: user_match=map: account map "
-			    "%s: %s", p->service,
-			    aivenauth_config_get(c, "account_map_file"),
+			    "%s: %s", pa_log_field(p->service, sbuf, sizeof(sbuf)),
+			    pa_log_path(aivenauth_config_get(c,
+			    "account_map_file"), mbuf, sizeof(mbuf)),
 			    aivenauth_strerror(st));
 			return false;
 		}
@@ -362,17 +375,23 @@ free_map_ctxs(struct sp_table *t)
 static void
 log_policy(const struct sp_table *t)
 {
+	char sbuf[PA_LOG_FIELD], mbuf[PA_LOG_PATH], cbuf[PA_LOG_FIELD];
 	size_t i;
 	const struct sp_policy *p;
 
+	/* What the file says, through the same masking as its errors: a
+	 * token pasted as a scope or a service name is a valid policy. */
 	for (i = 0; i <= t->n; i++) {
 		p = i < t->n ? &t->p[i] : &t->def;
 		sl_log(LOG_INFO, "policy %s: user_match=%s%s%s%s%s realm=%s%s",
-		    p->service, pa_user_match_name(p->user_match),
+		    pa_log_field(p->service, sbuf, sizeof(sbuf)),
+		    pa_user_match_name(p->user_match),
 		    p->account_map != NULL ? " account_map=" : "",
-		    p->account_map != NULL ? p->account_map : "",
+		    p->account_map != NULL ?
+		    pa_log_path(p->account_map, mbuf, sizeof(mbuf)) : "",
 		    p->scope != NULL ? " scope=" : "",
-		    p->scope != NULL ? p->scope : "", sp_realm_name(p->realm),
+		    p->scope != NULL ? pa_log_field(p->scope, cbuf, sizeof(cbuf)) :
+		    "", sp_realm_name(p->realm),
 		    p->line == 0 ? " (built-in default)" : "");
 	}
 }
@@ -393,7 +412,7 @@ main(int argc, char **argv)
 	struct aivenauth_ctx *ctx = NULL;
 	int fds[SLN_MAX], n_fds = 0, n, rc;
 	gid_t gid = (gid_t)-1;
-	char err[512];
+	char err[512], vbuf[PA_LOG_PATH];
 	sigset_t set;
 	size_t i;
 
@@ -433,7 +452,8 @@ main(int argc, char **argv)
 	st = aivenauth_config_load(ctx, o.config, o.config != NULL);
 	if (st != AIVENAUTH_OK) {
 		sl_log(LOG_ERR, "config %s: %s; not starting",
-		    o.config != NULL ? o.config : "(default)",
+		    o.config != NULL ? pa_log_path(o.config, vbuf, sizeof(vbuf)) :
+		    "(default)",
 		    aivenauth_strerror(st));
 		aivenauth_ctx_free(ctx);
 		return EX_CONFIG;
@@ -472,7 +492,8 @@ main(int argc, char **argv)
 		struct group *gr = getgrnam(o.group);
 
 		if (gr == NULL) {
-			sl_log(LOG_ERR, "--socket-group %s: no such group", o.group);
+			sl_log(LOG_ERR, "--socket-group %s: no such group",
+			    pa_log_field(o.group, vbuf, PA_LOG_FIELD));
 			return EX_USAGE;
 		}
 		gid = gr->gr_gid;
