@@ -8,6 +8,7 @@
  * the PAM module would (online = learn).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <signal.h>
@@ -23,6 +24,7 @@
 
 #include "aivenauth.h"
 #include "decide.h"
+#include "fdlimit.h"
 #include "listen.h"
 #include "log.h"
 #include "loop.h"
@@ -239,27 +241,66 @@ idle_cb(void *arg)
 		aivenauth_cache_idle(s->policy->def.ctx);
 }
 
-/* A descriptor per connection, and a few for the cache and syslog. */
-static unsigned
-fit_fd_limit(unsigned want)
+/* Descriptors are counted up to here: a cap is at most 65536, so a limit
+ * past this bound leaves room enough whatever lies above it. */
+#define FD_SCAN_MAX (1U << 17)
+
+static unsigned long long
+fd_limit_of(rlim_t cur)
 {
+	if (cur == RLIM_INFINITY)
+		return SL_FD_UNLIMITED;
+	return cur < FD_SCAN_MAX ? (unsigned long long)cur : FD_SCAN_MAX;
+}
+
+/* Descriptors open below limit: the numbers accept() cannot have (stdio,
+ * the listening sockets, the cache, anything inherited). */
+static unsigned
+fds_open_below(unsigned long long limit)
+{
+	unsigned long long top = limit < FD_SCAN_MAX ? limit : FD_SCAN_MAX;
+	unsigned n = 0;
+	int fd;
+
+	for (fd = 0; (unsigned long long)fd < top; fd++)
+		if (fcntl(fd, F_GETFD) != -1)
+			n++;
+	return n;
+}
+
+/*
+ * The connection cap that fits RLIMIT_NOFILE (fdlimit.h): the soft limit
+ * raised to the hard one if want does not fit, then the cap lowered (never
+ * raised) to what the limit leaves after what is open now and `later`
+ * descriptors the responder opens once running.
+ */
+static unsigned
+fit_fd_limit(unsigned want, unsigned later)
+{
+	unsigned long long lim;
 	struct rlimit rl;
+	unsigned in_use, cap;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
 		return want;
-	if (rl.rlim_cur < rl.rlim_max && rl.rlim_cur < (rlim_t)want + 64) {
+	lim = fd_limit_of(rl.rlim_cur);
+	if (rl.rlim_cur < rl.rlim_max &&
+	    sl_conn_cap(want, lim, fds_open_below(lim), later) < want) {
 		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0 &&
+		    getrlimit(RLIMIT_NOFILE, &rl) != 0)
+			return want;
+		lim = fd_limit_of(rl.rlim_cur);
 	}
-	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)want + 64) {
-		unsigned fit = rl.rlim_cur > 128 ? (unsigned)rl.rlim_cur - 64 : 64;
-
-		sl_log(LOG_WARNING, "--max-connections %u lowered to %u "
-		    "(RLIMIT_NOFILE %llu)", want, fit,
-		    (unsigned long long)rl.rlim_cur);
-		return fit;
-	}
-	return want;
+	in_use = fds_open_below(lim);
+	cap = sl_conn_cap(want, lim, in_use, later);
+	if (cap < want)
+		sl_log(LOG_WARNING, "--max-connections %u lowered to %u to fit "
+		    "RLIMIT_NOFILE %llu (%u descriptors open, %u kept for the "
+		    "responder's own; raise LimitNOFILE)", want, cap,
+		    (unsigned long long)rl.rlim_cur, in_use,
+		    later + sl_fd_slack(lim));
+	return cap;
 }
 
 /*
@@ -545,7 +586,16 @@ main(int argc, char **argv)
 	memset(&lo, 0, sizeof(lo));
 	lo.listen_fds = fds;
 	lo.n_listen = (size_t)n_fds;
-	lo.max_conns = fit_fd_limit(o.max_conns);
+	{
+		/* Opened once running: the loop's, the worker's, and a
+		 * snapshot per policy context (attached at first use). */
+		unsigned later = SL_FD_LATER + (learn ? SL_FD_WORKER : 0);
+
+		for (i = 0; i <= policy.n; i++)
+			later += (policy_at(&policy, i)->ctx != NULL) +
+			    (policy_at(&policy, i)->wctx != NULL);
+		lo.max_conns = fit_fd_limit(o.max_conns, later);
+	}
 	lo.timeout_ms = o.timeout * 1000;
 	lo.decide = decide_cb;
 	lo.refuse = refuse_cb;
@@ -575,10 +625,11 @@ main(int argc, char **argv)
 		close(fds[n]);
 	sl_log_limit_flush();
 	sl_log(LOG_INFO, "stopping: %llu connections, %llu answered, %llu "
-	    "malformed, %llu timed out, %llu evicted, %llu dropped, %llu "
-	    "to the online worker, %llu refused out of descriptors",
-	    stats.accepted, stats.answered, stats.refused_bad, stats.timed_out,
-	    stats.evicted, stats.dropped, stats.deferred, stats.fd_exhausted);
+	    "malformed, %llu timed out, %llu evicted (%llu out of descriptors), "
+	    "%llu dropped, %llu to the online worker, %llu refused out of "
+	    "descriptors", stats.accepted, stats.answered, stats.refused_bad,
+	    stats.timed_out, stats.evicted, stats.evicted_fd, stats.dropped,
+	    stats.deferred, stats.fd_exhausted);
 	free_map_ctxs(&policy);
 	sp_free(&policy);
 	aivenauth_ctx_free(wctx);

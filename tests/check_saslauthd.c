@@ -18,6 +18,7 @@
 #include "aivenauth.h"
 #include "helpers/fixture.h"
 #include "../saslauthd/decide.h"
+#include "../saslauthd/fdlimit.h"
 #include "../saslauthd/log.h"
 #include "../saslauthd/policy.h"
 #include "../saslauthd/proto.h"
@@ -497,6 +498,70 @@ START_TEST(test_policy_token_file_name)
 }
 END_TEST
 
+/* ------------------------------------------------------------ fd limit */
+
+/*
+ * The connection cap fits RLIMIT_NOFILE (review 3, r6): idle clients must
+ * fill the table (and be evicted) before they use up the descriptors, or
+ * a good client is refused "temporarily unavailable".  A cap asked for is
+ * never raised.
+ */
+START_TEST(test_fd_cap_fits)
+{
+	static const unsigned wants[] = { 1, 32, 64, 100, 1024, 65536 };
+	static const unsigned uses[] = { 3, 6, 40 };
+	static const unsigned laters[] = { SL_FD_LATER,
+		SL_FD_LATER + SL_FD_WORKER, SL_FD_LATER + SL_FD_WORKER + 6 };
+	unsigned long long limit;
+	unsigned w, u, k, cap, prev;
+
+	for (w = 0; w < ARRAY_SIZE(wants); w++)
+		for (u = 0; u < ARRAY_SIZE(uses); u++)
+			for (k = 0; k < ARRAY_SIZE(laters); k++) {
+				prev = 0;
+				for (limit = 0; limit <= 70000; limit += limit < 600 ?
+				    1 : 997) {
+					cap = sl_conn_cap(wants[w], limit, uses[u],
+					    laters[k]);
+					ck_assert_uint_ge(cap, 1);
+					ck_assert_uint_le(cap, wants[w]);
+					ck_assert_uint_ge(cap, prev);
+					prev = cap;
+					/* Room for every slot, the responder's own
+					 * and the slack -- or nothing fits at all. */
+					if (cap > 1 || uses[u] + laters[k] +
+					    sl_fd_slack(limit) < limit)
+						ck_assert_uint_le((unsigned long long)
+						    uses[u] + laters[k] + cap +
+						    sl_fd_slack(limit), limit);
+				}
+			}
+}
+END_TEST
+
+START_TEST(test_fd_cap_cases)
+{
+	/* The review's: RLIMIT_NOFILE 60 took the old floor of 64. */
+	ck_assert_uint_eq(sl_conn_cap(1024, 60, 6, SL_FD_LATER), 60 - 6 - 4 - 4);
+	ck_assert_uint_eq(sl_conn_cap(32, 60, 6, SL_FD_LATER), 32);
+	ck_assert_uint_eq(sl_conn_cap(64, 60, 6, SL_FD_LATER), 46);
+	/* With the online worker, its descriptors are kept too. */
+	ck_assert_uint_eq(sl_conn_cap(1024, 60, 6, SL_FD_LATER + SL_FD_WORKER),
+	    60 - 6 - 12 - 4);
+	/* The slack grows with the limit: 1/16. */
+	ck_assert_uint_eq(sl_fd_slack(60), SL_FD_SLACK_MIN);
+	ck_assert_uint_eq(sl_fd_slack(4096), 256);
+	ck_assert_uint_eq(sl_conn_cap(1024, 1024, 6, SL_FD_LATER), 1024 - 6 - 4 - 64);
+	/* The packaged unit's LimitNOFILE=4096 holds the default 1024. */
+	ck_assert_uint_eq(sl_conn_cap(1024, 4096, 10, SL_FD_LATER + SL_FD_WORKER),
+	    1024);
+	/* No limit, no lowering; a limit below what is open, one slot. */
+	ck_assert_uint_eq(sl_conn_cap(1024, SL_FD_UNLIMITED, 6, 4), 1024);
+	ck_assert_uint_eq(sl_conn_cap(1024, 8, 6, 4), 1);
+	ck_assert_uint_eq(sl_conn_cap(1024, 0, 6, 4), 1);
+}
+END_TEST
+
 /* ------------------------------------------------------------ log */
 
 /* The limiter's clock, driven by the tests: no waiting, no timing. */
@@ -826,6 +891,7 @@ saslauthd_suite(void)
 	TCase *tp = tcase_create("policy");
 	TCase *td = tcase_create("decide");
 	TCase *tl = tcase_create("log");
+	TCase *tf = tcase_create("fdlimit");
 
 	tcase_add_test(tc, test_parse_whole);
 	tcase_add_test(tc, test_parse_prefixes);
@@ -849,6 +915,9 @@ saslauthd_suite(void)
 	tcase_add_test(tl, test_log_limit_malformed);
 	tcase_add_test(tl, test_log_limit_classes);
 	suite_add_tcase(s, tl);
+	tcase_add_test(tf, test_fd_cap_fits);
+	tcase_add_test(tf, test_fd_cap_cases);
+	suite_add_tcase(s, tf);
 	suite_add_tcase(s, tp);
 	tcase_add_checked_fixture(td, dsetup, dteardown);
 	tcase_set_timeout(td, 60);
