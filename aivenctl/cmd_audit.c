@@ -19,6 +19,9 @@
  *                    application user the cache does not know
  *   map-empty-glob   a glob of the map matches no application user
  *   map-root         the map lets application users log in as uid 0
+ *   map-ambiguous-name  an entry by exact name that several application
+ *                    users hold (names are display names): logins by it
+ *                    are refused; the finding names the ids to list
  *   map-invalid      the map is unsafe or does not parse (nobody can
  *                    log in through user_match=map)
  *
@@ -210,6 +213,10 @@ map_finding(void *arg, enum mapcheck_kind kind,
 		snprintf(fix, sizeof(fix), "keep root's line only for "
 		    "break-glass users, with from= and scope=; remove it "
 		    "otherwise (%s:%u)", ma->path, e->line);
+	else if (kind == MAPCHECK_AMBIGUOUS)
+		snprintf(fix, sizeof(fix), "replace \"%s\" on %s:%u by the "
+		    "u-id of the application user meant (aivenctl user list "
+		    "shows the ids)", entry, ma->path, e->line);
 	else
 		snprintf(fix, sizeof(fix), "correct or remove \"%s\" on "
 		    "%s:%u, then aivenctl sync if the user is new", entry,

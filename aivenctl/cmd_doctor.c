@@ -12,6 +12,9 @@
  *   group     service users that exist (www-data, postgres, nginx) are
  *             in the cache's group, or they cannot verify
  *   fresh     the last good sync vs max_stale, and the last attempt
+ *   revocations  writer/revocations, the revocation journal: private,
+ *             allocated; revocations recorded but not stored (warn),
+ *             every slot taken (fail)
  *   api       the API answers the admin token (skipped with --offline;
  *             run as the token file's owner when started as root)
  *   pam       services in /etc/pam.d that use pam_aiven (read only): each
@@ -27,8 +30,8 @@
  *             publisher's heartbeat, a follower caught up
  *
  * Each area's checks are in a file of their own (doctor_config.c,
- * doctor_cache.c, doctor_fs.c, doctor_api.c, doctor_pam.c, doctor_accounts.c,
- * doctor_downstream.c,
+ * doctor_cache.c, doctor_fs.c, doctor_api.c, doctor_pam.c,
+ * doctor_accounts.c, doctor_downstream.c, doctor_revjournal.c,
  * doctor_fleet.c); this file runs them in order.
  *
  * Nothing is changed.  --root DIR reads /etc/pam.d, /etc/default and
@@ -144,6 +147,7 @@ cmd_doctor(int argc, char *argv[])
 	check_cache_fs(&d, ctx);
 	check_groups(&d);
 	check_fresh(&d, ctx);
+	check_revjournal(&d, ctx);
 	if (loaded)
 		check_api(&d, config, ctx);
 	check_pam(&d);

@@ -4,7 +4,8 @@
  * (never its hash): metadata, local state, effective expiry, and the local
  * accounts the local account map lets it log into on this host
  * (user_match=map; the line's from= and scope= shown, they are judged at
- * login).  The forms with ids are those `token revoke` takes
+ * login; a line listing the token's user only by a name several users
+ * hold is shown as refused, map-ambiguous-name, as verify decides).  The forms with ids are those `token revoke` takes
  * (ORG_ID/USER_ID/PREFIX is the Terraform import id); the token must then
  * be that user's.
  */
@@ -14,6 +15,7 @@
 #include <time.h>
 
 #include "aivenctl.h"
+#include "mapcheck.h"
 
 /* As print_token_details() aligns its lines. */
 static void
@@ -24,10 +26,20 @@ kv_line(const char *k, const char *v)
 	putchar('\n');
 }
 
+/* Listed on e, but refused at login: only by a name several synced
+ * users hold (map-ambiguous-name), so inspect agrees with verify. */
+static bool
+ambiguous(const struct aivenauth_account_entry *e,
+    const struct aivenauth_token *t, bool name_shared)
+{
+	return name_shared && mapcheck_by_name_only(e, t->user_name,
+	    t->user_id);
+}
+
 /* "deploy, backup (from=10.0.0.0/8), root (scope=x)" */
 static char *
 accounts_text(const struct aivenauth_account_map *m,
-    const struct aivenauth_token *t)
+    const struct aivenauth_token *t, bool name_shared)
 {
 	char *out = NULL;
 	size_t len = 0, i;
@@ -41,6 +53,13 @@ accounts_text(const struct aivenauth_account_map *m,
 
 		if (!aivenauth_account_entry_lists(e, t->user_name, t->user_id))
 			continue;
+		if (ambiguous(e, t, name_shared)) {
+			fprintf(fp, "%s%s (refused: map-ambiguous-name, list "
+			    "%s on line %u)", ftell(fp) > 0 ? ", " : "",
+			    e->account, t->user_id != NULL ? t->user_id : "the "
+			    "u-id", e->line);
+			continue;
+		}
 		fprintf(fp, "%s%s", ftell(fp) > 0 ? ", " : "", e->account);
 		if (e->from != NULL || e->scope != NULL)
 			fprintf(fp, " (%s%s%s%s%s)", e->from != NULL ? "from=" : "",
@@ -60,7 +79,7 @@ accounts_text(const struct aivenauth_account_map *m,
 
 static json_t *
 accounts_json(const struct aivenauth_account_map *m,
-    const struct aivenauth_token *t)
+    const struct aivenauth_token *t, bool name_shared)
 {
 	json_t *a = json_array();
 	size_t i;
@@ -71,9 +90,11 @@ accounts_json(const struct aivenauth_account_map *m,
 
 		if (!aivenauth_account_entry_lists(e, t->user_name, t->user_id))
 			continue;
-		json_array_append_new(a, json_pack("{s:s, s:i, s:o, s:o}",
+		json_array_append_new(a, json_pack("{s:s, s:i, s:o, s:o, s:o}",
 		    "account", e->account, "line", (int)e->line,
-		    "from", json_str(e->from), "scope", json_str(e->scope)));
+		    "from", json_str(e->from), "scope", json_str(e->scope),
+		    "refused", json_str(ambiguous(e, t, name_shared) ?
+		    "map-ambiguous-name" : NULL)));
 	}
 	return a;
 }
@@ -88,18 +109,28 @@ show_accounts(struct aivenauth_ctx *ctx, const struct aivenauth_token *t,
 	const char *path = aivenauth_config_get(ctx, "account_map_file");
 	struct aivenauth_account_map *m = NULL;
 	enum aivenauth_status st = aivenauth_account_map_load(ctx, NULL, &m);
+	struct aivenauth_user *users = NULL;
 	char buf[4352 + 96], *txt;
+	bool name_shared = false;
+	size_t nu = 0;
+
+	/* The cache is open (the token came from it); without the users
+	 * list nothing is marked, as before. */
+	if (st == AIVENAUTH_OK &&
+	    aivenauth_cache_users(ctx, &users, &nu) == AIVENAUTH_OK)
+		name_shared = mapcheck_name_holders(t->user_name, users, nu) > 1;
+	aivenauth_users_free(users, nu);
 
 	if (o != NULL) {
 		json_object_set_new(o, "account_map", json_str(path));
 		json_object_set_new(o, "local_accounts", st == AIVENAUTH_OK ?
-		    accounts_json(m, t) : json_null());
+		    accounts_json(m, t, name_shared) : json_null());
 		if (st != AIVENAUTH_OK)
 			json_object_set_new(o, "account_map_error", json_str(
 			    st == AIVENAUTH_ERR_NOT_FOUND ? "not found" :
 			    aivenauth_strerror(st)));
 	} else if (st == AIVENAUTH_OK) {
-		txt = accounts_text(m, t);
+		txt = accounts_text(m, t, name_shared);
 		kv_line("local_accounts:", txt != NULL ? txt : "?");
 		free(txt);
 	} else {

@@ -45,8 +45,9 @@ int
 cmd_status(int argc, char *argv[])
 {
 	struct aivenauth_cache_info in;
+	struct aivenauth_revocation_journal rj;
 	struct aivenauth_ctx *ctx;
-	enum aivenauth_status st;
+	enum aivenauth_status st, jst;
 	const char *state, *ms;
 	int64_t now, age = -1, max_stale = 0;
 	char b1[32], b2[32];
@@ -120,6 +121,9 @@ cmd_status(int argc, char *argv[])
 	}
 	if ((fleet = fleet_mode_of(ctx) != FLEET_MODE_OFF))
 		fleet_view_read(ctx, max_stale, &fv);
+	/* Revocations recorded but not stored yet (a full disk): readable
+	 * only with the writer's rights (else "unknown", never 0). */
+	jst = aivenauth_revocation_journal_info(ctx, &rj);
 	if (g.json) {
 		json_t *o = json_pack("{s:o, s:I, s:o, s:I, s:o, s:o, s:o, "
 		    "s:I, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
@@ -153,6 +157,17 @@ cmd_status(int argc, char *argv[])
 			json_decref(o);
 			o = NULL;
 		}
+		if (o != NULL && json_object_set_new(o, "revocation_journal",
+		    jst != AIVENAUTH_OK ? json_pack("{s:n, s:s}", "pending",
+		    "error", aivenauth_strerror(jst)) : json_pack("{s:I, s:I, "
+		    "s:I, s:I, s:o}", "pending", (json_int_t)rj.pending,
+		    "scheduled", (json_int_t)rj.scheduled, "torn",
+		    (json_int_t)rj.torn, "slots", (json_int_t)rj.slots,
+		    "oldest_time", rj.oldest != 0 ? json_time(rj.oldest) :
+		    json_null())) != 0) {
+			json_decref(o);
+			o = NULL;
+		}
 		jr = o != NULL ? json_print(o) : EX_OSERR;
 
 		json_decref(o);
@@ -183,11 +198,23 @@ cmd_status(int argc, char *argv[])
 		print_kv("enrolled:", "%zu", in.enrolled);
 		print_kv("revoked:", "%zu", in.revoked);
 		print_kv("pending_revocations:", "%zu", in.pending_revocations);
+		if (jst == AIVENAUTH_OK)
+			print_kv("journaled_revocations:", "%zu", rj.pending);
+		else
+			print_kv("journaled_revocations:", "unknown (%s)",
+			    aivenauth_strerror(jst));
 		print_kv("map_size:", "%" PRIu64, in.map_size);
 		print_kv("file_size:", "%" PRIu64, in.file_size);
 		if (fleet)
 			print_fleet(&fv);
 	}
+	if (jst == AIVENAUTH_OK && rj.pending > 0)
+		ctl_warn("%zu revocation(s) in the revocation journal are not "
+		    "stored in the cache yet%s: run `aivenctl sync` (it stores "
+		    "them and sends their DELETEs); if it fails with no space, "
+		    "free space in cache_dir's file system first", rj.pending,
+		    rj.pending >= rj.slots ? " and the journal is full (token "
+		    "revoke fails until they are stored)" : "");
 	if (fleet && fv.etcd_st != AIVENAUTH_OK)
 		ctl_warn("fleet: etcd: %s (the cache keeps its last complete "
 		    "generation)", fleet_strerror(fv.etcd_st));

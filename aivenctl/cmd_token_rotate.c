@@ -7,6 +7,12 @@
  * `aivenctl sync` deletes it at the API once due; at once with --grace 0
  * (locally, then at the API).
  *
+ * The old token's revocation (or its schedule) is recorded in the
+ * writer's revocation journal before anything else, as `token revoke`
+ * does: a full disk cannot leave it valid past its time.  So once the
+ * journal has it the old token goes, even if the replacement could not be
+ * created; if the journal cannot take it, nothing is created.
+ *
  * Why a day by default: "create the new token before revoking the old"
  * only helps if the old one keeps working while its users switch; with no
  * grace a job in flight fails on its next call.  Long enough for a daily
@@ -38,7 +44,7 @@ cmd_token_rotate(int argc, char *argv[])
 	int64_t grace = GRACE_DEFAULT, at = 0;
 	bool created, local, api, gone;
 	json_t *extra;
-	int c, rc;
+	int c, rc, mrc;
 
 	while ((c = getopt_long(argc, argv, GLOBAL_SHORTOPTS "g:h", longopts,
 	    NULL)) != -1) {
@@ -102,32 +108,64 @@ cmd_token_rotate(int argc, char *argv[])
 
 	if (grace > 0)
 		at = (int64_t)time(NULL) + grace;
+	/*
+	 * First the revocation journal, before the replacement exists: a
+	 * full disk cannot lose the old token's revocation (every write
+	 * stores it, the sync sends its DELETE once due).  If even that
+	 * fails, stop before anything is created.
+	 */
+	st = grace == 0 ? aivenauth_revocation_record(ctx, user_id, prefix) :
+	    aivenauth_revocation_schedule(ctx, user_id, prefix, at);
+	if (st != AIVENAUTH_OK) {
+		ctl_err("cannot record the %srevocation of token %s in the "
+		    "revocation journal (%s): no replacement created, the old "
+		    "token not revoked%s; %s", grace == 0 ? "" : "scheduled ",
+		    prefix, aivenauth_strerror(st), grace == 0 ? " (readers "
+		    "refuse to decide, cache-unavailable, until the cache can "
+		    "be written)" : "", st == AIVENAUTH_ERR_CACHE_FULL ?
+		    "the journal is full: free space in cache_dir's file "
+		    "system, run `aivenctl sync` (it stores what the journal "
+		    "holds), then run this again" : "see `aivenctl doctor`");
+		rc = exit_code(st);
+		goto out;
+	}
 	extra = json_pack("{s:s, s:I, s:o}", "old_token_prefix", prefix,
 	    "grace_seconds", (json_int_t)grace, "old_revoke_at",
 	    at != 0 ? json_time(at) : json_time((int64_t)time(NULL)));
-	rc = token_mint(ctx, user_id, &spec, extra, &created, &newp);
-	if (rc != 0) {
-		if (created)
-			ctl_err("the old token %s was NOT revoked", prefix);
-		goto out;
-	}
+	mrc = token_mint(ctx, user_id, &spec, extra, &created, &newp);
+	/* From here on the old token goes, replacement or not: its
+	 * revocation is recorded. */
+	if (mrc != 0)
+		ctl_err("%s; the old token %s is %s all the same (its "
+		    "revocation was recorded first)", created ? "the "
+		    "replacement was created but not stored (above)" :
+		    "no replacement was created", prefix, grace == 0 ?
+		    "revoked" : "refused from the end of its grace");
 	if (grace == 0) {
 		rc = token_revoke_now(ctx, user_id, prefix, &local, &api,
 		    &gone);
 		if (rc == 0)
 			ctl_warn("old token %s revoked", prefix);
+		if (mrc != 0)
+			rc = mrc;
 		goto out;
 	}
 	st = aivenauth_cache_revoke(ctx, prefix, at);
 	if (st != AIVENAUTH_OK) {
-		ctl_err("cannot schedule the revocation of token %s: %s; "
-		    "revoke it with `aivenctl token revoke %s %s`", prefix,
-		    aivenauth_strerror(st), user_id, prefix);
-		rc = exit_code(st);
+		/* The library withdrew the readers: they cannot learn the
+		 * time from the journal. */
+		ctl_err("token %s: its revocation at %s is recorded in the "
+		    "revocation journal, but the cache cannot store it yet "
+		    "(%s): readers refuse to decide (cache-unavailable) until "
+		    "a write stores it; `aivenctl sync` stores it once there "
+		    "is room", prefix, fmt_time(at, tb),
+		    aivenauth_strerror(st));
+		rc = mrc != 0 ? mrc : exit_code(st);
 		goto out;
 	}
 	ctl_warn("old token %s is refused from %s; `aivenctl sync` deletes "
 	    "it at the API once due", prefix, fmt_time(at, tb));
+	rc = mrc;
 out:
 	free(newp);
 	aivenauth_token_clear(&old);

@@ -165,6 +165,13 @@ user_cached(struct aivenauth_ctx *ctx, const char *user_id)
  * kept 30 days) -- what makes a 404 from the API "already deleted" rather
  * than a typo.
  */
+/* Not revoked yet (a scheduled revocation still counts as live). */
+static bool
+live(const struct aivenauth_token *t)
+{
+	return t->removed_time == 0 && !(t->revoked && t->revoke_at == 0);
+}
+
 static int
 revoke_user_tokens(struct aivenauth_ctx *ctx, const char *user_id,
     size_t *count, bool *known)
@@ -182,20 +189,26 @@ revoke_user_tokens(struct aivenauth_ctx *ctx, const char *user_id,
 		st = aivenauth_cache_tokens(ctx, user_id, &t, &n);
 	if (st == AIVENAUTH_OK)
 		*known = n > 0 || user_cached(ctx, user_id);
+	/* First every live token into the revocation journal, as `token
+	 * revoke` does: a full disk cannot lose them (the next write stores
+	 * them, the sync sends their DELETEs); all of them before the first
+	 * tombstone, whose commit is what a full disk makes fail.  If even
+	 * that fails the library withdraws the readers. */
 	for (i = 0; st == AIVENAUTH_OK && i < n; i++) {
-		if (t[i].removed_time != 0 || (t[i].revoked &&
-		    t[i].revoke_at == 0))
+		enum aivenauth_status jst;
+
+		if (!live(&t[i]))
 			continue;
-		/* First the revocation journal, as `token revoke` does: a
-		 * full disk cannot lose it (the next write stores it, the
-		 * sync sends its DELETE); if even that fails the library
-		 * withdraws the readers. */
-		if ((st = aivenauth_revocation_record(ctx, user_id,
+		if ((jst = aivenauth_revocation_record(ctx, user_id,
 		    t[i].prefix)) != AIVENAUTH_OK)
 			ctl_err("cannot record the revocation of token %s (%s): "
 			    "readers refuse to decide (cache-unavailable) until "
 			    "the cache can be written", t[i].prefix,
-			    aivenauth_strerror(st));
+			    aivenauth_strerror(jst));
+	}
+	for (i = 0; st == AIVENAUTH_OK && i < n; i++) {
+		if (!live(&t[i]))
+			continue;
 		st = aivenauth_cache_revoke(ctx, t[i].prefix, 0);
 		if (st == AIVENAUTH_OK)
 			(*count)++;

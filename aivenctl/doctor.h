@@ -74,6 +74,8 @@ void check_saslauthd(struct doctor *d);
 void check_dovecot(struct doctor *d);
 /* doctor_sasl.c: aivenauth-saslauthd's socket and who can reach it. */
 void check_sasl_responder(struct doctor *d);
+/* doctor_revjournal.c: the writer's revocation journal. */
+void check_revjournal(struct doctor *d, struct aivenauth_ctx *ctx);
 /* doctor_fleet.c: with fleet = publish or follow, the fleet's checks. */
 void check_fleet(struct doctor *d, struct aivenauth_ctx *ctx);
 

@@ -6,7 +6,9 @@
  *   accounts  present where user_match=map needs it; safe (no symlink,
  *             owner, mode) and valid, else the library's own message with
  *             FILE:LINE:COLUMN; lines naming application users the cache
- *             does not know; lines that map application users to uid 0
+ *             does not know; names several users hold (refused at
+ *             login: map-ambiguous-name; the ids are named); lines that
+ *             map application users to uid 0
  *
  * The PAM lines themselves (user_match=any and the rest) are
  * doctor_pam.c's; this file only reads which maps they name.
@@ -137,11 +139,14 @@ map_finding(void *arg, enum mapcheck_kind kind,
 	struct finding_ctx *f = arg;
 	char fix[FIX_MAX];
 
-	(void)entry;
 	if (kind == MAPCHECK_ROOT)
 		snprintf(fix, sizeof(fix), "keep a root line only for "
 		    "break-glass users, narrowed with from= and scope=; "
 		    "otherwise remove line %u of %s", e->line, f->path);
+	else if (kind == MAPCHECK_AMBIGUOUS)
+		snprintf(fix, sizeof(fix), "replace \"%s\" on line %u of %s "
+		    "by the u-id of the application user meant (aivenctl user "
+		    "list shows the ids)", entry, e->line, f->path);
 	else
 		snprintf(fix, sizeof(fix), "correct or remove the entry on "
 		    "line %u of %s (aivenctl user list shows the names and "

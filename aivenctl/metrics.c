@@ -288,9 +288,10 @@ int
 metrics_write(struct aivenauth_ctx *ctx, const char *file)
 {
 	struct aivenauth_cache_info in;
+	struct aivenauth_revocation_journal rj;
 	struct sync_state ss;
 	struct text t = { .len = 0 };
-	enum aivenauth_status st;
+	enum aivenauth_status st, jst;
 	const char *ms;
 	int64_t now = (int64_t)time(NULL), max_stale = 0;
 	bool up, have_state;
@@ -350,6 +351,22 @@ metrics_write(struct aivenauth_ctx *ctx, const char *file)
 		metric(&t, "aivenauth_tokens_pending_revocation",
 		    "Scheduled revocations (rotate --grace) not yet sent.",
 		    (int64_t)in.pending_revocations);
+		/* The revocation journal needs the writer's rights: as
+		 * anyone else it is "not readable", never "empty". */
+		jst = aivenauth_revocation_journal_info(ctx, &rj);
+		metric(&t, "aivenauth_revocation_journal_readable",
+		    "Whether the revocation journal could be read (1) or not "
+		    "(0: not the writer's user, or unsafe: aivenctl doctor).",
+		    jst == AIVENAUTH_OK);
+		if (jst == AIVENAUTH_OK) {
+			metric(&t, "aivenauth_revocations_pending",
+			    "Revocations in the revocation journal not yet stored "
+			    "in the cache (a full disk) or confirmed by the API: "
+			    "aivenctl sync stores them.", (int64_t)rj.pending);
+			metric(&t, "aivenauth_revocation_journal_slots",
+			    "Capacity of the revocation journal; when every slot "
+			    "is taken, token revoke fails.", (int64_t)rj.slots);
+		}
 		metric(&t, "aivenauth_cache_file_size_bytes",
 		    "Size of the published snapshot (snapshot.mdb).", (int64_t)in.file_size);
 	}

@@ -89,6 +89,7 @@ pa_auth_code(enum aivenauth_status st, enum aivenauth_reason reason,
 	case AIVENAUTH_REASON_MAP_NOT_LISTED:
 	case AIVENAUTH_REASON_MAP_FROM:
 	case AIVENAUTH_REASON_MAP_SCOPE:
+	case AIVENAUTH_REASON_MAP_AMBIGUOUS_NAME:
 	case AIVENAUTH_REASON_ROOT_REFUSED:
 	default:
 		return PAM_AUTH_ERR;

@@ -19,28 +19,38 @@ b64_char(unsigned char c)
 	    (c >= '0' && c <= '9') || c == '+' || c == '/';
 }
 
-bool
-pa_token_run(const char *s, size_t n)
+/* A path's '/' separates its names: "/etc/aivenauth/saslauthd" is three
+ * short names, not one run of 24; a token's own '/' come one in 64
+ * characters or so, leaving runs far longer than PA_TOKEN_RUN. */
+static bool
+token_run(const char *s, size_t n, bool path)
 {
 	size_t i, run = 0;
 
 	for (i = 0; i < n; i++) {
-		run = b64_char((unsigned char)s[i]) ? run + 1 : 0;
+		run = b64_char((unsigned char)s[i]) && !(path && s[i] == '/') ?
+		    run + 1 : 0;
 		if (run >= PA_TOKEN_RUN)
 			return true;
 	}
 	return false;
 }
 
-const char *
-pa_log_field(const char *s, char *buf, size_t size)
+bool
+pa_token_run(const char *s, size_t n)
+{
+	return token_run(s, n, false);
+}
+
+static const char *
+show(const char *s, char *buf, size_t size, bool path)
 {
 	size_t i, len;
 
 	if (s == NULL || *s == '\0')
 		return "-";
 	len = strlen(s);
-	if (pa_token_run(s, len)) {
+	if (token_run(s, len, path)) {
 		snprintf(buf, size, "(token-shaped,not-logged,len=%zu)", len);
 		return buf;
 	}
@@ -54,4 +64,16 @@ pa_log_field(const char *s, char *buf, size_t size)
 		memcpy(buf + i - 3, "...", 3);
 	buf[i] = '\0';
 	return buf;
+}
+
+const char *
+pa_log_field(const char *s, char *buf, size_t size)
+{
+	return show(s, buf, size, false);
+}
+
+const char *
+pa_log_path(const char *s, char *buf, size_t size)
+{
+	return show(s, buf, size, true);
 }

@@ -26,4 +26,11 @@ bool pa_token_run(const char *s, size_t n);
  */
 const char *pa_log_field(const char *s, char *buf, size_t size);
 
+/* A file name an operator gave (a policy file, an account map, a socket
+ * path), for a message: as pa_log_field, but '/' ends a run, so a real
+ * path is shown as it is and a token pasted in its place is not.  A
+ * buffer of PA_LOG_PATH shows most paths whole. */
+#define PA_LOG_PATH 256
+const char *pa_log_path(const char *s, char *buf, size_t size);
+
 #endif /* PAM_AIVEN_LOGFIELD_H */

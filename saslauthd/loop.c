@@ -329,6 +329,27 @@ out_of_fds(struct loop *l, int lfd, int err)
 	return false;
 }
 
+/*
+ * accept() failed for want of a descriptor while a connection still waits
+ * on its client (a request not finished, an answer not read): the oldest
+ * goes, as when the table is full, and its descriptor is the newcomer's.
+ * Idle clients never get a good one refused.  (The cap fits the limit
+ * (fdlimit.h), so this is for descriptors taken elsewhere: the limit
+ * lowered under a running responder, the system's table full, more held
+ * by libraries than reserved.)
+ */
+static void
+evict_for_fd(struct loop *l, int err)
+{
+	l->st->evicted++;
+	l->st->evicted_fd++;
+	sl_log_limited(SL_CLASS_ACCEPT, LOG_WARNING, "accept: %s: the oldest "
+	    "connection evicted for a new client (%u connections open; raise "
+	    "LimitNOFILE or lower --max-connections)", strerror(err),
+	    l->o->max_conns - l->n_free);
+	conn_close(l, l->head);
+}
+
 static void
 conn_accept(struct loop *l, int lfd)
 {
@@ -338,6 +359,11 @@ conn_accept(struct loop *l, int lfd)
 	struct conn *c;
 	unsigned idx;
 	int fd, i;
+	/* One eviction per newcomer: if the descriptor it frees is not one
+	 * accept() may take (above a lowered limit, taken by another
+	 * thread), the newcomer is refused rather than every idle
+	 * connection closed for it. */
+	bool evicted = false;
 
 	for (i = 0; i < ACCEPT_BATCH; i++) {
 		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -345,6 +371,12 @@ conn_accept(struct loop *l, int lfd)
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			if (errno == EMFILE || errno == ENFILE) {
+				if (!evicted && l->head != NULL) {
+					evicted = true;
+					evict_for_fd(l, errno);
+					continue;
+				}
+				evicted = false;
 				if (out_of_fds(l, lfd, errno))
 					continue;
 				return;
@@ -354,6 +386,7 @@ conn_accept(struct loop *l, int lfd)
 				    "accept: %s", strerror(errno));
 			return;
 		}
+		evicted = false;
 		l->st->accepted++;
 		/* Full: the oldest connection goes.  A live client sends its
 		 * request at once, so the oldest is the idlest.  (With every

@@ -13,9 +13,12 @@
  *    the next deadline is the list's head (no timer structure);
  *  - at the connection cap, a new client evicts the oldest connection
  *    rather than wait: idle clients can fill the table, never block it;
- *  - out of descriptors (RLIMIT_NOFILE below the cap), a spare one is
- *    given up to accept the client and answer it "NO", so the readable
- *    listener never makes the loop spin;
+ *  - the cap fits RLIMIT_NOFILE (fdlimit.h), so idle clients fill the
+ *    table before they use up the descriptors;
+ *  - out of descriptors all the same (taken elsewhere), a new client
+ *    evicts the oldest connection still waiting on its client; with none
+ *    to evict, a spare descriptor is given up to accept the client and
+ *    answer it "NO", so the readable listener never makes the loop spin;
  *  - what may wait on the network (online learning: decide returned 0)
  *    goes to one worker thread, and its answer comes back through an
  *    eventfd: the loop itself never waits for the API.
@@ -55,7 +58,7 @@ struct sl_loop_opts {
 /* Counters, for the end-of-run line and the tests' --stats. */
 struct sl_stats {
 	unsigned long long accepted, answered, refused_bad, timed_out, evicted,
-	    dropped, deferred, fd_exhausted;
+	    evicted_fd, dropped, deferred, fd_exhausted;
 };
 
 /*

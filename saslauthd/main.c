@@ -8,6 +8,7 @@
  * the PAM module would (online = learn).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <signal.h>
@@ -23,12 +24,14 @@
 
 #include "aivenauth.h"
 #include "decide.h"
+#include "fdlimit.h"
 #include "listen.h"
 #include "log.h"
 #include "loop.h"
 #include "policy.h"
 #include "reader/reader.h"
 #include "../pam_aiven/args.h"
+#include "../pam_aiven/logfield.h"
 
 #define DEFAULT_MAX_CONNS 1024
 #define DEFAULT_TIMEOUT 10
@@ -71,7 +74,12 @@ parse_num(const char *s, unsigned long lo, unsigned long hi, int base,
 	return errno == 0 && *end == '\0' && *out >= lo && *out <= hi;
 }
 
-/* Returns 0, or an exit code. */
+/*
+ * Returns 0, or an exit code.  A value shown in a message goes through
+ * pa_log_field (pa_log_path for a path): a token pasted into the wrong
+ * argument must not reach the journal, even though argv is not secret
+ * from this host's root.
+ */
 static int
 parse_args(int argc, char **argv, struct opts *o)
 {
@@ -92,6 +100,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	char vbuf[PA_LOG_PATH];
 	unsigned long v;
 	int c;
 
@@ -115,7 +124,8 @@ parse_args(int argc, char **argv, struct opts *o)
 			}
 			if (optarg[0] != '/') {
 				fprintf(stderr, "aivenauth-saslauthd: --listen %s: "
-				    "an absolute path, please\n", optarg);
+				    "an absolute path, please\n",
+				    pa_log_path(optarg, vbuf, sizeof(vbuf)));
 				return EX_USAGE;
 			}
 			o->listen[o->n_listen++] = optarg;
@@ -123,13 +133,14 @@ parse_args(int argc, char **argv, struct opts *o)
 		case O_MODE:
 			if (!parse_num(optarg, 0, 0777, 8, &v)) {
 				fprintf(stderr, "aivenauth-saslauthd: --socket-mode "
-				    "%s: an octal mode such as 0660\n", optarg);
+				    "%s: an octal mode such as 0660\n",
+				    pa_log_field(optarg, vbuf, PA_LOG_FIELD));
 				return EX_USAGE;
 			}
 			if (v & 0006)
 				fprintf(stderr, "aivenauth-saslauthd: warning: "
 				    "--socket-mode %s lets every local user ask\n",
-				    optarg);
+				    pa_log_field(optarg, vbuf, PA_LOG_FIELD));
 			o->mode = (mode_t)v;
 			break;
 		case O_GROUP:
@@ -138,7 +149,8 @@ parse_args(int argc, char **argv, struct opts *o)
 		case O_MAXC:
 			if (!parse_num(optarg, 1, 65536, 10, &v)) {
 				fprintf(stderr, "aivenauth-saslauthd: "
-				    "--max-connections %s: 1 to 65536\n", optarg);
+				    "--max-connections %s: 1 to 65536\n",
+				    pa_log_field(optarg, vbuf, PA_LOG_FIELD));
 				return EX_USAGE;
 			}
 			o->max_conns = (unsigned)v;
@@ -146,7 +158,8 @@ parse_args(int argc, char **argv, struct opts *o)
 		case O_TIMEOUT:
 			if (!parse_num(optarg, 1, 3600, 10, &v)) {
 				fprintf(stderr, "aivenauth-saslauthd: --timeout %s: "
-				    "1 to 3600 seconds\n", optarg);
+				    "1 to 3600 seconds\n",
+				    pa_log_field(optarg, vbuf, PA_LOG_FIELD));
 				return EX_USAGE;
 			}
 			o->timeout = (unsigned)v;
@@ -173,7 +186,7 @@ parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (optind != argc) {
 		fprintf(stderr, "aivenauth-saslauthd: unexpected argument %s\n",
-		    argv[optind]);
+		    pa_log_field(argv[optind], vbuf, PA_LOG_FIELD));
 		return EX_USAGE;
 	}
 	return 0;
@@ -228,27 +241,66 @@ idle_cb(void *arg)
 		aivenauth_cache_idle(s->policy->def.ctx);
 }
 
-/* A descriptor per connection, and a few for the cache and syslog. */
-static unsigned
-fit_fd_limit(unsigned want)
+/* Descriptors are counted up to here: a cap is at most 65536, so a limit
+ * past this bound leaves room enough whatever lies above it. */
+#define FD_SCAN_MAX (1U << 17)
+
+static unsigned long long
+fd_limit_of(rlim_t cur)
 {
+	if (cur == RLIM_INFINITY)
+		return SL_FD_UNLIMITED;
+	return cur < FD_SCAN_MAX ? (unsigned long long)cur : FD_SCAN_MAX;
+}
+
+/* Descriptors open below limit: the numbers accept() cannot have (stdio,
+ * the listening sockets, the cache, anything inherited). */
+static unsigned
+fds_open_below(unsigned long long limit)
+{
+	unsigned long long top = limit < FD_SCAN_MAX ? limit : FD_SCAN_MAX;
+	unsigned n = 0;
+	int fd;
+
+	for (fd = 0; (unsigned long long)fd < top; fd++)
+		if (fcntl(fd, F_GETFD) != -1)
+			n++;
+	return n;
+}
+
+/*
+ * The connection cap that fits RLIMIT_NOFILE (fdlimit.h): the soft limit
+ * raised to the hard one if want does not fit, then the cap lowered (never
+ * raised) to what the limit leaves after what is open now and `later`
+ * descriptors the responder opens once running.
+ */
+static unsigned
+fit_fd_limit(unsigned want, unsigned later)
+{
+	unsigned long long lim;
 	struct rlimit rl;
+	unsigned in_use, cap;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
 		return want;
-	if (rl.rlim_cur < rl.rlim_max && rl.rlim_cur < (rlim_t)want + 64) {
+	lim = fd_limit_of(rl.rlim_cur);
+	if (rl.rlim_cur < rl.rlim_max &&
+	    sl_conn_cap(want, lim, fds_open_below(lim), later) < want) {
 		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0 &&
+		    getrlimit(RLIMIT_NOFILE, &rl) != 0)
+			return want;
+		lim = fd_limit_of(rl.rlim_cur);
 	}
-	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)want + 64) {
-		unsigned fit = rl.rlim_cur > 128 ? (unsigned)rl.rlim_cur - 64 : 64;
-
-		sl_log(LOG_WARNING, "--max-connections %u lowered to %u "
-		    "(RLIMIT_NOFILE %llu)", want, fit,
-		    (unsigned long long)rl.rlim_cur);
-		return fit;
-	}
-	return want;
+	in_use = fds_open_below(lim);
+	cap = sl_conn_cap(want, lim, in_use, later);
+	if (cap < want)
+		sl_log(LOG_WARNING, "--max-connections %u lowered to %u to fit "
+		    "RLIMIT_NOFILE %llu (%u descriptors open, %u kept for the "
+		    "responder's own; raise LimitNOFILE)", want, cap,
+		    (unsigned long long)rl.rlim_cur, in_use,
+		    later + sl_fd_slack(lim));
+	return cap;
 }
 
 /*
@@ -316,6 +368,7 @@ prepare_maps(struct aivenauth_ctx *ctx, const char *config, struct sp_table *t,
 	struct aivenauth_ctx *c;
 	struct sp_policy *p;
 	enum aivenauth_status st;
+	char sbuf[PA_LOG_FIELD], mbuf[PA_LOG_PATH];
 	size_t i;
 
 	for (i = 0; i <= t->n; i++) {
@@ -338,8 +391,9 @@ prepare_maps(struct aivenauth_ctx *ctx, const char *config, struct sp_table *t,
 		aivenauth_account_map_free(m);
 		if (st != AIVENAUTH_OK) {
 			sl_log(LOG_ERR, "policy %s: user_match=map: account map "
-			    "%s: %s", p->service,
-			    aivenauth_config_get(c, "account_map_file"),
+			    "%s: %s", pa_log_field(p->service, sbuf, sizeof(sbuf)),
+			    pa_log_path(aivenauth_config_get(c,
+			    "account_map_file"), mbuf, sizeof(mbuf)),
 			    aivenauth_strerror(st));
 			return false;
 		}
@@ -362,17 +416,23 @@ free_map_ctxs(struct sp_table *t)
 static void
 log_policy(const struct sp_table *t)
 {
+	char sbuf[PA_LOG_FIELD], mbuf[PA_LOG_PATH], cbuf[PA_LOG_FIELD];
 	size_t i;
 	const struct sp_policy *p;
 
+	/* What the file says, through the same masking as its errors: a
+	 * token pasted as a scope or a service name is a valid policy. */
 	for (i = 0; i <= t->n; i++) {
 		p = i < t->n ? &t->p[i] : &t->def;
 		sl_log(LOG_INFO, "policy %s: user_match=%s%s%s%s%s realm=%s%s",
-		    p->service, pa_user_match_name(p->user_match),
+		    pa_log_field(p->service, sbuf, sizeof(sbuf)),
+		    pa_user_match_name(p->user_match),
 		    p->account_map != NULL ? " account_map=" : "",
-		    p->account_map != NULL ? p->account_map : "",
+		    p->account_map != NULL ?
+		    pa_log_path(p->account_map, mbuf, sizeof(mbuf)) : "",
 		    p->scope != NULL ? " scope=" : "",
-		    p->scope != NULL ? p->scope : "", sp_realm_name(p->realm),
+		    p->scope != NULL ? pa_log_field(p->scope, cbuf, sizeof(cbuf)) :
+		    "", sp_realm_name(p->realm),
 		    p->line == 0 ? " (built-in default)" : "");
 	}
 }
@@ -393,7 +453,7 @@ main(int argc, char **argv)
 	struct aivenauth_ctx *ctx = NULL;
 	int fds[SLN_MAX], n_fds = 0, n, rc;
 	gid_t gid = (gid_t)-1;
-	char err[512];
+	char err[512], vbuf[PA_LOG_PATH];
 	sigset_t set;
 	size_t i;
 
@@ -433,7 +493,8 @@ main(int argc, char **argv)
 	st = aivenauth_config_load(ctx, o.config, o.config != NULL);
 	if (st != AIVENAUTH_OK) {
 		sl_log(LOG_ERR, "config %s: %s; not starting",
-		    o.config != NULL ? o.config : "(default)",
+		    o.config != NULL ? pa_log_path(o.config, vbuf, sizeof(vbuf)) :
+		    "(default)",
 		    aivenauth_strerror(st));
 		aivenauth_ctx_free(ctx);
 		return EX_CONFIG;
@@ -472,7 +533,8 @@ main(int argc, char **argv)
 		struct group *gr = getgrnam(o.group);
 
 		if (gr == NULL) {
-			sl_log(LOG_ERR, "--socket-group %s: no such group", o.group);
+			sl_log(LOG_ERR, "--socket-group %s: no such group",
+			    pa_log_field(o.group, vbuf, PA_LOG_FIELD));
 			return EX_USAGE;
 		}
 		gid = gr->gr_gid;
@@ -524,7 +586,16 @@ main(int argc, char **argv)
 	memset(&lo, 0, sizeof(lo));
 	lo.listen_fds = fds;
 	lo.n_listen = (size_t)n_fds;
-	lo.max_conns = fit_fd_limit(o.max_conns);
+	{
+		/* Opened once running: the loop's, the worker's, and a
+		 * snapshot per policy context (attached at first use). */
+		unsigned later = SL_FD_LATER + (learn ? SL_FD_WORKER : 0);
+
+		for (i = 0; i <= policy.n; i++)
+			later += (policy_at(&policy, i)->ctx != NULL) +
+			    (policy_at(&policy, i)->wctx != NULL);
+		lo.max_conns = fit_fd_limit(o.max_conns, later);
+	}
 	lo.timeout_ms = o.timeout * 1000;
 	lo.decide = decide_cb;
 	lo.refuse = refuse_cb;
@@ -554,10 +625,11 @@ main(int argc, char **argv)
 		close(fds[n]);
 	sl_log_limit_flush();
 	sl_log(LOG_INFO, "stopping: %llu connections, %llu answered, %llu "
-	    "malformed, %llu timed out, %llu evicted, %llu dropped, %llu "
-	    "to the online worker, %llu refused out of descriptors",
-	    stats.accepted, stats.answered, stats.refused_bad, stats.timed_out,
-	    stats.evicted, stats.dropped, stats.deferred, stats.fd_exhausted);
+	    "malformed, %llu timed out, %llu evicted (%llu out of descriptors), "
+	    "%llu dropped, %llu to the online worker, %llu refused out of "
+	    "descriptors", stats.accepted, stats.answered, stats.refused_bad,
+	    stats.timed_out, stats.evicted, stats.evicted_fd, stats.dropped,
+	    stats.deferred, stats.fd_exhausted);
 	free_map_ctxs(&policy);
 	sp_free(&policy);
 	aivenauth_ctx_free(wctx);

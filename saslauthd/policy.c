@@ -5,6 +5,11 @@
  * repeated value, a service named twice -- the whole file is refused and
  * the responder does not start.  A typo in a security policy must not
  * silently widen it.
+ *
+ * Every piece of the file a message shows goes through pa_log_field()
+ * (pam_aiven/logfield.h), as the module's own parser does: a token pasted
+ * into the file (as a bare word, a realm, a service name, a scope) must
+ * not reach stderr or syslog, not even its first 64 characters.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -15,6 +20,7 @@
 #include "base/internal.h"
 #include "policy.h"
 #include "../pam_aiven/args.h"
+#include "../pam_aiven/logfield.h"
 
 #define POLICY_MAX_FILE (256 * 1024)
 #define POLICY_MAX_LINES 4096
@@ -68,6 +74,19 @@ sp_free(struct sp_table *t)
 	policy_init(&t->def, "*", 0);
 }
 
+/* s[0..n) for a message (a piece of a line: not NUL-terminated). */
+static const char *
+shown(const char *s, size_t n, char *buf, size_t size)
+{
+	char piece[TOKEN_MAX + 1];
+
+	if (n > TOKEN_MAX)
+		n = TOKEN_MAX;
+	memcpy(piece, s, n);
+	piece[n] = '\0';
+	return pa_log_field(piece, buf, size);
+}
+
 /* SASL service names: what libsasl2 callers pass ("smtp", "ldap",
  * "imap", "sieve"...). */
 static bool
@@ -107,14 +126,16 @@ static bool
 set_realms(struct sp_policy *p, const char *v, char *err, size_t errsize)
 {
 	const char *s = v, *comma;
+	char vbuf[PA_LOG_FIELD];
 	size_t n, i;
 
 	while (*s != '\0') {
 		comma = strchr(s, ',');
 		n = comma != NULL ? (size_t)(comma - s) : strlen(s);
 		if (!realm_word_ok(s, n)) {
-			snprintf(err, errsize, "realms: \"%.*s\" is not a realm "
-			    "(a domain name, or - for none)", (int)(n > 64 ? 64 : n), s);
+			snprintf(err, errsize, "realms: \"%s\" is not a realm "
+			    "(a domain name, or - for none)",
+			    shown(s, n, vbuf, sizeof(vbuf)));
 			return false;
 		}
 		if (p->n_realms == SP_REALMS_MAX) {
@@ -152,6 +173,7 @@ apply_pam_option(struct sp_policy *p, const char *opt, char *err,
     size_t errsize)
 {
 	struct pa_opts o;
+	char vbuf[PA_LOG_FIELD];
 	size_t i;
 
 	memset(&o, 0, sizeof(o));
@@ -165,8 +187,9 @@ apply_pam_option(struct sp_policy *p, const char *opt, char *err,
 		for (i = 0; o.scope[i] != '\0'; i++)
 			if (!isgraph((unsigned char)o.scope[i]) ||
 			    o.scope[i] == ',') {
-				snprintf(err, errsize, "scope=%.64s: one scope "
-				    "name, printable, no ','", o.scope);
+				snprintf(err, errsize, "scope=%s: one scope "
+				    "name, printable, no ','",
+				    pa_log_field(o.scope, vbuf, sizeof(vbuf)));
 				return false;
 			}
 		if ((p->scope = strdup(o.scope)) == NULL) {
@@ -191,11 +214,13 @@ apply_option(struct sp_policy *p, const char *opt, unsigned *seen,
 		"realms", "account_map" };
 	const char *eq = strchr(opt, '=');
 	const char *v;
+	char vbuf[PA_LOG_FIELD];
 	size_t klen, k, i;
 
 	if (eq == NULL || eq == opt || eq[1] == '\0') {
-		snprintf(err, errsize, "\"%.64s\": an option is key=value "
-		    "(user_match, scope, realm, realms, account_map)", opt);
+		snprintf(err, errsize, "\"%s\": an option is key=value "
+		    "(user_match, scope, realm, realms, account_map)",
+		    pa_log_field(opt, vbuf, sizeof(vbuf)));
 		return false;
 	}
 	klen = (size_t)(eq - opt);
@@ -204,9 +229,9 @@ apply_option(struct sp_policy *p, const char *opt, unsigned *seen,
 		if (strlen(keys[k]) == klen && memcmp(keys[k], opt, klen) == 0)
 			break;
 	if (k == sizeof(keys) / sizeof(keys[0])) {
-		snprintf(err, errsize, "unknown option \"%.*s\" (known: "
-		    "user_match, scope, realm, realms, account_map)", (int)(klen > 64 ? 64 : klen),
-		    opt);
+		snprintf(err, errsize, "unknown option \"%s\" (known: "
+		    "user_match, scope, realm, realms, account_map)",
+		    shown(opt, klen, vbuf, sizeof(vbuf)));
 		return false;
 	}
 	if (*seen & (1u << k)) {
@@ -221,8 +246,8 @@ apply_option(struct sp_policy *p, const char *opt, unsigned *seen,
 				p->realm = (enum sp_realm)i;
 				return true;
 			}
-		snprintf(err, errsize, "realm=%.64s: not one of rejoin, ignore, "
-		    "list", v);
+		snprintf(err, errsize, "realm=%s: not one of rejoin, ignore, "
+		    "list", pa_log_field(v, vbuf, sizeof(vbuf)));
 		return false;
 	case 3:
 		return set_realms(p, v, err, errsize);
@@ -284,6 +309,7 @@ sp_parse(const char *text, size_t len, const char *name, struct sp_table *t,
 	struct sp_table nt;
 	struct sp_policy p;
 	char line[TOKEN_MAX + 1], why[200], *words[WORDS_MAX];
+	char wbuf[PA_LOG_FIELD], obuf[PA_LOG_FIELD], nbuf[PA_LOG_PATH];
 	const char *s = text, *end = text + len, *nl;
 	unsigned lineno = 0, seen;
 	bool have_def = false;
@@ -317,8 +343,9 @@ sp_parse(const char *text, size_t len, const char *name, struct sp_table *t,
 		if (nw == 0)
 			continue;
 		if (!service_ok(words[0])) {
-			snprintf(why, sizeof(why), "\"%.64s\" is not a SASL service "
-			    "name (letters, digits, . _ -) or *", words[0]);
+			snprintf(why, sizeof(why), "\"%s\" is not a SASL service "
+			    "name (letters, digits, . _ -) or *",
+			    pa_log_field(words[0], wbuf, sizeof(wbuf)));
 			goto fail;
 		}
 		if (strcmp(words[0], "*") == 0 && have_def) {
@@ -331,12 +358,16 @@ sp_parse(const char *text, size_t len, const char *name, struct sp_table *t,
 
 			if (strcmp(o->service, words[0]) == 0)
 				snprintf(why, sizeof(why), "service %s has a "
-				    "line already (line %u)", words[0], o->line);
+				    "line already (line %u)",
+				    pa_log_field(words[0], wbuf, sizeof(wbuf)),
+				    o->line);
 			else
 				snprintf(why, sizeof(why), "service %s has a "
 				    "line already (line %u, as %s: service names "
-				    "are compared without case)", words[0],
-				    o->line, o->service);
+				    "are compared without case)",
+				    pa_log_field(words[0], wbuf, sizeof(wbuf)),
+				    o->line,
+				    pa_log_field(o->service, obuf, sizeof(obuf)));
 			goto fail;
 		}
 		policy_init(&p, words[0], lineno);
@@ -372,7 +403,8 @@ sp_parse(const char *text, size_t len, const char *name, struct sp_table *t,
 	*t = nt;
 	return true;
 fail:
-	snprintf(err, errsize, "%s:%u: %s", name, lineno, why);
+	snprintf(err, errsize, "%s:%u: %s", pa_log_path(name, nbuf,
+	    sizeof(nbuf)), lineno, why);
 	sp_free(&nt);
 	return false;
 }
@@ -383,7 +415,7 @@ sp_load(struct aivenauth_ctx *ctx, const char *path, struct sp_table *t,
 {
 	const char *file = path != NULL ? path : SP_DEFAULT_FILE;
 	enum aivenauth_status st;
-	char *text = NULL;
+	char *text = NULL, nbuf[PA_LOG_PATH];
 	size_t len = 0;
 	bool ok;
 
@@ -393,8 +425,8 @@ sp_load(struct aivenauth_ctx *ctx, const char *path, struct sp_table *t,
 		return true;
 	}
 	if (st != AIVENAUTH_OK) {
-		snprintf(err, errsize, "policy file %s: %s", file,
-		    aivenauth_strerror(st));
+		snprintf(err, errsize, "policy file %s: %s",
+		    pa_log_path(file, nbuf, sizeof(nbuf)), aivenauth_strerror(st));
 		return false;
 	}
 	ok = sp_parse(text, len, file, t, err, errsize);

@@ -8,16 +8,19 @@
 #include <check.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "helpers/fixture.h"
 #include "base/acctmap.h"
 #include "base/internal.h"
+#include "reader/dupnames.h"
 
 #define ID_CI "u0123456789a"
 #define ID_TF "u1abc2345678"
@@ -88,7 +91,7 @@ START_TEST(design_example_parses)
 	    "backup            backup-*                     from=10.0.0.0/8\n"
 	    "   postgres-ro    grafana    scope=projects:read   # trailing comment\r\n"
 	    "\t\n"
-	    "root              break-glass from=192.0.2.0/24,2001:db8::/32 scope=all");
+	    "root              break-glass from=192.0.2.0/24,2001:db8::/32 scope=all\n");
 	const struct aivenauth_account_entry *e;
 
 	ck_assert_uint_eq(aivenauth_account_map_count(m), 4);
@@ -149,7 +152,7 @@ START_TEST(syntax_errors_name_line_and_column)
 	parse_bad("deploy ci [ab]c\n", "accounts:1:11:", "globs have only * and ?");
 	parse_bad("deploy ci\x01x\n", "accounts:1:10:", "control character 0x01");
 	parse_bad("deploy ci \x7f\n", "accounts:1:11:", "control character 0x7f");
-	parse_bad_n("ok x\ndeploy c\0i\n", 15, "accounts:2:9:", "NUL byte");
+	parse_bad_n("ok x\ndeploy c\0i\n", 16, "accounts:2:9:", "NUL byte");
 	/* a line of 1 MB */
 	big = malloc((1u << 20) + 16);
 	ck_assert_ptr_nonnull(big);
@@ -164,6 +167,104 @@ START_TEST(syntax_errors_name_line_and_column)
 	memset(big, '\n', ACCTMAP_MAX_FILE + 1);
 	parse_bad_n(big, ACCTMAP_MAX_FILE + 1, "accounts:", "too large");
 	free(big);
+}
+END_TEST
+
+/*
+ * O2 (docs/SECURITY.md): a map read while it is rewritten in place is a
+ * prefix of the new file.  A cut inside a line can be wider than the
+ * whole line (a glob cut short, from= cut off, /16 cut to /1), so every
+ * prefix that does not end in a newline is refused; a prefix that ends at
+ * a line boundary holds whole lines only, each exactly as in the full
+ * file (the accounts after the cut have no line: refused, narrower).
+ */
+START_TEST(cut_last_line_is_refused)
+{
+	static const char full[] =
+	    "# partial writes\n"
+	    "deploy ci-runner\n"
+	    "backup backup-*-prod from=10.0.0.0/16\n"
+	    "root   break-glass\n";
+	struct aivenauth_account_map *whole = parse_ok(full), *m;
+	size_t len, i, ok = 0, bad = 0;
+
+	for (len = 1; len < sizeof(full) - 1; len++) {
+		m = (void *)1;
+		lg.len = 0;
+		lg.buf[0] = '\0';
+		if (full[len - 1] != '\n') {
+			ck_assert_int_eq(aivenauth_account_map_parse(pctx,
+			    "accounts", full, len, &m), AIVENAUTH_ERR_CONFIG);
+			ck_assert_ptr_null(m);
+			ck_assert_msg(strstr(lg.buf, "partial write") != NULL,
+			    "cut at %zu: %s", len, lg.buf);
+			bad++;
+			continue;
+		}
+		ck_assert_int_eq(aivenauth_account_map_parse(pctx, "accounts",
+		    full, len, &m), AIVENAUTH_OK);
+		for (i = 0; i < aivenauth_account_map_count(m); i++) {
+			const struct aivenauth_account_entry *e =
+			    aivenauth_account_map_entry(m, i);
+			const struct aivenauth_account_entry *w =
+			    aivenauth_account_map_find(whole, e->account);
+
+			ck_assert_ptr_nonnull(w);
+			ck_assert_uint_eq(e->n_users, w->n_users);
+			ck_assert_str_eq(e->users[0], w->users[0]);
+			ck_assert_int_eq(e->from == NULL, w->from == NULL);
+			if (e->from != NULL)
+				ck_assert_str_eq(e->from, w->from);
+		}
+		aivenauth_account_map_free(m);
+		ok++;
+	}
+	ck_assert_uint_eq(ok, 3);
+	ck_assert_uint_gt(bad, 60);
+	/* the widening cuts by name, with file:line:column */
+	parse_bad("deploy ci-runner\nbackup backup-*", "accounts:2:16:",
+	    "looks like a partial write");
+	parse_bad("deploy ci-runner\nbackup backup-*-prod from=10.0.0.0/1",
+	    "accounts:2:37:", "partial write");
+	parse_bad("deploy ci-runner\r", "accounts:1:18:", "partial write");
+	/* even a comment: the file is not whole */
+	parse_bad("deploy ci-runner\n# end", "accounts:2:6:", "partial write");
+	aivenauth_account_map_free(whole);
+}
+END_TEST
+
+/*
+ * O2, the reader's half: a file that yields fewer or more bytes than
+ * fstat() said is being written (a rewrite in place truncates, then
+ * writes); it is read again, and refused if it stays so.  Kernel files
+ * give that deterministically: sysfs says 4096 bytes and gives a few,
+ * procfs says 0 and gives more.  Both are root-owned and not writable by
+ * others, so only the byte count can refuse them.
+ */
+START_TEST(short_or_long_read_is_refused)
+{
+	static const char *const files[] = {
+	    "/sys/devices/system/cpu/online", "/proc/version" };
+	struct stat sb;
+	char *buf = NULL;
+	size_t len = 0, i;
+	int tried = 0;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (stat(files[i], &sb) != 0 || !S_ISREG(sb.st_mode))
+			continue;
+		tried++;
+		lg.len = 0;
+		lg.buf[0] = '\0';
+		ck_assert_int_eq(read_trusted(pctx, files[i], TRUST_MAP,
+		    ACCTMAP_MAX_FILE, &buf, &len), AIVENAUTH_ERR_IO);
+		ck_assert_ptr_null(buf);
+		ck_assert_msg(strstr(lg.buf, "changed while being read, 3 "
+		    "times in a row") != NULL, "%s: %s", files[i], lg.buf);
+	}
+	if (tried == 0)
+		fprintf(stderr, "short_or_long_read_is_refused: no sysfs or "
+		    "procfs file to read, not checked\n");
 }
 END_TEST
 
@@ -483,6 +584,190 @@ START_TEST(hostile_and_broken_maps)
 	/* and back to a good one */
 	ck_assert_int_eq(aivenauth_config_set(ctx, "account_map_file", mapfile), AIVENAUTH_OK);
 	ck_assert_int_eq(as("deploy", t_ci, NULL), AIVENAUTH_ACCEPTED);
+	/* O3: a good map in a directory others may write to (they could
+	 * swap an older map in): refused at its next read, naming the
+	 * directory, its owner and mode, and the fix */
+	ck_assert_int_eq(chmod(dir, 0775), 0);
+	write_file(mapfile, map_text, 0644);
+	{
+		char want[1400];
+
+		snprintf(want, sizeof(want), "directory %s of account map %s "
+		    "is group-writable without the sticky bit (owner uid %u, "
+		    "mode 0775)", dir, mapfile, (unsigned)geteuid());
+		refused("deploy", t_ci, AIVENAUTH_ERR_UNSAFE_FILE, want);
+	}
+	refused("deploy", t_ci, AIVENAUTH_ERR_UNSAFE_FILE, "run: chmod go-w");
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	ck_assert_int_eq(as("deploy", t_ci, NULL), AIVENAUTH_ACCEPTED);
+}
+END_TEST
+
+/* O2 through the login path: the map file holds a cut last line that
+ * would admit more (from=10.0.0.0/16 cut to /1 admits 100.1.1.1; cut
+ * before from= admits anywhere): refused, never that map. */
+START_TEST(partial_map_file_refused)
+{
+	ck_assert_int_eq(as("backup", t_bk, "100.1.1.1"),
+	    AIVENAUTH_REASON_MAP_FROM);
+	write_file(mapfile, "deploy ci-runner\nbackup backup-* "
+	    "from=10.0.0.0/1", 0644);
+	refused("backup", t_bk, AIVENAUTH_ERR_CONFIG, ":2:32: the last line "
+	    "does not end in a newline");
+	write_file(mapfile, "deploy ci-runner\nbackup backup-*", 0644);
+	refused("backup", t_bk, AIVENAUTH_ERR_CONFIG, "partial write");
+	/* the whole file, once written */
+	write_file(mapfile, "deploy ci-runner\nbackup backup-* "
+	    "from=10.0.0.0/16\n", 0644);
+	ck_assert_int_eq(as("backup", t_bk, "10.0.1.1"), AIVENAUTH_ACCEPTED);
+	ck_assert_int_eq(as("backup", t_bk, "100.1.1.1"),
+	    AIVENAUTH_REASON_MAP_FROM);
+}
+END_TEST
+
+/*
+ * O2 under a real writer: a child rewrites the map in place (truncate,
+ * then a page at a time) while we load it STRESS_READS times.  Pass or
+ * fail is a count, not a time: zero maps accepted that hold a line
+ * different from the full file's (a prefix that ends at a line boundary,
+ * fewer accounts, is narrower and allowed).  How often the race hits
+ * depends on the machine; the deterministic cut tests above are the
+ * guard, this one checks the loader as a whole.
+ */
+#define STRESS_LINES 300
+#define STRESS_CUTS 200         /* cut reads to see, at most ... */
+#define STRESS_READS 50000      /* ... in this many reads */
+
+static void
+stress_line(char *buf, size_t n, int i)
+{
+	snprintf(buf, n, "acct%03d app%03d-prod-* from=10.%d.0.0/16\n", i, i,
+	    i % 256);
+}
+
+START_TEST(in_place_rewrite_never_wider)
+{
+	static char full[STRESS_LINES * 64];
+	size_t len = 0, wider = 0, accepted = 0, shorter = 0, refusedn = 0;
+	size_t empty = 0, reads;
+	char line[64], acct[32], want[64], wfrom[64];
+	pid_t pid;
+	int i, status;
+
+	for (i = 0; i < STRESS_LINES; i++) {
+		stress_line(line, sizeof(line), i);
+		memcpy(full + len, line, strlen(line));
+		len += strlen(line);
+	}
+	write_file(mapfile, "", 0644);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		for (;;) {
+			int fd = open(mapfile, O_WRONLY | O_TRUNC);
+			size_t off;
+
+			if (fd < 0)
+				_exit(1);
+			for (off = 0; off < len; off += 4096) {
+				size_t n = len - off < 4096 ? len - off : 4096;
+
+				if (write(fd, full + off, n) != (ssize_t)n)
+					_exit(1);
+			}
+			close(fd);
+		}
+	}
+	aivenauth_set_log(ctx, fx_log_fn, &lg, 0);   /* refusals expected */
+	for (reads = 0; reads < STRESS_READS && refusedn < STRESS_CUTS;
+	    reads++) {
+		struct aivenauth_account_map *m = NULL;
+		size_t k;
+
+		if (aivenauth_account_map_load(ctx, mapfile, &m) != AIVENAUTH_OK) {
+			refusedn++;
+			continue;
+		}
+		accepted++;
+		if (aivenauth_account_map_count(m) == 0)
+			empty++;
+		else if (aivenauth_account_map_count(m) < STRESS_LINES)
+			shorter++;
+		for (k = 0; k < aivenauth_account_map_count(m); k++) {
+			const struct aivenauth_account_entry *e =
+			    aivenauth_account_map_entry(m, k);
+
+			snprintf(acct, sizeof(acct), "acct%03d", (int)k);
+			snprintf(want, sizeof(want), "app%03d-prod-*", (int)k);
+			snprintf(wfrom, sizeof(wfrom), "10.%d.0.0/16", (int)k % 256);
+			if (strcmp(e->account, acct) != 0 || e->n_users != 1 ||
+			    strcmp(e->users[0], want) != 0 || e->from == NULL ||
+			    strcmp(e->from, wfrom) != 0)
+				wider++;
+		}
+		aivenauth_account_map_free(m);
+	}
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	fprintf(stderr, "in_place_rewrite_never_wider: %zu reads: %zu accepted "
+	    "(%zu empty, %zu a line-boundary prefix), %zu refused, %zu wider\n",
+	    reads, accepted, empty, shorter, refusedn, wider);
+	ck_assert_uint_eq(wider, 0);
+}
+END_TEST
+
+/*
+ * O4 (docs/SECURITY.md): names are display names.  A second application
+ * user called "ci-runner" appears: the line listing "ci-runner" by name
+ * admits neither (map-ambiguous-name); a line listing the id admits that
+ * one user; a glob admits every name like it, as a glob says.  The list
+ * of repeated names is built once per cache version, not per login.
+ */
+#define ID_C2 "u00000000c2c"
+
+START_TEST(ambiguous_name_refused)
+{
+	char t_c2[FX_TOKEN_LEN + 1];
+	unsigned long b0;
+
+	ck_assert_int_eq(as("deploy", t_ci, NULL), AIVENAUTH_ACCEPTED);
+	ck_assert_uint_eq(dupnames_builds(ctx), 1);
+	for (int i = 0; i < 20; i++)
+		ck_assert_int_eq(as("deploy", t_ci, NULL), AIVENAUTH_ACCEPTED);
+	ck_assert_uint_eq(dupnames_builds(ctx), 1);
+	/* an org admin creates a second ci-runner, with a token */
+	fx_add_user(&snap, ID_C2, "ci-runner");
+	fx_token(t_c2, 0);
+	fx_add_token(&snap, ID_C2, t_c2);
+	ck_assert_int_eq(aivenauth_cache_apply(ctx, &snap.s, 0, NULL), AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_cache_enroll(ctx, ID_C2, t_c2, FX_TOKEN_LEN, NULL), AIVENAUTH_OK);
+	aivenauth_cache_close(ctx);
+	lg.len = 0;
+	lg.buf[0] = '\0';
+	ck_assert_int_eq(as("deploy", t_c2, NULL), AIVENAUTH_REASON_MAP_AMBIGUOUS_NAME);
+	ck_assert_int_eq(as("deploy", t_ci, NULL), AIVENAUTH_REASON_MAP_AMBIGUOUS_NAME);
+	b0 = dupnames_builds(ctx);
+	for (int i = 0; i < 20; i++)
+		ck_assert_int_eq(as("deploy", t_ci, NULL),
+		    AIVENAUTH_REASON_MAP_AMBIGUOUS_NAME);
+	ck_assert_uint_eq(dupnames_builds(ctx), b0);
+	/* by id: that one user, the other refused; the name beside the id
+	 * does not make the id ambiguous */
+	write_file(mapfile, "deploy " ID_CI "\n", 0644);
+	ck_assert_int_eq(as("deploy", t_ci, NULL), AIVENAUTH_ACCEPTED);
+	ck_assert_int_eq(as("deploy", t_c2, NULL), AIVENAUTH_REASON_MAP_NOT_LISTED);
+	write_file(mapfile, "deploy ci-runner " ID_CI "\n", 0644);
+	ck_assert_int_eq(as("deploy", t_ci, NULL), AIVENAUTH_ACCEPTED);
+	ck_assert_int_eq(as("deploy", t_c2, NULL), AIVENAUTH_REASON_MAP_AMBIGUOUS_NAME);
+	/* a glob: every name like it, both */
+	write_file(mapfile, "deploy ci-*\n", 0644);
+	ck_assert_int_eq(as("deploy", t_ci, NULL), AIVENAUTH_ACCEPTED);
+	ck_assert_int_eq(as("deploy", t_c2, NULL), AIVENAUTH_ACCEPTED);
+	/* names nobody else holds are untouched */
+	write_file(mapfile, "deploy terraform-prod ci-runner\n", 0644);
+	ck_assert_int_eq(as("deploy", t_tf, NULL), AIVENAUTH_ACCEPTED);
+	ck_assert_str_eq(aivenauth_reason_name(AIVENAUTH_REASON_MAP_AMBIGUOUS_NAME),
+	    "map-ambiguous-name");
 }
 END_TEST
 
@@ -589,6 +874,8 @@ acctmap_suite(void)
 	tcase_add_test(tc, syntax_errors_name_line_and_column);
 	tcase_add_test(tc, matching_names_ids_globs);
 	tcase_add_test(tc, glob_is_not_exponential);
+	tcase_add_test(tc, cut_last_line_is_refused);
+	tcase_add_test(tc, short_or_long_read_is_refused);
 	tcase_add_test(tc, reason_names);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("verify");
@@ -597,6 +884,9 @@ acctmap_suite(void)
 	tcase_add_test(tc, map_decisions);
 	tcase_add_test(tc, any_never_admits_uid0);
 	tcase_add_test(tc, hostile_and_broken_maps);
+	tcase_add_test(tc, partial_map_file_refused);
+	tcase_add_test(tc, in_place_rewrite_never_wider);
+	tcase_add_test(tc, ambiguous_name_refused);
 	tcase_add_test(tc, reload_on_change_only);
 	tcase_add_test(tc, public_load_and_config_key);
 	suite_add_tcase(s, tc);

@@ -751,13 +751,14 @@ START_TEST(test_secret_misc)
 }
 END_TEST
 
-/* A directory above a secret that others can write lets them swap it. */
+/* A directory above a trusted file that others can write lets them swap
+ * it (SECURITY.md O3): secrets, the config and the account map alike. */
 START_TEST(test_secret_parent)
 {
 	const char *d = tpath("open"), *p;
 	char *buf;
 	size_t len;
-	char want[400];
+	char want[600];
 
 	ck_assert_int_eq(mkdir(d, 0700), 0);
 	ck_assert_int_eq(chmod(d, 0777), 0);
@@ -765,14 +766,36 @@ START_TEST(test_secret_parent)
 	ck_assert_int_eq(read_trusted(ctx, p, TRUST_SECRET, TOKEN_FILE_MAX,
 	    &buf, &len), AIVENAUTH_ERR_UNSAFE_FILE);
 	snprintf(want, sizeof(want), "directory %s of api token file %s is "
-	    "group- or world-writable without the sticky bit (mode 0777); "
-	    "run: chmod go-w %s", d, p, d);
+	    "world-writable without the sticky bit (owner uid %u, mode 0777): "
+	    "others can swap the file; run: chmod go-w %s", d, p,
+	    (unsigned)geteuid(), d);
 	assert_log(want);
-	/* A config file does not get the walk. */
+	/* The config file and the account map get the same walk. */
 	ck_assert_int_eq(chmod(p, 0644), 0);
+	ck_assert_int_eq(chmod(d, 0775), 0);
+	logbuf[0] = '\0';
+	ck_assert_int_eq(read_trusted(ctx, p, TRUST_CONFIG, TOKEN_FILE_MAX,
+	    &buf, &len), AIVENAUTH_ERR_UNSAFE_FILE);
+	snprintf(want, sizeof(want), "directory %s of config file %s is "
+	    "group-writable without the sticky bit (owner uid %u, mode 0775): "
+	    "others can swap the file; run: chmod go-w %s", d, p,
+	    (unsigned)geteuid(), d);
+	assert_log(want);
+	ck_assert_int_eq(read_trusted(ctx, p, TRUST_MAP, TOKEN_FILE_MAX,
+	    &buf, &len), AIVENAUTH_ERR_UNSAFE_FILE);
+	assert_log("of account map");
+	ck_assert_int_eq(check_trusted_path(ctx, p, TRUST_CONFIG, false),
+	    AIVENAUTH_ERR_UNSAFE_FILE);
+	/* the same file in a sane directory */
+	ck_assert_int_eq(chmod(d, 0755), 0);
 	ck_assert_int_eq(read_trusted(ctx, p, TRUST_CONFIG, TOKEN_FILE_MAX,
 	    &buf, &len), AIVENAUTH_OK);
 	free(buf);
+	ck_assert_int_eq(read_trusted(ctx, p, TRUST_MAP, TOKEN_FILE_MAX,
+	    &buf, &len), AIVENAUTH_OK);
+	free(buf);
+	ck_assert_int_eq(check_trusted_path(ctx, p, TRUST_CONFIG, false),
+	    AIVENAUTH_OK);
 	ck_assert_int_eq(chmod(p, 0600), 0);
 	/* Sticky, like /tmp: only the owner can replace the file. */
 	ck_assert_int_eq(chmod(d, 01777), 0);
@@ -789,7 +812,39 @@ START_TEST(test_secret_parent)
 		    TOKEN_FILE_MAX, &buf, &len), AIVENAUTH_ERR_UNSAFE_FILE);
 		assert_log("is owned by uid 65534");
 		assert_log("run: chown root");
+		ck_assert_int_eq(chown(d, 0, (gid_t)-1), 0);
 	}
+}
+END_TEST
+
+/* A symlinked directory on the path: the walk does not follow it, and
+ * walks where it really leads (realpath) as well. */
+START_TEST(test_parent_symlink)
+{
+	char real[300], sub[300], link[300], via[400], *buf;
+	const char *p;
+	size_t len;
+
+	snprintf(real, sizeof(real), "%s", tpath("real"));
+	snprintf(sub, sizeof(sub), "%s", tpath("real/sub"));
+	ck_assert_int_eq(mkdir(real, 0755), 0);
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
+	p = write_file("real/sub/accounts", "x y\n", 0644);
+	(void)p;
+	snprintf(link, sizeof(link), "%s", tpath("lnk"));
+	ck_assert_int_eq(symlink(sub, link), 0);
+	snprintf(via, sizeof(via), "%s/accounts", link);
+	ck_assert_int_eq(read_trusted(ctx, via, TRUST_MAP, TOKEN_FILE_MAX,
+	    &buf, &len), AIVENAUTH_OK);
+	free(buf);
+	/* the target's parent opened up: seen through the link */
+	ck_assert_int_eq(chmod(real, 0777), 0);
+	logbuf[0] = '\0';
+	ck_assert_int_eq(read_trusted(ctx, via, TRUST_MAP, TOKEN_FILE_MAX,
+	    &buf, &len), AIVENAUTH_ERR_UNSAFE_FILE);
+	assert_log("world-writable without the sticky bit");
+	assert_log(real);
+	ck_assert_int_eq(chmod(real, 0755), 0);
 }
 END_TEST
 
@@ -1003,6 +1058,7 @@ config_suite(void)
 	tcase_add_test(tf, test_secret_modes);
 	tcase_add_test(tf, test_secret_misc);
 	tcase_add_test(tf, test_secret_parent);
+	tcase_add_test(tf, test_parent_symlink);
 	tcase_add_test(tf, test_check_path);
 	suite_add_tcase(s, tf);
 

@@ -54,6 +54,19 @@ START_TEST(codec_round_trip)
 	ck_assert(!revj_encode(&e, slot));
 	e = entry("abc", "");
 	ck_assert(!revj_encode(&e, slot));
+	/* A scheduled one carries its time; a slot written before that
+	 * field existed (zero there) is "now". */
+	e = entry("abc", "u1");
+	e.not_before = 1800000000;
+	ck_assert(revj_encode(&e, slot));
+	ck_assert_int_eq(revj_decode(slot, &d), REVJ_ENTRY);
+	ck_assert_int_eq(d.not_before, 1800000000);
+	e.not_before = 0;
+	ck_assert(revj_encode(&e, slot));
+	ck_assert_int_eq(revj_decode(slot, &d), REVJ_ENTRY);
+	ck_assert_int_eq(d.not_before, 0);
+	e.not_before = -1;
+	ck_assert(!revj_encode(&e, slot));
 }
 END_TEST
 
@@ -418,6 +431,56 @@ START_TEST(fold_on_any_write)
 }
 END_TEST
 
+/* `token rotate` with a grace: a scheduled slot, stored by any write as
+ * revoke_at (not revoked yet); a later `token revoke` of the same token
+ * makes it "now". */
+START_TEST(scheduled_fold)
+{
+	struct aivenauth_revocation_journal rj;
+	struct aivenauth_token t;
+	char *p = snap.s.tokens[0].prefix, *q = snap.s.tokens[1].prefix;
+	int64_t at = (int64_t)time(NULL) + 3600;
+
+	ck_assert_int_eq(aivenauth_revocation_schedule(ctx, "u1", p, at),
+	    AIVENAUTH_OK);
+	/* A later time for the same token takes no slot and changes
+	 * nothing. */
+	ck_assert_int_eq(aivenauth_revocation_schedule(ctx, "u1", p, at + 60),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_revocation_journal_info(ctx, &rj),
+	    AIVENAUTH_OK);
+	ck_assert_uint_eq(rj.pending, 1);
+	ck_assert_uint_eq(rj.scheduled, 1);
+	ck_assert_uint_eq(rj.slots, REVJ_SLOTS);
+	ck_assert_int_eq(aivenauth_cache_remove(ctx, "no-such"),
+	    AIVENAUTH_ERR_NOT_FOUND);
+	ck_assert_int_eq(aivenauth_cache_revoke(ctx, q, at + 7200),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_cache_token(ctx, p, &t), AIVENAUTH_OK);
+	ck_assert(!t.revoked);
+	ck_assert_int_eq(t.revoke_at, at);
+	aivenauth_token_clear(&t);
+	ck_assert_int_eq(entries(), 0);
+	/* Scheduled, then revoked now before any write: one slot, "now". */
+	ck_assert_int_eq(aivenauth_revocation_schedule(ctx, "u1", p, at),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_revocation_record(ctx, "u1", p),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(entries(), 1);
+	ck_assert_int_eq(aivenauth_revocation_journal_info(ctx, &rj),
+	    AIVENAUTH_OK);
+	ck_assert_uint_eq(rj.scheduled, 0);
+	ck_assert_int_eq(aivenauth_cache_revoke(ctx, q, at + 7200),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_cache_token(ctx, p, &t), AIVENAUTH_OK);
+	ck_assert(t.revoked);
+	aivenauth_token_clear(&t);
+	ck_assert_int_eq(entries(), 0);
+	ck_assert_int_eq(aivenauth_revocation_schedule(ctx, "u1", p, 0),
+	    AIVENAUTH_ERR_INVALID);
+}
+END_TEST
+
 START_TEST(torn_slot_freed_not_guessed)
 {
 	unsigned char slot[REVJ_SLOT];
@@ -458,6 +521,7 @@ main(void)
 	tcase_add_test(tj, journal_preallocated);
 	tcase_add_test(tj, journal_full);
 	tcase_add_test(tj, fold_on_any_write);
+	tcase_add_test(tj, scheduled_fold);
 	tcase_add_test(tj, torn_slot_freed_not_guessed);
 	tcase_add_test(tj, sync_frees_only_entries_older_than_its_fetch);
 	tcase_add_test(tj, overflow_mark_holds_withdrawal);

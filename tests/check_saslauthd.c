@@ -18,6 +18,7 @@
 #include "aivenauth.h"
 #include "helpers/fixture.h"
 #include "../saslauthd/decide.h"
+#include "../saslauthd/fdlimit.h"
 #include "../saslauthd/log.h"
 #include "../saslauthd/policy.h"
 #include "../saslauthd/proto.h"
@@ -375,6 +376,192 @@ START_TEST(test_policy_keep_on_error)
 }
 END_TEST
 
+/*
+ * A token pasted into the policy file, wherever it lands, is not echoed by
+ * the message that refuses it (or by --check's account of the policy):
+ * every site goes through pa_log_field (review 3, r5).  Each case is one
+ * place a message shows a piece of the file.
+ */
+static char ptok[373];          /* a token's shape: prefix, then base64 */
+static char ppiece[41];         /* 40 of its characters, a valid service name */
+
+static void
+make_ptok(void)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789+/";
+	uint32_t x = 2463534242u;
+	size_t i;
+
+	memcpy(ptok, "aivq7Rk2TQxA", 12);
+	for (i = 12; i < 372; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		ptok[i] = b64[x % 64];
+	}
+	ptok[40] = '+';                 /* not a realm, not a service name */
+	ptok[372] = '\0';
+	for (i = 0; i < 40; i++)
+		ppiece[i] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"[(ptok[60 + i] +
+		    (int)i) % 40];
+	ppiece[40] = '\0';
+}
+
+/* fmt with each '@' replaced by v (the file's text). */
+static size_t
+subst(char *out, size_t size, const char *fmt, const char *v)
+{
+	size_t n = 0, k = strlen(v);
+
+	for (; *fmt != '\0'; fmt++) {
+		ck_assert(n + k + 1 < size);
+		if (*fmt == '@') {
+			memcpy(out + n, v, k);
+			n += k;
+		} else {
+			out[n++] = *fmt;
+		}
+	}
+	out[n] = '\0';
+	return n;
+}
+
+/* Is any 16 characters of s (from its 12th on) in msg? */
+static bool
+has_piece(const char *msg, const char *s)
+{
+	char w[17];
+	size_t i, n = strlen(s);
+
+	for (i = 12; i + 16 <= n; i++) {
+		memcpy(w, s + i, 16);
+		w[16] = '\0';
+		if (strstr(msg, w) != NULL)
+			return true;
+	}
+	return false;
+}
+
+static const struct {
+	const char *fmt;        /* @ the token-shaped value */
+	bool piece;             /* the 40-character piece, not the token */
+} tok_sites[] = {
+	{ "smtp @\n", false },                        /* a bare word */
+	{ "smtp @=\n", false },                       /* key= and no value */
+	{ "smtp @=1\n", false },                      /* an unknown key */
+	{ "smtp realm=@\n", false },
+	{ "smtp realm=list realms=example.com,@\n", false },
+	{ "smtp scope=@,x\n", false },
+	{ "@ user_match=name\n", false },              /* a service name */
+	{ "@\n@ realm=ignore\n", true },            /* one, twice */
+	{ "x@\nX@ realm=ignore\n", true },          /* one, twice by case */
+	{ "smtp user_match=@\n", false },              /* the module's parser */
+};
+
+START_TEST(test_policy_token_not_echoed)
+{
+	struct sp_table t;
+	char text[1024], err[512] = "";
+	const char *v;
+	size_t n;
+
+	make_ptok();
+	v = tok_sites[_i].piece ? ppiece : ptok;
+	n = subst(text, sizeof(text), tok_sites[_i].fmt, v);
+	memset(&t, 0, sizeof(t));
+	ck_assert(!sp_parse(text, n, "P", &t, err, sizeof(err)));
+	ck_assert_msg(!has_piece(err, v), "case %d echoes the token: %s", _i, err);
+	ck_assert_msg(strstr(err, "token-shaped") != NULL,
+	    "case %d: the message does not say what it left out: %s", _i, err);
+	sp_free(&t);
+}
+END_TEST
+
+/* The file's name (the operator's, from argv) is shown as a path: a real
+ * one whole, a token in its place not. */
+START_TEST(test_policy_token_file_name)
+{
+	struct sp_table t;
+	char name[400], err[512] = "";
+
+	make_ptok();
+	memset(&t, 0, sizeof(t));
+	ck_assert(!sp_parse("smtp x\n", 7, "/etc/aivenauth/saslauthd.conf", &t,
+	    err, sizeof(err)));
+	ck_assert_msg(strncmp(err, "/etc/aivenauth/saslauthd.conf:1: ", 33) == 0,
+	    "%s", err);
+	snprintf(name, sizeof(name), "/etc/%s", ptok);
+	ck_assert(!sp_parse("smtp x\n", 7, name, &t, err, sizeof(err)));
+	ck_assert_msg(!has_piece(err, ptok), "%s", err);
+	sp_free(&t);
+}
+END_TEST
+
+/* ------------------------------------------------------------ fd limit */
+
+/*
+ * The connection cap fits RLIMIT_NOFILE (review 3, r6): idle clients must
+ * fill the table (and be evicted) before they use up the descriptors, or
+ * a good client is refused "temporarily unavailable".  A cap asked for is
+ * never raised.
+ */
+START_TEST(test_fd_cap_fits)
+{
+	static const unsigned wants[] = { 1, 32, 64, 100, 1024, 65536 };
+	static const unsigned uses[] = { 3, 6, 40 };
+	static const unsigned laters[] = { SL_FD_LATER,
+		SL_FD_LATER + SL_FD_WORKER, SL_FD_LATER + SL_FD_WORKER + 6 };
+	unsigned long long limit;
+	unsigned w, u, k, cap, prev;
+
+	for (w = 0; w < ARRAY_SIZE(wants); w++)
+		for (u = 0; u < ARRAY_SIZE(uses); u++)
+			for (k = 0; k < ARRAY_SIZE(laters); k++) {
+				prev = 0;
+				for (limit = 0; limit <= 70000; limit += limit < 600 ?
+				    1 : 997) {
+					cap = sl_conn_cap(wants[w], limit, uses[u],
+					    laters[k]);
+					ck_assert_uint_ge(cap, 1);
+					ck_assert_uint_le(cap, wants[w]);
+					ck_assert_uint_ge(cap, prev);
+					prev = cap;
+					/* Room for every slot, the responder's own
+					 * and the slack -- or nothing fits at all. */
+					if (cap > 1 || uses[u] + laters[k] +
+					    sl_fd_slack(limit) < limit)
+						ck_assert_uint_le((unsigned long long)
+						    uses[u] + laters[k] + cap +
+						    sl_fd_slack(limit), limit);
+				}
+			}
+}
+END_TEST
+
+START_TEST(test_fd_cap_cases)
+{
+	/* The review's: RLIMIT_NOFILE 60 took the old floor of 64. */
+	ck_assert_uint_eq(sl_conn_cap(1024, 60, 6, SL_FD_LATER), 60 - 6 - 4 - 4);
+	ck_assert_uint_eq(sl_conn_cap(32, 60, 6, SL_FD_LATER), 32);
+	ck_assert_uint_eq(sl_conn_cap(64, 60, 6, SL_FD_LATER), 46);
+	/* With the online worker, its descriptors are kept too. */
+	ck_assert_uint_eq(sl_conn_cap(1024, 60, 6, SL_FD_LATER + SL_FD_WORKER),
+	    60 - 6 - 12 - 4);
+	/* The slack grows with the limit: 1/16. */
+	ck_assert_uint_eq(sl_fd_slack(60), SL_FD_SLACK_MIN);
+	ck_assert_uint_eq(sl_fd_slack(4096), 256);
+	ck_assert_uint_eq(sl_conn_cap(1024, 1024, 6, SL_FD_LATER), 1024 - 6 - 4 - 64);
+	/* The packaged unit's LimitNOFILE=4096 holds the default 1024. */
+	ck_assert_uint_eq(sl_conn_cap(1024, 4096, 10, SL_FD_LATER + SL_FD_WORKER),
+	    1024);
+	/* No limit, no lowering; a limit below what is open, one slot. */
+	ck_assert_uint_eq(sl_conn_cap(1024, SL_FD_UNLIMITED, 6, 4), 1024);
+	ck_assert_uint_eq(sl_conn_cap(1024, 8, 6, 4), 1);
+	ck_assert_uint_eq(sl_conn_cap(1024, 0, 6, 4), 1);
+}
+END_TEST
+
 /* ------------------------------------------------------------ log */
 
 /* The limiter's clock, driven by the tests: no waiting, no timing. */
@@ -704,6 +891,7 @@ saslauthd_suite(void)
 	TCase *tp = tcase_create("policy");
 	TCase *td = tcase_create("decide");
 	TCase *tl = tcase_create("log");
+	TCase *tf = tcase_create("fdlimit");
 
 	tcase_add_test(tc, test_parse_whole);
 	tcase_add_test(tc, test_parse_prefixes);
@@ -721,9 +909,15 @@ saslauthd_suite(void)
 	tcase_add_test(tp, test_policy_keep_on_error);
 	tcase_add_test(tp, test_policy_case);
 	tcase_add_test(tp, test_policy_user_match_shared);
+	tcase_add_loop_test(tp, test_policy_token_not_echoed, 0,
+	    (int)ARRAY_SIZE(tok_sites));
+	tcase_add_test(tp, test_policy_token_file_name);
 	tcase_add_test(tl, test_log_limit_malformed);
 	tcase_add_test(tl, test_log_limit_classes);
 	suite_add_tcase(s, tl);
+	tcase_add_test(tf, test_fd_cap_fits);
+	tcase_add_test(tf, test_fd_cap_cases);
+	suite_add_tcase(s, tf);
 	suite_add_tcase(s, tp);
 	tcase_add_checked_fixture(td, dsetup, dteardown);
 	tcase_set_timeout(td, 60);

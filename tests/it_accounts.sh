@@ -186,6 +186,9 @@ broken "a 9 MB file" "too large"
 broken "a line of 1 MB" "line longer than 65536 bytes"
 rm -f "$MAP"
 broken "missing" "does not exist"
+# SECURITY.md O2: a map caught half-written (its last line cut: from= gone)
+printf 'deploy ci-runner\nbackup backup-*' > "$MAP"
+broken "a last line without its newline" "looks like a partial write"
 write_map "$GOOD"
 case_ "a good map again" ci deploy 127.0.0.1 accept
 
@@ -223,6 +226,28 @@ grep -q "^fail .*accounts.*$MAP:2:1: a second line for local account \"deploy\""
     ok "doctor fails a broken map with file:line:column" || bad "doctor broken: $(grep accounts "$W/doctor.out")"
 write_map "$GOOD"
 
+# SECURITY.md O3: a good map in a directory others may write to
+mkdir -m 0755 "$W/m"; MAP2="$W/m/accounts"
+printf '%s' "$GOOD" > "$MAP2"; chmod 0644 "$MAP2"
+svc aivmap2 "user_match=map account_map=$MAP2"
+pam ci deploy aivmap2 127.0.0.1; prc=$?
+[ $prc = 0 ] && ok "a map in a sane directory: accepted" || bad "map in $W/m: rc=$prc $(tail -2 "$W/pam.last")"
+chmod 0775 "$W/m"
+want="directory $W/m of account map $MAP2 is group-writable without the sticky bit"
+pam ci deploy aivmap2 127.0.0.1; prc=$?
+tok ci | ctl verify --user-match map --account-map "$MAP2" deploy > "$W/vfy.last" 2>&1; vrc=$?
+[ $prc = 1 ] && grep -q 'reason=map-unavailable' "$W/pam.last" && grep -qF "$want" "$W/pam.last" &&
+    [ $vrc != 0 ] && [ $vrc != 1 ] && grep -qF "$want" "$W/vfy.last" &&
+    grep -qF "run: chmod go-w $W/m" "$W/vfy.last" &&
+    ok "a map in a group-writable directory: refused, naming the directory" ||
+    bad "group-writable map dir: PAM rc=$prc verify rc=$vrc: $(grep -E 'map|decision' "$W/pam.last" | head -2) / $(head -2 "$W/vfy.last")"
+sed -i "s|^account_map_file = .*|account_map_file = $MAP2|" "$W/aivenauth.conf"
+ctl doctor --offline > "$W/doctor.out" 2>&1
+sed -i "s|^account_map_file = .*|account_map_file = $MAP|" "$W/aivenauth.conf"
+grep -q "^fail .*accounts.*$want" "$W/doctor.out" &&
+    ok "doctor fails the map's group-writable directory" || bad "doctor map dir: $(grep accounts "$W/doctor.out")"
+chmod 0755 "$W/m"
+
 # ---------------------------------------------------------------- sshd
 if sshd_usable; then
 	write_map "nobody   ci-runner terraform-prod
@@ -240,11 +265,38 @@ if sshd_usable; then
 	fi
 fi
 
+# ---------------------------------------------------------------- O4
+# SECURITY.md O4: an organization admin creates a second "ci-runner".  A
+# line naming ci-runner can no longer tell which: refused for both
+# (map-ambiguous-name); by id, the one user; audit and doctor name the ids.
+CI2=$(mkuser ci-runner) && mktoken "$CI2" ci2 ||
+    bad "second ci-runner: $(cat "$W"/user-ci-runner.err "$W"/token-ci2.err 2>/dev/null)"
+ctl sync > /dev/null 2>"$W/sync.err" || bad "sync: $(cat "$W/sync.err")"
+write_map "deploy   ci-runner
+ops      $CI
+"
+case_ "a name two users hold (the first)" ci deploy 127.0.0.1 map-ambiguous-name
+case_ "a name two users hold (the second)" ci2 deploy 127.0.0.1 map-ambiguous-name
+case_ "the same user by id" ci ops 127.0.0.1 accept
+case_ "the other user, not that id" ci2 ops 127.0.0.1 map-not-listed
+ctl inspect "$(pfx ci)" > "$W/inspect.out" 2>&1
+grep -qE "^local_accounts: +deploy \(refused: map-ambiguous-name, list $CI on line 1\), ops$" "$W/inspect.out" &&
+    ok "inspect agrees: the line by name is refused, the line by id admits" ||
+    bad "inspect ambiguous: $(grep local_accounts "$W/inspect.out")"
+ctl audit > "$W/audit.out" 2>&1
+grep -q "^map-ambiguous-name .*line 1 (deploy): name \"ci-runner\" is held by 2 application users" "$W/audit.out" &&
+    grep "^map-ambiguous-name" "$W/audit.out" | grep -q "$CI" &&
+    grep "^map-ambiguous-name" "$W/audit.out" | grep -q "$CI2" &&
+    ok "audit flags a name two users hold, naming both ids" || bad "audit ambiguous: $(grep map- "$W/audit.out")"
+ctl doctor --offline > "$W/doctor.out" 2>&1
+grep -q "^warn .*accounts.*\"ci-runner\" is held by 2 application users.*by the u-id" "$W/doctor.out" &&
+    ok "doctor warns about a name two users hold" || bad "doctor ambiguous: $(grep accounts "$W/doctor.out")"
+
 # No token in any output of the run (tokens live in $S only).
 leaks=0
 for f in "$W"/pam.all "$W"/vfy.last "$W"/*.out "$W"/ssh/sshd.log; do
 	[ -f "$f" ] || continue
-	for t in ci tf in bk gr gr2 ci_rev; do
+	for t in ci tf in bk gr gr2 ci_rev ci2; do
 		grep -qF "$(tok $t | cut -c13-60)" "$f" && leaks=$((leaks + 1))
 	done
 done

@@ -16,14 +16,16 @@
 #     preallocated revocation journal; readers refuse until a write stores
 #     it; the next writes never lift that, every sync sends the DELETE
 #     until the API confirms it; a revoke that died between its journal
-#     slot and its commit is honoured by the next command;
+#     slot and its commit is honoured by the next command; `token
+#     rotate` (grace 0, and a grace: a scheduled slot) and `user delete`
+#     on a full disk go through the journal the same way;
 #  3. a fleet follower (real etcd) whose disk is full when a revocation is
 #     published: the same as 1, and its next `follow --once` stores it;
 #  4. the publisher's disk full when `token revoke` runs there, the API's
 #     DELETE failing: the journaled revocation is published all the same
 #     (the signed pending-revocation flag), the follower refuses the
 #     token, and the publisher's syncs send the DELETE once the API is
-#     back.
+#     back; a rotation's scheduled one is published as its time.
 # The sync must grow the writer's file to fail at commit (a small change
 # fits in pages LMDB frees and reuses): each change comes with 300 new
 # application users at the API.
@@ -191,6 +193,85 @@ ctl sync > "$W/sync" 2>&1; rc=$?
 [ $rc = 0 ] && [ "$(listed "$PK")" = False ] && [ "$(dec "$C" "$SECRETS/K")" = revoked ] && journal_empty &&
 	ok "2. crash: the API back, the next sync sends its DELETE (the API no longer lists K), K refused, the journal empty" ||
 	bad "2. crash: sync exit $rc, listed $(listed "$PK"), K $(dec "$C" "$SECRETS/K"): $(cat "$W/sync")"
+
+# `token rotate` on a full disk: the old token's revocation is journaled
+# before the replacement is created, so neither the replacement's commit
+# nor the revocation's failing (no space) leaves the old token valid.
+# enrolled NAME: a new token of U in $SECRETS/NAME, synced, accepted
+enrolled() {
+	ctl token create "$U" 2>"$W/err" | head -n 1 > "$SECRETS/$1"
+	ctl sync > /dev/null 2>&1
+	[ "$(dec "$C" "$SECRETS/$1")" = accepted ] || bad "2. rotate: $1 $(dec "$C" "$SECRETS/$1")"
+}
+enrolled O; PO=$(head -c 12 "$SECRETS/O")
+compact "$W/fs/cache/writer" || bad "2. mdb_copy -c failed"
+fill "$W/fs"
+sim_ctl POST /_sim/faults '{"path": "access-tokens", "method": "DELETE", "kind": "status", "status": 503}' > /dev/null
+ctl token rotate "$U" "$PO" --grace 0 > "$W/rot" 2>&1; rc=$?
+[ $rc != 0 ] && grep -q "No space left on device" "$W/rot" && grep -q "the old token $PO is revoked all the same" "$W/rot" &&
+	[ "$(dec "$C" "$SECRETS/O")" = cache-unavailable ] &&
+	ok "2. rotate --grace 0, disk full, DELETE failing: exit $rc, the replacement not stored, the old token revoked all the same (journaled first): readers refuse (cache-unavailable)" ||
+	bad "2. rotate --grace 0: exit $rc, O $(dec "$C" "$SECRETS/O"): $(cat "$W/rot")"
+rm -f "$W/fs/fill"
+d1=$(dels)
+ctl sync > "$W/sync" 2>&1; rc=$?
+d2=$(dels)
+[ $rc = 0 ] && [ "$(dec "$C" "$SECRETS/O")" = revoked ] && [ "$d2" -gt "$d1" ] &&
+	ok "2. rotate --grace 0: room again, the DELETE still failing: the sync stores O revoked from the journal and retries the DELETE" ||
+	bad "2. rotate --grace 0: sync exit $rc, O $(dec "$C" "$SECRETS/O"), DELETEs $d1 -> $d2: $(cat "$W/sync")"
+sim_ctl DELETE /_sim/faults > /dev/null
+ctl sync > "$W/sync" 2>&1; rc=$?
+[ $rc = 0 ] && [ "$(listed "$PO")" = False ] && [ "$(dec "$C" "$SECRETS/O")" = revoked ] && journal_empty &&
+	ok "2. rotate --grace 0: the API back, the sync deletes O there; O refused, the journal empty" ||
+	bad "2. rotate --grace 0: sync exit $rc, listed $(listed "$PO"), O $(dec "$C" "$SECRETS/O"): $(cat "$W/sync")"
+
+# With a grace: the scheduled revocation (a journal slot with its time).
+enrolled S; PS=$(head -c 12 "$SECRETS/S")
+compact "$W/fs/cache/writer" || bad "2. mdb_copy -c failed"
+fill "$W/fs"
+ctl token rotate "$U" "$PS" --grace 3600 > "$W/rot" 2>&1; rc=$?
+at=$(sed -n 's/.*its revocation at \([^ ]*\) is recorded in the revocation journal.*/\1/p' "$W/rot")
+[ $rc != 0 ] && [ -n "$at" ] && [ "$(dec "$C" "$SECRETS/S")" = cache-unavailable ] &&
+	ok "2. rotate --grace 3600, disk full: exit $rc, the scheduled revocation (at $at) journaled; readers refuse to decide while it is not stored (they cannot learn its time otherwise)" ||
+	bad "2. rotate --grace 3600: exit $rc, S $(dec "$C" "$SECRETS/S"): $(cat "$W/rot")"
+d1=$(dels)
+ctl sync > "$W/sync" 2>&1; rc=$?
+d2=$(dels)
+[ $rc != 0 ] && [ "$d2" = "$d1" ] && [ "$(listed "$PS")" = True ] && [ "$(dec "$C" "$SECRETS/S")" = cache-unavailable ] &&
+	ok "2. rotate --grace 3600, still full: a sync (exit $rc) does not delete S at the API before its time; readers still refuse" ||
+	bad "2. rotate --grace 3600, still full: sync exit $rc, DELETEs $d1 -> $d2, listed $(listed "$PS"), S $(dec "$C" "$SECRETS/S"): $(cat "$W/sync")"
+rm -f "$W/fs/fill"
+d1=$(dels)
+ctl sync > "$W/sync" 2>&1; rc=$?
+d2=$(dels)
+"$AB/aivenctl" -c "$C" inspect "$PS" > "$W/insp" 2>&1
+[ $rc = 0 ] && [ -n "$at" ] && grep -qE "^revoke_at: +$at\$" "$W/insp" && [ "$(dec "$C" "$SECRETS/S")" = accepted ] &&
+	[ "$d2" = "$d1" ] && [ "$(listed "$PS")" = True ] && journal_empty &&
+	ok "2. rotate --grace 3600: room again, the sync stores the schedule (revoke_at $at): S accepted during its grace, not deleted at the API before it; the journal empty" ||
+	bad "2. rotate --grace 3600: sync exit $rc, S $(dec "$C" "$SECRETS/S"), DELETEs $d1 -> $d2: $(cat "$W/sync" "$W/insp")"
+
+# `user delete` on a full disk, the API failing: every token of the user
+# is journaled before the first tombstone (whose commit fails).
+dec2() { "$AB/aivenctl" -c "$C" verify df-two < "$1" 2>/dev/null | head -n 1 | sed -e 's/^denied: //' -e 's/:.*//'; }
+ctl --json user create df-two > "$W/u2.json" 2>"$W/err" || bad "user create: $(cat "$W/err")"
+U2=$(jget 'd["user_id"]' < "$W/u2.json")
+ctl token create "$U2" 2>"$W/err" | head -n 1 > "$SECRETS/A"
+ctl token create "$U2" 2>"$W/err" | head -n 1 > "$SECRETS/B"
+ctl sync > /dev/null 2>&1
+[ "$(dec2 "$SECRETS/A")" = accepted ] && [ "$(dec2 "$SECRETS/B")" = accepted ] || bad "2. user delete: A $(dec2 "$SECRETS/A"), B $(dec2 "$SECRETS/B")"
+compact "$W/fs/cache/writer" || bad "2. mdb_copy -c failed"
+fill "$W/fs"
+sim_ctl POST /_sim/faults '{"path": "application-users", "method": "DELETE", "kind": "status", "status": 503}' > /dev/null
+ctl user delete "$U2" > "$W/ud" 2>&1; rc=$?
+[ $rc != 0 ] && [ "$(dec2 "$SECRETS/A")" = cache-unavailable ] && [ "$(dec2 "$SECRETS/B")" = cache-unavailable ] &&
+	ok "2. user delete, disk full, the API failing: exit $rc, readers refuse (cache-unavailable)" ||
+	bad "2. user delete: exit $rc, A $(dec2 "$SECRETS/A"), B $(dec2 "$SECRETS/B"): $(cat "$W/ud")"
+rm -f "$W/fs/fill"
+ctl sync > "$W/sync" 2>&1; rc=$?
+[ $rc = 0 ] && [ "$(dec2 "$SECRETS/A")" = revoked ] && [ "$(dec2 "$SECRETS/B")" = revoked ] &&
+	ok "2. user delete: room again, the API still failing: the sync stores both of the user's tokens revoked (both were journaled first)" ||
+	bad "2. user delete: sync exit $rc, A $(dec2 "$SECRETS/A"), B $(dec2 "$SECRETS/B"): $(cat "$W/sync")"
+sim_ctl DELETE /_sim/faults > /dev/null
 fi
 
 # ------------------------------------------------------------ 3. a follower
@@ -271,6 +352,22 @@ fctl follow --once > "$W/fo" 2>&1
 [ $rc = 0 ] && [ "$(listed "$PQ")" = False ] && [ "$(dec "$F" "$SECRETS/Q")" = revoked ] &&
 	ok "4. room again and the API back: the publisher's sync sends the DELETE (the API no longer lists Q); the follower still refuses Q" ||
 	bad "4. after: publisher sync exit $rc, listed $(listed "$PQ"), Q $(dec "$F" "$SECRETS/Q"): $(cat "$W/psync" "$W/fo")"
+# token rotate with a grace on the publisher's full disk: the scheduled
+# revocation is published from the journal as its time (revoke_at), not
+# as a revocation now: the follower accepts the old token until then.
+pctl token create "$U" 2>"$W/err" | head -n 1 > "$SECRETS/G"
+PG=$(head -c 12 "$SECRETS/G")
+fctl follow --once > "$W/fo" 2>&1 || bad "4. follow: $(cat "$W/fo")"
+compact "$W/pfs/cache/writer" || bad "4. mdb_copy -c failed"
+fill "$W/pfs"
+pctl token rotate "$U" "$PG" --grace 3600 > "$W/rot" 2>&1; rc=$?
+at=$(sed -n 's/.*its revocation at \([^ ]*\) is recorded in the revocation journal.*/\1/p' "$W/rot")
+fctl follow --once > "$W/fo" 2>&1; frc=$?
+"$AB/aivenctl" -c "$F" inspect "$PG" > "$W/insp" 2>&1
+[ $rc != 0 ] && [ -n "$at" ] && [ $frc = 0 ] && grep -qE "^revoke_at: +$at\$" "$W/insp" && [ "$(dec "$F" "$SECRETS/G")" = accepted ] &&
+	ok "4. rotate --grace 3600 on the publisher's full disk: the scheduled revocation published from the journal; the follower stores revoke_at $at and accepts G during its grace" ||
+	bad "4. rotate: exit $rc, follow exit $frc, G on the follower $(dec "$F" "$SECRETS/G"): $(cat "$W/rot" "$W/fo" "$W/insp")"
+rm -f "$W/pfs/fill"
 else
 	skip "4. the publisher's disk full: mdb_copy (lmdb-utils) not installed"
 fi

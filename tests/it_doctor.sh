@@ -105,6 +105,14 @@ doc
 sed -i '$d' "$W/aivenauth.conf"
 have "a config with a bad line: that line, in the message and the fix" \
 	"^fail +config +$W/aivenauth.conf does not load: $W/aivenauth.conf:[0-9]+: .*; fix: correct line [0-9]+ of $W/aivenauth.conf"
+# SECURITY.md O3: the config's directory writable by others (they could
+# swap an older config in): the library refuses it, doctor says which
+# directory and the chmod
+wmode=$(stat -c %a "$W"); chmod 0775 "$W"
+doc
+chmod "$wmode" "$W"
+have "the config's directory group-writable: named, with the chmod" \
+	"^fail +config +$W/aivenauth.conf does not load: directory $W of config file $W/aivenauth.conf is group-writable without the sticky bit \(owner uid [0-9]+, mode 0775\): others can swap the file; run: chmod go-w $W"
 chmod 0770 "$W/cache"
 doc
 chmod 0750 "$W/cache"
@@ -125,6 +133,67 @@ INVOCATION_ID=0123456789abcdef "$AB/aivenctl" -c "$W/bad.conf" sync >/dev/null 2
 doc
 have "a failed sync under the unit: journalctl" "^warn +fresh +the last sync attempt .* failed: .*; fix: journalctl -u aivenauth-sync.service$"
 ctl sync >/dev/null 2>&1
+
+# ---------------------------------------------------------------- revocation journal
+# cache_dir/writer/revocations (SECURITY.md O1): status, metrics and
+# doctor show revocations recorded but not stored yet; a full journal
+# fails doctor, and `token revoke` / `token rotate` say so and exit non-zero.
+J=$W/cache/writer/revocations
+# journal N: N revocations recorded in the journal and nothing else (the
+# library call `token revoke` makes first), for tokens the cache lacks
+journal() {
+	python3 - "$AB/libaivenauth.so.1" "$W/aivenauth.conf" "$JU" "$1" "$RANDOM" <<'PY' || bad "journal helper failed"
+import ctypes, sys
+lib = ctypes.CDLL(sys.argv[1])
+ctx = ctypes.c_void_p()
+if lib.aivenauth_ctx_new(ctypes.byref(ctx)) != 0: sys.exit(1)
+if lib.aivenauth_config_load(ctx, sys.argv[2].encode(), True) != 0: sys.exit(2)
+for i in range(int(sys.argv[4])):
+    if lib.aivenauth_revocation_record(ctx, sys.argv[3].encode(), ("jr%s-%03d" % (sys.argv[5], i)).encode()) != 0: sys.exit(3)
+PY
+}
+creates() { sim_ctl GET /_sim/stats | python3 -c 'import json,sys; print(sum(v for k, v in json.load(sys.stdin)["requests"].items() if k.startswith("POST") and "access-tokens" in k))'; }
+jdec() { "$AB/aivenctl" -c "$W/aivenauth.conf" verify jr-bot < "$W/jt" 2>/dev/null | head -n 1 | sed -e 's/^denied: //' -e 's/:.*//'; }
+ctl --json user create jr-bot > "$W/ju.json" 2>"$W/err" || bad "user create: $(cat "$W/err")"
+JU=$(jget 'd["user_id"]' < "$W/ju.json")
+( umask 077; ctl token create "$JU" 2>"$W/err" | head -n 1 > "$W/jt" )
+JP=$(head -c 12 "$W/jt")
+ctl sync > /dev/null 2>&1 || bad "sync"
+doc
+have "the revocation journal: allocated, none pending" "^ok +revocations +$J: none pending \(1024 slots, allocated\)$"
+chmod 0644 "$J"; doc; chmod 0600 "$J"
+have "a 0644 revocation journal fails: the file, its mode, the fix" \
+	"^fail +revocations +$J \([^)]*0644\) is open to group or others \(must be 0600\): the writer refuses it.*; fix: chmod 0600 $J$"
+journal 1
+ctl status > "$W/st" 2>"$W/st.err"
+grep -qE '^journaled_revocations: +1$' "$W/st" && grep -q "1 revocation(s) in the revocation journal are not stored in the cache yet: run .aivenctl sync." "$W/st.err" &&
+	ok "status: journaled_revocations 1, and a warning with the fix" || bad "status: $(cat "$W/st" "$W/st.err")"
+[ "$(ctl --json status 2>/dev/null | jget 'd["revocation_journal"]["pending"]')" = 1 ] &&
+	ok "status --json: revocation_journal.pending 1" || bad "status --json: $(ctl --json status 2>&1)"
+ctl status --prometheus 2>/dev/null | grep -qx 'aivenauth_revocations_pending 1' &&
+	ok "status --prometheus: aivenauth_revocations_pending 1" || bad "metrics: $(ctl status --prometheus 2>&1 | grep revoc)"
+doc
+have "a pending revocation: a warning, with the fix" \
+	"^warn +revocations +$J: 1 revocation\(s\) recorded, not yet stored in the cache or confirmed by the API .*; fix: free space in the file system of $W/cache .*aivenctl sync"
+journal 1023
+doc; rc=$?
+have "a full journal fails" "^fail +revocations +$J: full, 1024 revocations recorded that the cache could not store .*: .token revoke. fails until they are stored; fix: free space in the file system of $W/cache"
+[ $rc = 1 ] && ok "doctor: exit 1 with the journal full" || bad "doctor exit $rc with the journal full"
+c0=$(creates)
+ctl token rotate "$JU" "$JP" > "$W/rot" 2>&1; rc=$?
+[ $rc != 0 ] && grep -q "cannot record the scheduled revocation of token $JP in the revocation journal (.*): no replacement created, the old token not revoked; the journal is full: free space" "$W/rot" &&
+	[ "$(creates)" = "$c0" ] && [ "$(jdec)" = accepted ] &&
+	ok "token rotate with the journal full: exit $rc before creating anything (no token created at the API), the old token still accepted" ||
+	bad "token rotate, journal full: exit $rc, creates $c0 -> $(creates), $(jdec): $(cat "$W/rot")"
+ctl token revoke "$JU" "$JP" > "$W/rv" 2>&1; rc=$?
+[ $rc = 74 ] && grep -q "the revocation journal $J is full (1024 revocations the cache could not store yet): free space" "$W/rv" &&
+	grep -q "cannot record the revocation of token $JP in the revocation journal (.*): readers refuse to decide" "$W/rv" && [ "$(jdec)" = revoked ] &&
+	ok "token revoke with the journal full: exit $rc, says the revocation is not recorded; the cache still stores it (revoked)" ||
+	bad "token revoke, journal full: exit $rc, $(jdec): $(cat "$W/rv")"
+ctl sync > /dev/null 2>&1 || bad "sync after the journal"
+doc
+have "after a sync: none pending" "^ok +revocations +$J: none pending"
+grep -qE '^journaled_revocations: +0$' <(ctl status 2>/dev/null) && ok "status: journaled_revocations 0 after the sync" || bad "status after the sync: $(ctl status 2>&1)"
 
 # ---------------------------------------------------------------- levels
 doc; rc=$?

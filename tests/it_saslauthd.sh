@@ -223,6 +223,45 @@ refuse_start "--listen on a path that is not a socket" 71 'not a socket' \
     -c "$W/aivenauth.conf" --listen "$W/plain"
 check "... which is left alone" test -f "$W/plain"
 
+# ---------------------------------------------------------------- a token in the wrong place
+# A token pasted into the policy file or into an option is not echoed by
+# the message that refuses it, nor by the account of a policy that takes
+# it (a scope, a service name) -- pa_log_field, as for user_match=
+# (SECURITY.md 8m).  A hit is any 16 characters of it past its prefix.
+T=$(head -c 279 /dev/urandom | base64 -w0)
+P40=$(printf '%s' "$T" | tr -dc 'A-Za-z0-9' | head -c 40)   # a valid service name
+for i in $(seq 12 $(( ${#T} - 16 ))); do printf '%s\n' "${T:i:16}"; done > "$W/t.windows"
+for i in $(seq 0 24); do printf '%s\n' "${P40:i:16}"; done >> "$W/t.windows"
+no_echo() {   # DESC EXPECTED-RC ARGS...
+	local d=$1 want=$2 rc; shift 2
+	"$SASLD" --stderr "$@" > "$W/echo.out" 2>&1 < /dev/null; rc=$?
+	if grep -qF -f "$W/t.windows" "$W/echo.out"; then
+		bad "$d: a piece of the token in the message: $(cut -c1-160 "$W/echo.out" | head -3)"
+	elif [ "$rc" != "$want" ] || ! grep -q 'token-shaped' "$W/echo.out"; then
+		bad "$d: exit $rc (want $want) and no 'token-shaped': $(head -3 "$W/echo.out")"
+	else
+		ok "$d: exit $rc, the token not echoed ($(grep -o '[^ ]*token-shaped[^ ]*' "$W/echo.out" | head -1))"
+	fi
+}
+for line in "smtp @" "smtp @=1" "smtp realm=@" "smtp realm=list realms=example.com,@" \
+    "smtp scope=@,x" "@ user_match=name" "smtp user_match=@"; do
+	printf '%s\n' "${line//@/$T}" > "$W/tok.policy"; chmod 0644 "$W/tok.policy"
+	no_echo "policy line '$line' (@ a token)" 78 -c "$W/aivenauth.conf" --policy "$W/tok.policy" --check
+done
+for line in "smtp scope=@" "PIECE user_match=name"; do
+	l=${line//@/$T}; printf '%s\n' "${l//PIECE/$P40}" > "$W/tok.policy"; chmod 0644 "$W/tok.policy"
+	no_echo "--check of a valid policy '$line' (@ a token, PIECE 40 characters of one)" 0 \
+	    -c "$W/aivenauth.conf" --policy "$W/tok.policy" --check
+done
+printf '%s\n%s realm=ignore\n' "$P40" "$P40" > "$W/tok.policy"; chmod 0644 "$W/tok.policy"
+no_echo "a service of 40 characters of a token, twice" 78 -c "$W/aivenauth.conf" --policy "$W/tok.policy" --check
+for opt in --max-connections --timeout --socket-mode --listen; do
+	no_echo "option $opt <token>" 64 -c "$W/aivenauth.conf" "$opt" "$T"
+done
+no_echo "an unexpected argument <token>" 64 -c "$W/aivenauth.conf" "$T"
+no_echo "--socket-group <token>" 64 -c "$W/aivenauth.conf" --socket-group "$T" --listen "$W/x.sock"
+check "... and binds no socket" test ! -e "$W/x.sock"
+
 # ---------------------------------------------------------------- systemd socket activation
 # What systemd does: a bound listening socket as fd 3, LISTEN_FDS=1 and
 # LISTEN_PID = the service's pid (exec keeps the pid, so the shell sets

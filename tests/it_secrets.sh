@@ -329,6 +329,20 @@ libaivenauth/net/etcd_json.c ### strcmp(json_string_value(t), "DELETE") == 0) ##
 libaivenauth/net/json.c ### strcmp(json_string_value(id), user_id) != 0) || ### /v1/me user id vs the synced owner (public ids)
 libaivenauth/net/json_error.c ### hit = json_is_string(v) && strcmp(json_string_value(v), code) == 0; ### API error_code
 libaivenauth/net/json_error.c ### strcmp(json_string_value(c), code) == 0) ### API error_code
+libaivenauth/base/file.c ### if (strcmp(real, dir) != 0 && strlen(real) + 2 <= WALK_PATH_MAX) { ### file paths (the parent-directory walk)
+libaivenauth/base/file.c ### snprintf(dir, sizeof(dir), "%s/x", strcmp(real, "/") == 0 ? ### file paths (the parent-directory walk)
+libaivenauth/base/file.c ### } else if (strcmp(real, dir) != 0) { ### file paths (the parent-directory walk)
+libaivenauth/reader/dupnames.c ### int c = n > 0 ? memcmp(x->p, y->p, n) : 0; ### application user names (public), sorted and searched
+libaivenauth/fleet/fleet_from_cache.c ### if (strcmp(tk->prefix, j.e[i].prefix) != 0) ### token prefix (public) of a journaled revocation
+libaivenauth/fleet/fleet_from_cache.c ### strcmp(tk->user_id, j.e[i].user_id) == 0) { ### application user id (public) of a journaled revocation
+libaivenauth/writer/revoke_fold.c ### if (j.kind[i] == REVJ_ENTRY && strcmp(j.e[i].prefix, prefix) == 0 && ### token prefix (public) in the revocation journal
+libaivenauth/writer/revoke_fold.c ### strcmp(j.e[i].user_id, user_id) == 0) { ### application user id (public) in the revocation journal
+libaivenauth/writer/sync.c ### if (hit->user_id == NULL || strcmp(hit->user_id, user_id) != 0) { ### application user id (public) of a listed token
+libaivenauth/writer/sync.c ### strcmp(j->e[i].prefix, prefix) == 0) ### token prefix (public) in the revocation journal
+libaivenauth/writer/revoke_fold.c ### if (strcmp(j->hdr.over[i].prefix, prefix) == 0 && ### token prefix (public) on the journal's overflow mark
+libaivenauth/writer/revoke_fold.c ### strcmp(j->hdr.over[i].user_id, user_id) == 0) { ### application user id (public) on the journal's overflow mark
+libaivenauth/writer/revoke_fold.c ### strcmp(j->hdr.over[i].user_id, user_id) == 0) ### application user id (public) on the journal's overflow mark
+pam_aiven/args.c ### if (strcmp(allowed[i], d->name) == 0) ### module argument names
 EOA
 )
 unlisted=0

@@ -9,7 +9,8 @@
  * The map decides who may log in as whom, root included, so it is parsed
  * like the config: strictly, and all or nothing.  Any mistake refuses the
  * whole map with FILE:LINE:COLUMN (a half-read map could drop the from=
- * of a line, or keep a line the admin just deleted).  Accounts are
+ * of a line, or keep a line the admin just deleted), and so does a last
+ * line without its newline: the sign of a half-written file.  Accounts are
  * matched literally and a duplicate account line is an error, not a
  * merge: which of two lines holds would depend on reading order.
  */
@@ -388,6 +389,23 @@ aivenauth_account_map_parse(struct aivenauth_ctx *ctx, const char *name,
 			ps.line = p;
 			st = perr(&ps, p + ACCTMAP_LINE_MAX, "line longer than "
 			    "%d bytes", ACCTMAP_LINE_MAX);
+			goto out;
+		}
+		if (nl == end) {
+			/* A map is a text file: every line ends in a newline.
+			 * A last line without one is what a reader sees of a
+			 * map being rewritten in place (truncated, then written
+			 * a page at a time), and a cut line can be wider than
+			 * the whole one: "from=" or the end of a glob gone.
+			 * Refusing it leaves only cuts at a line boundary, and
+			 * those only drop whole accounts (one line per account,
+			 * nothing later narrows an earlier line): narrower. */
+			ps.line = p;
+			st = perr(&ps, nl, "the last line does not end in a "
+			    "newline: this looks like a partial write (a map "
+			    "being rewritten in place); end the file with a "
+			    "newline, and install edits by rename "
+			    "(aivenauth-accounts(5))");
 			goto out;
 		}
 		if ((st = parse_line(&ps, p, (size_t)(nl - p))) != AIVENAUTH_OK)

@@ -35,9 +35,18 @@ struct aivenauth_account_map {
 /* The line of account, or NULL (account NULL: NULL). */
 const struct acct_line *acctmap_find(const struct aivenauth_account_map *m,
     const char *account);
+/* How a line lists a user, the most specific way it does: an id names
+ * one user; a glob admits every name like it, by design; an exact name is
+ * a display name, which several users may hold (verify.c refuses then). */
+enum acct_match {
+	ACCT_MATCH_NONE = 0,
+	ACCT_MATCH_NAME,
+	ACCT_MATCH_GLOB,
+	ACCT_MATCH_ID,
+};
 /* Does the line list the user (name/id as (pointer, length), not NUL-
- * terminated: straight out of the cache record)? */
-bool acct_line_lists(const struct acct_line *l, const char *name,
+ * terminated: straight out of the cache record), and how? */
+enum acct_match acct_line_lists(const struct acct_line *l, const char *name,
     size_t name_len, const char *id, size_t id_len);
 /* Is rhost (an IP literal) inside the line's from=?  A line without
  * from= admits any address; with one, no usable address is refused. */

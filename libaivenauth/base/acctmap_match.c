@@ -57,10 +57,13 @@ glob_match(const char *pat, const char *s, size_t n)
 	return *pat == '\0';
 }
 
-bool
+/* The whole line is looked at: the strongest match wins, so a user
+ * listed both by name and by id is listed by id. */
+enum acct_match
 acct_line_lists(const struct acct_line *l, const char *name, size_t nlen,
     const char *id, size_t idlen)
 {
+	enum acct_match best = ACCT_MATCH_NONE;
 	size_t i;
 
 	for (i = 0; i < l->pub.n_users; i++) {
@@ -68,16 +71,17 @@ acct_line_lists(const struct acct_line *l, const char *name, size_t nlen,
 
 		if (aivenauth_account_user_is_id(u)) {
 			if (idlen == strlen(u) && memcmp(u, id, idlen) == 0)
-				return true;
+				return ACCT_MATCH_ID;
 		} else if (aivenauth_account_user_is_glob(u)) {
 			if (nlen > 0 && glob_match(u, name, nlen))
-				return true;
+				best = ACCT_MATCH_GLOB;
 		} else if (nlen > 0 && nlen == strlen(u) &&
 		    memcmp(u, name, nlen) == 0) {
-			return true;
+			if (best == ACCT_MATCH_NONE)
+				best = ACCT_MATCH_NAME;
 		}
 	}
-	return false;
+	return best;
 }
 
 bool
@@ -87,7 +91,8 @@ aivenauth_account_entry_lists(const struct aivenauth_account_entry *e,
 	if (e == NULL)
 		return false;
 	/* pub is the first member of struct acct_line */
-	return acct_line_lists((const struct acct_line *)(const void *)e,
+	return ACCT_MATCH_NONE != acct_line_lists(
+	    (const struct acct_line *)(const void *)e,
 	    user_name != NULL ? user_name : "",
 	    user_name != NULL ? strlen(user_name) : 0,
 	    user_id != NULL ? user_id : "", user_id != NULL ? strlen(user_id) : 0);

@@ -53,6 +53,8 @@ aivenauth_ctx_free(struct aivenauth_ctx *ctx)
 	acctmap_cache_free(ctx);
 	if (ctx->learned_free != NULL)
 		ctx->learned_free(ctx);
+	if (ctx->dupnames_free != NULL)
+		ctx->dupnames_free(ctx);
 	net_unload(ctx);
 	config_free(&ctx->cfg);
 	free(ctx);

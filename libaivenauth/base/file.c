@@ -21,6 +21,7 @@
 #include "base/internal.h"
 
 #define WALK_PATH_MAX 4096
+#define READ_TRIES 3       /* reads of a file that keeps changing */
 
 static const char *
 trust_name(enum trust trust)
@@ -86,27 +87,37 @@ check_stat(struct aivenauth_ctx *ctx, const struct stat *sb, const char *what,
 }
 
 /*
- * The directories above a secret: whoever can write to one can swap the
- * file for their own (OpenSSH's safe_path).  A sticky directory (/tmp) is
- * fine, since only the owner may rename or remove what is in it.
+ * The directories above a trusted file (OpenSSH's safe_path for
+ * authorized_keys): whoever can write to one can rename the file away and
+ * put their own, or an older copy, in its place, so each directory up to
+ * "/" must be owned by a trusted owner (the file's rule: root or us, and
+ * for secrets the aivenauth user) and writable by nobody else.  A sticky
+ * directory (/tmp, mode 1777 owned by root) is the exception: there only
+ * a file's owner (or the directory's, who is trusted) may rename or
+ * remove it, and the file itself must have a trusted owner.
+ *
+ * lstat(), never stat(): a symlinked directory on the path is not
+ * followed here, so the walk sees the link's own directory; the target
+ * is walked too, from realpath() of the file's directory (below).
  */
 static enum aivenauth_status
-check_parents(struct aivenauth_ctx *ctx, const char *path, const char *what)
+walk_parents(struct aivenauth_ctx *ctx, const char *walk, const char *path,
+    const char *what, enum trust trust)
 {
 	char dir[WALK_PATH_MAX + 1], *slash;
 	struct stat sb;
 	unsigned mode;
-	size_t n = strlen(path);
+	size_t n = strlen(walk);
 
 	if (n > WALK_PATH_MAX) {
 		ctx_log(ctx, LOG_ERR, "%s %s: path longer than %d bytes",
 		    what, path, WALK_PATH_MAX);
 		return AIVENAUTH_ERR_INVALID;
 	}
-	memcpy(dir, path, n + 1);
+	memcpy(dir, walk, n + 1);
 	for (;;) {
 		if ((slash = strrchr(dir, '/')) == NULL)
-			break;     /* relative: checked up to its first part */
+			break;     /* relative: realpath() walk covers the rest */
 		if (slash == dir) {
 			if (dir[1] == '\0')
 				break;
@@ -114,28 +125,79 @@ check_parents(struct aivenauth_ctx *ctx, const char *path, const char *what)
 		} else {
 			*slash = '\0';
 		}
-		if (stat(dir, &sb) != 0) {
+		if (lstat(dir, &sb) != 0) {
 			ctx_log(ctx, LOG_ERR, "cannot check directory %s of %s "
 			    "%s: %s", dir, what, path, strerror(errno));
 			return AIVENAUTH_ERR_IO;
 		}
+		if (S_ISLNK(sb.st_mode))
+			continue;  /* its target is on the realpath() walk */
 		mode = (unsigned)(sb.st_mode & 07777);
-		if (sb.st_uid != 0 && sb.st_uid != geteuid()) {
+		if (!owner_trusted(sb.st_uid, trust == TRUST_SECRET)) {
 			ctx_log(ctx, LOG_ERR, "directory %s of %s %s is owned "
-			    "by uid %u; it must be owned by root (or the user "
+			    "by uid %u (mode %04o): whoever owns it can swap "
+			    "the file; it must be owned by root%s (or the user "
 			    "running this); run: chown root %s", dir, what,
-			    path, (unsigned)sb.st_uid, dir);
+			    path, (unsigned)sb.st_uid, mode,
+			    trust == TRUST_SECRET ? " or the aivenauth user" :
+			    "", dir);
 			return AIVENAUTH_ERR_UNSAFE_FILE;
 		}
 		if ((mode & 022) != 0 && (mode & S_ISVTX) == 0) {
 			ctx_log(ctx, LOG_ERR, "directory %s of %s %s is "
-			    "group- or world-writable without the sticky bit "
-			    "(mode %04o); run: chmod go-w %s", dir, what, path,
-			    mode, dir);
+			    "%s-writable without the sticky bit (owner uid %u, "
+			    "mode %04o): others can swap the file; run: chmod "
+			    "go-w %s", dir, what, path,
+			    (mode & S_IWOTH) != 0 ? "world" : "group",
+			    (unsigned)sb.st_uid, mode, dir);
 			return AIVENAUTH_ERR_UNSAFE_FILE;
 		}
 	}
 	return AIVENAUTH_OK;
+}
+
+static enum aivenauth_status
+check_parents(struct aivenauth_ctx *ctx, const char *path, const char *what,
+    enum trust trust)
+{
+	char dir[WALK_PATH_MAX + 1], *slash, *real;
+	enum aivenauth_status st;
+	size_t n = strlen(path);
+
+	/* The module is dlopen()ed from the library's own directory, owned
+	 * by the package; its rule stays the file's own. */
+	if (trust == TRUST_MODULE)
+		return AIVENAUTH_OK;
+	if ((st = walk_parents(ctx, path, path, what, trust)) != AIVENAUTH_OK)
+		return st;
+	if (n > WALK_PATH_MAX)
+		return AIVENAUTH_ERR_INVALID;
+	memcpy(dir, path, n + 1);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		memcpy(dir, ".", 2);
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if ((real = realpath(dir, NULL)) == NULL) {
+		ctx_log(ctx, LOG_ERR, "cannot check directory %s of %s %s: %s",
+		    dir, what, path, strerror(errno));
+		return AIVENAUTH_ERR_IO;
+	}
+	/* Same directories as above, unless a symlink or a relative path
+	 * led elsewhere: then walk where it really lives.  "/x" is appended
+	 * so that the walk starts at real itself. */
+	if (strcmp(real, dir) != 0 && strlen(real) + 2 <= WALK_PATH_MAX) {
+		snprintf(dir, sizeof(dir), "%s/x", strcmp(real, "/") == 0 ?
+		    "" : real);
+		st = walk_parents(ctx, dir, path, what, trust);
+	} else if (strcmp(real, dir) != 0) {
+		ctx_log(ctx, LOG_ERR, "%s %s: its real path %s is longer than "
+		    "%d bytes", what, path, real, WALK_PATH_MAX);
+		st = AIVENAUTH_ERR_INVALID;
+	}
+	free(real);
+	return st;
 }
 
 static enum aivenauth_status
@@ -159,38 +221,39 @@ open_error(struct aivenauth_ctx *ctx, const char *what, const char *path,
 	}
 }
 
-/*
- * The buffer is size + 2 bytes so that one read past the expected size
- * tells a file that grew under us from one that did not; len + 1 bytes
- * (the data and its NUL) are what the caller has to wipe, nothing was
- * written beyond them.
- */
-enum aivenauth_status
-read_trusted(struct aivenauth_ctx *ctx, const char *path, enum trust trust,
-    size_t max, char **bufp, size_t *lenp)
+/* Does the file still look as it did when we started reading it?  An fd
+ * keeps its inode, so size and the two times are what can move. */
+static bool
+unchanged(const struct stat *a, const struct stat *b)
 {
-	return read_trusted_st(ctx, path, trust, max, bufp, lenp, NULL);
+	return a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	    a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	    a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	    a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
-enum aivenauth_status
-read_trusted_st(struct aivenauth_ctx *ctx, const char *path,
-    enum trust trust, size_t max, char **bufp, size_t *lenp,
-    struct stat *sbp)
+/*
+ * One attempt.  The buffer is size + 2 bytes so that one read past the
+ * expected size tells a file that grew under us from one that did not;
+ * len + 1 bytes (the data and its NUL) are what the caller has to wipe,
+ * nothing was written beyond them.  A file whose byte count or identity
+ * moved during the read sets *changed and returns AIVENAUTH_ERR_IO
+ * without logging: the caller reads again.
+ */
+static enum aivenauth_status
+read_once(struct aivenauth_ctx *ctx, const char *path, enum trust trust,
+    size_t max, char **bufp, size_t *lenp, struct stat *sbp, bool *changed)
 {
 	enum aivenauth_status st = AIVENAUTH_ERR_INTERNAL;
 	const char *what = trust_name(trust);
 	char *buf = NULL;
 	size_t size = 0, len = 0;
-	struct stat sb;
+	struct stat sb, after;
 	ssize_t r;
 	int fd = -1;
 
-	if (bufp != NULL)
-		*bufp = NULL;
-	if (lenp != NULL)
-		*lenp = 0;
-	if (path == NULL || bufp == NULL || lenp == NULL)
-		return AIVENAUTH_ERR_INVALID;
+	*changed = false;
 	/* O_NONBLOCK: a FIFO planted at the path must not hang us in
 	 * open(); fstat below refuses it anyway. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
@@ -213,8 +276,7 @@ read_trusted_st(struct aivenauth_ctx *ctx, const char *path,
 	}
 	if ((st = check_stat(ctx, &sb, what, path, trust)) != AIVENAUTH_OK)
 		goto out;
-	if (trust == TRUST_SECRET &&
-	    (st = check_parents(ctx, path, what)) != AIVENAUTH_OK)
+	if ((st = check_parents(ctx, path, what, trust)) != AIVENAUTH_OK)
 		goto out;
 	if (sb.st_size < 0 || (uint64_t)sb.st_size > max) {
 		ctx_log(ctx, LOG_ERR, "%s %s is too large (%lld bytes, at most "
@@ -241,9 +303,11 @@ read_trusted_st(struct aivenauth_ctx *ctx, const char *path,
 			break;
 		len += (size_t)r;
 	}
-	if (len > size) {
-		ctx_log(ctx, LOG_ERR, "%s %s changed while being read; try "
-		    "again", what, path);
+	/* Fewer or more bytes than fstat said, or size or times moved while
+	 * we read: a writer is at work (a rewrite in place truncates, then
+	 * writes), and what we hold may be half of one file. */
+	if (len != size || fstat(fd, &after) != 0 || !unchanged(&sb, &after)) {
+		*changed = true;
 		st = AIVENAUTH_ERR_IO;
 		goto out;
 	}
@@ -263,6 +327,47 @@ out:
 	if (fd >= 0)
 		close(fd);
 	return st;
+}
+
+enum aivenauth_status
+read_trusted(struct aivenauth_ctx *ctx, const char *path, enum trust trust,
+    size_t max, char **bufp, size_t *lenp)
+{
+	return read_trusted_st(ctx, path, trust, max, bufp, lenp, NULL);
+}
+
+/*
+ * A file that changed while being read is read again, a bounded number
+ * of times: an editor's write is over in microseconds, and a file that
+ * keeps changing is refused (never half of it accepted), logged, and
+ * read again at the caller's next use.
+ */
+enum aivenauth_status
+read_trusted_st(struct aivenauth_ctx *ctx, const char *path,
+    enum trust trust, size_t max, char **bufp, size_t *lenp,
+    struct stat *sbp)
+{
+	enum aivenauth_status st;
+	bool changed = false;
+	int i;
+
+	if (bufp != NULL)
+		*bufp = NULL;
+	if (lenp != NULL)
+		*lenp = 0;
+	if (path == NULL || bufp == NULL || lenp == NULL)
+		return AIVENAUTH_ERR_INVALID;
+	for (i = 0; i < READ_TRIES; i++) {
+		st = read_once(ctx, path, trust, max, bufp, lenp, sbp,
+		    &changed);
+		if (!changed)
+			return st;
+	}
+	ctx_log(ctx, LOG_ERR, "%s %s changed while being read, %d times in a "
+	    "row; refused until it holds still (install edits by rename: "
+	    "write a new file in the same directory, then mv it over)",
+	    trust_name(trust), path, READ_TRIES);
+	return AIVENAUTH_ERR_IO;
 }
 
 enum aivenauth_status
@@ -287,7 +392,5 @@ check_trusted_path(struct aivenauth_ctx *ctx, const char *path,
 	}
 	if ((st = check_stat(ctx, &sb, what, path, trust)) != AIVENAUTH_OK)
 		return st;
-	if (trust == TRUST_SECRET)
-		return check_parents(ctx, path, what);
-	return AIVENAUTH_OK;
+	return check_parents(ctx, path, what, trust);
 }

@@ -80,6 +80,7 @@ void config_free(struct config *c);
 
 struct cache;
 struct acctmap_cache;
+struct dupnames;
 
 struct aivenauth_ctx {
 	struct config cfg;
@@ -90,6 +91,10 @@ struct aivenauth_ctx {
 	struct learned *learned;                /* online learning's memory
 	                                           (reader/learned.c) */
 	void (*learned_free)(struct aivenauth_ctx *ctx);  /* set with it */
+	struct dupnames *dupnames;              /* names several users hold,
+	                                           per cache version
+	                                           (reader/dupnames.c) */
+	void (*dupnames_free)(struct aivenauth_ctx *ctx);  /* set with it */
 	struct acctmap_cache *acctmap;          /* the account map as last
 	                                           read (base/acctmap_load.c) */
 	/* user_match any: the last account NSS said is not uid 0, and until

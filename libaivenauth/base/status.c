@@ -122,6 +122,8 @@ aivenauth_reason_name(enum aivenauth_reason r)
 		return "map-unavailable";
 	case AIVENAUTH_REASON_ROOT_REFUSED:
 		return "root-refused";
+	case AIVENAUTH_REASON_MAP_AMBIGUOUS_NAME:
+		return "map-ambiguous-name";
 	}
 	return "unknown";
 }
@@ -182,6 +184,10 @@ aivenauth_reason_text(enum aivenauth_reason r)
 	case AIVENAUTH_REASON_ROOT_REFUSED:
 		return "user_match=any never admits uid 0; give the account an "
 		    "explicit line in the account map (user_match=map)";
+	case AIVENAUTH_REASON_MAP_AMBIGUOUS_NAME:
+		return "the account map line lists the token's application user "
+		    "by a name that several application users hold; list it by "
+		    "its u-id";
 	}
 	return "unknown reason";
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -192,6 +193,7 @@ size_t
 fleet_gen_journal(struct aivenauth_ctx *ctx, struct fleet_gen *g)
 {
 	struct revj j;
+	int64_t now = (int64_t)time(NULL);
 	size_t i, t, n = 0;
 
 	if (revj_open(ctx, false, &j) != AIVENAUTH_OK)
@@ -207,9 +209,23 @@ fleet_gen_journal(struct aivenauth_ctx *ctx, struct fleet_gen *g)
 				continue;
 			if (!tk->revoked && tk->user_id != NULL &&
 			    strcmp(tk->user_id, j.e[i].user_id) == 0) {
+				int64_t at = j.e[i].not_before != 0 ?
+				    j.e[i].not_before : j.e[i].time;
+
+				/* A rotation's scheduled one: refused from
+				 * then on (revoke_at), revoked once due. */
+				if (j.e[i].not_before != 0 &&
+				    ((tk->revoke_at != 0 && tk->revoke_at <= at) ||
+				    at > now)) {
+					if (tk->revoke_at == 0 || tk->revoke_at > at) {
+						tk->revoke_at = at;
+						n++;
+					}
+					break;
+				}
 				tk->revoked = true;
-				if (tk->revoke_at == 0 || tk->revoke_at > j.e[i].time)
-					tk->revoke_at = j.e[i].time;
+				if (tk->revoke_at == 0 || tk->revoke_at > at)
+					tk->revoke_at = at;
 				ctx_log(ctx, LOG_NOTICE, "fleet: token %s published "
 				    "revoked from the revocation journal (the "
 				    "cache could not store it yet)", tk->prefix);

@@ -140,6 +140,10 @@ enum aivenauth_reason {
 	AIVENAUTH_REASON_ROOT_REFUSED = 21,    /* user_match ANY and the account
 	                                          is uid 0 (root, or a name
 	                                          resolving to uid 0) */
+	AIVENAUTH_REASON_MAP_AMBIGUOUS_NAME = 22,/* the line lists the token's
+	                                          application user only by a
+	                                          name several synced users
+	                                          hold (list it by u-id) */
 };
 
 /* Stable machine name of a reason ("unknown-prefix"), for logs and --json. */
@@ -388,15 +392,45 @@ AIVENAUTH_EXPORT enum aivenauth_status aivenauth_revocation_record(
     AIVENAUTH_WUR;
 /*
  * The revocation journal's overflow mark: set when a revocation found the
- * journal full (and the cache could not store it); while it is set the
- * writer publishes nothing (readers answer cache-unavailable).  *listed:
- * how many such revocations it names (each is taken off when it is
- * journaled: run its revoke again); *lost: one could not even be named.
+ * journal full; while it is set the writer publishes nothing (readers
+ * answer cache-unavailable).  *listed: how many such revocations it names
+ * (each is taken off when it is journaled -- run its revoke again -- or
+ * when a write stores it revoked); *lost: one could not even be named.
  * With clear, the mark is cleared (the operator confirmed the revocations
  * at the API); the next sync publishes again.  No journal: no mark.
  */
 AIVENAUTH_EXPORT enum aivenauth_status aivenauth_revocation_overflow(
     struct aivenauth_ctx *ctx, size_t *listed, bool *lost, bool clear)
+    AIVENAUTH_WUR;
+/*
+ * A scheduled revocation in the same journal (`aivenctl token rotate` with
+ * a grace): the token is refused from `at` (> 0) on.  Every write to the
+ * cache stores it as aivenauth_cache_revoke(ctx, prefix, at) would, the
+ * sync sends the DELETE once it is due, and a writer that cannot store it
+ * (a full disk) withdraws the readers, so a full disk never leaves the
+ * token valid past `at`.  Call it before creating the replacement; on
+ * failure nothing changed (the readers are left as they are) and the
+ * caller must stop: AIVENAUTH_ERR_CACHE_FULL when the journal is full.
+ */
+AIVENAUTH_EXPORT enum aivenauth_status aivenauth_revocation_schedule(
+    struct aivenauth_ctx *ctx, const char *user_id, const char *prefix,
+    int64_t at) AIVENAUTH_WUR;
+/* What the revocation journal holds (`aivenctl status`, `doctor`). */
+struct aivenauth_revocation_journal {
+	size_t slots;           /* its capacity */
+	size_t pending;         /* revocations recorded, not yet stored in
+	                         * the cache, or stored for a token the cache
+	                         * lacks (the sync waits for the API) */
+	size_t scheduled;       /* of those, refused only from a later time */
+	size_t torn;            /* slots a crash cut short (freed by the next
+	                         * write) */
+	int64_t oldest;         /* when the oldest pending one was recorded */
+};
+/* AIVENAUTH_OK with all counts 0 when there is no journal yet;
+ * AIVENAUTH_ERR_CACHE_MISSING without a cache; _UNSAFE_FILE, _CACHE_ACCESS, _IO
+ * when it cannot be read (needs the writer's rights). */
+AIVENAUTH_EXPORT enum aivenauth_status aivenauth_revocation_journal_info(
+    struct aivenauth_ctx *ctx, struct aivenauth_revocation_journal *out)
     AIVENAUTH_WUR;
 /* Forget a token entirely (hash and metadata). */
 AIVENAUTH_EXPORT enum aivenauth_status aivenauth_cache_remove(

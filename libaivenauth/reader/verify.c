@@ -21,6 +21,7 @@
 #include "base/acctmap.h"
 #include "base/cache.h"
 #include "base/rec.h"
+#include "reader/dupnames.h"
 #include "reader/learned.h"
 #include "reader/reader.h"
 
@@ -94,20 +95,40 @@ user_ok(const struct tok_view *v, const struct aivenauth_request *req)
 	return false;
 }
 
+/* What the decision reads, for the checks that look past the token's own
+ * record (the other users' names). */
+struct view_src {
+	struct aivenauth_ctx *ctx;
+	MDB_txn *txn;
+	const struct cache_state *s;
+};
+
 /*
  * user_match=map: the requested account's line must list the token's
  * application user, and the line's options must hold.  Each refusal has
  * its own reason, so the log says which part of the map refused.
+ *
+ * Listed by exact name only, and another synced user holds that name
+ * too (names are display names: an organization admin can create a
+ * second "ci-runner"): refused, map-ambiguous-name, since the line cannot
+ * say which one it meant.  By id: one user.  By glob: every name like
+ * it, whoever holds it, which is what a glob says.
  */
 static enum aivenauth_reason
 map_policy(const struct tok_view *v, const struct aivenauth_request *req,
-    const struct acct_line *line)
+    const struct acct_line *line, const struct view_src *src)
 {
+	enum acct_match how;
+
 	if (line == NULL)
 		return AIVENAUTH_REASON_MAP_NO_LINE;
-	if (!acct_line_lists(line, v->user_name.p, v->user_name.n,
-	    v->user_id.p, v->user_id.n))
+	how = acct_line_lists(line, v->user_name.p, v->user_name.n,
+	    v->user_id.p, v->user_id.n);
+	if (how == ACCT_MATCH_NONE)
 		return AIVENAUTH_REASON_MAP_NOT_LISTED;
+	if (how == ACCT_MATCH_NAME && dupnames_held_twice(src->ctx, src->txn,
+	    src->s, (const char *)v->user_name.p, v->user_name.n))
+		return AIVENAUTH_REASON_MAP_AMBIGUOUS_NAME;
 	if (!acct_line_from_ok(line, req->rhost))
 		return AIVENAUTH_REASON_MAP_FROM;
 	if (line->pub.scope != NULL && !scope_ok(v, line->pub.scope))
@@ -124,7 +145,7 @@ effective_expiry(const struct tok_view *v)
 /* Everything after the secret matched. */
 static enum aivenauth_reason
 policy(const struct tok_view *v, const struct aivenauth_request *req,
-    const struct acct_line *line, int64_t now)
+    const struct acct_line *line, const struct view_src *src, int64_t now)
 {
 	int64_t exp = effective_expiry(v);
 	enum aivenauth_reason r;
@@ -134,7 +155,7 @@ policy(const struct tok_view *v, const struct aivenauth_request *req,
 	if (exp != 0 && now >= exp)
 		return AIVENAUTH_REASON_EXPIRED;
 	if (req->user_match == AIVENAUTH_MATCH_MAP) {
-		if ((r = map_policy(v, req, line)) != AIVENAUTH_ACCEPTED)
+		if ((r = map_policy(v, req, line, src)) != AIVENAUTH_ACCEPTED)
 			return r;
 	} else if (!user_ok(v, req)) {
 		return AIVENAUTH_REASON_USER_MISMATCH;
@@ -180,6 +201,7 @@ decide(struct aivenauth_ctx *ctx, const char *token, size_t len,
 	unsigned char h[HASH_BYTES];
 	enum aivenauth_status st;
 	struct cache_state s;
+	struct view_src src;
 	struct tok_view v;
 	MDB_txn *txn;
 	MDB_val k, val;
@@ -188,6 +210,9 @@ decide(struct aivenauth_ctx *ctx, const char *token, size_t len,
 
 	if ((st = cache_read_current(ctx, &txn, &s)) != AIVENAUTH_OK)
 		return st;
+	src.ctx = ctx;
+	src.txn = txn;
+	src.s = &s;
 	d->sync_age = s.sync_time != 0 ? now - s.sync_time : -1;
 	if (is_stale(ctx, &s, now)) {
 		d->reason = AIVENAUTH_REASON_CACHE_STALE;
@@ -233,7 +258,8 @@ decide(struct aivenauth_ctx *ctx, const char *token, size_t len,
 		if (ctx->cfg.online == ONLINE_LEARN) {
 			/* Policy first: a token refused anyway (revoked, wrong
 			 * user, address) costs no API call. */
-			enum aivenauth_reason r = policy(&v, req, line, now);
+			enum aivenauth_reason r = policy(&v, req, line, &src,
+			    now);
 
 			if (r != AIVENAUTH_ACCEPTED) {
 				d->reason = r;
@@ -252,7 +278,7 @@ decide(struct aivenauth_ctx *ctx, const char *token, size_t len,
 		d->reason = AIVENAUTH_REASON_SECRET_MISMATCH;
 		goto out;
 	}
-	d->reason = policy(&v, req, line, now);
+	d->reason = policy(&v, req, line, &src, now);
 	if (d->reason == AIVENAUTH_ACCEPTED && (v.flags & TOK_F_EXTEND) &&
 	    v.max_age > 0 && exp != 0 && exp - now < v.max_age / 2 &&
 	    ctx->cfg.online == ONLINE_LEARN) {

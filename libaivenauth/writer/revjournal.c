@@ -5,8 +5,10 @@
  *   0  u32 magic "RVJ1"      4  u8 prefix length   5  u8 user id length
  *   6  u16 zero              8  i64 time of the revocation
  *   16 prefix (64 bytes, zero padded)   80 user id (64, zero padded)
- *   144 u64 sequence number (0 in a journal older than them)
- *   152..495 zero            496 BLAKE2b-128 of bytes 0..495
+ *   144 i64 not before (0: now; else a scheduled revocation's time)
+ *   152 u64 sequence number (0 in a journal older than them)
+ *   160..495 zero            496 BLAKE2b-128 of bytes 0..495
+ * (Slots written before "not before" existed have zero there: "now".)
  * A header copy (REVJ_HDR bytes, after the slots; two of them):
  *   0  u32 magic "RVH1"      4  u8 lost   5  u8 number listed   6 u16 zero
  *   8  u64 gen               16 u64 seq
@@ -39,7 +41,9 @@
 #define OFF_TIME 8
 #define OFF_PREFIX 16
 #define OFF_USER (OFF_PREFIX + AIVENAUTH_PREFIX_MAX)
-#define OFF_SEQ (OFF_USER + AIVENAUTH_ID_MAX)
+#define OFF_NB (OFF_USER + AIVENAUTH_ID_MAX)
+#define OFF_SEQ (OFF_NB + 8)
+#define OFF_PAD (OFF_SEQ + 8)
 #define OFF_CHECK (REVJ_SLOT - 16)
 #define H_OVER 24
 #define H_ONE (2 + AIVENAUTH_PREFIX_MAX + AIVENAUTH_ID_MAX)
@@ -93,7 +97,7 @@ revj_encode(const struct revj_entry *e, unsigned char slot[REVJ_SLOT])
 
 	memset(slot, 0, REVJ_SLOT);
 	if (pn == 0 || pn > AIVENAUTH_PREFIX_MAX || un == 0 ||
-	    un > AIVENAUTH_ID_MAX)
+	    un > AIVENAUTH_ID_MAX || e->not_before < 0)
 		return false;
 	put_le(slot, REVJ_MAGIC, 4);
 	slot[OFF_PLEN] = (unsigned char)pn;
@@ -101,6 +105,7 @@ revj_encode(const struct revj_entry *e, unsigned char slot[REVJ_SLOT])
 	put_le(slot + OFF_TIME, (uint64_t)e->time, 8);
 	memcpy(slot + OFF_PREFIX, e->prefix, pn);
 	memcpy(slot + OFF_USER, e->user_id, un);
+	put_le(slot + OFF_NB, (uint64_t)e->not_before, 8);
 	put_le(slot + OFF_SEQ, e->seq, 8);
 	slot_check(slot, slot + OFF_CHECK);
 	return true;
@@ -128,12 +133,15 @@ revj_decode(const unsigned char slot[REVJ_SLOT], struct revj_entry *e)
 	    !field_ok(slot + OFF_PREFIX, pn, AIVENAUTH_PREFIX_MAX) ||
 	    !field_ok(slot + OFF_USER, un, AIVENAUTH_ID_MAX))
 		return REVJ_TORN;
-	for (i = OFF_SEQ + 8; i < OFF_CHECK; i++)
+	if ((int64_t)get_le(slot + OFF_NB, 8) < 0)
+		return REVJ_TORN;
+	for (i = OFF_PAD; i < OFF_CHECK; i++)
 		if (slot[i] != 0)
 			return REVJ_TORN;
 	memcpy(e->prefix, slot + OFF_PREFIX, pn);
 	memcpy(e->user_id, slot + OFF_USER, un);
 	e->time = (int64_t)get_le(slot + OFF_TIME, 8);
+	e->not_before = (int64_t)get_le(slot + OFF_NB, 8);
 	e->seq = get_le(slot + OFF_SEQ, 8);
 	return REVJ_ENTRY;
 }

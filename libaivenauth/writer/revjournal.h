@@ -57,6 +57,10 @@ struct revj_entry {
 	char prefix[AIVENAUTH_PREFIX_MAX + 1];
 	char user_id[AIVENAUTH_ID_MAX + 1];
 	int64_t time;
+	/* 0: revoke now.  Else a scheduled revocation (`token rotate` with
+	 * a grace): the token is refused from this time on; every write
+	 * stores it as such (revoke_at), the sync sends the DELETE once due. */
+	int64_t not_before;
 	uint64_t seq;           /* 0: written before sequence numbers */
 };
 

@@ -116,42 +116,53 @@ over_mark(struct aivenauth_ctx *ctx, struct revj *j, const char *user_id,
 	    revj_sync(ctx, j) == AIVENAUTH_OK;
 }
 
-enum aivenauth_status
-aivenauth_revocation_record(struct aivenauth_ctx *ctx, const char *user_id,
-    const char *prefix)
+/*
+ * One slot for (user_id, prefix, not_before), written and synced.  An
+ * entry already there for the token stands if it refuses the token no
+ * later than this one would; otherwise its slot is rewritten with this
+ * one (a `token revoke` of a token whose rotation scheduled it).
+ */
+static enum aivenauth_status
+record_entry(struct aivenauth_ctx *ctx, const char *user_id,
+    const char *prefix, int64_t not_before, bool *marked)
 {
 	unsigned char slot[REVJ_SLOT];
 	enum aivenauth_status st;
 	struct revj_entry e;
 	struct revj j;
 	size_t i, free_slot = REVJ_SLOTS;
-	bool marked = false;
 
 	if (ctx == NULL || user_id == NULL || prefix == NULL ||
 	    *user_id == '\0' || *prefix == '\0' ||
 	    strlen(user_id) > AIVENAUTH_ID_MAX ||
-	    strlen(prefix) > AIVENAUTH_PREFIX_MAX)
+	    strlen(prefix) > AIVENAUTH_PREFIX_MAX || not_before < 0)
 		return AIVENAUTH_ERR_INVALID;
 	memset(&e, 0, sizeof(e));
 	memcpy(e.prefix, prefix, strlen(prefix));
 	memcpy(e.user_id, user_id, strlen(user_id));
 	e.time = (int64_t)time(NULL);
+	e.not_before = not_before;
 	/* Opened locked: another recorder cannot take the same slot. */
-	if ((st = revj_open(ctx, true, &j)) == AIVENAUTH_ERR_CACHE_MISSING)
-		return st;      /* no cache here: nothing a reader could accept */
-	if (st != AIVENAUTH_OK)
-		goto fail;
+	if ((st = revj_open(ctx, true, &j)) != AIVENAUTH_OK)
+		return st;
 	for (i = 0; i < REVJ_SLOTS; i++) {
 		if (j.kind[i] == REVJ_ENTRY && strcmp(j.e[i].prefix, prefix) == 0 &&
 		    strcmp(j.e[i].user_id, user_id) == 0) {
-			/* already recorded, still pending */
-			if (over_drop(&j, user_id, prefix) &&
-			    (revj_put_hdr(ctx, &j) != AIVENAUTH_OK ||
-			    revj_sync(ctx, &j) != AIVENAUTH_OK))
-				ctx_log(ctx, LOG_WARNING, "revocation journal: "
-				    "token %s stays on the overflow list", prefix);
-			revj_close(&j);
-			return AIVENAUTH_OK;
+			if (j.e[i].not_before == 0 || (not_before != 0 &&
+			    j.e[i].not_before <= not_before)) {
+				/* recorded, still pending */
+				if (not_before == 0 &&
+				    over_drop(&j, user_id, prefix) &&
+				    (revj_put_hdr(ctx, &j) != AIVENAUTH_OK ||
+				    revj_sync(ctx, &j) != AIVENAUTH_OK))
+					ctx_log(ctx, LOG_WARNING, "revocation "
+					    "journal: token %s stays on the "
+					    "overflow list", prefix);
+				revj_close(&j);
+				return AIVENAUTH_OK;
+			}
+			free_slot = i;    /* sooner now: this slot, rewritten */
+			break;
 		}
 		if (j.kind[i] == REVJ_EMPTY && free_slot == REVJ_SLOTS)
 			free_slot = i;
@@ -162,13 +173,17 @@ aivenauth_revocation_record(struct aivenauth_ctx *ctx, const char *user_id,
 		if (j.kind[i] == REVJ_TORN)
 			free_slot = i;
 	if (free_slot == REVJ_SLOTS) {
-		marked = over_mark(ctx, &j, user_id, prefix);
-		ctx_log(ctx, LOG_ERR, "the revocation journal is full (%d "
-		    "revocations the cache could not store yet)%s", REVJ_SLOTS,
-		    marked ? "; overflow mark set" : "");
+		/* A revocation now that nothing records: the overflow mark
+		 * (a scheduled one takes nothing away yet: its caller stops). */
+		if (not_before == 0 && marked != NULL)
+			*marked = over_mark(ctx, &j, user_id, prefix);
+		ctx_log(ctx, LOG_ERR, "the revocation journal %s/%s/%s is full "
+		    "(%d revocations the cache could not store yet): free space "
+		    "in the cache's file system and run `aivenctl sync`%s",
+		    ctx->cfg.cache_dir, WRITER_DIR, REVJ_FILE, REVJ_SLOTS,
+		    marked != NULL && *marked ? " (overflow mark set)" : "");
 		revj_close(&j);
-		st = AIVENAUTH_ERR_CACHE_FULL;
-		goto fail;
+		return AIVENAUTH_ERR_CACHE_FULL;
 	}
 	e.seq = revj_last_seq(&j) + 1;
 	if (!revj_encode(&e, slot)) {
@@ -179,32 +194,46 @@ aivenauth_revocation_record(struct aivenauth_ctx *ctx, const char *user_id,
 	    REVJ_SLOT) {
 		st = cache_err(ctx, errno, "writing the revocation journal");
 		revj_close(&j);
-		goto fail;
+		return st;
 	}
 	/* The counter: the entry carries it too (revj_last_seq), so a
 	 * header that cannot be written loses nothing -- unless it held
 	 * this revocation on the overflow list, which then stays (the
 	 * readers stay withdrawn: fail closed). */
 	j.hdr.seq = e.seq;
-	(void)over_drop(&j, user_id, prefix);
+	if (not_before == 0)
+		(void)over_drop(&j, user_id, prefix);
 	if (revj_put_hdr(ctx, &j) != AIVENAUTH_OK)
 		ctx_log(ctx, LOG_WARNING, "revocation journal: header not "
 		    "updated");
 	st = revj_sync(ctx, &j);
 	revj_close(&j);
-	if (st != AIVENAUTH_OK)
-		goto fail;
-	/* Recorded before the cache is open (`token revoke` does that, so
-	 * that nothing -- a damaged environment, a SIGBUS in LMDB's mapped
-	 * lock file on a full copy-on-write disk -- can come between the
-	 * command and the journal): the readers refuse to decide until a
-	 * publication carries it.  Opening the writer stores it and
-	 * publishes (writer_open: the record is withdrawn, so it publishes),
-	 * which lifts this; if the open fails, they stay withdrawn. */
-	if (!writer_is_open(ctx))
-		withdraw_readers(ctx);
-	return AIVENAUTH_OK;
-fail:
+	return st;
+}
+
+enum aivenauth_status
+aivenauth_revocation_record(struct aivenauth_ctx *ctx, const char *user_id,
+    const char *prefix)
+{
+	enum aivenauth_status st;
+	bool marked = false;
+
+	st = record_entry(ctx, user_id, prefix, 0, &marked);
+	if (st == AIVENAUTH_OK) {
+		/* Recorded before the cache is open (`token revoke` does
+		 * that, so that nothing -- a damaged environment, a SIGBUS
+		 * in LMDB's mapped lock file on a full copy-on-write disk --
+		 * can come between the command and the journal): the readers
+		 * refuse to decide until a publication carries it.  Opening
+		 * the writer stores it and publishes (writer_open: the record
+		 * is withdrawn, so it publishes), which lifts this; if the
+		 * open fails, they stay withdrawn. */
+		if (!writer_is_open(ctx))
+			withdraw_readers(ctx);
+		return st;
+	}
+	if (st == AIVENAUTH_ERR_CACHE_MISSING || st == AIVENAUTH_ERR_INVALID)
+		return st;      /* no cache here: nothing a reader could accept */
 	/* Nowhere durable: the readers must not go on accepting it while
 	 * the caller tries the cache and the API. */
 	withdraw_readers(ctx);
@@ -222,6 +251,65 @@ fail:
 	return st;
 }
 
+enum aivenauth_status
+aivenauth_revocation_schedule(struct aivenauth_ctx *ctx, const char *user_id,
+    const char *prefix, int64_t at)
+{
+	enum aivenauth_status st;
+
+	if (at <= 0)
+		return AIVENAUTH_ERR_INVALID;
+	/* Nothing is taken away yet: a failure leaves the readers as they
+	 * are, and the caller stops before it tells anyone otherwise. */
+	st = record_entry(ctx, user_id, prefix, at, NULL);
+	if (st != AIVENAUTH_OK && st != AIVENAUTH_ERR_CACHE_MISSING)
+		ctx_log(ctx, LOG_ERR, "scheduled revocation of token %s not "
+		    "recorded in the revocation journal (%s)", prefix,
+		    aivenauth_strerror(st));
+	return st;
+}
+
+enum aivenauth_status
+aivenauth_revocation_journal_info(struct aivenauth_ctx *ctx,
+    struct aivenauth_revocation_journal *out)
+{
+	enum aivenauth_status st;
+	int64_t now = (int64_t)time(NULL);
+	struct revj j;
+	size_t i;
+
+	if (ctx == NULL || out == NULL)
+		return AIVENAUTH_ERR_INVALID;
+	memset(out, 0, sizeof(*out));
+	out->slots = REVJ_SLOTS;
+	if ((st = revj_open(ctx, false, &j)) != AIVENAUTH_OK)
+		return st;
+	revj_release(&j);   /* unlocked; what was read is kept */
+	for (i = 0; j.read && i < REVJ_SLOTS; i++) {
+		if (j.kind[i] == REVJ_TORN) {
+			out->torn++;
+		} else if (j.kind[i] == REVJ_ENTRY) {
+			out->pending++;
+			if (j.e[i].not_before > now)
+				out->scheduled++;
+			if (out->oldest == 0 || j.e[i].time < out->oldest)
+				out->oldest = j.e[i].time;
+		}
+	}
+	revj_close(&j);
+	return AIVENAUTH_OK;
+}
+
+/* Does the stored token (view v) carry the journaled revocation e? */
+static bool
+entry_stored(const struct revj_entry *e, const struct tok_view *v)
+{
+	if ((v->flags & TOK_F_REVOKED) || v->removed_time != 0)
+		return true;
+	return e->not_before != 0 && v->revoke_at != 0 &&
+	    v->revoke_at <= e->not_before;
+}
+
 /* One journaled revocation in this transaction: true when it is stored
  * (or nothing is left to store). */
 static enum aivenauth_status
@@ -231,6 +319,7 @@ fold_one(struct aivenauth_ctx *ctx, MDB_txn *txn, const struct revj_entry *e,
 	struct aivenauth_token ch;
 	struct tok_view v;
 	MDB_val k, d;
+	int64_t now = (int64_t)time(NULL);
 	int rc;
 
 	*done = false;
@@ -263,18 +352,42 @@ fold_one(struct aivenauth_ctx *ctx, MDB_txn *txn, const struct revj_entry *e,
 		return AIVENAUTH_OK;
 	}
 	*done = true;
-	if ((v.flags & TOK_F_REVOKED) || v.removed_time != 0)
+	if (entry_stored(e, &v))
 		return AIVENAUTH_OK;
 	memset(&ch, 0, sizeof(ch));
-	ch.revoked = true;
-	ch.revoke_at = e->time > 0 ? e->time : (int64_t)time(NULL);
+	if (e->not_before != 0 && e->not_before > now) {
+		/* Scheduled: refused from not_before on (verify reads
+		 * revoke_at), as aivenauth_cache_revoke(at) stores it. */
+		ch.revoked = false;
+		ch.revoke_at = e->not_before;
+	} else {
+		ch.revoked = true;
+		ch.revoke_at = e->not_before != 0 ? e->not_before :
+		    e->time > 0 ? e->time : now;
+	}
 	ch.local_expiry = v.local_expiry;
 	ctx->cache->publish = true;
 	ctx->cache->restricts = true;
-	ctx_log(ctx, LOG_NOTICE, "token %s revoked from the revocation journal",
-	    e->prefix);
+	ctx_log(ctx, LOG_NOTICE, "token %s %s from the revocation journal",
+	    e->prefix, ch.revoked ? "revoked" : "scheduled for revocation");
 	return token_rewrite(ctx, txn, &k, &v, &ch,
 	    (v.flags & TOK_F_HASH) ? v.hash : NULL);
+}
+
+/* Is the overflowed revocation o stored in this transaction (its token
+ * revoked or removed)? */
+static bool
+over_stored(struct aivenauth_ctx *ctx, MDB_txn *txn, const struct revj_over *o)
+{
+	struct tok_view v;
+	MDB_val k, d;
+
+	k.mv_data = (void *)o->prefix;
+	k.mv_size = strlen(o->prefix);
+	if (mdb_get(txn, ctx->cache->tokens, &k, &d) != 0 ||
+	    !tok_decode(d.mv_data, d.mv_size, &v) || !sv_eq(v.user_id, o->user_id))
+		return false;
+	return (v.flags & TOK_F_REVOKED) || v.removed_time != 0;
 }
 
 enum aivenauth_status
@@ -296,8 +409,17 @@ revj_fold(struct aivenauth_ctx *ctx, MDB_txn *txn, struct revj_fold *f)
 			return AIVENAUTH_OK;   /* no journal: nothing pending */
 	}
 	/* A revocation the full journal could not take: no publication
-	 * lifts the readers' withdrawal (publish_after_commit). */
-	ctx->cache->revj_over = revj_overflowed(&f->j);
+	 * lifts the readers' withdrawal (publish_after_commit) -- unless
+	 * this very transaction stores it (the revoke run again once the
+	 * cache has room); then the mark drops it after the commit. */
+	memset(f->over_done, 0, sizeof(f->over_done));
+	f->n_over_done = 0;
+	for (i = 0; i < f->j.hdr.n_over; i++)
+		if ((f->over_done[i] = over_stored(ctx, txn,
+		    &f->j.hdr.over[i])))
+			f->n_over_done++;
+	ctx->cache->revj_over = f->j.hdr.lost ||
+	    f->n_over_done < f->j.hdr.n_over;
 	for (i = 0; i < REVJ_SLOTS; i++) {
 		if (f->j.kind[i] == REVJ_TORN) {
 			ctx_log(ctx, LOG_WARNING, "revocation journal: slot %zu is "
@@ -335,6 +457,18 @@ revj_fold_end(struct aivenauth_ctx *ctx, struct revj_fold *f, bool committed)
 			    "revocations not cleared (%s); the next write "
 			    "retries", aivenauth_strerror(st));
 	}
+	if (committed && f->n_over_done > 0) {
+		/* Overflowed revocations this commit stored: off the mark. */
+		for (i = f->j.hdr.n_over; i-- > 0;)
+			if (f->over_done[i])
+				(void)over_drop(&f->j, f->j.hdr.over[i].user_id,
+				    f->j.hdr.over[i].prefix);
+		if (revj_put_hdr(ctx, &f->j) != AIVENAUTH_OK ||
+		    revj_sync(ctx, &f->j) != AIVENAUTH_OK)
+			ctx_log(ctx, LOG_WARNING, "revocation journal: the "
+			    "overflow mark not updated; the next write retries");
+		f->n_over_done = 0;
+	}
 	revj_close(&f->j);
 	f->n_done = 0;
 }
@@ -369,7 +503,7 @@ revj_pending(struct aivenauth_ctx *ctx)
 		 * waits for the sync). */
 		if (mdb_get(txn, ctx->cache->tokens, &k, &d) == 0 &&
 		    tok_decode(d.mv_data, d.mv_size, &v) &&
-		    !(v.flags & TOK_F_REVOKED) && v.removed_time == 0)
+		    !entry_stored(&j.e[i], &v))
 			pending = true;
 	}
 	cache_read_end(ctx);

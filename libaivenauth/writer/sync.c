@@ -59,13 +59,21 @@ send_one(struct aivenauth_ctx *ctx, const struct net_params *p,
 	snap->n_tokens--;
 }
 
+/* A journaled revocation the API must hear of now: not a rotation's
+ * scheduled one whose grace still runs. */
 static bool
-tried(const struct revj *j, const char *prefix)
+due(const struct revj_entry *e, int64_t now)
+{
+	return e->not_before == 0 || e->not_before <= now;
+}
+
+static bool
+tried(const struct revj *j, const char *prefix, int64_t now)
 {
 	size_t i;
 
 	for (i = 0; i < REVJ_SLOTS; i++)
-		if (j->kind[i] == REVJ_ENTRY &&
+		if (j->kind[i] == REVJ_ENTRY && due(&j->e[i], now) &&
 		    strcmp(j->e[i].prefix, prefix) == 0)
 			return true;
 	return false;
@@ -102,7 +110,7 @@ send_revocations(struct aivenauth_ctx *ctx, const struct net_params *p,
 	}
 	revj_release(&j);   /* a copy is enough: the DELETE is idempotent */
 	for (i = 0; j.read && i < REVJ_SLOTS; i++) {
-		if (j.kind[i] != REVJ_ENTRY)
+		if (j.kind[i] != REVJ_ENTRY || !due(&j.e[i], now))
 			continue;
 		send_one(ctx, p, snap, stats, j.e[i].user_id, j.e[i].prefix);
 	}
@@ -111,7 +119,7 @@ send_revocations(struct aivenauth_ctx *ctx, const struct net_params *p,
 			continue;
 		if (!t[i].revoked && (t[i].revoke_at == 0 || t[i].revoke_at > now))
 			continue;
-		if (j.read && tried(&j, t[i].prefix))
+		if (j.read && tried(&j, t[i].prefix, now))
 			continue;   /* sent (or tried) from the journal */
 		send_one(ctx, p, snap, stats, t[i].user_id, t[i].prefix);
 	}
@@ -140,7 +148,7 @@ send_journal_only(struct aivenauth_ctx *ctx, const struct net_params *p,
 	}
 	revj_release(&j);
 	for (i = 0; i < REVJ_SLOTS; i++) {
-		if (j.kind[i] != REVJ_ENTRY)
+		if (j.kind[i] != REVJ_ENTRY || !due(&j.e[i], (int64_t)time(NULL)))
 			continue;
 		st = ctx->net->token_delete(p, j.e[i].user_id, j.e[i].prefix);
 		if (st == AIVENAUTH_OK || st == AIVENAUTH_ERR_API_NOT_FOUND) {

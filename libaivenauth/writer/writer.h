@@ -47,6 +47,8 @@ struct revj_fold {
 	struct revj j;
 	bool done[REVJ_SLOTS];
 	size_t n_done;
+	bool over_done[REVJ_OVER_MAX];  /* overflowed ones this write stores */
+	size_t n_over_done;
 };
 enum aivenauth_status revj_fold(struct aivenauth_ctx *ctx, MDB_txn *txn,
     struct revj_fold *f);

@@ -3,7 +3,8 @@
  * (aivenauth-accounts(5)) and its matcher.  Oracles: no crash, no leak; a
  * refused map hands back nothing; an accepted map finds every one of its
  * accounts at its own line, accounts are unique, and matching any entry
- * against names and ids terminates (globs are not exponential).
+ * against names and ids terminates (globs are not exponential); an
+ * accepted map ends in a newline (a cut last line is a partial write).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -42,6 +43,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		aivenauth_ctx_free(ctx);
 		return 0;
 	}
+	if (size > 0 && data[size - 1] != '\n')
+		abort();   /* a cut last line accepted (SECURITY.md O2) */
 	for (i = 0; i < aivenauth_account_map_count(m); i++) {
 		const struct aivenauth_account_entry *e =
 		    aivenauth_account_map_entry(m, i);

@@ -222,23 +222,58 @@ def main():
               (n, answered))
         return
 
-    if what == "emfile":              # PID IDLE ATTEMPTS @GOOD LOGIN
-        # The responder runs with a low RLIMIT_NOFILE: IDLE connections
-        # use up its descriptors, so accept() fails with EMFILE.  Each of
-        # ATTEMPTS new clients must still get an answer (or EOF) -- a
-        # client left in the backlog would wait for ever, as libsasl2
-        # does -- and the loop must not spin on the readable listener:
-        # its CPU time over the attempts is bounded (a count, not a
-        # speed: a spinning loop burns CPU for every second it waits).
+    if what == "emfile":              # PID IDLE ATTEMPTS @GOOD LOGIN [EXPECT [LIMIT]]
+        # The responder runs out of descriptors: IDLE connections held,
+        # then (LIMIT) its RLIMIT_NOFILE lowered under it -- to N, or to
+        # "lowest", its lowest free descriptor number (every number below
+        # is taken) -- so accept() fails with EMFILE.  Each of ATTEMPTS
+        # new clients must still get an answer: EXPECT "NO" (nothing to
+        # evict: NO or closed, never OK) or "OK" (an idle connection is
+        # evicted for it: a good client is served).  A client left in the
+        # backlog would wait for ever, as libsasl2 does.  The loop must
+        # not spin on the readable listener: its CPU time over the
+        # attempts is bounded (a count, not a speed: a spinning loop
+        # burns CPU for every second it waits).  The limit is put back at
+        # the end.
         pid, n_idle, attempts = int(args[0]), int(args[1]), int(args[2])
         good, login = secret(args[3]), args[4].encode()
+        expect = args[5] if len(args) > 5 else "NO"
+        limit = args[6] if len(args) > 6 else "-"
         req = encode(login, good, b"smtp", b"")
 
         def cpu_ticks():
             with open("/proc/%d/stat" % pid) as f:
                 st = f.read().rsplit(")", 1)[1].split()
             return int(st[11]) + int(st[12])   # utime + stime
+
+        def open_fds():
+            return sorted(int(n) for n in os.listdir("/proc/%d/fd" % pid))
+        base = len(open_fds())
         idle = [connect(path) for _ in range(n_idle)]
+        # Every idle client accepted before the limit moves (bounded).
+        for i in range(1200):
+            if len(open_fds()) >= base + n_idle:
+                break
+            threading.Event().wait(0.05)
+        check(len(open_fds()) >= base + n_idle, "control: the responder "
+              "holds the %d idle connections (%d descriptors open)" %
+              (n_idle, len(open_fds())))
+        old = None
+        if limit != "-":
+            import resource
+            if limit == "lowest":
+                fds, n = set(open_fds()), 0
+                while n in fds:
+                    n += 1
+            else:
+                n = int(limit)
+            old = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+            resource.prlimit(pid, resource.RLIMIT_NOFILE, (n, old[1]))
+            fds = set(open_fds())
+            check(all(k in fds for k in range(n)), "control: RLIMIT_NOFILE "
+                  "lowered to %d under the running responder, every "
+                  "descriptor number below it in use (%d open)" %
+                  (n, len(fds)))
         before = cpu_ticks()
         answered, waited = 0, None
         for i in range(attempts):
@@ -247,15 +282,24 @@ def main():
             try:
                 s.sendall(req)
                 a = read_answer(s)
-                answered += 1
-                if a is not None and a.startswith("OK"):
+                ok_ = a is not None and a.startswith("OK")
+                if expect == "NO" and ok_:
                     waited = "attempt %d answered OK with every " \
                         "descriptor in use?" % i
                     break
+                if expect == "OK" and not ok_:
+                    waited = "attempt %d of a good client answered %r " \
+                        "while idle connections could be evicted" % (i, a)
+                    break
+                answered += 1
             except OSError as e:   # a reset is an answer; a timeout is not
                 if isinstance(e, socket.timeout):
                     waited = "attempt %d: no answer in 10 s (left in " \
                         "the backlog)" % i
+                    s.close()
+                    break
+                if expect == "OK":
+                    waited = "attempt %d of a good client: %s" % (i, e)
                     s.close()
                     break
                 answered += 1
@@ -264,10 +308,14 @@ def main():
         hz = os.sysconf("SC_CLK_TCK")
         check(waited is None and answered == attempts,
               "out of descriptors (%d idle connections): %d/%d new clients "
-              "answered at once (NO or closed), none left waiting%s" %
-              (n_idle, answered, attempts, ": " + waited if waited else ""))
+              "answered at once (%s), none left waiting%s" %
+              (n_idle, answered, attempts, "OK: an idle one evicted" if
+               expect == "OK" else "NO or closed",
+               ": " + waited if waited else ""))
         check(spent <= hz, "... and the loop did not spin: %d ticks of CPU "
               "for %d attempts (bound %d, one second)" % (spent, attempts, hz))
+        if old is not None:
+            resource.prlimit(pid, resource.RLIMIT_NOFILE, old)
         for s in idle:
             s.close()
         # The idle clients gone (the responder sees each EOF in its own
