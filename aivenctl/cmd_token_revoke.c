@@ -58,8 +58,9 @@ token_revoke_now(struct aivenauth_ctx *ctx, const char *user_id,
 	recorded = st == AIVENAUTH_OK;
 	sigbus_note(NULL);
 	if (!recorded && st != AIVENAUTH_ERR_CACHE_MISSING) {
-		ctl_err("cannot record the revocation of token %s (%s): readers "
-		    "refuse to decide (cache-unavailable) until %s", prefix,
+		ctl_err("cannot record the revocation of token %s in the "
+		    "revocation journal (%s): readers refuse to decide "
+		    "(cache-unavailable) until %s", prefix,
 		    aivenauth_strerror(st), st == AIVENAUTH_ERR_CACHE_FULL ?
 		    "it is recorded: free space so that `aivenctl sync` can "
 		    "store the pending revocations, then run this command "

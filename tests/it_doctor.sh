@@ -150,6 +150,10 @@ if lib.aivenauth_ctx_new(ctypes.byref(ctx)) != 0: sys.exit(1)
 if lib.aivenauth_config_load(ctx, sys.argv[2].encode(), True) != 0: sys.exit(2)
 for i in range(int(sys.argv[4])):
     if lib.aivenauth_revocation_record(ctx, sys.argv[3].encode(), ("jr%s-%03d" % (sys.argv[5], i)).encode()) != 0: sys.exit(3)
+# Recorded without the cache open, the readers are withdrawn until a
+# publication carries them (as `token revoke` leaves them); opening the
+# writer publishes.  The tokens are unknown to the cache: still pending.
+if lib.aivenauth_cache_open(ctx, 1) != 0: sys.exit(4)
 PY
 }
 creates() { sim_ctl GET /_sim/stats | python3 -c 'import json,sys; print(sum(v for k, v in json.load(sys.stdin)["requests"].items() if k.startswith("POST") and "access-tokens" in k))'; }
