@@ -155,6 +155,11 @@ const char *token_state(const struct aivenauth_token *t, int64_t now,
  * another tool...), "aivenctl" (token revoke / rotate here), NULL if not
  * revoked. */
 const char *token_revoked_by(const struct aivenauth_token *t, int64_t now);
+/* unconfirmed.c: tokens revoked here that the API still listed at the
+ * last sync (their DELETE not yet confirmed); *oldest is when the oldest
+ * was revoked (0 if none or unknown). */
+enum aivenauth_status unconfirmed_revocations(struct aivenauth_ctx *ctx,
+    size_t *count, int64_t *oldest);
 /* Split "USER_ID PREFIX" or "ORG_ID/USER_ID/PREFIX" arguments.  Returns
  * 0 or an exit code (message printed).  *user and *prefix point into
  * malloc'd *store (free it). */

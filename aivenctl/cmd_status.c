@@ -47,7 +47,9 @@ cmd_status(int argc, char *argv[])
 	struct aivenauth_cache_info in;
 	struct aivenauth_revocation_journal rj;
 	struct aivenauth_ctx *ctx;
-	enum aivenauth_status st, jst;
+	enum aivenauth_status st, jst, ust;
+	size_t unconf;
+	int64_t unconf_oldest;
 	const char *state, *ms;
 	int64_t now, age = -1, max_stale = 0;
 	char b1[32], b2[32];
@@ -124,6 +126,8 @@ cmd_status(int argc, char *argv[])
 	/* Revocations recorded but not stored yet (a full disk): readable
 	 * only with the writer's rights (else "unknown", never 0). */
 	jst = aivenauth_revocation_journal_info(ctx, &rj);
+	/* Revoked here, the API's DELETE not yet confirmed. */
+	ust = unconfirmed_revocations(ctx, &unconf, &unconf_oldest);
 	if (g.json) {
 		json_t *o = json_pack("{s:o, s:I, s:o, s:I, s:o, s:o, s:o, "
 		    "s:I, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
@@ -154,6 +158,14 @@ cmd_status(int argc, char *argv[])
 		    json_time(ss.time), "result", ss.success ? "ok" : "failed",
 		    "exit_code", ss.exit_code, "error", ss.error, "under_unit",
 		    ss.unit)) != 0) {
+			json_decref(o);
+			o = NULL;
+		}
+		if (o != NULL && json_object_set_new(o,
+		    "unconfirmed_revocations", ust != AIVENAUTH_OK ?
+		    json_null() : json_pack("{s:I, s:o}", "count",
+		    (json_int_t)unconf, "oldest_time", unconf_oldest != 0 ?
+		    json_time(unconf_oldest) : json_null())) != 0) {
 			json_decref(o);
 			o = NULL;
 		}
@@ -198,6 +210,11 @@ cmd_status(int argc, char *argv[])
 		print_kv("enrolled:", "%zu", in.enrolled);
 		print_kv("revoked:", "%zu", in.revoked);
 		print_kv("pending_revocations:", "%zu", in.pending_revocations);
+		if (ust == AIVENAUTH_OK)
+			print_kv("unconfirmed_revocations:", "%zu", unconf);
+		else
+			print_kv("unconfirmed_revocations:", "unknown (%s)",
+			    aivenauth_strerror(ust));
 		if (jst == AIVENAUTH_OK)
 			print_kv("journaled_revocations:", "%zu", rj.pending);
 		else
@@ -215,6 +232,13 @@ cmd_status(int argc, char *argv[])
 		    "free space in cache_dir's file system first", rj.pending,
 		    rj.pending >= rj.slots ? " and the journal is full (token "
 		    "revoke fails until they are stored)" : "");
+	if (ust == AIVENAUTH_OK && unconf > 0)
+		ctl_warn("%zu token(s) revoked here are still listed by the API "
+		    "(their DELETE has not succeeded since %s): this host "
+		    "refuses them, but they still work against the API and on "
+		    "hosts without this cache; every `aivenctl sync` retries "
+		    "(see its log), or revoke them in the console", unconf,
+		    fmt_time(unconf_oldest, b1));
 	if (fleet && fv.etcd_st != AIVENAUTH_OK)
 		ctl_warn("fleet: etcd: %s (the cache keeps its last complete "
 		    "generation)", fleet_strerror(fv.etcd_st));

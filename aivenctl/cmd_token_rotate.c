@@ -7,11 +7,16 @@
  * `aivenctl sync` deletes it at the API once due; at once with --grace 0
  * (locally, then at the API).
  *
- * The old token's revocation (or its schedule) is recorded in the
- * writer's revocation journal before anything else, as `token revoke`
- * does: a full disk cannot leave it valid past its time.  So once the
- * journal has it the old token goes, even if the replacement could not be
- * created; if the journal cannot take it, nothing is created.
+ * A rotate that fails before the replacement exists changes nothing: an
+ * API error while creating it leaves the old token as it was (the
+ * operator still has a working token, and the cache its last good
+ * state).  Once the replacement exists at the API, the old token's
+ * revocation (or its schedule) goes into the writer's revocation journal
+ * before anything else is written, as `token revoke` does: a full disk
+ * cannot leave it valid past its time, even when the replacement could
+ * not be stored here (it is printed; `aivenctl token add` enrolls it).
+ * The journal is looked at first, so that a full or unreadable journal
+ * stops the rotate before anything is created.
  *
  * Why a day by default: "create the new token before revoking the old"
  * only helps if the old one keeps working while its users switch; with no
@@ -37,6 +42,7 @@ cmd_token_rotate(int argc, char *argv[])
 	};
 	struct aivenauth_token_spec spec = { 0 };
 	struct aivenauth_token old = { 0 };
+	struct aivenauth_revocation_journal jr;
 	struct aivenauth_ctx *ctx = NULL;
 	const char *user_id, *prefix;
 	enum aivenauth_status st;
@@ -108,24 +114,18 @@ cmd_token_rotate(int argc, char *argv[])
 
 	if (grace > 0)
 		at = (int64_t)time(NULL) + grace;
-	/*
-	 * First the revocation journal, before the replacement exists: a
-	 * full disk cannot lose the old token's revocation (every write
-	 * stores it, the sync sends its DELETE once due).  If even that
-	 * fails, stop before anything is created.
-	 */
-	st = grace == 0 ? aivenauth_revocation_record(ctx, user_id, prefix) :
-	    aivenauth_revocation_schedule(ctx, user_id, prefix, at);
-	if (st != AIVENAUTH_OK) {
-		ctl_err("cannot record the %srevocation of token %s in the "
-		    "revocation journal (%s): no replacement created, the old "
-		    "token not revoked%s; %s", grace == 0 ? "" : "scheduled ",
-		    prefix, aivenauth_strerror(st), grace == 0 ? " (readers "
-		    "refuse to decide, cache-unavailable, until the cache can "
-		    "be written)" : "", st == AIVENAUTH_ERR_CACHE_FULL ?
-		    "the journal is full: free space in cache_dir's file "
-		    "system, run `aivenctl sync` (it stores what the journal "
-		    "holds), then run this again" : "see `aivenctl doctor`");
+	/* A journal that could not take the old token's revocation stops
+	 * the rotate here, before the replacement exists. */
+	st = aivenauth_revocation_journal_info(ctx, &jr);
+	if (st == AIVENAUTH_OK && jr.slots != 0 && jr.pending >= jr.slots)
+		st = AIVENAUTH_ERR_CACHE_FULL;
+	if (st != AIVENAUTH_OK && st != AIVENAUTH_ERR_CACHE_MISSING) {
+		ctl_err("the revocation journal cannot take the old token's "
+		    "revocation (%s): nothing created, token %s unchanged; %s",
+		    aivenauth_strerror(st), prefix, st == AIVENAUTH_ERR_CACHE_FULL ?
+		    "the journal is full: free space in cache_dir's file system, "
+		    "run `aivenctl sync` (it stores what the journal holds), then "
+		    "run this again" : "see `aivenctl doctor`");
 		rc = exit_code(st);
 		goto out;
 	}
@@ -133,14 +133,37 @@ cmd_token_rotate(int argc, char *argv[])
 	    "grace_seconds", (json_int_t)grace, "old_revoke_at",
 	    at != 0 ? json_time(at) : json_time((int64_t)time(NULL)));
 	mrc = token_mint(ctx, user_id, &spec, extra, &created, &newp);
-	/* From here on the old token goes, replacement or not: its
-	 * revocation is recorded. */
+	if (!created) {
+		/* Nothing exists that the old token should make way for. */
+		if (mrc != 0)
+			ctl_err("no replacement was created: token %s unchanged",
+			    prefix);
+		rc = mrc;
+		goto out;
+	}
+	/*
+	 * The replacement exists: the journal first, so that a full disk
+	 * cannot lose the old token's revocation (every write stores it, the
+	 * sync sends its DELETE once due).
+	 */
+	st = grace == 0 ? aivenauth_revocation_record(ctx, user_id, prefix) :
+	    aivenauth_revocation_schedule(ctx, user_id, prefix, at);
+	if (st != AIVENAUTH_OK) {
+		ctl_err("the replacement was created (above), but the old token "
+		    "%s was NOT revoked: its %srevocation cannot be recorded in "
+		    "the revocation journal (%s)%s; revoke it with `aivenctl "
+		    "token revoke %s %s`", prefix, grace == 0 ? "" : "scheduled ",
+		    aivenauth_strerror(st), grace == 0 ? " and readers refuse to "
+		    "decide (cache-unavailable) until the cache can be written" : "",
+		    user_id, prefix);
+		rc = exit_code(st);
+		goto out;
+	}
 	if (mrc != 0)
-		ctl_err("%s; the old token %s is %s all the same (its "
-		    "revocation was recorded first)", created ? "the "
-		    "replacement was created but not stored (above)" :
-		    "no replacement was created", prefix, grace == 0 ?
-		    "revoked" : "refused from the end of its grace");
+		ctl_err("the replacement was created but not stored (above); the "
+		    "old token %s is %s all the same (its revocation is recorded)",
+		    prefix, grace == 0 ? "revoked" : "refused from the end of its "
+		    "grace");
 	if (grace == 0) {
 		rc = token_revoke_now(ctx, user_id, prefix, &local, &api,
 		    &gone);

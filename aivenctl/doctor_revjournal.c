@@ -10,8 +10,9 @@
  *         writer refuses it: `token revoke` cannot record anything), it
  *         cannot be read, or every slot is taken (`token revoke` fails)
  *   warn  revocations recorded but not stored in the cache yet (a full
- *         disk, or a revoke the API has not confirmed); not allocated
- *         yet; cannot be checked as this user
+ *         disk); not allocated yet; cannot be checked as this user;
+ *         tokens revoked here that the API still lists (their DELETE
+ *         keeps failing: refused here, still valid at the API)
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -94,8 +95,8 @@ check_file(struct doctor *d, const char *dir, const char *path)
 	return true;
 }
 
-void
-check_revjournal(struct doctor *d, struct aivenauth_ctx *ctx)
+static void
+check_journal(struct doctor *d, struct aivenauth_ctx *ctx)
 {
 	const char *dir = aivenauth_config_get(ctx, "cache_dir");
 	struct aivenauth_revocation_journal rj;
@@ -135,4 +136,35 @@ check_revjournal(struct doctor *d, struct aivenauth_ctx *ctx)
 		report(d, OK, "revocations", NULL, "%s: none pending (%zu "
 		    "slots, allocated)%s", path, rj.slots, rj.torn > 0 ?
 		    "; a slot torn by a crash is freed by the next write" : "");
+}
+
+/* Revoked here, still listed by the API at the last sync. */
+static void
+check_unconfirmed(struct doctor *d, struct aivenauth_ctx *ctx)
+{
+	enum aivenauth_status st;
+	size_t n;
+	int64_t oldest;
+	char tb[32];
+
+	if (d->follower)
+		return;         /* the publisher sends the DELETEs */
+	if ((st = unconfirmed_revocations(ctx, &n, &oldest)) != AIVENAUTH_OK)
+		return;         /* no cache: the cache checks say so */
+	if (n > 0)
+		report(d, WARN, "revocations", "check the API and the sync's "
+		    "log (`aivenctl sync -v`), or revoke them in the Aiven "
+		    "console", "%zu token(s) revoked here are still listed by "
+		    "the API (DELETE not confirmed since %s): refused here, "
+		    "still valid at the API", n, fmt_time(oldest, tb));
+	else
+		report(d, OK, "revocations", NULL, "every revocation made here "
+		    "is confirmed by the API");
+}
+
+void
+check_revjournal(struct doctor *d, struct aivenauth_ctx *ctx)
+{
+	check_journal(d, ctx);
+	check_unconfirmed(d, ctx);
 }

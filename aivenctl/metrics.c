@@ -289,6 +289,8 @@ metrics_write(struct aivenauth_ctx *ctx, const char *file)
 {
 	struct aivenauth_cache_info in;
 	struct aivenauth_revocation_journal rj;
+	size_t unconf;
+	int64_t unconf_oldest;
 	struct sync_state ss;
 	struct text t = { .len = 0 };
 	enum aivenauth_status st, jst;
@@ -351,6 +353,12 @@ metrics_write(struct aivenauth_ctx *ctx, const char *file)
 		metric(&t, "aivenauth_tokens_pending_revocation",
 		    "Scheduled revocations (rotate --grace) not yet sent.",
 		    (int64_t)in.pending_revocations);
+		if (unconfirmed_revocations(ctx, &unconf, &unconf_oldest) ==
+		    AIVENAUTH_OK)
+			metric(&t, "aivenauth_revocations_unconfirmed",
+			    "Tokens revoked here that the API still listed at "
+			    "the last sync (DELETE not yet confirmed): refused "
+			    "here, still valid at the API.", (int64_t)unconf);
 		/* The revocation journal needs the writer's rights: as
 		 * anyone else it is "not readable", never "empty". */
 		jst = aivenauth_revocation_journal_info(ctx, &rj);
@@ -361,8 +369,8 @@ metrics_write(struct aivenauth_ctx *ctx, const char *file)
 		if (jst == AIVENAUTH_OK) {
 			metric(&t, "aivenauth_revocations_pending",
 			    "Revocations in the revocation journal not yet stored "
-			    "in the cache (a full disk) or confirmed by the API: "
-			    "aivenctl sync stores them.", (int64_t)rj.pending);
+			    "in the cache (a full disk): aivenctl sync stores "
+			    "them.", (int64_t)rj.pending);
 			metric(&t, "aivenauth_revocation_journal_slots",
 			    "Capacity of the revocation journal; when every slot "
 			    "is taken, token revoke fails.", (int64_t)rj.slots);

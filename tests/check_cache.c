@@ -268,6 +268,17 @@ START_TEST(scheduled_revocation)
 	ck_assert(!t.revoked);
 	ck_assert_int_eq(t.revoke_at, at);
 	aivenauth_token_clear(&t);
+	/* A later schedule (a second rotate racing the first) never
+	 * lengthens the token's life; a sooner one wins. */
+	ck_assert_int_eq(aivenauth_cache_revoke(ctx, p, at + 86400), AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_cache_token(ctx, p, &t), AIVENAUTH_OK);
+	ck_assert_int_eq(t.revoke_at, at);
+	aivenauth_token_clear(&t);
+	ck_assert_int_eq(aivenauth_cache_revoke(ctx, p, at - 60), AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_cache_token(ctx, p, &t), AIVENAUTH_OK);
+	ck_assert(!t.revoked);
+	ck_assert_int_eq(t.revoke_at, at - 60);
+	aivenauth_token_clear(&t);
 	ck_assert_int_eq(aivenauth_cache_info(ctx, &info), AIVENAUTH_OK);
 	ck_assert_uint_eq(info.pending_revocations, 1);
 }

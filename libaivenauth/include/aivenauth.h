@@ -372,6 +372,8 @@ AIVENAUTH_EXPORT enum aivenauth_status aivenauth_cache_put_token(
 /*
  * Revoke locally: at <= now (or 0) revokes at once; a later time schedules
  * it (verify refuses from then on; aivenauth_sync() calls the API when due).
+ * A schedule only ever moves sooner: a later time than the one the token
+ * already has keeps the earlier one.
  * The tombstone survives syncs until the API stops listing the token.
  */
 AIVENAUTH_EXPORT enum aivenauth_status aivenauth_cache_revoke(

@@ -326,7 +326,11 @@ do_revoke(struct aivenauth_ctx *ctx, MDB_txn *txn, void *arg)
 		ch.revoke_at = now;
 	} else {
 		ch.revoked = (v.flags & TOK_F_REVOKED) != 0;
-		ch.revoke_at = ch.revoked ? v.revoke_at : a->at;
+		/* A scheduled revocation only ever comes sooner: two rotates
+		 * racing, or a caller naming a later time, never give a
+		 * token a longer life than it was already told it had. */
+		ch.revoke_at = ch.revoked || (v.revoke_at != 0 &&
+		    v.revoke_at < a->at) ? v.revoke_at : a->at;
 	}
 	/* Keep the hash: verify then says "revoked" for the right token and
 	 * "secret mismatch" for a forged one with the same prefix. */
