@@ -724,8 +724,9 @@ END_TEST
  * O4 (docs/SECURITY.md): names are display names.  A second application
  * user called "ci-runner" appears: the line listing "ci-runner" by name
  * admits neither (map-ambiguous-name); a line listing the id admits that
- * one user; a glob admits every name like it, as a glob says.  The list
- * of repeated names is built once per cache version, not per login.
+ * one user; a glob admits every name like it, as a glob says.  The
+ * repeated names come from the record the writer stored: no pass in the
+ * reader, at the first login or any later one.
  */
 #define ID_C2 "u00000000c2c"
 
