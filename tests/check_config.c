@@ -848,6 +848,61 @@ START_TEST(test_parent_symlink)
 }
 END_TEST
 
+/*
+ * Review 4 F6: a symlink on the path owned by someone the directory rule
+ * does not trust.  A shared directory root:nogroup 1775 (sticky,
+ * group-writable: the walk accepts it, and protected_symlinks covers only
+ * world-writable sticky directories) holds "aivenauth", a link a group
+ * member made: it can repoint its own link at an older map at will.  Its
+ * owner must be trusted; a chain of links is checked link by link.
+ */
+START_TEST(test_parent_symlink_owner)
+{
+	char sh[300], nw[300], link[320], via[400], l2[300], via2[400], *buf;
+	size_t len;
+
+	if (geteuid() != 0)
+		return;     /* owners: root only (it_accounts.sh runs as root) */
+	snprintf(sh, sizeof(sh), "%s", tpath("shared"));
+	snprintf(nw, sizeof(nw), "%s", tpath("new"));
+	ck_assert_int_eq(mkdir(sh, 0755), 0);
+	ck_assert_int_eq(chown(sh, 0, 65534), 0);
+	ck_assert_int_eq(chmod(sh, 01775), 0);
+	ck_assert_int_eq(mkdir(nw, 0755), 0);
+	(void)write_file("new/accounts", "root ops-admin from=192.0.2.0/24\n",
+	    0644);
+	snprintf(link, sizeof(link), "%s/aivenauth", sh);
+	ck_assert_int_eq(symlink(nw, link), 0);
+	ck_assert_int_eq(lchown(link, 65534, (gid_t)-1), 0);
+	snprintf(via, sizeof(via), "%s/accounts", link);
+	logbuf[0] = '\0';
+	ck_assert_int_eq(read_trusted(ctx, via, TRUST_MAP, TOKEN_FILE_MAX,
+	    &buf, &len), AIVENAUTH_ERR_UNSAFE_FILE);
+	assert_log("symlink ");
+	assert_log(link);
+	assert_log("is owned by uid 65534: whoever owns it can repoint it");
+	assert_log("run: chown -h root");
+	ck_assert_int_eq(check_trusted_path(ctx, via, TRUST_CONFIG, false),
+	    AIVENAUTH_ERR_UNSAFE_FILE);
+	/* a trusted link to the untrusted one: the chain is walked */
+	snprintf(l2, sizeof(l2), "%s", tpath("front"));
+	ck_assert_int_eq(symlink("shared/aivenauth", l2), 0);
+	snprintf(via2, sizeof(via2), "%s/accounts", l2);
+	logbuf[0] = '\0';
+	ck_assert_int_eq(read_trusted(ctx, via2, TRUST_MAP, TOKEN_FILE_MAX,
+	    &buf, &len), AIVENAUTH_ERR_UNSAFE_FILE);
+	assert_log("is owned by uid 65534: whoever owns it can repoint it");
+	/* the same link, root's: read */
+	ck_assert_int_eq(lchown(link, 0, (gid_t)-1), 0);
+	ck_assert_int_eq(read_trusted(ctx, via, TRUST_MAP, TOKEN_FILE_MAX,
+	    &buf, &len), AIVENAUTH_OK);
+	free(buf);
+	ck_assert_int_eq(read_trusted(ctx, via2, TRUST_MAP, TOKEN_FILE_MAX,
+	    &buf, &len), AIVENAUTH_OK);
+	free(buf);
+}
+END_TEST
+
 START_TEST(test_check_path)
 {
 	const char *d = tpath("cache"), *f;
@@ -1059,6 +1114,7 @@ config_suite(void)
 	tcase_add_test(tf, test_secret_misc);
 	tcase_add_test(tf, test_secret_parent);
 	tcase_add_test(tf, test_parent_symlink);
+	tcase_add_test(tf, test_parent_symlink_owner);
 	tcase_add_test(tf, test_check_path);
 	suite_add_tcase(s, tf);
 

@@ -332,7 +332,11 @@ libaivenauth/net/json_error.c ### strcmp(json_string_value(c), code) == 0) ### A
 libaivenauth/base/file.c ### if (strcmp(real, dir) != 0 && strlen(real) + 2 <= WALK_PATH_MAX) { ### file paths (the parent-directory walk)
 libaivenauth/base/file.c ### snprintf(dir, sizeof(dir), "%s/x", strcmp(real, "/") == 0 ? ### file paths (the parent-directory walk)
 libaivenauth/base/file.c ### } else if (strcmp(real, dir) != 0) { ### file paths (the parent-directory walk)
-libaivenauth/reader/dupnames.c ### int c = n > 0 ? memcmp(x->p, y->p, n) : 0; ### application user names (public), sorted and searched
+libaivenauth/base/dupnames_rec.c ### int c = n > 0 ? memcmp(x->p, y->p, n) : 0; ### application user names (public), sorted
+libaivenauth/base/dupnames_rec.c ### return memcmp(a, b, DUPNAMES_DIGEST); ### digests of application user names (public), sorted and searched
+libaivenauth/reader/dupnames.c ### if (!dn->valid || memcmp(id, no_id, sizeof(id)) == 0 || ### snapshot id (a cache key, not a secret)
+libaivenauth/reader/dupnames.c ### memcmp(id, dn->snap_id, sizeof(id)) != 0) { ### snapshot id (a cache key, not a secret)
+libaivenauth/reader/dupnames.c ### dn->valid = memcmp(id, no_id, sizeof(id)) != 0; ### snapshot id (a cache key, not a secret)
 libaivenauth/fleet/fleet_from_cache.c ### if (strcmp(tk->prefix, j.e[i].prefix) != 0) ### token prefix (public) of a journaled revocation
 libaivenauth/fleet/fleet_from_cache.c ### strcmp(tk->user_id, j.e[i].user_id) == 0) { ### application user id (public) of a journaled revocation
 libaivenauth/writer/revoke_fold.c ### if (j.kind[i] == REVJ_ENTRY && strcmp(j.e[i].prefix, prefix) == 0 && ### token prefix (public) in the revocation journal

@@ -24,6 +24,8 @@
  * Both environments have the same three named databases:
  *   meta    "schema" u32, "hash_key" 32 bytes, "created" i64, "org_id",
  *           "state" = { sync_time i64, generation u64, prefix_lens u64 }
+ *           "dup_names" the repeated application user names
+ *           (base/dupnames_rec.h; absent in data of an older writer)
  *   users   user_id -> user record (rec.h)
  *   tokens  token_prefix -> token record (rec.h)
  * "state" packs what verify needs from meta into one lookup; prefix_lens is

@@ -98,13 +98,72 @@ check_stat(struct aivenauth_ctx *ctx, const struct stat *sb, const char *what,
  *
  * lstat(), never stat(): a symlinked directory on the path is not
  * followed here, so the walk sees the link's own directory; the target
- * is walked too, from realpath() of the file's directory (below).
+ * is walked too, from realpath() of the file's directory (below).  A
+ * symlink met on the way must have a trusted owner as well (review 4
+ * F6): its owner can repoint it at will (in a sticky group-writable
+ * directory, or a world-writable one with protected_symlinks=0, that is
+ * someone the directory rule does not trust), choosing which directory
+ * the file is read from.  The link's own target is walked the same way
+ * (a chain of links, each in its own directory: realpath() alone would
+ * skip the links between), at most WALK_LINKS deep.
  */
+#define WALK_LINKS 16
+
+static enum aivenauth_status walk_parents_depth(struct aivenauth_ctx *ctx,
+    const char *walk, const char *path, const char *what, enum trust trust,
+    int depth);
+
+/* The symlink dir (lstat sb) on the path of path: its owner, then where
+ * it points, walked from the target itself up. */
 static enum aivenauth_status
-walk_parents(struct aivenauth_ctx *ctx, const char *walk, const char *path,
-    const char *what, enum trust trust)
+walk_link(struct aivenauth_ctx *ctx, const char *dir, const struct stat *sb,
+    const char *path, const char *what, enum trust trust, int depth)
+{
+	char target[WALK_PATH_MAX + 1], next[WALK_PATH_MAX + 3];
+	const char *slash;
+	ssize_t n;
+	int len;
+
+	if (!owner_trusted(sb->st_uid, trust == TRUST_SECRET)) {
+		ctx_log(ctx, LOG_ERR, "symlink %s on the path of %s %s is owned "
+		    "by uid %u: whoever owns it can repoint it; it must be "
+		    "owned by root%s (or the user running this); run: chown -h "
+		    "root %s", dir, what, path, (unsigned)sb->st_uid,
+		    trust == TRUST_SECRET ? " or the aivenauth user" : "", dir);
+		return AIVENAUTH_ERR_UNSAFE_FILE;
+	}
+	if (depth >= WALK_LINKS) {
+		ctx_log(ctx, LOG_ERR, "%s %s: more than %d symlinks on its "
+		    "path", what, path, WALK_LINKS);
+		return AIVENAUTH_ERR_UNSAFE_FILE;
+	}
+	if ((n = readlink(dir, target, sizeof(target) - 1)) < 0) {
+		ctx_log(ctx, LOG_ERR, "cannot read symlink %s on the path of "
+		    "%s %s: %s", dir, what, path, strerror(errno));
+		return AIVENAUTH_ERR_IO;
+	}
+	target[n] = '\0';
+	/* "/x" appended: the walk starts at the target itself. */
+	slash = strrchr(dir, '/');
+	if (target[0] == '/' || slash == NULL)
+		len = snprintf(next, sizeof(next), "%s/x", target);
+	else
+		len = snprintf(next, sizeof(next), "%.*s/%s/x",
+		    (int)(slash - dir), dir, target);
+	if (len < 0 || (size_t)len >= sizeof(next) || len > WALK_PATH_MAX) {
+		ctx_log(ctx, LOG_ERR, "%s %s: the target of symlink %s is "
+		    "longer than %d bytes", what, path, dir, WALK_PATH_MAX);
+		return AIVENAUTH_ERR_INVALID;
+	}
+	return walk_parents_depth(ctx, next, path, what, trust, depth + 1);
+}
+
+static enum aivenauth_status
+walk_parents_depth(struct aivenauth_ctx *ctx, const char *walk,
+    const char *path, const char *what, enum trust trust, int depth)
 {
 	char dir[WALK_PATH_MAX + 1], *slash;
+	enum aivenauth_status st;
 	struct stat sb;
 	unsigned mode;
 	size_t n = strlen(walk);
@@ -130,8 +189,12 @@ walk_parents(struct aivenauth_ctx *ctx, const char *walk, const char *path,
 			    "%s: %s", dir, what, path, strerror(errno));
 			return AIVENAUTH_ERR_IO;
 		}
-		if (S_ISLNK(sb.st_mode))
-			continue;  /* its target is on the realpath() walk */
+		if (S_ISLNK(sb.st_mode)) {
+			if ((st = walk_link(ctx, dir, &sb, path, what, trust,
+			    depth)) != AIVENAUTH_OK)
+				return st;
+			continue;
+		}
 		mode = (unsigned)(sb.st_mode & 07777);
 		if (!owner_trusted(sb.st_uid, trust == TRUST_SECRET)) {
 			ctx_log(ctx, LOG_ERR, "directory %s of %s %s is owned "
@@ -154,6 +217,13 @@ walk_parents(struct aivenauth_ctx *ctx, const char *walk, const char *path,
 		}
 	}
 	return AIVENAUTH_OK;
+}
+
+static enum aivenauth_status
+walk_parents(struct aivenauth_ctx *ctx, const char *walk, const char *path,
+    const char *what, enum trust trust)
+{
+	return walk_parents_depth(ctx, walk, path, what, trust, 0);
 }
 
 static enum aivenauth_status

@@ -1,64 +1,43 @@
 /*
- * dupnames.c - the names more than one synced application user holds,
- * per cache version (dupnames.h).
+ * dupnames.c - is a name held by more than one synced user, in the data
+ * a decision reads (dupnames.h).
  *
- * The version is what identifies the data a read transaction sees: the
- * LMDB environment (a new snapshot is a new one), its transaction id and
- * the state's generation.  Any change of those and the list is built
- * again, from the same transaction the decision reads, so the answer is
- * never about other data than the token's record.
+ * The answer comes from the repeated-names record the writer stores beside
+ * the users (base/dupnames_rec.h): one lookup and one binary search in the
+ * decision's own read transaction, so it can never describe other data
+ * than the token's record, whatever the process kept from earlier logins.
+ *
+ * A snapshot published by an older writer has no such record (until the
+ * next write that changes a user, which any sync that changes one is).
+ * Then the reader makes the record itself, in the same transaction, and
+ * keeps it for the logins that follow keyed on the snapshot's random id
+ * (meta "snap_id", new at every publication) read from that transaction —
+ * never on what the process's memory looks like (an environment's address
+ * is reused, a compact copy's transaction id is always 1).  A snapshot
+ * without an id is never kept.  Refusing name entries outright would lock
+ * out every map by name for the length of an upgrade; the pass is the
+ * behaviour those hosts already had, and it is logged once per snapshot.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 
-#include "base/rec.h"
+#include "base/dupnames_rec.h"
 #include "reader/dupnames.h"
 
 struct dupnames {
-	MDB_env *env;
-	size_t txnid;
-	uint64_t generation;
+	unsigned char snap_id[SNAP_ID_BYTES];   /* what rec describes */
 	bool valid;
-	struct sv *names;        /* sorted (cmp_sv); each held by 2+ users;
-	                            p allocated here */
-	size_t n;
+	struct buf rec;         /* made here for a snapshot without one */
 	unsigned long builds;
 };
-
-/* Byte order, then length: the order of the names' bytes as the cache
- * holds them (a name is compared as bytes everywhere in the map). */
-static int
-cmp_sv(const void *a, const void *b)
-{
-	const struct sv *x = a, *y = b;
-	uint32_t n = x->n < y->n ? x->n : y->n;
-	int c = n > 0 ? memcmp(x->p, y->p, n) : 0;
-
-	if (c != 0)
-		return c;
-	return x->n < y->n ? -1 : x->n > y->n;
-}
-
-static void
-clear(struct dupnames *dn)
-{
-	size_t i;
-
-	for (i = 0; i < dn->n; i++)
-		free((char *)dn->names[i].p);
-	free(dn->names);
-	dn->names = NULL;
-	dn->n = 0;
-	dn->valid = false;
-}
 
 void
 dupnames_free(struct aivenauth_ctx *ctx)
 {
 	if (ctx->dupnames == NULL)
 		return;
-	clear(ctx->dupnames);
+	buf_free(&ctx->dupnames->rec);
 	free(ctx->dupnames);
 	ctx->dupnames = NULL;
 }
@@ -69,108 +48,75 @@ dupnames_builds(const struct aivenauth_ctx *ctx)
 	return ctx->dupnames != NULL ? ctx->dupnames->builds : 0;
 }
 
-/*
- * Every user's name, sorted, then the repeated ones copied out (once
- * each).  The names are read in place from the memory map (valid while
- * txn is): one array, one sort, a copy only of the few repeated ones.
- * Measured on the 2-CPU test machine: 1.7-2.2 ms for 10,000 users (tens
- * of microseconds for a typical organization's few dozen), paid by the
- * first login by name after each sync, per context; the logins after it
- * cost a binary search (by name and by id measured equal, 4.2-4.6 us a
- * verify, in the same run).
- */
-static bool
-build(struct aivenauth_ctx *ctx, MDB_txn *txn, struct dupnames *dn)
-{
-	struct aivenauth_user u;
-	struct sv name, email, *all = NULL, *dups = NULL, *np;
-	MDB_cursor *cur = NULL;
-	MDB_val k, v;
-	size_t n = 0, cap = 0, i, out = 0;
-	bool ok = false;
-	char *copy;
-	int rc;
+static const unsigned char no_id[SNAP_ID_BYTES];
 
-	clear(dn);
-	dn->builds++;
-	if (mdb_cursor_open(txn, ctx->cache->users, &cur) != 0)
-		goto out;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (!user_decode(v.mv_data, v.mv_size, &u, &name, &email)) {
-			ctx_log(ctx, LOG_ERR, "cache %s: damaged user record; "
-			    "map entries by name are refused",
-			    ctx->cache->path);
-			goto out;
-		}
-		if (name.n == 0)
-			continue;    /* no name: a map entry never matches it */
-		if (n == cap) {
-			cap = cap != 0 ? cap * 2 : 64;
-			if ((np = realloc(all, cap * sizeof(*all))) == NULL)
-				goto out;
-			all = np;
-		}
-		all[n++] = name;
+/* The record made here, for data that carries none (or a wrong one). */
+static bool
+fallback(struct aivenauth_ctx *ctx, MDB_txn *txn, const char *why,
+    const char *name, size_t len, bool *held)
+{
+	struct dupnames *dn = ctx->dupnames;
+	unsigned char id[SNAP_ID_BYTES];
+
+	if (dn == NULL) {
+		if ((dn = calloc(1, sizeof(*dn))) == NULL)
+			return false;
+		buf_init(&dn->rec, DUPNAMES_MAX, false);
+		ctx->dupnames = dn;
+		ctx->dupnames_free = dupnames_free;
 	}
-	if (rc != MDB_NOTFOUND)
-		goto out;
-	if (n > 1)
-		qsort(all, n, sizeof(*all), cmp_sv);
-	for (i = 1; i < n; i++) {
-		if (cmp_sv(&all[i], &all[i - 1]) != 0 ||
-		    (out > 0 && cmp_sv(&all[i], &dups[out - 1]) == 0))
-			continue;
-		if (out == 0 && (dups = malloc(n * sizeof(*dups))) == NULL)
-			goto out;
-		if ((copy = malloc(all[i].n)) == NULL)
-			goto out;
-		memcpy(copy, all[i].p, all[i].n);
-		dups[out].p = copy;
-		dups[out].n = all[i].n;
-		out++;
+	meta_snap_id(ctx, txn, id);
+	if (!dn->valid || memcmp(id, no_id, sizeof(id)) == 0 ||
+	    memcmp(id, dn->snap_id, sizeof(id)) != 0) {
+		dn->valid = false;
+		dn->builds++;
+		ctx_log(ctx, LOG_NOTICE, "cache %s %s: working out the "
+		    "repeated application user names in this process (the "
+		    "next sync that changes a user stores them)",
+		    ctx->cache->path, why);
+		if (dupnames_compute(ctx, txn, &dn->rec) != AIVENAUTH_OK)
+			return false;
+		memcpy(dn->snap_id, id, sizeof(id));
+		dn->valid = memcmp(id, no_id, sizeof(id)) != 0;
 	}
-	ok = true;
-out:
-	if (cur != NULL)
-		mdb_cursor_close(cur);
-	free(all);
-	if (ok) {
-		dn->names = dups;
-		dn->n = out;
-		dn->valid = true;
-	} else {
-		for (i = 0; i < out; i++)
-			free((char *)dups[i].p);
-		free(dups);
-	}
-	return ok;
+	*held = dupnames_rec_has(dn->rec.data, dn->rec.len, name, len);
+	return true;
 }
 
 bool
 dupnames_held_twice(struct aivenauth_ctx *ctx, MDB_txn *txn,
-    const struct cache_state *s, const char *name, size_t len)
+    const char *name, size_t len)
 {
-	struct dupnames *dn = ctx->dupnames;
-	MDB_env *env = mdb_txn_env(txn);
-	struct sv key = { name, (uint32_t)len };
+	MDB_val k = { sizeof(DUPNAMES_KEY) - 1, DUPNAMES_KEY }, v;
+	MDB_stat ms;
+	uint64_t users;
+	bool held = true;
+	int rc;
 
-	if (dn == NULL) {
-		if ((dn = calloc(1, sizeof(*dn))) == NULL)
+	rc = mdb_get(txn, ctx->cache->meta, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		if (!fallback(ctx, txn, "carries no repeated-names record "
+		    "(written by an older aivenauth)", name, len, &held))
 			goto refuse;
-		ctx->dupnames = dn;
-		ctx->dupnames_free = dupnames_free;
+		return held;
 	}
-	if (!dn->valid || dn->env != env || dn->txnid != mdb_txn_id(txn) ||
-	    dn->generation != s->generation) {
-		if (!build(ctx, txn, dn))
+	if (rc != 0)
+		goto refuse;
+	if (!dupnames_rec_valid(v.mv_data, v.mv_size, &users)) {
+		ctx_log(ctx, LOG_ERR, "cache %s: damaged repeated-names record",
+		    ctx->cache->path);
+		goto refuse;
+	}
+	if (mdb_stat(txn, ctx->cache->users, &ms) != 0)
+		goto refuse;
+	if (ms.ms_entries != users) {
+		/* Not made for these users: never trusted, redone. */
+		if (!fallback(ctx, txn, "has a repeated-names record made for "
+		    "other users", name, len, &held))
 			goto refuse;
-		dn->env = env;
-		dn->txnid = mdb_txn_id(txn);
-		dn->generation = s->generation;
+		return held;
 	}
-	return dn->n > 0 && bsearch(&key, dn->names, dn->n, sizeof(*dn->names),
-	    cmp_sv) != NULL;
+	return dupnames_rec_has(v.mv_data, v.mv_size, name, len);
 refuse:
 	ctx_log(ctx, LOG_ERR, "cannot tell whether an application user name "
 	    "is held by several users (out of memory or a damaged cache); "

@@ -4,11 +4,10 @@
  * can create a second "ci-runner", so a map entry by exact name must not
  * admit either of two users holding it (map-ambiguous-name).
  *
- * The users database is keyed by id, with no index by name.  Rather than
- * change the cache's schema, the set of repeated names is worked out once
- * per cache version (one pass over the users, at the first login that
- * needs it after a sync) and kept in the context; a login then costs one
- * binary search in a list that is empty in a healthy organization.
+ * The users database is keyed by id, with no index by name: the writer
+ * stores the set of repeated names beside the users whenever a write
+ * changes them (base/dupnames_rec.h), and a login costs one lookup and one
+ * binary search in the transaction of its decision.
  */
 #ifndef AIVENAUTH_DUPNAMES_H
 #define AIVENAUTH_DUPNAMES_H
@@ -21,8 +20,9 @@
  * txn?  Anything that prevents telling (no memory, a damaged record) is
  * logged and answers true: fail closed. */
 bool dupnames_held_twice(struct aivenauth_ctx *ctx, MDB_txn *txn,
-    const struct cache_state *s, const char *name, size_t len);
-/* Passes over the users so far (tests, bench: once per cache version). */
+    const char *name, size_t len);
+/* Passes over the users this context made itself (tests): only for data
+ * without a record, once per published snapshot. */
 unsigned long dupnames_builds(const struct aivenauth_ctx *ctx);
 void dupnames_free(struct aivenauth_ctx *ctx);
 

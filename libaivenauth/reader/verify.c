@@ -127,7 +127,7 @@ map_policy(const struct tok_view *v, const struct aivenauth_request *req,
 	if (how == ACCT_MATCH_NONE)
 		return AIVENAUTH_REASON_MAP_NOT_LISTED;
 	if (how == ACCT_MATCH_NAME && dupnames_held_twice(src->ctx, src->txn,
-	    src->s, (const char *)v->user_name.p, v->user_name.n))
+	    (const char *)v->user_name.p, v->user_name.n))
 		return AIVENAUTH_REASON_MAP_AMBIGUOUS_NAME;
 	if (!acct_line_from_ok(line, req->rhost))
 		return AIVENAUTH_REASON_MAP_FROM;

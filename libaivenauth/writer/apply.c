@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "base/cache.h"
+#include "writer/dupnames_store.h"
 #include "writer/writer.h"
 #include "base/rec.h"
 
@@ -568,6 +569,15 @@ do_apply(struct aivenauth_ctx *ctx, MDB_txn *txn, void *arg)
 	    (st = merge(ctx, txn, ctx->cache->tokens, a->snap->n_tokens, a,
 	    &token_ops)) != AIVENAUTH_OK)
 		return st;
+	/* The repeated names beside the users they describe (SECURITY.md
+	 * O4); a cache of an older writer gets them, and publishes them,
+	 * at its first sync. */
+	if (a->stats.users_added != 0 || a->stats.users_updated != 0 ||
+	    a->stats.users_removed != 0 || !dupnames_stored(ctx, txn)) {
+		if ((st = dupnames_store(ctx, txn)) != AIVENAUTH_OK)
+			return st;
+		a->changed = a->decisive = true;
+	}
 	if (a->snap->organization_id != NULL) {
 		MDB_val old;
 		size_t n = strlen(a->snap->organization_id);

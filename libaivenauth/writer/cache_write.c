@@ -14,6 +14,7 @@
 
 #include "base/cache.h"
 #include "base/rec.h"
+#include "writer/dupnames_store.h"
 #include "writer/writer.h"
 
 static enum aivenauth_status
@@ -222,6 +223,9 @@ do_put(struct aivenauth_ctx *ctx, MDB_txn *txn, void *arg)
 			st = cache_err(ctx, mdb_put(txn, ctx->cache->users, &uk,
 			    &d, 0), "storing a user");
 		}
+		/* it may hold a name another user holds (SECURITY.md O4) */
+		if (st == AIVENAUTH_OK)
+			st = dupnames_store(ctx, txn);
 		buf_free(&b);
 		if (st != AIVENAUTH_OK)
 			return st;
