@@ -205,7 +205,7 @@ DEB_TEST  := python3 pamtester libpam-wrapper libpamtest0-dev db-util \
              lmdb-utils sasl2-bin dovecot-core nginx libnginx-mod-http-auth-pam curl \
              postgresql openssh-server openssh-client sshpass valgrind \
              ca-certificates procps iproute2 etcd-server etcd-client debhelper \
-             lintian postfix swaks slapd ldap-utils libsasl2-modules
+             lintian postfix swaks slapd ldap-utils libsasl2-modules btrfs-progs
 DEB_EXTRA := clang libclang-rt-14-dev
 
 .PHONY: deps

@@ -232,6 +232,10 @@ int token_mint(struct aivenauth_ctx *ctx, const char *user_id,
  * failed.  *local / *api say what was done; *gone that the API no longer
  * had a token this host knows (404: already revoked there, success).
  * Returns 0 or an exit code. */
+/* sigbus.c: a message instead of "Bus error" (a full copy-on-write disk);
+ * note: what the command had made durable by then (a literal). */
+void sigbus_install(void);
+void sigbus_note(const char *msg);
 int token_revoke_now(struct aivenauth_ctx *ctx, const char *user_id,
     const char *prefix, bool *local, bool *api, bool *gone);
 

@@ -30,8 +30,8 @@
  *             publisher's heartbeat, a follower caught up
  *
  * Each area's checks are in a file of their own (doctor_config.c,
- * doctor_cache.c, doctor_api.c, doctor_pam.c, doctor_accounts.c,
- * doctor_downstream.c, doctor_revjournal.c,
+ * doctor_cache.c, doctor_fs.c, doctor_api.c, doctor_pam.c,
+ * doctor_accounts.c, doctor_downstream.c, doctor_revjournal.c,
  * doctor_fleet.c); this file runs them in order.
  *
  * Nothing is changed.  --root DIR reads /etc/pam.d, /etc/default and
@@ -144,6 +144,7 @@ cmd_doctor(int argc, char *argv[])
 	check_sync_user(&d);
 	check_token_file(&d, ctx);
 	check_cache_dir(&d, ctx);
+	check_cache_fs(&d, ctx);
 	check_groups(&d);
 	check_fresh(&d, ctx);
 	check_revjournal(&d, ctx);

@@ -5,6 +5,7 @@
  * nothing.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "aivenauth_fleet.h"
 #include "aivenctl.h"
@@ -111,8 +112,19 @@ cmd_sync(int argc, char *argv[])
 		}
 	}
 	if ((rc = ctl_cache_open(ctx, AIVENAUTH_OPEN_RDWR |
-	    AIVENAUTH_OPEN_CREATE)) != 0)
+	    AIVENAUTH_OPEN_CREATE)) != 0) {
+		/* The API client does not need the cache: the revocations in
+		 * the revocation journal are sent all the same (the library
+		 * does that when it cannot open the cache). */
+		memset(&s, 0, sizeof(s));
+		if (aivenauth_sync(ctx, &s) != AIVENAUTH_OK &&
+		    s.revocations_sent + s.revocations_failed > 0)
+			ctl_warn("the cache cannot be opened; journaled "
+			    "revocations sent to the API: %zu, failed: %zu "
+			    "(retried at the next sync)", s.revocations_sent,
+			    s.revocations_failed);
 		goto out;
+	}
 	errs = ctl_log_errors();
 	st = aivenauth_sync(ctx, &s);
 	sync_state_write(ctx, t0, st);  /* for status --prometheus */

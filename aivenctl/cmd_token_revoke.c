@@ -4,7 +4,8 @@
  *
  * Revocation beats availability: the revocation is recorded first in the
  * writer's revocation journal (preallocated: a full disk cannot lose it),
- * then the local tombstone is written, so verify refuses the token on this
+ * before the cache is even opened, and the readers refuse to decide until
+ * a publication carries it; then the local tombstone is written, so verify refuses the token on this
  * host even if the API call then fails; the tombstone stays until the API
  * stops listing the token.  If the tombstone cannot be written (a full
  * disk) the readers refuse to decide until a write stores it, and every
@@ -35,35 +36,50 @@ token_revoke_now(struct aivenauth_ctx *ctx, const char *user_id,
 	int lrc = 0;
 
 	*local = *api = *gone = false;
+	/*
+	 * First the journal, before any LMDB environment is opened: a slot
+	 * the writer allocated in advance, so a full disk cannot lose the
+	 * revocation, and nothing the open may run into (a damaged
+	 * environment, a full copy-on-write disk) comes before it.  The
+	 * library withdraws the readers until a publication carries it (the
+	 * open below normally does, at once); if even the journal fails,
+	 * they stay withdrawn.  From here on every write to the cache stores
+	 * it and every sync sends its DELETE until the API stops listing it.
+	 */
+	st = aivenauth_revocation_record(ctx, user_id, prefix);
+	if (st == AIVENAUTH_OK)
+		sigbus_note("the revocation is recorded in the revocation "
+		    "journal and the readers refuse to decide "
+		    "(cache-unavailable) until a write stores it; every sync "
+		    "sends its DELETE");
 	ost = aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDWR);
+	if (st == AIVENAUTH_ERR_CACHE_MISSING && ost == AIVENAUTH_OK)
+		st = aivenauth_revocation_record(ctx, user_id, prefix);
+	recorded = st == AIVENAUTH_OK;
+	sigbus_note(NULL);
+	if (!recorded && st != AIVENAUTH_ERR_CACHE_MISSING) {
+		ctl_err("cannot record the revocation of token %s in the "
+		    "revocation journal (%s): readers refuse to decide "
+		    "(cache-unavailable) until %s", prefix,
+		    aivenauth_strerror(st), st == AIVENAUTH_ERR_CACHE_FULL ?
+		    "it is recorded: free space so that `aivenctl sync` can "
+		    "store the pending revocations, then run this command "
+		    "again" : "the cache can be written");
+		lrc = exit_code(st);
+	}
 	if (ost == AIVENAUTH_OK) {
 		st = aivenauth_cache_token(ctx, prefix, &t);
 		known = st == AIVENAUTH_OK;
 		if (st == AIVENAUTH_OK && t.user_id != NULL &&
 		    strcmp(t.user_id, user_id) != 0) {
+			/* (Its journal entry names the wrong owner: the
+			 * cache's open dropped it, revoking nothing.) */
 			ctl_err("token %s belongs to user %s, not %s; nothing "
 			    "revoked", prefix, t.user_id, user_id);
 			aivenauth_token_clear(&t);
 			return EX_DATAERR;
 		}
 		aivenauth_token_clear(&t);
-	}
-	/*
-	 * First the journal: a slot the writer allocated in advance, so a
-	 * full disk cannot lose the revocation.  From here on every write to
-	 * the cache stores it and every sync sends its DELETE until the API
-	 * stops listing the token.  If even that fails, the library has
-	 * withdrawn the readers (cache-unavailable).
-	 */
-	st = ost == AIVENAUTH_ERR_CACHE_MISSING ? ost :
-	    aivenauth_revocation_record(ctx, user_id, prefix);
-	recorded = st == AIVENAUTH_OK;
-	if (!recorded && st != AIVENAUTH_ERR_CACHE_MISSING) {
-		ctl_err("cannot record the revocation of token %s in the "
-		    "revocation journal (%s): readers refuse to decide "
-		    "(cache-unavailable) until the cache stores it", prefix,
-		    aivenauth_strerror(st));
-		lrc = exit_code(st);
 	}
 	if (ost == AIVENAUTH_OK) {
 		st = known ? aivenauth_cache_revoke(ctx, prefix, 0) :
@@ -92,8 +108,10 @@ token_revoke_now(struct aivenauth_ctx *ctx, const char *user_id,
 	} else {
 		ctl_err("cannot open the cache to revoke token %s locally: %s%s",
 		    prefix, aivenauth_strerror(ost), recorded ? "; recorded in "
-		    "the revocation journal: the next write to the cache "
-		    "stores it" : "");
+		    "the revocation journal: readers refuse to decide "
+		    "(cache-unavailable) until a write to the cache stores it "
+		    "(repair the cache, see aivenctl doctor; `aivenctl sync` "
+		    "sends the DELETE meanwhile)" : "");
 		lrc = exit_code(ost);
 	}
 
@@ -130,17 +148,78 @@ token_revoke_now(struct aivenauth_ctx *ctx, const char *user_id,
 	return lrc;
 }
 
+/*
+ * --clear-overflow: the revocation journal's overflow mark (a revocation
+ * that found the journal full) holds every publication back; it names the
+ * revocations it could, and each is taken off when its revoke is run
+ * again.  One it could not name is cleared only here, after the operator
+ * confirmed in the console that every token meant to be revoked is gone.
+ */
+static int
+clear_overflow(void)
+{
+	struct aivenauth_ctx *ctx;
+	enum aivenauth_status st;
+	size_t listed = 0;
+	bool lost = false;
+	int rc;
+
+	if ((rc = ctl_ctx_new(&ctx)) != 0)
+		return rc;
+	st = aivenauth_revocation_overflow(ctx, &listed, &lost, true);
+	if (st == AIVENAUTH_ERR_CACHE_MISSING) {
+		ctl_err("no local cache: no overflow mark to clear");
+		rc = exit_code(st);
+	} else if (st != AIVENAUTH_OK) {
+		ctl_err("cannot clear the revocation journal's overflow mark: %s",
+		    aivenauth_strerror(st));
+		rc = exit_code(st);
+	} else if (listed == 0 && !lost) {
+		printf("No overflow mark set: nothing to clear.\n");
+	} else {
+		printf("Overflow mark cleared (%zu revocation(s) named%s); run "
+		    "'aivenctl sync' to publish again.\n", listed, lost ?
+		    ", and at least one that could not be named" : "");
+	}
+	aivenauth_ctx_free(ctx);
+	return rc;
+}
+
 int
 cmd_token_revoke(int argc, char *argv[])
 {
+	static const struct option longopts[] = {
+		GLOBAL_LONGOPTS,
+		{ "clear-overflow", no_argument, NULL, 'O' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct aivenauth_ctx *ctx;
 	const char *user_id, *prefix;
-	bool local, api, gone;
+	bool local, api, gone, clear = false;
 	char *store = NULL;
-	int rc;
+	int c, rc;
 
-	if ((rc = parse_no_opts("token revoke", argc, argv)) >= 0)
-		return rc;
+	while ((c = getopt_long(argc, argv, GLOBAL_SHORTOPTS "h", longopts,
+	    NULL)) != -1) {
+		if (global_opt(c, optarg))
+			continue;
+		switch (c) {
+		case 'O':
+			clear = true;
+			break;
+		case 'h':
+			usage_print(stdout, "token revoke");
+			return 0;
+		default:
+			return opt_error("token revoke", argv);
+		}
+	}
+	if (clear) {
+		if (argc - optind != 0)
+			return usage_of("token revoke");
+		return clear_overflow();
+	}
 	if (argc - optind < 1 || argc - optind > 2)
 		return usage_of("token revoke");
 	if ((rc = ctl_ctx_new(&ctx)) != 0)

@@ -57,12 +57,16 @@ static const struct command token_commands[] = {
 	{ "list", cmd_token_list, "[USER_ID]",
 	  "list the tokens in the cache", NULL, 0,
 	  "  USER_ID            only this user's tokens (default: all)\n" },
-	{ "revoke", cmd_token_revoke, "USER_ID PREFIX | ORG_ID/USER_ID/PREFIX",
+	{ "revoke", cmd_token_revoke,
+	  "USER_ID PREFIX | ORG_ID/USER_ID/PREFIX | --clear-overflow",
 	  "revoke a token: locally first, then at the API",
 	  NULL, CMD_ADMIN | CMD_PUBLISHES,
 	  "  USER_ID PREFIX          the token's user id and prefix\n"
 	  "  ORG_ID/USER_ID/PREFIX   the same as one word (Terraform's import "
-	  "id)\n" },
+	  "id)\n"
+	  "  --clear-overflow        clear the revocation journal's overflow "
+	  "mark\n"
+	  "                          (after confirming in the console)\n" },
 	{ "rotate", cmd_token_rotate,
 	  "USER_ID PREFIX | ORG_ID/USER_ID/PREFIX [--grace SECONDS]",
 	  "replace a token with a new one, revoke the old after a grace",

@@ -60,6 +60,8 @@ void check_sync_user(struct doctor *d);
 void check_cache_dir(struct doctor *d, struct aivenauth_ctx *ctx);
 void check_groups(struct doctor *d);
 void check_fresh(struct doctor *d, struct aivenauth_ctx *ctx);
+/* doctor_fs.c: a copy-on-write file system under cache_dir. */
+void check_cache_fs(struct doctor *d, struct aivenauth_ctx *ctx);
 /* doctor_api.c */
 void check_api(struct doctor *d, const char *config,
     struct aivenauth_ctx *pctx);

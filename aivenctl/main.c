@@ -19,5 +19,6 @@ main(int argc, char *argv[])
 	(void)setrlimit(RLIMIT_CORE, &nocore);
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	json_init_alloc();
+	sigbus_install();
 	return cli_run(ctl_commands, &fleet_hooks, argc, argv);
 }

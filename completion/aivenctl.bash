@@ -172,6 +172,7 @@ _aivenctl()
 			;;
 		rotate | revoke)
 			[[ $sub == rotate ]] && opts="--grace"
+			[[ $sub == revoke ]] && opts="--clear-overflow"
 			((nargs == 0)) && want_user=1
 			((nargs == 1)) && want_prefix=1 && prefix_user=$arg1
 			;;

@@ -17,6 +17,7 @@
 
 #include "helpers/fixture.h"
 #include "base/internal.h"
+#include "base/cache.h"
 #include "writer/revjournal.h"
 
 static struct revj_entry
@@ -127,6 +128,19 @@ teardown(void)
 	dir = NULL;
 }
 
+/* A sync's apply whose fetch began when the journal's last sequence
+ * number was fetch_seq (sync.c sets it so). */
+static void
+sync_apply(uint64_t fetch_seq)
+{
+	ck_assert_int_eq(aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDWR),
+	    AIVENAUTH_OK);
+	ctx->cache->fetch_seq = fetch_seq;
+	ck_assert_int_eq(aivenauth_cache_apply(ctx, &snap.s, 0, NULL),
+	    AIVENAUTH_OK);
+	ctx->cache->fetch_seq = 0;
+}
+
 static char *
 jpath(void)
 {
@@ -184,13 +198,203 @@ START_TEST(journal_full)
 	ck_assert_int_eq(aivenauth_revocation_record(ctx, "u1", "one-too-many"),
 	    AIVENAUTH_ERR_CACHE_FULL);
 	ck_assert_int_eq(entries(), REVJ_SLOTS);
-	/* A sync's apply: none of them is listed, so the API confirms
-	 * them all; the slots are free again. */
-	ck_assert_int_eq(aivenauth_cache_apply(ctx, &snap.s, 0, NULL),
-	    AIVENAUTH_OK);
+	/* A sync's apply whose fetch began after all of them: none is
+	 * listed, so the API confirms them all; the slots are free again. */
+	sync_apply(UINT64_MAX);
 	ck_assert_int_eq(entries(), 0);
 	ck_assert_int_eq(aivenauth_revocation_record(ctx, "u1", "one-too-many"),
 	    AIVENAUTH_OK);
+}
+END_TEST
+
+/* What a reader decides for token i (a fresh reader process's view). */
+static enum aivenauth_reason
+decide(int i)
+{
+	struct aivenauth_ctx *r = fx_ctx(dir);
+	struct aivenauth_decision d;
+	enum aivenauth_reason why;
+
+	ck_assert_ptr_nonnull(r);
+	memset(&d, 0, sizeof(d));
+	aivenauth_cache_close(r);   /* fx_ctx opened it as the writer */
+	if (aivenauth_cache_open(r, AIVENAUTH_OPEN_RDONLY) != AIVENAUTH_OK) {
+		aivenauth_ctx_free(r);
+		return AIVENAUTH_REASON_CACHE_UNAVAILABLE;
+	}
+	if (aivenauth_verify(r, tok[i], FX_TOKEN_LEN, NULL, &d) !=
+	    AIVENAUTH_OK && d.reason == AIVENAUTH_ACCEPTED)
+		d.reason = AIVENAUTH_REASON_CACHE_UNAVAILABLE;
+	why = d.reason;
+	aivenauth_ctx_free(r);
+	return why;
+}
+
+static void
+fill_journal(void)
+{
+	char p[32];
+	int i;
+
+	for (i = 0; i < REVJ_SLOTS; i++) {
+		snprintf(p, sizeof(p), "pfx%09d", i);
+		ck_assert_int_eq(aivenauth_revocation_record(ctx, "u1", p),
+		    AIVENAUTH_OK);
+	}
+}
+
+/* SECURITY.md O1 (review r2): a revocation the full journal cannot take
+ * sets the overflow mark; no write publishes (readers stay withdrawn)
+ * until it is journaled, once a slot is free. */
+START_TEST(overflow_mark_holds_withdrawal)
+{
+	char *q = snap.s.tokens[1].prefix;
+	struct aivenauth_token t;
+	size_t listed;
+	bool lost;
+
+	ck_assert_int_eq(decide(1), AIVENAUTH_REASON_NOT_ENROLLED);
+	fill_journal();
+	ck_assert_int_eq(aivenauth_revocation_record(ctx, "u2", q),
+	    AIVENAUTH_ERR_CACHE_FULL);
+	ck_assert_int_eq(aivenauth_revocation_overflow(ctx, &listed, &lost,
+	    false), AIVENAUTH_OK);
+	ck_assert_uint_eq(listed, 1);
+	ck_assert(!lost);
+	ck_assert_int_eq(decide(1), AIVENAUTH_REASON_CACHE_UNAVAILABLE);
+	/* Writes of any kind, a sync that frees every slot: still
+	 * withdrawn, the mark names q. */
+	ck_assert_int_eq(aivenauth_cache_revoke(ctx, snap.s.tokens[0].prefix,
+	    (int64_t)time(NULL) + 3600), AIVENAUTH_OK);
+	sync_apply(UINT64_MAX);
+	ck_assert_int_eq(entries(), 0);
+	ck_assert_int_eq(decide(1), AIVENAUTH_REASON_CACHE_UNAVAILABLE);
+	/* Run again (a free slot now): journaled, off the list; the next
+	 * write stores it and publishes. */
+	ck_assert_int_eq(aivenauth_revocation_record(ctx, "u2", q),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_revocation_overflow(ctx, &listed, &lost,
+	    false), AIVENAUTH_OK);
+	ck_assert_uint_eq(listed, 0);
+	sync_apply(0);
+	ck_assert_int_eq(aivenauth_cache_token(ctx, q, &t), AIVENAUTH_OK);
+	ck_assert(t.revoked);
+	aivenauth_token_clear(&t);
+	ck_assert_int_eq(decide(0), AIVENAUTH_REASON_NOT_ENROLLED);
+}
+END_TEST
+
+/* More overflowed revocations than the header can name: "lost", cleared
+ * only by the operator. */
+START_TEST(overflow_lost_cleared_by_operator)
+{
+	char p[32];
+	size_t listed;
+	bool lost;
+	int i;
+
+	fill_journal();
+	for (i = 0; i <= REVJ_OVER_MAX; i++) {
+		snprintf(p, sizeof(p), "over%08d", i);
+		ck_assert_int_eq(aivenauth_revocation_record(ctx, "u1", p),
+		    AIVENAUTH_ERR_CACHE_FULL);
+	}
+	ck_assert_int_eq(aivenauth_revocation_overflow(ctx, &listed, &lost,
+	    false), AIVENAUTH_OK);
+	ck_assert_uint_eq(listed, REVJ_OVER_MAX);
+	ck_assert(lost);
+	ck_assert_int_eq(decide(0), AIVENAUTH_REASON_CACHE_UNAVAILABLE);
+	sync_apply(UINT64_MAX);
+	ck_assert_int_eq(decide(0), AIVENAUTH_REASON_CACHE_UNAVAILABLE);
+	for (i = 0; i < REVJ_OVER_MAX; i++) {
+		snprintf(p, sizeof(p), "over%08d", i);
+		ck_assert_int_eq(aivenauth_revocation_record(ctx, "u1", p),
+		    AIVENAUTH_OK);
+	}
+	sync_apply(UINT64_MAX);
+	ck_assert_int_eq(decide(0), AIVENAUTH_REASON_CACHE_UNAVAILABLE);
+	ck_assert_int_eq(aivenauth_revocation_overflow(ctx, &listed, &lost,
+	    true), AIVENAUTH_OK);
+	ck_assert(lost);
+	ck_assert_int_eq(aivenauth_revocation_overflow(ctx, &listed, &lost,
+	    false), AIVENAUTH_OK);
+	ck_assert(!lost);
+	ck_assert_uint_eq(listed, 0);
+	sync_apply(0);
+	ck_assert_int_eq(decide(0), AIVENAUTH_REASON_NOT_ENROLLED);
+}
+END_TEST
+
+/* Both header copies damaged: fail closed (an overflow mark may have
+ * been there). */
+START_TEST(header_damaged_fails_closed)
+{
+	unsigned char junk[REVJ_HDR];
+	bool lost;
+	size_t listed;
+	int fd;
+
+	ck_assert_int_eq(aivenauth_revocation_record(ctx, "u1", "somepfx"),
+	    AIVENAUTH_OK);
+	memset(junk, 0x5a, sizeof(junk));
+	fd = open(jpath(), O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, junk, sizeof(junk), REVJ_HDR_OFF),
+	    REVJ_HDR);
+	ck_assert_int_eq(pwrite(fd, junk, sizeof(junk), REVJ_HDR_OFF +
+	    REVJ_HDR), REVJ_HDR);
+	close(fd);
+	ck_assert_int_eq(aivenauth_revocation_overflow(ctx, &listed, &lost,
+	    false), AIVENAUTH_OK);
+	ck_assert(lost);
+	/* One copy good again (a torn write of the other): the good one. */
+	ck_assert_int_eq(aivenauth_revocation_overflow(ctx, NULL, NULL, true),
+	    AIVENAUTH_OK);
+	fd = open(jpath(), O_WRONLY);
+	ck_assert_int_eq(pwrite(fd, junk, 100, REVJ_HDR_OFF), 100);
+	ck_assert_int_eq(pwrite(fd, junk, 100, REVJ_HDR_OFF + REVJ_HDR), 100);
+	close(fd);
+	ck_assert_int_eq(aivenauth_revocation_overflow(ctx, &listed, &lost,
+	    false), AIVENAUTH_OK);
+	ck_assert(lost);   /* both torn again */
+}
+END_TEST
+
+/* SECURITY.md O1 (review r3): a sync's apply frees a journaled revocation
+ * of a token it does not list only when it was journaled before the
+ * sync's fetch began; one journaled during the sync waits for the next
+ * one (whose listing may show the token, and whose DELETE it sends). */
+START_TEST(sync_frees_only_entries_older_than_its_fetch)
+{
+	struct revj j;
+	uint64_t before;
+
+	ck_assert_int_eq(aivenauth_revocation_record(ctx, "u1", "oldpfx000001"),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(revj_open(ctx, false, &j), AIVENAUTH_OK);
+	before = revj_last_seq(&j);
+	revj_close(&j);
+	ck_assert_uint_ge(before, 1);
+	/* Made in the console after the fetch, revoked here at once. */
+	ck_assert_int_eq(aivenauth_revocation_record(ctx, "u1", "newpfx000002"),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(entries(), 2);
+	sync_apply(before);
+	ck_assert_int_eq(entries(), 1);
+	ck_assert_int_eq(revj_open(ctx, false, &j), AIVENAUTH_OK);
+	ck_assert_uint_gt(revj_last_seq(&j), before);
+	revj_close(&j);
+	/* Sequence numbers never go back, even with every slot free. */
+	sync_apply(UINT64_MAX);
+	ck_assert_int_eq(entries(), 0);
+	ck_assert_int_eq(aivenauth_revocation_record(ctx, "u1", "newpfx000003"),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(revj_open(ctx, false, &j), AIVENAUTH_OK);
+	ck_assert_uint_eq(revj_last_seq(&j), before + 2);
+	revj_close(&j);
+	/* An apply that is not a sync's (fetch_seq 0) frees none. */
+	sync_apply(0);
+	ck_assert_int_eq(entries(), 1);
 }
 END_TEST
 
@@ -319,6 +523,11 @@ main(void)
 	tcase_add_test(tj, fold_on_any_write);
 	tcase_add_test(tj, scheduled_fold);
 	tcase_add_test(tj, torn_slot_freed_not_guessed);
+	tcase_add_test(tj, sync_frees_only_entries_older_than_its_fetch);
+	tcase_add_test(tj, overflow_mark_holds_withdrawal);
+	tcase_add_test(tj, overflow_lost_cleared_by_operator);
+	tcase_add_test(tj, header_damaged_fails_closed);
+	tcase_set_timeout(tj, 120);
 	suite_add_tcase(s, tj);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -343,6 +343,9 @@ libaivenauth/writer/revoke_fold.c ### if (j.kind[i] == REVJ_ENTRY && strcmp(j.e[
 libaivenauth/writer/revoke_fold.c ### strcmp(j.e[i].user_id, user_id) == 0) { ### application user id (public) in the revocation journal
 libaivenauth/writer/sync.c ### if (hit->user_id == NULL || strcmp(hit->user_id, user_id) != 0) { ### application user id (public) of a listed token
 libaivenauth/writer/sync.c ### strcmp(j->e[i].prefix, prefix) == 0) ### token prefix (public) in the revocation journal
+libaivenauth/writer/revoke_fold.c ### if (strcmp(j->hdr.over[i].prefix, prefix) == 0 && ### token prefix (public) on the journal's overflow mark
+libaivenauth/writer/revoke_fold.c ### strcmp(j->hdr.over[i].user_id, user_id) == 0) { ### application user id (public) on the journal's overflow mark
+libaivenauth/writer/revoke_fold.c ### strcmp(j->hdr.over[i].user_id, user_id) == 0) ### application user id (public) on the journal's overflow mark
 pam_aiven/args.c ### if (strcmp(allowed[i], d->name) == 0) ### module argument names
 EOA
 )

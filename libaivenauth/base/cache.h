@@ -95,6 +95,11 @@ struct cache {
 	bool applying;           /* this write is a sync's or a follower's
 	                            apply: it may lift a withdrawal until
 	                            a sync (pubstate.h) */
+	uint64_t fetch_seq;      /* a sync: the revocation journal's last
+	                            sequence number when its fetch began
+	                            (writer/revoke_fold.c) */
+	bool revj_over;          /* this write saw the journal's overflow
+	                            mark: publish nothing (publish.c) */
 	bool restricts;          /* ... took away something a reader
 	                            accepts (a revocation, a removal): if
 	                            it is lost, readers fail closed

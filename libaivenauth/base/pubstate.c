@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -80,7 +81,10 @@ pubstate_open(struct pubstate_map *m, int dirfd, bool writer)
 		e = errno;
 		goto fail;
 	}
-	close(fd);
+	if (writer)
+		m->fd = fd;     /* pubstate_write: pwrite, never the mapping */
+	else
+		close(fd);
 	m->rec = p;
 	m->len = writer || st.st_size >= PUBSTATE_SIZE ? PUBSTATE_SIZE :
 	    (size_t)st.st_size;
@@ -97,6 +101,8 @@ pubstate_close(struct pubstate_map *m)
 {
 	if (m->rec != NULL)
 		munmap((void *)m->rec, m->len);
+	if (m->rec != NULL && m->writable && m->fd >= 0)
+		close(m->fd);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -137,18 +143,18 @@ pubstate_read(struct pubstate_map *m)
 	return false;
 }
 
-void
+int
 pubstate_withdraw(struct pubstate_map *m)
 {
 	struct pubstate s;
 
 	if (m->rec == NULL || !m->writable)
-		return;
+		return EBADF;
 	memcpy(s.snap_id, (const void *)m->rec->snap_id, SNAP_ID_BYTES);
 	s.sync_time = PUBSTATE_WITHDRAWN;
 	s.generation = m->rec->generation;
 	s.publish_time = m->rec->publish_time;
-	pubstate_write(m, &s);
+	return pubstate_write(m, &s);
 }
 
 void
@@ -172,15 +178,32 @@ pubstate_until_sync(const struct pubstate_map *m)
 	    m->last.generation == PUBSTATE_UNTIL_SYNC;
 }
 
-void
+/* One field, in place: a pwrite into the allocated page (no new block on
+ * a file system that overwrites in place or with no-copy-on-write). */
+static int
+put(int fd, const void *p, size_t n, size_t off)
+{
+	ssize_t w;
+
+	do
+		w = pwrite(fd, p, n, (off_t)off);
+	while (w < 0 && errno == EINTR);
+	if (w < 0)
+		return errno;
+	return (size_t)w == n ? 0 : EIO;
+}
+
+int
 pubstate_write(struct pubstate_map *m, const struct pubstate *s)
 {
 	volatile struct pubstate_rec *r = m->rec;
 	struct pubstate_rec body;
 	uint64_t seq;
+	size_t fields = offsetof(struct pubstate_rec, snap_id);
+	int e;
 
 	if (r == NULL || !m->writable)
-		return;
+		return EBADF;
 	memset(&body, 0, sizeof(body));
 	body.magic = PUBSTATE_MAGIC;
 	memcpy(body.snap_id, s->snap_id, SNAP_ID_BYTES);
@@ -188,16 +211,21 @@ pubstate_write(struct pubstate_map *m, const struct pubstate *s)
 	body.generation = s->generation;
 	body.publish_time = s->publish_time;
 	checksum(&body, body.check);
-	/* A writer that died mid-write left seq odd: make it even again. */
-	seq = (__atomic_load_n(&r->seq, __ATOMIC_RELAXED) | 1) + 0;
-	__atomic_store_n(&r->seq, seq, __ATOMIC_RELAXED);   /* odd: writing */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	r->magic = body.magic;
-	memcpy((void *)r->snap_id, body.snap_id, SNAP_ID_BYTES);
-	r->sync_time = body.sync_time;
-	r->generation = body.generation;
-	r->publish_time = body.publish_time;
-	memcpy((void *)r->check, body.check, sizeof(body.check));
-	__atomic_store_n(&r->seq, seq + 1, __ATOMIC_RELEASE);  /* even: done */
-	(void)msync((void *)r, m->len, MS_SYNC);
+	/* A writer that died mid-write left seq odd: make it even again.
+	 * Readers see the page-cache copy these writes change (their
+	 * mapping is of the same pages), seqlock and checksum as before. */
+	seq = __atomic_load_n(&r->seq, __ATOMIC_RELAXED) | 1;
+	if ((e = put(m->fd, &seq, sizeof(seq),
+	    offsetof(struct pubstate_rec, seq))) != 0)      /* odd: writing */
+		return e;
+	seq++;
+	if ((e = put(m->fd, &body.magic, sizeof(body.magic), 0)) != 0 ||
+	    (e = put(m->fd, (const char *)&body + fields, sizeof(body) - fields,
+	    fields)) != 0 ||
+	    (e = put(m->fd, &seq, sizeof(seq),
+	    offsetof(struct pubstate_rec, seq))) != 0)      /* even: done */
+		return e;
+	if (fdatasync(m->fd) != 0)
+		return errno;
+	return 0;
 }

@@ -3,7 +3,9 @@
  * reader without a system call per verify.
  *
  * cache_dir/state is a small file the writer owns (0640) and updates in
- * place through a shared mapping; readers map it read-only.  It names the
+ * place with pwrite() into its allocated page (never a store into a
+ * mapping: on a full copy-on-write file system that is a SIGBUS, a pwrite
+ * an error); readers map it read-only and see the page-cache copy.  It names the
  * published snapshot (a random id that snapshot.mdb also carries in its
  * meta), the generation of the last good sync and its time.  A reader
  * compares one word (seq) with what it saw last: unchanged means nothing
@@ -51,6 +53,7 @@ struct pubstate_map {
 	volatile struct pubstate_rec *rec;   /* NULL: not mapped */
 	size_t len;
 	bool writable;
+	int fd;                       /* writer: the file (pwrite), kept open */
 	uint64_t seen_seq;            /* reader: seq of the last good read */
 	struct pubstate last;         /* ... and what it said */
 };
@@ -77,11 +80,11 @@ pubstate_moved(const struct pubstate_map *m)
  * damaged or missing (m->last untouched, seen_seq reset). */
 bool pubstate_read(struct pubstate_map *m);
 
-/* Writer: store s (seqlock, checksum, msync). */
-void pubstate_write(struct pubstate_map *m, const struct pubstate *s);
+/* Writer: store s (seqlock, checksum, fdatasync).  0 or an errno. */
+int pubstate_write(struct pubstate_map *m, const struct pubstate *s);
 /* Writer: withdraw the current record (fail closed; needs no disk block:
- * the page is allocated when the file is made). */
-void pubstate_withdraw(struct pubstate_map *m);
+ * the page is allocated when the file is made).  0 or an errno. */
+int pubstate_withdraw(struct pubstate_map *m);
 /* The generation of a record withdrawn because a sync (or a follower's
  * apply) fetched a revocation it could not store: only a sync or apply
  * that commits lifts it, not another write (a token command) publishing

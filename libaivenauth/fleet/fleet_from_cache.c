@@ -198,8 +198,8 @@ fleet_gen_journal(struct aivenauth_ctx *ctx, struct fleet_gen *g)
 
 	if (revj_open(ctx, false, &j) != AIVENAUTH_OK)
 		return 0;
-	revj_close(&j);
-	for (i = 0; i < REVJ_SLOTS; i++) {
+	revj_release(&j);   /* unlocked; what was read is kept */
+	for (i = 0; j.read && i < REVJ_SLOTS; i++) {
 		if (j.kind[i] != REVJ_ENTRY)
 			continue;
 		for (t = 0; t < g->snap.n_tokens; t++) {
@@ -234,5 +234,6 @@ fleet_gen_journal(struct aivenauth_ctx *ctx, struct fleet_gen *g)
 			break;
 		}
 	}
+	revj_close(&j);
 	return n;
 }

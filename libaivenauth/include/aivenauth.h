@@ -393,6 +393,18 @@ AIVENAUTH_EXPORT enum aivenauth_status aivenauth_revocation_record(
     struct aivenauth_ctx *ctx, const char *user_id, const char *prefix)
     AIVENAUTH_WUR;
 /*
+ * The revocation journal's overflow mark: set when a revocation found the
+ * journal full; while it is set the writer publishes nothing (readers
+ * answer cache-unavailable).  *listed: how many such revocations it names
+ * (each is taken off when it is journaled -- run its revoke again -- or
+ * when a write stores it revoked); *lost: one could not even be named.
+ * With clear, the mark is cleared (the operator confirmed the revocations
+ * at the API); the next sync publishes again.  No journal: no mark.
+ */
+AIVENAUTH_EXPORT enum aivenauth_status aivenauth_revocation_overflow(
+    struct aivenauth_ctx *ctx, size_t *listed, bool *lost, bool clear)
+    AIVENAUTH_WUR;
+/*
  * A scheduled revocation in the same journal (`aivenctl token rotate` with
  * a grace): the token is refused from `at` (> 0) on.  Every write to the
  * cache stores it as aivenauth_cache_revoke(ctx, prefix, at) would, the

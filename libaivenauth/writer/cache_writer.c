@@ -325,6 +325,21 @@ open_env(struct aivenauth_ctx *ctx, const char *wdir, bool *fresh)
 	return AIVENAUTH_OK;
 }
 
+static void
+nocow_dirs(struct aivenauth_ctx *ctx, const char *wdir)
+{
+	const char *d[2] = { ctx->cfg.cache_dir, wdir };
+	int i, fd;
+
+	for (i = 0; i < 2; i++) {
+		fd = open(d[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0) {
+			nocow_set(ctx, fd);
+			close(fd);
+		}
+	}
+}
+
 enum aivenauth_status
 writer_open(struct aivenauth_ctx *ctx, bool create)
 {
@@ -351,6 +366,9 @@ writer_open(struct aivenauth_ctx *ctx, bool create)
 	}
 	if ((st = writer_dir(ctx, wdir, create)) != AIVENAUTH_OK)
 		goto fail;
+	/* No copy-on-write for what is made in them from now on (btrfs;
+	 * nocow.c): the journal, the state record, the environment. */
+	nocow_dirs(ctx, wdir);
 	if (lstat(wdir, &wst) != 0) {
 		st = cache_err(ctx, errno, "stat");
 		goto fail;

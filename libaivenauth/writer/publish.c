@@ -102,6 +102,18 @@ publish_after_commit(struct aivenauth_ctx *ctx, bool full)
 	struct cache_state s;
 	struct pubstate ps;
 
+	if (c->revj_over) {
+		/* A revocation the full journal could not take (its overflow
+		 * mark): what this write publishes may accept it. */
+		pubstate_withdraw(&c->ps);
+		ctx_log(ctx, LOG_WARNING, "cache %s: committed, not published: "
+		    "a revocation could not be recorded (the revocation "
+		    "journal's overflow mark is set): readers refuse to decide "
+		    "until it is recorded (run the `aivenctl token revoke` "
+		    "again) or the mark is cleared (`aivenctl token revoke "
+		    "--clear-overflow`)", c->path);
+		return AIVENAUTH_OK;
+	}
 	if (!c->applying && pubstate_read(&c->ps) &&
 	    pubstate_until_sync(&c->ps)) {
 		/* A sync fetched a revocation it could not store: what this

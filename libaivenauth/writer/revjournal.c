@@ -6,8 +6,15 @@
  *   6  u16 zero              8  i64 time of the revocation
  *   16 prefix (64 bytes, zero padded)   80 user id (64, zero padded)
  *   144 i64 not before (0: now; else a scheduled revocation's time)
- *   152..495 zero            496 BLAKE2b-128 of bytes 0..495
+ *   152 u64 sequence number (0 in a journal older than them)
+ *   160..495 zero            496 BLAKE2b-128 of bytes 0..495
  * (Slots written before "not before" existed have zero there: "now".)
+ * A header copy (REVJ_HDR bytes, after the slots; two of them):
+ *   0  u32 magic "RVH1"      4  u8 lost   5  u8 number listed   6 u16 zero
+ *   8  u64 gen               16 u64 seq
+ *   24 REVJ_OVER_MAX x (u8 prefix length, u8 user id length, prefix 64,
+ *      user id 64), unused ones zero
+ *   REVJ_HDR-16 BLAKE2b-128 of what precedes it
  * An all-zero slot is free.  Anything else that does not check out is
  * torn: a write a crash cut short.  Since `token revoke` says nothing
  * before its slot is written and synced, a torn slot is a revocation
@@ -35,8 +42,12 @@
 #define OFF_PREFIX 16
 #define OFF_USER (OFF_PREFIX + AIVENAUTH_PREFIX_MAX)
 #define OFF_NB (OFF_USER + AIVENAUTH_ID_MAX)
-#define OFF_PAD (OFF_NB + 8)
+#define OFF_SEQ (OFF_NB + 8)
+#define OFF_PAD (OFF_SEQ + 8)
 #define OFF_CHECK (REVJ_SLOT - 16)
+#define H_OVER 24
+#define H_ONE (2 + AIVENAUTH_PREFIX_MAX + AIVENAUTH_ID_MAX)
+#define H_CHECK (REVJ_HDR - 16)
 
 static void
 put_le(unsigned char *p, uint64_t v, int n)
@@ -95,6 +106,7 @@ revj_encode(const struct revj_entry *e, unsigned char slot[REVJ_SLOT])
 	memcpy(slot + OFF_PREFIX, e->prefix, pn);
 	memcpy(slot + OFF_USER, e->user_id, un);
 	put_le(slot + OFF_NB, (uint64_t)e->not_before, 8);
+	put_le(slot + OFF_SEQ, e->seq, 8);
 	slot_check(slot, slot + OFF_CHECK);
 	return true;
 }
@@ -130,6 +142,67 @@ revj_decode(const unsigned char slot[REVJ_SLOT], struct revj_entry *e)
 	memcpy(e->user_id, slot + OFF_USER, un);
 	e->time = (int64_t)get_le(slot + OFF_TIME, 8);
 	e->not_before = (int64_t)get_le(slot + OFF_NB, 8);
+	e->seq = get_le(slot + OFF_SEQ, 8);
+	return REVJ_ENTRY;
+}
+
+void
+revj_hdr_encode(const struct revj_hdr *h, unsigned char copy[REVJ_HDR])
+{
+	unsigned char *p;
+	size_t i, pn, un;
+
+	memset(copy, 0, REVJ_HDR);
+	put_le(copy, REVJ_HMAGIC, 4);
+	copy[4] = h->lost ? 1 : 0;
+	copy[5] = (unsigned char)(h->n_over > REVJ_OVER_MAX ? REVJ_OVER_MAX :
+	    h->n_over);
+	put_le(copy + 8, h->gen, 8);
+	put_le(copy + 16, h->seq, 8);
+	for (i = 0; i < copy[5]; i++) {
+		p = copy + H_OVER + i * H_ONE;
+		pn = strnlen(h->over[i].prefix, AIVENAUTH_PREFIX_MAX);
+		un = strnlen(h->over[i].user_id, AIVENAUTH_ID_MAX);
+		p[0] = (unsigned char)pn;
+		p[1] = (unsigned char)un;
+		memcpy(p + 2, h->over[i].prefix, pn);
+		memcpy(p + 2 + AIVENAUTH_PREFIX_MAX, h->over[i].user_id, un);
+	}
+	crypto_generichash(copy + H_CHECK, 16, copy, H_CHECK, NULL, 0);
+}
+
+enum revj_kind
+revj_hdr_decode(const unsigned char copy[REVJ_HDR], struct revj_hdr *h)
+{
+	unsigned char sum[16];
+	const unsigned char *p;
+	size_t i;
+
+	memset(h, 0, sizeof(*h));
+	for (i = 0; i < REVJ_HDR && copy[i] == 0; i++)
+		;
+	if (i == REVJ_HDR)
+		return REVJ_EMPTY;
+	crypto_generichash(sum, 16, copy, H_CHECK, NULL, 0);
+	if (get_le(copy, 4) != REVJ_HMAGIC || copy[4] > 1 ||
+	    copy[5] > REVJ_OVER_MAX ||
+	    sodium_memcmp(sum, copy + H_CHECK, sizeof(sum)) != 0)
+		return REVJ_TORN;
+	h->lost = copy[4] != 0;
+	h->n_over = copy[5];
+	h->gen = get_le(copy + 8, 8);
+	h->seq = get_le(copy + 16, 8);
+	for (i = 0; i < h->n_over; i++) {
+		p = copy + H_OVER + i * H_ONE;
+		if (!field_ok(p + 2, p[0], AIVENAUTH_PREFIX_MAX) ||
+		    !field_ok(p + 2 + AIVENAUTH_PREFIX_MAX, p[1],
+		    AIVENAUTH_ID_MAX)) {
+			memset(h, 0, sizeof(*h));
+			return REVJ_TORN;
+		}
+		memcpy(h->over[i].prefix, p + 2, p[0]);
+		memcpy(h->over[i].user_id, p + 2 + AIVENAUTH_PREFIX_MAX, p[1]);
+	}
 	return REVJ_ENTRY;
 }
 
@@ -181,6 +254,10 @@ open_file(struct aivenauth_ctx *ctx, bool create, int *out)
 			return AIVENAUTH_OK;
 		return cache_err(ctx, e, "opening the revocation journal");
 	}
+	/* No copy-on-write (btrfs): an overwrite in place needs no new
+	 * block.  Settable only while the file is empty. */
+	if (fstat(fd, &fs) == 0 && fs.st_size == 0)
+		nocow_set(ctx, fd);
 	if (fstat(fd, &fs) != 0 || !S_ISREG(fs.st_mode) || fs.st_nlink != 1 ||
 	    (fs.st_mode & 077) != 0 || !owner_trusted(fs.st_uid, true)) {
 		close(fd);
@@ -223,6 +300,8 @@ revj_open(struct aivenauth_ctx *ctx, bool create, struct revj *j)
 {
 	unsigned char *buf;
 	enum aivenauth_status st;
+	enum revj_kind hk[2];
+	struct revj_hdr h[2];
 	ssize_t n;
 	size_t i;
 
@@ -235,7 +314,11 @@ revj_open(struct aivenauth_ctx *ctx, bool create, struct revj *j)
 		revj_close(j);
 		return st;
 	}
-	if ((buf = malloc(REVJ_SIZE)) == NULL) {
+	buf = malloc(REVJ_SIZE);
+	j->kind = calloc(REVJ_SLOTS, sizeof(*j->kind));
+	j->e = calloc(REVJ_SLOTS, sizeof(*j->e));
+	if (buf == NULL || j->kind == NULL || j->e == NULL) {
+		free(buf);
 		revj_close(j);
 		return AIVENAUTH_ERR_NOMEM;
 	}
@@ -249,8 +332,50 @@ revj_open(struct aivenauth_ctx *ctx, bool create, struct revj *j)
 	}
 	for (i = 0; i < REVJ_SLOTS; i++)
 		j->kind[i] = revj_decode(buf + i * REVJ_SLOT, &j->e[i]);
+	for (i = 0; i < 2; i++)
+		hk[i] = revj_hdr_decode(buf + REVJ_HDR_OFF + i * REVJ_HDR, &h[i]);
 	free(buf);
+	if (hk[0] == REVJ_ENTRY && (hk[1] != REVJ_ENTRY || h[0].gen >= h[1].gen))
+		j->hdr = h[0];
+	else if (hk[1] == REVJ_ENTRY)
+		j->hdr = h[1];
+	else if (hk[0] == REVJ_TORN || hk[1] == REVJ_TORN) {
+		/* Written, and neither copy readable: what it held (an
+		 * overflow?) is unknown; fail closed. */
+		ctx_log(ctx, LOG_ERR, "revocation journal: its header is "
+		    "damaged; treated as a lost revocation (readers refuse to "
+		    "decide until `aivenctl token revoke --clear-overflow`)");
+		j->hdr.lost = true;
+		j->hdr.gen = 1;
+	}
+	j->read = true;
 	return AIVENAUTH_OK;
+}
+
+enum aivenauth_status
+revj_put_hdr(struct aivenauth_ctx *ctx, struct revj *j)
+{
+	unsigned char copy[REVJ_HDR];
+
+	j->hdr.gen++;
+	revj_hdr_encode(&j->hdr, copy);
+	if (pwrite(j->fd, copy, REVJ_HDR, REVJ_HDR_OFF +
+	    (off_t)(j->hdr.gen & 1) * REVJ_HDR) != REVJ_HDR)
+		return cache_err(ctx, errno, "writing the revocation journal's "
+		    "header");
+	return AIVENAUTH_OK;
+}
+
+uint64_t
+revj_last_seq(const struct revj *j)
+{
+	uint64_t s = j->hdr.seq;
+	size_t i;
+
+	for (i = 0; j->read && i < REVJ_SLOTS; i++)
+		if (j->kind[i] == REVJ_ENTRY && j->e[i].seq > s)
+			s = j->e[i].seq;
+	return s;
 }
 
 enum aivenauth_status
@@ -288,9 +413,20 @@ revj_sync(struct aivenauth_ctx *ctx, struct revj *j)
 }
 
 void
-revj_close(struct revj *j)
+revj_release(struct revj *j)
 {
 	if (j->fd >= 0)
 		close(j->fd);
 	j->fd = -1;
+}
+
+void
+revj_close(struct revj *j)
+{
+	revj_release(j);
+	free(j->kind);
+	free(j->e);
+	j->kind = NULL;
+	j->e = NULL;
+	j->read = false;
 }

@@ -6,10 +6,28 @@
  * can cause) cannot lose it (design.md section 2, "A revocation stands
  * until the API confirms it"; docs/DESIGN.md "The revocation journal").
  *
- * REVJ_SLOTS fixed slots of REVJ_SLOT bytes, allocated in full when the
- * writer opens its environment.  A slot is written with one pwrite and an
- * fdatasync; it carries a checksum, so a slot torn by a power loss reads
- * as torn, never as another token.  A slot is all zero when free.
+ * REVJ_SLOTS fixed slots of REVJ_SLOT bytes, then two copies of a header
+ * (REVJ_HDR bytes each), all allocated in full when the writer opens its
+ * environment (and marked no-copy-on-write where the file system has
+ * that: on btrfs an overwrite would otherwise need a new block).  A slot
+ * is written with one pwrite and an fdatasync; it carries a checksum, so a
+ * slot torn by a power loss reads as torn, never as another token.  A slot
+ * is all zero when free.
+ *
+ * Each entry carries a sequence number, from a counter kept in the header
+ * (and never below the largest entry's): a sync notes the counter before
+ * its fetch, and only an entry at or below it may be freed because the
+ * API no longer lists its token (an entry made after the fetch began is
+ * about a token the listing may simply predate).
+ *
+ * The header also holds the overflow mark: a revocation that found the
+ * journal full is listed there (up to REVJ_OVER_MAX; beyond that "lost" is
+ * set), and while the mark is set no publication lifts the withdrawal of
+ * the readers.  A listed one is taken off when it is journaled (the
+ * operator runs the revoke again); "lost" only by `aivenctl token revoke
+ * --clear-overflow`.  The two copies alternate (the newer good one wins),
+ * so a header torn by a crash leaves the older one; none readable but
+ * some written reads as "lost" (fail closed).
  *
  * Every write transaction folds the journal in (revoke_fold.c): each
  * entry's token is stored revoked (the pending-revocation tombstone the
@@ -27,9 +45,13 @@
 
 #define REVJ_FILE "revocations"
 #define REVJ_SLOT 512           /* one disk sector: written whole or not */
-#define REVJ_SLOTS 64
-#define REVJ_SIZE (REVJ_SLOT * REVJ_SLOTS)
+#define REVJ_SLOTS 1024
+#define REVJ_HDR 4096           /* one page per header copy */
+#define REVJ_HDR_OFF ((off_t)REVJ_SLOT * REVJ_SLOTS)
+#define REVJ_SIZE (REVJ_SLOT * REVJ_SLOTS + 2 * REVJ_HDR)
 #define REVJ_MAGIC 0x314a5652u  /* "RVJ1" */
+#define REVJ_HMAGIC 0x31485652u /* "RVH1" */
+#define REVJ_OVER_MAX 16
 
 struct revj_entry {
 	char prefix[AIVENAUTH_PREFIX_MAX + 1];
@@ -39,6 +61,20 @@ struct revj_entry {
 	 * a grace): the token is refused from this time on; every write
 	 * stores it as such (revoke_at), the sync sends the DELETE once due. */
 	int64_t not_before;
+	uint64_t seq;           /* 0: written before sequence numbers */
+};
+
+struct revj_over {
+	char prefix[AIVENAUTH_PREFIX_MAX + 1];
+	char user_id[AIVENAUTH_ID_MAX + 1];
+};
+
+struct revj_hdr {
+	uint64_t gen;           /* header writes: the newer copy wins */
+	uint64_t seq;           /* last sequence number given out */
+	bool lost;              /* an overflow that could not be listed */
+	size_t n_over;
+	struct revj_over over[REVJ_OVER_MAX];
 };
 
 enum revj_kind {
@@ -51,12 +87,18 @@ enum revj_kind {
 bool revj_encode(const struct revj_entry *e, unsigned char slot[REVJ_SLOT]);
 enum revj_kind revj_decode(const unsigned char slot[REVJ_SLOT],
     struct revj_entry *e);
+/* A header copy: REVJ_ENTRY (good), REVJ_EMPTY (never written), REVJ_TORN. */
+void revj_hdr_encode(const struct revj_hdr *h, unsigned char copy[REVJ_HDR]);
+enum revj_kind revj_hdr_decode(const unsigned char copy[REVJ_HDR],
+    struct revj_hdr *h);
 
-/* The whole journal as read. */
+/* The whole journal as read (the arrays on the heap: REVJ_SLOTS of them). */
 struct revj {
-	int fd;                 /* -1: no journal (none pending) */
-	enum revj_kind kind[REVJ_SLOTS];
-	struct revj_entry e[REVJ_SLOTS];
+	int fd;                 /* -1: no journal (none pending), or released */
+	bool read;              /* kind/e/hdr hold what was read */
+	enum revj_kind *kind;
+	struct revj_entry *e;
+	struct revj_hdr hdr;
 };
 
 /*
@@ -74,6 +116,19 @@ enum aivenauth_status revj_ensure(struct aivenauth_ctx *ctx);
 enum aivenauth_status revj_clear(struct aivenauth_ctx *ctx, struct revj *j,
     size_t i);
 enum aivenauth_status revj_sync(struct aivenauth_ctx *ctx, struct revj *j);
+/* Write j->hdr (gen + 1) into the older copy; the caller syncs. */
+enum aivenauth_status revj_put_hdr(struct aivenauth_ctx *ctx, struct revj *j);
+/* The largest sequence number given out (header or any entry). */
+uint64_t revj_last_seq(const struct revj *j);
+/* Is the overflow mark set? */
+static inline bool
+revj_overflowed(const struct revj *j)
+{
+	return j->hdr.lost || j->hdr.n_over > 0;
+}
+/* Unlock and close the file, keep what was read. */
+void revj_release(struct revj *j);
+/* Release and free. */
 void revj_close(struct revj *j);
 
 #endif

@@ -33,27 +33,87 @@
 #include "base/rec.h"
 #include "writer/writer.h"
 
-/* Readers refuse to decide (the revocation is nowhere a commit will pick
- * it up).  Needs no disk block. */
+/* Readers refuse to decide (the revocation is nowhere a publication has
+ * carried it yet).  Needs no disk block: a pwrite into the state record's
+ * allocated page (base/pubstate.c), no LMDB environment. */
 static void
 withdraw_readers(struct aivenauth_ctx *ctx)
 {
 	struct pubstate_map m;
-	int dfd;
+	int dfd, e;
 
-	if (ctx->cache != NULL && ctx->cache->rdwr && cache_is_ours(ctx->cache)) {
-		pubstate_withdraw(&ctx->cache->ps);
-		return;
+	if (ctx->cache != NULL && ctx->cache->rdwr && cache_is_ours(ctx->cache))
+		e = pubstate_withdraw(&ctx->cache->ps);
+	else if ((dfd = open(ctx->cfg.cache_dir, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) < 0)
+		e = errno;
+	else {
+		if ((e = pubstate_open(&m, dfd, true)) == 0) {
+			e = pubstate_withdraw(&m);
+			pubstate_close(&m);
+		}
+		close(dfd);
 	}
-	dfd = open(ctx->cfg.cache_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
-	if (dfd < 0)
-		return;
-	if (pubstate_open(&m, dfd, true) == 0) {
-		pubstate_withdraw(&m);
-		pubstate_close(&m);
+	if (e != 0 && e != ENOENT)
+		ctx_log(ctx, LOG_CRIT, "cache %s: readers could not be withdrawn "
+		    "(%s): they may accept a revoked token until a write "
+		    "publishes (run aivenctl doctor)", ctx->cfg.cache_dir,
+		    strerror(e));
+}
+
+static bool
+writer_is_open(struct aivenauth_ctx *ctx)
+{
+	return ctx->cache != NULL && ctx->cache->rdwr &&
+	    cache_is_ours(ctx->cache);
+}
+
+/* Take (prefix, user) off the overflow list: it is journaled now. */
+static bool
+over_drop(struct revj *j, const char *user_id, const char *prefix)
+{
+	size_t i;
+
+	for (i = 0; i < j->hdr.n_over; i++)
+		if (strcmp(j->hdr.over[i].prefix, prefix) == 0 &&
+		    strcmp(j->hdr.over[i].user_id, user_id) == 0) {
+			memmove(&j->hdr.over[i], &j->hdr.over[i + 1],
+			    (j->hdr.n_over - i - 1) * sizeof(j->hdr.over[0]));
+			j->hdr.n_over--;
+			memset(&j->hdr.over[j->hdr.n_over], 0,
+			    sizeof(j->hdr.over[0]));
+			return true;
+		}
+	return false;
+}
+
+/*
+ * The journal is full: set the overflow mark (durable, in the header the
+ * writer allocated with the slots), listing this revocation if there is
+ * room, so that no publication lifts the withdrawal of the readers until
+ * it is journaled.  false: not even the mark could be written.
+ */
+static bool
+over_mark(struct aivenauth_ctx *ctx, struct revj *j, const char *user_id,
+    const char *prefix)
+{
+	struct revj_over *o;
+	size_t i;
+
+	for (i = 0; i < j->hdr.n_over; i++)
+		if (strcmp(j->hdr.over[i].prefix, prefix) == 0 &&
+		    strcmp(j->hdr.over[i].user_id, user_id) == 0)
+			return true;     /* already listed */
+	if (j->hdr.n_over < REVJ_OVER_MAX) {
+		o = &j->hdr.over[j->hdr.n_over++];
+		memset(o, 0, sizeof(*o));
+		memcpy(o->prefix, prefix, strlen(prefix));
+		memcpy(o->user_id, user_id, strlen(user_id));
+	} else {
+		j->hdr.lost = true;
 	}
-	close(dfd);
+	return revj_put_hdr(ctx, j) == AIVENAUTH_OK &&
+	    revj_sync(ctx, j) == AIVENAUTH_OK;
 }
 
 /*
@@ -64,7 +124,7 @@ withdraw_readers(struct aivenauth_ctx *ctx)
  */
 static enum aivenauth_status
 record_entry(struct aivenauth_ctx *ctx, const char *user_id,
-    const char *prefix, int64_t not_before)
+    const char *prefix, int64_t not_before, bool *marked)
 {
 	unsigned char slot[REVJ_SLOT];
 	enum aivenauth_status st;
@@ -90,7 +150,15 @@ record_entry(struct aivenauth_ctx *ctx, const char *user_id,
 		    strcmp(j.e[i].user_id, user_id) == 0) {
 			if (j.e[i].not_before == 0 || (not_before != 0 &&
 			    j.e[i].not_before <= not_before)) {
-				revj_close(&j);   /* recorded, still pending */
+				/* recorded, still pending */
+				if (not_before == 0 &&
+				    over_drop(&j, user_id, prefix) &&
+				    (revj_put_hdr(ctx, &j) != AIVENAUTH_OK ||
+				    revj_sync(ctx, &j) != AIVENAUTH_OK))
+					ctx_log(ctx, LOG_WARNING, "revocation "
+					    "journal: token %s stays on the "
+					    "overflow list", prefix);
+				revj_close(&j);
 				return AIVENAUTH_OK;
 			}
 			free_slot = i;    /* sooner now: this slot, rewritten */
@@ -105,13 +173,19 @@ record_entry(struct aivenauth_ctx *ctx, const char *user_id,
 		if (j.kind[i] == REVJ_TORN)
 			free_slot = i;
 	if (free_slot == REVJ_SLOTS) {
+		/* A revocation now that nothing records: the overflow mark
+		 * (a scheduled one takes nothing away yet: its caller stops). */
+		if (not_before == 0 && marked != NULL)
+			*marked = over_mark(ctx, &j, user_id, prefix);
 		ctx_log(ctx, LOG_ERR, "the revocation journal %s/%s/%s is full "
 		    "(%d revocations the cache could not store yet): free space "
-		    "in the cache's file system and run `aivenctl sync`",
-		    ctx->cfg.cache_dir, WRITER_DIR, REVJ_FILE, REVJ_SLOTS);
+		    "in the cache's file system and run `aivenctl sync`%s",
+		    ctx->cfg.cache_dir, WRITER_DIR, REVJ_FILE, REVJ_SLOTS,
+		    marked != NULL && *marked ? " (overflow mark set)" : "");
 		revj_close(&j);
 		return AIVENAUTH_ERR_CACHE_FULL;
 	}
+	e.seq = revj_last_seq(&j) + 1;
 	if (!revj_encode(&e, slot)) {
 		revj_close(&j);
 		return AIVENAUTH_ERR_INVALID;
@@ -122,6 +196,16 @@ record_entry(struct aivenauth_ctx *ctx, const char *user_id,
 		revj_close(&j);
 		return st;
 	}
+	/* The counter: the entry carries it too (revj_last_seq), so a
+	 * header that cannot be written loses nothing -- unless it held
+	 * this revocation on the overflow list, which then stays (the
+	 * readers stay withdrawn: fail closed). */
+	j.hdr.seq = e.seq;
+	if (not_before == 0)
+		(void)over_drop(&j, user_id, prefix);
+	if (revj_put_hdr(ctx, &j) != AIVENAUTH_OK)
+		ctx_log(ctx, LOG_WARNING, "revocation journal: header not "
+		    "updated");
 	st = revj_sync(ctx, &j);
 	revj_close(&j);
 	return st;
@@ -132,17 +216,38 @@ aivenauth_revocation_record(struct aivenauth_ctx *ctx, const char *user_id,
     const char *prefix)
 {
 	enum aivenauth_status st;
+	bool marked = false;
 
-	st = record_entry(ctx, user_id, prefix, 0);
-	if (st == AIVENAUTH_OK || st == AIVENAUTH_ERR_CACHE_MISSING ||
-	    st == AIVENAUTH_ERR_INVALID)
+	st = record_entry(ctx, user_id, prefix, 0, &marked);
+	if (st == AIVENAUTH_OK) {
+		/* Recorded before the cache is open (`token revoke` does
+		 * that, so that nothing -- a damaged environment, a SIGBUS
+		 * in LMDB's mapped lock file on a full copy-on-write disk --
+		 * can come between the command and the journal): the readers
+		 * refuse to decide until a publication carries it.  Opening
+		 * the writer stores it and publishes (writer_open: the record
+		 * is withdrawn, so it publishes), which lifts this; if the
+		 * open fails, they stay withdrawn. */
+		if (!writer_is_open(ctx))
+			withdraw_readers(ctx);
+		return st;
+	}
+	if (st == AIVENAUTH_ERR_CACHE_MISSING || st == AIVENAUTH_ERR_INVALID)
 		return st;      /* no cache here: nothing a reader could accept */
 	/* Nowhere durable: the readers must not go on accepting it while
 	 * the caller tries the cache and the API. */
 	withdraw_readers(ctx);
-	ctx_log(ctx, LOG_ERR, "revocation of token %s not recorded in the "
-	    "revocation journal (%s): readers refuse to decide until the "
-	    "cache can be written", prefix, aivenauth_strerror(st));
+	if (marked)
+		ctx_log(ctx, LOG_ERR, "revocation of token %s not recorded in "
+		    "the revocation journal (full): readers refuse to decide "
+		    "(overflow mark) until it is: free space so that `aivenctl "
+		    "sync` can store the pending revocations, then run this "
+		    "revoke again", prefix);
+	else
+		ctx_log(ctx, LOG_ERR, "revocation of token %s not recorded in "
+		    "the revocation journal (%s): readers refuse to decide "
+		    "until the cache can be written", prefix,
+		    aivenauth_strerror(st));
 	return st;
 }
 
@@ -156,7 +261,7 @@ aivenauth_revocation_schedule(struct aivenauth_ctx *ctx, const char *user_id,
 		return AIVENAUTH_ERR_INVALID;
 	/* Nothing is taken away yet: a failure leaves the readers as they
 	 * are, and the caller stops before it tells anyone otherwise. */
-	st = record_entry(ctx, user_id, prefix, at);
+	st = record_entry(ctx, user_id, prefix, at, NULL);
 	if (st != AIVENAUTH_OK && st != AIVENAUTH_ERR_CACHE_MISSING)
 		ctx_log(ctx, LOG_ERR, "scheduled revocation of token %s not "
 		    "recorded in the revocation journal (%s)", prefix,
@@ -179,8 +284,8 @@ aivenauth_revocation_journal_info(struct aivenauth_ctx *ctx,
 	out->slots = REVJ_SLOTS;
 	if ((st = revj_open(ctx, false, &j)) != AIVENAUTH_OK)
 		return st;
-	revj_close(&j);
-	for (i = 0; i < REVJ_SLOTS; i++) {
+	revj_release(&j);   /* unlocked; what was read is kept */
+	for (i = 0; j.read && i < REVJ_SLOTS; i++) {
 		if (j.kind[i] == REVJ_TORN) {
 			out->torn++;
 		} else if (j.kind[i] == REVJ_ENTRY) {
@@ -191,6 +296,7 @@ aivenauth_revocation_journal_info(struct aivenauth_ctx *ctx,
 				out->oldest = j.e[i].time;
 		}
 	}
+	revj_close(&j);
 	return AIVENAUTH_OK;
 }
 
@@ -222,10 +328,13 @@ fold_one(struct aivenauth_ctx *ctx, MDB_txn *txn, const struct revj_entry *e,
 	rc = mdb_get(txn, ctx->cache->tokens, &k, &d);
 	if (rc == MDB_NOTFOUND) {
 		/* Not in the cache: nothing here accepts it.  A sync's apply
-		 * has just stored every token the API lists, so there the
-		 * API no longer has it: done.  Elsewhere it is kept for the
-		 * sync (which also sends its DELETE). */
-		*done = ctx->cache->applying;
+		 * has just stored every token the API listed when its fetch
+		 * began: for a revocation journaled before that, the API no
+		 * longer has it: done.  One journaled since (the token may be
+		 * newer than the listing: made in the console after the
+		 * fetch) is kept for the next sync, which sends its DELETE;
+		 * so is any outside a sync's apply. */
+		*done = ctx->cache->applying && e->seq <= ctx->cache->fetch_seq;
 		return AIVENAUTH_OK;
 	}
 	if (rc != 0)
@@ -265,6 +374,22 @@ fold_one(struct aivenauth_ctx *ctx, MDB_txn *txn, const struct revj_entry *e,
 	    (v.flags & TOK_F_HASH) ? v.hash : NULL);
 }
 
+/* Is the overflowed revocation o stored in this transaction (its token
+ * revoked or removed)? */
+static bool
+over_stored(struct aivenauth_ctx *ctx, MDB_txn *txn, const struct revj_over *o)
+{
+	struct tok_view v;
+	MDB_val k, d;
+
+	k.mv_data = (void *)o->prefix;
+	k.mv_size = strlen(o->prefix);
+	if (mdb_get(txn, ctx->cache->tokens, &k, &d) != 0 ||
+	    !tok_decode(d.mv_data, d.mv_size, &v) || !sv_eq(v.user_id, o->user_id))
+		return false;
+	return (v.flags & TOK_F_REVOKED) || v.removed_time != 0;
+}
+
 enum aivenauth_status
 revj_fold(struct aivenauth_ctx *ctx, MDB_txn *txn, struct revj_fold *f)
 {
@@ -273,6 +398,7 @@ revj_fold(struct aivenauth_ctx *ctx, MDB_txn *txn, struct revj_fold *f)
 
 	memset(f->done, 0, sizeof(f->done));
 	f->n_done = 0;
+	ctx->cache->revj_over = false;
 	if (f->j.fd < 0) {
 		/* Held (locked) from the first attempt to the commit: no
 		 * recorder writes a slot while this write reads and frees
@@ -282,6 +408,18 @@ revj_fold(struct aivenauth_ctx *ctx, MDB_txn *txn, struct revj_fold *f)
 		if (f->j.fd < 0)
 			return AIVENAUTH_OK;   /* no journal: nothing pending */
 	}
+	/* A revocation the full journal could not take: no publication
+	 * lifts the readers' withdrawal (publish_after_commit) -- unless
+	 * this very transaction stores it (the revoke run again once the
+	 * cache has room); then the mark drops it after the commit. */
+	memset(f->over_done, 0, sizeof(f->over_done));
+	f->n_over_done = 0;
+	for (i = 0; i < f->j.hdr.n_over; i++)
+		if ((f->over_done[i] = over_stored(ctx, txn,
+		    &f->j.hdr.over[i])))
+			f->n_over_done++;
+	ctx->cache->revj_over = f->j.hdr.lost ||
+	    f->n_over_done < f->j.hdr.n_over;
 	for (i = 0; i < REVJ_SLOTS; i++) {
 		if (f->j.kind[i] == REVJ_TORN) {
 			ctx_log(ctx, LOG_WARNING, "revocation journal: slot %zu is "
@@ -319,6 +457,18 @@ revj_fold_end(struct aivenauth_ctx *ctx, struct revj_fold *f, bool committed)
 			    "revocations not cleared (%s); the next write "
 			    "retries", aivenauth_strerror(st));
 	}
+	if (committed && f->n_over_done > 0) {
+		/* Overflowed revocations this commit stored: off the mark. */
+		for (i = f->j.hdr.n_over; i-- > 0;)
+			if (f->over_done[i])
+				(void)over_drop(&f->j, f->j.hdr.over[i].user_id,
+				    f->j.hdr.over[i].prefix);
+		if (revj_put_hdr(ctx, &f->j) != AIVENAUTH_OK ||
+		    revj_sync(ctx, &f->j) != AIVENAUTH_OK)
+			ctx_log(ctx, LOG_WARNING, "revocation journal: the "
+			    "overflow mark not updated; the next write retries");
+		f->n_over_done = 0;
+	}
 	revj_close(&f->j);
 	f->n_done = 0;
 }
@@ -334,8 +484,12 @@ revj_pending(struct aivenauth_ctx *ctx)
 	bool pending = false;
 	size_t i;
 
-	if (revj_open(ctx, false, &j) != AIVENAUTH_OK || j.fd < 0)
+	if (revj_open(ctx, false, &j) != AIVENAUTH_OK)
 		return false;
+	if (j.fd < 0) {
+		revj_close(&j);
+		return false;
+	}
 	if ((st = cache_read_begin(ctx, &txn)) != AIVENAUTH_OK) {
 		revj_close(&j);
 		return true;
@@ -355,4 +509,41 @@ revj_pending(struct aivenauth_ctx *ctx)
 	cache_read_end(ctx);
 	revj_close(&j);
 	return pending;
+}
+
+enum aivenauth_status
+aivenauth_revocation_overflow(struct aivenauth_ctx *ctx, size_t *listed,
+    bool *lost, bool clear)
+{
+	enum aivenauth_status st;
+	struct revj j;
+
+	if (ctx == NULL)
+		return AIVENAUTH_ERR_INVALID;
+	if (listed != NULL)
+		*listed = 0;
+	if (lost != NULL)
+		*lost = false;
+	if ((st = revj_open(ctx, false, &j)) != AIVENAUTH_OK)
+		return st;
+	if (j.fd < 0) {
+		revj_close(&j);
+		return AIVENAUTH_OK;   /* no journal: no mark */
+	}
+	if (listed != NULL)
+		*listed = j.hdr.n_over;
+	if (lost != NULL)
+		*lost = j.hdr.lost;
+	if (clear && revj_overflowed(&j)) {
+		j.hdr.lost = false;
+		j.hdr.n_over = 0;
+		memset(j.hdr.over, 0, sizeof(j.hdr.over));
+		if ((st = revj_put_hdr(ctx, &j)) == AIVENAUTH_OK)
+			st = revj_sync(ctx, &j);
+		if (st == AIVENAUTH_OK)
+			ctx_log(ctx, LOG_NOTICE, "revocation journal: overflow "
+			    "mark cleared by the operator");
+	}
+	revj_close(&j);
+	return st;
 }

@@ -108,8 +108,8 @@ send_revocations(struct aivenauth_ctx *ctx, const struct net_params *p,
 		aivenauth_tokens_free(t, n);
 		return st;
 	}
-	revj_close(&j);     /* a copy is enough: the DELETE is idempotent */
-	for (i = 0; i < REVJ_SLOTS; i++) {
+	revj_release(&j);   /* a copy is enough: the DELETE is idempotent */
+	for (i = 0; j.read && i < REVJ_SLOTS; i++) {
 		if (j.kind[i] != REVJ_ENTRY || !due(&j.e[i], now))
 			continue;
 		send_one(ctx, p, snap, stats, j.e[i].user_id, j.e[i].prefix);
@@ -119,12 +119,66 @@ send_revocations(struct aivenauth_ctx *ctx, const struct net_params *p,
 			continue;
 		if (!t[i].revoked && (t[i].revoke_at == 0 || t[i].revoke_at > now))
 			continue;
-		if (tried(&j, t[i].prefix, now))
+		if (j.read && tried(&j, t[i].prefix, now))
 			continue;   /* sent (or tried) from the journal */
 		send_one(ctx, p, snap, stats, t[i].user_id, t[i].prefix);
 	}
+	revj_close(&j);
 	aivenauth_tokens_free(t, n);
 	return AIVENAUTH_OK;
+}
+
+/*
+ * The cache cannot be opened (damaged, a full copy-on-write disk...): the
+ * API client does not need it, so the journaled revocations' DELETEs are
+ * sent all the same (a 404 is a success: already gone).  The journal
+ * keeps them; a sync that opens the cache frees them.
+ */
+static void
+send_journal_only(struct aivenauth_ctx *ctx, const struct net_params *p,
+    struct aivenauth_apply_stats *stats)
+{
+	enum aivenauth_status st;
+	struct revj j;
+	size_t i;
+
+	if (revj_open(ctx, false, &j) != AIVENAUTH_OK || !j.read) {
+		revj_close(&j);
+		return;
+	}
+	revj_release(&j);
+	for (i = 0; i < REVJ_SLOTS; i++) {
+		if (j.kind[i] != REVJ_ENTRY || !due(&j.e[i], (int64_t)time(NULL)))
+			continue;
+		st = ctx->net->token_delete(p, j.e[i].user_id, j.e[i].prefix);
+		if (st == AIVENAUTH_OK || st == AIVENAUTH_ERR_API_NOT_FOUND) {
+			stats->revocations_sent++;
+			ctx_log(ctx, LOG_NOTICE, "revoked token %s of %s at the "
+			    "API (from the revocation journal; the cache could "
+			    "not be opened)", j.e[i].prefix, j.e[i].user_id);
+		} else {
+			stats->revocations_failed++;
+			ctx_log(ctx, LOG_WARNING, "could not revoke token %s at "
+			    "the API (%s); the next sync retries", j.e[i].prefix,
+			    aivenauth_strerror(st));
+		}
+	}
+	revj_close(&j);
+}
+
+/* The journal's last sequence number, before the fetch: entries up to it
+ * may be freed by this sync's apply when the API does not list their
+ * token (revoke_fold.c).  Unreadable: 0, none of the new ones. */
+static uint64_t
+journal_seq(struct aivenauth_ctx *ctx)
+{
+	struct revj j;
+	uint64_t s = 0;
+
+	if (revj_open(ctx, false, &j) == AIVENAUTH_OK && j.read)
+		s = revj_last_seq(&j);
+	revj_close(&j);
+	return s;
 }
 
 enum aivenauth_status
@@ -146,8 +200,14 @@ aivenauth_sync(struct aivenauth_ctx *ctx, struct aivenauth_apply_stats *stats)
 	if ((st = net_params_init(ctx, &p, NULL, 0, true, &secret)) != AIVENAUTH_OK)
 		goto out;
 	if ((st = aivenauth_cache_open(ctx, AIVENAUTH_OPEN_RDWR |
-	    AIVENAUTH_OPEN_CREATE)) != AIVENAUTH_OK)
+	    AIVENAUTH_OPEN_CREATE)) != AIVENAUTH_OK) {
+		if (st != AIVENAUTH_ERR_CACHE_MISSING)
+			send_journal_only(ctx, &p, &rev);
+		stats->revocations_sent = rev.revocations_sent;
+		stats->revocations_failed = rev.revocations_failed;
 		goto out;
+	}
+	ctx->cache->fetch_seq = journal_seq(ctx);
 	if ((st = ctx->net->fetch_snapshot(&p, &snap)) != AIVENAUTH_OK) {
 		ctx_log(ctx, LOG_ERR, "sync failed: %s; the cache is unchanged",
 		    aivenauth_strerror(st));
@@ -164,6 +224,8 @@ aivenauth_sync(struct aivenauth_ctx *ctx, struct aivenauth_apply_stats *stats)
 		    snap.n_users, snap.n_tokens,
 		    (unsigned long long)stats->generation);
 out:
+	if (ctx->cache != NULL)
+		ctx->cache->fetch_seq = 0;
 	aivenauth_users_free(snap.users, snap.n_users);
 	aivenauth_tokens_free(snap.tokens, snap.n_tokens);
 	net_params_done(&secret);

@@ -11,6 +11,10 @@
 #include "base/cache.h"
 #include "writer/revjournal.h"
 
+/* nocow.c: no copy-on-write on fd (a directory: for the files made in
+ * it; a file: only while empty), where the file system has it. */
+void nocow_set(struct aivenauth_ctx *ctx, int fd);
+
 /* cache_writer.c */
 enum aivenauth_status writer_open(struct aivenauth_ctx *ctx, bool create);
 /* Root creating a file in a directory the aivenauth user owns gives it to
@@ -43,6 +47,8 @@ struct revj_fold {
 	struct revj j;
 	bool done[REVJ_SLOTS];
 	size_t n_done;
+	bool over_done[REVJ_OVER_MAX];  /* overflowed ones this write stores */
+	size_t n_over_done;
 };
 enum aivenauth_status revj_fold(struct aivenauth_ctx *ctx, MDB_txn *txn,
     struct revj_fold *f);
