@@ -41,6 +41,28 @@ print_fleet(const struct fleet_view *v)
 	print_kv("fleet_state:", "%s", v->state);
 }
 
+/*
+ * The revocation journal's overflow mark (writer/revjournal.h): while it
+ * is set nothing is published, so readers refuse to decide; say why and
+ * the way out.  Needs the writer's rights; silent otherwise.
+ */
+static void
+explain_overflow(struct aivenauth_ctx *ctx)
+{
+	size_t listed;
+	bool lost;
+
+	if (aivenauth_revocation_overflow(ctx, &listed, &lost, false) !=
+	    AIVENAUTH_OK || (listed == 0 && !lost))
+		return;
+	ctl_err("the revocation journal's overflow mark is set: %zu "
+	    "revocation(s)%s found it full and were not recorded; nothing is "
+	    "published (readers refuse to decide) until each such `token "
+	    "revoke` is run again%s", listed, lost ? " and at least one it "
+	    "could not name" : "", lost ? ", or, once confirmed at the API, "
+	    "`aivenctl token revoke --clear-overflow`" : "");
+}
+
 int
 cmd_status(int argc, char *argv[])
 {
@@ -89,6 +111,8 @@ cmd_status(int argc, char *argv[])
 			    "follow --once')", nn(dir));
 		else
 			ctl_err("cache %s: %s", nn(dir), aivenauth_strerror(st));
+		/* Why nothing is published, when that is the reason. */
+		explain_overflow(ctx);
 		if (g.json) {
 			json_t *o = json_pack("{s:o, s:s, s:s}",
 			    "cache_path", json_str(dir),
@@ -232,6 +256,8 @@ cmd_status(int argc, char *argv[])
 		    "free space in cache_dir's file system first", rj.pending,
 		    rj.pending >= rj.slots ? " and the journal is full (token "
 		    "revoke fails until they are stored)" : "");
+	if (jst == AIVENAUTH_OK)
+		explain_overflow(ctx);
 	if (ust == AIVENAUTH_OK && unconf > 0)
 		ctl_warn("%zu token(s) revoked here are still listed by the API "
 		    "(their DELETE has not succeeded since %s): this host "

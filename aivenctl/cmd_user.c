@@ -165,11 +165,16 @@ user_cached(struct aivenauth_ctx *ctx, const char *user_id)
  * kept 30 days) -- what makes a 404 from the API "already deleted" rather
  * than a typo.
  */
-/* Not revoked yet (a scheduled revocation still counts as live). */
+/* Not revoked yet: not revoked here (a revoked token has revoke_at set
+ * to when it was revoked, so `revoked` alone says it), not past a
+ * scheduled revocation; a scheduled revocation still running counts as
+ * live.  (Counting revoked ones spent journal slots on tokens already
+ * refused: review 4, F3.) */
 static bool
-live(const struct aivenauth_token *t)
+live(const struct aivenauth_token *t, int64_t now)
 {
-	return t->removed_time == 0 && !(t->revoked && t->revoke_at == 0);
+	return t->removed_time == 0 && !t->revoked &&
+	    (t->revoke_at == 0 || t->revoke_at > now);
 }
 
 static int
@@ -177,7 +182,8 @@ revoke_user_tokens(struct aivenauth_ctx *ctx, const char *user_id,
     size_t *count, bool *known)
 {
 	struct aivenauth_token *t = NULL;
-	enum aivenauth_status st;
+	enum aivenauth_status st, lst;
+	int64_t now = (int64_t)time(NULL);
 	size_t n = 0, i;
 
 	*count = 0;
@@ -189,15 +195,22 @@ revoke_user_tokens(struct aivenauth_ctx *ctx, const char *user_id,
 		st = aivenauth_cache_tokens(ctx, user_id, &t, &n);
 	if (st == AIVENAUTH_OK)
 		*known = n > 0 || user_cached(ctx, user_id);
-	/* First every live token into the revocation journal, as `token
-	 * revoke` does: a full disk cannot lose them (the next write stores
-	 * them, the sync sends their DELETEs); all of them before the first
-	 * tombstone, whose commit is what a full disk makes fail.  If even
-	 * that fails the library withdraws the readers. */
-	for (i = 0; st == AIVENAUTH_OK && i < n; i++) {
-		enum aivenauth_status jst;
+	lst = st;       /* the list: without it there is nothing to revoke */
+	/*
+	 * Each live token into the revocation journal, as `token revoke`
+	 * does, then its tombstone: a full disk cannot lose one (the next
+	 * write stores what the journal holds, the sync sends the DELETEs).
+	 * Once a tombstone cannot be stored (the commit is what a full disk
+	 * makes fail) the rest are still journaled, only no longer stored
+	 * one by one.  One token at a time, so that each commit frees its
+	 * slot again and a user with more tokens than the journal has slots
+	 * never fills it on a healthy disk (review 4, F3).  If recording
+	 * fails, the library withdraws the readers.
+	 */
+	for (i = 0; lst == AIVENAUTH_OK && i < n; i++) {
+		enum aivenauth_status jst, rst;
 
-		if (!live(&t[i]))
+		if (!live(&t[i], now))
 			continue;
 		if ((jst = aivenauth_revocation_record(ctx, user_id,
 		    t[i].prefix)) != AIVENAUTH_OK)
@@ -205,13 +218,13 @@ revoke_user_tokens(struct aivenauth_ctx *ctx, const char *user_id,
 			    "readers refuse to decide (cache-unavailable) until "
 			    "the cache can be written", t[i].prefix,
 			    aivenauth_strerror(jst));
-	}
-	for (i = 0; st == AIVENAUTH_OK && i < n; i++) {
-		if (!live(&t[i]))
+		if (st != AIVENAUTH_OK)
 			continue;
-		st = aivenauth_cache_revoke(ctx, t[i].prefix, 0);
-		if (st == AIVENAUTH_OK)
+		if ((rst = aivenauth_cache_revoke(ctx, t[i].prefix, 0)) ==
+		    AIVENAUTH_OK)
 			(*count)++;
+		else
+			st = rst;
 	}
 	aivenauth_tokens_free(t, n);
 	if (st != AIVENAUTH_OK) {

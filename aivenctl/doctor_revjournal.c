@@ -23,7 +23,6 @@
 #include "doctor.h"
 
 #define JOURNAL "revocations"
-#define JOURNAL_BYTES (64 * 512)
 
 /* The command that stores what the journal holds. */
 static const char *
@@ -85,13 +84,15 @@ check_file(struct doctor *d, const char *dir, const char *path)
 		    "`token revoke` cannot record a revocation", path, desc);
 		return false;
 	}
-	if (sb.st_size < JOURNAL_BYTES ||
-	    (int64_t)sb.st_blocks * 512 < JOURNAL_BYTES)
+	/* Its size is the library's business (it grows the file to its
+	 * slots when it opens it); what matters here is that every byte of
+	 * it owns a disk block, so that recording needs none. */
+	if (sb.st_size == 0 || (int64_t)sb.st_blocks * 512 < sb.st_size)
 		report(d, WARN, "revocations", store_fix(d, dir, fix), "%s "
-		    "(%s) is not allocated in full (%" PRId64 " of %d bytes): "
-		    "on a full disk a revocation may not be recorded; the "
-		    "writer allocates it when it opens the cache", path, desc,
-		    (int64_t)sb.st_blocks * 512, JOURNAL_BYTES);
+		    "(%s) is not allocated in full (%" PRId64 " of %" PRId64
+		    " bytes): on a full disk a revocation may not be recorded; "
+		    "the writer allocates it when it opens the cache", path,
+		    desc, (int64_t)sb.st_blocks * 512, (int64_t)sb.st_size);
 	return true;
 }
 
@@ -102,6 +103,8 @@ check_journal(struct doctor *d, struct aivenauth_ctx *ctx)
 	struct aivenauth_revocation_journal rj;
 	enum aivenauth_status st;
 	char path[4352], fix[FIX_MAX], tb[32];
+	size_t listed;
+	bool lost;
 	struct stat sb;
 
 	if (dir == NULL || d->follower)
@@ -121,6 +124,18 @@ check_journal(struct doctor *d, struct aivenauth_ctx *ctx)
 		    "%s: cannot be read: %s", path, aivenauth_strerror(st));
 		return;
 	}
+	if (aivenauth_revocation_overflow(ctx, &listed, &lost, false) ==
+	    AIVENAUTH_OK && (listed > 0 || lost))
+		report(d, FAIL, "revocations", lost ? "confirm at the API (the "
+		    "Aiven console) that the revocations `token revoke` "
+		    "reported as not recorded are done, then aivenctl token "
+		    "revoke --clear-overflow" : "run again each `aivenctl token "
+		    "revoke` that reported it could not record its revocation "
+		    "(free space first)", "%s: overflow mark set: %zu "
+		    "revocation(s)%s found the journal full and were not "
+		    "recorded; nothing is published (readers answer "
+		    "cache-unavailable) until they are", path, listed, lost ?
+		    " and at least one more it could not even name" : "");
 	if (rj.pending >= rj.slots)
 		report(d, FAIL, "revocations", store_fix(d, dir, fix), "%s: "
 		    "full, %zu revocations recorded that the cache could not "
