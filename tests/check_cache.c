@@ -390,6 +390,20 @@ START_TEST(unsafe_paths_refused)
 	ck_assert_int_eq(aivenauth_cache_open(r, AIVENAUTH_OPEN_RDONLY),
 	    AIVENAUTH_OK);
 	ck_assert_int_eq(unlink(path("state.link")), 0);
+	aivenauth_cache_close(r);
+	/* A directory above cache_dir that others can write: they could put
+	 * another cache directory in its place, under every reader.  Sticky
+	 * (like /tmp), others cannot rename ours: accepted. */
+	ck_assert_int_eq(chmod(dir, 0770), 0);
+	ck_assert_int_eq(aivenauth_cache_open(r, AIVENAUTH_OPEN_RDONLY),
+	    AIVENAUTH_ERR_UNSAFE_FILE);
+	ck_assert_int_eq(aivenauth_cache_open(r, AIVENAUTH_OPEN_RDWR),
+	    AIVENAUTH_ERR_UNSAFE_FILE);
+	ck_assert_int_eq(chmod(dir, 01777), 0);
+	ck_assert_int_eq(aivenauth_cache_open(r, AIVENAUTH_OPEN_RDONLY),
+	    AIVENAUTH_OK);
+	aivenauth_cache_close(r);
+	ck_assert_int_eq(chmod(dir, 0700), 0);
 	aivenauth_ctx_free(r);
 }
 END_TEST

@@ -130,7 +130,7 @@ check_dir(struct aivenauth_ctx *ctx, const char *dir, bool create)
 				    e == ENOENT ? AIVENAUTH_ERR_CACHE_MISSING :
 				    AIVENAUTH_ERR_IO;
 			}
-			return AIVENAUTH_OK;
+			return check_cache_dir_parents(ctx, dir);
 		}
 		if (errno == ENOENT) {
 			ctx_log(ctx, LOG_ERR, "cache directory %s does not exist "
@@ -163,7 +163,9 @@ check_dir(struct aivenauth_ctx *ctx, const char *dir, bool create)
 		    dir, (unsigned)st.st_uid, dir);
 		return AIVENAUTH_ERR_UNSAFE_FILE;
 	}
-	return AIVENAUTH_OK;
+	/* And every directory above it: a safe directory inside one that
+	 * others can write is not safe. */
+	return check_cache_dir_parents(ctx, dir);
 }
 
 /* An LMDB file: regular, not a symlink, writable by its owner only, owner

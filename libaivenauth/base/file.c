@@ -270,6 +270,19 @@ check_parents(struct aivenauth_ctx *ctx, const char *path, const char *what,
 	return st;
 }
 
+/*
+ * The directories above the cache directory: the rule for secrets' parents
+ * (owner root, the caller or the aivenauth user; not group- or
+ * world-writable unless sticky).  Whoever can write one of them can put
+ * another cache directory in its place -- another snapshot, another state
+ * record -- under every reader.
+ */
+enum aivenauth_status
+check_cache_dir_parents(struct aivenauth_ctx *ctx, const char *dir)
+{
+	return check_parents(ctx, dir, "cache directory", TRUST_SECRET);
+}
+
 static enum aivenauth_status
 open_error(struct aivenauth_ctx *ctx, const char *what, const char *path,
     int err)

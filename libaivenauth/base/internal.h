@@ -143,6 +143,9 @@ enum aivenauth_status read_trusted_st(struct aivenauth_ctx *ctx,
  * timer and owns the cache and the admin token file.
  */
 bool owner_trusted(uid_t uid, bool service_user);
+/* The directories above cache_dir (base/file.c): trusted like secrets'. */
+enum aivenauth_status check_cache_dir_parents(struct aivenauth_ctx *ctx,
+    const char *dir);
 /* Check (without opening) a path that will be dlopen()ed or used as a dir. */
 enum aivenauth_status check_trusted_path(struct aivenauth_ctx *ctx,
     const char *path, enum trust trust, bool want_dir);
