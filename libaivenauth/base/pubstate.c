@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -19,6 +20,11 @@
 #define PUBSTATE_FILE "state"
 #define PUBSTATE_SIZE 4096   /* one page: never a partial page on disk */
 #define READ_TRIES 64
+/* After READ_TRIES yields with seq still odd: this many 1 ms naps.  A
+ * writer mid-update (three pwrites) is done long before; a record that
+ * stays odd this long was left by a writer that died mid-write, and the
+ * reader refuses it (cache_reader.c: cache-unavailable). */
+#define READ_NAPS 100
 
 static void
 checksum(const struct pubstate_rec *r, unsigned char out[16])
@@ -111,15 +117,21 @@ pubstate_read(struct pubstate_map *m)
 {
 	struct pubstate_rec copy;
 	unsigned char sum[16];
+	const struct timespec nap = { 0, 1000000 };
 	uint64_t s1, s2;
 	int i;
 
 	if (m->rec == NULL)
 		return false;
-	for (i = 0; i < READ_TRIES; i++) {
+	for (i = 0; i < READ_TRIES + READ_NAPS; i++) {
 		s1 = __atomic_load_n(&m->rec->seq, __ATOMIC_ACQUIRE);
 		if (s1 & 1) {
-			sched_yield();   /* the writer is mid-write */
+			/* The writer is mid-write: wait for it (yield, then
+			 * nap: a loaded machine may deschedule it). */
+			if (i < READ_TRIES)
+				sched_yield();
+			else
+				(void)nanosleep(&nap, NULL);
 			continue;
 		}
 		memcpy(&copy, (const void *)m->rec, sizeof(copy));

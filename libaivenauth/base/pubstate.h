@@ -14,9 +14,13 @@
  * Torn reads: a seqlock (seq odd while the writer is writing; readers
  * retry when seq moved) plus a keyed checksum over the fields, so a
  * half-written or damaged record is never taken for a good one.  A record
- * that cannot be read is not trusted: readers fall back to the sync time
- * the snapshot itself carries (older, so it can only make the cache look
- * staler) and stat() the snapshot to notice a new one.
+ * that exists but cannot be read (seq still odd after the retries: a
+ * writer died mid-write, such as a `token revoke` killed while it withdrew
+ * the readers; bad magic, checksum or size) is refused: readers answer
+ * cache-unavailable until a writer rewrites it (every writer open does:
+ * publish_current() fails on it).  Only a missing record (a cache written
+ * by a version before the record existed) lets readers fall back to the
+ * sync time the snapshot itself carries and stat() the snapshot.
  */
 #ifndef AIVENAUTH_PUBSTATE_H
 #define AIVENAUTH_PUBSTATE_H
@@ -77,7 +81,8 @@ pubstate_moved(const struct pubstate_map *m)
 }
 
 /* Reader: a consistent copy into m->last.  false: torn for too long,
- * damaged or missing (m->last untouched, seen_seq reset). */
+ * damaged or not mapped (m->last untouched, seen_seq reset).  Waits a
+ * bounded time (about 100 ms) for a writer that is mid-update. */
 bool pubstate_read(struct pubstate_map *m);
 
 /* Writer: store s (seqlock, checksum, fdatasync).  0 or an errno. */

@@ -180,9 +180,24 @@ dir_denied(struct aivenauth_ctx *ctx, const char *dir, const char *what)
 	return AIVENAUTH_ERR_CACHE_ACCESS;
 }
 
-/* Map cache_dir/state if it is there (a missing one is not an error: the
- * reader then stat()s the snapshot per call, and trusts only the sync time
- * the snapshot carries). */
+/* The state record exists but cannot be read as valid (its seq stayed
+ * odd: a writer died mid-write, e.g. a `token revoke` killed while it
+ * withdrew the readers; or bad magic, checksum or size).  It may have
+ * been a withdrawal: fail closed until a writer rewrites it. */
+static enum aivenauth_status
+unreadable(struct aivenauth_ctx *ctx)
+{
+	ctx_log(ctx, LOG_ERR, "cache %s: the state record cannot be read (left "
+	    "half-written by a writer that was stopped, or damaged); no "
+	    "decision until a writer rewrites it (run 'aivenctl sync')",
+	    ctx->cache->path);
+	return AIVENAUTH_ERR_CACHE_ACCESS;
+}
+
+/* Map cache_dir/state if it is there.  A missing one is not an error (a
+ * cache written by a version before the record existed: the reader then
+ * stat()s the snapshot per call, and trusts only the sync time the
+ * snapshot carries); one that is there but unreadable is (unreadable()). */
 static enum aivenauth_status
 map_state(struct aivenauth_ctx *ctx)
 {
@@ -204,10 +219,10 @@ map_state(struct aivenauth_ctx *ctx)
 		    "owner; refusing the cache (run 'aivenctl doctor')", c->path);
 		return AIVENAUTH_ERR_UNSAFE_FILE;
 	}
-	if (e != 0 && e != ENOENT && e != ENODATA)
+	if (e == ENODATA || (e == 0 && !pubstate_read(&c->ps)))
+		return unreadable(ctx);   /* too short, torn or damaged */
+	if (e != 0 && e != ENOENT)
 		return cache_err(ctx, e, "mapping the state file");
-	if (e == 0)
-		(void)pubstate_read(&c->ps);
 	return AIVENAUTH_OK;
 }
 
@@ -316,7 +331,9 @@ reader_refresh(struct aivenauth_ctx *ctx)
 		return c->withdrawn ? withdrawn(ctx) : AIVENAUTH_OK;
 	if (c->ps.rec == NULL && (st = map_state(ctx)) != AIVENAUTH_OK)
 		return st;
-	if (c->ps.rec != NULL && pubstate_read(&c->ps)) {
+	if (c->ps.rec != NULL && !pubstate_read(&c->ps))
+		return unreadable(ctx);   /* stays odd, damaged: fail closed */
+	if (c->ps.rec != NULL) {
 		if ((c->withdrawn = record_withdrawn(c)))
 			return withdrawn(ctx);
 		if (sodium_memcmp(c->ps.last.snap_id, c->snap_id,
@@ -326,8 +343,9 @@ reader_refresh(struct aivenauth_ctx *ctx)
 		}
 		return reopen(ctx);
 	}
-	/* No usable record (missing, torn for too long, damaged): look at
-	 * the snapshot itself on every call, and trust only its own time. */
+	/* No record at all (a cache from before the record existed): look
+	 * at the snapshot itself on every call, and trust only its own
+	 * time.  A record that is there but unreadable never gets here. */
 	if (lstat(c->data_path, &lst) != 0)
 		return cache_err(ctx, errno, "stat");
 	if (lst.st_dev != c->snap_dev || lst.st_ino != c->snap_ino)

@@ -539,8 +539,14 @@ cache_write(struct aivenauth_ctx *ctx, write_fn *fn, void *arg)
 				goto out;
 			rc = MDB_MAP_FULL;
 		} else if ((rc = mdb_txn_commit(txn)) == 0) {
-			revj_fold_end(ctx, &fold, true);
+			/* The journal stays locked through the publication: a
+			 * `token revoke` that journaled and withdrew the readers
+			 * after this commit (so what it publishes lacks its
+			 * revocation) would otherwise see its withdrawal lifted
+			 * by this state-record write.  Held, the revoke journals
+			 * after the publication, and withdraws after it. */
 			st = publish_after_commit(ctx, c->publish);
+			revj_fold_end(ctx, &fold, true);
 			goto out;
 		}
 		if (rc != MDB_MAP_FULL) {

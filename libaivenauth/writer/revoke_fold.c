@@ -11,7 +11,9 @@
  *                                  revoked -- the pending revocation the
  *                                  sync sends the DELETE for until the
  *                                  API stops listing the token.
- *   revj_fold_end()                after the commit: the slots it made
+ *   revj_fold_end()                after the commit and its publication
+ *                                  (the journal locked until the state
+ *                                  record is written): the slots it made
  *                                  durable are freed.
  *
  * The withdrawal of the readers after a revocation could not be stored is

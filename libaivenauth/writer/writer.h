@@ -41,8 +41,10 @@ enum aivenauth_status token_rewrite(struct aivenauth_ctx *ctx, MDB_txn *txn,
 /* revoke_fold.c: the revocation journal (revjournal.h) in every write.
  * revj_fold runs inside the transaction, after its work: each journaled
  * revocation is stored (its token revoked) in it.  revj_fold_end after
- * the commit (committed) or the abort: frees the slots the commit made
- * durable, releases the journal. */
+ * the publication (committed) or the abort: frees the slots the commit
+ * made durable, releases the journal -- held until the state record is
+ * written, so no revocation journaled after the commit is withdrawn and
+ * then lifted by this publication. */
 struct revj_fold {
 	struct revj j;
 	bool done[REVJ_SLOTS];
