@@ -379,7 +379,7 @@ START_TEST(sync_frees_only_entries_older_than_its_fetch)
 	ck_assert_int_eq(aivenauth_revocation_record(ctx, "u1", "newpfx000002"),
 	    AIVENAUTH_OK);
 	ck_assert_int_eq(entries(), 2);
-	sync_apply(before);
+	sync_apply(before + 1);     /* sync.c: one past the last number */
 	ck_assert_int_eq(entries(), 1);
 	ck_assert_int_eq(revj_open(ctx, false, &j), AIVENAUTH_OK);
 	ck_assert_uint_gt(revj_last_seq(&j), before);
@@ -506,6 +506,70 @@ START_TEST(torn_slot_freed_not_guessed)
 }
 END_TEST
 
+/* Put e into slot i directly (as a header write that failed left it). */
+static void
+put_slot(const struct revj_entry *e, int i)
+{
+	unsigned char slot[REVJ_SLOT];
+	int fd;
+
+	ck_assert(revj_encode(e, slot));
+	fd = open(jpath(), O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, slot, sizeof(slot), (off_t)i * REVJ_SLOT),
+	    REVJ_SLOT);
+	close(fd);
+}
+
+/* Review 5, F4: an entry carries a larger number than the header (its
+ * header write failed).  A write that stores and frees it must first make
+ * the header carry that number: the next revocation gets a larger one,
+ * never the same again (a sync that noted it would free the newer one). */
+START_TEST(seq_never_goes_back_when_header_lags)
+{
+	struct revj_entry e = entry(snap.s.tokens[0].prefix, "u1");
+	struct aivenauth_token t;
+	struct revj j;
+
+	e.seq = 1000;
+	put_slot(&e, 5);
+	ck_assert_int_eq(revj_open(ctx, false, &j), AIVENAUTH_OK);
+	ck_assert_uint_lt(j.hdr.seq, 1000);
+	revj_close(&j);
+	/* Any write stores it and frees the slot. */
+	ck_assert_int_eq(aivenauth_cache_apply(ctx, &snap.s, 0, NULL),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_cache_token(ctx, e.prefix, &t), AIVENAUTH_OK);
+	ck_assert(t.revoked);
+	aivenauth_token_clear(&t);
+	ck_assert_int_eq(entries(), 0);
+	ck_assert_int_eq(revj_open(ctx, false, &j), AIVENAUTH_OK);
+	ck_assert_uint_ge(j.hdr.seq, 1000);
+	revj_close(&j);
+	ck_assert_int_eq(aivenauth_revocation_record(ctx, "u1", "newpfx000009"),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(revj_open(ctx, false, &j), AIVENAUTH_OK);
+	ck_assert_uint_gt(revj_last_seq(&j), 1000);
+	revj_close(&j);
+}
+END_TEST
+
+/* Review 5 (low): an entry written before sequence numbers (seq 0) is
+ * not freed by an apply that is no sync's (a follower's or a standby's:
+ * fetch_seq 0); a sync whose fetch followed it frees it. */
+START_TEST(seq0_entry_kept_by_an_apply_without_fetch)
+{
+	struct revj_entry e = entry("legacy000001", "u1");
+
+	put_slot(&e, 7);
+	ck_assert_int_eq(entries(), 1);
+	sync_apply(0);
+	ck_assert_int_eq(entries(), 1);
+	sync_apply(1);
+	ck_assert_int_eq(entries(), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -527,6 +591,8 @@ main(void)
 	tcase_add_test(tj, overflow_mark_holds_withdrawal);
 	tcase_add_test(tj, overflow_lost_cleared_by_operator);
 	tcase_add_test(tj, header_damaged_fails_closed);
+	tcase_add_test(tj, seq_never_goes_back_when_header_lags);
+	tcase_add_test(tj, seq0_entry_kept_by_an_apply_without_fetch);
 	tcase_set_timeout(tj, 120);
 	suite_add_tcase(s, tj);
 	sr = srunner_create(s);

@@ -120,6 +120,10 @@ enum aivenauth_status revj_sync(struct aivenauth_ctx *ctx, struct revj *j);
 enum aivenauth_status revj_put_hdr(struct aivenauth_ctx *ctx, struct revj *j);
 /* The largest sequence number given out (header or any entry). */
 uint64_t revj_last_seq(const struct revj *j);
+/* Before any slot is freed: if an entry carries a larger number than the
+ * header, write and sync the header with it (the counter never goes
+ * backwards).  Not OK: free nothing. */
+enum aivenauth_status revj_hold_seq(struct aivenauth_ctx *ctx, struct revj *j);
 /* Is the overflow mark set? */
 static inline bool
 revj_overflowed(const struct revj *j)

@@ -334,7 +334,7 @@ fold_one(struct aivenauth_ctx *ctx, MDB_txn *txn, const struct revj_entry *e,
 		 * newer than the listing: made in the console after the
 		 * fetch) is kept for the next sync, which sends its DELETE;
 		 * so is any outside a sync's apply. */
-		*done = ctx->cache->applying && e->seq <= ctx->cache->fetch_seq;
+		*done = ctx->cache->applying && e->seq < ctx->cache->fetch_seq;
 		return AIVENAUTH_OK;
 	}
 	if (rc != 0)
@@ -446,6 +446,13 @@ revj_fold_end(struct aivenauth_ctx *ctx, struct revj_fold *f, bool committed)
 	if (f->j.fd < 0)
 		return;
 	if (committed && f->n_done > 0) {
+		/* The counter never goes backwards (design.md section 2):
+		 * before a slot that may hold the largest number given out
+		 * is freed, the header must carry that number, durably --
+		 * else the next revocation gets it again and a sync that
+		 * noted it before its fetch frees that one as "no longer
+		 * listed" (review 5, F4).  Cannot: nothing is freed. */
+		st = revj_hold_seq(ctx, &f->j);
 		for (i = 0; i < REVJ_SLOTS && st == AIVENAUTH_OK; i++)
 			if (f->done[i])
 				st = revj_clear(ctx, &f->j, i);
