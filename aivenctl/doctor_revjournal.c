@@ -125,8 +125,10 @@ check_journal(struct doctor *d, struct aivenauth_ctx *ctx)
 		return;
 	}
 	if (aivenauth_revocation_overflow(ctx, &listed, &lost, false) !=
-	    AIVENAUTH_OK)
-		listed = 0, lost = false;
+	    AIVENAUTH_OK) {
+		listed = 0;
+		lost = false;
+	}
 	if (listed > 0)
 		report(d, FAIL, "revocations", store_fix(d, dir, fix),
 		    "%s: overflow mark set: %zu revocation(s) found the journal "
