@@ -120,6 +120,13 @@ int cmd_follow(int argc, char *argv[]);
 int cmd_version(int argc, char *argv[]);
 int cmd_help(int argc, char *argv[]);
 
+/* overflow_named.c: the revocations the journal's overflow mark names,
+ * one line each on out (after indent); returns how many. */
+size_t ctl_overflow_named(struct aivenauth_ctx *ctx, FILE *out,
+    const char *indent);
+/* The same as one "token P of U, ..." string in buf ("" if none). */
+const char *ctl_overflow_named_str(struct aivenauth_ctx *ctx, char *buf,
+    size_t len);
 /* msg.c: "aivenctl: ..." on stderr. */
 void ctl_err(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void ctl_warn(const char *fmt, ...) PRINTF_LIKE(1, 2);

@@ -49,18 +49,28 @@ print_fleet(const struct fleet_view *v)
 static void
 explain_overflow(struct aivenauth_ctx *ctx)
 {
+	char names[16 * 160];
 	size_t listed;
 	bool lost;
 
 	if (aivenauth_revocation_overflow(ctx, &listed, &lost, false) !=
 	    AIVENAUTH_OK || (listed == 0 && !lost))
 		return;
-	ctl_err("the revocation journal's overflow mark is set: %zu "
-	    "revocation(s)%s found it full and were not recorded; nothing is "
-	    "published (readers refuse to decide) until each such `token "
-	    "revoke` is run again%s", listed, lost ? " and at least one it "
-	    "could not name" : "", lost ? ", or, once confirmed at the API, "
-	    "`aivenctl token revoke --clear-overflow`" : "");
+	if (listed > 0)
+		ctl_err("the revocation journal's overflow mark is set: %zu "
+		    "revocation(s) found it full and wait for a free slot (%s); "
+		    "each is journaled, stored and deleted at the API as soon "
+		    "as there is one: free space in the cache's file system and "
+		    "run `aivenctl sync`; nothing is published (readers refuse "
+		    "to decide) until then", listed,
+		    ctl_overflow_named_str(ctx, names, sizeof(names)));
+	if (lost)
+		ctl_err("the revocation journal's overflow mark is set: at "
+		    "least one revocation found it full and could not even be "
+		    "named; nothing is published (readers refuse to decide) "
+		    "until, once you have confirmed at the API (the Aiven "
+		    "console) that every token meant to be revoked is gone, "
+		    "`aivenctl token revoke --clear-overflow`");
 }
 
 int

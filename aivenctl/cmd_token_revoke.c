@@ -150,36 +150,55 @@ token_revoke_now(struct aivenauth_ctx *ctx, const char *user_id,
 
 /*
  * --clear-overflow: the revocation journal's overflow mark (a revocation
- * that found the journal full) holds every publication back; it names the
- * revocations it could, and each is taken off when its revoke is run
- * again.  One it could not name is cleared only here, after the operator
- * confirmed in the console that every token meant to be revoked is gone.
+ * that found the journal full) holds every publication back.  The ones it
+ * names are journaled as soon as there is a free slot (here first), then
+ * stored and DELETEd like any other: never dropped; while one finds no
+ * slot, the clear is refused, naming them.  "Lost" (one it could not
+ * name) is cleared only here, after the operator confirmed in the console
+ * that every token meant to be revoked is gone (review 5, F2).
  */
 static int
 clear_overflow(void)
 {
 	struct aivenauth_ctx *ctx;
 	enum aivenauth_status st;
-	size_t listed = 0;
+	size_t listed = 0, named = 0;
 	bool lost = false;
 	int rc;
 
 	if ((rc = ctl_ctx_new(&ctx)) != 0)
 		return rc;
-	st = aivenauth_revocation_overflow(ctx, &listed, &lost, true);
+	/* What the mark held before: the clear journals the named ones. */
+	st = aivenauth_revocation_overflow(ctx, &named, &lost, false);
+	if (st == AIVENAUTH_OK)
+		st = aivenauth_revocation_overflow(ctx, &listed, NULL, true);
 	if (st == AIVENAUTH_ERR_CACHE_MISSING) {
 		ctl_err("no local cache: no overflow mark to clear");
+		rc = exit_code(st);
+	} else if (st == AIVENAUTH_ERR_CACHE_FULL) {
+		ctl_err("not cleared: the overflow mark names %zu revocation(s) "
+		    "the full revocation journal cannot take yet; they are "
+		    "journaled (then stored and deleted at the API) as soon as "
+		    "it has room: free space in the cache's file system and run "
+		    "'aivenctl sync'.  Named:", listed);
+		(void)ctl_overflow_named(ctx, stderr, "  ");
 		rc = exit_code(st);
 	} else if (st != AIVENAUTH_OK) {
 		ctl_err("cannot clear the revocation journal's overflow mark: %s",
 		    aivenauth_strerror(st));
 		rc = exit_code(st);
-	} else if (listed == 0 && !lost) {
+	} else if (named == 0 && !lost) {
 		printf("No overflow mark set: nothing to clear.\n");
+	} else if (!lost) {
+		printf("Nothing to clear: the %zu revocation(s) the overflow "
+		    "mark named are journaled now (stored and deleted at the API "
+		    "by the next 'aivenctl sync', which publishes again).\n",
+		    named);
 	} else {
-		printf("Overflow mark cleared (%zu revocation(s) named%s); run "
-		    "'aivenctl sync' to publish again.\n", listed, lost ?
-		    ", and at least one that could not be named" : "");
+		printf("Overflow mark cleared (the revocation(s) it could not "
+		    "name%s); run 'aivenctl sync' to publish again.\n", named >
+		    0 ? "; the ones it named are journaled, stored and deleted "
+		    "at the API by that sync" : "");
 	}
 	aivenauth_ctx_free(ctx);
 	return rc;

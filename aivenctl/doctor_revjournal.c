@@ -102,7 +102,7 @@ check_journal(struct doctor *d, struct aivenauth_ctx *ctx)
 	const char *dir = aivenauth_config_get(ctx, "cache_dir");
 	struct aivenauth_revocation_journal rj;
 	enum aivenauth_status st;
-	char path[4352], fix[FIX_MAX], tb[32];
+	char path[4352], fix[FIX_MAX], tb[32], names[16 * 160];
 	size_t listed;
 	bool lost;
 	struct stat sb;
@@ -124,18 +124,27 @@ check_journal(struct doctor *d, struct aivenauth_ctx *ctx)
 		    "%s: cannot be read: %s", path, aivenauth_strerror(st));
 		return;
 	}
-	if (aivenauth_revocation_overflow(ctx, &listed, &lost, false) ==
-	    AIVENAUTH_OK && (listed > 0 || lost))
-		report(d, FAIL, "revocations", lost ? "confirm at the API (the "
-		    "Aiven console) that the revocations `token revoke` "
-		    "reported as not recorded are done, then aivenctl token "
-		    "revoke --clear-overflow" : "run again each `aivenctl token "
-		    "revoke` that reported it could not record its revocation "
-		    "(free space first)", "%s: overflow mark set: %zu "
-		    "revocation(s)%s found the journal full and were not "
-		    "recorded; nothing is published (readers answer "
-		    "cache-unavailable) until they are", path, listed, lost ?
-		    " and at least one more it could not even name" : "");
+	if (aivenauth_revocation_overflow(ctx, &listed, &lost, false) !=
+	    AIVENAUTH_OK) {
+		listed = 0;
+		lost = false;
+	}
+	if (listed > 0)
+		report(d, FAIL, "revocations", store_fix(d, dir, fix),
+		    "%s: overflow mark set: %zu revocation(s) found the journal "
+		    "full and wait for a free slot (%s); each is journaled, "
+		    "stored and deleted at the API once there is one; nothing "
+		    "is published (readers answer cache-unavailable) until "
+		    "then", path, listed,
+		    ctl_overflow_named_str(ctx, names, sizeof(names)));
+	if (lost)
+		report(d, FAIL, "revocations", "confirm at the API (the Aiven "
+		    "console) that every token meant to be revoked is gone, "
+		    "then aivenctl token revoke --clear-overflow", "%s: "
+		    "overflow mark set: at least one revocation found the "
+		    "journal full and could not even be named; nothing is "
+		    "published (readers answer cache-unavailable) until the "
+		    "mark is cleared", path);
 	if (rj.pending >= rj.slots)
 		report(d, FAIL, "revocations", store_fix(d, dir, fix), "%s: "
 		    "full, %zu revocations recorded that the cache could not "

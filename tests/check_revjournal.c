@@ -201,9 +201,12 @@ START_TEST(journal_full)
 	/* A sync's apply whose fetch began after all of them: none is
 	 * listed, so the API confirms them all; the slots are free again. */
 	sync_apply(UINT64_MAX);
-	ck_assert_int_eq(entries(), 0);
+	/* ... but the one that found it full, named by the overflow mark,
+	 * is journaled into a freed slot (review 5, F2). */
+	ck_assert_int_eq(entries(), 1);
 	ck_assert_int_eq(aivenauth_revocation_record(ctx, "u1", "one-too-many"),
 	    AIVENAUTH_OK);
+	ck_assert_int_eq(entries(), 1);
 }
 END_TEST
 
@@ -267,15 +270,17 @@ START_TEST(overflow_mark_holds_withdrawal)
 	ck_assert_int_eq(aivenauth_cache_revoke(ctx, snap.s.tokens[0].prefix,
 	    (int64_t)time(NULL) + 3600), AIVENAUTH_OK);
 	sync_apply(UINT64_MAX);
-	ck_assert_int_eq(entries(), 0);
-	ck_assert_int_eq(decide(1), AIVENAUTH_REASON_CACHE_UNAVAILABLE);
-	/* Run again (a free slot now): journaled, off the list; the next
-	 * write stores it and publishes. */
-	ck_assert_int_eq(aivenauth_revocation_record(ctx, "u2", q),
-	    AIVENAUTH_OK);
+	/* The slots it freed: q journaled from the list at once (review
+	 * 5, F2: never dropped), stored by the next write (which then
+	 * publishes: nothing is left unrecorded). */
+	ck_assert_int_eq(entries(), 1);
 	ck_assert_int_eq(aivenauth_revocation_overflow(ctx, &listed, &lost,
 	    false), AIVENAUTH_OK);
 	ck_assert_uint_eq(listed, 0);
+	/* Run again: journaled already, nothing changes. */
+	ck_assert_int_eq(aivenauth_revocation_record(ctx, "u2", q),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(entries(), 1);
 	sync_apply(0);
 	ck_assert_int_eq(aivenauth_cache_token(ctx, q, &t), AIVENAUTH_OK);
 	ck_assert(t.revoked);
@@ -379,7 +384,7 @@ START_TEST(sync_frees_only_entries_older_than_its_fetch)
 	ck_assert_int_eq(aivenauth_revocation_record(ctx, "u1", "newpfx000002"),
 	    AIVENAUTH_OK);
 	ck_assert_int_eq(entries(), 2);
-	sync_apply(before);
+	sync_apply(before + 1);     /* sync.c: one past the last number */
 	ck_assert_int_eq(entries(), 1);
 	ck_assert_int_eq(revj_open(ctx, false, &j), AIVENAUTH_OK);
 	ck_assert_uint_gt(revj_last_seq(&j), before);
@@ -506,6 +511,123 @@ START_TEST(torn_slot_freed_not_guessed)
 }
 END_TEST
 
+/* Review 5, F2: --clear-overflow never drops a named revocation: with no
+ * free slot it is refused and the mark stays; once a slot is free the
+ * named one is journaled (stored, DELETEd) and only "lost" is cleared. */
+START_TEST(clear_overflow_keeps_named)
+{
+	char *q = snap.s.tokens[1].prefix;
+	struct aivenauth_revocation_named nm[REVJ_OVER_MAX];
+	struct aivenauth_token t;
+	size_t listed, n;
+	bool lost;
+	char p[32];
+	int i;
+
+	fill_journal();
+	ck_assert_int_eq(aivenauth_revocation_record(ctx, "u2", q),
+	    AIVENAUTH_ERR_CACHE_FULL);
+	for (i = 1; i <= REVJ_OVER_MAX; i++) {
+		snprintf(p, sizeof(p), "over%08d", i);
+		ck_assert_int_eq(aivenauth_revocation_record(ctx, "u1", p),
+		    AIVENAUTH_ERR_CACHE_FULL);
+	}
+	ck_assert_int_eq(aivenauth_revocation_overflow_named(ctx, nm,
+	    REVJ_OVER_MAX, &n), AIVENAUTH_OK);
+	ck_assert_uint_eq(n, REVJ_OVER_MAX);
+	ck_assert_str_eq(nm[0].prefix, q);
+	ck_assert_str_eq(nm[0].user_id, "u2");
+	/* No room: refused, nothing cleared. */
+	ck_assert_int_eq(aivenauth_revocation_overflow(ctx, &listed, &lost,
+	    true), AIVENAUTH_ERR_CACHE_FULL);
+	ck_assert_uint_eq(listed, REVJ_OVER_MAX);
+	ck_assert_int_eq(aivenauth_revocation_overflow(ctx, &listed, &lost,
+	    false), AIVENAUTH_OK);
+	ck_assert_uint_eq(listed, REVJ_OVER_MAX);
+	ck_assert(lost);
+	ck_assert_int_eq(entries(), REVJ_SLOTS);
+	/* Room again (a sync stored the rest): the clear journals the
+	 * named ones and clears only "lost". */
+	sync_apply(UINT64_MAX);
+	ck_assert_int_eq(entries(), REVJ_OVER_MAX);
+	ck_assert_int_eq(aivenauth_revocation_overflow(ctx, &listed, &lost,
+	    true), AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_revocation_overflow(ctx, &listed, &lost,
+	    false), AIVENAUTH_OK);
+	ck_assert_uint_eq(listed, 0);
+	ck_assert(!lost);
+	sync_apply(0);
+	ck_assert_int_eq(aivenauth_cache_token(ctx, q, &t), AIVENAUTH_OK);
+	ck_assert(t.revoked);
+	aivenauth_token_clear(&t);
+	ck_assert_int_eq(decide(0), AIVENAUTH_REASON_NOT_ENROLLED);
+}
+END_TEST
+
+/* Put e into slot i directly (as a header write that failed left it). */
+static void
+put_slot(const struct revj_entry *e, int i)
+{
+	unsigned char slot[REVJ_SLOT];
+	int fd;
+
+	ck_assert(revj_encode(e, slot));
+	fd = open(jpath(), O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, slot, sizeof(slot), (off_t)i * REVJ_SLOT),
+	    REVJ_SLOT);
+	close(fd);
+}
+
+/* Review 5, F4: an entry carries a larger number than the header (its
+ * header write failed).  A write that stores and frees it must first make
+ * the header carry that number: the next revocation gets a larger one,
+ * never the same again (a sync that noted it would free the newer one). */
+START_TEST(seq_never_goes_back_when_header_lags)
+{
+	struct revj_entry e = entry(snap.s.tokens[0].prefix, "u1");
+	struct aivenauth_token t;
+	struct revj j;
+
+	e.seq = 1000;
+	put_slot(&e, 5);
+	ck_assert_int_eq(revj_open(ctx, false, &j), AIVENAUTH_OK);
+	ck_assert_uint_lt(j.hdr.seq, 1000);
+	revj_close(&j);
+	/* Any write stores it and frees the slot. */
+	ck_assert_int_eq(aivenauth_cache_apply(ctx, &snap.s, 0, NULL),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(aivenauth_cache_token(ctx, e.prefix, &t), AIVENAUTH_OK);
+	ck_assert(t.revoked);
+	aivenauth_token_clear(&t);
+	ck_assert_int_eq(entries(), 0);
+	ck_assert_int_eq(revj_open(ctx, false, &j), AIVENAUTH_OK);
+	ck_assert_uint_ge(j.hdr.seq, 1000);
+	revj_close(&j);
+	ck_assert_int_eq(aivenauth_revocation_record(ctx, "u1", "newpfx000009"),
+	    AIVENAUTH_OK);
+	ck_assert_int_eq(revj_open(ctx, false, &j), AIVENAUTH_OK);
+	ck_assert_uint_gt(revj_last_seq(&j), 1000);
+	revj_close(&j);
+}
+END_TEST
+
+/* Review 5 (low): an entry written before sequence numbers (seq 0) is
+ * not freed by an apply that is no sync's (a follower's or a standby's:
+ * fetch_seq 0); a sync whose fetch followed it frees it. */
+START_TEST(seq0_entry_kept_by_an_apply_without_fetch)
+{
+	struct revj_entry e = entry("legacy000001", "u1");
+
+	put_slot(&e, 7);
+	ck_assert_int_eq(entries(), 1);
+	sync_apply(0);
+	ck_assert_int_eq(entries(), 1);
+	sync_apply(1);
+	ck_assert_int_eq(entries(), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -527,6 +649,9 @@ main(void)
 	tcase_add_test(tj, overflow_mark_holds_withdrawal);
 	tcase_add_test(tj, overflow_lost_cleared_by_operator);
 	tcase_add_test(tj, header_damaged_fails_closed);
+	tcase_add_test(tj, seq_never_goes_back_when_header_lags);
+	tcase_add_test(tj, seq0_entry_kept_by_an_apply_without_fetch);
+	tcase_add_test(tj, clear_overflow_keeps_named);
 	tcase_set_timeout(tj, 120);
 	suite_add_tcase(s, tj);
 	sr = srunner_create(s);

@@ -346,6 +346,8 @@ libaivenauth/writer/sync.c ### strcmp(j->e[i].prefix, prefix) == 0) ### token pr
 libaivenauth/writer/revoke_fold.c ### if (strcmp(j->hdr.over[i].prefix, prefix) == 0 && ### token prefix (public) on the journal's overflow mark
 libaivenauth/writer/revoke_fold.c ### strcmp(j->hdr.over[i].user_id, user_id) == 0) { ### application user id (public) on the journal's overflow mark
 libaivenauth/writer/revoke_fold.c ### strcmp(j->hdr.over[i].user_id, user_id) == 0) ### application user id (public) on the journal's overflow mark
+libaivenauth/writer/revoke_fold.c ### strcmp(j->e[k].prefix, j->hdr.over[i].prefix) == 0 && ### token prefix (public): an overflowed revocation already journaled?
+libaivenauth/writer/revoke_fold.c ### strcmp(j->e[k].user_id, j->hdr.over[i].user_id) == 0) ### application user id (public): an overflowed revocation already journaled?
 pam_aiven/args.c ### if (strcmp(allowed[i], d->name) == 0) ### module argument names
 EOA
 )

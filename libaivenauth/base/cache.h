@@ -95,8 +95,9 @@ struct cache {
 	bool applying;           /* this write is a sync's or a follower's
 	                            apply: it may lift a withdrawal until
 	                            a sync (pubstate.h) */
-	uint64_t fetch_seq;      /* a sync: the revocation journal's last
-	                            sequence number when its fetch began
+	uint64_t fetch_seq;      /* a sync: one past the revocation
+	                            journal's last sequence number when its
+	                            fetch began; 0: no fetch, frees nothing
 	                            (writer/revoke_fold.c) */
 	bool revj_over;          /* this write saw the journal's overflow
 	                            mark: publish nothing (publish.c) */

@@ -398,12 +398,27 @@ AIVENAUTH_EXPORT enum aivenauth_status aivenauth_revocation_record(
  * answer cache-unavailable).  *listed: how many such revocations it names
  * (each is taken off when it is journaled -- run its revoke again -- or
  * when a write stores it revoked); *lost: one could not even be named.
- * With clear, the mark is cleared (the operator confirmed the revocations
- * at the API); the next sync publishes again.  No journal: no mark.
+ * Every write journals the named ones as soon as there is a free slot
+ * (then they are stored and DELETEd like any other revocation).  With
+ * clear: the named ones are journaled first; if any still finds no slot,
+ * AIVENAUTH_ERR_CACHE_FULL and nothing is cleared (*listed: how many
+ * remain); else "lost" is cleared (the operator confirmed at the API what
+ * nothing could name) and the next sync publishes again.  No journal: no
+ * mark.
  */
 AIVENAUTH_EXPORT enum aivenauth_status aivenauth_revocation_overflow(
     struct aivenauth_ctx *ctx, size_t *listed, bool *lost, bool clear)
     AIVENAUTH_WUR;
+/* A revocation the overflow mark names (prefixes are public identifiers,
+ * never a token). */
+struct aivenauth_revocation_named {
+	char user_id[AIVENAUTH_ID_MAX + 1];
+	char prefix[AIVENAUTH_PREFIX_MAX + 1];
+};
+/* The first max of them into out; *n: how many there are. */
+AIVENAUTH_EXPORT enum aivenauth_status aivenauth_revocation_overflow_named(
+    struct aivenauth_ctx *ctx, struct aivenauth_revocation_named *out,
+    size_t max, size_t *n) AIVENAUTH_WUR;
 /*
  * A scheduled revocation in the same journal (`aivenctl token rotate` with
  * a grace): the token is refused from `at` (> 0) on.  Every write to the

@@ -379,6 +379,28 @@ revj_last_seq(const struct revj *j)
 }
 
 enum aivenauth_status
+revj_hold_seq(struct aivenauth_ctx *ctx, struct revj *j)
+{
+	enum aivenauth_status st;
+	uint64_t s = revj_last_seq(j), old = j->hdr.seq;
+
+	if (s <= j->hdr.seq)
+		return AIVENAUTH_OK;
+	j->hdr.seq = s;
+	if ((st = revj_put_hdr(ctx, j)) != AIVENAUTH_OK ||
+	    (st = revj_sync(ctx, j)) != AIVENAUTH_OK) {
+		/* What the disk holds is unknown: keep the old figure, so
+		 * the next attempt writes it again. */
+		j->hdr.seq = old;
+		ctx_log(ctx, LOG_WARNING, "revocation journal: the sequence "
+		    "counter could not be made durable (%s); stored "
+		    "revocations stay journaled until it can",
+		    aivenauth_strerror(st));
+	}
+	return st;
+}
+
+enum aivenauth_status
 revj_ensure(struct aivenauth_ctx *ctx)
 {
 	enum aivenauth_status st;

@@ -15,7 +15,8 @@
  * is all zero when free.
  *
  * Each entry carries a sequence number, from a counter kept in the header
- * (and never below the largest entry's): a sync notes the counter before
+ * (and never below the largest entry's: no slot is freed before the header
+ * durably carries its number, revj_hold_seq; review 5, F4): a sync notes the counter before
  * its fetch, and only an entry at or below it may be freed because the
  * API no longer lists its token (an entry made after the fetch began is
  * about a token the listing may simply predate).
@@ -23,9 +24,10 @@
  * The header also holds the overflow mark: a revocation that found the
  * journal full is listed there (up to REVJ_OVER_MAX; beyond that "lost" is
  * set), and while the mark is set no publication lifts the withdrawal of
- * the readers.  A listed one is taken off when it is journaled (the
- * operator runs the revoke again); "lost" only by `aivenctl token revoke
- * --clear-overflow`.  The two copies alternate (the newer good one wins),
+ * the readers.  A listed one is never dropped: every write (and
+ * --clear-overflow) journals it into a free slot as soon as there is one,
+ * then takes it off (review 5, F2); "lost" goes only by `aivenctl token
+ * revoke --clear-overflow`, refused while a listed one finds no slot.  The two copies alternate (the newer good one wins),
  * so a header torn by a crash leaves the older one; none readable but
  * some written reads as "lost" (fail closed).
  *
@@ -120,6 +122,10 @@ enum aivenauth_status revj_sync(struct aivenauth_ctx *ctx, struct revj *j);
 enum aivenauth_status revj_put_hdr(struct aivenauth_ctx *ctx, struct revj *j);
 /* The largest sequence number given out (header or any entry). */
 uint64_t revj_last_seq(const struct revj *j);
+/* Before any slot is freed: if an entry carries a larger number than the
+ * header, write and sync the header with it (the counter never goes
+ * backwards).  Not OK: free nothing. */
+enum aivenauth_status revj_hold_seq(struct aivenauth_ctx *ctx, struct revj *j);
 /* Is the overflow mark set? */
 static inline bool
 revj_overflowed(const struct revj *j)

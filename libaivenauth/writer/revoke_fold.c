@@ -90,6 +90,80 @@ over_drop(struct revj *j, const char *user_id, const char *prefix)
 }
 
 /*
+ * Named overflowed revocations into free slots (review 5, F2): journaled,
+ * each is stored revoked and DELETEd like any other; it leaves the list
+ * only once its slot is durable, so none is ever simply dropped.  Called
+ * by every write (revj_fold, revj_fold_end) and by --clear-overflow.  The
+ * header gets the new numbers with the list; if that header write fails
+ * the slots still carry them (revj_hold_seq writes it before any is freed)
+ * and the list names them until a write sees them stored.
+ */
+static void
+over_journal(struct aivenauth_ctx *ctx, struct revj *j)
+{
+	unsigned char slot[REVJ_SLOT];
+	bool moved[REVJ_OVER_MAX];
+	struct revj_entry e;
+	uint64_t seq = revj_last_seq(j);
+	size_t i, k, n = 0, at = 0;
+
+	if (j->fd < 0 || !j->read || j->hdr.n_over == 0)
+		return;
+	memset(moved, 0, sizeof(moved));
+	for (i = 0; i < j->hdr.n_over; i++) {
+		for (k = 0; k < REVJ_SLOTS; k++)
+			if (j->kind[k] == REVJ_ENTRY && j->e[k].not_before == 0 &&
+			    strcmp(j->e[k].prefix, j->hdr.over[i].prefix) == 0 &&
+			    strcmp(j->e[k].user_id, j->hdr.over[i].user_id) == 0)
+				break;
+		if (k < REVJ_SLOTS) {
+			moved[i] = true;        /* journaled already */
+			n++;
+			continue;
+		}
+		while (at < REVJ_SLOTS && j->kind[at] != REVJ_EMPTY)
+			at++;
+		if (at == REVJ_SLOTS)
+			break;                  /* no room yet: stays named */
+		memset(&e, 0, sizeof(e));
+		memcpy(e.prefix, j->hdr.over[i].prefix,
+		    strlen(j->hdr.over[i].prefix));
+		memcpy(e.user_id, j->hdr.over[i].user_id,
+		    strlen(j->hdr.over[i].user_id));
+		e.time = (int64_t)time(NULL);
+		e.seq = ++seq;
+		if (!revj_encode(&e, slot) || pwrite(j->fd, slot, REVJ_SLOT,
+		    (off_t)(at * REVJ_SLOT)) != REVJ_SLOT) {
+			ctx_log(ctx, LOG_WARNING, "revocation journal: token %s "
+			    "stays on the overflow list (%s)", e.prefix,
+			    strerror(errno));
+			break;
+		}
+		j->kind[at] = REVJ_ENTRY;
+		j->e[at] = e;
+		moved[i] = true;
+		n++;
+	}
+	if (n == 0 || revj_sync(ctx, j) != AIVENAUTH_OK)
+		return;                 /* the list still names every one */
+	for (i = j->hdr.n_over; i-- > 0;)
+		if (moved[i]) {
+			ctx_log(ctx, LOG_NOTICE, "revocation journal: token %s "
+			    "of %s journaled from the overflow list",
+			    j->hdr.over[i].prefix, j->hdr.over[i].user_id);
+			(void)over_drop(j, j->hdr.over[i].user_id,
+			    j->hdr.over[i].prefix);
+		}
+	if (seq > j->hdr.seq)
+		j->hdr.seq = seq;
+	if (revj_put_hdr(ctx, j) != AIVENAUTH_OK || revj_sync(ctx, j) !=
+	    AIVENAUTH_OK)
+		ctx_log(ctx, LOG_WARNING, "revocation journal: the overflow "
+		    "list not updated; its revocations are journaled all the "
+		    "same");
+}
+
+/*
  * The journal is full: set the overflow mark (durable, in the header the
  * writer allocated with the slots), listing this revocation if there is
  * room, so that no publication lifts the withdrawal of the readers until
@@ -336,7 +410,7 @@ fold_one(struct aivenauth_ctx *ctx, MDB_txn *txn, const struct revj_entry *e,
 		 * newer than the listing: made in the console after the
 		 * fetch) is kept for the next sync, which sends its DELETE;
 		 * so is any outside a sync's apply. */
-		*done = ctx->cache->applying && e->seq <= ctx->cache->fetch_seq;
+		*done = ctx->cache->applying && e->seq < ctx->cache->fetch_seq;
 		return AIVENAUTH_OK;
 	}
 	if (rc != 0)
@@ -414,6 +488,7 @@ revj_fold(struct aivenauth_ctx *ctx, MDB_txn *txn, struct revj_fold *f)
 	 * lifts the readers' withdrawal (publish_after_commit) -- unless
 	 * this very transaction stores it (the revoke run again once the
 	 * cache has room); then the mark drops it after the commit. */
+	over_journal(ctx, &f->j);       /* stored by this very write */
 	memset(f->over_done, 0, sizeof(f->over_done));
 	f->n_over_done = 0;
 	for (i = 0; i < f->j.hdr.n_over; i++)
@@ -448,6 +523,13 @@ revj_fold_end(struct aivenauth_ctx *ctx, struct revj_fold *f, bool committed)
 	if (f->j.fd < 0)
 		return;
 	if (committed && f->n_done > 0) {
+		/* The counter never goes backwards (design.md section 2):
+		 * before a slot that may hold the largest number given out
+		 * is freed, the header must carry that number, durably --
+		 * else the next revocation gets it again and a sync that
+		 * noted it before its fetch frees that one as "no longer
+		 * listed" (review 5, F4).  Cannot: nothing is freed. */
+		st = revj_hold_seq(ctx, &f->j);
 		for (i = 0; i < REVJ_SLOTS && st == AIVENAUTH_OK; i++)
 			if (f->done[i])
 				st = revj_clear(ctx, &f->j, i);
@@ -471,6 +553,10 @@ revj_fold_end(struct aivenauth_ctx *ctx, struct revj_fold *f, bool committed)
 			    "overflow mark not updated; the next write retries");
 		f->n_over_done = 0;
 	}
+	/* Slots freed: the named ones still waiting go in (the next write
+	 * stores them; this one published nothing while they were named). */
+	if (committed)
+		over_journal(ctx, &f->j);
 	revj_close(&f->j);
 	f->n_done = 0;
 }
@@ -537,15 +623,55 @@ aivenauth_revocation_overflow(struct aivenauth_ctx *ctx, size_t *listed,
 	if (lost != NULL)
 		*lost = j.hdr.lost;
 	if (clear && revj_overflowed(&j)) {
-		j.hdr.lost = false;
-		j.hdr.n_over = 0;
-		memset(j.hdr.over, 0, sizeof(j.hdr.over));
-		if ((st = revj_put_hdr(ctx, &j)) == AIVENAUTH_OK)
-			st = revj_sync(ctx, &j);
-		if (st == AIVENAUTH_OK)
-			ctx_log(ctx, LOG_NOTICE, "revocation journal: overflow "
-			    "mark cleared by the operator");
+		/* Only "lost" (what nothing names) is the operator's to
+		 * clear; a named revocation is journaled, never dropped
+		 * (review 5, F2).  One that finds no room yet: refused. */
+		over_journal(ctx, &j);
+		if (listed != NULL)
+			*listed = j.hdr.n_over;
+		if (j.hdr.n_over > 0) {
+			ctx_log(ctx, LOG_INFO, "revocation journal: %zu named "
+			    "revocation(s) cannot be journaled yet (no free "
+			    "slot): the overflow mark stays until they are",
+			    j.hdr.n_over);
+			st = AIVENAUTH_ERR_CACHE_FULL;
+		} else if (j.hdr.lost) {
+			j.hdr.lost = false;
+			if ((st = revj_put_hdr(ctx, &j)) == AIVENAUTH_OK)
+				st = revj_sync(ctx, &j);
+			if (st == AIVENAUTH_OK)
+				ctx_log(ctx, LOG_NOTICE, "revocation journal: "
+				    "overflow mark (lost) cleared by the "
+				    "operator");
+		}
 	}
 	revj_close(&j);
 	return st;
+}
+
+enum aivenauth_status
+aivenauth_revocation_overflow_named(struct aivenauth_ctx *ctx,
+    struct aivenauth_revocation_named *out, size_t max, size_t *n)
+{
+	enum aivenauth_status st;
+	struct revj j;
+	size_t i;
+
+	if (ctx == NULL || n == NULL || (out == NULL && max > 0))
+		return AIVENAUTH_ERR_INVALID;
+	*n = 0;
+	if ((st = revj_open(ctx, false, &j)) != AIVENAUTH_OK)
+		return st;
+	for (i = 0; j.fd >= 0 && i < j.hdr.n_over; i++) {
+		if (i < max) {
+			memset(&out[i], 0, sizeof(out[i]));
+			memcpy(out[i].prefix, j.hdr.over[i].prefix,
+			    strlen(j.hdr.over[i].prefix));
+			memcpy(out[i].user_id, j.hdr.over[i].user_id,
+			    strlen(j.hdr.over[i].user_id));
+		}
+		(*n)++;
+	}
+	revj_close(&j);
+	return AIVENAUTH_OK;
 }

@@ -166,9 +166,9 @@ send_journal_only(struct aivenauth_ctx *ctx, const struct net_params *p,
 	revj_close(&j);
 }
 
-/* The journal's last sequence number, before the fetch: entries up to it
- * may be freed by this sync's apply when the API does not list their
- * token (revoke_fold.c).  Unreadable: 0, none of the new ones. */
+/* One past the journal's last sequence number, before the fetch: entries
+ * below it may be freed by this sync's apply when the API does not list
+ * their token (revoke_fold.c).  Unreadable: 0, none at all. */
 static uint64_t
 journal_seq(struct aivenauth_ctx *ctx)
 {
@@ -176,7 +176,7 @@ journal_seq(struct aivenauth_ctx *ctx)
 	uint64_t s = 0;
 
 	if (revj_open(ctx, false, &j) == AIVENAUTH_OK && j.read)
-		s = revj_last_seq(&j);
+		s = revj_last_seq(&j) + 1;
 	revj_close(&j);
 	return s;
 }
@@ -207,6 +207,10 @@ aivenauth_sync(struct aivenauth_ctx *ctx, struct aivenauth_apply_stats *stats)
 		stats->revocations_failed = rev.revocations_failed;
 		goto out;
 	}
+	/* One past the last number: an entry below it was journaled before
+	 * this fetch.  0 (no sync's fetch: a follower's or standby's apply)
+	 * lets no entry go, not even one written before sequence numbers
+	 * (seq 0; review 5). */
 	ctx->cache->fetch_seq = journal_seq(ctx);
 	if ((st = ctx->net->fetch_snapshot(&p, &snap)) != AIVENAUTH_OK) {
 		ctx_log(ctx, LOG_ERR, "sync failed: %s; the cache is unchanged",
