@@ -41,7 +41,7 @@ maybe_die(int fd)
 {
 	const char *at = getenv("R5_KILL_AT");
 
-	if (at != NULL && matches(fd) && ++count == atoi(at))
+	if (at != NULL && matches(fd) && ++count == strtol(at, NULL, 10))
 		raise(SIGKILL);
 }
 
