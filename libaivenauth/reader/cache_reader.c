@@ -191,7 +191,7 @@ unreadable(struct aivenauth_ctx *ctx)
 	    "half-written by a writer that was stopped, or damaged); no "
 	    "decision until a writer rewrites it (run 'aivenctl sync')",
 	    ctx->cache->path);
-	return AIVENAUTH_ERR_CACHE_ACCESS;
+	return AIVENAUTH_ERR_CACHE_CORRUPT;   /* damaged, not "permission" */
 }
 
 /* Map cache_dir/state if it is there.  A missing one is not an error (a
