@@ -38,7 +38,7 @@
 /* Readers refuse to decide (the revocation is nowhere a publication has
  * carried it yet).  Needs no disk block: a pwrite into the state record's
  * allocated page (base/pubstate.c), no LMDB environment. */
-static void
+static bool
 withdraw_readers(struct aivenauth_ctx *ctx)
 {
 	struct pubstate_map m;
@@ -56,11 +56,14 @@ withdraw_readers(struct aivenauth_ctx *ctx)
 		}
 		close(dfd);
 	}
-	if (e != 0 && e != ENOENT)
+	if (e != 0 && e != ENOENT) {
 		ctx_log(ctx, LOG_CRIT, "cache %s: readers could not be withdrawn "
 		    "(%s): they may accept a revoked token until a write "
 		    "publishes (run aivenctl doctor)", ctx->cfg.cache_dir,
 		    strerror(e));
+		return false;
+	}
+	return true;
 }
 
 static bool
@@ -292,7 +295,7 @@ aivenauth_revocation_record(struct aivenauth_ctx *ctx, const char *user_id,
     const char *prefix)
 {
 	enum aivenauth_status st;
-	bool marked = false;
+	bool marked = false, withdrawn;
 
 	st = record_entry(ctx, user_id, prefix, 0, &marked);
 	if (st == AIVENAUTH_OK) {
@@ -305,25 +308,29 @@ aivenauth_revocation_record(struct aivenauth_ctx *ctx, const char *user_id,
 		 * is withdrawn, so it publishes), which lifts this; if the
 		 * open fails, they stay withdrawn. */
 		if (!writer_is_open(ctx))
-			withdraw_readers(ctx);
+			(void)withdraw_readers(ctx);   /* a failure is logged */
 		return st;
 	}
 	if (st == AIVENAUTH_ERR_CACHE_MISSING || st == AIVENAUTH_ERR_INVALID)
 		return st;      /* no cache here: nothing a reader could accept */
 	/* Nowhere durable: the readers must not go on accepting it while
 	 * the caller tries the cache and the API. */
-	withdraw_readers(ctx);
+	/* Say what is true: if even the withdrawal failed (logged above),
+	 * the readers go on deciding. */
+	withdrawn = withdraw_readers(ctx);
 	if (marked)
 		ctx_log(ctx, LOG_ERR, "revocation of token %s not recorded in "
-		    "the revocation journal (full): readers refuse to decide "
-		    "(overflow mark) until it is: free space so that `aivenctl "
-		    "sync` can store the pending revocations, then run this "
-		    "revoke again", prefix);
+		    "the revocation journal (full): %s (overflow mark) until "
+		    "it is: free space so that `aivenctl sync` can store the "
+		    "pending revocations, then run this revoke again", prefix,
+		    withdrawn ? "readers refuse to decide" : "the readers "
+		    "could NOT be withdrawn either (they may accept it)");
 	else
 		ctx_log(ctx, LOG_ERR, "revocation of token %s not recorded in "
-		    "the revocation journal (%s): readers refuse to decide "
-		    "until the cache can be written", prefix,
-		    aivenauth_strerror(st));
+		    "the revocation journal (%s): %s until the cache can be "
+		    "written", prefix, aivenauth_strerror(st), withdrawn ?
+		    "readers refuse to decide" : "the readers could NOT be "
+		    "withdrawn either (they may accept it)");
 	return st;
 }
 
